@@ -1,0 +1,40 @@
+# The repository root is also the synthetic sample event: `make` builds
+# bethel and runs it on the sample, `make test` runs every test.
+GO      ?= go
+BETHEL  := bin/bethel
+
+.PHONY: all build test vet fmt-check bench fuzz clean-bin
+
+all: build
+	./$(BETHEL) make
+
+build:
+	$(GO) build -o $(BETHEL) ./cmd/bethel
+
+fmt-check:
+	@out=$$(gofmt -l cmd pkg); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test: fmt-check vet
+	$(GO) test -count=1 ./...
+
+# Benchmarks: Go benchmarks, then every scripts/bench-*.sh (each prints its
+# own table; see the README's Performance section).
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
+	@for s in scripts/bench-*.sh; do [ -f "$$s" ] || continue; echo "== $$s"; bash "$$s" || exit 1; done
+
+# Short fuzzing of every fuzz target (FUZZTIME per target); finds land in
+# each package's testdata/fuzz and must be committed as regression seeds.
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean-bin:
+	rm -rf bin

@@ -1,0 +1,155 @@
+// Command bethel is a Make-style incremental build system with a
+// content-addressed cache, made for event operations. See README.md.
+//
+// main parses nothing itself: it hands the arguments to Run and maps the
+// returned error to an exit code (0 success, 1 build failed or stale, 2
+// usage or pipeline error), so that every subcommand can be tested in
+// process and the real binary behaves the same.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// command is one subcommand. Each lives in its own file and registers
+// itself in init, so that subcommands can be added without touching this
+// file.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) {
+	if _, dup := commands[c.name]; dup {
+		panic("duplicate command " + c.name)
+	}
+	commands[c.name] = c
+}
+
+// Env is the process environment a command runs in, so that tests can run
+// commands in process with their own streams and directory.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Dir    string // working directory ("" = the process's)
+	// IsTerminal reports whether Stdout is a terminal (progress lines are
+	// only drawn on a terminal).
+	IsTerminal bool
+}
+
+// ExitError carries an exit code; a command returns it to exit with a code
+// other than the default for its error kind.
+type ExitError struct {
+	Code int
+	Err  error // may be nil: the command already printed what it had to say
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// UsageError is a bad command line; it exits 2.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usagef(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	env := &Env{Stdout: os.Stdout, Stderr: os.Stderr, IsTerminal: isTerminal(os.Stdout)}
+	err := Run(ctx, env, os.Args[1:])
+	stop()
+	os.Exit(exitCode(env, err))
+}
+
+// exitCode prints err (unless it is a silent ExitError) and maps it to the
+// process exit code.
+func exitCode(env *Env, err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintf(env.Stderr, "bethel: %v\n", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintf(env.Stderr, "bethel: %v\n", err)
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(env.Stderr, "run 'bethel help' for usage")
+		return 2
+	}
+	return 1
+}
+
+// Run runs the bethel command line args (without the program name).
+func Run(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 {
+		printHelp(env.Stderr)
+		return &ExitError{Code: 2}
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		printHelp(env.Stdout)
+		return nil
+	case "version", "--version":
+		fmt.Fprintln(env.Stdout, "bethel", Version)
+		return nil
+	}
+	c, ok := commands[name]
+	if !ok {
+		return usagef("unknown command %q", name)
+	}
+	return c.run(ctx, env, args[1:])
+}
+
+// Version is bethel's version; it salts every action key, so that a new
+// bethel never trusts an older one's cache entries blindly.
+const Version = "0.1.0"
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "bethel: incremental, content-addressed builds for event data")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "usage: bethel <command> [flags] [args]")
+	fmt.Fprintln(w)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'bethel <command> -h' for a command's flags.")
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	return fi.Mode()&os.ModeCharDevice != 0 && !strings.EqualFold(os.Getenv("TERM"), "dumb")
+}

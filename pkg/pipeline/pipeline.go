@@ -1,0 +1,66 @@
+// Package pipeline loads and validates pipeline.toml: the declarative DAG of
+// an event workspace. Loading is strict (unknown keys, wrong types, missing
+// fields, keys that differ only in case are errors with file:line), expands
+// globs in a fixed order, derives edges from paths, and rejects cycles, two
+// writers of one path, outputs under inputs/ and missing source files before
+// anything runs. It knows nothing of the cache or of what stages do.
+package pipeline
+
+import (
+	"bethel/pkg/pos"
+	"bethel/pkg/stage"
+)
+
+// Pipeline is a loaded, validated pipeline.
+type Pipeline struct {
+	// Root is the absolute workspace directory; every path below is
+	// relative to it, with forward slashes.
+	Root string
+	// File is the pipeline file, relative to Root (normally "pipeline.toml").
+	File string
+	// Nodes are in file order.
+	Nodes []*Node
+	// Order is Nodes in a topological order (dependencies first, ties broken
+	// by file order), so that iteration is deterministic.
+	Order []*Node
+	// Producer maps an output path to the node that writes it.
+	Producer map[string]*Node
+	// Sources are the files no node writes, that some node reads (inputs
+	// and patches after glob expansion), sorted.
+	Sources []string
+	// Globs are every input and patch glob pattern, for watchers that must
+	// notice a new file that matches one.
+	Globs []string
+}
+
+// Node is one [[node]] of pipeline.toml.
+type Node struct {
+	Name string
+	// Exactly one of Stage and Run is set.
+	Stage string
+	Run   string
+	// Inputs and Patches are as written (paths or globs); InputFiles and
+	// PatchFiles are after expansion: each pattern's matches sorted,
+	// patterns in written order, duplicates removed. A glob may match
+	// outputs of other nodes only by exact path, never by pattern.
+	Inputs     []string
+	Patches    []string
+	InputFiles []string
+	PatchFiles []string
+	Outputs    []string
+	Visibility stage.Visibility
+	// Declassify is the node's stated reason for publishing aggregates of
+	// private inputs (`declassify = "..."`); empty when none was given.
+	Declassify string
+	// Params is the node's [node.params] table.
+	Params map[string]any
+	// Pos is the position of the node's [[node]] header.
+	Pos pos.Pos
+	// Deps are the nodes that write one of this node's inputs, in Order.
+	Deps []*Node
+	// Index is the node's position in Nodes.
+	Index int
+}
+
+// IsStage reports whether the node runs a built-in stage.
+func (n *Node) IsStage() bool { return n.Stage != "" }
