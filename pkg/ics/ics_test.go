@@ -306,8 +306,8 @@ func TestTimezoneOffsets(t *testing.T) {
 
 func TestEscape(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain":       "plain",
-		"a,b;c\\d":    `a\,b\;c\\d`,
+		"plain":        "plain",
+		"a,b;c\\d":     `a\,b\;c\\d`,
 		"l1\r\nl2\nl3": `l1\nl2\nl3`,
 	} {
 		if got := Escape(in); got != want {
