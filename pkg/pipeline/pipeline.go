@@ -36,18 +36,26 @@ type Pipeline struct {
 // Node is one [[node]] of pipeline.toml.
 type Node struct {
 	Name string
+	// Description is free text for people (`bethel graph` shows it).
+	Description string
 	// Exactly one of Stage and Run is set.
 	Stage string
 	Run   string
 	// Inputs and Patches are as written (paths or globs); InputFiles and
 	// PatchFiles are after expansion: each pattern's matches sorted,
-	// patterns in written order, duplicates removed. A glob may match
-	// outputs of other nodes only by exact path, never by pattern.
+	// patterns in written order, duplicates removed. PatchFiles are then
+	// sorted by path as a whole, because that is the order patches apply
+	// in. A glob may match outputs of other nodes only by exact path,
+	// never by pattern.
 	Inputs     []string
 	Patches    []string
 	InputFiles []string
 	PatchFiles []string
-	Outputs    []string
+	// Outputs are cleaned workspace-relative paths, in written order.
+	Outputs []string
+	// Visibility is as declared, "internal" when not declared, and
+	// "private" for an undeclared command node that reads a private
+	// output.
 	Visibility stage.Visibility
 	// Declassify is the node's stated reason for publishing aggregates of
 	// private inputs (`declassify = "..."`); empty when none was given.

@@ -1,0 +1,438 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"bethel/pkg/pos"
+	"bethel/pkg/stage"
+
+	"github.com/BurntSushi/toml"
+)
+
+// knownKeys are the keys of a [[node]] table, in the order the reference
+// documents them.
+var knownKeys = []string{"name", "description", "stage", "run", "inputs", "patches", "outputs", "visibility", "declassify", "params"}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// Load reads, validates and links the pipeline file of the workspace root.
+// file is relative to root (or absolute). stages are the known built-in
+// stage names; nil skips the check. Every error is a *pos.Error or a
+// pos.List of them, positioned in the pipeline file.
+func Load(root, file string, stages []string) (*Pipeline, error) {
+	l, err := newLoader(root, file)
+	if err != nil {
+		return nil, err
+	}
+	src, err := os.ReadFile(filepath.Join(l.root, filepath.FromSlash(l.rel)))
+	if err != nil {
+		return nil, &pos.Error{Pos: pos.Pos{File: l.rel}, Msg: readErrMsg(err)}
+	}
+	return l.load(src, stages)
+}
+
+func readErrMsg(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "pipeline file not found"
+	case errors.Is(err, fs.ErrPermission):
+		return "pipeline file not readable: permission denied"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return "cannot read pipeline file: " + pe.Err.Error()
+	}
+	return "cannot read pipeline file: " + err.Error()
+}
+
+// loader holds the state of one Load.
+type loader struct {
+	root     string // absolute workspace directory
+	rel      string // pipeline file relative to root, slash-separated
+	e        errs
+	sc       *scanResult
+	p        *Pipeline
+	fs       *dirCache
+	declared []bool // visibility written explicitly
+	order    []int  // node indexes in topological order
+}
+
+func newLoader(root, file string) (*loader, error) {
+	if root == "" {
+		root = "."
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("workspace %s: %v", root, err)
+	}
+	if file == "" {
+		file = "pipeline.toml"
+	}
+	rel := file
+	if filepath.IsAbs(file) {
+		if r, err := filepath.Rel(abs, file); err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+			rel = r
+		}
+	}
+	rel = filepath.ToSlash(filepath.Clean(rel))
+	l := &loader{root: abs, rel: rel}
+	l.e.file = rel
+	l.fs = newDirCache(abs)
+	return l, nil
+}
+
+func (l *loader) load(src []byte, stages []string) (*Pipeline, error) {
+	l.e.src = string(src)
+	var doc map[string]any
+	if _, err := toml.Decode(l.e.src, &doc); err != nil {
+		return nil, l.syntaxErr(err)
+	}
+	l.sc = scan(l.e.src)
+	l.p = &Pipeline{Root: l.root, File: l.rel, Producer: map[string]*Node{}}
+	l.decode(doc, stages)
+	if err := l.e.err(); err != nil {
+		return nil, err
+	}
+	l.checkOutputs()
+	if err := l.e.err(); err != nil {
+		return nil, err
+	}
+	l.expand()
+	if err := l.e.err(); err != nil {
+		return nil, err
+	}
+	if err := l.link(); err != nil {
+		return nil, err
+	}
+	l.visibility()
+	if err := l.e.err(); err != nil {
+		return nil, err
+	}
+	l.finish()
+	return l.p, nil
+}
+
+// syntaxErr turns the decoder's error into a positioned one.
+func (l *loader) syntaxErr(err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		l.e.at(srcPos{pe.Position.Line, pe.Position.Col}, "", "TOML syntax: %s", pe.Message)
+		return l.e.err()
+	}
+	return &pos.Error{Pos: pos.Pos{File: l.rel}, Msg: "TOML: " + err.Error()}
+}
+
+// nodePos is where node i's [[node]] header is.
+func (l *loader) nodePos(i int) srcPos {
+	if i < len(l.sc.nodes) {
+		return l.sc.nodes[i]
+	}
+	return srcPos{}
+}
+
+// keyPos is where key is written in node i (its header when absent).
+func (l *loader) keyPos(i int, key string) srcPos {
+	if e := l.sc.find(i, key); e != nil {
+		return e.key
+	}
+	return l.nodePos(i)
+}
+
+// valPos is where the value of key is written in node i.
+func (l *loader) valPos(i int, key string) srcPos {
+	if e := l.sc.find(i, key); e != nil && e.val.line > 0 {
+		return e.val
+	}
+	return l.keyPos(i, key)
+}
+
+// elemPos is where element j of key's array is written in node i.
+func (l *loader) elemPos(i int, key string, j int) srcPos {
+	if e := l.sc.find(i, key); e != nil && j < len(e.elems) {
+		return e.elems[j]
+	}
+	return l.valPos(i, key)
+}
+
+// label names node i in messages.
+func (l *loader) label(i int) string {
+	if i < len(l.p.Nodes) && l.p.Nodes[i] != nil && l.p.Nodes[i].Name != "" {
+		return fmt.Sprintf("node %q", l.p.Nodes[i].Name)
+	}
+	return fmt.Sprintf("node #%d", i+1)
+}
+
+func (l *loader) decode(doc map[string]any, stages []string) {
+	top := make([]string, 0, len(doc))
+	for k := range doc {
+		top = append(top, k)
+	}
+	sort.Strings(top)
+	for _, k := range top {
+		if k == "node" {
+			continue
+		}
+		p := srcPos{1, 0}
+		if e := l.sc.find(-1, k); e != nil {
+			p = e.key
+		}
+		hint := ""
+		if strings.EqualFold(k, "node") || strings.EqualFold(k, "nodes") {
+			hint = `did you mean [[node]]?`
+		}
+		l.e.at(p, hint, "unknown top-level key %q: a pipeline file holds only [[node]] tables", k)
+	}
+	raw, ok := doc["node"]
+	if !ok {
+		l.e.atLine(1, "no [[node]] tables: a pipeline needs at least one node")
+		return
+	}
+	tables, ok := raw.([]map[string]any)
+	if !ok {
+		p := srcPos{1, 0}
+		if e := l.sc.find(-1, "node"); e != nil {
+			p = e.key
+		}
+		l.e.at(p, "", "node must be written as [[node]] tables, not as %s", typeName(raw))
+		return
+	}
+	l.declared = make([]bool, len(tables))
+	l.p.Nodes = make([]*Node, len(tables))
+	stageSet := map[string]bool{}
+	for _, s := range stages {
+		stageSet[s] = true
+	}
+	names := map[string]int{}
+	for i, t := range tables {
+		n := &Node{Index: i, Visibility: stage.Internal}
+		l.p.Nodes[i] = n
+		np := l.nodePos(i)
+		n.Pos = pos.Pos{File: l.rel, Line: np.line, Col: np.col}
+		// The name first, so that every other message can use it.
+		if v, ok := t["name"]; ok {
+			if s, ok := v.(string); !ok {
+				l.e.at(l.valPos(i, "name"), "", "%s: name must be a string, not %s", l.label(i), typeName(v))
+			} else if !nameRE.MatchString(s) {
+				l.e.at(l.valPos(i, "name"), "", "%s: invalid node name %q: use letters, digits, '_', '.' and '-'", l.label(i), s)
+			} else if j, dup := names[s]; dup {
+				l.e.at(l.valPos(i, "name"), "", "duplicate node name %q (first defined at %s:%d)", s, l.rel, l.nodePos(j).line)
+			} else {
+				names[s] = i
+				n.Name = s
+			}
+		} else if !hasFold(t, "name") {
+			l.e.at(np, "", "%s: missing name", l.label(i))
+		}
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			l.decodeKey(i, n, k, t[k])
+		}
+		_, hasStage := t["stage"]
+		_, hasRun := t["run"]
+		switch {
+		case !hasStage && !hasRun && !hasFold(t, "stage") && !hasFold(t, "run"):
+			l.e.at(np, "", `%s: missing stage or run: a node runs a built-in stage (stage = "...") or a command (run = "...")`, l.label(i))
+		case hasStage && hasRun:
+			l.e.at(l.keyPos(i, "run"), "", "%s: both stage and run are set; a node has exactly one of them", l.label(i))
+		}
+		if n.Stage != "" && stages != nil && !stageSet[n.Stage] {
+			hint := didYouMean(closest(n.Stage, stages))
+			if hint == "" && len(stages) > 0 {
+				hint = "known stages: " + strings.Join(stages, ", ")
+			}
+			l.e.at(l.valPos(i, "stage"), hint, "%s: unknown stage %q", l.label(i), n.Stage)
+		}
+		if _, ok := t["outputs"]; !ok && !hasFold(t, "outputs") {
+			l.e.at(np, "", "%s: missing outputs: a node must declare the files it writes", l.label(i))
+		} else if len(n.Outputs) == 0 && l.isArrayOfStrings(t["outputs"]) {
+			l.e.at(l.valPos(i, "outputs"), "", "%s: outputs is empty: a node must declare the files it writes", l.label(i))
+		}
+	}
+}
+
+// hasFold reports whether t has a key equal to key under case folding but
+// not equal to it: that key already gets its own "did you mean" error.
+func hasFold(t map[string]any, key string) bool {
+	for k := range t {
+		if k != key && strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *loader) isArrayOfStrings(v any) bool {
+	a, ok := v.([]any)
+	if !ok {
+		return false
+	}
+	for _, x := range a {
+		if _, ok := x.(string); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeKey checks and stores one key of node i.
+func (l *loader) decodeKey(i int, n *Node, k string, v any) {
+	str := func() (string, bool) {
+		s, ok := v.(string)
+		if !ok {
+			l.e.at(l.valPos(i, k), "", "%s: %s must be a string, not %s", l.label(i), k, typeName(v))
+		}
+		return s, ok
+	}
+	switch k {
+	case "name":
+		// Done first, by decode.
+	case "description":
+		n.Description, _ = str()
+	case "stage":
+		if s, ok := str(); ok {
+			if strings.TrimSpace(s) == "" {
+				l.e.at(l.valPos(i, k), "", "%s: stage is empty", l.label(i))
+			}
+			n.Stage = s
+		}
+	case "run":
+		if s, ok := str(); ok {
+			if strings.TrimSpace(s) == "" {
+				l.e.at(l.valPos(i, k), "", "%s: run is empty", l.label(i))
+			}
+			n.Run = s
+		}
+	case "inputs", "patches", "outputs":
+		a, ok := v.([]any)
+		if !ok {
+			hint := ""
+			if _, isStr := v.(string); isStr {
+				hint = fmt.Sprintf("write %s = [%q]", k, v)
+			}
+			l.e.at(l.valPos(i, k), hint, "%s: %s must be an array of strings, not %s", l.label(i), k, typeName(v))
+			return
+		}
+		list := make([]string, 0, len(a))
+		for j, x := range a {
+			s, ok := x.(string)
+			if !ok {
+				l.e.at(l.elemPos(i, k, j), "", "%s: %s[%d] must be a string, not %s", l.label(i), k, j, typeName(x))
+				continue
+			}
+			list = append(list, s)
+		}
+		switch k {
+		case "inputs":
+			n.Inputs = list
+		case "patches":
+			n.Patches = list
+		default:
+			n.Outputs = list
+		}
+	case "visibility":
+		if s, ok := str(); ok {
+			vis := stage.Visibility(s)
+			if !vis.Valid() {
+				hint := didYouMean(closest(s, []string{"private", "internal", "public"}))
+				if hint == "" {
+					hint = "one of private, internal, public"
+				}
+				l.e.at(l.valPos(i, k), hint, "%s: invalid visibility %q", l.label(i), s)
+				return
+			}
+			n.Visibility = vis
+			l.declared[i] = true
+		}
+	case "declassify":
+		if s, ok := str(); ok {
+			if strings.TrimSpace(s) == "" {
+				l.e.at(l.valPos(i, k), "", `%s: declassify needs a reason, e.g. declassify = "counts only, no names"`, l.label(i))
+			}
+			n.Declassify = s
+		}
+	case "params":
+		m, ok := v.(map[string]any)
+		if !ok {
+			l.e.at(l.valPos(i, k), "", "%s: params must be a table, not %s", l.label(i), typeName(v))
+			return
+		}
+		n.Params = normParams(m)
+	default:
+		for _, known := range knownKeys {
+			if strings.EqualFold(k, known) {
+				l.e.at(l.keyPos(i, k), didYouMean(known), "%s: unknown key %q (keys are case-sensitive)", l.label(i), k)
+				return
+			}
+		}
+		hint := didYouMean(closest(k, knownKeys))
+		if hint == "" {
+			hint = "known keys: " + strings.Join(knownKeys, ", ")
+		}
+		l.e.at(l.keyPos(i, k), hint, "%s: unknown key %q", l.label(i), k)
+	}
+}
+
+// normParams makes arrays of tables plain []any, so that stages see the
+// value types the stage contract lists whatever TOML form was used.
+func normParams(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = normValue(v)
+	}
+	return out
+}
+
+func normValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return normParams(x)
+	case []map[string]any:
+		a := make([]any, len(x))
+		for i, m := range x {
+			a[i] = normParams(m)
+		}
+		return a
+	case []any:
+		a := make([]any, len(x))
+		for i, e := range x {
+			a[i] = normValue(e)
+		}
+		return a
+	}
+	return v
+}
+
+// typeName is the TOML name of a decoded value's type.
+func typeName(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a float"
+	case bool:
+		return "a boolean"
+	case time.Time:
+		return "a date/time"
+	case []any:
+		return "an array"
+	case []map[string]any:
+		return "an array of tables"
+	case map[string]any:
+		return "a table"
+	}
+	return fmt.Sprintf("%T", v)
+}
