@@ -1,0 +1,259 @@
+package csvio
+
+import (
+	"bytes"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+type row struct {
+	Line   int
+	Fields []string
+}
+
+func readAll(t testing.TB, data string) ([]string, []row, error) {
+	t.Helper()
+	r, err := NewReader(strings.NewReader(data), "in.csv")
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []row
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return r.Header(), rows, nil
+		}
+		if err != nil {
+			return r.Header(), rows, err
+		}
+		rows = append(rows, row{rec.Line, append([]string(nil), rec.Fields...)})
+	}
+}
+
+func TestReadMessy(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		header []string
+		rows   []row
+	}{
+		{"plain", "a,b\n1,2\n", []string{"a", "b"}, []row{{2, []string{"1", "2"}}}},
+		{"bom crlf", "\uFEFFa,b\r\n1,2\r\n3,4\r\n", []string{"a", "b"}, []row{{2, []string{"1", "2"}}, {3, []string{"3", "4"}}}},
+		{"bom quoted header", "\uFEFF\"a\",b\n1,2\n", []string{"a", "b"}, []row{{2, []string{"1", "2"}}}},
+		{"header spaces", " a , b\t\n1,2\n", []string{"a", "b"}, []row{{2, []string{"1", "2"}}}},
+		{"quoted comma quote newline", "a,b\n\"x, y\",\"say \"\"hi\"\"\nthere\"\n5,6\n", []string{"a", "b"},
+			[]row{{2, []string{"x, y", "say \"hi\"\nthere"}}, {4, []string{"5", "6"}}}},
+		{"crlf inside quotes", "a,b\r\n\"l1\r\nl2\",x\r\n", []string{"a", "b"}, []row{{2, []string{"l1\nl2", "x"}}}},
+		{"blank trailing lines", "a,b\n1,2\n\n\n", []string{"a", "b"}, []row{{2, []string{"1", "2"}}}},
+		{"trailing empty rows", "a,b\r\n1,2\r\n,\r\n , \r\n", []string{"a", "b"}, []row{{2, []string{"1", "2"}}}},
+		{"blank line in middle", "a,b\n1,2\n\n3,4\n", []string{"a", "b"}, []row{{2, []string{"1", "2"}}, {4, []string{"3", "4"}}}},
+		{"no final newline", "a,b\n1,2", []string{"a", "b"}, []row{{2, []string{"1", "2"}}}},
+		{"windows-1252", "a,b\nZo\xeb,\x93q\x94\n", []string{"a", "b"}, []row{{2, []string{"Zoë", "\u201cq\u201d"}}}},
+		{"utf-8 kept", "a,b\nZoë,José\n", []string{"a", "b"}, []row{{2, []string{"Zoë", "José"}}}},
+		{"escaped formula", "a,b\n'=1+2,'+1 555\n", []string{"a", "b"}, []row{{2, []string{"=1+2", "+1 555"}}}},
+		{"apostrophe kept", "a,b\n'tis,'5\n", []string{"a", "b"}, []row{{2, []string{"'tis", "'5"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, rows, err := readAll(t, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(h, tt.header) {
+				t.Errorf("header = %q, want %q", h, tt.header)
+			}
+			if !reflect.DeepEqual(rows, tt.rows) {
+				t.Errorf("rows = %v, want %v", rows, tt.rows)
+			}
+		})
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"empty", "", "in.csv:1: empty file: want a header row"},
+		{"only blank", "\n\n", "in.csv:1: empty file: want a header row"},
+		{"too many", "a,b\n1,2\n1,2,3\n", "in.csv:3: row has 3 fields, header has 2"},
+		{"too few", "a,b\n1,2\n\n1\n", "in.csv:4: row has 1 fields, header has 2"},
+		{"bare quote", "a,b\n1,5'3\"\n", "in.csv:2:6: bare \" in non-quoted-field (a quote inside a field must be doubled and the field quoted: \"5'3\"\"\")"},
+		{"unterminated", "a,b\n1,\"open\n", "in.csv:2:9: extraneous or missing \" in quoted-field"},
+		{"mixed encoding", "a,b\n1,Zo\xc3\xab \xeb\n", "in.csv:2: column 2 is neither UTF-8 nor Windows-1252 text; re-save the file as \"CSV UTF-8\""},
+		{"undefined 1252", "a,b\n1,x\x81y\n", "in.csv:2: column 2 is neither UTF-8 nor Windows-1252 text; re-save the file as \"CSV UTF-8\""},
+		{"empty header cell", "a,,b\n", "in.csv:1: header column 2 is empty"},
+		{"duplicate header", "a, b,a\n", "in.csv:1: header has column \"a\" twice (columns 1 and 3)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := readAll(t, tt.in)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error\n got %s\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRequire(t *testing.T) {
+	r, err := NewReader(strings.NewReader("a,b\n"), "x/in.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx, err := r.Require("b", "a"); err != nil || !reflect.DeepEqual(idx, []int{1, 0}) {
+		t.Fatalf("Require = %v, %v", idx, err)
+	}
+	_, err = r.Require("a", "Email", "Phone")
+	want := `x/in.csv:1: missing required columns "Email", "Phone" (header has a, b)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+	_, err = r.Require("c")
+	want = `x/in.csv:1: missing required column "c" (header has a, b)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+}
+
+func TestConvertedCount(t *testing.T) {
+	r, err := NewReader(strings.NewReader("a\nok\n\xe9\nfine\n\xe8\n"), "in.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := r.Read(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, first := r.Converted(); n != 2 || first != 3 {
+		t.Errorf("Converted = %d, %d; want 2, 3", n, first)
+	}
+}
+
+func TestWrite(t *testing.T) {
+	var b bytes.Buffer
+	w := NewWriter(&b)
+	rows := [][]string{
+		{"size", "count", "note"},
+		{"M", "-5", "=SUM(A1:A2)"},
+		{"L", "12.50", "+1 555 0100"},
+		{"x, y", "say \"hi\"", "two\nlines"},
+		{" pad", "@cmd", "-"},
+		{"'=already", "", "\ttab"},
+	}
+	for _, r := range rows {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "\uFEFFsize,count,note\n" +
+		"M,-5,'=SUM(A1:A2)\n" +
+		"L,12.50,'+1 555 0100\n" +
+		"\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\n" +
+		"\" pad\",'@cmd,'-\n" +
+		"''=already,,'\ttab\n"
+	if got := b.String(); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+	h, got, err := readAll(t, b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(h, rows[0]) {
+		t.Errorf("header read back %q", h)
+	}
+	for i, r := range got {
+		if !reflect.DeepEqual(r.Fields, rows[i+1]) {
+			t.Errorf("row %d read back %q, want %q", i, r.Fields, rows[i+1])
+		}
+	}
+}
+
+func TestEscapeRoundTrip(t *testing.T) {
+	for _, s := range []string{"", "'", "''", "=", "'=", "''=", "-5", "'-5", "-", "-x", "'-x", "@", "a", "'a", "+", "-1.5", "-1.", "\t", "'\r"} {
+		if got := Unescape(Escape(s)); got != s {
+			t.Errorf("Unescape(Escape(%q)) = %q", s, got)
+		}
+	}
+}
+
+func FuzzReader(f *testing.F) {
+	f.Add([]byte("a,b\n1,2\n"))
+	f.Add([]byte("\uFEFFa,b\r\n\"x,\"\"y\"\"\nz\",2\r\n\r\n"))
+	f.Add([]byte("a\n\xe9\x93\n"))
+	f.Add([]byte("a,b\n'=x,-5\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := NewReader(bytes.NewReader(data), "f.csv")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.csv:") {
+				t.Fatalf("error without position: %v", err)
+			}
+			return
+		}
+		header := append([]string(nil), r.Header()...)
+		var rows [][]string
+		last := 0
+		for {
+			rec, err := r.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				if !strings.HasPrefix(err.Error(), "f.csv:") {
+					t.Fatalf("error without position: %v", err)
+				}
+				return
+			}
+			if len(rec.Fields) != len(header) {
+				t.Fatalf("record has %d fields, header %d", len(rec.Fields), len(header))
+			}
+			if rec.Line <= last {
+				t.Fatalf("line %d after %d", rec.Line, last)
+			}
+			last = rec.Line
+			for _, s := range rec.Fields {
+				if !utf8.ValidString(s) {
+					t.Fatalf("invalid UTF-8 field %q", s)
+				}
+			}
+			rows = append(rows, append([]string(nil), rec.Fields...))
+		}
+		// What was read must survive a write and a second read exactly,
+		// except cells that only differ in surrounding header space (the
+		// header was trimmed already).
+		var b bytes.Buffer
+		w := NewWriter(&b)
+		if err := w.Write(header); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			w.Write(r)
+		}
+		w.Flush()
+		h2, rows2, err := readAll(t, b.String())
+		if err != nil {
+			t.Fatalf("re-read: %v\n%q", err, b.String())
+		}
+		if !reflect.DeepEqual(h2, header) {
+			t.Fatalf("header %q != %q", h2, header)
+		}
+		if len(rows2) != len(rows) {
+			t.Fatalf("re-read %d rows, want %d", len(rows2), len(rows))
+		}
+		for i := range rows {
+			if !reflect.DeepEqual(rows2[i].Fields, rows[i]) {
+				t.Fatalf("row %d: %q != %q", i, rows2[i].Fields, rows[i])
+			}
+		}
+	})
+}

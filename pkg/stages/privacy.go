@@ -1,0 +1,173 @@
+package stages
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"bethel/pkg/pos"
+	"bethel/pkg/stage"
+)
+
+// PrivacyFile is the input name every stage that handles personal data
+// looks for: the one declaration of which canonical fields are sensitive.
+//
+// Format (config/privacy.toml):
+//
+//	# canonical fields whose values identify or describe a person
+//	sensitive = ["first_name", "last_name", "email", ...]
+//	# public outputs suppress counts below this (default 5)
+//	min_cell = 5
+//
+// Unknown keys, wrong types and a min_cell below 1 are errors naming
+// file:line. There is no built-in default list on purpose: a second list
+// in code would be a second declaration that can drift.
+const PrivacyFile = "privacy.toml"
+
+// Privacy is the loaded privacy declaration.
+type Privacy struct {
+	// File is where it was declared, for messages.
+	File string
+	// Sensitive is sorted.
+	Sensitive []string
+	// MinCell is the smallest count a public output may show.
+	MinCell int
+	set     map[string]bool
+}
+
+// IsSensitive reports whether the canonical field is sensitive.
+func (p *Privacy) IsSensitive(field string) bool { return p.set[field] }
+
+// SensitiveSet returns the sensitive fields as a set (shared; do not
+// modify), the shape pkg/patch's Table wants.
+func (p *Privacy) SensitiveSet() map[string]bool { return p.set }
+
+// PrivacyOf loads the privacy declaration from the node's inputs; a node
+// that handles personal data must list config/privacy.toml.
+func PrivacyOf(r *stage.Run) (*Privacy, error) {
+	f, err := r.Input(PrivacyFile)
+	if err != nil {
+		return nil, err
+	}
+	return LoadPrivacy(r.FS, f)
+}
+
+// LoadPrivacy reads and checks a privacy declaration.
+func LoadPrivacy(fsys fs.FS, file string) (*Privacy, error) {
+	data, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if _, err := toml.Decode(string(data), &doc); err != nil {
+		return nil, cfgTOMLError(file, err)
+	}
+	p := &Privacy{File: file, MinCell: 5, set: map[string]bool{}}
+	var errs pos.List
+	for _, k := range cfgSortedKeys(doc) {
+		at := pos.Pos{File: file, Line: cfgKeyLine(data, k)}
+		switch k {
+		case "sensitive":
+			list, ok := doc[k].([]any)
+			if !ok {
+				errs = append(errs, pos.Errorf(at, "sensitive must be an array of field names"))
+				continue
+			}
+			for _, v := range list {
+				s, ok := v.(string)
+				if !ok || strings.TrimSpace(s) == "" {
+					errs = append(errs, pos.Errorf(at, "sensitive must hold field names (strings), not %v", v))
+					continue
+				}
+				p.set[s] = true
+			}
+		case "min_cell":
+			n, ok := doc[k].(int64)
+			if !ok || n < 1 {
+				errs = append(errs, pos.Errorf(at, "min_cell must be an integer of at least 1"))
+				continue
+			}
+			p.MinCell = int(n)
+		default:
+			errs = append(errs, pos.Errorf(at, "unknown key %q (want sensitive, min_cell)", k))
+		}
+	}
+	if _, ok := doc["sensitive"]; !ok {
+		errs = append(errs, pos.Errorf(pos.Pos{File: file, Line: 1}, "missing sensitive = [...]: declare the sensitive fields, even if none (sensitive = [])"))
+	}
+	for s := range p.set {
+		p.Sensitive = append(p.Sensitive, s)
+	}
+	sort.Strings(p.Sensitive)
+	return p, errs.Err()
+}
+
+// Derivation says where one output column's values come from, for the
+// privacy check: the input columns (canonical names) it reads, and whether
+// it only aggregates them (counts, sums, a category's size) or copies
+// their values.
+type Derivation struct {
+	Column    string
+	From      []string
+	Aggregate bool
+}
+
+// CheckPrivacy refuses an internal or public output that copies a
+// sensitive field's values. Summary stages call it before writing an
+// output, with one Derivation per output column. declassify is the node's
+// stated reason to publish anyway (empty when none); a non-empty reason
+// lets value copies through, because it is visible in pipeline.toml and
+// reviewed there. Private outputs always pass.
+func (p *Privacy) CheckPrivacy(node string, vis stage.Visibility, declassify, output string, cols []Derivation) error {
+	if vis == stage.Private || strings.TrimSpace(declassify) != "" {
+		return nil
+	}
+	var errs pos.List
+	for _, c := range cols {
+		if c.Aggregate {
+			continue
+		}
+		for _, f := range c.From {
+			if p.set[f] {
+				errs = append(errs, fmt.Errorf("node %s: %s output %s: column %q copies the values of sensitive field %q (declared in %s); make the node private, output counts instead, or declare the node's declassify reason",
+					node, vis, output, c.Column, f, p.File))
+			}
+		}
+	}
+	return errs.Err()
+}
+
+// cfgTOMLError turns a TOML decoding error into a file:line error.
+func cfgTOMLError(file string, err error) error {
+	if pe, ok := err.(toml.ParseError); ok {
+		return pos.Errorf(pos.Pos{File: file, Line: pe.Position.Line}, "%s", pe.Message)
+	}
+	return fmt.Errorf("%s: %v", file, err)
+}
+
+var cfgKeyRE = regexp.MustCompile(`^\s*(?:\[\[?\s*)?(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))`)
+
+// cfgKeyLine finds the line a top-level key or table is written on; the
+// TOML decoder keeps no positions. It returns 1 when it cannot tell.
+func cfgKeyLine(data []byte, key string) int {
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		if m := cfgKeyRE.FindSubmatch(l); m != nil && string(m[1])+string(m[2])+string(m[3]) == key {
+			return i + 1
+		}
+	}
+	return 1
+}
+
+func cfgSortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

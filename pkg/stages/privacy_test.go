@@ -1,0 +1,70 @@
+package stages
+
+import (
+	"testing"
+	"testing/fstest"
+
+	"bethel/pkg/stage"
+)
+
+func TestLoadPrivacy(t *testing.T) {
+	tests := []struct {
+		name, data, err string
+		min             int
+	}{
+		{"ok", "sensitive = [\"email\", \"first_name\"]\nmin_cell = 3\n", "", 3},
+		{"default min", "sensitive = []\n", "", 5},
+		{"unknown key", "sensitive = []\n\nmincell = 3\n", "config/privacy.toml:3: unknown key \"mincell\" (want sensitive, min_cell)", 0},
+		{"bad min", "sensitive = []\nmin_cell = 0\n", "config/privacy.toml:2: min_cell must be an integer of at least 1", 0},
+		{"not list", "sensitive = \"email\"\n", "config/privacy.toml:1: sensitive must be an array of field names", 0},
+		{"missing", "min_cell = 5\n", "config/privacy.toml:1: missing sensitive = [...]: declare the sensitive fields, even if none (sensitive = [])", 0},
+		{"syntax", "sensitive = [\n", "config/privacy.toml:1: unexpected EOF; expected value", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"config/privacy.toml": {Data: []byte(tt.data)}}
+			p, err := LoadPrivacy(fsys, "config/privacy.toml")
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("err = %v\nwant %s", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.MinCell != tt.min {
+				t.Errorf("MinCell = %d, want %d", p.MinCell, tt.min)
+			}
+		})
+	}
+}
+
+func TestCheckPrivacy(t *testing.T) {
+	fsys := fstest.MapFS{"config/privacy.toml": {Data: []byte(`sensitive = ["first_name", "allergies"]`)}}
+	p, err := LoadPrivacy(fsys, "config/privacy.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := []Derivation{
+		{Column: "bethel", From: []string{"bethel"}},
+		{Column: "allergy_count", From: []string{"allergies"}, Aggregate: true},
+		{Column: "who", From: []string{"bethel", "first_name"}},
+	}
+	want := `node names: internal output out/summary/x.csv: column "who" copies the values of sensitive field "first_name" (declared in config/privacy.toml); make the node private, output counts instead, or declare the node's declassify reason`
+	if err := p.CheckPrivacy("names", stage.Internal, "", "out/summary/x.csv", cols); err == nil || err.Error() != want {
+		t.Errorf("internal: err = %v\nwant %s", err, want)
+	}
+	if err := p.CheckPrivacy("names", stage.Public, "", "out/public/x.csv", cols); err == nil {
+		t.Error("public output copying first_name passed")
+	}
+	if err := p.CheckPrivacy("names", stage.Private, "", "out/private/x.csv", cols); err != nil {
+		t.Errorf("private: %v", err)
+	}
+	if err := p.CheckPrivacy("names", stage.Internal, "badge printer needs names", "out/summary/x.csv", cols); err != nil {
+		t.Errorf("declassified: %v", err)
+	}
+	if err := p.CheckPrivacy("names", stage.Internal, "", "out/summary/x.csv", cols[:2]); err != nil {
+		t.Errorf("aggregate only: %v", err)
+	}
+}
