@@ -124,10 +124,30 @@ func (l *loader) load(src []byte, stages []string) (*Pipeline, error) {
 func (l *loader) syntaxErr(err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
-		l.e.at(srcPos{pe.Position.Line, pe.Position.Col}, "", "TOML syntax: %s", pe.Message)
+		l.e.at(l.syntaxPos(pe.Position), "", "TOML syntax: %s", pe.Message)
 		return l.e.err()
 	}
 	return &pos.Error{Pos: pos.Pos{File: l.rel}, Msg: "TOML: " + err.Error()}
+}
+
+// syntaxPos recomputes the column from the byte offset: the decoder's own
+// column is off when the error is at the start of a line.
+func (l *loader) syntaxPos(p toml.Position) srcPos {
+	src := l.e.src
+	if p.Line < 1 || p.Start < 0 || p.Start > len(src) {
+		return srcPos{p.Line, 0}
+	}
+	line, at := 1, 0
+	for i := 0; i < p.Start; i++ {
+		if src[i] == '\n' {
+			line++
+			at = i + 1
+		}
+	}
+	if line != p.Line {
+		return srcPos{p.Line, 0}
+	}
+	return srcPos{line, p.Start - at + 1}
 }
 
 // nodePos is where node i's [[node]] header is.
@@ -192,7 +212,9 @@ func (l *loader) decode(doc map[string]any, stages []string) {
 	}
 	raw, ok := doc["node"]
 	if !ok {
-		l.e.atLine(1, "no [[node]] tables: a pipeline needs at least one node")
+		if len(top) == 0 {
+			l.e.atLine(1, "no [[node]] tables: a pipeline needs at least one node")
+		}
 		return
 	}
 	tables, ok := raw.([]map[string]any)
@@ -262,11 +284,12 @@ func (l *loader) decode(doc map[string]any, stages []string) {
 	}
 }
 
-// hasFold reports whether t has a key equal to key under case folding but
-// not equal to it: that key already gets its own "did you mean" error.
+// hasFold reports whether t has a misspelling of key (a different key
+// that folds to it or is a likely typo of it): that key already gets its
+// own "did you mean" error, and "missing key" would only add noise.
 func hasFold(t map[string]any, key string) bool {
 	for k := range t {
-		if k != key && strings.EqualFold(k, key) {
+		if k != key && (strings.EqualFold(k, key) || closest(k, knownKeys) == key) {
 			return true
 		}
 	}
