@@ -29,26 +29,20 @@ type Table struct {
 	// form (for example days in configured order), or refuses it. It sees
 	// every match, expect, set and add value.
 	Canon func(field, value string) (string, error)
+	// Source is the file the records were read from, for lineage.
+	Source string
 	// Records in input order. Apply marks dropped records and appends
 	// added ones; it never reorders.
-	Records []*Record
+	Records []Record
+	// applied maps a record index to the patches that changed it.
+	applied map[int][]Applied
 }
 
-// Record is one row of a Table.
-type Record struct {
-	// Values holds one value per Table.Fields entry.
-	Values []string
-	// Source is where the record comes from in the raw export; zero for a
-	// record added by a patch.
-	Source pos.Pos
-	// Dropped is set when a patch dropped the record.
-	Dropped bool
-	// Patches are the patches that changed the record (or added it), in
-	// application order, with the fields each one set.
-	Patches []Applied
-}
+// Applied returns the patches that changed (or added) record i, in
+// application order, with the fields each one set: the record's lineage.
+func (t *Table) Applied(i int) []Applied { return t.applied[i] }
 
-// Applied is one patch's effect on one record, for lineage.
+// Applied is one patch's effect on one record.
 type Applied struct {
 	Patch  *Patch
 	Fields []string
@@ -125,7 +119,8 @@ type applier struct {
 	t      *Table
 	opt    Options
 	col    map[string]int
-	byKey  map[string][]int
+	byKey  map[string]int32
+	multi  map[string][]int32 // keys held by several records
 	rep    *Report
 	errs   pos.List
 	warns  []string
@@ -139,6 +134,9 @@ type applier struct {
 // (conflict, orphan, ambiguous, invalid) as a pos.List. Every patch is
 // evaluated even after an error, so that one build reports all of them.
 func Apply(t *Table, patches []*Patch, opt Options) (*Report, []string, error) {
+	if t.applied == nil {
+		t.applied = map[int][]Applied{}
+	}
 	a := &applier{t: t, opt: opt, col: map[string]int{}, setter: map[[2]int]int{},
 		rep: &Report{Target: t.Name, Patches: []Entry{}}}
 	for i, f := range t.Fields {
@@ -274,19 +272,19 @@ func (a *applier) apply(i int, p *Patch) {
 	}
 	plans := make([]plan, 0, len(found))
 	for _, r := range found {
-		rec := a.t.Records[r]
+		rec := &a.t.Records[r]
 		holds := p.Kind == Set
 		for _, f := range values {
-			if rec.Values[a.col[f.Name]] != f.Value.Scalar {
+			if rec.Get(a.col[f.Name]) != f.Value.Scalar {
 				holds = false
 			}
 		}
 		if !holds {
 			var diff []string
 			for _, f := range expect {
-				if have := rec.Values[a.col[f.Name]]; have != f.Value.Scalar {
-					diff = append(diff, fmt.Sprintf("expect %s = %s, but record %s holds %s",
-						f.Name, a.show(f.Name, f.Value.Scalar), a.key(r), a.show(f.Name, have)))
+				if have := rec.Get(a.col[f.Name]); have != f.Value.Scalar {
+					diff = append(diff, fmt.Sprintf("expect %s = %s, but record %s holds %s = %s",
+						f.Name, a.show(f.Name, f.Value.Scalar), a.key(r), f.Name, a.show(f.Name, have)))
 				}
 			}
 			if len(diff) > 0 {
@@ -304,7 +302,7 @@ func (a *applier) apply(i int, p *Patch) {
 			held = append(held, pl.rec)
 			continue
 		}
-		rec := a.t.Records[pl.rec]
+		rec := &a.t.Records[pl.rec]
 		key := a.key(pl.rec)
 		if p.Kind == Drop {
 			rec.Dropped = true
@@ -317,18 +315,18 @@ func (a *applier) apply(i int, p *Patch) {
 		var set []string
 		for _, f := range values {
 			c := a.col[f.Name]
-			old := rec.Values[c]
+			old := rec.Get(c)
 			if old == f.Value.Scalar {
 				continue
 			}
 			a.shadow(pl.rec, c, i, fmt.Sprintf("sets %s of record %s again", f.Name, key))
-			rec.Values[c] = f.Value.Scalar
+			rec.Set(c, f.Value.Scalar)
 			a.setter[[2]int{pl.rec, c}] = i
 			set = append(set, f.Name)
 			e.Changes = append(e.Changes, Change{Key: key, Op: Set, Field: f.Name, Old: old, New: f.Value.Scalar,
 				Sensitive: a.t.Sensitive[f.Name]})
 		}
-		rec.Patches = append(rec.Patches, Applied{Patch: p, Fields: set})
+		a.t.applied[pl.rec] = append(a.t.applied[pl.rec], Applied{Patch: p, Fields: set})
 	}
 	if len(e.Changes) > 0 {
 		e.Status = StatusApplied
@@ -382,11 +380,11 @@ func (a *applier) add(i int, p *Patch, values []Field) {
 		a.fail(i, StatusInvalid, "add must give %s", a.t.Key)
 		return
 	}
-	if found := a.live(a.index()[key]); len(found) > 0 {
-		rec := a.t.Records[found[0]]
+	if found := a.live(a.lookup(key)); len(found) > 0 {
+		rec := &a.t.Records[found[0]]
 		var diff []string
 		for _, f := range values {
-			if have := rec.Values[a.col[f.Name]]; have != f.Value.Scalar {
+			if have := rec.Get(a.col[f.Name]); have != f.Value.Scalar {
 				diff = append(diff, fmt.Sprintf("%s = %s", f.Name, a.show(f.Name, have)))
 			}
 		}
@@ -400,19 +398,19 @@ func (a *applier) add(i int, p *Patch, values []Field) {
 			key, strings.Join(diff, ", "))
 		return
 	}
-	rec := &Record{Values: make([]string, len(a.t.Fields))}
+	vals := make([]string, len(a.t.Fields))
 	var set []string
 	e := &a.rep.Patches[i]
 	for _, f := range values {
-		rec.Values[a.col[f.Name]] = f.Value.Scalar
+		vals[a.col[f.Name]] = f.Value.Scalar
 		set = append(set, f.Name)
 		e.Changes = append(e.Changes, Change{Key: key, Op: Add, Field: f.Name, New: f.Value.Scalar,
 			Sensitive: a.t.Sensitive[f.Name]})
 	}
-	rec.Patches = []Applied{{Patch: p, Fields: set}}
-	a.t.Records = append(a.t.Records, rec)
+	a.t.Records = append(a.t.Records, NewRecord(vals, 0))
 	n := len(a.t.Records) - 1
-	a.byKey[key] = append(a.byKey[key], n)
+	a.t.applied[n] = []Applied{{Patch: p, Fields: set}}
+	a.addKey(key, int32(n))
 	for _, f := range values {
 		a.setter[[2]int{n, a.col[f.Name]}] = i
 	}
@@ -420,17 +418,46 @@ func (a *applier) add(i int, p *Patch, values []Field) {
 }
 
 // index maps key values to records, built on first use: most builds have
-// few patches and many records, and most matches name the key.
-func (a *applier) index() map[string][]int {
-	if a.byKey == nil {
-		a.byKey = make(map[string][]int, len(a.t.Records))
-		kc := a.col[a.t.Key]
-		for i, r := range a.t.Records {
-			k := r.Values[kc]
-			a.byKey[k] = append(a.byKey[k], i)
-		}
+// few patches and many records, and most matches name the key. Keys are
+// nearly always unique, so the common case costs one int32 per record.
+func (a *applier) index() {
+	if a.byKey != nil {
+		return
 	}
-	return a.byKey
+	a.byKey = make(map[string]int32, len(a.t.Records))
+	a.multi = map[string][]int32{}
+	kc := a.col[a.t.Key]
+	for i := range a.t.Records {
+		a.addKey(a.t.Records[i].Get(kc), int32(i))
+	}
+}
+
+func (a *applier) addKey(k string, i int32) {
+	if a.byKey == nil {
+		a.index()
+	}
+	if m, ok := a.multi[k]; ok {
+		a.multi[k] = append(m, i)
+		return
+	}
+	if j, ok := a.byKey[k]; ok {
+		a.multi[k] = []int32{j, i}
+		delete(a.byKey, k)
+		return
+	}
+	a.byKey[k] = i
+}
+
+func (a *applier) lookup(k string) []int {
+	a.index()
+	if j, ok := a.byKey[k]; ok {
+		return []int{int(j)}
+	}
+	var out []int
+	for _, j := range a.multi[k] {
+		out = append(out, int(j))
+	}
+	return out
 }
 
 func (a *applier) live(rs []int) []int {
@@ -449,17 +476,17 @@ func (a *applier) find(match []Field) []int {
 	keyed := false
 	for _, f := range match {
 		if f.Name == a.t.Key {
-			cand = a.index()[f.Value.Scalar]
+			cand = a.lookup(f.Value.Scalar)
 			keyed = true
 		}
 	}
 	test := func(r int) bool {
-		rec := a.t.Records[r]
+		rec := &a.t.Records[r]
 		if rec.Dropped {
 			return false
 		}
 		for _, f := range match {
-			if rec.Values[a.col[f.Name]] != f.Value.Scalar {
+			if rec.Get(a.col[f.Name]) != f.Value.Scalar {
 				return false
 			}
 		}
@@ -483,7 +510,7 @@ func (a *applier) find(match []Field) []int {
 }
 
 func (a *applier) key(r int) string {
-	k := a.t.Records[r].Values[a.col[a.t.Key]]
+	k := a.t.Records[r].Get(a.col[a.t.Key])
 	if a.t.Sensitive[a.t.Key] && !a.opt.ShowPrivate {
 		return Withheld
 	}

@@ -304,6 +304,7 @@ func (p *Patch) decode(e map[string]any, errs pos.List) pos.List {
 		b, ok := v.(bool)
 		if !ok {
 			bad(key, "%s must be true or false, not %s", key, typeName(v))
+			return false, false
 		}
 		return b, true
 	}
@@ -346,8 +347,7 @@ func (p *Patch) decode(e map[string]any, errs pos.List) pos.List {
 	}
 	p.Many, _ = boolean("many")
 	p.AfterLock, _ = boolean("after_lock")
-	drop, hasDrop := boolean("drop")
-	if hasDrop && !drop {
+	if drop, valid := boolean("drop"); valid && !drop {
 		bad("drop", "drop = false does nothing; remove the key")
 	}
 

@@ -1,0 +1,105 @@
+package patch
+
+import "strings"
+
+// Record is one row of a Table. Its values live packed in one string
+// (offsets, then the bytes of every field), because a million
+// registrations held as []string would spend more memory on string headers
+// than on the data itself.
+type Record struct {
+	data string
+	// Line is where the record starts in Table.Source; 0 for a record added
+	// by a patch.
+	Line int
+	// Dropped is set when a patch dropped the record.
+	Dropped bool
+}
+
+// NewRecord packs values into a Record.
+func NewRecord(values []string, line int) Record {
+	return Record{data: pack(values), Line: line}
+}
+
+// Len is the number of fields.
+func (r *Record) Len() int {
+	if r.data == "" {
+		return 0
+	}
+	return int(r.data[1]) | int(r.data[2])<<8
+}
+
+// Get returns field i.
+func (r *Record) Get(i int) string {
+	d := r.data
+	n := int(d[1]) | int(d[2])<<8
+	w := 2
+	if d[0] == 1 {
+		w = 4
+	}
+	base := 3 + n*w
+	end := func(k int) int {
+		p := 3 + k*w
+		if w == 2 {
+			return int(d[p]) | int(d[p+1])<<8
+		}
+		return int(d[p]) | int(d[p+1])<<8 | int(d[p+2])<<16 | int(d[p+3])<<24
+	}
+	start := 0
+	if i > 0 {
+		start = end(i - 1)
+	}
+	return d[base+start : base+end(i)]
+}
+
+// Values returns a fresh slice of every field.
+func (r *Record) Values() []string {
+	n := r.Len()
+	v := make([]string, n)
+	for i := range v {
+		v[i] = r.Get(i)
+	}
+	return v
+}
+
+// Set replaces field i; it repacks the record, which is fine for the few
+// records patches touch.
+func (r *Record) Set(i int, v string) {
+	vals := r.Values()
+	vals[i] = v
+	r.data = pack(vals)
+}
+
+func pack(values []string) string {
+	total := 0
+	for _, v := range values {
+		total += len(v)
+	}
+	w := 2
+	if total > 0xFFFF {
+		w = 4
+	}
+	var b strings.Builder
+	b.Grow(3 + len(values)*w + total)
+	if w == 2 {
+		b.WriteByte(0)
+	} else {
+		b.WriteByte(1)
+	}
+	n := len(values)
+	b.WriteByte(byte(n))
+	b.WriteByte(byte(n >> 8))
+	off := 0
+	for _, v := range values {
+		off += len(v)
+		b.WriteByte(byte(off))
+		b.WriteByte(byte(off >> 8))
+		if w == 4 {
+			b.WriteByte(byte(off >> 16))
+			b.WriteByte(byte(off >> 24))
+		}
+	}
+	for _, v := range values {
+		b.WriteString(v)
+	}
+	return b.String()
+}
