@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"bethel/pkg/graph"
+)
+
+func init() {
+	register(&command{
+		name:    "make",
+		summary: "rebuild what is stale (restoring from the cache what was built before)",
+		run:     runMake,
+	})
+}
+
+func runMake(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("make", flag.ContinueOnError)
+	ws := addWorkspaceFlags(fs)
+	jobs := fs.Int("j", 0, "run up to `N` nodes at once (default: the number of CPUs)")
+	keepGoing := fs.Bool("k", false, "keep going after a node fails: build everything that does not depend on it")
+	dryRun := fs.Bool("n", false, "dry run: print what would run or be restored, and why; change nothing")
+	explain := fs.Bool("explain", false, "say why each node runs or is restored")
+	asJSON := fs.Bool("json", false, "print one JSON object at the end instead of the human output")
+	debugKey := fs.Bool("debug-key", false, "print every line of every action key (as BETHEL_DEBUG=key)")
+	wait := fs.Duration("wait", 10*time.Minute, "how long to wait for another bethel running in this workspace (0: fail at once)")
+	fs.Usage = usageFunc(fs, "bethel make [-C DIR] [-f FILE] [-j N] [-k] [-n] [--explain] [--json] [TARGET...]",
+		"Builds the targets (node names or output paths; default: every node) and what they need.\n"+
+			"Exit status: 0 success, 1 a node failed, 2 usage or pipeline error.")
+	targets, err := parseFlags(fs, env, args)
+	if err != nil {
+		return err
+	}
+	p, err := ws.load(env)
+	if err != nil {
+		return err
+	}
+	opts := engineOptions(env, *debugKey)
+	opts.Jobs = *jobs
+	opts.KeepGoing = *keepGoing
+	opts.DryRun = *dryRun
+	opts.Targets = targets
+	opts.LockWait = *wait
+	opts.OnLockWait = func(pid int) {
+		who := "another bethel"
+		if pid > 0 {
+			who = fmt.Sprintf("another bethel (pid %d)", pid)
+		}
+		fmt.Fprintf(env.Stderr, "bethel: waiting for %s running in this workspace\n", who)
+	}
+	pr := &progress{w: env.Stdout, errw: env.Stderr, terminal: env.IsTerminal && !*asJSON, explain: *explain || *dryRun, quiet: *asJSON, dry: *dryRun}
+	opts.Events = pr.event
+	res, err := graph.Build(ctx, p, opts)
+	pr.clear()
+	if res != nil {
+		if *asJSON {
+			writeJSON(env.Stdout, res)
+		} else {
+			fmt.Fprintln(env.Stdout, summaryLine(res, *dryRun))
+		}
+	}
+	return exitFor(err)
+}
+
+// progress prints build events: on a terminal one status line redrawn in
+// place ([3/9] node), elsewhere plain lines for what ran, was restored or
+// failed. Node output and the engine's warnings always go to stderr, each
+// line prefixed with the node's name.
+type progress struct {
+	w, errw  io.Writer
+	terminal bool
+	explain  bool
+	quiet    bool // --json: only failures and warnings, on stderr
+	dry      bool
+	drawn    bool
+}
+
+func (p *progress) clear() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.drawn = false
+	}
+}
+
+func (p *progress) event(ev graph.Event) {
+	if ev.Kind == graph.Start {
+		if p.terminal {
+			fmt.Fprintf(p.w, "\r\x1b[K[%d/%d] %s", ev.Done+1, ev.Total, ev.Node)
+			p.drawn = true
+		}
+		return
+	}
+	p.clear()
+	for _, w := range ev.Warnings {
+		fmt.Fprintf(p.errw, "bethel: %s: %s\n", ev.Node, w)
+	}
+	if len(ev.Stderr) > 0 {
+		for _, line := range strings.Split(strings.TrimRight(string(ev.Stderr), "\n"), "\n") {
+			fmt.Fprintf(p.errw, "%s: %s\n", ev.Node, line)
+		}
+	}
+	switch ev.Status {
+	case graph.Failed:
+		fmt.Fprintf(p.errw, "FAILED %s: %v\n", ev.Node, ev.Err)
+	case graph.Ran, graph.Restored:
+		if !p.quiet && (!p.terminal || p.explain) {
+			verb := string(ev.Status)
+			if p.dry {
+				verb = map[graph.Status]string{graph.Ran: "would run", graph.Restored: "would restore"}[ev.Status]
+			}
+			fmt.Fprintf(p.w, "[%d/%d] %s %s\n", ev.Done, ev.Total, verb, ev.Node)
+			if p.explain {
+				for _, r := range ev.Reasons {
+					fmt.Fprintf(p.w, "    because %s\n", r)
+				}
+			}
+		}
+	case graph.Skipped:
+		if !p.quiet && len(ev.Reasons) > 0 && strings.HasPrefix(ev.Reasons[0], "dependency") {
+			fmt.Fprintf(p.w, "[%d/%d] skipped %s: %s\n", ev.Done, ev.Total, ev.Node, ev.Reasons[0])
+		}
+	}
+	if p.terminal && ev.Done < ev.Total {
+		fmt.Fprintf(p.w, "\r\x1b[K[%d/%d] %s", ev.Done, ev.Total, ev.Node)
+		p.drawn = true
+	}
+}
+
+func summaryLine(res *graph.Result, dry bool) string {
+	skipped := len(res.Nodes) - len(res.Ran) - len(res.Restored) - len(res.UpToDate) - len(res.Failed)
+	var b bytes.Buffer
+	if dry {
+		fmt.Fprintf(&b, "bethel: dry run: %d would run, %d would be restored, %d up to date, %d failed", len(res.Ran), len(res.Restored), len(res.UpToDate), len(res.Failed))
+	} else {
+		fmt.Fprintf(&b, "bethel: %d ran, %d restored, %d up to date, %d failed", len(res.Ran), len(res.Restored), len(res.UpToDate), len(res.Failed))
+	}
+	if skipped > 0 {
+		fmt.Fprintf(&b, ", %d skipped", skipped)
+	}
+	fmt.Fprintf(&b, " in %.2fs", res.Seconds)
+	return b.String()
+}
+
+// jsonResult is the stable --json shape; scripts depend on these keys.
+type jsonResult struct {
+	Ran      []string `json:"ran"`
+	Restored []string `json:"restored"`
+	UpToDate []string `json:"uptodate"`
+	Failed   []string `json:"failed"`
+	Seconds  float64  `json:"seconds"`
+}
+
+func writeJSON(w io.Writer, res *graph.Result) {
+	nonNil := func(s []string) []string {
+		if s == nil {
+			return []string{}
+		}
+		return s
+	}
+	b, _ := json.Marshal(jsonResult{
+		Ran: nonNil(res.Ran), Restored: nonNil(res.Restored), UpToDate: nonNil(res.UpToDate),
+		Failed: nonNil(res.Failed), Seconds: res.Seconds,
+	})
+	fmt.Fprintf(w, "%s\n", b)
+}

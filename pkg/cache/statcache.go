@@ -1,0 +1,221 @@
+package cache
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// StatCache remembers the content hash of files together with their stat
+// data (size, modification time in nanoseconds, inode, change time), so that
+// a file whose stat data did not change is not read again: `touch` changes
+// the times, the file is rehashed once, its content is the same, nothing
+// reruns, and the new stat data is remembered.
+//
+// Racy entries: file times come from a coarse clock, so a file modified
+// again within the same clock tick right after it was hashed can keep its
+// stat data. An entry whose modification time is less than RacyWindow
+// before the moment it was hashed is therefore never trusted; such a file is
+// rehashed until it has aged (as git does with its index).
+//
+// On disk (one file, replaced atomically by Save):
+//
+//	bethel-stat 1
+//	<size> <mtime ns> <inode> <ctime ns> <hashed-at ns> <hash hex> <path>
+//
+// It is safe for concurrent use.
+type StatCache struct {
+	mu    sync.Mutex
+	path  string
+	m     map[string]statEntry
+	dirty bool
+}
+
+// RacyWindow is how recent a modification may be, relative to hashing, for
+// the stat data not to be trusted. File systems with whole-second times get
+// a two-second window (see racy).
+var RacyWindow = 100 * time.Millisecond
+
+type statEntry struct {
+	size, mtime, ino, ctime, hashedAt int64
+	hash                              Hash
+}
+
+const statHeader = "bethel-stat 1\n"
+
+// LoadStatCache reads the stat cache at path. A missing or damaged file is
+// an empty cache: the worst outcome is that files are hashed again.
+func LoadStatCache(path string) *StatCache {
+	c := &StatCache{path: path, m: make(map[string]statEntry)}
+	b, err := os.ReadFile(path)
+	if err != nil || !bytes.HasPrefix(b, []byte(statHeader)) {
+		return c
+	}
+	b = b[len(statHeader):]
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			break // torn last line: ignore
+		}
+		line := string(b[:i])
+		b = b[i+1:]
+		var e statEntry
+		var nums [5]int64
+		ok := true
+		for k := range nums {
+			f, rest, found := strings.Cut(line, " ")
+			n, err := strconv.ParseInt(f, 10, 64)
+			if !found || err != nil {
+				ok = false
+				break
+			}
+			nums[k], line = n, rest
+		}
+		hx, p, found := strings.Cut(line, " ")
+		if !ok || !found || p == "" {
+			continue
+		}
+		h, err := ParseHash(hx)
+		if err != nil {
+			continue
+		}
+		e.size, e.mtime, e.ino, e.ctime, e.hashedAt = nums[0], nums[1], nums[2], nums[3], nums[4]
+		e.hash = h
+		c.m[p] = e
+	}
+	return c
+}
+
+// Len is the number of remembered files.
+func (c *StatCache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
+
+func racy(e statEntry) bool {
+	w := RacyWindow.Nanoseconds()
+	if e.mtime%int64(time.Second) == 0 {
+		w = 2 * int64(time.Second)
+	}
+	return e.mtime > e.hashedAt-w
+}
+
+// Hash returns the content hash and size of the file at abs, remembered
+// under key (the workspace-relative path). A missing file is an error
+// satisfying errors.Is(err, fs.ErrNotExist).
+func (c *StatCache) Hash(key, abs string) (Hash, int64, error) {
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	if !fi.Mode().IsRegular() {
+		return Hash{}, 0, fmt.Errorf("%s: not a regular file", key)
+	}
+	st := statOf(fi)
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && e.size == st.size && e.mtime == st.mtime && e.ino == st.ino && e.ctime == st.ctime && !racy(e) {
+		return e.hash, e.size, nil
+	}
+	now := time.Now().UnixNano()
+	h, n, err := HashFile(abs)
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	// Trust the entry only if the file did not change while it was read.
+	fi2, err := os.Stat(abs)
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	if st2 := statOf(fi2); st2 == st && n == st.size {
+		st.hashedAt = now
+		st.hash = h
+		c.mu.Lock()
+		c.m[key] = st
+		c.dirty = true
+		c.mu.Unlock()
+	}
+	return h, n, nil
+}
+
+// Record remembers that the file at abs (whose content the caller just
+// wrote or verified) has hash h, saving a read next time.
+func (c *StatCache) Record(key, abs string, h Hash) {
+	now := time.Now().UnixNano()
+	fi, err := os.Stat(abs)
+	if err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	st := statOf(fi)
+	st.hashedAt = now
+	st.hash = h
+	c.mu.Lock()
+	c.m[key] = st
+	c.dirty = true
+	c.mu.Unlock()
+}
+
+// Forget drops what is remembered about key.
+func (c *StatCache) Forget(key string) {
+	c.mu.Lock()
+	if _, ok := c.m[key]; ok {
+		delete(c.m, key)
+		c.dirty = true
+	}
+	c.mu.Unlock()
+}
+
+// Prune drops every entry whose key keep rejects (files no pipeline node
+// reads or writes any more), so that the file does not grow forever.
+func (c *StatCache) Prune(keep func(key string) bool) {
+	c.mu.Lock()
+	for k := range c.m {
+		if !keep(k) {
+			delete(c.m, k)
+			c.dirty = true
+		}
+	}
+	c.mu.Unlock()
+}
+
+// Save writes the cache back if anything changed.
+func (c *StatCache) Save() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.dirty {
+		return nil
+	}
+	keys := make([]string, 0, len(c.m))
+	for k := range c.m {
+		if !strings.ContainsRune(k, '\n') {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	w.WriteString(statHeader)
+	for _, k := range keys {
+		e := c.m[k]
+		fmt.Fprintf(w, "%d %d %d %d %d %s %s\n", e.size, e.mtime, e.ino, e.ctime, e.hashedAt, e.hash, k)
+	}
+	w.Flush()
+	if err := WriteFile(c.path, buf.Bytes(), 0o600); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("stat cache: %w", err)
+		}
+		return err
+	}
+	c.dirty = false
+	return nil
+}

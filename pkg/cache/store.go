@@ -1,0 +1,283 @@
+package cache
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Store is the content-addressed store in one directory (the workspace's
+// .bethel/cache):
+//
+//	blobs/<xx>/<hash>     bytes of an output (or extra data), named by their
+//	                      BLAKE3 hash; xx is the first byte in hex (256
+//	                      shards keep directories small)
+//	actions/<xx>/<key>    the manifest (JSON) of the action whose key is <key>
+//
+// Everything read back is re-hashed: a blob whose bytes do not match its
+// name is a miss, with a reason, and is deleted. Files are written
+// atomically (temporary file in the shard, rename), so a crash leaves at
+// worst a temporary file that SweepTemp removes. Directories are 0700.
+//
+// A manifest file's modification time is its last use; Used refreshes it
+// (at most once per UseGranularity), and Trim drops the least recently used
+// entries first. Reading never touches anything, so that status checks
+// leave no trace.
+type Store struct {
+	dir string
+	// NoSync skips per-file fsync for blobs and manifests (their content is
+	// verified on read, so a write lost in a power cut is a miss, never bad
+	// data); the caller flushes with SyncFS when it is done.
+	NoSync bool
+}
+
+// UseGranularity is how stale a manifest's last-use time may get before
+// Used rewrites it: LRU order need not be exact, and most uses then cost
+// one stat, not a metadata write.
+var UseGranularity = time.Hour
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string) (*Store, error) {
+	for _, d := range []string{dir, filepath.Join(dir, "blobs"), filepath.Join(dir, "actions")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("cache: %w", err)
+		}
+	}
+	return &Store{dir: dir}, nil
+}
+
+// OpenReadOnly opens the store in dir without creating anything; a missing
+// store behaves as an empty one.
+func OpenReadOnly(dir string) *Store { return &Store{dir: dir} }
+
+// Dir is the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) blobPath(h Hash) string {
+	x := h.String()
+	return filepath.Join(s.dir, "blobs", x[:2], x)
+}
+
+func (s *Store) actionPath(k Hash) string {
+	x := k.String()
+	return filepath.Join(s.dir, "actions", x[:2], x)
+}
+
+// MissError is a cache miss with the reason, for --explain.
+type MissError struct{ Reason string }
+
+func (e *MissError) Error() string { return "cache miss: " + e.Reason }
+
+// IsMiss reports whether err is a cache miss.
+func IsMiss(err error) bool {
+	var m *MissError
+	return errors.As(err, &m)
+}
+
+// HasBlob reports whether a blob named h is stored (without verifying it).
+func (s *Store) HasBlob(h Hash) bool {
+	_, err := os.Stat(s.blobPath(h))
+	return err == nil
+}
+
+// PutFile copies the file at path into the store and returns its hash and
+// size. The copy is hashed while it is written, so a file that changes
+// during the copy is stored under the hash of what was actually copied.
+func (s *Store) PutFile(path string) (Hash, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	defer f.Close()
+	return s.put(f, Hash{}, false)
+}
+
+// PutFileAs stores the file at path, which the caller already hashed as
+// want; when a blob named want exists nothing is copied. A file whose
+// content is no longer want is an error (it changed since it was hashed).
+func (s *Store) PutFileAs(path string, want Hash) error {
+	if s.HasBlob(want) {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, _, err = s.put(f, want, true)
+	return err
+}
+
+// PutBytes stores b and returns its hash.
+func (s *Store) PutBytes(b []byte) (Hash, error) {
+	h := Sum(b)
+	if s.HasBlob(h) {
+		return h, nil
+	}
+	p := s.blobPath(h)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return Hash{}, err
+	}
+	return h, writeFile(p, b, 0o400, !s.NoSync)
+}
+
+func (s *Store) put(r io.Reader, want Hash, check bool) (Hash, int64, error) {
+	// The name is only known after hashing, so the temporary file goes to
+	// the blobs directory and is renamed into its shard.
+	tmp, err := Create(filepath.Join(s.dir, "blobs", "new"), 0o400)
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	tmp.NoSync = s.NoSync
+	defer tmp.Abort()
+	if _, err := io.Copy(tmp, r); err != nil {
+		return Hash{}, 0, err
+	}
+	h, n := tmp.Sum()
+	if check && h != want {
+		return Hash{}, 0, fmt.Errorf("cache: file changed while it was stored (hash %s, expected %s)", h.Short(), want.Short())
+	}
+	p := s.blobPath(h)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return Hash{}, 0, err
+	}
+	tmp.path = p
+	if err := tmp.Commit(); err != nil {
+		return Hash{}, 0, err
+	}
+	return h, n, nil
+}
+
+// ReadBlob returns the bytes of blob h, verified.
+func (s *Store) ReadBlob(h Hash) ([]byte, error) {
+	b, err := os.ReadFile(s.blobPath(h))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &MissError{Reason: "blob " + h.Short() + " not in cache"}
+		}
+		return nil, err
+	}
+	if Sum(b) != h {
+		os.Remove(s.blobPath(h))
+		return nil, &MissError{Reason: "blob " + h.Short() + " is corrupt (content does not match its hash); discarded"}
+	}
+	return b, nil
+}
+
+// Restore writes blob h to dst atomically with mode perm, verifying the
+// bytes on the way: a corrupt blob is deleted, dst is left as it was, and
+// the error is a miss. The caller flushes (SyncFS) when NoSync is set.
+func (s *Store) Restore(h Hash, dst string, perm os.FileMode) error {
+	src, err := os.Open(s.blobPath(h))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return &MissError{Reason: "blob " + h.Short() + " not in cache"}
+		}
+		return err
+	}
+	defer src.Close()
+	out, err := Create(dst, perm)
+	if err != nil {
+		return err
+	}
+	out.NoSync = s.NoSync
+	defer out.Abort()
+	if _, err := io.Copy(out, src); err != nil {
+		return err
+	}
+	if got, _ := out.Sum(); got != h {
+		out.Abort()
+		os.Remove(s.blobPath(h))
+		return &MissError{Reason: "blob " + h.Short() + " for " + filepath.Base(dst) + " is corrupt (content hash " + got.Short() + "); discarded"}
+	}
+	return out.Commit()
+}
+
+// Manifest is what an action produced: its outputs and any extra blobs
+// (for example the cell lineage of an output), plus the readable
+// description its key was computed from, so that a later miss can say what
+// changed. Stored as JSON in actions/<xx>/<key>.
+type Manifest struct {
+	Outputs []Output `json:"outputs"`
+	Extra   []Extra  `json:"extra,omitempty"`
+	// Desc is the action key's description (see Desc); informational.
+	Desc string `json:"desc,omitempty"`
+}
+
+// Output is one output file of an action.
+type Output struct {
+	Path string      `json:"path"` // workspace-relative, forward slashes
+	Size int64       `json:"size"`
+	Hash Hash        `json:"hash"`
+	Mode os.FileMode `json:"mode"` // permission bits only
+}
+
+// Extra is a named blob that belongs to an action but is not an output
+// file, e.g. "lineage out/summary/meals.csv".
+type Extra struct {
+	Name string `json:"name"`
+	Hash Hash   `json:"hash"`
+	Size int64  `json:"size"`
+}
+
+// Blobs lists every blob the manifest refers to.
+func (m *Manifest) Blobs() []Hash {
+	hs := make([]Hash, 0, len(m.Outputs)+len(m.Extra))
+	for _, o := range m.Outputs {
+		hs = append(hs, o.Hash)
+	}
+	for _, e := range m.Extra {
+		hs = append(hs, e.Hash)
+	}
+	return hs
+}
+
+// PutManifest records m as the result of action key. Its blobs must be
+// stored first, so that a crash never leaves a manifest without its data.
+func (s *Store) PutManifest(key Hash, m *Manifest) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	p := s.actionPath(key)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
+	return writeFile(p, append(b, '\n'), 0o600, !s.NoSync)
+}
+
+// GetManifest returns the manifest of action key, or a miss saying why. It
+// does not verify the blobs (Restore does) and does not count as a use.
+func (s *Store) GetManifest(key Hash) (*Manifest, error) {
+	b, err := os.ReadFile(s.actionPath(key))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &MissError{Reason: "action " + key.Short() + " was never built (or was trimmed)"}
+		}
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		os.Remove(s.actionPath(key))
+		return nil, &MissError{Reason: "manifest of action " + key.Short() + " is unreadable; discarded"}
+	}
+	return &m, nil
+}
+
+// Used marks action key as used now, for least-recently-used trimming.
+func (s *Store) Used(key Hash) {
+	p := s.actionPath(key)
+	fi, err := os.Stat(p)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	if now.Sub(fi.ModTime()) >= UseGranularity {
+		os.Chtimes(p, now, now)
+	}
+}

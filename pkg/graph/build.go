@@ -1,0 +1,437 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"bethel/pkg/cache"
+	"bethel/pkg/pipeline"
+)
+
+func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, error) {
+	t0 := time.Now()
+	nodes, err := selectNodes(p, opts.Targets)
+	if err != nil {
+		return nil, err
+	}
+	if opts.DryRun {
+		return dryRun(p, opts, nodes, t0)
+	}
+	if err := os.MkdirAll(bethelDir(p.Root), 0o700); err != nil {
+		return nil, err
+	}
+	unlock, err := lockWorkspace(lockPath(p.Root), p.Root, opts.LockWait, opts.OnLockWait)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// Everything is loaded after the lock is held: a bethel that waited
+	// must see what the one before it recorded.
+	e, err := newEngine(p, opts, true)
+	if err != nil {
+		return nil, err
+	}
+	e.sweep()
+	res := e.schedule(ctx, nodes)
+	if err := e.finish(len(opts.Targets) == 0); err != nil && len(res.Failed) == 0 {
+		return res, err
+	}
+	res.Seconds = since(t0)
+	if len(res.Failed) > 0 {
+		return res, &BuildError{Failed: res.Failed}
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// sweep removes temporary files a crashed bethel left: always in the state
+// directories (cheap), and in the output and cache directories when the
+// journal shows a node whose run never finished.
+func (e *engine) sweep() {
+	cache.SweepTemp(bethelDir(e.root))
+	cache.SweepTemp(stateDir(e.root))
+	broken := e.j.interrupted()
+	if len(broken) == 0 {
+		return
+	}
+	byName := make(map[string]*pipeline.Node, len(e.p.Nodes))
+	for _, n := range e.p.Nodes {
+		byName[n.Name] = n
+	}
+	dirs := map[string]bool{}
+	for _, name := range broken {
+		if n := byName[name]; n != nil {
+			for _, o := range n.Outputs {
+				dirs[filepath.Dir(e.abs(o))] = true
+			}
+		}
+	}
+	for d := range dirs {
+		cache.SweepTemp(d)
+	}
+	for _, sub := range []string{"blobs", "actions"} {
+		top := filepath.Join(cacheDir(e.root), sub)
+		cache.SweepTemp(top)
+		ents, _ := os.ReadDir(top)
+		for _, ent := range ents {
+			if ent.IsDir() {
+				cache.SweepTemp(filepath.Join(top, ent.Name()))
+			}
+		}
+	}
+}
+
+// finish saves the stat cache and the journal, then flushes the file
+// system once if the build wrote anything.
+func (e *engine) finish(all bool) error {
+	var live func(string) bool
+	if all {
+		names := make(map[string]bool, len(e.p.Nodes))
+		paths := make(map[string]bool, len(e.p.Sources)+len(e.p.Producer))
+		for _, n := range e.p.Nodes {
+			names[n.Name] = true
+		}
+		for _, s := range e.p.Sources {
+			paths[s] = true
+		}
+		for o := range e.p.Producer {
+			paths[o] = true
+		}
+		live = func(n string) bool { return names[n] }
+		e.stat.Prune(func(p string) bool { return paths[p] })
+	}
+	errJ := e.j.close(live)
+	errS := e.stat.Save()
+	if e.wrote {
+		if err := cache.SyncFS(e.root); err != nil && errJ == nil {
+			errJ = err
+		}
+	}
+	if errJ != nil {
+		return errJ
+	}
+	return errS
+}
+
+// schedule runs the nodes (in Order) with up to Jobs at a time, each as
+// soon as every node it depends on has finished. A failed node skips its
+// dependents; without KeepGoing it also stops new nodes from starting.
+func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
+	idx := make(map[*pipeline.Node]int, len(nodes))
+	for i, n := range nodes {
+		idx[n] = i
+	}
+	waiting := make([]int, len(nodes))
+	dependents := make([][]int, len(nodes))
+	for i, n := range nodes {
+		for _, d := range n.Deps {
+			if j, ok := idx[d]; ok {
+				waiting[i]++
+				dependents[j] = append(dependents[j], i)
+			}
+		}
+	}
+	results := make([]*NodeResult, len(nodes))
+	var ready []int
+	for i := range nodes {
+		if waiting[i] == 0 {
+			ready = append(ready, i)
+		}
+	}
+
+	type finished struct {
+		i int
+		r NodeResult
+		o nodeOutput
+	}
+	nj := min(jobs(e.opts.Jobs), len(nodes))
+	work := make(chan int)
+	done := make(chan finished, nj)
+	for w := 0; w < nj; w++ {
+		go func() {
+			for i := range work {
+				r, o := e.buildNode(ctx, nodes[i])
+				done <- finished{i, r, o}
+			}
+		}()
+	}
+
+	total, count := len(nodes), 0
+	report := func(i int, r NodeResult, o nodeOutput) {
+		results[i] = &r
+		count++
+		e.emit(Event{Kind: Finish, Node: r.Name, Status: r.Status, Reasons: r.Reasons, Err: r.Err,
+			Stderr: o.stderr, Warnings: r.Warnings, Done: count, Total: total})
+	}
+	var skip func(i int, why string)
+	skip = func(i int, why string) {
+		if results[i] != nil {
+			return
+		}
+		report(i, NodeResult{Name: nodes[i].Name, Status: Skipped, Reasons: []string{why}}, nodeOutput{})
+		for _, k := range dependents[i] {
+			skip(k, why)
+		}
+	}
+	running, stop := 0, false
+	for {
+		if ctx.Err() != nil {
+			stop = true
+		}
+		for !stop && running < nj && len(ready) > 0 {
+			i := ready[0]
+			ready = ready[1:]
+			if results[i] != nil {
+				continue
+			}
+			work <- i
+			running++
+		}
+		if running == 0 {
+			break
+		}
+		f := <-done
+		running--
+		report(f.i, f.r, f.o)
+		if f.r.Status == Failed {
+			for _, k := range dependents[f.i] {
+				skip(k, "dependency "+f.r.Name+" failed")
+			}
+			if !e.opts.KeepGoing {
+				stop = true
+			}
+			continue
+		}
+		for _, k := range dependents[f.i] {
+			waiting[k]--
+			if waiting[k] == 0 && results[k] == nil {
+				ready = append(ready, k)
+			}
+		}
+	}
+	close(work)
+	why := "not started: the build stopped after a failure (-k keeps going)"
+	if ctx.Err() != nil {
+		why = "not started: the build was interrupted"
+	}
+	for i := range nodes {
+		if results[i] == nil {
+			report(i, NodeResult{Name: nodes[i].Name, Status: Skipped, Reasons: []string{why}}, nodeOutput{})
+		}
+	}
+	res := &Result{Nodes: make([]NodeResult, len(nodes))}
+	for i, r := range results {
+		res.Nodes[i] = *r
+		switch r.Status {
+		case Ran:
+			res.Ran = append(res.Ran, r.Name)
+		case Restored:
+			res.Restored = append(res.Restored, r.Name)
+		case UpToDate:
+			res.UpToDate = append(res.UpToDate, r.Name)
+		case Failed:
+			res.Failed = append(res.Failed, r.Name)
+		}
+	}
+	return res
+}
+
+// nodeOutput is what a node printed.
+type nodeOutput struct {
+	stderr []byte
+}
+
+// buildNode decides one node and, if it is stale, restores or runs it.
+func (e *engine) buildNode(ctx context.Context, n *pipeline.Node) (NodeResult, nodeOutput) {
+	r := NodeResult{Name: n.Name}
+	if err := ctx.Err(); err != nil {
+		r.Status, r.Err, r.Reasons = Skipped, err, []string{"not started: the build was interrupted"}
+		return r, nodeOutput{}
+	}
+	d, err := e.decide(n)
+	if err != nil {
+		r.Status, r.Err = Failed, err
+		return r, nodeOutput{}
+	}
+	r.Reasons = d.reasons
+	if !d.stale {
+		r.Status = UpToDate
+		return r, nodeOutput{}
+	}
+	e.mu.Lock()
+	e.wrote = true
+	e.mu.Unlock()
+	for _, ed := range d.edited {
+		rel, err := e.moveAside(ed.path, ed.h)
+		if err != nil {
+			r.Status, r.Err = Failed, fmt.Errorf("node %s: output %s was edited by hand and could not be moved aside: %v", n.Name, ed.path, err)
+			return r, nodeOutput{}
+		}
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s was edited by hand: bethel does not overwrite it; the edited copy is now %s. "+
+			"A correction belongs in a patch (patches/), not in an output.", ed.path, rel))
+	}
+	e.emit(Event{Kind: Start, Node: n.Name, Reasons: r.Reasons, Warnings: r.Warnings})
+	if err := e.j.start(n.Name, d.key); err != nil {
+		r.Status, r.Err = Failed, fmt.Errorf("node %s: state: %v", n.Name, err)
+		return r, nodeOutput{}
+	}
+	if m, err := e.restorable(n, d.key); err == nil {
+		err = e.restore(n, d, m)
+		if err == nil {
+			r.Status = Restored
+			return r, nodeOutput{}
+		}
+		r.Reasons = append(r.Reasons, "not restored: "+err.Error())
+	}
+	out, err := e.run(ctx, n, d, &r)
+	if err != nil {
+		r.Status, r.Err = Failed, err
+		return r, out
+	}
+	r.Status = Ran
+	return r, out
+}
+
+func (e *engine) moveAside(o string, h cache.Hash) (string, error) {
+	rel := editedPath(o, h)
+	dest := e.abs(rel)
+	if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
+		return "", err
+	}
+	if err := os.Rename(e.abs(o), dest); err != nil {
+		return "", err
+	}
+	e.stat.Forget(o)
+	return rel, nil
+}
+
+// restore writes every output from the cache (each verified on the way)
+// and records the node as built.
+func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest) error {
+	for _, o := range m.Outputs {
+		abs := e.abs(o.Path)
+		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+			return err
+		}
+		if err := e.store.Restore(o.Hash, abs, o.Mode.Perm()); err != nil {
+			var miss *cache.MissError
+			if errors.As(err, &miss) {
+				return errors.New(miss.Reason)
+			}
+			return err
+		}
+	}
+	if err := e.j.done(n.Name, d.key, m.Outputs); err != nil {
+		return err
+	}
+	e.store.Used(d.key)
+	for _, o := range m.Outputs {
+		e.stat.Record(o.Path, e.abs(o.Path), o.Hash)
+		e.setFile(o.Path, fileVal{h: o.Hash})
+	}
+	return nil
+}
+
+// run executes the node, checks that what it read did not change while it
+// ran, stores its outputs in the cache and records it as built.
+func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *NodeResult) (nodeOutput, error) {
+	var (
+		hashes map[string]cache.Hash
+		out    nodeOutput
+		err    error
+	)
+	if n.IsStage() {
+		hashes, out, err = e.runStage(ctx, n)
+	} else {
+		hashes, out, err = e.runCommand(ctx, n)
+	}
+	// Dependents read what is on disk now, whatever happens next.
+	for _, o := range n.Outputs {
+		if h, ok := hashes[o]; ok {
+			e.setFile(o, fileVal{h: h})
+		} else {
+			e.setFile(o, fileVal{err: os.ErrNotExist})
+		}
+	}
+	if err != nil {
+		return out, err
+	}
+	outs := make([]cache.Output, len(n.Outputs))
+	for i, o := range n.Outputs {
+		abs := e.abs(o)
+		fi, err := os.Stat(abs)
+		if err != nil {
+			return out, fmt.Errorf("node %s: output %s: %v", n.Name, o, err)
+		}
+		outs[i] = cache.Output{Path: o, Size: fi.Size(), Hash: hashes[o], Mode: fi.Mode().Perm()}
+	}
+	// An input that changed while the node ran makes its outputs a mix of
+	// two versions: keep them on disk for the dependents of this build, but
+	// do not record them, so the next build runs the node again.
+	for _, f := range d.reads {
+		h, _, err := e.stat.Hash(f.path, e.abs(f.path))
+		if err != nil || h != f.h {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s changed while node %s ran; its outputs are not recorded as up to date and the next build runs it again", f.path, n.Name))
+			return out, nil
+		}
+	}
+	for i, o := range outs {
+		if err := e.store.PutFileAs(e.abs(o.Path), o.Hash); err != nil {
+			return out, fmt.Errorf("node %s: caching output %s: %v", n.Name, outs[i].Path, err)
+		}
+	}
+	if err := e.store.PutManifest(d.key, &cache.Manifest{Outputs: outs, Desc: d.desc}); err != nil {
+		return out, fmt.Errorf("node %s: cache: %v", n.Name, err)
+	}
+	if err := e.j.done(n.Name, d.key, outs); err != nil {
+		return out, fmt.Errorf("node %s: state: %v", n.Name, err)
+	}
+	for _, o := range outs {
+		e.stat.Record(o.Path, e.abs(o.Path), o.Hash)
+	}
+	return out, nil
+}
+
+func outputPerm(n *pipeline.Node) os.FileMode {
+	if n.Visibility == "private" {
+		return 0o600
+	}
+	return 0o644
+}
+
+func dryRun(p *pipeline.Pipeline, opts Options, nodes []*pipeline.Node, t0 time.Time) (*Result, error) {
+	e, err := newEngine(p, opts, false)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	total := len(nodes)
+	for i, n := range nodes {
+		r := e.plan(n)
+		switch {
+		case r.Status == Failed:
+			res.Failed = append(res.Failed, r.Name)
+		case r.Status == UpToDate:
+			res.UpToDate = append(res.UpToDate, r.Name)
+		case r.Restorable:
+			r.Status = Restored
+			res.Restored = append(res.Restored, r.Name)
+		default:
+			r.Status = Ran
+			res.Ran = append(res.Ran, r.Name)
+		}
+		res.Nodes = append(res.Nodes, r)
+		e.emit(Event{Kind: Finish, Node: r.Name, Status: r.Status, Reasons: r.Reasons, Err: r.Err, Warnings: r.Warnings, Done: i + 1, Total: total})
+	}
+	res.Seconds = since(t0)
+	if len(res.Failed) > 0 {
+		return res, &BuildError{Failed: res.Failed}
+	}
+	return res, nil
+}

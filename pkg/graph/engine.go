@@ -1,0 +1,457 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"bethel/pkg/cache"
+	"bethel/pkg/pipeline"
+)
+
+// engine holds what one Build or Status knows while it decides and runs.
+type engine struct {
+	p     *pipeline.Pipeline
+	opts  Options
+	root  string
+	write bool // false for Status and dry runs: nothing on disk changes
+	store *cache.Store
+	stat  *cache.StatCache
+	j     *journal
+
+	mu    sync.Mutex
+	files map[string]fileVal // content of paths as this build knows it
+	wrote bool               // outputs or cache entries were written
+
+	evMu sync.Mutex
+}
+
+// fileVal is the current content of one path during a build.
+type fileVal struct {
+	h       cache.Hash
+	err     error
+	pending string // dry runs: the node that would rebuild this path
+}
+
+func newEngine(p *pipeline.Pipeline, opts Options, write bool) (*engine, error) {
+	if opts.Registry == nil {
+		return nil, errors.New("graph: Options.Registry is nil")
+	}
+	e := &engine{
+		p:     p,
+		opts:  opts,
+		root:  p.Root,
+		write: write,
+		files: make(map[string]fileVal, len(p.Sources)+len(p.Producer)),
+	}
+	if write {
+		for _, d := range []string{bethelDir(e.root), stateDir(e.root)} {
+			if err := os.MkdirAll(d, 0o700); err != nil {
+				return nil, err
+			}
+		}
+		s, err := cache.Open(cacheDir(e.root))
+		if err != nil {
+			return nil, err
+		}
+		// Blobs, manifests and outputs are verified by hash when read back,
+		// so one syncfs at the end replaces an fsync per file.
+		s.NoSync = true
+		e.store = s
+	} else {
+		e.store = cache.OpenReadOnly(cacheDir(e.root))
+	}
+	e.stat = cache.LoadStatCache(statPath(e.root))
+	e.j = loadJournal(journalPath(e.root))
+	return e, nil
+}
+
+func (e *engine) abs(p string) string { return filepath.Join(e.root, filepath.FromSlash(p)) }
+
+// file returns the content hash of path as this build knows it, hashing it
+// (through the stat cache) the first time.
+func (e *engine) file(p string) fileVal {
+	e.mu.Lock()
+	v, ok := e.files[p]
+	e.mu.Unlock()
+	if ok {
+		return v
+	}
+	h, _, err := e.stat.Hash(p, e.abs(p))
+	v = fileVal{h: h, err: err}
+	e.mu.Lock()
+	e.files[p] = v
+	e.mu.Unlock()
+	return v
+}
+
+func (e *engine) setFile(p string, v fileVal) {
+	e.mu.Lock()
+	e.files[p] = v
+	e.mu.Unlock()
+}
+
+// decision is what the engine concluded about one node before acting.
+type decision struct {
+	key     cache.Hash
+	desc    string
+	reads   []readFile // inputs and patches with the hashes in the key
+	reasons []string
+	edited  []editedOutput
+	stale   bool
+	pending bool // dry runs: an input would be rebuilt first, key unknown
+}
+
+type readFile struct {
+	path string
+	h    cache.Hash
+}
+
+type editedOutput struct {
+	path string
+	h    cache.Hash
+}
+
+// inputError is a node that cannot be keyed: an input is missing or
+// unreadable, or its stage is unknown.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
+
+// decide computes the node's action key from its definition and the current
+// content of what it reads, and compares it, and the outputs on disk, with
+// the journal's record of the last build.
+func (e *engine) decide(n *pipeline.Node) (*decision, error) {
+	d := &decision{}
+	desc := cache.NewDesc(e.opts.Version)
+	if n.IsStage() {
+		st, ok := e.opts.Registry.Lookup(n.Stage)
+		if !ok {
+			return nil, &inputError{fmt.Errorf("%s: node %s: unknown stage %q", n.Pos, n.Name, n.Stage)}
+		}
+		desc.Add("stage " + n.Stage + " " + st.Version())
+	} else {
+		desc.Add("run " + strconv.Quote(n.Run))
+	}
+	desc.Add("visibility " + string(n.Visibility))
+	if n.Declassify != "" {
+		desc.Add("declassify " + strconv.Quote(n.Declassify))
+	}
+	if len(n.Params) > 0 {
+		keys := make([]string, 0, len(n.Params))
+		for k := range n.Params {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			desc.Add("param " + quotePath(k) + "=" + canon(n.Params[k]))
+		}
+	}
+	for _, o := range n.Outputs {
+		desc.Add("output " + quotePath(o))
+	}
+	add := func(kind, p string) error {
+		v := e.file(p)
+		if v.pending != "" {
+			if !d.pending {
+				d.reasons = append(d.reasons, fmt.Sprintf("input %s would be rebuilt by node %s first", p, v.pending))
+			}
+			d.pending = true
+			return nil
+		}
+		if v.err != nil {
+			if errors.Is(v.err, fs.ErrNotExist) {
+				if prod := e.p.Producer[p]; prod != nil {
+					return &inputError{fmt.Errorf("node %s: input %s is missing (node %s writes it)", n.Name, p, prod.Name)}
+				}
+				return &inputError{fmt.Errorf("node %s: %s %s is missing", n.Name, kind, p)}
+			}
+			return &inputError{fmt.Errorf("node %s: %s %s: %v", n.Name, kind, p, v.err)}
+		}
+		d.reads = append(d.reads, readFile{p, v.h})
+		desc.Add(kind + " " + quotePath(p) + " " + v.h.String())
+		return nil
+	}
+	for _, p := range n.InputFiles {
+		if err := add("input", p); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range n.PatchFiles {
+		if err := add("patch", p); err != nil {
+			return nil, err
+		}
+	}
+	if d.pending {
+		d.stale = true
+		return d, nil
+	}
+	d.key = desc.Key()
+	d.desc = desc.String()
+	if w := e.opts.DebugKey; w != nil {
+		e.evMu.Lock()
+		fmt.Fprintf(w, "bethel: key %s %s\n", n.Name, d.key.Short())
+		for _, l := range cache.Lines(d.desc) {
+			fmt.Fprintf(w, "\t%s\n", l)
+		}
+		e.evMu.Unlock()
+	}
+
+	prev, built := e.j.get(n.Name)
+	switch {
+	case !built:
+		d.reasons = append(d.reasons, "never built")
+	case prev.interrupted:
+		d.reasons = append(d.reasons, "its last run failed or was interrupted")
+	case prev.key != d.key:
+		m, err := e.store.GetManifest(prev.key)
+		if err != nil {
+			d.reasons = append(d.reasons, "its definition or inputs changed since the last build (the old description is no longer in the cache)")
+		} else {
+			d.reasons = append(d.reasons, explainChange(m.Desc, d.desc)...)
+		}
+	}
+	for _, o := range n.Outputs {
+		v := e.file(o)
+		if v.err != nil {
+			if errors.Is(v.err, fs.ErrNotExist) {
+				d.reasons = append(d.reasons, "output "+o+" is missing")
+			} else {
+				d.reasons = append(d.reasons, fmt.Sprintf("output %s: %v", o, v.err))
+			}
+			continue
+		}
+		if !built || prev.interrupted {
+			continue
+		}
+		rec, ok := prev.outputs[o]
+		if !ok || rec == v.h {
+			continue
+		}
+		// bethel wrote every blob in its cache; content it never wrote
+		// came from somewhere else: a person editing the file.
+		if e.store.HasBlob(v.h) {
+			d.reasons = append(d.reasons, fmt.Sprintf("output %s is not what the last build wrote (%s, expected %s)", o, v.h.Short(), rec.Short()))
+		} else {
+			d.reasons = append(d.reasons, fmt.Sprintf("output %s was edited by hand (%s, bethel wrote %s)", o, v.h.Short(), rec.Short()))
+			d.edited = append(d.edited, editedOutput{o, v.h})
+		}
+	}
+	d.stale = len(d.reasons) > 0
+	return d, nil
+}
+
+// restorable returns the cached manifest for the node's key when it fits
+// the node's declared outputs.
+func (e *engine) restorable(n *pipeline.Node, key cache.Hash) (*cache.Manifest, error) {
+	m, err := e.store.GetManifest(key)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Outputs) != len(n.Outputs) {
+		return nil, &cache.MissError{Reason: "cached entry does not match the declared outputs"}
+	}
+	for i, o := range m.Outputs {
+		if o.Path != n.Outputs[i] {
+			return nil, &cache.MissError{Reason: "cached entry does not match the declared outputs"}
+		}
+	}
+	return m, nil
+}
+
+func (e *engine) emit(ev Event) {
+	if e.opts.Events == nil {
+		return
+	}
+	e.evMu.Lock()
+	defer e.evMu.Unlock()
+	e.opts.Events(ev)
+}
+
+// selectNodes returns the targets and everything they need, in Order.
+func selectNodes(p *pipeline.Pipeline, targets []string) ([]*pipeline.Node, error) {
+	if len(targets) == 0 {
+		return p.Order, nil
+	}
+	byName := make(map[string]*pipeline.Node, len(p.Nodes))
+	for _, n := range p.Nodes {
+		byName[n.Name] = n
+	}
+	want := make(map[*pipeline.Node]bool)
+	var mark func(n *pipeline.Node)
+	mark = func(n *pipeline.Node) {
+		if want[n] {
+			return
+		}
+		want[n] = true
+		for _, d := range n.Deps {
+			mark(d)
+		}
+	}
+	for _, t := range targets {
+		n := byName[t]
+		if n == nil {
+			n = p.Producer[filepath.ToSlash(filepath.Clean(t))]
+		}
+		if n == nil {
+			return nil, unknownTarget(p, t)
+		}
+		mark(n)
+	}
+	var out []*pipeline.Node
+	for _, n := range p.Order {
+		if want[n] {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func unknownTarget(p *pipeline.Pipeline, t string) error {
+	best, bestD := "", 4
+	cands := make([]string, 0, len(p.Nodes)+len(p.Producer))
+	for _, n := range p.Nodes {
+		cands = append(cands, n.Name)
+	}
+	for o := range p.Producer {
+		cands = append(cands, o)
+	}
+	sort.Strings(cands)
+	for _, c := range cands {
+		if d := editDistance(t, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	msg := fmt.Sprintf("%s: unknown target %q: not a node name or a declared output", p.File, t)
+	if best != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return &TargetError{Msg: msg}
+}
+
+// TargetError is a target that names no node and no output: a usage error.
+type TargetError struct{ Msg string }
+
+func (e *TargetError) Error() string { return e.Msg }
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Check reports, without writing anything, which selected nodes are stale
+// and why (the brief's "Status": a function cannot share the name of the
+// Status type in Go). A node downstream of a stale one is reported stale when it would
+// have to wait for it; whether it then runs depends on what its input
+// becomes (early cutoff).
+func Check(p *pipeline.Pipeline, opts Options) ([]NodeResult, error) {
+	nodes, err := selectNodes(p, opts.Targets)
+	if err != nil {
+		return nil, err
+	}
+	e, err := newEngine(p, opts, false)
+	if err != nil {
+		return nil, err
+	}
+	res := make([]NodeResult, 0, len(nodes))
+	for _, n := range nodes {
+		res = append(res, e.plan(n))
+	}
+	return res, nil
+}
+
+// plan decides one node without acting: the dry-run form of a build step.
+// A stale node's outputs are marked pending (its dependents would wait),
+// unless they can be restored from the cache, whose manifest then says what
+// they would contain.
+func (e *engine) plan(n *pipeline.Node) NodeResult {
+	r := NodeResult{Name: n.Name}
+	d, err := e.decide(n)
+	if err != nil {
+		r.Status, r.Err = Failed, err
+		for _, o := range n.Outputs {
+			e.setFile(o, fileVal{pending: n.Name})
+		}
+		return r
+	}
+	r.Reasons = d.reasons
+	for _, ed := range d.edited {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s was edited by hand; a build will move it to %s", ed.path, editedPath(ed.path, ed.h)))
+	}
+	if !d.stale {
+		r.Status = UpToDate
+		return r
+	}
+	r.Status = Stale
+	if !d.pending {
+		if m, err := e.restorable(n, d.key); err == nil && e.blobsPresent(m) {
+			r.Restorable = true
+			for _, o := range m.Outputs {
+				e.setFile(o.Path, fileVal{h: o.Hash})
+			}
+			return r
+		}
+	}
+	for _, o := range n.Outputs {
+		e.setFile(o, fileVal{pending: n.Name})
+	}
+	return r
+}
+
+func (e *engine) blobsPresent(m *cache.Manifest) bool {
+	for _, h := range m.Blobs() {
+		if !e.store.HasBlob(h) {
+			return false
+		}
+	}
+	return true
+}
+
+func editedPath(o string, h cache.Hash) string {
+	return EditedDir + "/" + o + "." + h.Short()
+}
+
+// BuildError is returned by Build when nodes failed.
+type BuildError struct {
+	Failed []string
+}
+
+func (e *BuildError) Error() string {
+	if len(e.Failed) == 1 {
+		return "node " + e.Failed[0] + " failed"
+	}
+	return fmt.Sprintf("%d nodes failed: %s", len(e.Failed), strings.Join(e.Failed, ", "))
+}
+
+func jobs(n int) int {
+	if n <= 0 {
+		return runtime.NumCPU()
+	}
+	return n
+}
+
+func since(t time.Time) float64 { return time.Since(t).Seconds() }

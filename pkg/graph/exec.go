@@ -1,0 +1,220 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"bethel/pkg/cache"
+	"bethel/pkg/lineage"
+	"bethel/pkg/pipeline"
+	"bethel/pkg/stage"
+)
+
+// runCommand runs a command node with /bin/sh -c from the workspace root.
+// Its declared outputs are removed first, so that "exit 0 and every output
+// exists" proves the command wrote them. The command writes its outputs
+// itself, so bethel cannot make those writes atomic; the journal's start
+// record makes the next build rerun a node whose run did not finish.
+func (e *engine) runCommand(ctx context.Context, n *pipeline.Node) (map[string]cache.Hash, nodeOutput, error) {
+	for _, o := range n.Outputs {
+		abs := e.abs(o)
+		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+			return nil, nodeOutput{}, fmt.Errorf("node %s: %v", n.Name, err)
+		}
+		if err := os.Remove(abs); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, nodeOutput{}, fmt.Errorf("node %s: %v", n.Name, err)
+		}
+	}
+	script := n.Run
+	if n.Visibility == stage.Private {
+		// Private outputs must never exist with a readable mode, not even
+		// between the command writing them and bethel's chmod.
+		script = "umask 077\n" + script
+	}
+	var buf bytes.Buffer
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", script)
+	cmd.Dir = e.root
+	cmd.Stdout = &buf
+	cmd.Stderr = &buf
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
+	cmd.WaitDelay = 2 * time.Second
+	err := cmd.Run()
+	out := nodeOutput{stderr: buf.Bytes()}
+	hashes := make(map[string]cache.Hash, len(n.Outputs))
+	for _, o := range n.Outputs {
+		h, _, herr := e.stat.Hash(o, e.abs(o))
+		if herr == nil {
+			hashes[o] = h
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return hashes, out, fmt.Errorf("node %s: interrupted", n.Name)
+		}
+		return hashes, out, fmt.Errorf("node %s: command failed: %v", n.Name, err)
+	}
+	var missing []string
+	for _, o := range n.Outputs {
+		if _, ok := hashes[o]; !ok {
+			missing = append(missing, o)
+		}
+	}
+	if len(missing) > 0 {
+		return hashes, out, fmt.Errorf("node %s: command exited 0 but did not write declared output %s", n.Name, joinPaths(missing))
+	}
+	if n.Visibility == stage.Private {
+		for _, o := range n.Outputs {
+			if err := os.Chmod(e.abs(o), 0o600); err != nil {
+				return hashes, out, fmt.Errorf("node %s: %v", n.Name, err)
+			}
+		}
+	}
+	return hashes, out, nil
+}
+
+func joinPaths(ps []string) string {
+	s := ""
+	for i, p := range ps {
+		if i > 0 {
+			s += ", "
+		}
+		s += p
+	}
+	return s
+}
+
+// runStage runs a built-in stage. Its outputs go to temporary files that
+// are renamed into place only if the stage succeeds and wrote all of them.
+func (e *engine) runStage(ctx context.Context, n *pipeline.Node) (hashes map[string]cache.Hash, out nodeOutput, err error) {
+	st, ok := e.opts.Registry.Lookup(n.Stage)
+	if !ok {
+		return nil, out, fmt.Errorf("%s: node %s: unknown stage %q", n.Pos, n.Name, n.Stage)
+	}
+	declared := make(map[string]bool, len(n.Outputs))
+	for _, o := range n.Outputs {
+		declared[o] = true
+	}
+	var (
+		mu    sync.Mutex
+		files = make(map[string]*cache.File, len(n.Outputs))
+		warn  bytes.Buffer
+	)
+	defer func() {
+		for _, f := range files {
+			f.Abort() // no-op for committed files
+		}
+	}()
+	allowed := make(map[string]bool, len(n.InputFiles)+len(n.PatchFiles))
+	for _, p := range n.InputFiles {
+		allowed[p] = true
+	}
+	for _, p := range n.PatchFiles {
+		allowed[p] = true
+	}
+	run := &stage.Run{
+		Node:       n.Name,
+		Inputs:     n.InputFiles,
+		Patches:    n.PatchFiles,
+		Outputs:    n.Outputs,
+		Visibility: n.Visibility,
+		Params:     n.Params,
+		FS:         &nodeFS{root: e.root, node: n.Name, allowed: allowed},
+		Create: func(p string) (io.Writer, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !declared[p] {
+				return nil, fmt.Errorf("node %s: stage tried to write %s, which is not a declared output", n.Name, p)
+			}
+			if files[p] != nil {
+				return nil, fmt.Errorf("node %s: stage created output %s twice", n.Name, p)
+			}
+			abs := e.abs(p)
+			if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+				return nil, err
+			}
+			f, err := cache.Create(abs, outputPerm(n))
+			if err != nil {
+				return nil, err
+			}
+			f.NoSync = true
+			files[p] = f
+			return f, nil
+		},
+		// Lineage storage comes later; a nil recorder switches it off.
+		Lineage: func(string) *lineage.Recorder { return nil },
+		Warnf: func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(&warn, "warning: "+format+"\n", args...)
+		},
+	}
+	err = runSafely(ctx, st, run)
+	out.stderr = warn.Bytes()
+	if err != nil {
+		return nil, out, fmt.Errorf("node %s: %w", n.Name, err)
+	}
+	var missing []string
+	for _, o := range n.Outputs {
+		if files[o] == nil {
+			missing = append(missing, o)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, out, fmt.Errorf("node %s: stage %s did not write declared output %s", n.Name, n.Stage, joinPaths(missing))
+	}
+	hashes = make(map[string]cache.Hash, len(n.Outputs))
+	for _, o := range n.Outputs {
+		f := files[o]
+		h, _ := f.Sum()
+		if err := f.Commit(); err != nil {
+			return hashes, out, fmt.Errorf("node %s: output %s: %v", n.Name, o, err)
+		}
+		hashes[o] = h
+	}
+	return hashes, out, nil
+}
+
+// runSafely turns a stage's panic into an error naming the stage, so one
+// buggy stage fails its node instead of the whole build.
+func runSafely(ctx context.Context, st stage.Stage, r *stage.Run) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("stage %s panicked: %v", st.Name(), p)
+		}
+	}()
+	return st.Run(ctx, r)
+}
+
+// nodeFS is the workspace as a stage sees it: only the node's declared
+// inputs and patches can be opened, because a read the action key does not
+// cover would let a stale result pass for up to date.
+type nodeFS struct {
+	root    string
+	node    string
+	allowed map[string]bool
+}
+
+var _ fs.FS = (*nodeFS)(nil)
+
+func (f *nodeFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) || !f.allowed[name] {
+		return nil, &fs.PathError{Op: "open", Path: name,
+			Err: fmt.Errorf("node %s may read only its declared inputs and patches; add %s to the node's inputs", f.node, name)}
+	}
+	return os.Open(filepath.Join(f.root, filepath.FromSlash(name)))
+}
+
+func killGroup(pid int) error {
+	return syscall.Kill(-pid, syscall.SIGKILL)
+}

@@ -1,0 +1,275 @@
+package graph
+
+import (
+	"bytes"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"bethel/pkg/cache"
+)
+
+// journal is the state of the last build of every node: an append-only log
+// (.bethel/state/log), like ninja's .ninja_log, so that finishing a node
+// costs one small append instead of rewriting a state file.
+//
+//	bethel-state 1
+//	S <node> <key> <crc>                      the node started writing outputs
+//	D <node> <key> {<path> <hash>} <crc>      the node's outputs are in place
+//
+// Fields are separated by tabs; a name or path holding a tab, newline,
+// backslash or leading quote is written Go-quoted. <crc> is the CRC-32 of
+// the line before it, so a line torn by a crash is ignored. The last record
+// of a node wins: a D means "these outputs are what bethel wrote for this
+// key"; an S without a later D means a run was interrupted or failed, so the
+// node is stale and its outputs are bethel's own leftovers (not hand edits),
+// and any temporary files it left are swept. The file is compacted
+// (rewritten atomically with one record per node) when it grows past twice
+// the number of live records.
+type journal struct {
+	path string
+
+	mu      sync.Mutex
+	m       map[string]*nodeState
+	records int
+	f       *os.File // open for appending while a build writes
+	torn    bool     // the file does not end in a newline
+}
+
+// nodeState is the last record of one node.
+type nodeState struct {
+	key         cache.Hash
+	outputs     map[string]cache.Hash
+	interrupted bool // last record is S: a run began and did not finish
+}
+
+const journalHeader = "bethel-state 1\n"
+
+func loadJournal(path string) *journal {
+	j := &journal{path: path, m: make(map[string]*nodeState)}
+	b, err := os.ReadFile(path)
+	if err != nil || !bytes.HasPrefix(b, []byte(journalHeader)) {
+		return j
+	}
+	j.torn = len(b) > 0 && b[len(b)-1] != '\n'
+	b = b[len(journalHeader):]
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			break
+		}
+		line := b[:i]
+		b = b[i+1:]
+		j.parse(line)
+	}
+	return j
+}
+
+func (j *journal) parse(line []byte) {
+	k := bytes.LastIndexByte(line, '\t')
+	if k < 0 {
+		return
+	}
+	sum, err := strconv.ParseUint(string(line[k+1:]), 16, 32)
+	if err != nil || uint32(sum) != crc32.ChecksumIEEE(line[:k]) {
+		return
+	}
+	f := strings.Split(string(line[:k]), "\t")
+	if len(f) < 3 {
+		return
+	}
+	name, ok := unquoteField(f[1])
+	if !ok {
+		return
+	}
+	key, err := cache.ParseHash(f[2])
+	if err != nil {
+		return
+	}
+	switch f[0] {
+	case "S":
+		st := j.m[name]
+		if st == nil {
+			st = &nodeState{}
+			j.m[name] = st
+		}
+		st.key, st.interrupted, st.outputs = key, true, nil
+	case "D":
+		rest := f[3:]
+		if len(rest)%2 != 0 {
+			return
+		}
+		outs := make(map[string]cache.Hash, len(rest)/2)
+		for i := 0; i < len(rest); i += 2 {
+			p, ok := unquoteField(rest[i])
+			h, err := cache.ParseHash(rest[i+1])
+			if !ok || err != nil {
+				return
+			}
+			outs[p] = h
+		}
+		j.m[name] = &nodeState{key: key, outputs: outs}
+	default:
+		return
+	}
+	j.records++
+}
+
+func quoteField(s string) string {
+	if strings.ContainsAny(s, "\t\n\r\\") || strings.HasPrefix(s, `"`) {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+func unquoteField(s string) (string, bool) {
+	if strings.HasPrefix(s, `"`) {
+		u, err := strconv.Unquote(s)
+		return u, err == nil
+	}
+	return s, true
+}
+
+func (j *journal) get(name string) (*nodeState, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	st, ok := j.m[name]
+	return st, ok
+}
+
+func (j *journal) interrupted() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var names []string
+	for n, st := range j.m {
+		if st.interrupted {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func formatRecord(kind, name string, key cache.Hash, outs []cache.Output) []byte {
+	var b bytes.Buffer
+	b.WriteString(kind)
+	b.WriteByte('\t')
+	b.WriteString(quoteField(name))
+	b.WriteByte('\t')
+	b.WriteString(key.String())
+	for _, o := range outs {
+		b.WriteByte('\t')
+		b.WriteString(quoteField(o.Path))
+		b.WriteByte('\t')
+		b.WriteString(o.Hash.String())
+	}
+	fmt.Fprintf(&b, "\t%08x\n", crc32.ChecksumIEEE(b.Bytes()))
+	return b.Bytes()
+}
+
+// append writes one record with a single write(2) on an O_APPEND file, so
+// that a killed process leaves whole records (a torn one fails its CRC).
+func (j *journal) append(rec []byte) error {
+	if j.f == nil {
+		f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return err
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return err
+		}
+		if fi.Size() == 0 {
+			if _, err := f.WriteString(journalHeader); err != nil {
+				f.Close()
+				return err
+			}
+		} else if j.torn {
+			if _, err := f.WriteString("\n"); err != nil {
+				f.Close()
+				return err
+			}
+			j.torn = false
+		}
+		j.f = f
+	}
+	_, err := j.f.Write(rec)
+	return err
+}
+
+func (j *journal) start(name string, key cache.Hash) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.append(formatRecord("S", name, key, nil)); err != nil {
+		return err
+	}
+	j.records++
+	j.m[name] = &nodeState{key: key, interrupted: true}
+	return nil
+}
+
+func (j *journal) done(name string, key cache.Hash, outs []cache.Output) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.append(formatRecord("D", name, key, outs)); err != nil {
+		return err
+	}
+	j.records++
+	m := make(map[string]cache.Hash, len(outs))
+	for _, o := range outs {
+		m[o.Path] = o.Hash
+	}
+	j.m[name] = &nodeState{key: key, outputs: m}
+	return nil
+}
+
+// close ends appending; when the log has grown past twice its live records
+// it is compacted, keeping only the nodes live accepts (nil keeps all).
+func (j *journal) close(live func(string) bool) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var err error
+	if j.f != nil {
+		err = j.f.Close()
+		j.f = nil
+	}
+	if err != nil || j.records <= 2*len(j.m)+64 {
+		return err
+	}
+	names := make([]string, 0, len(j.m))
+	for n := range j.m {
+		if live == nil || live(n) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	var b bytes.Buffer
+	b.WriteString(journalHeader)
+	for _, n := range names {
+		st := j.m[n]
+		if st.interrupted {
+			b.Write(formatRecord("S", n, st.key, nil))
+			continue
+		}
+		paths := make([]string, 0, len(st.outputs))
+		for p := range st.outputs {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		outs := make([]cache.Output, len(paths))
+		for i, p := range paths {
+			outs[i] = cache.Output{Path: p, Hash: st.outputs[p]}
+		}
+		b.Write(formatRecord("D", n, st.key, outs))
+	}
+	if err := cache.WriteFile(j.path, b.Bytes(), 0o600); err != nil {
+		return err
+	}
+	j.records = len(names)
+	return nil
+}
