@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"bethel/pkg/graph"
+)
+
+func init() {
+	register(&command{
+		name:    "status",
+		summary: "list stale nodes and why (exit 1 if any); writes nothing",
+		run:     runStatus,
+	})
+}
+
+func runStatus(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	ws := addWorkspaceFlags(fs)
+	debugKey := fs.Bool("debug-key", false, "print every line of every action key (as BETHEL_DEBUG=key)")
+	fs.Usage = usageFunc(fs, "bethel status [-C DIR] [-f FILE] [TARGET...]",
+		"Lists the nodes a build would run or restore, with the reasons. Reads only: it writes\n"+
+			"no state, cache or output. Exit status: 0 all up to date, 1 something is stale, 2 usage\n"+
+			"or pipeline error.")
+	targets, err := parseFlags(fs, env, args)
+	if err != nil {
+		return err
+	}
+	p, err := ws.load(env)
+	if err != nil {
+		return err
+	}
+	opts := engineOptions(env, *debugKey)
+	opts.Targets = targets
+	results, err := graph.Check(p, opts)
+	if err != nil {
+		return exitFor(err)
+	}
+	stale := 0
+	for _, r := range results {
+		switch r.Status {
+		case graph.UpToDate:
+			continue
+		case graph.Failed:
+			stale++
+			fmt.Fprintf(env.Stdout, "broken %s: %v\n", r.Name, r.Err)
+		default:
+			stale++
+			note := ""
+			if r.Restorable {
+				note = " (restorable from the cache)"
+			}
+			fmt.Fprintf(env.Stdout, "stale %s%s\n", r.Name, note)
+		}
+		for _, why := range r.Reasons {
+			fmt.Fprintf(env.Stdout, "    because %s\n", why)
+		}
+		for _, w := range r.Warnings {
+			fmt.Fprintf(env.Stdout, "    note: %s\n", w)
+		}
+	}
+	if stale == 0 {
+		fmt.Fprintf(env.Stdout, "bethel: all %d nodes up to date\n", len(results))
+		return nil
+	}
+	fmt.Fprintf(env.Stdout, "bethel: %d of %d nodes stale\n", stale, len(results))
+	return &ExitError{Code: 1}
+}

@@ -1,0 +1,126 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"bethel/pkg/cache"
+	"bethel/pkg/pipeline"
+)
+
+// CleanResult says what Clean did.
+type CleanResult struct {
+	Removed  []string // outputs removed
+	Warnings []string // outputs edited by hand, moved aside instead
+}
+
+// Clean removes the declared outputs of the selected nodes (Targets, or
+// every node). The cache and the state stay, so the next build restores
+// them without running anything. An output edited by hand is moved to
+// EditedDir, as a build would, never deleted.
+func Clean(p *pipeline.Pipeline, opts Options) (*CleanResult, error) {
+	nodes, err := selectNodes(p, opts.Targets)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(bethelDir(p.Root), 0o700); err != nil {
+		return nil, err
+	}
+	unlock, err := lockWorkspace(lockPath(p.Root), p.Root, opts.LockWait, opts.OnLockWait)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	e, err := newEngine(p, opts, false)
+	if err != nil {
+		return nil, err
+	}
+	res := &CleanResult{}
+	dirs := map[string]bool{}
+	for _, n := range nodes {
+		prev, built := e.j.get(n.Name)
+		for _, o := range n.Outputs {
+			abs := e.abs(o)
+			h, _, err := cache.HashFile(abs)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err == nil && built && !prev.interrupted {
+				if rec, ok := prev.outputs[o]; ok && rec != h && !e.store.HasBlob(h) {
+					rel, err := e.moveAside(o, h)
+					if err != nil {
+						return res, fmt.Errorf("%s was edited by hand and could not be moved aside: %v", o, err)
+					}
+					res.Warnings = append(res.Warnings, fmt.Sprintf("%s was edited by hand: kept as %s (a correction belongs in a patch)", o, rel))
+					dirs[filepath.Dir(abs)] = true
+					continue
+				}
+			}
+			if err := os.Remove(abs); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return res, err
+			}
+			res.Removed = append(res.Removed, o)
+			dirs[filepath.Dir(abs)] = true
+		}
+	}
+	// Remove directories the outputs leave empty, deepest first, never the
+	// root itself.
+	var ds []string
+	for d := range dirs {
+		for ; d != p.Root && len(d) > len(p.Root); d = filepath.Dir(d) {
+			ds = append(ds, d)
+		}
+	}
+	sort.Slice(ds, func(i, j int) bool { return len(ds[i]) > len(ds[j]) })
+	for _, d := range ds {
+		os.Remove(d) // fails, harmlessly, when not empty
+	}
+	return res, nil
+}
+
+// GCResult says what GC did.
+type GCResult struct {
+	cache.TrimResult
+	Kept int // action entries the current outputs need
+}
+
+// GC trims the cache to maxSize bytes, least recently used entries first,
+// never removing what the current outputs of the pipeline's nodes need.
+func GC(p *pipeline.Pipeline, opts Options, maxSize int64) (*GCResult, error) {
+	if err := os.MkdirAll(bethelDir(p.Root), 0o700); err != nil {
+		return nil, err
+	}
+	unlock, err := lockWorkspace(lockPath(p.Root), p.Root, opts.LockWait, opts.OnLockWait)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	store, err := cache.Open(cacheDir(p.Root))
+	if err != nil {
+		return nil, err
+	}
+	j := loadJournal(journalPath(p.Root))
+	keepKeys := map[cache.Hash]bool{}
+	keepBlobs := map[cache.Hash]bool{}
+	for _, n := range p.Nodes {
+		st, ok := j.get(n.Name)
+		if !ok || st.interrupted {
+			continue
+		}
+		keepKeys[st.key] = true
+		for _, h := range st.outputs {
+			keepBlobs[h] = true
+		}
+		if m, err := store.GetManifest(st.key); err == nil {
+			for _, h := range m.Blobs() {
+				keepBlobs[h] = true
+			}
+		}
+	}
+	tr, err := store.Trim(maxSize, keepKeys, keepBlobs)
+	return &GCResult{TrimResult: tr, Kept: len(keepKeys)}, err
+}
