@@ -19,7 +19,6 @@ func init() {
 	})
 }
 
-
 func runGC(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("gc", flag.ContinueOnError)
 	ws := addWorkspaceFlags(fs)
