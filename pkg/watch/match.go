@@ -88,9 +88,11 @@ func compileGlob(p string) glob {
 	return g
 }
 
-// match reports whether the slash-separated path name matches the pattern:
-// each segment as path.Match, and a "**" segment standing for any number of
-// segments (zero included).
+// match reports whether the slash-separated path name matches the pattern
+// the way the pipeline loader expands it: each segment as path.Match, a
+// "**" segment standing for any number of directories (zero included), and,
+// as in a shell, no wildcard matching a leading '.' unless the pattern
+// segment starts with one (so "**" never enters a dot directory).
 func (g glob) match(name string) bool {
 	return matchSegs(g.segs, strings.Split(name, "/"))
 }
@@ -102,10 +104,16 @@ func matchSegs(pat, name []string) bool {
 				if matchSegs(pat[1:], name[k:]) {
 					return true
 				}
+				if k < len(name) && strings.HasPrefix(name[k], ".") {
+					return false
+				}
 			}
 			return false
 		}
 		if len(name) == 0 {
+			return false
+		}
+		if strings.HasPrefix(name[0], ".") && !strings.HasPrefix(pat[0], ".") {
 			return false
 		}
 		ok, err := path.Match(pat[0], name[0])

@@ -387,8 +387,11 @@ func (c *interest) wantDir(rel string) bool {
 	}
 	for _, r := range c.recurse {
 		if under(rel, r) {
-			for _, s := range strings.Split(rel, "/") {
-				if vcsDir(s) {
+			// Below a recursive glob's literal prefix, dot directories
+			// (.git, editor state) cannot hold matches: wildcards skip them.
+			rest := strings.TrimPrefix(strings.TrimPrefix(rel, r), "/")
+			for _, s := range strings.Split(rest, "/") {
+				if strings.HasPrefix(s, ".") || vcsDir(s) {
 					return false
 				}
 			}
