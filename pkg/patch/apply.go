@@ -73,8 +73,11 @@ func (s Status) IsError() bool {
 // Report is what the application of a table's patches did. Stages write it
 // as JSON (indented, fields in this order) for `bethel patches`.
 type Report struct {
-	Target  string  `json:"target"`
-	Patches []Entry `json:"patches"`
+	Target string `json:"target"`
+	// Counts are the stage's record counts (rows read, active, dropped,
+	// inactive by status...), keyed by a snake_case name.
+	Counts  map[string]int `json:"counts,omitempty"`
+	Patches []Entry        `json:"patches"`
 }
 
 // Entry is one patch's line of the report.
