@@ -1,0 +1,251 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"slices"
+	"strings"
+	"unicode"
+
+	"bethel/pkg/csvio"
+	"bethel/pkg/lineage"
+	"bethel/pkg/stage"
+)
+
+// registrationsDuplicates is the registrations.duplicates stage: it reads
+// the normalized registrations and lists possible duplicate pairs by
+// record key and the rule that matched, never the names: an organizer
+// decides, and drops a confirmed duplicate with a patch.
+//
+// Rules: name_birth_date (same first and last name, same birth date) and
+// email_name (same email, same first and last name). Names compare
+// case-insensitively, ignoring accents, spaces and punctuation.
+//
+// Inputs: a registrations CSV (the .csv input) and privacy.toml. Output:
+// one .csv with columns registration_id_a,registration_id_b,rule; a pair
+// is listed once (a < b), sorted, with every matching rule joined by ";".
+type registrationsDuplicates struct{}
+
+func init() { register(registrationsDuplicates{}) }
+
+func (registrationsDuplicates) Name() string    { return "registrations.duplicates" }
+func (registrationsDuplicates) Version() string { return "1" }
+
+// DuplicateColumns are the columns of duplicates.csv.
+var DuplicateColumns = []string{"registration_id_a", "registration_id_b", "rule"}
+
+// dupMaxGroup caps the pairs listed for one key: a hundred registrations
+// sharing a name and birth date is a data problem, not a hundred
+// duplicates, and n² pairs would swamp the report.
+const dupMaxGroup = 20
+
+func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
+	if len(r.Outputs) != 1 || !strings.HasSuffix(r.Outputs[0], ".csv") {
+		return fmt.Errorf("node %s: registrations.duplicates writes exactly one .csv output", r.Node)
+	}
+	out := r.Outputs[0]
+	if r.Visibility == stage.Public {
+		return fmt.Errorf("node %s: registrations.duplicates lists registration ids, which are never public; make the node internal", r.Node)
+	}
+	priv, err := PrivacyOf(r)
+	if err != nil {
+		return err
+	}
+	identity := []string{"first_name", "last_name", "date_of_birth", "email"}
+	if err := priv.CheckPrivacy(r.Node, r.Visibility, "", out, []Derivation{
+		{Column: "registration_id_a", From: []string{"registration_id"}},
+		{Column: "registration_id_b", From: []string{"registration_id"}},
+		// The rule names which fields agreed, never their values.
+		{Column: "rule", From: identity, Aggregate: true},
+	}); err != nil {
+		return err
+	}
+	var in string
+	for _, p := range r.Inputs {
+		if strings.HasSuffix(p, ".csv") {
+			if in != "" {
+				return fmt.Errorf("node %s: two .csv inputs (%s and %s); registrations.duplicates reads one", r.Node, in, p)
+			}
+			in = p
+		}
+	}
+	if in == "" {
+		return fmt.Errorf("node %s: no registrations .csv among the inputs", r.Node)
+	}
+	f, err := r.FS.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cr, err := csvio.NewReader(f, in)
+	if err != nil {
+		return err
+	}
+	idx, err := cr.Require(append([]string{"registration_id"}, identity...)...)
+	if err != nil {
+		return err
+	}
+	type keyed struct {
+		h   uint64
+		row int32
+	}
+	var ids, nameDOB, emailName []string
+	var byDOB, byEmail []keyed
+	for row := int32(0); ; row++ {
+		if row&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		fl := rec.Fields
+		name := dupName(fl[idx[1]]) + "|" + dupName(fl[idx[2]])
+		ids = append(ids, strings.Clone(fl[idx[0]]))
+		k1, k2 := "", ""
+		if name != "|" && strings.TrimSpace(fl[idx[3]]) != "" {
+			k1 = name + "|" + strings.TrimSpace(fl[idx[3]])
+			byDOB = append(byDOB, keyed{dupHash(k1), row})
+		}
+		if e := strings.ToLower(strings.TrimSpace(fl[idx[4]])); name != "|" && e != "" {
+			k2 = name + "|" + e
+			byEmail = append(byEmail, keyed{dupHash(k2), row})
+		}
+		nameDOB = append(nameDOB, k1)
+		emailName = append(emailName, k2)
+	}
+	type pair struct{ a, b int32 }
+	rules := map[pair][]string{}
+	capped := 0
+	scan := func(ks []keyed, keys []string, rule string) {
+		slices.SortFunc(ks, func(x, y keyed) int {
+			if x.h != y.h {
+				if x.h < y.h {
+					return -1
+				}
+				return 1
+			}
+			return int(x.row - y.row)
+		})
+		for i := 0; i < len(ks); {
+			j := i + 1
+			for j < len(ks) && ks[j].h == ks[i].h {
+				j++
+			}
+			group := ks[i:j]
+			if len(group) > dupMaxGroup {
+				capped++
+				group = group[:dupMaxGroup]
+			}
+			for x := 0; x < len(group); x++ {
+				for y := x + 1; y < len(group); y++ {
+					a, b := group[x].row, group[y].row
+					if keys[a] != keys[b] { // a hash collision, not a match
+						continue
+					}
+					if ids[b] < ids[a] {
+						a, b = b, a
+					}
+					p := pair{a, b}
+					rules[p] = append(rules[p], rule)
+				}
+			}
+			i = j
+		}
+	}
+	scan(byDOB, nameDOB, "name_birth_date")
+	scan(byEmail, emailName, "email_name")
+
+	pairs := make([]pair, 0, len(rules))
+	for p := range rules {
+		pairs = append(pairs, p)
+	}
+	slices.SortFunc(pairs, func(x, y pair) int {
+		if c := strings.Compare(ids[x.a], ids[y.a]); c != 0 {
+			return c
+		}
+		return strings.Compare(ids[x.b], ids[y.b])
+	})
+	w, err := r.Create(out)
+	if err != nil {
+		return err
+	}
+	var rec *lineage.Recorder
+	if r.Lineage != nil {
+		rec = r.Lineage(out)
+	}
+	cw := csvio.NewWriter(w)
+	if err := cw.Write(DuplicateColumns); err != nil {
+		return err
+	}
+	for _, p := range pairs {
+		rs := rules[p]
+		slices.Sort(rs)
+		if err := cw.Write([]string{ids[p.a], ids[p.b], strings.Join(rs, ";")}); err != nil {
+			return err
+		}
+		rec.AddRow(lineage.Row{Refs: []lineage.Ref{{Input: in, Row: int(p.a)}, {Input: in, Row: int(p.b)}}})
+	}
+	if err := cw.Flush(); err != nil {
+		return err
+	}
+	if r.Warnf != nil {
+		if len(pairs) > 0 {
+			r.Warnf("%d possible duplicate pairs in %s; drop each confirmed duplicate with a patch", len(pairs), out)
+		}
+		if capped > 0 {
+			r.Warnf("%d groups of more than %d registrations share a name and birth date or email; only their first %d are paired", capped, dupMaxGroup, dupMaxGroup)
+		}
+	}
+	return nil
+}
+
+// dupName is the comparison form of a name: letters only, lower case,
+// common accents dropped (Zoë = Zoe).
+func dupName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' {
+			b.WriteRune(r)
+			continue
+		}
+		if r >= 'A' && r <= 'Z' {
+			b.WriteRune(r + 32)
+			continue
+		}
+		if r < 0x80 || !unicode.IsLetter(r) {
+			continue
+		}
+		r = unicode.ToLower(r)
+		if base, ok := dupFold[r]; ok {
+			r = base
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+var dupFold = func() map[rune]rune {
+	m := map[rune]rune{}
+	for base, accented := range map[rune]string{
+		'a': "àáâãäåā", 'c': "çćč", 'e': "èéêëēė", 'i': "ìíîïī", 'n': "ñń", 'o': "òóôõöøō", 'u': "ùúûüū", 'y': "ýÿ", 's': "šś", 'z': "žź",
+	} {
+		for _, r := range accented {
+			m[r] = base
+		}
+	}
+	return m
+}()
+
+func dupHash(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
