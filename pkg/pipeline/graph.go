@@ -237,11 +237,25 @@ func (l *loader) finish() {
 		}
 	}
 	l.p.Globs = sortedUnique(globs)
-	l.p.Sources = make([]string, 0, len(srcSet))
 	for f := range srcSet {
 		l.p.Sources = append(l.p.Sources, f)
 	}
 	sort.Strings(l.p.Sources)
+	// Empty lists are nil everywhere, so that a pipeline read back from
+	// the compiled cache is identical to a loaded one.
+	for _, n := range l.p.Nodes {
+		for _, s := range []*[]string{&n.Inputs, &n.Patches, &n.InputFiles, &n.PatchFiles, &n.Outputs} {
+			if len(*s) == 0 {
+				*s = nil
+			}
+		}
+		if len(n.Deps) == 0 {
+			n.Deps = nil
+		}
+	}
+	if len(l.p.Globs) == 0 {
+		l.p.Globs = nil
+	}
 }
 
 func sortedUnique(s []string) []string {

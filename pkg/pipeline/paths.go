@@ -290,13 +290,15 @@ type dirEnt struct {
 // read are exactly what glob expansion and the missing-file check depended
 // on, so they also key the compiled-pipeline cache.
 type dirCache struct {
-	root  string
-	m     map[string][]dirEnt
-	order []string // directories in the order first listed
+	root    string
+	m       map[string][]dirEnt
+	missing map[string]bool        // listed, but not a readable directory
+	order   []string               // directories in the order first listed
+	links   map[string]fs.FileMode // symbolic links resolved, and to what
 }
 
 func newDirCache(root string) *dirCache {
-	return &dirCache{root: root, m: map[string][]dirEnt{}}
+	return &dirCache{root: root, m: map[string][]dirEnt{}, missing: map[string]bool{}, links: map[string]fs.FileMode{}}
 }
 
 // list returns dir's entries sorted by name; nil when dir is missing or
@@ -305,22 +307,27 @@ func (c *dirCache) list(dir string) []dirEnt {
 	if ents, ok := c.m[dir]; ok {
 		return ents
 	}
-	ents := readDirEnts(filepath.Join(c.root, filepath.FromSlash(dir)))
+	ents, missing := readDirEnts(filepath.Join(c.root, filepath.FromSlash(dir)))
 	c.m[dir] = ents
+	if missing {
+		c.missing[dir] = true
+	}
 	c.order = append(c.order, dir)
 	return ents
 }
 
-func readDirEnts(dir string) []dirEnt {
+// readDirEnts lists dir sorted by name; missing is set when it cannot be
+// listed (absent, not a directory, unreadable).
+func readDirEnts(dir string) (ents []dirEnt, missing bool) {
 	des, err := os.ReadDir(dir)
 	if err != nil {
-		return nil
+		return nil, true
 	}
-	ents := make([]dirEnt, 0, len(des))
+	ents = make([]dirEnt, 0, len(des))
 	for _, d := range des {
 		ents = append(ents, dirEnt{name: d.Name(), typ: d.Type()})
 	}
-	return ents
+	return ents, false
 }
 
 // lookup returns the type of the workspace file p (links followed).
@@ -335,8 +342,10 @@ func (c *dirCache) lookup(p string) (fs.FileMode, bool) {
 	if t&fs.ModeSymlink != 0 {
 		fi, err := os.Stat(filepath.Join(c.root, filepath.FromSlash(p)))
 		if err != nil {
+			c.links[p] = fs.ModeIrregular // dangling: never equal to a stat result
 			return 0, false
 		}
+		c.links[p] = fi.Mode().Type()
 		return fi.Mode().Type(), true
 	}
 	return t, true

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"strings"
+
 	"github.com/BurntSushi/toml"
 )
 
@@ -20,9 +22,10 @@ type keyEntry struct {
 	// node is the index of the [[node]] this key belongs to, or -1 for
 	// top-level keys and headers.
 	node int
-	// path is the full key: table context then the dotted key parts,
-	// e.g. ["node", "params", "x"].
-	path []string
+	// name is the first key part below the node ("params" for
+	// `[node.params]` and for `params.x = 1`), or the first part of a
+	// top-level key; "" for a [[node]] header.
+	name string
 	key  srcPos // where the key (or header) starts
 	val  srcPos // where the value starts; zero for headers
 	// elems are where the top-level elements of an array value start.
@@ -33,6 +36,9 @@ type keyEntry struct {
 type scanResult struct {
 	nodes   []srcPos   // every [[node]] header
 	entries []keyEntry // every key and table header
+	// byNode indexes entries by node (top level at 0, node i at i+1), so
+	// that a lookup costs the size of one node, not of the file.
+	byNode [][]int32
 }
 
 type scanner struct {
@@ -95,12 +101,13 @@ func scan(src string) *scanResult {
 		// which is harmless.
 		s.i = 3
 	}
-	r := &scanResult{}
+	r := &scanResult{entries: make([]keyEntry, 0, 1+strings.Count(src, "\n"))}
 	var ctx []string
 	node := -1 // current [[node]] index for keys under it
 	for {
 		s.skipSpace(true)
 		if s.eof() {
+			r.index()
 			return r
 		}
 		start := s.i
@@ -117,7 +124,7 @@ func scan(src string) *scanResult {
 				r.nodes = append(r.nodes, p)
 				node = len(r.nodes) - 1
 			}
-			r.entries = append(r.entries, keyEntry{node: nodeOf(key, node), path: key, key: p})
+			r.entries = append(r.entries, keyEntry{node: nodeOf(key, node), name: entryName(key, nil), key: p})
 			s.skipLine()
 		} else {
 			key := s.keyPath()
@@ -126,8 +133,7 @@ func scan(src string) *scanResult {
 				s.adv()
 			}
 			s.skipSpace(false)
-			full := append(append([]string(nil), ctx...), key...)
-			e := keyEntry{node: nodeOf(full, node), path: full, key: p, val: s.pos()}
+			e := keyEntry{node: nodeOf(ctx, node), name: entryName(ctx, key), key: p, val: s.pos()}
 			e.elems = s.skipValue(true)
 			r.entries = append(r.entries, e)
 			s.skipLine()
@@ -136,6 +142,27 @@ func scan(src string) *scanResult {
 			s.adv()
 		}
 	}
+}
+
+// entryName is the name a key is found by: the first part below "node"
+// for keys in a node, else the first part.
+func entryName(ctx, key []string) string {
+	if len(ctx) > 0 {
+		if ctx[0] == "node" {
+			if len(ctx) > 1 {
+				return ctx[1]
+			}
+			if len(key) > 0 {
+				return key[0]
+			}
+			return ""
+		}
+		return ctx[0]
+	}
+	if len(key) > 0 {
+		return key[0]
+	}
+	return ""
 }
 
 // nodeOf is the node a key under context belongs to.
@@ -349,32 +376,23 @@ func (s *scanner) skipValue(top bool) []srcPos {
 	return nil
 }
 
-// find returns the first entry of node n (-1 for top level) whose path,
-// after the "node" prefix for node keys, starts with key.
-func (r *scanResult) find(n int, key ...string) *keyEntry {
-	for i := range r.entries {
-		e := &r.entries[i]
-		if e.node != n {
-			continue
+func (r *scanResult) index() {
+	r.byNode = make([][]int32, len(r.nodes)+1)
+	for i, e := range r.entries {
+		k := e.node + 1
+		if k >= 0 && k < len(r.byNode) {
+			r.byNode[k] = append(r.byNode[k], int32(i))
 		}
-		p := e.path
-		if n >= 0 {
-			if len(p) == 0 {
-				continue
-			}
-			p = p[1:]
-		}
-		if len(p) < len(key) {
-			continue
-		}
-		ok := true
-		for j := range key {
-			if p[j] != key[j] {
-				ok = false
-				break
-			}
-		}
-		if ok {
+	}
+}
+
+// find returns the first entry of node n (-1 for top level) named key.
+func (r *scanResult) find(n int, key string) *keyEntry {
+	if n+1 < 0 || n+1 >= len(r.byNode) {
+		return nil
+	}
+	for _, i := range r.byNode[n+1] {
+		if e := &r.entries[i]; e.name == key {
 			return e
 		}
 	}

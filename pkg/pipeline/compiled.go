@@ -1,0 +1,705 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"bethel/pkg/cache"
+	"bethel/pkg/pos"
+	"bethel/pkg/stage"
+
+	"github.com/BurntSushi/toml"
+)
+
+// The compiled-pipeline cache. Decoding TOML is most of Load's cost (about
+// 60% of a 1000-node load, see BenchmarkLoad), and a no-op build has a
+// budget of a few milliseconds, so LoadCached keeps the validated pipeline
+// in a binary file and reuses it while nothing it was derived from has
+// changed.
+//
+// File format (all integers unsigned varints, strings length-prefixed):
+//
+//	magic "bethel-pipeline\n", format version
+//	key:     BLAKE3 of the pipeline file, BLAKE3 of the stage name list
+//	         (or a zero hash for "unchecked"), the pipeline file's path,
+//	         the running executable's identity (path, size, mtime), so that
+//	         a rebuilt bethel with a changed loader never trusts an older
+//	         one's result even if compiledVersion was not bumped
+//	deps:    count, then per dependency a kind byte and a path:
+//	         'd' directory: the generated names its listing leaves out
+//	             (outputs, and out/ and .bethel/ at the root), then the
+//	             BLAKE3 of the listing (name, NUL, type bits, newline per
+//	             entry, sorted; a zero hash when missing)
+//	         'l' symbolic link: the type bits of what it points to
+//	payload: BLAKE3 of the payload, then the payload (nodes, order,
+//	         sources, globs)
+//
+// Any mismatch, short read or decode error is a miss and falls back to
+// Load, which rewrites the file. The directory listings are what glob
+// expansion and the missing-source check read, so a new patch file, a
+// deleted input or a new match for a glob all change the key; file
+// contents never matter to a pipeline's shape.
+
+const (
+	compiledMagic   = "bethel-pipeline\n"
+	compiledVersion = 1
+)
+
+// LoadCached is Load with a compiled-pipeline cache in cacheDir (relative
+// to root unless absolute; created 0700 when missing). The result is the
+// same as Load's. Failing to write the cache is not an error: the next call
+// just loads again.
+func LoadCached(root, file string, stages []string, cacheDir string) (*Pipeline, error) {
+	p, _, err := loadCached(root, file, stages, cacheDir)
+	return p, err
+}
+
+// loadCached also reports whether the cache was used, for tests.
+func loadCached(root, file string, stages []string, cacheDir string) (*Pipeline, bool, error) {
+	l, err := newLoader(root, file)
+	if err != nil {
+		return nil, false, err
+	}
+	src, err := os.ReadFile(filepath.Join(l.root, filepath.FromSlash(l.rel)))
+	if err != nil {
+		return nil, false, &pos.Error{Pos: pos.Pos{File: l.rel}, Msg: readErrMsg(err)}
+	}
+	if !filepath.IsAbs(cacheDir) {
+		cacheDir = filepath.Join(l.root, cacheDir)
+	}
+	cpath := filepath.Join(cacheDir, "pipeline-"+cache.Sum([]byte(l.rel)).Short()+".bin")
+	srcSum := cache.Sum(src)
+	stSum := stagesSum(stages)
+	if b, err := os.ReadFile(cpath); err == nil {
+		if p, err := decodeCompiled(b, l.root, l.rel, srcSum, stSum); err == nil {
+			return p, true, nil
+		}
+	}
+	p, err := l.load(src, stages)
+	if err != nil {
+		return nil, false, err
+	}
+	if b, err := encodeCompiled(p, l.fs, srcSum, stSum); err == nil {
+		if os.MkdirAll(cacheDir, 0o700) == nil {
+			writeCompiled(cpath, b)
+		}
+	}
+	return p, false, nil
+}
+
+// writeCompiled replaces the cache file atomically. It skips fsync: the
+// payload carries its own hash, so a write lost in a crash reads back as a
+// miss, never as a wrong pipeline.
+func writeCompiled(path string, b []byte) {
+	f, err := cache.Create(path, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Abort()
+	f.NoSync = true
+	if _, err := f.Write(b); err != nil {
+		return
+	}
+	f.Commit()
+}
+
+func stagesSum(stages []string) cache.Hash {
+	if stages == nil {
+		return cache.Hash{}
+	}
+	s := append([]string(nil), stages...)
+	sort.Strings(s)
+	var b bytes.Buffer
+	b.WriteString("stages\n")
+	for _, n := range s {
+		b.WriteString(n)
+		b.WriteByte('\n')
+	}
+	return cache.Sum(b.Bytes())
+}
+
+// listingSum hashes a directory listing, leaving out the names in ignore:
+// generated files come and go with every build and clean, and loading
+// never looks at them.
+func listingSum(ents []dirEnt, missing bool, ignore []string) cache.Hash {
+	if missing {
+		return cache.Hash{}
+	}
+	var b bytes.Buffer
+	for _, e := range ents {
+		if len(ignore) > 0 && contains(ignore, e.name) {
+			continue
+		}
+		b.WriteString(e.name)
+		b.WriteByte(0)
+		b.WriteString(fmt.Sprint(uint32(e.typ)))
+		b.WriteByte('\n')
+	}
+	return cache.Sum(b.Bytes())
+}
+
+// enc is an append-only binary writer.
+type enc struct {
+	b   []byte
+	err error
+}
+
+func (e *enc) uint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) int(v int64)   { e.b = binary.AppendVarint(e.b, v) }
+func (e *enc) str(s string)  { e.uint(uint64(len(s))); e.b = append(e.b, s...) }
+func (e *enc) hash(h cache.Hash) {
+	e.b = append(e.b, h[:]...)
+}
+func (e *enc) strs(s []string) {
+	e.uint(uint64(len(s)))
+	for _, x := range s {
+		e.str(x)
+	}
+}
+
+func encodeCompiled(p *Pipeline, dc *dirCache, srcSum, stSum cache.Hash) ([]byte, error) {
+	var body enc
+	body.uint(uint64(len(p.Nodes)))
+	for _, n := range p.Nodes {
+		body.str(n.Name)
+		body.str(n.Description)
+		body.str(n.Stage)
+		body.str(n.Run)
+		body.strs(n.Inputs)
+		body.strs(n.Patches)
+		body.strs(n.InputFiles)
+		body.strs(n.PatchFiles)
+		body.strs(n.Outputs)
+		body.str(string(n.Visibility))
+		body.str(n.Declassify)
+		body.uint(uint64(n.Pos.Line))
+		body.uint(uint64(n.Pos.Col))
+		if n.Params == nil {
+			body.uint(0)
+		} else {
+			body.uint(1)
+			body.value(n.Params)
+		}
+		body.uint(uint64(len(n.Deps)))
+		for _, d := range n.Deps {
+			body.uint(uint64(d.Index))
+		}
+	}
+	for _, n := range p.Order {
+		body.uint(uint64(n.Index))
+	}
+	body.strs(p.Sources)
+	body.strs(p.Globs)
+	if body.err != nil {
+		return nil, body.err
+	}
+
+	var e enc
+	e.b = append(e.b, compiledMagic...)
+	e.uint(compiledVersion)
+	e.hash(srcSum)
+	e.hash(stSum)
+	e.str(p.File)
+	e.str(exeIdentity())
+	e.uint(uint64(len(dc.order) + len(dc.links)))
+	// Per directory, the generated names its listing leaves out.
+	gen := map[string][]string{"": {".bethel", "out"}}
+	for o := range p.Producer {
+		dir, base := splitPath(o)
+		gen[dir] = append(gen[dir], base)
+	}
+	for _, d := range dc.order {
+		ignore := sortedUnique(gen[d])
+		e.b = append(e.b, 'd')
+		e.str(d)
+		e.strs(ignore)
+		e.hash(listingSum(dc.m[d], dc.missing[d], ignore))
+	}
+	links := make([]string, 0, len(dc.links))
+	for l := range dc.links {
+		links = append(links, l)
+	}
+	sort.Strings(links)
+	for _, l := range links {
+		e.b = append(e.b, 'l')
+		e.str(l)
+		e.uint(uint64(dc.links[l]))
+	}
+	e.hash(cache.Sum(body.b))
+	e.b = append(e.b, body.b...)
+	return e.b, nil
+}
+
+// Value tags of params.
+const (
+	tagString = iota + 1
+	tagInt
+	tagFloat
+	tagFalse
+	tagTrue
+	tagTime
+	tagArray
+	tagTable
+)
+
+// Zone kinds of time values: TOML's local date, time and datetime carry
+// the decoder's own locations, which must come back as the same pointers.
+const (
+	zoneUTC = iota
+	zoneLocal
+	zoneLocalDatetime
+	zoneLocalDate
+	zoneLocalTime
+	zoneFixed
+)
+
+var (
+	tomlZonesOnce sync.Once
+	tomlZones     [3]*time.Location // datetime-local, date-local, time-local
+)
+
+// localZones returns the decoder's locations for local datetimes, dates
+// and times, found by decoding one of each.
+func localZones() [3]*time.Location {
+	tomlZonesOnce.Do(func() {
+		var m map[string]any
+		if _, err := toml.Decode("a = 1979-05-27T07:32:00\nb = 1979-05-27\nc = 07:32:00\n", &m); err != nil {
+			return
+		}
+		for i, k := range []string{"a", "b", "c"} {
+			if t, ok := m[k].(time.Time); ok {
+				tomlZones[i] = t.Location()
+			}
+		}
+	})
+	return tomlZones
+}
+
+func (e *enc) value(v any) {
+	switch x := v.(type) {
+	case string:
+		e.uint(tagString)
+		e.str(x)
+	case int64:
+		e.uint(tagInt)
+		e.int(x)
+	case float64:
+		e.uint(tagFloat)
+		e.uint(math.Float64bits(x))
+	case bool:
+		if x {
+			e.uint(tagTrue)
+		} else {
+			e.uint(tagFalse)
+		}
+	case time.Time:
+		e.uint(tagTime)
+		e.int(x.Unix())
+		e.uint(uint64(x.Nanosecond()))
+		z := localZones()
+		switch loc := x.Location(); {
+		case loc == time.UTC:
+			e.uint(zoneUTC)
+		case loc == time.Local:
+			e.uint(zoneLocal)
+		case loc == z[0] && loc != nil:
+			e.uint(zoneLocalDatetime)
+		case loc == z[1] && loc != nil:
+			e.uint(zoneLocalDate)
+		case loc == z[2] && loc != nil:
+			e.uint(zoneLocalTime)
+		default:
+			name, off := x.Zone()
+			e.uint(zoneFixed)
+			e.str(name)
+			e.int(int64(off))
+		}
+	case []any:
+		e.uint(tagArray)
+		e.uint(uint64(len(x)))
+		for _, y := range x {
+			e.value(y)
+		}
+	case map[string]any:
+		e.uint(tagTable)
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		e.uint(uint64(len(keys)))
+		for _, k := range keys {
+			e.str(k)
+			e.value(x[k])
+		}
+	default:
+		e.err = fmt.Errorf("pipeline cache: cannot encode %T", v)
+	}
+}
+
+var errCorrupt = errors.New("compiled pipeline: corrupt")
+
+// dec reads what enc wrote; the first error sticks and every read after it
+// returns zero values, so decoding garbage ends quickly without panics.
+type dec struct {
+	b   []byte
+	err error
+	// s is the whole payload as one string once decodeBody starts: every
+	// decoded string is a substring of it, so that decoding a pipeline
+	// allocates per node, not per path.
+	s string
+	// arena hands out string slices from one allocation.
+	arena []string
+}
+
+func (d *dec) fail() { d.err = errCorrupt; d.b = nil }
+
+func (d *dec) uint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) int() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a length that must be plausible for the bytes left (every
+// element takes at least one byte).
+func (d *dec) count() int {
+	n := d.uint()
+	if n > uint64(len(d.b)) {
+		d.fail()
+		return 0
+	}
+	return int(n)
+}
+
+func (d *dec) bytes(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n > len(d.b) {
+		d.fail()
+		return nil
+	}
+	b := d.b[:n]
+	d.b = d.b[n:]
+	return b
+}
+
+func (d *dec) str() string {
+	n := d.count()
+	if d.s == "" {
+		return string(d.bytes(n))
+	}
+	off := len(d.s) - len(d.b) // b is always a suffix of s
+	b := d.bytes(n)
+	if b == nil {
+		return ""
+	}
+	return d.s[off : off+n]
+}
+
+func (d *dec) hash() cache.Hash {
+	var h cache.Hash
+	copy(h[:], d.bytes(len(h)))
+	return h
+}
+
+func (d *dec) strs() []string {
+	n := d.count()
+	if n == 0 {
+		return nil
+	}
+	if len(d.arena) < n {
+		d.arena = make([]string, max(n, 1024))
+	}
+	// The full slice expression keeps an append by a caller from
+	// writing into the next list.
+	s := d.arena[:n:n]
+	d.arena = d.arena[n:]
+	for i := range s {
+		s[i] = d.str()
+	}
+	return s
+}
+
+// index reads a node index below n.
+func (d *dec) index(n int) int {
+	i := d.uint()
+	if i >= uint64(n) {
+		d.fail()
+		return 0
+	}
+	return int(i)
+}
+
+func (d *dec) value(depth int) any {
+	if depth > 64 {
+		d.fail()
+		return nil
+	}
+	switch d.uint() {
+	case tagString:
+		return d.str()
+	case tagInt:
+		return d.int()
+	case tagFloat:
+		return math.Float64frombits(d.uint())
+	case tagFalse:
+		return false
+	case tagTrue:
+		return true
+	case tagTime:
+		sec, nsec := d.int(), d.uint()
+		if nsec >= 1e9 {
+			d.fail()
+			return nil
+		}
+		t := time.Unix(sec, int64(nsec))
+		z := localZones()
+		var loc *time.Location
+		switch d.uint() {
+		case zoneUTC:
+			loc = time.UTC
+		case zoneLocal:
+			loc = time.Local
+		case zoneLocalDatetime:
+			loc = z[0]
+		case zoneLocalDate:
+			loc = z[1]
+		case zoneLocalTime:
+			loc = z[2]
+		case zoneFixed:
+			name := d.str()
+			loc = time.FixedZone(name, int(d.int()))
+		}
+		if loc == nil {
+			d.fail()
+			return nil
+		}
+		return t.In(loc)
+	case tagArray:
+		a := make([]any, d.count())
+		for i := range a {
+			a[i] = d.value(depth + 1)
+		}
+		return a
+	case tagTable:
+		n := d.count()
+		m := make(map[string]any, n)
+		for i := 0; i < n; i++ {
+			k := d.str()
+			m[k] = d.value(depth + 1)
+		}
+		return m
+	}
+	d.fail()
+	return nil
+}
+
+// decodeCompiled checks the key of a cache file against the current
+// pipeline file and workspace, and decodes the pipeline when it holds.
+func decodeCompiled(b []byte, root, rel string, srcSum, stSum cache.Hash) (*Pipeline, error) {
+	return decodeCompiledKey(b, root, rel, func(h compiledHeader) bool {
+		return h.version == compiledVersion && h.src == srcSum && h.stages == stSum && h.file == rel && h.exe == exeIdentity()
+	}, true)
+}
+
+// decodeCompiledUnchecked decodes whatever b holds, trusting its key and
+// payload hash: for fuzzing the decoder, which must still never panic.
+func decodeCompiledUnchecked(b []byte, root string) (*Pipeline, error) {
+	return decodeCompiledKey(b, root, "pipeline.toml", func(compiledHeader) bool { return true }, false)
+}
+
+type compiledHeader struct {
+	version     uint64
+	src, stages cache.Hash
+	file, exe   string
+}
+
+func decodeCompiledKey(b []byte, root, rel string, keyOK func(compiledHeader) bool, check bool) (*Pipeline, error) {
+	if !bytes.HasPrefix(b, []byte(compiledMagic)) {
+		return nil, errCorrupt
+	}
+	d := &dec{b: b[len(compiledMagic):]}
+	h := compiledHeader{version: d.uint(), src: d.hash(), stages: d.hash(), file: d.str(), exe: d.str()}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if !keyOK(h) {
+		return nil, errStale
+	}
+	ndeps := d.count()
+	for i := 0; i < ndeps && d.err == nil; i++ {
+		kind := d.bytes(1)
+		p := d.str()
+		if d.err != nil {
+			break
+		}
+		full := filepath.Join(root, filepath.FromSlash(p))
+		switch kind[0] {
+		case 'd':
+			ignore := d.strs()
+			want := d.hash()
+			if !check {
+				continue
+			}
+			ents, missing := readDirEnts(full)
+			if listingSum(ents, missing, ignore) != want {
+				return nil, errStale
+			}
+		case 'l':
+			want := fs.FileMode(d.uint())
+			if !check {
+				continue
+			}
+			got := fs.ModeIrregular
+			if fi, err := os.Stat(full); err == nil {
+				got = fi.Mode().Type()
+			}
+			if got != want {
+				return nil, errStale
+			}
+		default:
+			d.fail()
+		}
+	}
+	sum := d.hash()
+	if d.err != nil || (check && cache.Sum(d.b) != sum) {
+		return nil, errCorrupt
+	}
+	return decodeBody(d, root, rel)
+}
+
+func decodeBody(d *dec, root, rel string) (*Pipeline, error) {
+	d.s = string(d.b)
+	p := &Pipeline{Root: root, File: rel}
+	n := d.count()
+	p.Producer = make(map[string]*Node, n)
+	p.Nodes = make([]*Node, n)
+	all := make([]Node, n)
+	for i := range p.Nodes {
+		all[i].Index = i
+		p.Nodes[i] = &all[i]
+	}
+	var depArena []*Node
+	for _, nd := range p.Nodes {
+		nd.Name = d.str()
+		nd.Description = d.str()
+		nd.Stage = d.str()
+		nd.Run = d.str()
+		nd.Inputs = d.strs()
+		nd.Patches = d.strs()
+		nd.InputFiles = d.strs()
+		nd.PatchFiles = d.strs()
+		nd.Outputs = d.strs()
+		nd.Visibility = stage.Visibility(d.str())
+		nd.Declassify = d.str()
+		nd.Pos = pos.Pos{File: rel, Line: int(d.uint()), Col: int(d.uint())}
+		if d.uint() == 1 {
+			m, ok := d.value(0).(map[string]any)
+			if !ok {
+				d.fail()
+			}
+			nd.Params = m
+		}
+		if k := d.count(); k > 0 {
+			if len(depArena) < k {
+				depArena = make([]*Node, max(k, n))
+			}
+			nd.Deps = depArena[:k:k]
+			depArena = depArena[k:]
+		}
+		for k := range nd.Deps {
+			nd.Deps[k] = p.Nodes[d.index(n)]
+		}
+		for _, o := range nd.Outputs {
+			p.Producer[o] = nd
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+	}
+	p.Order = make([]*Node, n)
+	for i := range p.Order {
+		p.Order[i] = p.Nodes[d.index(n)]
+	}
+	p.Sources = d.strs()
+	p.Globs = d.strs()
+	if d.err != nil || len(d.b) != 0 {
+		return nil, errCorrupt
+	}
+	return p, nil
+}
+
+func contains(s []string, x string) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// splitPath splits a cleaned relative path into its directory ("" at the
+// root) and base name.
+func splitPath(p string) (string, string) {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[:i], p[i+1:]
+		}
+	}
+	return "", p
+}
+
+var errStale = errors.New("compiled pipeline: stale")
+
+var (
+	exeOnce sync.Once
+	exeID   string
+)
+
+// exeIdentity names the running binary by path, size and modification
+// time; "" when it cannot be found, which still works but relies on
+// compiledVersion alone.
+func exeIdentity() string {
+	exeOnce.Do(func() {
+		p, err := os.Executable()
+		if err != nil {
+			return
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return
+		}
+		exeID = fmt.Sprintf("%s %d %d", p, fi.Size(), fi.ModTime().UnixNano())
+	})
+	return exeID
+}
