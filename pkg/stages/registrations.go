@@ -251,8 +251,8 @@ func normalizeRegistrations(ctx context.Context, r *stage.Run, opt patch.Options
 	res.counts["active"] = len(res.active)
 	rep.Counts = res.counts
 	if n := res.counts["cancelled"] + res.counts["refunded"]; n > 0 {
-		res.warns = append(res.warns, fmt.Sprintf("note: %d inactive registrations left out of %s (cancelled %d, refunded %d)",
-			n, "the outputs", res.counts["cancelled"], res.counts["refunded"]))
+		res.warns = append(res.warns, fmt.Sprintf("%d inactive registrations left out (cancelled %d, refunded %d)",
+			n, res.counts["cancelled"], res.counts["refunded"]))
 	}
 	return res, nil
 }
