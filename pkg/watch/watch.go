@@ -92,6 +92,9 @@ type Config struct {
 	// Logf, when set, receives non-fatal problems (a directory that could
 	// not be watched). Messages never hold file contents.
 	Logf func(format string, args ...any)
+	// Debugf, when set, traces the watcher's decisions: when it knows the
+	// caller is idle, each batch, and each path dropped as unchanged.
+	Debugf func(format string, args ...any)
 }
 
 // Batch is one coalesced set of changes.
@@ -682,6 +685,7 @@ func (w *Watcher) loop() {
 func (w *Watcher) barrier() {
 	if w.barDir == "" {
 		w.barSeen = true
+		w.debugf("idle")
 		return
 	}
 	w.barSeq++
@@ -698,6 +702,7 @@ func (w *Watcher) event(ev fsnotify.Event) {
 			if n, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(ev.Name), "b")); err == nil {
 				if n == w.barSeq && w.waiter != nil {
 					w.barSeen = true
+					w.debugf("idle")
 					if w.onIdle != nil {
 						w.onIdle()
 					}
@@ -802,6 +807,8 @@ func (w *Watcher) deliver() {
 		}
 		if forced || !same(old, cur) {
 			b.Paths = append(b.Paths, p)
+		} else {
+			w.debugf("dropped %s: content unchanged", p)
 		}
 	}
 	sort.Strings(b.Paths)
@@ -813,8 +820,15 @@ func (w *Watcher) deliver() {
 	if len(b.Paths) == 0 && !b.Rescan {
 		return
 	}
+	w.debugf("batch %v rescan=%v", b.Paths, b.Rescan)
 	w.waiter.reply <- b
 	w.waiter = nil
+}
+
+func (w *Watcher) debugf(format string, args ...any) {
+	if w.cfg.Debugf != nil {
+		w.cfg.Debugf(format, args...)
+	}
 }
 
 func (w *Watcher) deadline() time.Time {

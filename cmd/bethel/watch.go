@@ -1,0 +1,439 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"bethel/pkg/graph"
+	"bethel/pkg/pipeline"
+	"bethel/pkg/serve"
+	"bethel/pkg/stages"
+	"bethel/pkg/watch"
+)
+
+func init() {
+	register(&command{
+		name:    "watch",
+		summary: "build, then rebuild after every save; --serve previews out/site/ with live reload",
+		run:     runWatch,
+	})
+}
+
+// defaultServeAddr is where --serve listens when given no address:
+// loopback, because the review site holds internal event data.
+const defaultServeAddr = "127.0.0.1:8080"
+
+// siteDir is the directory --serve publishes, relative to the root.
+const siteDir = "out/site"
+
+// serveFlag is --serve [ADDR]: a boolean flag that may carry a value.
+type serveFlag struct {
+	on   bool
+	addr string
+}
+
+func (f *serveFlag) String() string   { return f.addr }
+func (f *serveFlag) IsBoolFlag() bool { return true }
+func (f *serveFlag) Set(s string) error {
+	switch s {
+	case "true":
+		f.on, f.addr = true, defaultServeAddr
+	case "false":
+		f.on = false
+	default:
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return fmt.Errorf("want HOST:PORT, e.g. %s", defaultServeAddr)
+		}
+		f.on, f.addr = true, s
+	}
+	return nil
+}
+
+// splitServeArg turns "--serve ADDR" into "--serve=ADDR" when the word after
+// --serve is an address, since the flag package gives a boolean flag no
+// separate value. Anything else after --serve stays a target.
+func splitServeArg(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if (a == "--serve" || a == "-serve") && i+1 < len(args) && looksLikeAddr(args[i+1]) {
+			out = append(out, a+"="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func looksLikeAddr(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || port == "" || strings.ContainsAny(host, "/") {
+		return false
+	}
+	for _, r := range port {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func runWatch(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
+	ws := addWorkspaceFlags(fs)
+	jobs := fs.Int("j", 0, "run up to `N` nodes at once (default: the number of CPUs)")
+	keepGoing := fs.Bool("k", false, "keep going after a node fails: build everything that does not depend on it")
+	asJSON := fs.Bool("json", false, `print one JSON line per build: make --json's keys plus "changed"`)
+	var srv serveFlag
+	fs.Var(&srv, "serve", "serve "+siteDir+"/ over HTTP at `[ADDR]` ("+defaultServeAddr+" when omitted) and reload open pages after each good build")
+	publicOK := fs.Bool("public-serve-ok", false, "allow --serve on an address other machines can reach (the site holds internal data)")
+	debounce := fs.Duration("debounce", watch.DefaultDebounce, "quiet period that ends a burst of saves")
+	wait := fs.Duration("wait", 10*time.Minute, "how long each build waits for another bethel running in this workspace")
+	fs.Usage = usageFunc(fs, "bethel watch [-C DIR] [-f FILE] [-j N] [--json] [--serve [ADDR]] [--public-serve-ok] [TARGET...]",
+		"Builds the targets (default: every node), then rebuilds after every change to a file the\n"+
+			"pipeline reads and to the pipeline file itself, until interrupted (exit status 0).\n"+
+			"A failed build keeps the last good outputs; the next good save recovers.")
+	targets, err := parseFlags(fs, env, splitServeArg(args))
+	if err != nil {
+		return err
+	}
+	if *debounce <= 0 {
+		return usagef("watch: --debounce must be positive")
+	}
+	root, err := filepath.Abs(ws.root(env))
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return usagef("watch: %s is not a directory", ws.dir)
+	}
+	errw := &syncWriter{w: env.Stderr}
+	if srv.on && !serve.IsLoopback(srv.addr) && !*publicOK {
+		return usagef("watch: --serve %s is reachable from other machines, and the review site holds internal event data; "+
+			"use a loopback address (%s) or add --public-serve-ok", srv.addr, defaultServeAddr)
+	}
+
+	wt := &watcher{
+		env: env, errw: errw, root: root, file: ws.file, targets: targets, json: *asJSON,
+		jobs: *jobs, keepGoing: *keepGoing, wait: *wait,
+	}
+	wt.reload()
+	in := wt.interest()
+	cfg := watch.Config{
+		Root: root, Interest: in, Debounce: *debounce,
+		Logf: func(format string, args ...any) { fmt.Fprintf(errw, "bethel: "+format+"\n", args...) },
+	}
+	if debugEnabled("watch") {
+		cfg.Debugf = func(format string, args ...any) { fmt.Fprintf(errw, "bethel: watch: "+format+"\n", args...) }
+	}
+	fw, err := watch.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer fw.Close()
+	wt.in = in
+
+	if srv.on {
+		stop, err := wt.startServer(srv.addr, *publicOK)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	fmt.Fprintf(errw, "bethel: watching %s (%d files, %d patterns); Ctrl-C stops\n", ws.dir, len(in.Files), len(in.Globs))
+	wt.build(ctx, watch.Batch{}, true)
+	for {
+		b, err := fw.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wt.reload()
+		if in := wt.interest(); !reflect.DeepEqual(in, wt.in) {
+			if err := fw.SetInterest(in); err != nil {
+				fmt.Fprintf(errw, "bethel: %v\n", err)
+			}
+			wt.in = in
+		}
+		wt.build(ctx, b, false)
+	}
+	fmt.Fprintln(errw, "bethel: watch stopped")
+	return nil
+}
+
+// watcher is the state of one `bethel watch`.
+type watcher struct {
+	env       *Env
+	errw      io.Writer
+	root      string
+	file      string
+	targets   []string
+	json      bool
+	jobs      int
+	keepGoing bool
+	wait      time.Duration
+
+	p       *pipeline.Pipeline // last pipeline that loaded; nil if none yet
+	loadErr error              // why the pipeline file last failed to load
+	in      watch.Interest     // what the file watcher currently watches
+	site    *serve.Server
+}
+
+// reload loads the pipeline file again. Loading is cheap and also expands
+// globs, so it runs before every build: a new patch file is only part of
+// the graph after a reload.
+func (wt *watcher) reload() {
+	p, err := pipeline.Load(wt.root, wt.file, stages.Registry().Names())
+	if err != nil {
+		wt.loadErr = err
+		return
+	}
+	wt.p, wt.loadErr = p, nil
+}
+
+// interest is what the pipeline reads: its source files, its glob
+// patterns and the pipeline file, without anything a node writes. While
+// the pipeline file is broken, the last good pipeline's interest is kept.
+func (wt *watcher) interest() watch.Interest {
+	in := watch.Interest{Files: []string{filepath.ToSlash(filepath.Clean(wt.file))}}
+	if wt.p == nil {
+		return in
+	}
+	p := wt.p
+	nodes := closure(p, wt.targets)
+	files := map[string]bool{}
+	globs := map[string]bool{}
+	for _, n := range nodes {
+		for _, list := range [][]string{n.InputFiles, n.PatchFiles} {
+			for _, f := range list {
+				if p.Producer[f] == nil {
+					files[f] = true
+				}
+			}
+		}
+		for _, list := range [][]string{n.Inputs, n.Patches} {
+			for _, g := range list {
+				if strings.ContainsAny(g, `*?[\`) {
+					globs[g] = true
+				}
+			}
+		}
+	}
+	for f := range files {
+		in.Files = append(in.Files, f)
+	}
+	for g := range globs {
+		in.Globs = append(in.Globs, g)
+	}
+	for o := range p.Producer {
+		in.Ignore = append(in.Ignore, o)
+	}
+	sort.Strings(in.Files)
+	sort.Strings(in.Globs)
+	sort.Strings(in.Ignore)
+	return in
+}
+
+// closure returns the nodes the targets need (every node when there are no
+// targets, or when a target is unknown: the build reports that).
+func closure(p *pipeline.Pipeline, targets []string) []*pipeline.Node {
+	if len(targets) == 0 {
+		return p.Nodes
+	}
+	byName := map[string]*pipeline.Node{}
+	for _, n := range p.Nodes {
+		byName[n.Name] = n
+	}
+	seen := map[*pipeline.Node]bool{}
+	var visit func(n *pipeline.Node)
+	visit = func(n *pipeline.Node) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		for _, d := range n.Deps {
+			visit(d)
+		}
+	}
+	for _, t := range targets {
+		n := byName[t]
+		if n == nil {
+			n = p.Producer[filepath.ToSlash(filepath.Clean(t))]
+		}
+		if n == nil {
+			return p.Nodes
+		}
+		visit(n)
+	}
+	var out []*pipeline.Node
+	for _, n := range p.Order {
+		if seen[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// watchJSON is one --json line: make --json's keys, plus what changed.
+type watchJSON struct {
+	Ran      []string `json:"ran"`
+	Restored []string `json:"restored"`
+	UpToDate []string `json:"uptodate"`
+	Failed   []string `json:"failed"`
+	Seconds  float64  `json:"seconds"`
+	Changed  []string `json:"changed"`
+	// Rescan: events were lost and everything was looked at again.
+	Rescan bool `json:"rescan,omitempty"`
+	// Error: the pipeline file did not load, or the build failed.
+	Error string `json:"error,omitempty"`
+}
+
+// build runs one build and prints its block.
+func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) {
+	out := wt.env.Stdout
+	if !wt.json {
+		switch {
+		case initial:
+		case b.Rescan:
+			fmt.Fprintln(out, "bethel: changed: events were lost (kernel queue overflow); looking at everything")
+		default:
+			fmt.Fprintf(out, "bethel: changed: %s\n", listPaths(b.Paths, 5))
+		}
+	}
+	rec := watchJSON{Changed: nonNil(b.Paths), Rescan: b.Rescan}
+	if wt.loadErr != nil {
+		fmt.Fprintf(wt.errw, "bethel: %v\n", wt.loadErr)
+		fmt.Fprintf(wt.errw, "bethel: %s does not load; waiting for it to be fixed (outputs are unchanged)\n", wt.file)
+		if wt.json {
+			rec.Error = wt.loadErr.Error()
+			wt.emit(rec)
+		}
+		return
+	}
+	opts := engineOptions(wt.env, false)
+	opts.Jobs = wt.jobs
+	opts.KeepGoing = wt.keepGoing
+	opts.Targets = wt.targets
+	opts.LockWait = wt.wait
+	opts.OnLockWait = func(pid int) {
+		who := "another bethel"
+		if pid > 0 {
+			who = fmt.Sprintf("another bethel (pid %d)", pid)
+		}
+		fmt.Fprintf(wt.errw, "bethel: waiting for %s running in this workspace\n", who)
+	}
+	pr := &progress{w: out, errw: wt.errw, terminal: wt.env.IsTerminal && !wt.json, quiet: wt.json}
+	opts.Events = pr.event
+	res, err := graph.Build(ctx, wt.p, opts)
+	pr.clear()
+	if ctx.Err() != nil {
+		fmt.Fprintln(wt.errw, "bethel: interrupted; every output is either the old or the new version")
+		return
+	}
+	if res != nil {
+		rec.Ran, rec.Restored, rec.UpToDate, rec.Failed = nonNil(res.Ran), nonNil(res.Restored), nonNil(res.UpToDate), nonNil(res.Failed)
+		rec.Seconds = res.Seconds
+		if !wt.json {
+			fmt.Fprintln(out, summaryLine(res, false))
+		}
+	}
+	if err != nil {
+		rec.Error = err.Error()
+		var be *graph.BuildError
+		if !errors.As(err, &be) {
+			fmt.Fprintf(wt.errw, "bethel: %v\n", err)
+		}
+		fmt.Fprintln(wt.errw, "bethel: build failed; the last good outputs stay in place; waiting for changes")
+	}
+	if wt.json {
+		if res == nil {
+			rec.Ran, rec.Restored, rec.UpToDate, rec.Failed = []string{}, []string{}, []string{}, []string{}
+		}
+		wt.emit(rec)
+	}
+	if err == nil && wt.site != nil {
+		wt.site.Reload()
+	}
+}
+
+func (wt *watcher) emit(rec watchJSON) {
+	for _, l := range []*[]string{&rec.Ran, &rec.Restored, &rec.UpToDate, &rec.Failed, &rec.Changed} {
+		*l = nonNil(*l)
+	}
+	line, _ := json.Marshal(rec)
+	fmt.Fprintf(wt.env.Stdout, "%s\n", line)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// listPaths prints at most max paths, then how many more there are.
+func listPaths(paths []string, max int) string {
+	if len(paths) <= max {
+		return strings.Join(paths, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(paths[:max], ", "), len(paths)-max)
+}
+
+// startServer serves out/site/ and returns the function that stops it.
+func (wt *watcher) startServer(addr string, public bool) (func(), error) {
+	wt.site = serve.New(filepath.Join(wt.root, filepath.FromSlash(siteDir)))
+	wt.site.Label = siteDir + "/"
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("watch --serve: %w", err)
+	}
+	if !serve.IsLoopback(addr) && public {
+		fmt.Fprintf(wt.errw, "bethel: warning: serving on %s, which other machines can reach: "+
+			"the review site holds internal event data (counts per bethel, the program, record keys); "+
+			"anyone who can connect can read it\n", addr)
+	}
+	hs := &http.Server{Handler: wt.site, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	fmt.Fprintf(wt.errw, "bethel: serving %s/ at http://%s/\n", siteDir, ln.Addr())
+	return func() {
+		wt.site.Close()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}, nil
+}
+
+// syncWriter serializes writes from the build and the file watcher's
+// goroutine.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

@@ -1,0 +1,638 @@
+package main
+
+// End-to-end tests of `bethel watch`: the real binary on a copy of
+// testdata/watch (a small command-node pipeline) and, once it exists, of the
+// sample event at the repository root. Edits are made the way editors make
+// them; every wait is a deadline on an event (a JSON line, an HTTP event, a
+// process exit), never a fixed sleep.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"bethel/pkg/serve"
+)
+
+// watchDeadline bounds every wait for the watch to react. Reactions take
+// well under a second; the margin is for a loaded CI machine.
+const watchDeadline = 30 * time.Second
+
+// copyTree copies src into dst (created), keeping modes.
+func copyTree(t testing.TB, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		fi, _ := d.Info()
+		return os.WriteFile(target, b, fi.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lockedBuffer collects a stream that a test polls while it is written.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// watchProc is a running `bethel watch --json`.
+type watchProc struct {
+	t      *testing.T
+	dir    string
+	cmd    *exec.Cmd
+	lines  chan string
+	stderr *lockedBuffer
+	exited chan error
+	builds int // JSON lines read
+}
+
+// waitIdle waits until the watch has finished with every build read so
+// far and is waiting for changes: only then is an event known to come
+// after what those builds read, and a no-op event (touch) can be dropped.
+func (w *watchProc) waitIdle() {
+	w.t.Helper()
+	deadline := time.Now().Add(watchDeadline)
+	for strings.Count(w.stderr.String(), "bethel: watch: idle\n") < w.builds {
+		if time.Now().After(deadline) {
+			w.t.Fatalf("watch never idle after %d builds:\n%s", w.builds, w.stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func startWatch(t *testing.T, dir string, args ...string) *watchProc {
+	t.Helper()
+	cmd := exec.Command(bethelBin, append([]string{"watch", "--json"}, args...)...)
+	cmd.Dir = dir
+	// BETHEL_DEBUG=watch traces when the watcher knows a build is over
+	// ("watch: idle"), which waitIdle uses.
+	cmd.Env = append(os.Environ(), "BETHEL_DEBUG=watch")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &watchProc{t: t, dir: dir, cmd: cmd, lines: make(chan string, 100), stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	cmd.Stderr = w.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			w.lines <- sc.Text()
+		}
+		close(w.lines)
+		w.exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-w.exited
+		}
+		if t.Failed() {
+			t.Logf("watch stderr:\n%s", w.stderr.String())
+		}
+	})
+	return w
+}
+
+// next returns the next build's JSON line.
+func (w *watchProc) next() watchJSON {
+	w.t.Helper()
+	select {
+	case l, ok := <-w.lines:
+		if !ok {
+			w.t.Fatalf("watch exited; stderr:\n%s", w.stderr.String())
+		}
+		w.builds++
+		var rec watchJSON
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			w.t.Fatalf("bad JSON line %q: %v", l, err)
+		}
+		return rec
+	case <-time.After(watchDeadline):
+		w.t.Fatalf("no build within %v; stderr:\n%s", watchDeadline, w.stderr.String())
+	}
+	return watchJSON{}
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (w *watchProc) stop() {
+	w.t.Helper()
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		w.t.Fatal(err)
+	}
+	for range w.lines {
+	}
+	select {
+	case err := <-w.exited:
+		if err != nil {
+			w.t.Fatalf("watch exited with %v after SIGTERM; stderr:\n%s", err, w.stderr.String())
+		}
+	case <-time.After(watchDeadline):
+		w.t.Fatal("watch did not exit after SIGTERM")
+	}
+}
+
+// waitStderr polls the watch's stderr until re matches, and returns the
+// first submatch.
+func (w *watchProc) waitStderr(re *regexp.Regexp) string {
+	w.t.Helper()
+	deadline := time.Now().Add(watchDeadline)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(w.stderr.String()); m != nil {
+			if len(m) > 1 {
+				return m[1]
+			}
+			return m[0]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.t.Fatalf("stderr never matched %s:\n%s", re, w.stderr.String())
+	return ""
+}
+
+func read(t *testing.T, dir, rel string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// editorSave writes content the way vim, VS Code and most IDEs do: a
+// temporary next to the file (with an editor's swap file around), then a
+// rename over it.
+func editorSave(t *testing.T, dir, rel, content string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	swap := filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+".swp")
+	os.WriteFile(swap, []byte("swap"), 0o644)
+	tmp := p + ".tmp.4242"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(swap)
+}
+
+func workspace(t *testing.T) string {
+	dir := t.TempDir()
+	copyTree(t, "testdata/watch", dir)
+	return dir
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func TestWatchRebuildsWhatChanged(t *testing.T) {
+	dir := workspace(t)
+	w := startWatch(t, dir)
+	first := w.next()
+	if len(first.Changed) != 0 || len(first.Ran) != 6 || len(first.Failed) != 0 {
+		t.Fatalf("initial build: %+v", first)
+	}
+	program := read(t, dir, "out/program.txt")
+	cases := []struct {
+		name    string
+		edit    func()
+		changed []string
+		ran     []string // ran or restored
+		check   func()
+	}{
+		{"patch edited by an editor's atomic save", func() {
+			editorSave(t, dir, "patches/01-bob.txt", "bob=bobby\n")
+		}, []string{"patches/01-bob.txt"}, []string{"names", "count", "site"}, func() {
+			if got := read(t, dir, "out/names.txt"); got != "alice\nbobby\ncarol\n" {
+				t.Errorf("out/names.txt = %q", got)
+			}
+		}},
+		{"new patch file matching the glob", func() {
+			editorSave(t, dir, "patches/02-carol.txt", "carol=caroline\n")
+		}, []string{"patches/02-carol.txt"}, []string{"names", "count", "site"}, func() {
+			if got := read(t, dir, "out/names.txt"); got != "alice\nbobby\ncaroline\n" {
+				t.Errorf("out/names.txt = %q", got)
+			}
+		}},
+		{"touch and an unchanged save rebuild nothing; a real edit after them comes alone", func() {
+			w.waitIdle()
+			later := time.Now().Add(time.Hour)
+			os.Chtimes(filepath.Join(dir, "inputs/names.txt"), later, later)
+			editorSave(t, dir, "scripts/apply.sh", read(t, dir, "scripts/apply.sh"))
+			editorSave(t, dir, "inputs/program.txt", "opening\nbanquet\nchoir\nclosing\n")
+		}, []string{"inputs/program.txt"}, []string{"program", "site"}, func() {
+			if got := read(t, dir, "out/program.txt"); got != "banquet\nchoir\nclosing\nopening\n" {
+				t.Errorf("out/program.txt = %q", got)
+			}
+		}},
+		{"patch file removed", func() {
+			if err := os.Remove(filepath.Join(dir, "patches/02-carol.txt")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"patches/02-carol.txt"}, []string{"names", "count", "site"}, nil},
+		{"input deleted and recreated", func() {
+			os.Remove(filepath.Join(dir, "inputs/names.txt"))
+			os.WriteFile(filepath.Join(dir, "inputs/names.txt"), []byte("alice\nbob\ncarol\ndora\n"), 0o644)
+		}, []string{"inputs/names.txt"}, []string{"names", "count", "site"}, func() {
+			if got := read(t, dir, "out/count.txt"); got != "4\n" {
+				t.Errorf("out/count.txt = %q", got)
+			}
+		}},
+		{"new file in a new subdirectory matching a ** glob", func() {
+			p := filepath.Join(dir, "extra/new/deep/b.txt")
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			os.WriteFile(p, []byte("second extra\n"), 0o644)
+		}, []string{"extra/new/deep/b.txt"}, []string{"extras"}, func() {
+			if got := read(t, dir, "out/extras.txt"); got != "first extra\nsecond extra\n" {
+				t.Errorf("out/extras.txt = %q", got)
+			}
+		}},
+		{"file in the new subdirectory edited", func() {
+			editorSave(t, dir, "extra/new/deep/b.txt", "second extra, edited\n")
+		}, []string{"extra/new/deep/b.txt"}, []string{"extras"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.edit()
+			rec := w.next()
+			if !sameSet(rec.Changed, c.changed) {
+				t.Fatalf("changed = %v, want %v", rec.Changed, c.changed)
+			}
+			did := append(slices.Clone(rec.Ran), rec.Restored...)
+			if !sameSet(did, c.ran) {
+				t.Fatalf("ran+restored = %v, want %v (%+v)", did, c.ran, rec)
+			}
+			if len(rec.Failed) != 0 {
+				t.Fatalf("failed: %+v", rec)
+			}
+			if c.check != nil {
+				c.check()
+			}
+		})
+	}
+	if got := read(t, dir, "out/program.txt"); got == program {
+		t.Error("out/program.txt never changed although inputs/program.txt did")
+	}
+	w.stop()
+}
+
+func TestWatchIgnoresOwnOutputsAndEditorFiles(t *testing.T) {
+	dir := workspace(t)
+	w := startWatch(t, dir)
+	w.next()
+	// Writes under out/ and .bethel/, swap files and backups next to
+	// sources: none of them may start a build. A real edit after them must
+	// be the only change of the next build.
+	os.WriteFile(filepath.Join(dir, "out/stray.txt"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".bethel/stray"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(dir, "patches/.01-bob.txt.swp"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(dir, "patches/01-bob.txt~"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(dir, "patches/#01-bob.txt#"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(dir, "patches/4913"), []byte(""), 0o644)
+	os.WriteFile(filepath.Join(dir, "unrelated.md"), []byte("notes"), 0o644)
+	editorSave(t, dir, "inputs/program.txt", "z\n")
+	rec := w.next()
+	if !slices.Equal(rec.Changed, []string{"inputs/program.txt"}) || !sameSet(rec.Ran, []string{"program", "site"}) {
+		t.Fatalf("build after ignored writes: %+v", rec)
+	}
+	w.stop()
+}
+
+func TestWatchBrokenPatchKeepsOutputsAndRecovers(t *testing.T) {
+	dir := workspace(t)
+	w := startWatch(t, dir)
+	w.next()
+	count := read(t, dir, "out/count.txt")
+	site := read(t, dir, "out/site/index.html")
+
+	editorSave(t, dir, "patches/03-bad.txt", "# a typo\nbroken line\n")
+	rec := w.next()
+	if !slices.Equal(rec.Failed, []string{"names"}) || rec.Error == "" {
+		t.Fatalf("broken patch: %+v", rec)
+	}
+	if !strings.Contains(w.stderr.String(), "patches/03-bad.txt:2:") {
+		t.Errorf("the error does not name file:line:\n%s", w.stderr.String())
+	}
+	// Outputs downstream of the failed node keep their last good version.
+	if read(t, dir, "out/count.txt") != count || read(t, dir, "out/site/index.html") != site {
+		t.Fatal("outputs changed by a failed build")
+	}
+	// The watch is alive: the fix recovers.
+	editorSave(t, dir, "patches/03-bad.txt", "# a typo\nalice=alicia\n")
+	rec = w.next()
+	if len(rec.Failed) != 0 || rec.Error != "" || !slices.Contains(rec.Ran, "names") {
+		t.Fatalf("after the fix: %+v", rec)
+	}
+	if got := read(t, dir, "out/names.txt"); got != "alicia\nrobert\ncarol\n" {
+		t.Fatalf("out/names.txt = %q", got)
+	}
+	if !strings.Contains(read(t, dir, "out/site/index.html"), "alicia") {
+		t.Fatal("site not rebuilt after the fix")
+	}
+	w.stop()
+}
+
+func TestWatchBrokenPipelineRecoversAndRewatches(t *testing.T) {
+	dir := workspace(t)
+	w := startWatch(t, dir)
+	w.next()
+	good := read(t, dir, "pipeline.toml")
+	names := read(t, dir, "out/names.txt")
+	editorSave(t, dir, "pipeline.toml", good+"\n[[node]]\nname = \"x\"\nbogus = 1\n")
+	rec := w.next()
+	if !strings.HasPrefix(rec.Error, "pipeline.toml:") || !slices.Equal(rec.Changed, []string{"pipeline.toml"}) {
+		t.Fatalf("broken pipeline: %+v", rec)
+	}
+	if read(t, dir, "out/names.txt") != names {
+		t.Fatal("outputs changed while the pipeline was broken")
+	}
+	// Fixed, with a new node reading a new file: the watch set follows.
+	os.MkdirAll(filepath.Join(dir, "notes"), 0o755)
+	os.WriteFile(filepath.Join(dir, "notes/todo.txt"), []byte("one\n"), 0o644)
+	editorSave(t, dir, "pipeline.toml", good+`
+[[node]]
+name    = "todo"
+run     = "cp notes/todo.txt out/todo.txt"
+inputs  = ["notes/todo.txt"]
+outputs = ["out/todo.txt"]
+`)
+	for {
+		// The notes/ file may land in its own batch before the pipeline
+		// names it; wait for the build that has the new node.
+		rec = w.next()
+		if slices.Contains(rec.Ran, "todo") {
+			break
+		}
+		if rec.Error != "" {
+			t.Fatalf("fixed pipeline: %+v", rec)
+		}
+	}
+	editorSave(t, dir, "notes/todo.txt", "two\n")
+	rec = w.next()
+	if !slices.Equal(rec.Changed, []string{"notes/todo.txt"}) || !slices.Equal(rec.Ran, []string{"todo"}) {
+		t.Fatalf("edit of a file the reloaded pipeline reads: %+v", rec)
+	}
+	if got := read(t, dir, "out/todo.txt"); got != "two\n" {
+		t.Fatalf("out/todo.txt = %q", got)
+	}
+	w.stop()
+}
+
+func TestWatchBurstOfSaves(t *testing.T) {
+	dir := workspace(t)
+	w := startWatch(t, dir)
+	w.next()
+	// 50 saves in about 200 ms, as an editor's autosave or a script would.
+	start := time.Now()
+	for i := range 50 {
+		editorSave(t, dir, "patches/01-bob.txt", fmt.Sprintf("bob=bob%d\n", i))
+		if d := time.Until(start.Add(time.Duration(i+1) * 4 * time.Millisecond)); d > 0 {
+			time.Sleep(d) // pacing of the burst, not an assertion
+		}
+	}
+	builds := 0
+	for read(t, dir, "out/names.txt") != "alice\nbob49\ncarol\n" {
+		rec := w.next()
+		builds++
+		if len(rec.Failed) != 0 {
+			t.Fatalf("build failed during the burst: %+v", rec)
+		}
+	}
+	// Any build of the burst still queued comes before the build of the
+	// next edit.
+	editorSave(t, dir, "inputs/program.txt", "z\n")
+	for {
+		rec := w.next()
+		if slices.Contains(rec.Changed, "inputs/program.txt") {
+			break
+		}
+		builds++
+	}
+	t.Logf("50 saves in %v gave %d builds", time.Since(start).Round(time.Millisecond), builds)
+	if builds > 4 {
+		t.Fatalf("%d builds for one burst of 50 saves, want at most 4", builds)
+	}
+	if got := read(t, dir, "out/count.txt"); got != "3\n" {
+		t.Fatalf("out/count.txt = %q", got)
+	}
+	w.stop()
+}
+
+func TestWatchStopsCleanly(t *testing.T) {
+	dir := workspace(t)
+	w := startWatch(t, dir)
+	w.next()
+	w.stop()
+	if !strings.Contains(w.stderr.String(), "watch stopped") {
+		t.Errorf("stderr:\n%s", w.stderr.String())
+	}
+	// The lock is free: a make that refuses to wait runs at once.
+	if r := runBethel(t, dir, "make", "--wait", "0"); r.code != 0 {
+		t.Fatalf("make after the watch: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestWatchStopsDuringBuild(t *testing.T) {
+	dir := workspace(t)
+	w := startWatch(t, dir)
+	w.next()
+	old := read(t, dir, "out/delay.txt")
+	started := filepath.Join(dir, "out/slow.started")
+	os.Remove(started)
+	editorSave(t, dir, "inputs/delay.txt", "60\n")
+	deadline := time.Now().Add(watchDeadline)
+	for {
+		if _, err := os.Stat(started); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slow node never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t0 := time.Now()
+	w.stop() // fails unless the exit is clean (status 0)
+	if d := time.Since(t0); d > 20*time.Second {
+		t.Fatalf("stopping took %v: the 60 s command was waited for", d)
+	}
+	// The interrupted node's output is the old one or absent, never torn,
+	// and the next build (lock free at once) brings it up to date.
+	if b, err := os.ReadFile(filepath.Join(dir, "out/delay.txt")); err == nil && string(b) != old {
+		t.Fatalf("out/delay.txt = %q after an interrupted build", b)
+	}
+	editorSave(t, dir, "inputs/delay.txt", "0\n")
+	if r := runBethel(t, dir, "make", "--wait", "0"); r.code != 0 {
+		t.Fatalf("make after the interrupted watch: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if got := read(t, dir, "out/delay.txt"); got != "0\n" {
+		t.Fatalf("out/delay.txt = %q", got)
+	}
+}
+
+// sseReader reads event names from a server-sent event stream.
+func sseReader(t *testing.T, url string) func() string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	events := make(chan string, 10)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if l := sc.Text(); strings.HasPrefix(l, "event: ") {
+				events <- strings.TrimPrefix(l, "event: ")
+			} else if strings.HasPrefix(l, ": connected") {
+				events <- "connected"
+			}
+		}
+		close(events)
+	}()
+	return func() string {
+		t.Helper()
+		select {
+		case e, ok := <-events:
+			if !ok {
+				return "EOF"
+			}
+			return e
+		case <-time.After(watchDeadline):
+			t.Fatal("no server-sent event before the deadline")
+		}
+		return ""
+	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return string(b)
+}
+
+func TestWatchServe(t *testing.T) {
+	dir := workspace(t)
+	w := startWatch(t, dir, "--serve", "127.0.0.1:0")
+	w.next()
+	addr := w.waitStderr(regexp.MustCompile(`serving out/site/ at (http://[^/\s]+)/`))
+	page := httpGet(t, addr+"/")
+	if !strings.Contains(page, serve.Script) || !strings.Contains(page, "robert") {
+		t.Fatalf("served page lacks the reload script or the content:\n%s", page)
+	}
+	if strings.Contains(read(t, dir, "out/site/index.html"), "EventSource") {
+		t.Fatal("the reload script was written into out/site/index.html")
+	}
+	next := sseReader(t, addr+serve.EventsPath)
+	if e := next(); e != "connected" {
+		t.Fatalf("first event %q", e)
+	}
+	editorSave(t, dir, "patches/01-bob.txt", "bob=roberto\n")
+	w.next()
+	if e := next(); e != "reload" {
+		t.Fatalf("event after a rebuild: %q, want reload", e)
+	}
+	if page := httpGet(t, addr+"/"); !strings.Contains(page, "roberto") {
+		t.Fatalf("page after the rebuild:\n%s", page)
+	}
+	// A failed build does not reload the page (it would show nothing new);
+	// the following good build does.
+	editorSave(t, dir, "patches/03-bad.txt", "broken\n")
+	if rec := w.next(); len(rec.Failed) == 0 {
+		t.Fatalf("expected a failed build: %+v", rec)
+	}
+	os.Remove(filepath.Join(dir, "patches/03-bad.txt"))
+	w.next()
+	if e := next(); e != "reload" {
+		t.Fatalf("event after the recovering build: %q", e)
+	}
+	w.stop()
+}
+
+func TestWatchServeRefusesPublicAddress(t *testing.T) {
+	dir := workspace(t)
+	r := runBethel(t, dir, "watch", "--serve", "0.0.0.0:0")
+	if r.code != 2 || !strings.Contains(r.stderr, "--public-serve-ok") || !strings.Contains(r.stderr, "internal") {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	// With the flag it starts, and warns.
+	w := startWatch(t, dir, "--serve", "0.0.0.0:0", "--public-serve-ok")
+	w.next()
+	w.waitStderr(regexp.MustCompile(`warning: serving on 0\.0\.0\.0:0, which other machines can reach`))
+	w.stop()
+}
+
+func TestWatchServePlaceholder(t *testing.T) {
+	dir := workspace(t)
+	// A pipeline without the site node: out/site/ never exists.
+	p := read(t, dir, "pipeline.toml")
+	i := strings.Index(p, "[[node]]\nname    = \"site\"")
+	j := strings.Index(p, "[[node]]\nname    = \"extras\"")
+	os.WriteFile(filepath.Join(dir, "pipeline.toml"), []byte(p[:i]+p[j:]), 0o644)
+	w := startWatch(t, dir, "--serve=127.0.0.1:0")
+	w.next()
+	addr := w.waitStderr(regexp.MustCompile(`serving out/site/ at (http://[^/\s]+)/`))
+	page := httpGet(t, addr+"/")
+	if !strings.Contains(page, "has not been built") || !strings.Contains(page, serve.Script) {
+		t.Fatalf("placeholder:\n%s", page)
+	}
+	w.stop()
+}
