@@ -1,0 +1,401 @@
+package provenance
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+
+	"bethel/pkg/lineage"
+)
+
+// The lineage of one output is stored as one blob in this binary form, so
+// that a million-row build's lineage stays smaller than its outputs and a
+// single row or cell can be read without decoding the rest:
+//
+//	"BLN1"
+//	u32 nstrings, u32 offsets[nstrings+1] (into the string bytes), bytes
+//	u32 nrows,    u32 offsets[nrows+1]    (into the row bytes),    bytes
+//	u32 ncells,   per cell: uvarint row+1, uvarint col,            (directory)
+//	              u32 offsets[ncells+1]   (into the cell bytes),   bytes
+//
+// Every string (paths, record keys, patch ids, fields, derivations, column
+// names) is interned once and named by its index. Integers inside rows and
+// cells are uvarints; a cell's input rows are grouped by input and
+// delta-encoded after sorting, which makes counts over many rows cost about
+// a byte per row. Fixed-width offsets give O(1) access to any row or cell.
+//
+// A row:  nsrc {file line key} nref {input row} npatch {id file line nfield {field}}
+// A cell: deriv nfield {field} ngroup {input n {delta}}
+const magic = "BLN1"
+
+// Encode returns the stored form of r. It is deterministic: cells are
+// sorted by (row, column) and each cell's refs by (input, row).
+func Encode(r *lineage.Recorder) []byte {
+	e := encoder{idx: make(map[string]uint32)}
+	var rowBytes []byte
+	rowOffs := make([]uint32, 0, len(r.Rows)+1)
+	for _, row := range r.Rows {
+		rowOffs = append(rowOffs, uint32(len(rowBytes)))
+		rowBytes = e.row(rowBytes, row)
+	}
+	rowOffs = append(rowOffs, uint32(len(rowBytes)))
+
+	cells := make([]lineage.Cell, len(r.Cells))
+	copy(cells, r.Cells)
+	sort.SliceStable(cells, func(i, j int) bool {
+		if cells[i].Row != cells[j].Row {
+			return cells[i].Row < cells[j].Row
+		}
+		return cells[i].Col < cells[j].Col
+	})
+	var dir, cellBytes []byte
+	cellOffs := make([]uint32, 0, len(cells)+1)
+	for _, c := range cells {
+		dir = binary.AppendUvarint(dir, uint64(c.Row+1))
+		dir = binary.AppendUvarint(dir, uint64(e.str(c.Col)))
+		cellOffs = append(cellOffs, uint32(len(cellBytes)))
+		cellBytes = e.cell(cellBytes, c)
+	}
+	cellOffs = append(cellOffs, uint32(len(cellBytes)))
+
+	var strBytes []byte
+	strOffs := make([]uint32, 0, len(e.strs)+1)
+	for _, s := range e.strs {
+		strOffs = append(strOffs, uint32(len(strBytes)))
+		strBytes = append(strBytes, s...)
+	}
+	strOffs = append(strOffs, uint32(len(strBytes)))
+
+	out := make([]byte, 0, 16+4*(len(strOffs)+len(rowOffs)+len(cellOffs))+len(strBytes)+len(rowBytes)+len(dir)+len(cellBytes))
+	out = append(out, magic...)
+	out = appendTable(out, strOffs, strBytes)
+	out = appendTable(out, rowOffs, rowBytes)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(cells)))
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(dir)))
+	out = append(out, dir...)
+	out = appendTable(out, cellOffs, cellBytes)
+	return out
+}
+
+func appendTable(out []byte, offs []uint32, data []byte) []byte {
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(offs)-1))
+	for _, o := range offs {
+		out = binary.LittleEndian.AppendUint32(out, o)
+	}
+	return append(out, data...)
+}
+
+type encoder struct {
+	idx  map[string]uint32
+	strs []string
+}
+
+func (e *encoder) str(s string) uint32 {
+	if i, ok := e.idx[s]; ok {
+		return i
+	}
+	i := uint32(len(e.strs))
+	e.idx[s] = i
+	e.strs = append(e.strs, s)
+	return i
+}
+
+func (e *encoder) u(b []byte, v int) []byte { return binary.AppendUvarint(b, uint64(v)) }
+
+func (e *encoder) row(b []byte, r lineage.Row) []byte {
+	b = e.u(b, len(r.Sources))
+	for _, s := range r.Sources {
+		b = e.u(b, int(e.str(s.File)))
+		b = e.u(b, s.Line)
+		b = e.u(b, int(e.str(s.Key)))
+	}
+	b = e.u(b, len(r.Refs))
+	for _, f := range r.Refs {
+		b = e.u(b, int(e.str(f.Input)))
+		b = e.u(b, f.Row)
+	}
+	b = e.u(b, len(r.Patches))
+	for _, p := range r.Patches {
+		b = e.u(b, int(e.str(p.ID)))
+		b = e.u(b, int(e.str(p.File)))
+		b = e.u(b, p.Line)
+		b = e.u(b, len(p.Fields))
+		for _, f := range p.Fields {
+			b = e.u(b, int(e.str(f)))
+		}
+	}
+	return b
+}
+
+func (e *encoder) cell(b []byte, c lineage.Cell) []byte {
+	b = e.u(b, int(e.str(c.Derivation)))
+	b = e.u(b, len(c.Fields))
+	for _, f := range c.Fields {
+		b = e.u(b, int(e.str(f)))
+	}
+	refs := make([]lineage.Ref, len(c.Refs))
+	copy(refs, c.Refs)
+	sort.Slice(refs, func(i, j int) bool {
+		if refs[i].Input != refs[j].Input {
+			return refs[i].Input < refs[j].Input
+		}
+		return refs[i].Row < refs[j].Row
+	})
+	var groups int
+	for i := range refs {
+		if i == 0 || refs[i].Input != refs[i-1].Input {
+			groups++
+		}
+	}
+	b = e.u(b, groups)
+	for i := 0; i < len(refs); {
+		j := i
+		for j < len(refs) && refs[j].Input == refs[i].Input {
+			j++
+		}
+		b = e.u(b, int(e.str(refs[i].Input)))
+		b = e.u(b, j-i)
+		prev := 0
+		for _, f := range refs[i:j] {
+			b = e.u(b, f.Row-prev)
+			prev = f.Row
+		}
+		i = j
+	}
+	return b
+}
+
+// Table is a decoded view of one output's stored lineage. It reads rows and
+// cells on demand from the blob it was opened on.
+type Table struct {
+	data     []byte
+	strOffs  []byte // u32 little-endian
+	strData  []byte
+	rowOffs  []byte
+	rowData  []byte
+	cellKeys []cellKey
+	cellOffs []byte
+	cellData []byte
+	nstr     int
+}
+
+type cellKey struct {
+	row int
+	col uint32
+}
+
+var errCorrupt = errors.New("lineage: corrupt data")
+
+// Open parses the header of a stored lineage blob.
+func Open(data []byte) (t *Table, err error) {
+	if len(data) < len(magic) || string(data[:len(magic)]) != magic {
+		return nil, fmt.Errorf("lineage: not a lineage blob")
+	}
+	p := data[len(magic):]
+	t = &Table{data: data}
+	var n int
+	if n, t.strOffs, t.strData, p, err = readTable(p); err != nil {
+		return nil, err
+	}
+	t.nstr = n
+	if _, t.rowOffs, t.rowData, p, err = readTable(p); err != nil {
+		return nil, err
+	}
+	if len(p) < 8 {
+		return nil, errCorrupt
+	}
+	ncells := int(binary.LittleEndian.Uint32(p))
+	dirLen := int(binary.LittleEndian.Uint32(p[4:]))
+	p = p[8:]
+	if dirLen > len(p) || ncells > dirLen {
+		return nil, errCorrupt
+	}
+	dir := p[:dirLen]
+	p = p[dirLen:]
+	t.cellKeys = make([]cellKey, 0, ncells)
+	for i := 0; i < ncells; i++ {
+		row, k := binary.Uvarint(dir)
+		if k <= 0 {
+			return nil, errCorrupt
+		}
+		dir = dir[k:]
+		col, k := binary.Uvarint(dir)
+		if k <= 0 || col >= uint64(t.nstr) {
+			return nil, errCorrupt
+		}
+		dir = dir[k:]
+		t.cellKeys = append(t.cellKeys, cellKey{row: int(row) - 1, col: uint32(col)})
+	}
+	var nc int
+	if nc, t.cellOffs, t.cellData, _, err = readTable(p); err != nil {
+		return nil, err
+	}
+	if nc != ncells {
+		return nil, errCorrupt
+	}
+	return t, nil
+}
+
+func readTable(p []byte) (n int, offs, data, rest []byte, err error) {
+	if len(p) < 4 {
+		return 0, nil, nil, nil, errCorrupt
+	}
+	n = int(binary.LittleEndian.Uint32(p))
+	p = p[4:]
+	if n < 0 || uint64(n+1)*4 > uint64(len(p)) {
+		return 0, nil, nil, nil, errCorrupt
+	}
+	offs = p[:(n+1)*4]
+	p = p[(n+1)*4:]
+	size := int(binary.LittleEndian.Uint32(offs[n*4:]))
+	if size > len(p) {
+		return 0, nil, nil, nil, errCorrupt
+	}
+	prev := uint32(0)
+	for i := 0; i <= n; i++ {
+		o := binary.LittleEndian.Uint32(offs[i*4:])
+		if o < prev || int(o) > size {
+			return 0, nil, nil, nil, errCorrupt
+		}
+		prev = o
+	}
+	return n, offs, p[:size], p[size:], nil
+}
+
+func span(offs, data []byte, i int) []byte {
+	a := binary.LittleEndian.Uint32(offs[i*4:])
+	b := binary.LittleEndian.Uint32(offs[(i+1)*4:])
+	return data[a:b]
+}
+
+func (t *Table) str(i uint64) (string, error) {
+	if i >= uint64(t.nstr) {
+		return "", errCorrupt
+	}
+	return string(span(t.strOffs, t.strData, int(i))), nil
+}
+
+// NumRows is the number of rows with recorded row lineage.
+func (t *Table) NumRows() int { return len(t.rowOffs)/4 - 1 }
+
+// NumCells is the number of recorded cells.
+func (t *Table) NumCells() int { return len(t.cellKeys) }
+
+// reader decodes uvarints and interned strings from one row or cell,
+// remembering the first error so that decoders read straight through.
+type reader struct {
+	t   *Table
+	p   []byte
+	err error
+}
+
+func (r *reader) u() int {
+	if r.err != nil {
+		return 0
+	}
+	v, k := binary.Uvarint(r.p)
+	if k <= 0 || v > 1<<40 {
+		r.err = errCorrupt
+		return 0
+	}
+	r.p = r.p[k:]
+	return int(v)
+}
+
+func (r *reader) s() string {
+	i := r.u()
+	if r.err != nil {
+		return ""
+	}
+	s, err := r.t.str(uint64(i))
+	if err != nil {
+		r.err = err
+	}
+	return s
+}
+
+// count reads a list length, refusing one longer than the bytes left could
+// hold, so that corrupt data cannot ask for a huge allocation.
+func (r *reader) count() int {
+	n := r.u()
+	if n > len(r.p) {
+		r.err = errCorrupt
+		return 0
+	}
+	return n
+}
+
+// Row returns the lineage of data row i (0-based).
+func (t *Table) Row(i int) (lineage.Row, error) {
+	var row lineage.Row
+	if i < 0 || i >= t.NumRows() {
+		return row, fmt.Errorf("lineage: row %d out of range (0..%d)", i, t.NumRows()-1)
+	}
+	r := &reader{t: t, p: span(t.rowOffs, t.rowData, i)}
+	for n := r.count(); n > 0 && r.err == nil; n-- {
+		row.Sources = append(row.Sources, lineage.Source{File: r.s(), Line: r.u(), Key: r.s()})
+	}
+	for n := r.count(); n > 0 && r.err == nil; n-- {
+		row.Refs = append(row.Refs, lineage.Ref{Input: r.s(), Row: r.u()})
+	}
+	for n := r.count(); n > 0 && r.err == nil; n-- {
+		p := lineage.Patch{ID: r.s(), File: r.s(), Line: r.u()}
+		for m := r.count(); m > 0 && r.err == nil; m-- {
+			p.Fields = append(p.Fields, r.s())
+		}
+		row.Patches = append(row.Patches, p)
+	}
+	return row, r.err
+}
+
+// Cells returns the (row, column) of every recorded cell, in stored order.
+func (t *Table) Cells() []lineage.Cell {
+	out := make([]lineage.Cell, len(t.cellKeys))
+	for i, k := range t.cellKeys {
+		col, _ := t.str(uint64(k.col))
+		out[i] = lineage.Cell{Row: k.row, Col: col}
+	}
+	return out
+}
+
+// Cell returns the lineage of the cell at data row row (-1 for JSON) and
+// column col; ok is false when no such cell was recorded.
+func (t *Table) Cell(row int, col string) (c lineage.Cell, ok bool, err error) {
+	i := sort.Search(len(t.cellKeys), func(i int) bool {
+		k := t.cellKeys[i]
+		if k.row != row {
+			return k.row > row
+		}
+		s, _ := t.str(uint64(k.col))
+		return s >= col
+	})
+	if i == len(t.cellKeys) || t.cellKeys[i].row != row {
+		return c, false, nil
+	}
+	if s, _ := t.str(uint64(t.cellKeys[i].col)); s != col {
+		return c, false, nil
+	}
+	c, err = t.cellAt(i)
+	return c, err == nil, err
+}
+
+func (t *Table) cellAt(i int) (lineage.Cell, error) {
+	k := t.cellKeys[i]
+	col, _ := t.str(uint64(k.col))
+	c := lineage.Cell{Row: k.row, Col: col}
+	r := &reader{t: t, p: span(t.cellOffs, t.cellData, i)}
+	c.Derivation = r.s()
+	for n := r.count(); n > 0 && r.err == nil; n-- {
+		c.Fields = append(c.Fields, r.s())
+	}
+	for g := r.count(); g > 0 && r.err == nil; g-- {
+		in := r.s()
+		prev := 0
+		for n := r.count(); n > 0 && r.err == nil; n-- {
+			prev += r.u()
+			c.Refs = append(c.Refs, lineage.Ref{Input: in, Row: prev})
+		}
+	}
+	return c, r.err
+}
