@@ -365,7 +365,7 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) {
 		if !errors.As(err, &be) {
 			fmt.Fprintf(wt.errw, "bethel: %v\n", err)
 		}
-		fmt.Fprintln(wt.errw, "bethel: build failed; the last good outputs stay in place; waiting for changes")
+		fmt.Fprintln(wt.errw, "bethel: build failed; waiting for the next save")
 	}
 	if wt.json {
 		if res == nil {

@@ -50,8 +50,10 @@ import (
 
 // DefaultDebounce is the quiet period after the last event of a burst. An
 // editor's save (write a temporary, rename, chmod) takes well under a
-// millisecond; 50 ms also covers tools that rewrite several files in a row.
-const DefaultDebounce = 50 * time.Millisecond
+// millisecond; 30 ms also covers most tools that rewrite several files in a
+// row, while keeping the wait a small part of the save-to-output latency.
+// A burst that outlasts it costs one more build, never a missed change.
+const DefaultDebounce = 30 * time.Millisecond
 
 // DefaultMaxDelay bounds how long a continuous stream of events can hold a
 // batch back.
