@@ -82,8 +82,8 @@ func TestReadErrors(t *testing.T) {
 		{"too few", "a,b\n1,2\n\n1\n", "in.csv:4: row has 1 fields, header has 2"},
 		{"bare quote", "a,b\n1,5'3\"\n", "in.csv:2:6: bare \" in non-quoted-field (a quote inside a field must be doubled and the field quoted: \"5'3\"\"\")"},
 		{"unterminated", "a,b\n1,\"open\n", "in.csv:2:9: extraneous or missing \" in quoted-field"},
-		{"mixed encoding", "a,b\n1,Zo\xc3\xab \xeb\n", "in.csv:2: column 2 is neither UTF-8 nor Windows-1252 text; re-save the file as \"CSV UTF-8\""},
-		{"undefined 1252", "a,b\n1,x\x81y\n", "in.csv:2: column 2 is neither UTF-8 nor Windows-1252 text; re-save the file as \"CSV UTF-8\""},
+		{"mixed encoding", "a,b\n1,Zo\xc3\xab \xeb\n", "in.csv:2: column \"b\" is neither UTF-8 nor Windows-1252 text; re-save the file as \"CSV UTF-8\""},
+		{"undefined 1252", "a,b\n1,x\x81y\n", "in.csv:2: column \"b\" is neither UTF-8 nor Windows-1252 text; re-save the file as \"CSV UTF-8\""},
 		{"empty header cell", "a,,b\n", "in.csv:1: header column 2 is empty"},
 		{"duplicate header", "a, b,a\n", "in.csv:1: header has column \"a\" twice (columns 1 and 3)"},
 	}

@@ -175,8 +175,12 @@ func (x *Reader) next() ([]string, int, error) {
 			d, ok := decode1252(s)
 			if !ok {
 				l, _ := x.cr.FieldPos(i)
+				col := fmt.Sprintf("column %d", i+1)
+				if i < len(x.header) {
+					col = fmt.Sprintf("column %q", x.header[i])
+				}
 				return nil, 0, pos.Errorf(pos.Pos{File: x.file, Line: l},
-					"column %d is neither UTF-8 nor Windows-1252 text; re-save the file as \"CSV UTF-8\"", i+1)
+					"%s is neither UTF-8 nor Windows-1252 text; re-save the file as \"CSV UTF-8\"", col)
 			}
 			if x.converted == 0 {
 				x.firstConv = line

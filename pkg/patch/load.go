@@ -103,6 +103,8 @@ var knownKeys = map[string]bool{
 	"add": true, "many": true, "reason": true, "author": true, "date": true, "after_lock": true,
 }
 
+var knownKeyList = []string{"add", "after_lock", "author", "date", "drop", "expect", "id", "many", "match", "reason", "set", "target"}
+
 var (
 	headerRE = regexp.MustCompile(`^\s*\[\[\s*patch\s*\]\]`)
 	tableRE  = regexp.MustCompile(`^\s*\[\s*patch\s*\.\s*([A-Za-z0-9_-]+)\s*\]`)
@@ -321,8 +323,8 @@ func (p *Patch) decode(e map[string]any, errs pos.List) pos.List {
 	for _, k := range keys {
 		if !knownKeys[k] {
 			hint := ""
-			for kk := range knownKeys {
-				if strings.EqualFold(kk, k) || strings.ReplaceAll(kk, "_", "") == strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(k)) {
+			for _, kk := range knownKeyList {
+				if strings.EqualFold(kk, k) || strings.ReplaceAll(kk, "_", "") == strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(k)) || distance(strings.ToLower(k), kk) <= 2 {
 					hint = fmt.Sprintf(" (did you mean %q?)", kk)
 				}
 			}

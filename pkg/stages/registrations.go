@@ -333,7 +333,11 @@ func readExport(ctx context.Context, r *stage.Run, export string, cfg *regConfig
 			v, err := mappers[fi](raw)
 			if err != nil {
 				verrs = append(verrs, valueError{rec: len(t.Records), field: fi, line: rec.Line, err: err, raw: raw})
-				v = ""
+				// The raw cell stays in the record, so that a patch's
+				// expect and messages see what the export says. It never
+				// reaches an output: the build fails unless a patch sets
+				// the field, or the record is dropped or inactive.
+				v = strings.TrimSpace(raw)
 			}
 			vals[fi] = v
 		}
