@@ -158,7 +158,13 @@ func runWatch(ctx context.Context, env *Env, args []string) error {
 		defer stop()
 	}
 	fmt.Fprintf(errw, "bethel: watching %s (%d files, %d patterns); Ctrl-C stops\n", ws.dir, len(in.Files), len(in.Globs))
-	wt.build(ctx, watch.Batch{}, true)
+	if err := wt.build(ctx, watch.Batch{}, true); err != nil {
+		var te *graph.TargetError
+		if errors.As(err, &te) {
+			// A mistyped target will not fix itself: say so now.
+			return exitFor(err)
+		}
+	}
 	for {
 		b, err := fw.Next(ctx)
 		if err != nil {
@@ -310,8 +316,9 @@ type watchJSON struct {
 	Error string `json:"error,omitempty"`
 }
 
-// build runs one build and prints its block.
-func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) {
+// build runs one build and prints its block. The error is the build's, for
+// the caller to decide whether the watch can go on.
+func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error {
 	out := wt.env.Stdout
 	if !wt.json {
 		switch {
@@ -330,7 +337,7 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) {
 			rec.Error = wt.loadErr.Error()
 			wt.emit(rec)
 		}
-		return
+		return nil
 	}
 	opts := engineOptions(wt.env, false)
 	opts.Jobs = wt.jobs
@@ -346,11 +353,11 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) {
 	}
 	pr := &progress{w: out, errw: wt.errw, terminal: wt.env.IsTerminal && !wt.json, quiet: wt.json}
 	opts.Events = pr.event
-	res, err := graph.Build(ctx, wt.p, opts)
+	res, err := buildStoppable(ctx, wt.p, opts)
 	pr.clear()
 	if ctx.Err() != nil {
 		fmt.Fprintln(wt.errw, "bethel: interrupted; every output is either the old or the new version")
-		return
+		return ctx.Err()
 	}
 	if res != nil {
 		rec.Ran, rec.Restored, rec.UpToDate, rec.Failed = nonNil(res.Ran), nonNil(res.Restored), nonNil(res.UpToDate), nonNil(res.Failed)
@@ -375,6 +382,38 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) {
 	}
 	if err == nil && wt.site != nil {
 		wt.site.Reload()
+	}
+	return err
+}
+
+// stopGrace is how long a stop waits for an interrupted build to return.
+const stopGrace = 3 * time.Second
+
+// buildStoppable runs graph.Build, and once ctx is cancelled waits at most
+// stopGrace for it to return. The engine stops its nodes when ctx is
+// cancelled, but a build still waiting for another bethel's workspace lock
+// would hold the stop for up to --wait; such a build has written nothing,
+// and the kernel releases every lock when the process exits.
+func buildStoppable(ctx context.Context, p *pipeline.Pipeline, opts graph.Options) (*graph.Result, error) {
+	type result struct {
+		res *graph.Result
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := graph.Build(ctx, p, opts)
+		done <- result{res, err}
+	}()
+	select {
+	case r := <-done:
+		return r.res, r.err
+	case <-ctx.Done():
+	}
+	select {
+	case r := <-done:
+		return r.res, r.err
+	case <-time.After(stopGrace):
+		return nil, ctx.Err()
 	}
 }
 

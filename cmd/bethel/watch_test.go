@@ -636,3 +636,65 @@ func TestWatchServePlaceholder(t *testing.T) {
 	}
 	w.stop()
 }
+
+func TestWatchStartsWithBrokenPipeline(t *testing.T) {
+	dir := workspace(t)
+	good := read(t, dir, "pipeline.toml")
+	os.WriteFile(filepath.Join(dir, "pipeline.toml"), []byte(good+"\n[[node]]\nname = 3\n"), 0o644)
+	w := startWatch(t, dir)
+	if rec := w.next(); !strings.HasPrefix(rec.Error, "pipeline.toml:") {
+		t.Fatalf("first line with a broken pipeline: %+v", rec)
+	}
+	editorSave(t, dir, "pipeline.toml", good)
+	rec := w.next()
+	if rec.Error != "" || len(rec.Ran) != 6 {
+		t.Fatalf("after the fix: %+v", rec)
+	}
+	// The sources of the now loaded pipeline are watched.
+	editorSave(t, dir, "inputs/program.txt", "y\n")
+	if rec := w.next(); !slices.Equal(rec.Changed, []string{"inputs/program.txt"}) {
+		t.Fatalf("edit after the fix: %+v", rec)
+	}
+	w.stop()
+}
+
+func TestWatchUnknownTarget(t *testing.T) {
+	dir := workspace(t)
+	r := runBethel(t, dir, "watch", "nosuchnode")
+	if r.code != 2 || !strings.Contains(r.stderr, "nosuchnode") {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+func TestWatchTargetsLimitWhatIsWatched(t *testing.T) {
+	dir := workspace(t)
+	w := startWatch(t, dir, "out/program.txt")
+	if rec := w.next(); !slices.Equal(rec.Ran, []string{"program"}) {
+		t.Fatalf("initial build of one target: %+v", rec)
+	}
+	// A patch is not read by the target: no build; the program edit after
+	// it is the next build, alone.
+	editorSave(t, dir, "patches/01-bob.txt", "bob=bert\n")
+	editorSave(t, dir, "inputs/program.txt", "x\n")
+	if rec := w.next(); !slices.Equal(rec.Changed, []string{"inputs/program.txt"}) || !slices.Equal(rec.Ran, []string{"program"}) {
+		t.Fatalf("build after edits: %+v", rec)
+	}
+	w.stop()
+}
+
+func TestWatchStopsWhileWaitingForLock(t *testing.T) {
+	dir := workspace(t)
+	os.MkdirAll(filepath.Join(dir, ".bethel"), 0o700)
+	f, err := os.OpenFile(filepath.Join(dir, ".bethel/lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// Another bethel holds the workspace: the initial build waits.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	w := startWatch(t, dir)
+	w.waitStderr(regexp.MustCompile(`waiting for another bethel`))
+	w.stop()
+}
