@@ -1,0 +1,73 @@
+package cache
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestStatCache(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.txt")
+	os.WriteFile(p, []byte("one"), 0o644)
+	// An old modification time: the entry is not racy.
+	old := time.Now().Add(-time.Hour).Truncate(time.Second).Add(123456789)
+	os.Chtimes(p, old, old)
+	cpath := filepath.Join(dir, "stat")
+	c := LoadStatCache(cpath)
+	h, n, err := c.Hash("a.txt", p)
+	if err != nil || h != Sum([]byte("one")) || n != 3 {
+		t.Fatalf("Hash = %v %d %v", h, n, err)
+	}
+	if err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	c = LoadStatCache(cpath)
+	if c.Len() != 1 {
+		t.Fatalf("reloaded %d entries", c.Len())
+	}
+	// Unchanged stat data: the remembered hash is used. Prove it by
+	// poisoning the entry; a rehash would not return the poison.
+	poison := Sum([]byte("poison"))
+	e := c.m["a.txt"]
+	e.hash = poison
+	c.m["a.txt"] = e
+	if h, _, _ := c.Hash("a.txt", p); h != poison {
+		t.Fatal("unchanged file was rehashed")
+	}
+	// touch: new times, same content: rehashed, same hash.
+	later := old.Add(time.Minute)
+	os.Chtimes(p, later, later)
+	if h, _, _ := c.Hash("a.txt", p); h != Sum([]byte("one")) {
+		t.Fatal("touched file not rehashed")
+	}
+	// Same size, mtime forced back: the change time still differs.
+	os.WriteFile(p, []byte("two"), 0o644)
+	os.Chtimes(p, later, later)
+	if h, _, _ := c.Hash("a.txt", p); h != Sum([]byte("two")) {
+		t.Fatal("content change with restored mtime not noticed")
+	}
+	// A file modified just now is racy: never trusted from the cache.
+	q := filepath.Join(dir, "b.txt")
+	os.WriteFile(q, []byte("fresh"), 0o644)
+	c.Hash("b.txt", q)
+	e = c.m["b.txt"]
+	e.hash = poison
+	c.m["b.txt"] = e
+	if h, _, _ := c.Hash("b.txt", q); h == poison {
+		t.Fatal("racy entry trusted")
+	}
+	c.Prune(func(k string) bool { return k == "b.txt" })
+	if c.Len() != 1 {
+		t.Fatal("Prune")
+	}
+	if _, _, err := c.Hash("missing", filepath.Join(dir, "missing")); !os.IsNotExist(err) {
+		t.Fatalf("missing file: %v", err)
+	}
+	// A damaged file is an empty cache, not an error.
+	os.WriteFile(cpath, []byte("bethel-stat 1\n1 2 x\n"), 0o600)
+	if c := LoadStatCache(cpath); c.Len() != 0 {
+		t.Fatal("damaged line loaded")
+	}
+}

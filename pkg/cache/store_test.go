@@ -1,0 +1,221 @@
+package cache
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStoreRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(filepath.Join(dir, "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "src.txt")
+	os.WriteFile(src, []byte("hello\n"), 0o644)
+	h, n, err := s.PutFile(src)
+	if err != nil || n != 6 || h != Sum([]byte("hello\n")) {
+		t.Fatalf("PutFile = %v %d %v", h, n, err)
+	}
+	if err := s.PutFileAs(src, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutFileAs(src, Sum([]byte("other"))); err == nil {
+		t.Fatal("PutFileAs accepted a file whose content is not the expected hash")
+	}
+	key := Sum([]byte("key"))
+	m := &Manifest{Outputs: []Output{{Path: "out/a.txt", Size: n, Hash: h, Mode: 0o600}}, Extra: []Extra{{Name: "lineage out/a.txt", Hash: h, Size: n}}, Desc: "bethel x\n"}
+	if err := s.PutManifest(key, m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetManifest(key)
+	if err != nil || got.Outputs[0] != m.Outputs[0] || got.Extra[0] != m.Extra[0] || got.Desc != m.Desc {
+		t.Fatalf("GetManifest = %+v, %v", got, err)
+	}
+	dst := filepath.Join(dir, "out", "a.txt")
+	os.MkdirAll(filepath.Dir(dst), 0o755)
+	if err := s.Restore(h, dst, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(dst); string(b) != "hello\n" {
+		t.Fatalf("restored %q", b)
+	}
+	if fi, _ := os.Stat(dst); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("restored mode %v", fi.Mode())
+	}
+	if _, err := s.GetManifest(Sum([]byte("nope"))); !IsMiss(err) {
+		t.Fatalf("unknown key: %v", err)
+	}
+	for _, d := range []string{"cache", "cache/blobs", "cache/actions", "cache/blobs/" + h.String()[:2]} {
+		if fi, _ := os.Stat(filepath.Join(dir, d)); fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s mode %v, want 0700", d, fi.Mode().Perm())
+		}
+	}
+}
+
+func TestCorruptBlobIsAMissAndDeleted(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir)
+	h, _ := s.PutBytes([]byte("good data\n"))
+	p := s.blobPath(h)
+	os.Chmod(p, 0o600)
+	os.WriteFile(p, []byte("bad  data\n"), 0o600)
+	dst := filepath.Join(dir, "dst.txt")
+	os.WriteFile(dst, []byte("previous\n"), 0o644)
+	err := s.Restore(h, dst, 0o644)
+	if !IsMiss(err) || !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("Restore of a corrupt blob: %v", err)
+	}
+	if b, _ := os.ReadFile(dst); string(b) != "previous\n" {
+		t.Fatalf("a corrupt restore changed the destination: %q", b)
+	}
+	if s.HasBlob(h) {
+		t.Fatal("corrupt blob not deleted")
+	}
+	h2, _ := s.PutBytes([]byte("x"))
+	os.Chmod(s.blobPath(h2), 0o600)
+	os.WriteFile(s.blobPath(h2), []byte("y"), 0o600)
+	if _, err := s.ReadBlob(h2); !IsMiss(err) || s.HasBlob(h2) {
+		t.Fatalf("ReadBlob of a corrupt blob: %v", err)
+	}
+	key := Sum([]byte("k"))
+	os.MkdirAll(filepath.Dir(s.actionPath(key)), 0o700)
+	os.WriteFile(s.actionPath(key), []byte("{torn"), 0o600)
+	if _, err := s.GetManifest(key); !IsMiss(err) {
+		t.Fatalf("torn manifest: %v", err)
+	}
+	if entries, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*"+tempMarker+"*")); len(entries) > 0 {
+		t.Fatalf("temporary files left: %v", entries)
+	}
+}
+
+func TestTrimLeastRecentlyUsedFirst(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir)
+	type ent struct {
+		key  Hash
+		blob Hash
+	}
+	var ents []ent
+	base := time.Now().Add(-10 * time.Hour)
+	for i := 0; i < 4; i++ {
+		b, _ := s.PutBytes([]byte(strings.Repeat(string(rune('a'+i)), 1000)))
+		k := Sum([]byte{byte(i)})
+		s.PutManifest(k, &Manifest{Outputs: []Output{{Path: "o", Hash: b, Size: 1000}}})
+		// Entry i was last used at base + i hours.
+		when := base.Add(time.Duration(i) * time.Hour)
+		os.Chtimes(s.actionPath(k), when, when)
+		ents = append(ents, ent{k, b})
+	}
+	orphan, _ := s.PutBytes([]byte("nobody refers to me"))
+	os.WriteFile(filepath.Join(dir, "blobs", ".x"+tempMarker+"1"), []byte("tmp"), 0o600)
+	// Entry 0 is the oldest but current outputs need it; using entry 2
+	// makes it the most recent, so 1 goes first, then 3.
+	keepKeys := map[Hash]bool{ents[0].key: true}
+	keepBlobs := map[Hash]bool{ents[0].blob: true}
+	s.Used(ents[2].key)
+	res, err := s.Trim(2500, keepKeys, keepBlobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Entries != 2 || res.Blobs != 3 || res.Temp != 1 || res.After > 2500 {
+		t.Fatalf("Trim = %+v", res)
+	}
+	for i, want := range []bool{true, false, true, false} {
+		if _, err := s.GetManifest(ents[i].key); (err == nil) != want {
+			t.Errorf("entry %d kept = %v, want %v", i, err == nil, want)
+		}
+		if s.HasBlob(ents[i].blob) != want {
+			t.Errorf("blob %d kept = %v, want %v", i, !want, want)
+		}
+	}
+	if s.HasBlob(orphan) {
+		t.Error("orphan blob not removed")
+	}
+	// Nothing can go below what the current outputs need.
+	res, _ = s.Trim(0, keepKeys, keepBlobs)
+	if _, err := s.GetManifest(ents[0].key); err != nil || !s.HasBlob(ents[0].blob) {
+		t.Fatalf("Trim(0) removed a kept entry: %+v", res)
+	}
+}
+
+func TestUsedRefreshesOldEntries(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	k := Sum([]byte("k"))
+	s.PutManifest(k, &Manifest{})
+	old := time.Now().Add(-2 * UseGranularity)
+	os.Chtimes(s.actionPath(k), old, old)
+	if _, err := s.GetManifest(k); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(s.actionPath(k)); !fi.ModTime().Equal(old) {
+		t.Fatal("GetManifest counted as a use")
+	}
+	s.Used(k)
+	if fi, _ := os.Stat(s.actionPath(k)); time.Since(fi.ModTime()) > time.Minute {
+		t.Fatal("Used did not refresh an old entry")
+	}
+}
+
+func TestAtomicFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f.txt")
+	os.WriteFile(p, []byte("old"), 0o644)
+	f, err := Create(p, 0o640)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("new"))
+	if b, _ := os.ReadFile(p); string(b) != "old" {
+		t.Fatal("visible before Commit")
+	}
+	f.Abort()
+	if b, _ := os.ReadFile(p); string(b) != "old" {
+		t.Fatal("Abort changed the file")
+	}
+	f, _ = Create(p, 0o640)
+	f.Write([]byte("new"))
+	if h, n := f.Sum(); h != Sum([]byte("new")) || n != 3 {
+		t.Fatal("Sum")
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.Abort()
+	if b, _ := os.ReadFile(p); string(b) != "new" {
+		t.Fatal("Commit")
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o640 {
+		t.Fatalf("mode %v", fi.Mode())
+	}
+	os.WriteFile(filepath.Join(dir, ".f.txt"+tempMarker+"123"), nil, 0o600)
+	if n, _ := SweepTemp(dir); n != 1 {
+		t.Fatalf("SweepTemp removed %d", n)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Fatalf("left %v", ents)
+	}
+}
+
+func TestDesc(t *testing.T) {
+	a := NewDesc("1")
+	a.Add("run \"x\"")
+	b := NewDesc("2")
+	b.Add("run \"x\"")
+	if a.Key() == b.Key() {
+		t.Fatal("version does not salt the key")
+	}
+	if got := Lines(a.String()); len(got) != 2 || got[0] != "bethel 1" {
+		t.Fatalf("Lines = %q", got)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a line with a newline was accepted")
+		}
+	}()
+	a.Add("two\nlines")
+}

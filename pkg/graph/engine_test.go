@@ -1,0 +1,523 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"bethel/pkg/cache"
+	"bethel/pkg/stage"
+)
+
+// funcStage is a stage whose Run is a closure.
+type funcStage struct {
+	name string
+	run  func(ctx context.Context, r *stage.Run) error
+}
+
+func (s *funcStage) Name() string                               { return s.name }
+func (s *funcStage) Version() string                            { return "1" }
+func (s *funcStage) Run(ctx context.Context, r *stage.Run) error { return s.run(ctx, r) }
+
+func build1(t *testing.T, root string, opts Options) (*Result, error) {
+	t.Helper()
+	return Build(context.Background(), load(t, root, opts.Registry), opts)
+}
+
+func TestStageFSRefusesUndeclaredPaths(t *testing.T) {
+	root := workspace(t, map[string]string{
+		"pipeline.toml": `
+[[node]]
+name = "sneaky"
+stage = "sneaky"
+inputs = ["src/a.txt"]
+outputs = ["out/x.txt"]
+`,
+		"src/a.txt":      "a",
+		"src/secret.txt": "s",
+	})
+	cases := []struct {
+		name string
+		run  func(r *stage.Run) error
+		want string
+	}{
+		{"read undeclared", func(r *stage.Run) error {
+			_, err := fs.ReadFile(r.FS, "src/secret.txt")
+			return err
+		}, "may read only its declared inputs and patches; add src/secret.txt"},
+		{"read escaping", func(r *stage.Run) error {
+			_, err := fs.ReadFile(r.FS, "../etc/passwd")
+			return err
+		}, "may read only"},
+		{"write undeclared", func(r *stage.Run) error {
+			_, err := r.Create("out/other.txt")
+			return err
+		}, "not a declared output"},
+		{"write nothing", func(r *stage.Run) error { return nil }, "did not write declared output out/x.txt"},
+		{"panic", func(r *stage.Run) error { panic("boom") }, "panicked: boom"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := &funcStage{name: "sneaky", run: func(_ context.Context, r *stage.Run) error { return c.run(r) }}
+			res, err := build1(t, root, Options{Version: "t", Registry: stage.NewRegistry(st)})
+			var be *BuildError
+			if !errors.As(err, &be) || res == nil || len(res.Failed) != 1 {
+				t.Fatalf("err = %v, res = %+v", err, res)
+			}
+			if got := res.Nodes[0].Err.Error(); !strings.Contains(got, c.want) {
+				t.Fatalf("error %q does not contain %q", got, c.want)
+			}
+			if _, err := os.Stat(filepath.Join(root, "out/x.txt")); !os.IsNotExist(err) {
+				t.Fatalf("a failed stage left its output: %v", err)
+			}
+			if tmp := temps(t, root); len(tmp) > 0 {
+				t.Fatalf("temporary files left: %v", tmp)
+			}
+		})
+	}
+}
+
+func temps(t *testing.T, root string) []string {
+	var found []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && cache.IsTemp(d.Name()) {
+			found = append(found, p)
+		}
+		return nil
+	})
+	return found
+}
+
+func TestPrivateOutputsAreOwnerOnly(t *testing.T) {
+	root := workspace(t, map[string]string{
+		"pipeline.toml": `
+[[node]]
+name = "stage"
+stage = "concat"
+inputs = ["src/a.txt"]
+outputs = ["out/private/a.txt"]
+visibility = "private"
+
+[[node]]
+name = "cmd"
+run = "cat src/a.txt > out/private/b.txt"
+inputs = ["src/a.txt"]
+outputs = ["out/private/b.txt"]
+visibility = "private"
+
+[[node]]
+name = "open"
+run = "cat src/a.txt > out/c.txt"
+inputs = ["src/a.txt"]
+outputs = ["out/c.txt"]
+visibility = "internal"
+`,
+		"src/a.txt": "a\n",
+	})
+	st := &concatStage{name: "concat", version: "1"}
+	opts := Options{Version: "t", Registry: stage.NewRegistry(st)}
+	check := func(when string) {
+		t.Helper()
+		for p, want := range map[string]os.FileMode{"out/private/a.txt": 0o600, "out/private/b.txt": 0o600, "out/c.txt": 0o644} {
+			if got := mustStat(t, root, p).Mode().Perm(); got != want {
+				t.Errorf("%s: %s mode %v, want %v", when, p, got, want)
+			}
+		}
+	}
+	mustBuild(t, root, opts)
+	check("built")
+	for _, p := range []string{"out/private/a.txt", "out/private/b.txt", "out/c.txt"} {
+		os.Remove(filepath.Join(root, p))
+	}
+	res := mustBuild(t, root, opts)
+	if len(res.Restored) != 3 {
+		t.Fatalf("restored %v", res.Restored)
+	}
+	check("restored")
+	for _, d := range []string{".bethel", ".bethel/cache", ".bethel/state", ".bethel/cache/blobs"} {
+		if got := mustStat(t, root, d).Mode().Perm(); got != 0o700 {
+			t.Errorf("%s mode %v, want 0700", d, got)
+		}
+	}
+}
+
+func TestFailureKeepsOldOutputsAndSkipsDependents(t *testing.T) {
+	root, st, opts := newChain(t)
+	mustBuild(t, root, opts)
+	st.nodes()
+	write(t, root, "src/a.txt", "a2\n")
+	write(t, root, "src/c.txt", "c2\n")
+	st.fail.Store(true)
+	opts.Jobs = 1
+	res, err := build1(t, root, opts)
+	if err == nil || len(res.Failed) != 1 {
+		t.Fatalf("err %v, failed %v", err, res.Failed)
+	}
+	// Without -k the build stops after the first failure.
+	statuses := map[string]Status{}
+	for _, n := range res.Nodes {
+		statuses[n.Name] = n.Status
+	}
+	if statuses["last"] != Skipped {
+		t.Fatalf("dependent of a failed node: %v", statuses)
+	}
+	if got := read(t, root, "out/mid.txt"); got != "a\nb\n" {
+		t.Fatalf("failed stage touched its old output: %q", got)
+	}
+	// -k runs the independent node too.
+	opts.KeepGoing = true
+	res, _ = build1(t, root, opts)
+	if len(res.Failed) != 2 {
+		t.Fatalf("-k: failed %v, nodes %+v", res.Failed, res.Nodes)
+	}
+	st.fail.Store(false)
+	st.nodes()
+	res = mustBuild(t, root, opts)
+	if got := st.nodes(); !reflect.DeepEqual(got, []string{"last", "mid", "side"}) {
+		t.Fatalf("after fixing, ran %v", got)
+	}
+	if got := read(t, root, "out/last.txt"); got != "A2\nB\n" {
+		t.Fatalf("last = %q", got)
+	}
+}
+
+func TestInputChangedDuringRunIsNotRecorded(t *testing.T) {
+	root := workspace(t, map[string]string{
+		"pipeline.toml": "[[node]]\nname = \"n\"\nstage = \"racy\"\ninputs = [\"src/a.txt\"]\noutputs = [\"out/a.txt\"]\n",
+		"src/a.txt":     "one\n",
+	})
+	var calls atomic.Int64
+	st := &funcStage{name: "racy", run: func(_ context.Context, r *stage.Run) error {
+		b, err := fs.ReadFile(r.FS, "src/a.txt")
+		if err != nil {
+			return err
+		}
+		if calls.Add(1) == 1 {
+			// Someone saves the input while the node runs.
+			os.WriteFile(filepath.Join(root, "src/a.txt"), []byte("two, longer\n"), 0o644)
+		}
+		w, err := r.Create("out/a.txt")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}}
+	opts := Options{Version: "t", Registry: stage.NewRegistry(st)}
+	res := mustBuild(t, root, opts)
+	if len(res.Nodes[0].Warnings) != 1 || !strings.Contains(res.Nodes[0].Warnings[0], "src/a.txt changed while node n ran") {
+		t.Fatalf("warnings %v", res.Nodes[0].Warnings)
+	}
+	res = mustBuild(t, root, opts)
+	if calls.Load() != 2 || len(res.Ran) != 1 {
+		t.Fatalf("second build: calls %d, ran %v", calls.Load(), res.Ran)
+	}
+	if got := read(t, root, "out/a.txt"); got != "two, longer\n" {
+		t.Fatalf("out = %q", got)
+	}
+	res = mustBuild(t, root, opts)
+	if calls.Load() != 2 || len(res.UpToDate) != 1 {
+		t.Fatalf("third build: calls %d, %+v", calls.Load(), res)
+	}
+}
+
+func TestExplainReasons(t *testing.T) {
+	root, st, opts := newChain(t)
+	mustBuild(t, root, opts)
+	p0 := read(t, root, "pipeline.toml")
+	steps := []struct {
+		name   string
+		change func()
+		node   string
+		want   string
+	}{
+		{"input", func() { write(t, root, "src/b.txt", "B\n") }, "mid", "input src/b.txt changed: " + cache.Sum([]byte("b\n")).Short() + " -> " + cache.Sum([]byte("B\n")).Short()},
+		{"patch added", func() { write(t, root, "patches/p1.toml", "x") }, "side", "patch file patches/p1.toml added"},
+		{"patch changed", func() { write(t, root, "patches/p1.toml", "y") }, "side", "patch patches/p1.toml changed: "},
+		{"patch removed", func() { os.Remove(filepath.Join(root, "patches/p1.toml")) }, "side", "patch file patches/p1.toml removed"},
+		{"param", func() {
+			write(t, root, "pipeline.toml", strings.Replace(p0, "params = { upper = true }", "params = { upper = false }", 1))
+		}, "last", "param upper changed: true -> false"},
+		{"param added", func() {
+			write(t, root, "pipeline.toml", strings.Replace(p0, "params = { upper = true }", "params = { upper = true, n = 3 }", 1))
+		}, "last", "param n added: 3"},
+		{"output missing", func() { os.Remove(filepath.Join(root, "out/side.txt")) }, "side", "output out/side.txt is missing"},
+		{"edited", func() { write(t, root, "out/side.txt", "hand\n") }, "side", "output out/side.txt was edited by hand"},
+		{"stage version", func() { st.version = "2" }, "mid", "stage concat version changed: 1 -> 2"},
+		{"bethel version", func() { opts.Version = "t2" }, "mid", "bethel version changed: test -> t2"},
+		{"to command", func() {
+			write(t, root, "pipeline.toml", strings.Replace(p0, `stage = "concat"
+inputs = ["src/c.txt"]`, `run = "cat src/c.txt > out/side.txt"
+inputs = ["src/c.txt"]`, 1))
+		}, "side", "node changed between a stage and a command"},
+		{"command", func() {
+			write(t, root, "pipeline.toml", strings.Replace(p0, `stage = "concat"
+inputs = ["src/c.txt"]`, `run = "cat src/c.txt src/c.txt > out/side.txt"
+inputs = ["src/c.txt"]`, 1))
+		}, "side", `command changed: "cat src/c.txt > out/side.txt" -> "cat src/c.txt src/c.txt > out/side.txt"`},
+	}
+	for _, s := range steps {
+		s.change()
+		p := load(t, root, opts.Registry)
+		rs, err := Check(p, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rs {
+			if r.Name == s.node {
+				got = r.Reasons
+			}
+		}
+		if !strings.Contains(strings.Join(got, "\n"), s.want) {
+			t.Errorf("%s: reasons of %s = %q, want one containing %q", s.name, s.node, got, s.want)
+		}
+		mustBuild(t, root, opts)
+	}
+}
+
+func TestCheckWritesNothing(t *testing.T) {
+	root, _, opts := newChain(t)
+	p := load(t, root, opts.Registry)
+	rs, err := Check(p, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 3 || rs[0].Status != Stale || rs[0].Reasons[0] != "never built" {
+		t.Fatalf("%+v", rs)
+	}
+	if _, err := os.Stat(filepath.Join(root, ".bethel")); !os.IsNotExist(err) {
+		t.Fatalf("Check created .bethel: %v", err)
+	}
+	mustBuild(t, root, opts)
+	write(t, root, "src/a.txt", "new\n")
+	statBefore, _ := os.ReadFile(filepath.Join(root, ".bethel/state/stat"))
+	logBefore, _ := os.ReadFile(filepath.Join(root, ".bethel/state/log"))
+	rs, _ = Check(p, opts)
+	if rs[0].Status != Stale || rs[1].Status != Stale || rs[2].Status != UpToDate {
+		t.Fatalf("%+v", rs)
+	}
+	statAfter, _ := os.ReadFile(filepath.Join(root, ".bethel/state/stat"))
+	logAfter, _ := os.ReadFile(filepath.Join(root, ".bethel/state/log"))
+	if !bytes.Equal(statBefore, statAfter) || !bytes.Equal(logBefore, logAfter) {
+		t.Fatal("Check changed the state")
+	}
+}
+
+func TestDryRunPredictsRestores(t *testing.T) {
+	root, st, opts := newChain(t)
+	mustBuild(t, root, opts)
+	write(t, root, "src/a.txt", "x\n")
+	mustBuild(t, root, opts)
+	write(t, root, "src/a.txt", "a\n")
+	st.nodes()
+	opts.DryRun = true
+	res := mustBuild(t, root, opts)
+	// mid is restorable; its cached output tells that last is too.
+	if !reflect.DeepEqual(res.Restored, []string{"mid", "last"}) || len(res.Ran) != 0 {
+		t.Fatalf("dry run: %+v", res)
+	}
+	if got := st.nodes(); len(got) != 0 {
+		t.Fatalf("dry run ran %v", got)
+	}
+	if got := read(t, root, "out/mid.txt"); got != "x\nb\n" {
+		t.Fatalf("dry run changed an output: %q", got)
+	}
+}
+
+func TestLockWaitsOrRefuses(t *testing.T) {
+	root, _, opts := newChain(t)
+	os.MkdirAll(filepath.Join(root, ".bethel"), 0o700)
+	unlock, err := lockWorkspace(lockPath(root), root, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = build1(t, root, opts)
+	var le *LockedError
+	if !errors.As(err, &le) || le.PID != os.Getpid() {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("another bethel (pid %d) is running in this workspace", os.Getpid())) {
+		t.Fatalf("message: %v", err)
+	}
+	waited := make(chan int, 1)
+	opts.LockWait = time.Minute
+	opts.OnLockWait = func(pid int) { waited <- pid }
+	go func() {
+		<-waited
+		unlock()
+	}()
+	if _, err := build1(t, root, opts); err != nil {
+		t.Fatalf("waiting build: %v", err)
+	}
+}
+
+func TestTargets(t *testing.T) {
+	root, st, opts := newChain(t)
+	opts.Targets = []string{"out/last.txt"}
+	res := mustBuild(t, root, opts)
+	if got := st.nodes(); !reflect.DeepEqual(got, []string{"last", "mid"}) || len(res.Nodes) != 2 {
+		t.Fatalf("target out/last.txt ran %v", got)
+	}
+	opts.Targets = []string{"sidee"}
+	_, err := build1(t, root, opts)
+	var te *TargetError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), `did you mean "side"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestParallelAndEvents(t *testing.T) {
+	// Two independent nodes must be able to run at the same time: each
+	// waits (bounded) for the other to start.
+	root := workspace(t, map[string]string{
+		"pipeline.toml": `
+[[node]]
+name = "a"
+stage = "meet"
+outputs = ["out/a.txt"]
+
+[[node]]
+name = "b"
+stage = "meet"
+outputs = ["out/b.txt"]
+
+[[node]]
+name = "c"
+stage = "meet"
+inputs = ["out/a.txt", "out/b.txt"]
+outputs = ["out/c.txt"]
+`,
+	})
+	var started atomic.Int64
+	st := &funcStage{name: "meet", run: func(_ context.Context, r *stage.Run) error {
+		n := started.Add(1)
+		if n <= 2 {
+			deadline := time.Now().Add(10 * time.Second)
+			for started.Load() < 2 {
+				if time.Now().After(deadline) {
+					return errors.New("the other node never started: nodes did not run in parallel")
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		w, err := r.Create(r.Outputs[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, r.Node)
+		return nil
+	}}
+	var events []Event
+	inHandler := atomic.Bool{}
+	opts := Options{Version: "t", Registry: stage.NewRegistry(st), Jobs: 2, Events: func(e Event) {
+		if !inHandler.CompareAndSwap(false, true) {
+			t.Error("Events called concurrently")
+		}
+		events = append(events, e)
+		inHandler.Store(false)
+	}}
+	mustBuild(t, root, opts)
+	var finishes []string
+	last := 0
+	for _, e := range events {
+		if e.Kind == Finish {
+			finishes = append(finishes, e.Node)
+			if e.Done != last+1 || e.Total != 3 {
+				t.Fatalf("Done/Total %d/%d after %d", e.Done, e.Total, last)
+			}
+			last = e.Done
+		}
+	}
+	if len(finishes) != 3 || finishes[2] != "c" {
+		t.Fatalf("finish order %v", finishes)
+	}
+}
+
+func TestDebugKeyLines(t *testing.T) {
+	root, _, opts := newChain(t)
+	var buf bytes.Buffer
+	opts.DebugKey = &buf
+	mustBuild(t, root, opts)
+	out := buf.String()
+	for _, want := range []string{
+		"bethel: key mid ",
+		"\tbethel test\n",
+		"\tstage concat 1\n",
+		"\tvisibility internal\n",
+		"\tparam upper=true\n",
+		"\toutput out/mid.txt\n",
+		"\tinput src/a.txt " + cache.Sum([]byte("a\n")).String() + "\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("debug output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestCanonParams(t *testing.T) {
+	cases := []struct {
+		v    any
+		want string
+	}{
+		{int64(1), "1"},
+		{1.0, "1.0"},
+		{1.5, "1.5"},
+		{"a\"b", `"a\"b"`},
+		{true, "true"},
+		{[]any{int64(1), "x"}, `[1,"x"]`},
+		{map[string]any{"b": int64(2), "a": map[string]any{"z": false, "y": 1.25}}, `{"a":{"y":1.25,"z":false},"b":2}`},
+		{time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC), "datetime(2026-05-01T09:00:00Z)"},
+	}
+	for _, c := range cases {
+		if got := canon(c.v); got != c.want {
+			t.Errorf("canon(%#v) = %s, want %s", c.v, got, c.want)
+		}
+	}
+}
+
+func TestJournalTornAndCompacted(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "log")
+	j := loadJournal(p)
+	k1, k2 := cache.Sum([]byte("1")), cache.Sum([]byte("2"))
+	out := []cache.Output{{Path: "out/a b\tc.txt", Hash: cache.Sum([]byte("a"))}}
+	for i := 0; i < 100; i++ {
+		j.start("n", k1)
+		j.done("n", k1, out)
+	}
+	j.start("m", k2)
+	j.close(nil)
+	if b, _ := os.ReadFile(p); strings.Count(string(b), "\n") != 3 {
+		t.Fatalf("201 records of 2 nodes not compacted:\n%s", b)
+	}
+	// A torn record and a record with a bad checksum are ignored.
+	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("D\tm\t" + k2.String() + "\tdeadbeef\n")
+	f.WriteString("S\tn\t" + k2.String())
+	f.Close()
+	j = loadJournal(p)
+	n, _ := j.get("n")
+	m, _ := j.get("m")
+	if n.interrupted || n.key != k1 || n.outputs["out/a b\tc.txt"] != out[0].Hash || !m.interrupted {
+		t.Fatalf("n %+v m %+v", n, m)
+	}
+	j.done("m", k2, nil) // appended after the torn line, on a line of its own
+	j.close(nil)
+	j = loadJournal(p)
+	if m, _ := j.get("m"); m.interrupted || m.key != k2 {
+		t.Fatalf("after the torn line m = %+v", m)
+	}
+	if n, _ := j.get("n"); n.key != k1 || n.interrupted {
+		t.Fatalf("after the torn line n = %+v", n)
+	}
+}
