@@ -24,8 +24,8 @@ type funcStage struct {
 	run  func(ctx context.Context, r *stage.Run) error
 }
 
-func (s *funcStage) Name() string                               { return s.name }
-func (s *funcStage) Version() string                            { return "1" }
+func (s *funcStage) Name() string                                { return s.name }
+func (s *funcStage) Version() string                             { return "1" }
 func (s *funcStage) Run(ctx context.Context, r *stage.Run) error { return s.run(ctx, r) }
 
 func build1(t *testing.T, root string, opts Options) (*Result, error) {
