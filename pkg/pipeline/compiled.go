@@ -69,7 +69,7 @@ func loadCached(root, file string, stages []string, cacheDir string) (*Pipeline,
 	if err != nil {
 		return nil, false, err
 	}
-	src, err := os.ReadFile(filepath.Join(l.root, filepath.FromSlash(l.rel)))
+	src, err := os.ReadFile(l.path())
 	if err != nil {
 		return nil, false, &pos.Error{Pos: pos.Pos{File: l.rel}, Msg: readErrMsg(err)}
 	}

@@ -32,7 +32,7 @@ func Load(root, file string, stages []string) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := os.ReadFile(filepath.Join(l.root, filepath.FromSlash(l.rel)))
+	src, err := os.ReadFile(l.path())
 	if err != nil {
 		return nil, &pos.Error{Pos: pos.Pos{File: l.rel}, Msg: readErrMsg(err)}
 	}
@@ -87,6 +87,15 @@ func newLoader(root, file string) (*loader, error) {
 	l.e.file = rel
 	l.fs = newDirCache(abs)
 	return l, nil
+}
+
+// path is the pipeline file's absolute path. A file outside the
+// workspace keeps its absolute name in rel.
+func (l *loader) path() string {
+	if filepath.IsAbs(l.rel) {
+		return l.rel
+	}
+	return filepath.Join(l.root, filepath.FromSlash(l.rel))
 }
 
 func (l *loader) load(src []byte, stages []string) (*Pipeline, error) {

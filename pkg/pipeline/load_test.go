@@ -383,3 +383,20 @@ func genPipeline(n, w int) string {
 	}
 	return b.String()
 }
+
+// TestPipelineOutsideWorkspace loads a pipeline file that lives outside
+// the workspace root: it is read from where it is, and positions name it
+// by its absolute path.
+func TestPipelineOutsideWorkspace(t *testing.T) {
+	ws, elsewhere := t.TempDir(), t.TempDir()
+	writeTree(t, ws, map[string]string{"src.txt": ""})
+	writeTree(t, elsewhere, map[string]string{"p.toml": "[[node]]\nname = \"a\"\nrun = \"true\"\ninputs = [\"src.txt\"]\noutputs = [\"out/a\"]\n"})
+	file := filepath.Join(elsewhere, "p.toml")
+	p, err := Load(ws, file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.File != filepath.ToSlash(file) || p.Nodes[0].InputFiles[0] != "src.txt" {
+		t.Errorf("File %q, inputs %v", p.File, p.Nodes[0].InputFiles)
+	}
+}
