@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -99,6 +100,14 @@ func (l *loader) path() string {
 }
 
 func (l *loader) load(src []byte, stages []string) (*Pipeline, error) {
+	// The decoder drops a byte order mark before counting offsets; do the
+	// same so that its positions and ours agree.
+	for _, bom := range []string{"\xef\xbb\xbf", "\xff\xfe", "\xfe\xff"} {
+		if bytes.HasPrefix(src, []byte(bom)) {
+			src = src[len(bom):]
+			break
+		}
+	}
 	l.e.src = string(src)
 	var doc map[string]any
 	if _, err := toml.Decode(l.e.src, &doc); err != nil {

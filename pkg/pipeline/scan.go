@@ -96,11 +96,6 @@ func (s *scanner) skipLine() {
 
 func scan(src string) *scanResult {
 	s := &scanner{src: src, line: 1}
-	if len(src) >= 3 && src[:3] == "\xef\xbb\xbf" {
-		// The decoder drops a BOM; columns on line 1 still count it,
-		// which is harmless.
-		s.i = 3
-	}
 	r := &scanResult{entries: make([]keyEntry, 0, 1+strings.Count(src, "\n"))}
 	var ctx []string
 	node := -1 // current [[node]] index for keys under it
