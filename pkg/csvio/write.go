@@ -3,7 +3,6 @@ package csvio
 import (
 	"bufio"
 	"io"
-	"strings"
 )
 
 // Writer writes CSV for spreadsheets: see the package comment for the
@@ -71,7 +70,13 @@ func needsQuotes(s string) bool {
 	if s[0] == ' ' || s[0] == '\t' || s[len(s)-1] == ' ' || s[len(s)-1] == '\t' {
 		return true
 	}
-	return strings.ContainsAny(s, ",\"\n\r")
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ',', '"', '\n', '\r':
+			return true
+		}
+	}
+	return false
 }
 
 // isTrigger reports whether a spreadsheet may read a cell starting with c

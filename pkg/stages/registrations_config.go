@@ -460,9 +460,11 @@ func regFold(s string) string {
 		return s
 	}
 	s = strings.ToLower(s)
-	s = strings.NewReplacer("\u2019", "'", "\u2018", "'", ".", "").Replace(s)
+	s = regFoldReplacer.Replace(s)
 	return strings.Join(strings.Fields(s), " ")
 }
+
+var regFoldReplacer = strings.NewReplacer("\u2019", "'", "\u2018", "'", ".", "")
 
 // didYouMean suggests the closest of names to s.
 func regDidYouMean(s string, names []string) string {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -116,12 +117,16 @@ func TestMapScalars(t *testing.T) {
 	checkMapper(t, "submitted_at", regDateTime, []mapCase{
 		{"2026-03-14T09:31:07", "2026-03-14T09:31:07", ""}, {"2026-03-14 09:31:07", "2026-03-14T09:31:07", ""},
 		{"2026-03-14T09:31:07Z", "2026-03-14T09:31:07", ""}, {"3/14/2026 9:31 AM", "2026-03-14T09:31:00", ""},
-		{"3/14/2026 9:31 pm", "2026-03-14T21:31:00", ""}, {"3/14/2026 21:31", "2026-03-14T21:31:00", ""}, {"", "", ""},
+		{"3/14/2026 9:31 pm", "2026-03-14T21:31:00", ""}, {"12/31/2026 12:05 AM", "2026-12-31T00:05:00", ""},
+		{"1/2/2026 12:30 PM", "2026-01-02T12:30:00", ""}, {"2024-02-29 23:59:59", "2024-02-29T23:59:59", ""},
+		{"2026-02-29 10:00:00", "", "not a date and time (want 2026-03-14 09:31:07, 2026-03-14T09:31:07Z or 3/14/2026 9:31 AM)"},
+		{"2026-03-14 24:00:00", "", "not a date and time (want 2026-03-14 09:31:07, 2026-03-14T09:31:07Z or 3/14/2026 9:31 AM)"}, {"3/14/2026 21:31", "2026-03-14T21:31:00", ""}, {"", "", ""},
 		{"2026-02-30T09:00:00", "", "not a date and time (want 2026-03-14 09:31:07, 2026-03-14T09:31:07Z or 3/14/2026 9:31 AM)"},
 	})
 	checkMapper(t, "date_of_birth", regDate, []mapCase{
 		{"2010-04-03", "2010-04-03", ""}, {"4/3/2010", "2010-04-03", ""}, {"04/03/2010", "2010-04-03", ""},
-		{"2010/4/3", "2010-04-03", ""}, {"April 3, 2010", "2010-04-03", ""}, {"", "", ""},
+		{"2010/4/3", "2010-04-03", ""}, {"2/29/2012", "2012-02-29", ""}, {"12/31/2009", "2009-12-31", ""},
+		{"2/29/2011", "", "not a date (want 2010-04-03 or 4/3/2010)"}, {"2011-02-29", "", "not a date (want 2010-04-03 or 4/3/2010)"}, {"April 3, 2010", "2010-04-03", ""}, {"", "", ""},
 		{"13/13/2010", "", "not a date (want 2010-04-03 or 4/3/2010)"},
 	})
 	checkMapper(t, "email", regEmail, []mapCase{
@@ -211,6 +216,34 @@ func FuzzMapDate(f *testing.F) {
 func FuzzMapDateTime(f *testing.F) {
 	fuzzMapper(f, false, []string{"3/14/2026 9:31 AM", "2026-03-14T09:31:07Z"},
 		func(*regConfig) func(string) (string, error) { return regDateTime })
+}
+
+// FuzzFastDates checks the hand-written fast paths against time.Parse:
+// whatever they accept, time.Parse reads the same way.
+func FuzzFastDates(f *testing.F) {
+	for _, s := range []string{"2010-04-03", "4/3/2010", "2026-03-14T09:31:07", "3/14/2026 9:31 AM", "12/31/2026 12:05 PM"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if v, ok := regFastDate(s); ok {
+			a, err1 := time.Parse("2006-01-02", s)
+			b, err2 := time.Parse("1/2/2006", s)
+			if (err1 != nil || a.Format("2006-01-02") != v) && (err2 != nil || b.Format("2006-01-02") != v) {
+				t.Fatalf("regFastDate(%q) = %q, time.Parse disagrees", s, v)
+			}
+		}
+		if v, ok := regFastDateTime(s); ok {
+			found := false
+			for _, l := range []string{"2006-01-02T15:04:05", "2006-01-02 15:04:05", "1/2/2006 3:04 PM"} {
+				if x, err := time.Parse(l, s); err == nil && x.Format("2006-01-02T15:04:05") == v {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("regFastDateTime(%q) = %q, time.Parse disagrees", s, v)
+			}
+		}
+	})
 }
 
 func FuzzMapEmail(f *testing.F) {
