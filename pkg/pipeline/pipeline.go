@@ -64,7 +64,8 @@ type Node struct {
 	Params map[string]any
 	// Pos is the position of the node's [[node]] header.
 	Pos pos.Pos
-	// Deps are the nodes that write one of this node's inputs, in Order.
+	// Deps are the nodes that write one of this node's inputs or patches
+	// (or a directory output holding one), in Order.
 	Deps []*Node
 	// Index is the node's position in Nodes.
 	Index int

@@ -119,7 +119,12 @@ func scan(src string) *scanResult {
 				r.nodes = append(r.nodes, p)
 				node = len(r.nodes) - 1
 			}
-			r.entries = append(r.entries, keyEntry{node: nodeOf(key, node), name: entryName(key, nil), key: p})
+			e := keyEntry{node: nodeOf(key, node), name: entryName(key, nil), key: p}
+			if e.node < 0 && len(key) > 0 {
+				// A top-level table such as [node] or [settings].
+				e.name = key[0]
+			}
+			r.entries = append(r.entries, e)
 			s.skipLine()
 		} else {
 			key := s.keyPath()
