@@ -1,7 +1,9 @@
 package csvio
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/csv"
 	"io"
 	"reflect"
 	"strings"
@@ -81,7 +83,8 @@ func TestReadErrors(t *testing.T) {
 		{"too many", "a,b\n1,2\n1,2,3\n", "in.csv:3: row has 3 fields, header has 2"},
 		{"too few", "a,b\n1,2\n\n1\n", "in.csv:4: row has 1 fields, header has 2"},
 		{"bare quote", "a,b\n1,5'3\"\n", "in.csv:2:6: bare \" in non-quoted-field (a quote inside a field must be doubled and the field quoted: \"5'3\"\"\")"},
-		{"unterminated", "a,b\n1,\"open\n", "in.csv:2:9: extraneous or missing \" in quoted-field"},
+		{"unterminated", "a,b\n1,\"open\n", "in.csv:2:3: quoted field never ends: a closing \" is missing"},
+		{"text after quotes", "a,b\n\"x\"y,2\n", "in.csv:2:4: extraneous or missing \" in quoted-field"},
 		{"mixed encoding", "a,b\n1,Zo\xc3\xab \xeb\n", "in.csv:2: column \"b\" is neither UTF-8 nor Windows-1252 text; re-save the file as \"CSV UTF-8\""},
 		{"undefined 1252", "a,b\n1,x\x81y\n", "in.csv:2: column \"b\" is neither UTF-8 nor Windows-1252 text; re-save the file as \"CSV UTF-8\""},
 		{"empty header cell", "a,,b\n", "in.csv:1: header column 2 is empty"},
@@ -253,6 +256,44 @@ func FuzzReader(f *testing.F) {
 		for i := range rows {
 			if !reflect.DeepEqual(rows2[i].Fields, rows[i]) {
 				t.Fatalf("row %d: %q != %q", i, rows2[i].Fields, rows[i])
+			}
+		}
+	})
+}
+
+// FuzzParserMatchesStdlib checks the hand-written parser against
+// encoding/csv with the same settings: the same records, and an error
+// exactly when encoding/csv has one.
+func FuzzParserMatchesStdlib(f *testing.F) {
+	for _, s := range []string{"a,b\n1,2\n", "a,\"b\r\nc\",d\r\n\r\n", "\"a\"\"b\",c", "a\"b", "\"a\"b", "x\r", "\"open\n", ",,\n", "a\rb,c\n", "\"\"", "\n\n\"\n\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cr := csv.NewReader(bytes.NewReader(data))
+		cr.FieldsPerRecord = -1
+		p := &parser{r: bufio.NewReaderSize(bytes.NewReader(data), 16)}
+		for {
+			want, werr := cr.Read()
+			got, lines, gerr := p.read()
+			if werr == io.EOF || gerr == io.EOF {
+				if werr != gerr {
+					t.Fatalf("EOF mismatch: stdlib %v, parser %v", werr, gerr)
+				}
+				return
+			}
+			if (werr != nil) != (gerr != nil) {
+				t.Fatalf("stdlib %v, parser %v (%q)", werr, gerr, got)
+			}
+			if werr != nil {
+				return
+			}
+			if !reflect.DeepEqual(want, got) {
+				t.Fatalf("stdlib %q, parser %q", want, got)
+			}
+			for i := range got {
+				if l, _ := cr.FieldPos(i); l != lines[i] {
+					t.Fatalf("field %d: stdlib line %d, parser %d", i, l, lines[i])
+				}
 			}
 		}
 	})

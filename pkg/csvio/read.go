@@ -28,7 +28,6 @@ package csvio
 
 import (
 	"bufio"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -48,7 +47,7 @@ type Record struct {
 // Reader streams the records of one CSV file.
 type Reader struct {
 	file      string
-	cr        *csv.Reader
+	p         *parser
 	header    []string
 	index     map[string]int
 	converted int
@@ -66,10 +65,7 @@ func NewReader(r io.Reader, file string) (*Reader, error) {
 	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
 		br.Discard(3)
 	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1 // counted here, to name both counts in the error
-	cr.ReuseRecord = true
-	x := &Reader{file: file, cr: cr}
+	x := &Reader{file: file, p: &parser{r: br}}
 	h, line, err := x.next()
 	if err == io.EOF {
 		return nil, pos.Errorf(pos.Pos{File: file, Line: 1}, "empty file: want a header row")
@@ -157,29 +153,28 @@ func (x *Reader) Read() (*Record, error) {
 
 // next reads one raw record, decoded and unescaped, with its start line.
 func (x *Reader) next() ([]string, int, error) {
-	f, err := x.cr.Read()
+	f, lines, err := x.p.read()
 	if err != nil {
-		var pe *csv.ParseError
+		var pe *parseError
 		if errors.As(err, &pe) {
-			msg := pe.Err.Error()
-			if errors.Is(pe.Err, csv.ErrBareQuote) {
+			msg := pe.Error()
+			if pe.err == errBareQuote {
 				msg += ` (a quote inside a field must be doubled and the field quoted: "5'3""")`
 			}
-			return nil, 0, pos.Errorf(pos.Pos{File: x.file, Line: pe.Line, Col: pe.Column}, "%s", msg)
+			return nil, 0, pos.Errorf(pos.Pos{File: x.file, Line: pe.line, Col: pe.col}, "%s", msg)
 		}
 		return nil, 0, err
 	}
-	line, _ := x.cr.FieldPos(0)
+	line := lines[0]
 	for i, s := range f {
 		if !utf8.ValidString(s) {
 			d, ok := decode1252(s)
 			if !ok {
-				l, _ := x.cr.FieldPos(i)
 				col := fmt.Sprintf("column %d", i+1)
 				if i < len(x.header) {
 					col = fmt.Sprintf("column %q", x.header[i])
 				}
-				return nil, 0, pos.Errorf(pos.Pos{File: x.file, Line: l},
+				return nil, 0, pos.Errorf(pos.Pos{File: x.file, Line: lines[i]},
 					"%s is neither UTF-8 nor Windows-1252 text; re-save the file as \"CSV UTF-8\"", col)
 			}
 			if x.converted == 0 {
@@ -188,7 +183,10 @@ func (x *Reader) next() ([]string, int, error) {
 			x.converted++
 			s = d
 		}
-		f[i] = Unescape(s)
+		if len(s) > 1 && s[0] == '\'' {
+			s = Unescape(s)
+		}
+		f[i] = s
 	}
 	return f, line, nil
 }
