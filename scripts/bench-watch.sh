@@ -2,15 +2,18 @@
 # bench-watch.sh: how fast `bethel watch` follows a save, and what it costs
 # while idle.
 #
-# Latency is measured from just before a patch file is saved (written to a
-# temporary and renamed over the file, as editors do) to the moment the
-# watch prints its --json line for the rebuild, which it does after the
-# build returned, i.e. after the last output was renamed into place. Each
-# save changes a value the outputs depend on, plus a unique comment so that
-# every edit is new content (nothing is merely restored from the cache).
+# Latency is measured from just before a patch file is saved (the new
+# content is written to a temporary first; the save is its rename over the
+# file, as editors do, run by mv) to the moment the watch prints its --json
+# line for the rebuild, which it does after the build returned, i.e. after
+# the last output was renamed into place. Each save changes a value the
+# outputs depend on, plus a unique comment so that every edit is new content
+# (the edited node runs; nothing is merely restored from the cache). The
+# build's own time (the JSON "seconds") is shown beside it.
 #
-# Cases: the sample event at the repository root, and the same workspace
-# with 100,000 generated registrations (cmd/bethel-sample -export-only).
+# Cases: the sample event at the repository root, and the same pipeline on
+# 100,000 generated registrations (cmd/bethel-sample -rows, which writes an
+# export with its matching config and patches).
 # Idle CPU: utime+stime of a watching process over IDLE seconds.
 #
 #   bash scripts/bench-watch.sh            # SAVES=40 IDLE=10 ROWS=100000
@@ -46,9 +49,11 @@ sample_workspace() {
 }
 
 # The edit: a patch file of its own, whose value alternates between two
-# t-shirt sizes. The workspace's pipeline must glob patches/registrations/.
+# t-shirt sizes; the unique comment makes every save new content, so the
+# registrations node runs each time (its dependents may be restored). The
+# workspace's pipeline must glob patches/registrations/*.toml.
 patch_file=patches/registrations/99-bench.toml
-write_patch() { # DIR N
+prepare_patch() { # DIR N: the new content, in a temporary next to the file
 	local size=M
 	[ $(($2 % 2)) -eq 1 ] && size=L
 	cat >"$1/$patch_file.tmp.$$" <<EOF
@@ -56,40 +61,52 @@ write_patch() { # DIR N
 [[patch]]
 id     = "bench-size"
 target = "registrations"
-match  = { registration_id = "R-10001" }
+match  = { registration_id = "$rid" }
 set    = { tshirt_size = "$size" }
 reason = "benchmark edit"
 author = "bench"
 date   = 2026-05-01
 EOF
+}
+save_patch() { # DIR: the save itself, a rename over the file
 	mv "$1/$patch_file.tmp.$$" "$1/$patch_file"
 }
 
-# The fallback edit when the sample pipeline is not there yet: the
-# command-node workspace of the watch tests.
-fallback=0
+# Until the sample pipeline lands, the sample's inputs, config and patches
+# run under the two registrations nodes of docs/registrations.md.
+provisional=0
 if [ ! -f "$repo/pipeline.toml" ]; then
-	fallback=1
-	patch_file=patches/01-bob.txt
-	write_patch() {
-		printf '# benchmark edit %s\nbob=bob%s\n' "$2" "$2" >"$1/$patch_file.tmp.$$"
-		mv "$1/$patch_file.tmp.$$" "$1/$patch_file"
-	}
+	provisional=1
 	sample_workspace() {
 		mkdir -p "$1"
-		cp -r "$repo/cmd/bethel/testdata/watch/." "$1/"
+		cp -r "$repo/inputs" "$repo/config" "$repo/patches" "$1/"
+		cat >"$1/pipeline.toml" <<'EOF'
+[[node]]
+name       = "registrations"
+stage      = "registrations.normalize"
+inputs     = ["inputs/registrations.csv", "config/columns.toml", "config/values.toml",
+              "config/bethels.csv", "config/privacy.toml"]
+patches    = ["patches/registrations/*.toml"]
+outputs    = ["out/private/registrations.csv", "out/private/registrations.patches.json"]
+visibility = "private"
+
+[[node]]
+name       = "duplicates"
+stage      = "registrations.duplicates"
+inputs     = ["out/private/registrations.csv", "config/privacy.toml"]
+outputs    = ["out/summary/duplicates.csv"]
+visibility = "internal"
+EOF
 	}
 fi
-
-now_ms() { # EPOCHREALTIME without a fork
-	local t=${EPOCHREALTIME/./}
-	echo $((t / 1000))
-}
 
 # measure NAME DIR: SAVES timed saves against a running watch.
 measure() {
 	local name=$1 dir=$2 i line t0 t1
-	write_patch "$dir" 0
+	# An active registration to edit: the first data row of the export.
+	rid=$(awk -F, 'NR == 2 { sub(/\r$/, "", $1); print $1; exit }' "$dir/inputs/registrations.csv")
+	prepare_patch "$dir" 0
+	save_patch "$dir"
 	"$bethel" make -C "$dir" >/dev/null
 	coproc WATCH { exec "$bethel" watch -C "$dir" --json 2>"$tmp/$name.stderr"; }
 	watch_pid=$WATCH_PID
@@ -97,23 +114,33 @@ measure() {
 	read -r -t 120 line <&"$out" || { echo "watch did not start"; cat "$tmp/$name.stderr"; exit 1; }
 	: >"$tmp/$name.ms"
 	for i in $(seq 1 "$SAVES"); do
-		t0=$(now_ms)
-		write_patch "$dir" "$i"
+		prepare_patch "$dir" "$i"
+		t0=${EPOCHREALTIME/./} # microseconds, read without a fork
+		save_patch "$dir"
 		read -r -t 120 line <&"$out" || { echo "no rebuild after save $i"; cat "$tmp/$name.stderr"; exit 1; }
-		t1=$(now_ms)
+		t1=${EPOCHREALTIME/./}
 		case $line in
 		*'"failed":[]'*) ;;
 		*) echo "save $i: build failed: $line"; cat "$tmp/$name.stderr"; exit 1 ;;
 		esac
-		echo $((t1 - t0)) >>"$tmp/$name.ms"
+		echo $(((t1 - t0) / 1000)) >>"$tmp/$name.ms"
+		# The engine's own time for the build, to separate it from the watch's.
+		line=${line#*\"seconds\":}
+		awk -v s="${line%%[,\}]*}" 'BEGIN { printf "%d\n", s * 1000 + 0.5 }' >>"$tmp/$name.build"
 	done
 	kill -TERM "$watch_pid"; wait "$watch_pid" 2>/dev/null || true; watch_pid=
-	sort -n "$tmp/$name.ms" | awk -v name="$name" -v n="$SAVES" '
+	stats "$name" "$tmp/$name.ms" "save to last output"
+	stats "" "$tmp/$name.build" "of which the build"
+}
+
+stats() { # NAME FILE WHAT
+	sort -n "$2" | awk -v name="$1" -v what="$3" '
 		{ v[NR] = $1 }
 		END {
+			n = NR
 			m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 			p = int(0.95 * n + 0.999999); if (p < 1) p = 1
-			printf "%-28s %6d saves   median %5d ms   p95 %5d ms   max %5d ms\n", name, n, m, v[p], v[n]
+			printf "%-24s %-22s %3d saves  median %5d ms  p95 %5d ms  max %5d ms\n", name, what, n, m, v[p], v[n]
 		}'
 }
 
@@ -133,17 +160,16 @@ idle_cpu() {
 }
 
 echo "bethel watch: save-to-last-output latency ($(nproc) CPUs, $(uname -sr))"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 sample_workspace "$tmp/sample"
-if [ "$fallback" = 1 ]; then
-	echo "note: no pipeline.toml at the repository root yet; measuring the watch tests' command-node workspace instead"
-	measure "command-node workspace" "$tmp/sample"
+if [ "$provisional" = 1 ]; then
+	echo "note: no pipeline.toml at the repository root yet: the sample's sources under the two registrations nodes of docs/registrations.md"
+fi
+measure "sample event" "$tmp/sample"
+sample_workspace "$tmp/big"
+if go run ./cmd/bethel-sample -rows "$ROWS" -out "$tmp/big" >/dev/null; then
+	measure "$ROWS registrations" "$tmp/big"
 else
-	measure "sample event" "$tmp/sample"
-	sample_workspace "$tmp/big"
-	if go run ./cmd/bethel-sample -rows "$ROWS" -export-only -out "$tmp/big" >/dev/null 2>&1; then
-		measure "$ROWS registrations" "$tmp/big"
-	else
-		echo "note: cmd/bethel-sample could not generate $ROWS rows; large case skipped"
-	fi
+	echo "note: cmd/bethel-sample could not generate $ROWS rows; large case skipped"
 fi
 idle_cpu "$tmp/sample"

@@ -176,14 +176,21 @@ func runWatch(ctx context.Context, env *Env, args []string) error {
 		if ctx.Err() != nil {
 			break
 		}
+		t0 := time.Now()
 		wt.reload()
+		t1 := time.Now()
 		if in := wt.interest(); !reflect.DeepEqual(in, wt.in) {
 			if err := fw.SetInterest(in); err != nil {
 				fmt.Fprintf(errw, "bethel: %v\n", err)
 			}
 			wt.in = in
 		}
+		t2 := time.Now()
 		wt.build(ctx, b, false)
+		if cfg.Debugf != nil {
+			cfg.Debugf("reload %v, interest %v, build and report %v", t1.Sub(t0).Round(time.Microsecond),
+				t2.Sub(t1).Round(time.Microsecond), time.Since(t2).Round(time.Microsecond))
+		}
 	}
 	fmt.Fprintln(errw, "bethel: watch stopped")
 	return nil
