@@ -331,9 +331,9 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 		switch {
 		case initial:
 		case b.Rescan:
-			fmt.Fprintln(out, "bethel: changed: events were lost (kernel queue overflow); looking at everything")
+			fmt.Fprintln(out, "\nbethel: changed: events were lost (kernel queue overflow); looking at everything")
 		default:
-			fmt.Fprintf(out, "bethel: changed: %s\n", listPaths(b.Paths, 5))
+			fmt.Fprintf(out, "\nbethel: changed: %s\n", listPaths(b.Paths, 5))
 		}
 	}
 	rec := watchJSON{Changed: nonNil(b.Paths), Rescan: b.Rescan}
