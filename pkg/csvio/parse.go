@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
+	"unicode/utf8"
 )
 
 // parser is an RFC 4180 record parser with encoding/csv's strict rules
@@ -21,6 +23,9 @@ type parser struct {
 	lines  []int
 	fields []string
 	long   []byte // a line longer than the bufio buffer
+	// valid reports whether the last record read is valid UTF-8 as a
+	// whole, so that the Reader checks fields one by one only when not.
+	valid bool
 }
 
 // errQuote and errBareQuote carry encoding/csv's wording.
@@ -84,6 +89,23 @@ func (p *parser) read() ([]string, []int, error) {
 		}
 	}
 	p.buf, p.ends, p.lines = p.buf[:0], p.ends[:0], p.lines[:0]
+	if bytes.IndexByte(l, '"') < 0 {
+		// Most records have no quotes: one copy of the line, fields are
+		// substrings of it.
+		s := string(l)
+		p.valid = utf8.ValidString(s)
+		p.fields = p.fields[:0]
+		for {
+			p.lines = append(p.lines, p.line)
+			i := strings.IndexByte(s, ',')
+			if i < 0 {
+				p.fields = append(p.fields, s)
+				return p.fields, p.lines, nil
+			}
+			p.fields = append(p.fields, s[:i])
+			s = s[i+1:]
+		}
+	}
 	pos := 0
 	for {
 		p.lines = append(p.lines, p.line)
@@ -142,6 +164,7 @@ func (p *parser) read() ([]string, []int, error) {
 		pos += i + 1
 	}
 	s := string(p.buf)
+	p.valid = utf8.ValidString(s)
 	p.fields = p.fields[:0]
 	start := 0
 	for _, e := range p.ends {

@@ -3,11 +3,11 @@ package stages
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"bethel/pkg/csvio"
 	"bethel/pkg/lineage"
@@ -93,6 +93,7 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 	}
 	var ids, nameDOB, emailName []string
 	var byDOB, byEmail []keyed
+	var name, key []byte
 	for row := int32(0); ; row++ {
 		if row&4095 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -107,16 +108,28 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 			return err
 		}
 		fl := rec.Fields
-		name := dupName(fl[idx[1]]) + "|" + dupName(fl[idx[2]])
 		ids = append(ids, strings.Clone(fl[idx[0]]))
+		name = dupAppendName(name[:0], fl[idx[1]])
+		name = append(name, '|')
+		name = dupAppendName(name, fl[idx[2]])
+		hasName := len(name) > 1
 		k1, k2 := "", ""
-		if name != "|" && strings.TrimSpace(fl[idx[3]]) != "" {
-			k1 = name + "|" + strings.TrimSpace(fl[idx[3]])
-			byDOB = append(byDOB, keyed{dupHash(k1), row})
+		if dob := strings.TrimSpace(fl[idx[3]]); hasName && dob != "" {
+			key = append(append(append(key[:0], name...), '|'), dob...)
+			k1 = string(key)
+			byDOB = append(byDOB, keyed{dupHash(key), row})
 		}
-		if e := strings.ToLower(strings.TrimSpace(fl[idx[4]])); name != "|" && e != "" {
-			k2 = name + "|" + e
-			byEmail = append(byEmail, keyed{dupHash(k2), row})
+		if e := strings.TrimSpace(fl[idx[4]]); hasName && e != "" {
+			key = append(append(key[:0], name...), '|')
+			for i := 0; i < len(e); i++ {
+				c := e[i]
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				key = append(key, c)
+			}
+			k2 = string(key)
+			byEmail = append(byEmail, keyed{dupHash(key), row})
 		}
 		nameDOB = append(nameDOB, k1)
 		emailName = append(emailName, k2)
@@ -207,29 +220,25 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 	return nil
 }
 
-// dupName is the comparison form of a name: letters only, lower case,
-// common accents dropped (Zoë = Zoe).
-func dupName(s string) string {
-	var b strings.Builder
+// dupAppendName appends the comparison form of a name: letters only,
+// lower case, common accents dropped (Zoë = Zoe).
+func dupAppendName(b []byte, s string) []byte {
 	for _, r := range s {
-		if r >= 'a' && r <= 'z' {
-			b.WriteRune(r)
-			continue
+		switch {
+		case r >= 'a' && r <= 'z':
+			b = append(b, byte(r))
+		case r >= 'A' && r <= 'Z':
+			b = append(b, byte(r+32))
+		case r < 0x80 || !unicode.IsLetter(r):
+		default:
+			r = unicode.ToLower(r)
+			if base, ok := dupFold[r]; ok {
+				r = base
+			}
+			b = utf8.AppendRune(b, r)
 		}
-		if r >= 'A' && r <= 'Z' {
-			b.WriteRune(r + 32)
-			continue
-		}
-		if r < 0x80 || !unicode.IsLetter(r) {
-			continue
-		}
-		r = unicode.ToLower(r)
-		if base, ok := dupFold[r]; ok {
-			r = base
-		}
-		b.WriteRune(r)
 	}
-	return b.String()
+	return b
 }
 
 var dupFold = func() map[rune]rune {
@@ -244,8 +253,12 @@ var dupFold = func() map[rune]rune {
 	return m
 }()
 
-func dupHash(s string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return h.Sum64()
+// dupHash is 64-bit FNV-1a.
+func dupHash(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }

@@ -181,6 +181,7 @@ type regConfig struct {
 	dayIdx  map[string]int // folded day name or alias -> index in days
 	allDays map[string]bool
 	none    map[string]bool
+	noneMax int // the longest "none" word, to skip folding longer text
 	bethels *Bethels
 }
 
@@ -298,6 +299,7 @@ func regLoadValues(fsys fs.FS, file string, c *regConfig) error {
 				}
 				for _, s := range l {
 					c.none[regFold(s)] = true
+					c.noneMax = max(c.noneMax, len(s)+8)
 				}
 			}
 			continue

@@ -239,10 +239,13 @@ func regDate(raw string) (string, error) {
 // word (N/A, None, -) becomes empty when none is true.
 func (c *regConfig) cleanText(raw string, none bool) string {
 	s := strings.TrimSpace(raw)
-	if strings.Contains(s, "  ") || strings.ContainsAny(s, "\t\n\r") {
-		s = strings.Join(strings.Fields(s), " ")
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b == '\t' || b == '\n' || b == '\r' || b == ' ' && s[i-1] == ' ' {
+			s = strings.Join(strings.Fields(s), " ")
+			break
+		}
 	}
-	if none && s != "" && c.none[regFold(s)] {
+	if none && s != "" && len(s) <= c.noneMax && c.none[regFold(s)] {
 		return ""
 	}
 	return s
