@@ -706,3 +706,47 @@ func TestWatchStopsWhileWaitingForLock(t *testing.T) {
 	w.waitStderr(regexp.MustCompile(`waiting for another bethel`))
 	w.stop()
 }
+
+func TestWatchHumanOutput(t *testing.T) {
+	dir := workspace(t)
+	cmd := exec.Command(bethelBin, "watch", "--debounce", "100ms")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BETHEL_DEBUG=")
+	var out, errb lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	summary := regexp.MustCompile(`(?m)^bethel: \d+ ran, \d+ restored, \d+ up to date, \d+ failed(, \d+ skipped)? in \d+\.\d\ds$`)
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(watchDeadline)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("never printed %s; stdout:\n%s\nstderr:\n%s", what, out.String(), errb.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("the first summary", func() bool { return len(summary.FindAllString(out.String(), -1)) == 1 })
+	editorSave(t, dir, "patches/01-bob.txt", "broken\n")
+	waitFor("the failed build's block", func() bool { return len(summary.FindAllString(out.String(), -1)) == 2 })
+	editorSave(t, dir, "patches/01-bob.txt", "bob=bobby\n")
+	waitFor("the recovering build's block", func() bool { return len(summary.FindAllString(out.String(), -1)) == 3 })
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	o, e := out.String(), errb.String()
+	for _, want := range []string{"\nbethel: changed: patches/01-bob.txt\n", "ran names\n", "1 failed, 2 skipped in "} {
+		if !strings.Contains(o, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, o)
+		}
+	}
+	for _, want := range []string{"patches/01-bob.txt:1: patch line has no '='", "FAILED names", "build failed; waiting for the next save", "watch stopped"} {
+		if !strings.Contains(e, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, e)
+		}
+	}
+}
