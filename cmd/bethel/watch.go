@@ -158,6 +158,9 @@ func runWatch(ctx context.Context, env *Env, args []string) error {
 		defer stop()
 	}
 	fmt.Fprintf(errw, "bethel: watching %s (%d files, %d patterns); Ctrl-C stops\n", ws.dir, len(in.Files), len(in.Globs))
+	if _, ok := wt.pipelineRel(); !ok {
+		fmt.Fprintf(errw, "bethel: note: %s is outside the workspace and is not watched; restart the watch after editing it\n", wt.file)
+	}
 	if err := wt.build(ctx, watch.Batch{}, true); err != nil {
 		var te *graph.TargetError
 		if errors.As(err, &te) {
@@ -230,7 +233,10 @@ func (wt *watcher) reload() {
 // patterns and the pipeline file, without anything a node writes. While
 // the pipeline file is broken, the last good pipeline's interest is kept.
 func (wt *watcher) interest() watch.Interest {
-	in := watch.Interest{Files: []string{filepath.ToSlash(filepath.Clean(wt.file))}}
+	in := watch.Interest{}
+	if rel, ok := wt.pipelineRel(); ok {
+		in.Files = append(in.Files, rel)
+	}
 	if wt.p == nil {
 		return in
 	}
@@ -267,6 +273,20 @@ func (wt *watcher) interest() watch.Interest {
 	sort.Strings(in.Globs)
 	sort.Strings(in.Ignore)
 	return in
+}
+
+// pipelineRel is the pipeline file relative to the root; false when it
+// lies outside the workspace, where the watch does not look.
+func (wt *watcher) pipelineRel() (string, bool) {
+	abs := wt.file
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(wt.root, abs)
+	}
+	rel, err := filepath.Rel(wt.root, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
 }
 
 // closure returns the nodes the targets need (every node when there are no
