@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,8 +34,8 @@ import (
 // well under a second; the margin is for a loaded CI machine.
 const watchDeadline = 30 * time.Second
 
-// copyTree copies src into dst (created), keeping modes.
-func copyTree(t testing.TB, src, dst string) {
+// wCopyTree copies src into dst (created), keeping modes.
+func wCopyTree(t testing.TB, src, dst string) {
 	t.Helper()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -57,19 +58,19 @@ func copyTree(t testing.TB, src, dst string) {
 	}
 }
 
-// lockedBuffer collects a stream that a test polls while it is written.
-type lockedBuffer struct {
+// wBuffer collects a stream that a test polls while it is written.
+type wBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *wBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *wBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
@@ -81,7 +82,7 @@ type watchProc struct {
 	dir    string
 	cmd    *exec.Cmd
 	lines  chan string
-	stderr *lockedBuffer
+	stderr *wBuffer
 	exited chan error
 	builds int // JSON lines read
 }
@@ -113,7 +114,7 @@ func startWatch(t *testing.T, dir string, args ...string) *watchProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &watchProc{t: t, dir: dir, cmd: cmd, lines: make(chan string, 100), stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	w := &watchProc{t: t, dir: dir, cmd: cmd, lines: make(chan string, 100), stderr: &wBuffer{}, exited: make(chan error, 1)}
 	cmd.Stderr = w.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -195,7 +196,7 @@ func (w *watchProc) waitStderr(re *regexp.Regexp) string {
 	return ""
 }
 
-func read(t *testing.T, dir, rel string) string {
+func wRead(t *testing.T, dir, rel string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(rel)))
 	if err != nil {
@@ -204,10 +205,10 @@ func read(t *testing.T, dir, rel string) string {
 	return string(b)
 }
 
-// editorSave writes content the way vim, VS Code and most IDEs do: a
+// wSave writes content the way vim, VS Code and most IDEs do: a
 // temporary next to the file (with an editor's swap file around), then a
 // rename over it.
-func editorSave(t *testing.T, dir, rel, content string) {
+func wSave(t *testing.T, dir, rel, content string) {
 	t.Helper()
 	p := filepath.Join(dir, filepath.FromSlash(rel))
 	swap := filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+".swp")
@@ -222,13 +223,13 @@ func editorSave(t *testing.T, dir, rel, content string) {
 	os.Remove(swap)
 }
 
-func workspace(t *testing.T) string {
+func wWorkspace(t *testing.T) string {
 	dir := t.TempDir()
-	copyTree(t, "testdata/watch", dir)
+	wCopyTree(t, "testdata/watch", dir)
 	return dir
 }
 
-func sameSet(a, b []string) bool {
+func wSameSet(a, b []string) bool {
 	a, b = slices.Clone(a), slices.Clone(b)
 	slices.Sort(a)
 	slices.Sort(b)
@@ -236,13 +237,13 @@ func sameSet(a, b []string) bool {
 }
 
 func TestWatchRebuildsWhatChanged(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	w := startWatch(t, dir)
 	first := w.next()
 	if len(first.Changed) != 0 || len(first.Ran) != 6 || len(first.Failed) != 0 {
 		t.Fatalf("initial build: %+v", first)
 	}
-	program := read(t, dir, "out/program.txt")
+	program := wRead(t, dir, "out/program.txt")
 	cases := []struct {
 		name    string
 		edit    func()
@@ -251,16 +252,16 @@ func TestWatchRebuildsWhatChanged(t *testing.T) {
 		check   func()
 	}{
 		{"patch edited by an editor's atomic save", func() {
-			editorSave(t, dir, "patches/01-bob.txt", "bob=bobby\n")
+			wSave(t, dir, "patches/01-bob.txt", "bob=bobby\n")
 		}, []string{"patches/01-bob.txt"}, []string{"names", "count", "site"}, func() {
-			if got := read(t, dir, "out/names.txt"); got != "alice\nbobby\ncarol\n" {
+			if got := wRead(t, dir, "out/names.txt"); got != "alice\nbobby\ncarol\n" {
 				t.Errorf("out/names.txt = %q", got)
 			}
 		}},
 		{"new patch file matching the glob", func() {
-			editorSave(t, dir, "patches/02-carol.txt", "carol=caroline\n")
+			wSave(t, dir, "patches/02-carol.txt", "carol=caroline\n")
 		}, []string{"patches/02-carol.txt"}, []string{"names", "count", "site"}, func() {
-			if got := read(t, dir, "out/names.txt"); got != "alice\nbobby\ncaroline\n" {
+			if got := wRead(t, dir, "out/names.txt"); got != "alice\nbobby\ncaroline\n" {
 				t.Errorf("out/names.txt = %q", got)
 			}
 		}},
@@ -268,10 +269,10 @@ func TestWatchRebuildsWhatChanged(t *testing.T) {
 			w.waitIdle()
 			later := time.Now().Add(time.Hour)
 			os.Chtimes(filepath.Join(dir, "inputs/names.txt"), later, later)
-			editorSave(t, dir, "scripts/apply.sh", read(t, dir, "scripts/apply.sh"))
-			editorSave(t, dir, "inputs/program.txt", "opening\nbanquet\nchoir\nclosing\n")
+			wSave(t, dir, "scripts/apply.sh", wRead(t, dir, "scripts/apply.sh"))
+			wSave(t, dir, "inputs/program.txt", "opening\nbanquet\nchoir\nclosing\n")
 		}, []string{"inputs/program.txt"}, []string{"program", "site"}, func() {
-			if got := read(t, dir, "out/program.txt"); got != "banquet\nchoir\nclosing\nopening\n" {
+			if got := wRead(t, dir, "out/program.txt"); got != "banquet\nchoir\nclosing\nopening\n" {
 				t.Errorf("out/program.txt = %q", got)
 			}
 		}},
@@ -284,7 +285,7 @@ func TestWatchRebuildsWhatChanged(t *testing.T) {
 			os.Remove(filepath.Join(dir, "inputs/names.txt"))
 			os.WriteFile(filepath.Join(dir, "inputs/names.txt"), []byte("alice\nbob\ncarol\ndora\n"), 0o644)
 		}, []string{"inputs/names.txt"}, []string{"names", "count", "site"}, func() {
-			if got := read(t, dir, "out/count.txt"); got != "4\n" {
+			if got := wRead(t, dir, "out/count.txt"); got != "4\n" {
 				t.Errorf("out/count.txt = %q", got)
 			}
 		}},
@@ -293,23 +294,23 @@ func TestWatchRebuildsWhatChanged(t *testing.T) {
 			os.MkdirAll(filepath.Dir(p), 0o755)
 			os.WriteFile(p, []byte("second extra\n"), 0o644)
 		}, []string{"extra/new/deep/b.txt"}, []string{"extras"}, func() {
-			if got := read(t, dir, "out/extras.txt"); got != "first extra\nsecond extra\n" {
+			if got := wRead(t, dir, "out/extras.txt"); got != "first extra\nsecond extra\n" {
 				t.Errorf("out/extras.txt = %q", got)
 			}
 		}},
 		{"file in the new subdirectory edited", func() {
-			editorSave(t, dir, "extra/new/deep/b.txt", "second extra, edited\n")
+			wSave(t, dir, "extra/new/deep/b.txt", "second extra, edited\n")
 		}, []string{"extra/new/deep/b.txt"}, []string{"extras"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.edit()
 			rec := w.next()
-			if !sameSet(rec.Changed, c.changed) {
+			if !wSameSet(rec.Changed, c.changed) {
 				t.Fatalf("changed = %v, want %v", rec.Changed, c.changed)
 			}
 			did := append(slices.Clone(rec.Ran), rec.Restored...)
-			if !sameSet(did, c.ran) {
+			if !wSameSet(did, c.ran) {
 				t.Fatalf("ran+restored = %v, want %v (%+v)", did, c.ran, rec)
 			}
 			if len(rec.Failed) != 0 {
@@ -320,14 +321,14 @@ func TestWatchRebuildsWhatChanged(t *testing.T) {
 			}
 		})
 	}
-	if got := read(t, dir, "out/program.txt"); got == program {
+	if got := wRead(t, dir, "out/program.txt"); got == program {
 		t.Error("out/program.txt never changed although inputs/program.txt did")
 	}
 	w.stop()
 }
 
 func TestWatchIgnoresOwnOutputsAndEditorFiles(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	w := startWatch(t, dir)
 	w.next()
 	// Writes under out/ and .bethel/, swap files and backups next to
@@ -340,22 +341,22 @@ func TestWatchIgnoresOwnOutputsAndEditorFiles(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "patches/#01-bob.txt#"), []byte("x"), 0o644)
 	os.WriteFile(filepath.Join(dir, "patches/4913"), []byte(""), 0o644)
 	os.WriteFile(filepath.Join(dir, "unrelated.md"), []byte("notes"), 0o644)
-	editorSave(t, dir, "inputs/program.txt", "z\n")
+	wSave(t, dir, "inputs/program.txt", "z\n")
 	rec := w.next()
-	if !slices.Equal(rec.Changed, []string{"inputs/program.txt"}) || !sameSet(rec.Ran, []string{"program", "site"}) {
+	if !slices.Equal(rec.Changed, []string{"inputs/program.txt"}) || !wSameSet(rec.Ran, []string{"program", "site"}) {
 		t.Fatalf("build after ignored writes: %+v", rec)
 	}
 	w.stop()
 }
 
 func TestWatchBrokenPatchKeepsOutputsAndRecovers(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	w := startWatch(t, dir)
 	w.next()
-	count := read(t, dir, "out/count.txt")
-	site := read(t, dir, "out/site/index.html")
+	count := wRead(t, dir, "out/count.txt")
+	site := wRead(t, dir, "out/site/index.html")
 
-	editorSave(t, dir, "patches/03-bad.txt", "# a typo\nbroken line\n")
+	wSave(t, dir, "patches/03-bad.txt", "# a typo\nbroken line\n")
 	rec := w.next()
 	if !slices.Equal(rec.Failed, []string{"names"}) || rec.Error == "" {
 		t.Fatalf("broken patch: %+v", rec)
@@ -364,42 +365,42 @@ func TestWatchBrokenPatchKeepsOutputsAndRecovers(t *testing.T) {
 		t.Errorf("the error does not name file:line:\n%s", w.stderr.String())
 	}
 	// Outputs downstream of the failed node keep their last good version.
-	if read(t, dir, "out/count.txt") != count || read(t, dir, "out/site/index.html") != site {
+	if wRead(t, dir, "out/count.txt") != count || wRead(t, dir, "out/site/index.html") != site {
 		t.Fatal("outputs changed by a failed build")
 	}
 	// The watch is alive: the fix recovers.
-	editorSave(t, dir, "patches/03-bad.txt", "# a typo\nalice=alicia\n")
+	wSave(t, dir, "patches/03-bad.txt", "# a typo\nalice=alicia\n")
 	rec = w.next()
 	if len(rec.Failed) != 0 || rec.Error != "" || !slices.Contains(rec.Ran, "names") {
 		t.Fatalf("after the fix: %+v", rec)
 	}
-	if got := read(t, dir, "out/names.txt"); got != "alicia\nrobert\ncarol\n" {
+	if got := wRead(t, dir, "out/names.txt"); got != "alicia\nrobert\ncarol\n" {
 		t.Fatalf("out/names.txt = %q", got)
 	}
-	if !strings.Contains(read(t, dir, "out/site/index.html"), "alicia") {
+	if !strings.Contains(wRead(t, dir, "out/site/index.html"), "alicia") {
 		t.Fatal("site not rebuilt after the fix")
 	}
 	w.stop()
 }
 
 func TestWatchBrokenPipelineRecoversAndRewatches(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	w := startWatch(t, dir)
 	w.next()
-	good := read(t, dir, "pipeline.toml")
-	names := read(t, dir, "out/names.txt")
-	editorSave(t, dir, "pipeline.toml", good+"\n[[node]]\nname = \"x\"\nbogus = 1\n")
+	good := wRead(t, dir, "pipeline.toml")
+	names := wRead(t, dir, "out/names.txt")
+	wSave(t, dir, "pipeline.toml", good+"\n[[node]]\nname = \"x\"\nbogus = 1\n")
 	rec := w.next()
 	if !strings.HasPrefix(rec.Error, "pipeline.toml:") || !slices.Equal(rec.Changed, []string{"pipeline.toml"}) {
 		t.Fatalf("broken pipeline: %+v", rec)
 	}
-	if read(t, dir, "out/names.txt") != names {
+	if wRead(t, dir, "out/names.txt") != names {
 		t.Fatal("outputs changed while the pipeline was broken")
 	}
 	// Fixed, with a new node reading a new file: the watch set follows.
 	os.MkdirAll(filepath.Join(dir, "notes"), 0o755)
 	os.WriteFile(filepath.Join(dir, "notes/todo.txt"), []byte("one\n"), 0o644)
-	editorSave(t, dir, "pipeline.toml", good+`
+	wSave(t, dir, "pipeline.toml", good+`
 [[node]]
 name    = "todo"
 run     = "cp notes/todo.txt out/todo.txt"
@@ -417,25 +418,25 @@ outputs = ["out/todo.txt"]
 			t.Fatalf("fixed pipeline: %+v", rec)
 		}
 	}
-	editorSave(t, dir, "notes/todo.txt", "two\n")
+	wSave(t, dir, "notes/todo.txt", "two\n")
 	rec = w.next()
 	if !slices.Equal(rec.Changed, []string{"notes/todo.txt"}) || !slices.Equal(rec.Ran, []string{"todo"}) {
 		t.Fatalf("edit of a file the reloaded pipeline reads: %+v", rec)
 	}
-	if got := read(t, dir, "out/todo.txt"); got != "two\n" {
+	if got := wRead(t, dir, "out/todo.txt"); got != "two\n" {
 		t.Fatalf("out/todo.txt = %q", got)
 	}
 	w.stop()
 }
 
 func TestWatchBurstOfSaves(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	w := startWatch(t, dir)
 	w.next()
 	// 50 saves in about 200 ms, as an editor's autosave or a script would.
 	start := time.Now()
 	for i := range 50 {
-		editorSave(t, dir, "patches/01-bob.txt", fmt.Sprintf("bob=bob%d\n", i))
+		wSave(t, dir, "patches/01-bob.txt", fmt.Sprintf("bob=bob%d\n", i))
 		if d := time.Until(start.Add(time.Duration(i+1) * 4 * time.Millisecond)); d > 0 {
 			time.Sleep(d) // pacing of the burst, not an assertion
 		}
@@ -456,7 +457,7 @@ func TestWatchBurstOfSaves(t *testing.T) {
 	}
 	// Any build of the burst still queued comes before the build of the
 	// next edit.
-	editorSave(t, dir, "inputs/program.txt", "z\n")
+	wSave(t, dir, "inputs/program.txt", "z\n")
 	for {
 		rec := w.next()
 		if slices.Contains(rec.Changed, "inputs/program.txt") {
@@ -468,14 +469,14 @@ func TestWatchBurstOfSaves(t *testing.T) {
 	if builds > 4 {
 		t.Fatalf("%d builds for one burst of 50 saves, want at most 4", builds)
 	}
-	if got := read(t, dir, "out/count.txt"); got != "3\n" {
+	if got := wRead(t, dir, "out/count.txt"); got != "3\n" {
 		t.Fatalf("out/count.txt = %q", got)
 	}
 	w.stop()
 }
 
 func TestWatchStopsCleanly(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	w := startWatch(t, dir)
 	w.next()
 	w.stop()
@@ -489,13 +490,13 @@ func TestWatchStopsCleanly(t *testing.T) {
 }
 
 func TestWatchStopsDuringBuild(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	w := startWatch(t, dir)
 	w.next()
-	old := read(t, dir, "out/delay.txt")
+	old := wRead(t, dir, "out/delay.txt")
 	started := filepath.Join(dir, "out/slow.started")
 	os.Remove(started)
-	editorSave(t, dir, "inputs/delay.txt", "60\n")
+	wSave(t, dir, "inputs/delay.txt", "60\n")
 	deadline := time.Now().Add(watchDeadline)
 	for {
 		if _, err := os.Stat(started); err == nil {
@@ -516,17 +517,17 @@ func TestWatchStopsDuringBuild(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dir, "out/delay.txt")); err == nil && string(b) != old {
 		t.Fatalf("out/delay.txt = %q after an interrupted build", b)
 	}
-	editorSave(t, dir, "inputs/delay.txt", "0\n")
+	wSave(t, dir, "inputs/delay.txt", "0\n")
 	if r := runBethel(t, dir, "make", "--wait", "0"); r.code != 0 {
 		t.Fatalf("make after the interrupted watch: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if got := read(t, dir, "out/delay.txt"); got != "0\n" {
+	if got := wRead(t, dir, "out/delay.txt"); got != "0\n" {
 		t.Fatalf("out/delay.txt = %q", got)
 	}
 }
 
-// sseReader reads event names from a server-sent event stream.
-func sseReader(t *testing.T, url string) func() string {
+// wSSE reads event names from a server-sent event stream.
+func wSSE(t *testing.T, url string) func() string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -563,7 +564,7 @@ func sseReader(t *testing.T, url string) func() string {
 	}
 }
 
-func httpGet(t *testing.T, url string) string {
+func wGet(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -578,32 +579,32 @@ func httpGet(t *testing.T, url string) string {
 }
 
 func TestWatchServe(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	w := startWatch(t, dir, "--serve", "127.0.0.1:0")
 	w.next()
 	addr := w.waitStderr(regexp.MustCompile(`serving out/site/ at (http://[^/\s]+)/`))
-	page := httpGet(t, addr+"/")
+	page := wGet(t, addr+"/")
 	if !strings.Contains(page, serve.Script) || !strings.Contains(page, "robert") {
 		t.Fatalf("served page lacks the reload script or the content:\n%s", page)
 	}
-	if strings.Contains(read(t, dir, "out/site/index.html"), "EventSource") {
+	if strings.Contains(wRead(t, dir, "out/site/index.html"), "EventSource") {
 		t.Fatal("the reload script was written into out/site/index.html")
 	}
-	next := sseReader(t, addr+serve.EventsPath)
+	next := wSSE(t, addr+serve.EventsPath)
 	if e := next(); e != "connected" {
 		t.Fatalf("first event %q", e)
 	}
-	editorSave(t, dir, "patches/01-bob.txt", "bob=roberto\n")
+	wSave(t, dir, "patches/01-bob.txt", "bob=roberto\n")
 	w.next()
 	if e := next(); e != "reload" {
 		t.Fatalf("event after a rebuild: %q, want reload", e)
 	}
-	if page := httpGet(t, addr+"/"); !strings.Contains(page, "roberto") {
+	if page := wGet(t, addr+"/"); !strings.Contains(page, "roberto") {
 		t.Fatalf("page after the rebuild:\n%s", page)
 	}
 	// A failed build does not reload the page (it would show nothing new);
 	// the following good build does.
-	editorSave(t, dir, "patches/03-bad.txt", "broken\n")
+	wSave(t, dir, "patches/03-bad.txt", "broken\n")
 	if rec := w.next(); len(rec.Failed) == 0 {
 		t.Fatalf("expected a failed build: %+v", rec)
 	}
@@ -616,7 +617,7 @@ func TestWatchServe(t *testing.T) {
 }
 
 func TestWatchServeRefusesPublicAddress(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	r := runBethel(t, dir, "watch", "--serve", "0.0.0.0:0")
 	if r.code != 2 || !strings.Contains(r.stderr, "--public-serve-ok") || !strings.Contains(r.stderr, "internal") {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
@@ -629,16 +630,16 @@ func TestWatchServeRefusesPublicAddress(t *testing.T) {
 }
 
 func TestWatchServePlaceholder(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	// A pipeline without the site node: out/site/ never exists.
-	p := read(t, dir, "pipeline.toml")
+	p := wRead(t, dir, "pipeline.toml")
 	i := strings.Index(p, "[[node]]\nname    = \"site\"")
 	j := strings.Index(p, "[[node]]\nname    = \"extras\"")
 	os.WriteFile(filepath.Join(dir, "pipeline.toml"), []byte(p[:i]+p[j:]), 0o644)
 	w := startWatch(t, dir, "--serve=127.0.0.1:0")
 	w.next()
 	addr := w.waitStderr(regexp.MustCompile(`serving out/site/ at (http://[^/\s]+)/`))
-	page := httpGet(t, addr+"/")
+	page := wGet(t, addr+"/")
 	if !strings.Contains(page, "has not been built") || !strings.Contains(page, serve.Script) {
 		t.Fatalf("placeholder:\n%s", page)
 	}
@@ -646,20 +647,20 @@ func TestWatchServePlaceholder(t *testing.T) {
 }
 
 func TestWatchStartsWithBrokenPipeline(t *testing.T) {
-	dir := workspace(t)
-	good := read(t, dir, "pipeline.toml")
+	dir := wWorkspace(t)
+	good := wRead(t, dir, "pipeline.toml")
 	os.WriteFile(filepath.Join(dir, "pipeline.toml"), []byte(good+"\n[[node]]\nname = 3\n"), 0o644)
 	w := startWatch(t, dir)
 	if rec := w.next(); !strings.HasPrefix(rec.Error, "pipeline.toml:") {
 		t.Fatalf("first line with a broken pipeline: %+v", rec)
 	}
-	editorSave(t, dir, "pipeline.toml", good)
+	wSave(t, dir, "pipeline.toml", good)
 	rec := w.next()
 	if rec.Error != "" || len(rec.Ran) != 6 {
 		t.Fatalf("after the fix: %+v", rec)
 	}
 	// The sources of the now loaded pipeline are watched.
-	editorSave(t, dir, "inputs/program.txt", "y\n")
+	wSave(t, dir, "inputs/program.txt", "y\n")
 	if rec := w.next(); !slices.Equal(rec.Changed, []string{"inputs/program.txt"}) {
 		t.Fatalf("edit after the fix: %+v", rec)
 	}
@@ -667,7 +668,7 @@ func TestWatchStartsWithBrokenPipeline(t *testing.T) {
 }
 
 func TestWatchUnknownTarget(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	r := runBethel(t, dir, "watch", "nosuchnode")
 	if r.code != 2 || !strings.Contains(r.stderr, "nosuchnode") {
 		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
@@ -675,15 +676,15 @@ func TestWatchUnknownTarget(t *testing.T) {
 }
 
 func TestWatchTargetsLimitWhatIsWatched(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	w := startWatch(t, dir, "out/program.txt")
 	if rec := w.next(); !slices.Equal(rec.Ran, []string{"program"}) {
 		t.Fatalf("initial build of one target: %+v", rec)
 	}
 	// A patch is not read by the target: no build; the program edit after
 	// it is the next build, alone.
-	editorSave(t, dir, "patches/01-bob.txt", "bob=bert\n")
-	editorSave(t, dir, "inputs/program.txt", "x\n")
+	wSave(t, dir, "patches/01-bob.txt", "bob=bert\n")
+	wSave(t, dir, "inputs/program.txt", "x\n")
 	if rec := w.next(); !slices.Equal(rec.Changed, []string{"inputs/program.txt"}) || !slices.Equal(rec.Ran, []string{"program"}) {
 		t.Fatalf("build after edits: %+v", rec)
 	}
@@ -691,7 +692,7 @@ func TestWatchTargetsLimitWhatIsWatched(t *testing.T) {
 }
 
 func TestWatchStopsWhileWaitingForLock(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	os.MkdirAll(filepath.Join(dir, ".bethel"), 0o700)
 	f, err := os.OpenFile(filepath.Join(dir, ".bethel/lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -708,11 +709,11 @@ func TestWatchStopsWhileWaitingForLock(t *testing.T) {
 }
 
 func TestWatchHumanOutput(t *testing.T) {
-	dir := workspace(t)
+	dir := wWorkspace(t)
 	cmd := exec.Command(bethelBin, "watch", "--debounce", "100ms")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BETHEL_DEBUG=")
-	var out, errb lockedBuffer
+	var out, errb wBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -730,9 +731,9 @@ func TestWatchHumanOutput(t *testing.T) {
 		}
 	}
 	waitFor("the first summary", func() bool { return len(summary.FindAllString(out.String(), -1)) == 1 })
-	editorSave(t, dir, "patches/01-bob.txt", "broken\n")
+	wSave(t, dir, "patches/01-bob.txt", "broken\n")
 	waitFor("the failed build's block", func() bool { return len(summary.FindAllString(out.String(), -1)) == 2 })
-	editorSave(t, dir, "patches/01-bob.txt", "bob=bobby\n")
+	wSave(t, dir, "patches/01-bob.txt", "bob=bobby\n")
 	waitFor("the recovering build's block", func() bool { return len(summary.FindAllString(out.String(), -1)) == 3 })
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
@@ -749,4 +750,143 @@ func TestWatchHumanOutput(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, e)
 		}
 	}
+}
+
+// snapshot reads every file under out/.
+func wSnapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	root := filepath.Join(dir, "out")
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(dir, p)
+			m[filepath.ToSlash(rel)] = string(b)
+		}
+		return nil
+	})
+	return m
+}
+
+func wDiff(a, b map[string]string) []string {
+	var d []string
+	for p, v := range a {
+		if w, ok := b[p]; !ok || w != v {
+			d = append(d, p)
+		}
+	}
+	for p := range b {
+		if _, ok := a[p]; !ok {
+			d = append(d, p)
+		}
+	}
+	slices.Sort(d)
+	return d
+}
+
+// TestWatchSampleEvent runs the watch on a copy of the sample event at the
+// repository root, editing patches as an organizer would.
+func TestWatchSampleEvent(t *testing.T) {
+	repo, _ := filepath.Abs("../..")
+	if _, err := os.Stat(filepath.Join(repo, "pipeline.toml")); err != nil {
+		t.Skip("no sample pipeline.toml at the repository root yet")
+	}
+	dir := t.TempDir()
+	for _, d := range []string{"inputs", "config", "patches", "scripts"} {
+		if _, err := os.Stat(filepath.Join(repo, d)); err == nil {
+			wCopyTree(t, filepath.Join(repo, d), filepath.Join(dir, d))
+		}
+	}
+	wCopyTree(t, filepath.Join(repo, "pipeline.toml"), filepath.Join(dir, "pipeline.toml"))
+	w := startWatch(t, dir)
+	if rec := w.next(); len(rec.Failed) != 0 || rec.Error != "" {
+		t.Fatalf("initial build of the sample: %+v", rec)
+	}
+	before := wSnapshot(t, dir)
+
+	// A new patch file changing one registration's t-shirt size.
+	f, err := os.Open(filepath.Join(dir, "out/private/registrations.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := wCSVRows(f)
+	f.Close()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("out/private/registrations.csv: %v", err)
+	}
+	col := func(name string) int {
+		for i, h := range rows[0] {
+			if strings.TrimPrefix(h, "\ufeff") == name {
+				return i
+			}
+		}
+		t.Fatalf("no column %s", name)
+		return -1
+	}
+	id, size := rows[1][col("registration_id")], rows[1][col("tshirt_size")]
+	newSize := "S"
+	if size == "S" {
+		newSize = "M"
+	}
+	patch := fmt.Sprintf("[[patch]]\nid     = \"watch-test-size\"\ntarget = \"registrations\"\nmatch  = { registration_id = %q }\n"+
+		"set    = { tshirt_size = %q }\nreason = \"watch test\"\nauthor = \"test\"\ndate   = 2026-05-01\n", id, newSize)
+	wSave(t, dir, "patches/registrations/99-watch-test.toml", patch)
+	rec := w.next()
+	if len(rec.Failed) != 0 || !slices.Equal(rec.Changed, []string{"patches/registrations/99-watch-test.toml"}) || len(rec.Ran) == 0 {
+		t.Fatalf("patch edit: %+v", rec)
+	}
+	edited := wSnapshot(t, dir)
+	changed := wDiff(before, edited)
+	if !slices.Contains(changed, "out/private/registrations.csv") {
+		t.Fatalf("registrations not rebuilt; changed: %v", changed)
+	}
+	for _, p := range changed {
+		if strings.HasPrefix(p, "out/program/") {
+			t.Errorf("a registrations patch changed %s", p)
+		}
+	}
+	if _, ok := before["out/summary/tshirts.csv"]; ok && !slices.Contains(changed, "out/summary/tshirts.csv") {
+		t.Errorf("out/summary/tshirts.csv did not follow the size change; changed: %v", changed)
+	}
+
+	// A broken patch (orphan: no such record) fails the build and leaves
+	// every output as it was.
+	wSave(t, dir, "patches/registrations/98-broken.toml", "[[patch]]\nid     = \"watch-test-orphan\"\ntarget = \"registrations\"\n"+
+		"match  = { registration_id = \"R-99999999\" }\nset    = { tshirt_size = \"M\" }\nreason = \"watch test\"\nauthor = \"test\"\ndate   = 2026-05-01\n")
+	rec = w.next()
+	if len(rec.Failed) == 0 || rec.Error == "" {
+		t.Fatalf("broken patch: %+v", rec)
+	}
+	if !strings.Contains(w.stderr.String(), "patches/registrations/98-broken.toml:") {
+		t.Errorf("the error does not name the patch file:line:\n%s", w.stderr.String())
+	}
+	if d := wDiff(edited, wSnapshot(t, dir)); len(d) != 0 {
+		t.Fatalf("a failed build changed %v", d)
+	}
+	// Removing it recovers: the outputs are those of the good state again.
+	if err := os.Remove(filepath.Join(dir, "patches/registrations/98-broken.toml")); err != nil {
+		t.Fatal(err)
+	}
+	rec = w.next()
+	if len(rec.Failed) != 0 || rec.Error != "" {
+		t.Fatalf("after removing the broken patch: %+v", rec)
+	}
+	if d := wDiff(edited, wSnapshot(t, dir)); len(d) != 0 {
+		t.Fatalf("outputs after recovery differ from the good state: %v", d)
+	}
+	// Reverting the first edit brings the first outputs back (restored
+	// from the cache).
+	os.Remove(filepath.Join(dir, "patches/registrations/99-watch-test.toml"))
+	rec = w.next()
+	if len(rec.Failed) != 0 || len(rec.Ran) != 0 {
+		t.Fatalf("revert: %+v (want everything restored or up to date)", rec)
+	}
+	if d := wDiff(before, wSnapshot(t, dir)); len(d) != 0 {
+		t.Fatalf("outputs after the revert differ from the first build: %v", d)
+	}
+	w.stop()
+}
+
+func wCSVRows(r io.Reader) ([][]string, error) {
+	return csv.NewReader(r).ReadAll()
 }
