@@ -788,6 +788,9 @@ func wDiff(a, b map[string]string) []string {
 // repository root, editing patches as an organizer would.
 func TestWatchSampleEvent(t *testing.T) {
 	repo, _ := filepath.Abs("../..")
+	if d := os.Getenv("BETHEL_SAMPLE_DIR"); d != "" {
+		repo = d // another event workspace laid out like the sample
+	}
 	if _, err := os.Stat(filepath.Join(repo, "pipeline.toml")); err != nil {
 		t.Skip("no sample pipeline.toml at the repository root yet")
 	}
