@@ -127,20 +127,20 @@ type Watcher struct {
 	done    chan struct{}
 
 	// Owned by the loop goroutine.
-	in        interest
-	watched   map[string]bool // workspace-relative directories with a watch
-	base      map[string]baseline
-	pending   map[string]bool // path -> forced (must be reported even if unchanged)
-	rescan    bool
-	first     time.Time // first event of the pending burst
-	last      time.Time // last event of the pending burst
-	waiter    *nextReq
-	barSeq    int  // last barrier written
-	barSeen   bool // the barrier of the current waiter was seen: events now come after the caller's build
-	loopErr   error
-	onIdle    func() // test hook: the caller is known idle (barrier seen)
-	timer     *time.Timer
-	timerArmd bool
+	in      interest
+	watched map[string]bool // workspace-relative directories with a watch
+	base    map[string]baseline
+	pending map[string]bool // path -> forced (must be reported even if unchanged)
+	rescan  bool
+	first   time.Time // first event of the pending burst
+	last    time.Time // last event of the pending burst
+	waiter  *nextReq
+	barSeq  int  // last barrier written
+	barSeen bool // the barrier of the current waiter was seen: events now come after the caller's build
+	loopErr error
+	onIdle  func() // test hook: the caller is known idle (barrier seen)
+	timer   *time.Timer
+	armed   bool
 }
 
 type nextReq struct {
@@ -614,7 +614,7 @@ func (w *Watcher) arm() {
 		at = lim
 	}
 	w.timer.Reset(time.Until(at))
-	w.timerArmd = true
+	w.armed = true
 }
 
 func (w *Watcher) loop() {
@@ -622,7 +622,7 @@ func (w *Watcher) loop() {
 	defer w.closeFS()
 	for {
 		var timerC <-chan time.Time
-		if w.timerArmd {
+		if w.armed {
 			timerC = w.timer.C
 		}
 		select {
@@ -676,7 +676,7 @@ func (w *Watcher) loop() {
 			sort.Strings(out)
 			c <- out
 		case <-timerC:
-			w.timerArmd = false
+			w.armed = false
 			w.deliver()
 		}
 	}
@@ -795,7 +795,7 @@ func (w *Watcher) deliver() {
 	if w.waiter == nil || !w.barSeen || (len(w.pending) == 0 && !w.rescan) {
 		return
 	}
-	if w.timerArmd && time.Now().Before(w.deadline()) {
+	if w.armed && time.Now().Before(w.deadline()) {
 		return
 	}
 	b := Batch{Rescan: w.rescan}
@@ -818,7 +818,7 @@ func (w *Watcher) deliver() {
 	w.rescan = false
 	w.first, w.last = time.Time{}, time.Time{}
 	w.timer.Stop()
-	w.timerArmd = false
+	w.armed = false
 	if len(b.Paths) == 0 && !b.Rescan {
 		return
 	}
