@@ -166,6 +166,9 @@ func (g *gen) phone() string {
 // people draws n registrations, then duplicates a few, in submission order.
 func (g *gen) people(n int) {
 	g.width = len(fmt.Sprint(10000 + n + n/50 + 10))
+	// Large runs spread addresses wider, so that unrelated people rarely
+	// share a name and an address (the duplicate report stays realistic).
+	emailSpread := max(100, n/100)
 	for i := 0; i < n; i++ {
 		p := &person{}
 		p.bethel = g.bethels[g.r.IntN(len(g.bethels))]
@@ -187,7 +190,7 @@ func (g *gen) people(n int) {
 		if g.r.IntN(12) == 0 {
 			p.pref = g.pick(girlNames)
 		}
-		p.email = strings.ToLower(strings.NewReplacer(" ", "", "ë", "e", "é", "e").Replace(p.first)+"."+p.last) + fmt.Sprintf("%d@example.org", g.r.IntN(100))
+		p.email = strings.ToLower(strings.NewReplacer(" ", "", "ë", "e", "é", "e").Replace(p.first)+"."+p.last) + fmt.Sprintf("%d@example.org", g.r.IntN(emailSpread))
 		p.phone = g.phone()
 		p.ecName = g.pick(adultNames) + " " + p.last
 		p.ecPhone = g.phone()
