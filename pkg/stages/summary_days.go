@@ -1,0 +1,78 @@
+package stages
+
+import (
+	"context"
+	"strings"
+
+	"bethel/pkg/pos"
+	"bethel/pkg/stage"
+)
+
+// summaryDays writes out/summary/days.csv:
+// `day,daughters,adults,guests,total`, one row per configured day (the
+// [days] order of config/values.toml). A registration counts once on each
+// day it attends, so the rows do not sum to the attendance TOTAL; each row
+// is at most that total.
+//
+// Inputs: the normalized registrations, config/values.toml,
+// config/privacy.toml.
+type summaryDays struct{}
+
+func init() { register(summaryDays{}) }
+
+func (summaryDays) Name() string    { return "summary.days" }
+func (summaryDays) Version() string { return "1" }
+
+func (summaryDays) Run(ctx context.Context, r *stage.Run) error {
+	out, err := output(r, "days.csv")
+	if err != nil {
+		return err
+	}
+	fields := []string{"days_attending", "member_type"}
+	if err := checkAggregate(r, out, map[string][]string{"day": {"days_attending"}},
+		[]string{"daughters", "adults", "guests", "total"}, fields); err != nil {
+		return err
+	}
+	cfg, err := summaryValues(r)
+	if err != nil {
+		return err
+	}
+	rr, rowIdx, err := readRegistrations(ctx, r, "registration_id", "days_attending", "member_type")
+	if err != nil {
+		return err
+	}
+	t := newCountTable(cfg.days, tracking(r, out))
+	ids, ds, mts := rr.col("registration_id"), rr.col("days_attending"), rr.col("member_type")
+	for i := 0; i < rr.n; i++ {
+		m := memberIndex(mts[i])
+		if m < 0 {
+			return badMember(rr, i, ids[i], mts[i])
+		}
+		if ds[i] == "" {
+			continue
+		}
+		for _, d := range strings.Split(ds[i], ";") {
+			if _, ok := t.pos[d]; !ok {
+				return pos.Errorf(pos.Pos{File: rr.file, Line: rr.lines[i]}, "%s: day %q is not a configured day (%s)", ids[i], d, strings.Join(cfg.days, ", "))
+			}
+			t.add(d, m, rowIdx[i])
+		}
+	}
+	return writeMemberTable(r, out, "day", t, func(k string) []string { return []string{k} }, nil, false, rr.file, fields,
+		func(k string) string { return "days_attending containing " + k })
+}
+
+// summaryValues loads config/values.toml for the value orders summaries
+// list (days, housing), with the registrations stage's own loader so that
+// both read the file the same way.
+func summaryValues(r *stage.Run) (*regConfig, error) {
+	file, err := r.Input(ValuesFile)
+	if err != nil {
+		return nil, err
+	}
+	c := &regConfig{}
+	if err := regLoadValues(r.FS, file, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
