@@ -288,6 +288,17 @@ func (c *regConfig) valueErr(export string, t *patch.Table, ve valueError, priv 
 		key, c.header[ve.field], bv.what, shown, bv.hint, field)
 }
 
+// regBatch is a batch of raw records handed from the parsing goroutine to
+// the mapping one: the mapped columns of each row, flat, and each row's
+// line. err ends the stream.
+type regBatch struct {
+	fields []string
+	lines  []int
+	err    error
+}
+
+const regBatchRows = 1024
+
 // readExport streams the export into a patch table, mapping every cell.
 // Cells no mapping knows are returned as value errors, not failed at once,
 // because a patch may fix them.
@@ -314,37 +325,67 @@ func readExport(ctx context.Context, r *stage.Run, export string, cfg *regConfig
 	n := len(RegistrationFields)
 	vals := make([]string, n)
 	mappers := cfg.mappers()
-	for row := 0; ; row++ {
-		if row&4095 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, nil, err
+	// Parsing and mapping run on two goroutines, in batches: each is
+	// about half the work of a large export.
+	batches := make(chan *regBatch, 4)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		defer close(batches)
+		for {
+			b := &regBatch{fields: make([]string, 0, regBatchRows*n), lines: make([]int, 0, regBatchRows)}
+			for len(b.lines) < regBatchRows {
+				rec, err := cr.Read()
+				if err != nil {
+					if err != io.EOF {
+						b.err = err
+					}
+					select {
+					case batches <- b:
+					case <-done:
+					}
+					return
+				}
+				for fi := 0; fi < n; fi++ {
+					b.fields = append(b.fields, rec.Fields[idx[fi]])
+				}
+				b.lines = append(b.lines, rec.Line)
+			}
+			select {
+			case batches <- b:
+			case <-done:
+				return
 			}
 		}
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
+	}()
+	for b := range batches {
+		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		res.counts["rows_read"]++
-		for fi := 0; fi < n; fi++ {
-			raw := rec.Fields[idx[fi]]
-			v, err := mappers[fi](raw)
-			if err != nil {
-				verrs = append(verrs, valueError{rec: len(t.Records), field: fi, line: rec.Line, err: err, raw: raw})
-				// The raw cell stays in the record, so that a patch's
-				// expect and messages see what the export says. It never
-				// reaches an output: the build fails unless a patch sets
-				// the field, or the record is dropped or inactive.
-				v = strings.TrimSpace(raw)
+		for k, line := range b.lines {
+			res.counts["rows_read"]++
+			raws := b.fields[k*n : (k+1)*n]
+			for fi, raw := range raws {
+				v, err := mappers[fi](raw)
+				if err != nil {
+					verrs = append(verrs, valueError{rec: len(t.Records), field: fi, line: line, err: err, raw: raw})
+					// The raw cell stays in the record, so that a patch's
+					// expect and messages see what the export says. It
+					// never reaches an output: the build fails unless a
+					// patch sets the field, or the record is dropped or
+					// inactive.
+					v = strings.TrimSpace(raw)
+				}
+				vals[fi] = v
 			}
-			vals[fi] = v
+			if vals[0] == "" {
+				return nil, nil, pos.Errorf(pos.Pos{File: export, Line: line}, "column %q is empty: every registration needs its id", cfg.header[0])
+			}
+			t.Records = append(t.Records, patch.NewRecord(vals, line))
 		}
-		if vals[0] == "" {
-			return nil, nil, pos.Errorf(pos.Pos{File: export, Line: rec.Line}, "column %q is empty: every registration needs its id", cfg.header[0])
+		if b.err != nil {
+			return nil, nil, b.err
 		}
-		t.Records = append(t.Records, patch.NewRecord(vals, rec.Line))
 	}
 	if n, first := cr.Converted(); n > 0 {
 		res.warns = append(res.warns, fmt.Sprintf("%s:%d: %d cells were not UTF-8 and were read as Windows-1252; export as \"CSV UTF-8\" to be sure", export, first, n))
