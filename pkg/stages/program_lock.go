@@ -152,7 +152,7 @@ func checkProgramLock(r *stage.Run, ps *programState) error {
 		return nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "the program is locked and %d %s differ from the lock without an after_lock patch:", len(diffs), plural(len(diffs), "session", "sessions"))
+	fmt.Fprintf(&b, "the program is locked and %d %s from the lock without an after_lock patch:", len(diffs), plural(len(diffs), "session differs", "sessions differ"))
 	for _, d := range diffs {
 		b.WriteString("\n\t" + d)
 	}
