@@ -187,13 +187,28 @@ func FuzzMapDays(f *testing.F) {
 		func(c *regConfig) func(string) (string, error) { return c.parseDays })
 }
 
+// FuzzMapEnum runs every values.toml table's mapping on each input.
 func FuzzMapEnum(f *testing.F) {
-	for _, field := range []string{"member_type"} {
-		fuzzMapper(f, false, []string{"JD", "Job's Daughter", "BG", "", "Youth Medium", "Veg"},
-			func(c *regConfig) func(string) (string, error) {
-				return func(s string) (string, error) { return c.mapEnum(field, s) }
-			})
-	}
+	fuzzMapper(f, false, []string{"JD", "Job's Daughter", "BG", "", "Youth Medium", "Veg", "Canceled", "I consent", "Dormitory"},
+		func(c *regConfig) func(string) (string, error) {
+			fields := []string{"member_type", "tshirt_size", "banquet_meal", "payment_status", "photo_consent", "housing"}
+			return func(s string) (string, error) {
+				// The first field that knows s answers; its value must
+				// also map to itself in that field (fuzzMapper checks
+				// idempotence through this same function).
+				var first error
+				for _, fl := range fields {
+					v, err := c.mapEnum(fl, s)
+					if err == nil {
+						return v, nil
+					}
+					if first == nil {
+						first = err
+					}
+				}
+				return "", first
+			}
+		})
 }
 
 func FuzzMapSize(f *testing.F) {
