@@ -877,6 +877,31 @@ func TestWatchSampleEvent(t *testing.T) {
 	if d := wDiff(edited, wSnapshot(t, dir)); len(d) != 0 {
 		t.Fatalf("outputs after recovery differ from the good state: %v", d)
 	}
+	// A program patch (the program is locked: it says after_lock) reruns
+	// the program node only, and leaves the registrations side alone.
+	wSave(t, dir, "patches/program/90-watch-test.toml", "[[patch]]\nid         = \"watch-test-title\"\ntarget     = \"program\"\n"+
+		"match      = { id = \"S-002\" }\nset        = { title = \"Opening Ceremony (watch test)\" }\nreason     = \"watch test\"\n"+
+		"author     = \"test\"\ndate       = 2026-06-02\nafter_lock = true\n")
+	rec = w.next()
+	if len(rec.Failed) != 0 || !slices.Equal(rec.Ran, []string{"program"}) {
+		t.Fatalf("program patch: %+v", rec)
+	}
+	changed = wDiff(edited, wSnapshot(t, dir))
+	if len(changed) == 0 {
+		t.Fatal("the program patch changed no output")
+	}
+	for _, p := range changed {
+		if !strings.HasPrefix(p, "out/program/") {
+			t.Errorf("a program patch changed %s", p)
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, "patches/program/90-watch-test.toml")); err != nil {
+		t.Fatal(err)
+	}
+	if rec := w.next(); len(rec.Failed) != 0 {
+		t.Fatalf("program patch removed: %+v", rec)
+	}
+
 	// Reverting the first edit brings the first outputs back (restored
 	// from the cache).
 	os.Remove(filepath.Join(dir, "patches/registrations/99-watch-test.toml"))
