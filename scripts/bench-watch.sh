@@ -6,17 +6,17 @@
 # content is written to a temporary first; the save is its rename over the
 # file, as editors do, run by mv) to the moment the watch prints its --json
 # line for the rebuild, which it does after the build returned, i.e. after
-# the last output was renamed into place. Each save changes a value the
-# outputs depend on, plus a unique comment so that every edit is new content
-# (the edited node runs; nothing is merely restored from the cache). The
-# build's own time (the JSON "seconds") is shown beside it.
+# the last output was renamed into place. Every save is new content that
+# changes the registrations table, so the registrations node and every node
+# that reads its output run each time (the worst case for a patch edit).
+# The build's own time (the JSON "seconds") is shown beside it.
 #
 # Cases: the sample event at the repository root, and the same pipeline on
 # 100,000 generated registrations (cmd/bethel-sample -rows, which writes an
 # export with its matching config and patches).
 # Idle CPU: utime+stime of a watching process over IDLE seconds.
 #
-#   bash scripts/bench-watch.sh            # SAVES=40 IDLE=10 ROWS=100000
+#   bash scripts/bench-watch.sh            # SAVES=40 IDLE=10 ROWS=100000 DEBOUNCE=
 #
 # Targets (issue 5): median under 100 ms on the sample, under 600 ms on
 # 100,000 rows; idle CPU near zero.
@@ -26,6 +26,7 @@ repo=$PWD
 SAVES=${SAVES:-40}
 IDLE=${IDLE:-10}
 ROWS=${ROWS:-100000}
+DEBOUNCE=${DEBOUNCE:-} # e.g. 10ms; empty: the watch's default
 export BETHEL_DEBUG=
 
 tmp=$(mktemp -d)
@@ -48,9 +49,10 @@ sample_workspace() {
 	cp "$repo/pipeline.toml" "$1/"
 }
 
-# The edit: a patch file of its own, whose value alternates between two
-# t-shirt sizes; the unique comment makes every save new content, so the
-# registrations node runs each time (its dependents may be restored). The
+# The edit: a patch file of its own that renames one registration (a new
+# name every save, so the private registrations table is new content each
+# time and every node reading it runs; nothing is restored from the cache)
+# and flips its t-shirt size (so the t-shirt summary changes too). The
 # workspace's pipeline must glob patches/registrations/*.toml.
 patch_file=patches/registrations/99-bench.toml
 prepare_patch() { # DIR N: the new content, in a temporary next to the file
@@ -62,7 +64,7 @@ prepare_patch() { # DIR N: the new content, in a temporary next to the file
 id     = "bench-size"
 target = "registrations"
 match  = { registration_id = "$rid" }
-set    = { tshirt_size = "$size" }
+set    = { tshirt_size = "$size", preferred_name = "Bench $2" }
 reason = "benchmark edit"
 author = "bench"
 date   = 2026-05-01
@@ -108,7 +110,7 @@ measure() {
 	prepare_patch "$dir" 0
 	save_patch "$dir"
 	"$bethel" make -C "$dir" >/dev/null
-	coproc WATCH { exec "$bethel" watch -C "$dir" --json 2>"$tmp/$name.stderr"; }
+	coproc WATCH { exec "$bethel" watch -C "$dir" --json ${DEBOUNCE:+--debounce "$DEBOUNCE"} 2>"$tmp/$name.stderr"; }
 	watch_pid=$WATCH_PID
 	local out=${WATCH[0]}
 	read -r -t 120 line <&"$out" || { echo "watch did not start"; cat "$tmp/$name.stderr"; exit 1; }
@@ -159,7 +161,7 @@ idle_cpu() {
 		printf "%-28s %d ticks (%.0f ms CPU) in %d s idle = %.3f%% of one core\n", "idle watch", t, t * 1000 / hz, s, t * 100 / hz / s }'
 }
 
-echo "bethel watch: save-to-last-output latency ($(nproc) CPUs, $(uname -sr))"
+echo "bethel watch: save-to-last-output latency ($(nproc) CPUs, $(uname -sr), debounce ${DEBOUNCE:-default})"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 sample_workspace "$tmp/sample"
 if [ "$provisional" = 1 ]; then

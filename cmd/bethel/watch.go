@@ -142,6 +142,7 @@ func runWatch(ctx context.Context, env *Env, args []string) error {
 	}
 	if debugEnabled("watch") {
 		cfg.Debugf = func(format string, args ...any) { fmt.Fprintf(errw, "bethel: watch: "+format+"\n", args...) }
+		wt.debugf = cfg.Debugf
 	}
 	fw, err := watch.New(cfg)
 	if err != nil {
@@ -211,9 +212,10 @@ type watcher struct {
 	keepGoing bool
 	wait      time.Duration
 
-	p       *pipeline.Pipeline // last pipeline that loaded; nil if none yet
-	loadErr error              // why the pipeline file last failed to load
-	in      watch.Interest     // what the file watcher currently watches
+	p       *pipeline.Pipeline               // last pipeline that loaded; nil if none yet
+	loadErr error                            // why the pipeline file last failed to load
+	in      watch.Interest                   // what the file watcher currently watches
+	debugf  func(format string, args ...any) // BETHEL_DEBUG=watch, else nil
 	site    *serve.Server
 }
 
@@ -380,6 +382,19 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 	}
 	pr := &progress{w: out, errw: wt.errw, terminal: wt.env.IsTerminal && !wt.json, quiet: wt.json}
 	opts.Events = pr.event
+	if wt.debugf != nil {
+		// BETHEL_DEBUG=watch: how long each node took, to tell the
+		// watch's share of a rebuild from the nodes'.
+		started := map[string]time.Time{}
+		opts.Events = func(ev graph.Event) {
+			if ev.Kind == graph.Start {
+				started[ev.Node] = time.Now()
+			} else if t, ok := started[ev.Node]; ok {
+				wt.debugf("node %s %s in %v", ev.Node, ev.Status, time.Since(t).Round(time.Microsecond))
+			}
+			pr.event(ev)
+		}
+	}
 	res, err := buildStoppable(ctx, wt.p, opts)
 	pr.clear()
 	if ctx.Err() != nil {
