@@ -1,6 +1,10 @@
 package watch
 
-import "testing"
+import (
+	"path"
+	"strings"
+	"testing"
+)
 
 func TestGlobMatch(t *testing.T) {
 	cases := []struct {
@@ -62,4 +66,48 @@ func TestEditorTemp(t *testing.T) {
 			t.Errorf("editorTemp(%q) = true", n)
 		}
 	}
+}
+
+// FuzzGlobMatch checks the segment matcher against path.Match, which it
+// must agree with wherever neither "**" nor a dot file is involved.
+func FuzzGlobMatch(f *testing.F) {
+	f.Add("patches/*/*.toml", "patches/a/b.toml")
+	f.Add("inputs/[a-c]?.csv", "inputs/b1.csv")
+	f.Add("*", "x/y")
+	f.Add(`a\*b/c`, "a*b/c")
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		if strings.Contains(pattern, "**") || strings.HasPrefix(name, ".") || strings.Contains(name, "/.") ||
+			strings.Contains(pattern, "//") || strings.Contains(name, "//") ||
+			strings.HasPrefix(pattern, "/") || strings.HasSuffix(pattern, "/") ||
+			pattern == "" || path.Clean(pattern) != pattern || slashInClass(pattern) {
+			return
+		}
+		want, err := path.Match(pattern, name)
+		if err != nil {
+			return
+		}
+		if got := compileGlob(pattern).match(name); got != want {
+			t.Fatalf("match(%q, %q) = %v, path.Match says %v", pattern, name, got, want)
+		}
+	})
+}
+
+// slashInClass reports whether a '/' stands inside a [...] class: the
+// loader, like this matcher, splits patterns at every '/', so such a
+// pattern is malformed for both, whatever path.Match says.
+func slashInClass(p string) bool {
+	in := false
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '\\' && i+1 < len(p):
+			i++
+		case c == '[':
+			in = true
+		case c == ']':
+			in = false
+		case c == '/' && in:
+			return true
+		}
+	}
+	return false
 }
