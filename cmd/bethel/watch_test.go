@@ -258,6 +258,33 @@ func TestWatchRebuildsWhatChanged(t *testing.T) {
 				t.Errorf("out/names.txt = %q", got)
 			}
 		}},
+		{"sed -i (a temporary in the directory, renamed over the file)", func() {
+			cmd := exec.Command("sed", "-i", "s/bob=bobby/bob=bobbie/", "patches/01-bob.txt")
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("sed: %v\n%s", err, out)
+			}
+		}, []string{"patches/01-bob.txt"}, []string{"names", "count", "site"}, func() {
+			if got := wRead(t, dir, "out/names.txt"); got != "alice\nbobbie\ncarol\n" {
+				t.Errorf("out/names.txt = %q", got)
+			}
+		}},
+		{"vim, headless, with its swap and backup files", func() {
+			vim, err := exec.LookPath("vim")
+			if err != nil {
+				t.Skip("no vim on this machine")
+			}
+			cmd := exec.Command(vim, "-u", "NONE", "-i", "NONE", "-N", "-es",
+				"-c", "set writebackup backupcopy=no swapfile", "-c", "%s/bob=bobbie/bob=bobby/", "-c", "wq", "patches/01-bob.txt")
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("vim: %v\n%s", err, out)
+			}
+		}, []string{"patches/01-bob.txt"}, []string{"names", "count", "site"}, func() {
+			if got := wRead(t, dir, "out/names.txt"); got != "alice\nbobby\ncarol\n" {
+				t.Errorf("out/names.txt = %q", got)
+			}
+		}},
 		{"new patch file matching the glob", func() {
 			wSave(t, dir, "patches/02-carol.txt", "carol=caroline\n")
 		}, []string{"patches/02-carol.txt"}, []string{"names", "count", "site"}, func() {
