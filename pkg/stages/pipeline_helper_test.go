@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"bethel/pkg/lineage"
 	"bethel/pkg/pipeline"
@@ -84,6 +85,9 @@ func tryBuildWorkspace(root string) (*wsBuild, error) {
 				return bufs[path], nil
 			},
 			Lineage: func(path string) *lineage.Recorder {
+				if os.Getenv("BETHEL_NO_LINEAGE") != "" {
+					return nil
+				}
 				if b.lineage[path] == nil {
 					b.lineage[path] = &lineage.Recorder{}
 				}
@@ -93,8 +97,12 @@ func tryBuildWorkspace(root string) (*wsBuild, error) {
 				b.warnings[n.Name] = append(b.warnings[n.Name], fmt.Sprintf(format, args...))
 			},
 		}
+		start := time.Now()
 		if err := st.Run(context.Background(), run); err != nil {
 			return b, fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		if os.Getenv("BETHEL_NODE_TIMES") != "" {
+			fmt.Fprintf(os.Stderr, "%-20s %v\n", n.Name, time.Since(start))
 		}
 		for _, o := range n.Outputs {
 			if bufs[o] == nil {

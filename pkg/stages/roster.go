@@ -1,6 +1,8 @@
 package stages
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"sort"
@@ -85,13 +87,22 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 	if err != nil {
 		return err
 	}
+	// Each row is kept as its encoded CSV line plus a sort key, not as 19
+	// strings: a million-row roster then fits in a few hundred megabytes.
 	type row struct {
 		bethel int
-		cells  []string
+		key    string // folded last name, first name, id
+		line   string
 		input  int
 	}
 	var rows []row
+	var lb bytes.Buffer
+	lw := csvio.NewWriterNoBOM(&lb)
+	cells := make([]string, 0, len(RosterColumns))
 	for n := 0; ; n++ {
+		if n&0xffff == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		rec, err := cr.Read()
 		if err == io.EOF {
 			break
@@ -108,24 +119,28 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		if e := bethels.ByNumber[b]; e != nil {
 			name = e.Name
 		}
-		cells := []string{csvio.Unescape(rec.Fields[idx[0]]), name}
+		cells = append(cells[:0], csvio.Unescape(rec.Fields[idx[0]]), name)
 		for k := range src {
 			cells = append(cells, csvio.Unescape(rec.Fields[idx[k+1]]))
 		}
-		rows = append(rows, row{bethel: b, cells: append(cells, ""), input: n})
+		cells = append(cells, "")
+		lb.Reset()
+		if err := lw.Write(cells); err != nil {
+			return err
+		}
+		if err := lw.Flush(); err != nil {
+			return err
+		}
+		// cells: 0 bethel, 1 name, 2 id, 3 last, 4 first.
+		key := strings.ToLower(cells[3]) + "\x00" + strings.ToLower(cells[4]) + "\x00" + cells[2]
+		rows = append(rows, row{bethel: b, key: key, line: lb.String(), input: n})
 	}
-	// cells: 0 bethel, 1 name, 2 id, 3 last, 4 first.
-	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i], rows[j]
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := &rows[i], &rows[j]
 		if a.bethel != b.bethel {
 			return a.bethel < b.bethel
 		}
-		for _, k := range []int{3, 4, 2} {
-			if c := strings.Compare(strings.ToLower(a.cells[k]), strings.ToLower(b.cells[k])); c != 0 {
-				return c < 0
-			}
-		}
-		return a.cells[2] < b.cells[2]
+		return a.key < b.key
 	})
 	w, err := r.Create(out)
 	if err != nil {
@@ -134,11 +149,15 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 	rec := lineageOf(r, out)
 	cw := csvio.NewWriter(w)
 	cw.Write(RosterColumns)
+	if err := cw.Flush(); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
 	for _, x := range rows {
-		if err := cw.Write(x.cells); err != nil {
+		if _, err := bw.WriteString(x.line); err != nil {
 			return err
 		}
 		rec.AddRow(lineage.Row{Refs: []lineage.Ref{{Input: in, Row: x.input}}})
 	}
-	return cw.Flush()
+	return bw.Flush()
 }

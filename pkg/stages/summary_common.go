@@ -2,11 +2,15 @@ package stages
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"bethel/pkg/csvio"
 	"bethel/pkg/lineage"
@@ -27,8 +31,9 @@ const RegistrationsFile = "registrations.csv"
 // columns it asked for, one slice per column, so that a million rows cost
 // a few string headers each rather than 22.
 type regRows struct {
-	file string
-	cols map[string][]string
+	file   string
+	header []string
+	cols   map[string][]string
 	// lines are the file lines of each row, for error positions.
 	lines []int
 	n     int
@@ -38,15 +43,145 @@ func (rr *regRows) col(name string) []string { return rr.cols[name] }
 
 // readRegistrations reads the named canonical columns of the node's
 // registrations input. Records whose payment_status is inactive are
-// skipped defensively (normalize already leaves them out); skipped rows
-// still count toward row numbers, so lineage refs name the file's rows.
-// rowIdx maps each kept row to its 0-based data row in the file.
+// skipped defensively (normalize already leaves them out). rowIdx maps
+// each kept row to its 0-based data row in the file, for lineage refs.
+//
+// The summaries, the program and the public tables all read the same
+// normalized file, which at a million rows costs far more to parse than
+// to count; so the columns they use are parsed once per file content and
+// shared (see regMemo). The result is read-only.
 func readRegistrations(ctx context.Context, r *stage.Run, cols ...string) (*regRows, []int, error) {
 	file, err := r.Input(RegistrationsFile)
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := r.FS.Open(file)
+	shared := true
+	for _, c := range cols {
+		if !contains1(regMemoColumns, c) {
+			shared = false
+		}
+	}
+	if !shared {
+		return parseRegistrations(ctx, r.FS, file, cols, false)
+	}
+	rr, rowIdx, err := regMemo.get(ctx, r.FS, file)
+	if err != nil {
+		return nil, nil, err
+	}
+	var missing []string
+	for _, c := range cols {
+		if _, ok := rr.cols[c]; !ok {
+			missing = append(missing, fmt.Sprintf("%q", c))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, nil, pos.Errorf(pos.Pos{File: file, Line: 1}, "missing required %s %s (header has %s)",
+			plural(len(missing), "column", "columns"), strings.Join(missing, ", "), strings.Join(rr.header, ", "))
+	}
+	return rr, rowIdx, nil
+}
+
+func contains1(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// regMemoColumns are the columns shared between stages.
+var regMemoColumns = []string{"registration_id", "bethel", "member_type", "banquet_meal", "tshirt_size",
+	"days_attending", "housing", "dietary_needs", "allergies"}
+
+// regMemo remembers the parsed columns of the last registrations file,
+// keyed by its content (size and a 64-bit hash of every byte: hashing is
+// ~20 times cheaper than parsing). Stages running at the same time wait
+// for one parse. Only one file is kept, so a long-running `bethel watch`
+// holds at most one parse in memory; a cancelled parse is not kept.
+var regMemo = &memo{}
+
+type memo struct {
+	mu    sync.Mutex
+	seed  maphash.Seed
+	entry *memoEntry
+}
+
+type memoEntry struct {
+	key    memoKey
+	done   chan struct{}
+	rows   *regRows
+	rowIdx []int
+	err    error
+}
+
+type memoKey struct {
+	file string
+	size int64
+	sum  uint64
+}
+
+func (m *memo) get(ctx context.Context, fsys fs.FS, file string) (*regRows, []int, error) {
+	m.mu.Lock()
+	if m.entry == nil {
+		m.seed = maphash.MakeSeed()
+	}
+	seed := m.seed
+	m.mu.Unlock()
+	key, err := hashFile(fsys, file, seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.mu.Lock()
+	if e := m.entry; e != nil && e.key == key {
+		m.mu.Unlock()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		if e.err != nil && (errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded)) {
+			// The stage that parsed was cancelled, not this one: parse anew.
+			return parseRegistrations(ctx, fsys, file, regMemoColumns, true)
+		}
+		return e.rows, e.rowIdx, e.err
+	}
+	e := &memoEntry{key: key, done: make(chan struct{})}
+	m.entry = e
+	m.mu.Unlock()
+	e.rows, e.rowIdx, e.err = parseRegistrations(ctx, fsys, file, regMemoColumns, true)
+	close(e.done)
+	if e.err != nil && ctx.Err() != nil {
+		m.mu.Lock()
+		if m.entry == e {
+			m.entry = nil
+		}
+		m.mu.Unlock()
+	}
+	return e.rows, e.rowIdx, e.err
+}
+
+func hashFile(fsys fs.FS, file string, seed maphash.Seed) (memoKey, error) {
+	f, err := fsys.Open(file)
+	if err != nil {
+		return memoKey{}, err
+	}
+	defer f.Close()
+	var h maphash.Hash
+	h.SetSeed(seed)
+	n, err := io.Copy(&h, f)
+	if err != nil {
+		return memoKey{}, err
+	}
+	return memoKey{file: file, size: n, sum: h.Sum64()}, nil
+}
+
+// parseRegistrations reads cols of file; with optional, columns missing
+// from the header are left out instead of being an error. Values are
+// interned per column: summary columns have few distinct values, so a
+// million rows share a handful of strings.
+func parseRegistrations(ctx context.Context, fsys fs.FS, file string, cols []string, optional bool) (*regRows, []int, error) {
+	f, err := fsys.Open(file)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -55,12 +190,28 @@ func readRegistrations(ctx context.Context, r *stage.Run, cols ...string) (*regR
 	if err != nil {
 		return nil, nil, err
 	}
+	if optional {
+		var present []string
+		for _, c := range cols {
+			if cr.Index(c) >= 0 {
+				present = append(present, c)
+			}
+		}
+		cols = present
+	}
 	want := append([]string{"payment_status"}, cols...)
 	idx, err := cr.Require(want...)
 	if err != nil {
 		return nil, nil, err
 	}
-	rr := &regRows{file: file, cols: map[string][]string{}}
+	rr := &regRows{file: file, cols: map[string][]string{}, header: cr.Header()}
+	colVals := make([][]string, len(cols))
+	intern := make([]map[string]string, len(cols))
+	for k, c := range cols {
+		if c != "registration_id" {
+			intern[k] = map[string]string{}
+		}
+	}
 	var rowIdx []int
 	inactive := map[string]bool{}
 	for _, s := range InactiveStatuses {
@@ -80,12 +231,26 @@ func readRegistrations(ctx context.Context, r *stage.Run, cols ...string) (*regR
 		if inactive[rec.Fields[idx[0]]] {
 			continue
 		}
-		for k, c := range cols {
-			rr.cols[c] = append(rr.cols[c], csvio.Unescape(rec.Fields[idx[k+1]]))
+		for k := range cols {
+			v := rec.Fields[idx[k+1]]
+			if m := intern[k]; m != nil {
+				s, ok := m[v]
+				if !ok {
+					s = csvio.Unescape(strings.Clone(v))
+					m[strings.Clone(v)] = s
+				}
+				v = s
+			} else {
+				v = csvio.Unescape(v)
+			}
+			colVals[k] = append(colVals[k], v)
 		}
 		rr.lines = append(rr.lines, rec.Line)
 		rowIdx = append(rowIdx, row)
 		rr.n++
+	}
+	for k, c := range cols {
+		rr.cols[c] = colVals[k]
 	}
 	return rr, rowIdx, nil
 }
