@@ -102,14 +102,15 @@ func runWatch(ctx context.Context, env *Env, args []string) error {
 	keepGoing := fs.Bool("k", false, "keep going after a node fails: build everything that does not depend on it")
 	asJSON := fs.Bool("json", false, `print one JSON line per build: make --json's keys plus "changed"`)
 	var srv serveFlag
-	fs.Var(&srv, "serve", "serve "+siteDir+"/ over HTTP at `[ADDR]` ("+defaultServeAddr+" when omitted) and reload open pages after each good build")
+	fs.Var(&srv, "serve", "serve "+siteDir+"/ over HTTP on `[ADDR]` (default "+defaultServeAddr+") and reload open pages after each good build")
 	publicOK := fs.Bool("public-serve-ok", false, "allow --serve on an address other machines can reach (the site holds internal data)")
 	debounce := fs.Duration("debounce", watch.DefaultDebounce, "quiet period that ends a burst of saves")
 	wait := fs.Duration("wait", 10*time.Minute, "how long each build waits for another bethel running in this workspace")
 	fs.Usage = usageFunc(fs, "bethel watch [-C DIR] [-f FILE] [-j N] [--json] [--serve [ADDR]] [--public-serve-ok] [TARGET...]",
 		"Builds the targets (default: every node), then rebuilds after every change to a file the\n"+
 			"pipeline reads and to the pipeline file itself, until interrupted (exit status 0).\n"+
-			"A failed build keeps the last good outputs; the next good save recovers.")
+			"A failed build changes no output of a built-in stage (a failed command node's own outputs\n"+
+			"are removed by the engine before it runs); the next good save recovers.")
 	targets, err := parseFlags(fs, env, splitServeArg(args))
 	if err != nil {
 		return err
