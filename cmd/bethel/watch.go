@@ -109,8 +109,9 @@ func runWatch(ctx context.Context, env *Env, args []string) error {
 	fs.Usage = usageFunc(fs, "bethel watch [-C DIR] [-f FILE] [-j N] [--json] [--serve [ADDR]] [--public-serve-ok] [TARGET...]",
 		"Builds the targets (default: every node), then rebuilds after every change to a file the\n"+
 			"pipeline reads and to the pipeline file itself, until interrupted (exit status 0).\n"+
-			"A failed build changes no output of a built-in stage (a failed command node's own outputs\n"+
-			"are removed by the engine before it runs); the next good save recovers.")
+			"When a node fails, its outputs and those of the nodes after it stay as they were (a failed\n"+
+			"command node's own outputs excepted: the engine removes them before it runs); the next good\n"+
+			"save recovers.")
 	targets, err := parseFlags(fs, env, splitServeArg(args))
 	if err != nil {
 		return err
