@@ -430,7 +430,6 @@ func (w *Watcher) rel(abs string) (string, bool) {
 // watches no longer wanted. Files in newly watched directories are not
 // reported: the caller is about to build, and baselineAll records them.
 func (w *Watcher) sync() error {
-	const emit = false
 	dirs := make([]string, 0, len(w.in.want))
 	for d := range w.in.want {
 		dirs = append(dirs, d)
@@ -440,12 +439,12 @@ func (w *Watcher) sync() error {
 		if w.watched[d] {
 			continue
 		}
-		if err := w.addTree(d, emit); err != nil {
+		if err := w.addTree(d, false); err != nil {
 			return err
 		}
 	}
 	for _, r := range w.in.recurse {
-		if err := w.addTree(r, emit); err != nil {
+		if err := w.addTree(r, false); err != nil {
 			return err
 		}
 	}
@@ -461,10 +460,10 @@ func (w *Watcher) sync() error {
 // addTree watches dir if it is wanted and exists, then every wanted
 // directory below it. With emit, files of interest found in directories
 // that were not watched before are queued as changes (a directory created
-// or moved in with files already inside produces no events for them). The watch is added before the directory is listed, so
-// that a file created in between is seen either by the listing or by an
-// event. Missing directories are not an error: their parent's watch will
-// see them appear.
+// or moved in with files already inside produces no events for them). The
+// watch is added before the directory is listed, so that a file created in
+// between is seen either by the listing or by an event. Missing directories
+// are not an error: their parent's watch will see them appear.
 func (w *Watcher) addTree(dir string, emit bool) error {
 	if !w.in.wantDir(dir) {
 		return nil
