@@ -2,6 +2,8 @@ package watch
 
 import (
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -17,8 +19,12 @@ func TestDeps(t *testing.T) {
 		{"bethel/pkg/watch", []string{"bethel/pkg/watch", "bethel/pkg/cache"}},
 		{"bethel/pkg/serve", []string{"bethel/pkg/serve"}},
 	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
 	for _, c := range cases {
-		out, err := exec.Command("go", "list", "-deps", c.pkg).Output()
+		out, err := exec.Command(gobin, "list", "-deps", c.pkg).Output()
 		if err != nil {
 			t.Fatalf("go list -deps %s: %v", c.pkg, err)
 		}
