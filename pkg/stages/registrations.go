@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -534,11 +533,4 @@ func (res *regResult) write(w io.Writer, rec *lineage.Recorder) error {
 		}
 	}
 	return cw.Flush()
-}
-
-// regReportBytes is the JSON report, for tests.
-func regReportBytes(rep *patch.Report) []byte {
-	var b bytes.Buffer
-	writeReport(&b, rep)
-	return b.Bytes()
 }
