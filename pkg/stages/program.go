@@ -480,15 +480,15 @@ func expectedAttendance(ctx context.Context, r *stage.Run, ps *programState, tra
 	rows := map[key][]int{}
 	bs, ds2 := rr.col("bethel"), rr.col("days_attending")
 	for i := 0; i < rr.n; i++ {
-		if ds2[i] == "" {
+		if ds2.at(i) == "" {
 			continue
 		}
-		for _, d := range strings.Split(ds2[i], ";") {
+		for _, d := range splitDays(ds2.at(i)) {
 			di, ok := dayIdx[d]
 			if !ok {
-				return nil, pos.Errorf(pos.Pos{File: rr.file, Line: rr.lines[i]}, "day %q of days_attending is not a day of %s (%s); the registrations' [days] and the schedule's [[day]] must agree", d, ps.sched.File, strings.Join(ps.sched.DayNames(), ", "))
+				return nil, pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "day %q of days_attending is not a day of %s (%s); the registrations' [days] and the schedule's [[day]] must agree", d, ps.sched.File, strings.Join(ps.sched.DayNames(), ", "))
 			}
-			k := key{bs[i], di}
+			k := key{bs.at(i), di}
 			counts[k]++
 			all[di]++
 			if track {

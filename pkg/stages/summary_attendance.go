@@ -68,14 +68,14 @@ func attendanceCounts(ctx context.Context, r *stage.Run, bethels *Bethels, track
 	t := newCountTable(keys, track)
 	ids, bs, mts := rr.col("registration_id"), rr.col("bethel"), rr.col("member_type")
 	for i := 0; i < rr.n; i++ {
-		if _, ok := t.pos[bs[i]]; !ok {
-			return nil, "", pos.Errorf(pos.Pos{File: rr.file, Line: rr.lines[i]}, "%s: bethel %q is not in %s", ids[i], bs[i], bethels.File)
+		if _, ok := t.pos[bs.at(i)]; !ok {
+			return nil, "", pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "%s: bethel %q is not in %s", ids.at(i), bs.at(i), bethels.File)
 		}
-		m := memberIndex(mts[i])
+		m := memberIndex(mts.at(i))
 		if m < 0 {
-			return nil, "", badMember(rr, i, ids[i], mts[i])
+			return nil, "", badMember(rr, i, ids.at(i), mts.at(i))
 		}
-		t.add(bs[i], m, rowIdx[i])
+		t.add(bs.at(i), m, rowIdx[i])
 	}
 	return t, rr.file, nil
 }

@@ -28,18 +28,59 @@ import (
 const RegistrationsFile = "registrations.csv"
 
 // regRows is the normalized registrations a summary reads: only the
-// columns it asked for, one slice per column, so that a million rows cost
-// a few string headers each rather than 22.
+// columns it asked for. Columns are pointer-free (dictionary codes, or one
+// byte arena for the unique registration ids), so that a million rows
+// cost a few megabytes and nothing for the garbage collector to scan.
 type regRows struct {
 	file   string
 	header []string
-	cols   map[string][]string
-	// lines are the file lines of each row, for error positions.
-	lines []int
-	n     int
+	cols   map[string]*regCol
+	// lines are the file lines of each row, for error positions; rowIdx
+	// the 0-based data rows, for lineage.
+	lines  []int32
+	rowIdx []int32
+	n      int
 }
 
-func (rr *regRows) col(name string) []string { return rr.cols[name] }
+func (rr *regRows) col(name string) *regCol { return rr.cols[name] }
+
+func (rr *regRows) line(i int) int { return int(rr.lines[i]) }
+
+// regCol is one column: either dictionary codes or an arena of values.
+type regCol struct {
+	dict  []string
+	index map[string]uint32
+	codes []uint32
+	arena []byte
+	offs  []uint32 // end offsets in arena
+}
+
+func (c *regCol) at(i int) string {
+	if c.index != nil {
+		return c.dict[c.codes[i]]
+	}
+	start := uint32(0)
+	if i > 0 {
+		start = c.offs[i-1]
+	}
+	return string(c.arena[start:c.offs[i]])
+}
+
+func (c *regCol) add(v string) {
+	if c.index != nil {
+		code, ok := c.index[v]
+		if !ok {
+			code = uint32(len(c.dict))
+			v = csvio.Unescape(strings.Clone(v))
+			c.dict = append(c.dict, v)
+			c.index[strings.Clone(v)] = code
+		}
+		c.codes = append(c.codes, code)
+		return
+	}
+	c.arena = append(c.arena, csvio.Unescape(v)...)
+	c.offs = append(c.offs, uint32(len(c.arena)))
+}
 
 // readRegistrations reads the named canonical columns of the node's
 // registrations input. Records whose payment_status is inactive are
@@ -177,9 +218,7 @@ func hashFile(fsys fs.FS, file string, seed maphash.Seed) (memoKey, error) {
 }
 
 // parseRegistrations reads cols of file; with optional, columns missing
-// from the header are left out instead of being an error. Values are
-// interned per column: summary columns have few distinct values, so a
-// million rows share a handful of strings.
+// from the header are left out instead of being an error.
 func parseRegistrations(ctx context.Context, fsys fs.FS, file string, cols []string, optional bool) (*regRows, []int, error) {
 	f, err := fsys.Open(file)
 	if err != nil {
@@ -204,15 +243,15 @@ func parseRegistrations(ctx context.Context, fsys fs.FS, file string, cols []str
 	if err != nil {
 		return nil, nil, err
 	}
-	rr := &regRows{file: file, cols: map[string][]string{}, header: cr.Header()}
-	colVals := make([][]string, len(cols))
-	intern := make([]map[string]string, len(cols))
+	rr := &regRows{file: file, cols: map[string]*regCol{}, header: cr.Header()}
+	cs := make([]*regCol, len(cols))
 	for k, c := range cols {
+		cs[k] = &regCol{}
 		if c != "registration_id" {
-			intern[k] = map[string]string{}
+			cs[k].index = map[string]uint32{}
 		}
+		rr.cols[c] = cs[k]
 	}
-	var rowIdx []int
 	inactive := map[string]bool{}
 	for _, s := range InactiveStatuses {
 		inactive[s] = true
@@ -231,26 +270,16 @@ func parseRegistrations(ctx context.Context, fsys fs.FS, file string, cols []str
 		if inactive[rec.Fields[idx[0]]] {
 			continue
 		}
-		for k := range cols {
-			v := rec.Fields[idx[k+1]]
-			if m := intern[k]; m != nil {
-				s, ok := m[v]
-				if !ok {
-					s = csvio.Unescape(strings.Clone(v))
-					m[strings.Clone(v)] = s
-				}
-				v = s
-			} else {
-				v = csvio.Unescape(v)
-			}
-			colVals[k] = append(colVals[k], v)
+		for k, c := range cs {
+			c.add(rec.Fields[idx[k+1]])
 		}
-		rr.lines = append(rr.lines, rec.Line)
-		rowIdx = append(rowIdx, row)
+		rr.lines = append(rr.lines, int32(rec.Line))
+		rr.rowIdx = append(rr.rowIdx, int32(row))
 		rr.n++
 	}
-	for k, c := range cols {
-		rr.cols[c] = colVals[k]
+	rowIdx := make([]int, rr.n)
+	for i, x := range rr.rowIdx {
+		rowIdx[i] = int(x)
 	}
 	return rr, rowIdx, nil
 }
@@ -350,7 +379,7 @@ func (t *countTable) add(key string, mt, row int) {
 // badMember is the error for a member type the normalizer should have
 // refused: the file was edited or produced by something else.
 func badMember(rr *regRows, i int, key, value string) error {
-	return pos.Errorf(pos.Pos{File: rr.file, Line: rr.lines[i]}, "%s: member_type %q is not one of %s (is the file normalized?)", key, value, strings.Join(MemberTypes, ", "))
+	return pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "%s: member_type %q is not one of %s (is the file normalized?)", key, value, strings.Join(MemberTypes, ", "))
 }
 
 // writeMemberTable writes `<first>,daughters,adults,guests,total` rows,

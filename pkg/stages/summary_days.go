@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"strings"
+	"sync"
 
 	"bethel/pkg/pos"
 	"bethel/pkg/stage"
@@ -44,16 +45,16 @@ func (summaryDays) Run(ctx context.Context, r *stage.Run) error {
 	t := newCountTable(cfg.days, tracking(r, out))
 	ids, ds, mts := rr.col("registration_id"), rr.col("days_attending"), rr.col("member_type")
 	for i := 0; i < rr.n; i++ {
-		m := memberIndex(mts[i])
+		m := memberIndex(mts.at(i))
 		if m < 0 {
-			return badMember(rr, i, ids[i], mts[i])
+			return badMember(rr, i, ids.at(i), mts.at(i))
 		}
-		if ds[i] == "" {
+		if ds.at(i) == "" {
 			continue
 		}
-		for _, d := range strings.Split(ds[i], ";") {
+		for _, d := range splitDays(ds.at(i)) {
 			if _, ok := t.pos[d]; !ok {
-				return pos.Errorf(pos.Pos{File: rr.file, Line: rr.lines[i]}, "%s: day %q is not a configured day (%s)", ids[i], d, strings.Join(cfg.days, ", "))
+				return pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "%s: day %q is not a configured day (%s)", ids.at(i), d, strings.Join(cfg.days, ", "))
 			}
 			t.add(d, m, rowIdx[i])
 		}
@@ -75,4 +76,17 @@ func summaryValues(r *stage.Run) (*regConfig, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// splitDays splits a days_attending value; values repeat across a million
+// rows, so their splits are remembered.
+var splitDaysMemo sync.Map
+
+func splitDays(v string) []string {
+	if l, ok := splitDaysMemo.Load(v); ok {
+		return l.([]string)
+	}
+	l := strings.Split(v, ";")
+	splitDaysMemo.Store(v, l)
+	return l
 }

@@ -56,14 +56,14 @@ func (summaryDietary) Run(ctx context.Context, r *stage.Run) error {
 	ids, dn, al, mts := rr.col("registration_id"), rr.col("dietary_needs"), rr.col("allergies"), rr.col("member_type")
 	names := sortedKeys(cats)
 	for i := 0; i < rr.n; i++ {
-		m := memberIndex(mts[i])
+		m := memberIndex(mts.at(i))
 		if m < 0 {
-			return badMember(rr, i, ids[i], mts[i])
+			return badMember(rr, i, ids.at(i), mts.at(i))
 		}
-		if dn[i] == "" && al[i] == "" {
+		if dn.at(i) == "" && al.at(i) == "" {
 			continue
 		}
-		text := strings.ToLower(dn[i] + "\n" + al[i])
+		text := strings.ToLower(dn.at(i) + "\n" + al.at(i))
 		hit := false
 		for _, c := range names {
 			for _, kw := range cats[c] {

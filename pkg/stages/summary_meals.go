@@ -43,14 +43,14 @@ func categorySummary(ctx context.Context, r *stage.Run, suffix, first, field str
 	t := newCountTable(values, tracking(r, out))
 	ids, vs, mts := rr.col("registration_id"), rr.col(field), rr.col("member_type")
 	for i := 0; i < rr.n; i++ {
-		if _, ok := t.pos[vs[i]]; !ok {
-			return pos.Errorf(pos.Pos{File: rr.file, Line: rr.lines[i]}, "%s: %s %q is not one of %s (is the file normalized?)", ids[i], field, vs[i], strings.Join(values, ", "))
+		if _, ok := t.pos[vs.at(i)]; !ok {
+			return pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "%s: %s %q is not one of %s (is the file normalized?)", ids.at(i), field, vs.at(i), strings.Join(values, ", "))
 		}
-		m := memberIndex(mts[i])
+		m := memberIndex(mts.at(i))
 		if m < 0 {
-			return badMember(rr, i, ids[i], mts[i])
+			return badMember(rr, i, ids.at(i), mts.at(i))
 		}
-		t.add(vs[i], m, rowIdx[i])
+		t.add(vs.at(i), m, rowIdx[i])
 	}
 	return writeMemberTable(r, out, first, t, func(k string) []string { return []string{k} }, nil, false, rr.file, fields,
 		func(k string) string { return field + " = " + k })

@@ -50,12 +50,12 @@ func simpleCount(ctx context.Context, r *stage.Run, suffix, first, field string,
 	}
 	ids, vs := rr.col("registration_id"), rr.col(field)
 	for i := 0; i < rr.n; i++ {
-		if vs[i] == "" && skipEmpty {
+		if vs.at(i) == "" && skipEmpty {
 			continue
 		}
-		k, ok := at[vs[i]]
+		k, ok := at[vs.at(i)]
 		if !ok {
-			return pos.Errorf(pos.Pos{File: rr.file, Line: rr.lines[i]}, "%s: %s %q is not one of %s (is the file normalized?)", ids[i], field, vs[i], strings.Join(values, ", "))
+			return pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "%s: %s %q is not one of %s (is the file normalized?)", ids.at(i), field, vs.at(i), strings.Join(values, ", "))
 		}
 		counts[k]++
 		if rec != nil {
