@@ -22,6 +22,7 @@ func init() {
 }
 
 func runMake(ctx context.Context, env *Env, args []string) error {
+	lessGC()
 	fs := flag.NewFlagSet("make", flag.ContinueOnError)
 	ws := addWorkspaceFlags(fs)
 	jobs := fs.Int("j", 0, "run up to `N` nodes at once (default: the number of CPUs)")
@@ -38,11 +39,19 @@ func runMake(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := ws.load(env)
+	load := ws.load
+	if *dryRun {
+		load = ws.loadReadOnly
+	}
+	t0 := time.Now()
+	p, err := load(env)
 	if err != nil {
 		return err
 	}
 	opts := engineOptions(env, *debugKey)
+	if opts.DebugTime != nil {
+		fmt.Fprintf(opts.DebugTime, "bethel: time %-16s %8.3f ms\n", "load pipeline", float64(time.Since(t0))/1e6)
+	}
 	opts.Jobs = *jobs
 	opts.KeepGoing = *keepGoing
 	opts.DryRun = *dryRun
@@ -80,6 +89,19 @@ type progress struct {
 	quiet    bool // --json: only failures and warnings, on stderr
 	dry      bool
 	drawn    bool
+	lastDraw time.Time
+}
+
+// redrawEvery limits how often the status line is redrawn: a thousand
+// up-to-date nodes must not cost a thousand writes to the terminal.
+const redrawEvery = 50 * time.Millisecond
+
+func (p *progress) draw(done, total int, node string) {
+	if now := time.Now(); now.Sub(p.lastDraw) >= redrawEvery {
+		fmt.Fprintf(p.w, "\r\x1b[K[%d/%d] %s", done, total, node)
+		p.drawn = true
+		p.lastDraw = now
+	}
 }
 
 func (p *progress) clear() {
@@ -92,12 +114,15 @@ func (p *progress) clear() {
 func (p *progress) event(ev graph.Event) {
 	if ev.Kind == graph.Start {
 		if p.terminal {
-			fmt.Fprintf(p.w, "\r\x1b[K[%d/%d] %s", ev.Done+1, ev.Total, ev.Node)
-			p.drawn = true
+			p.draw(ev.Done+1, ev.Total, ev.Node)
 		}
 		return
 	}
-	p.clear()
+	loud := len(ev.Warnings) > 0 || len(ev.Stderr) > 0 || ev.Status == graph.Failed ||
+		((ev.Status == graph.Ran || ev.Status == graph.Restored) && !p.quiet && (!p.terminal || p.explain))
+	if loud {
+		p.clear()
+	}
 	for _, w := range ev.Warnings {
 		fmt.Fprintf(p.errw, "bethel: %s: %s\n", ev.Node, w)
 	}
@@ -128,8 +153,10 @@ func (p *progress) event(ev graph.Event) {
 		}
 	}
 	if p.terminal && ev.Done < ev.Total {
-		fmt.Fprintf(p.w, "\r\x1b[K[%d/%d] %s", ev.Done, ev.Total, ev.Node)
-		p.drawn = true
+		if loud {
+			p.lastDraw = time.Time{}
+		}
+		p.draw(ev.Done, ev.Total, ev.Node)
 	}
 }
 

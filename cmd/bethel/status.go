@@ -17,6 +17,7 @@ func init() {
 }
 
 func runStatus(ctx context.Context, env *Env, args []string) error {
+	lessGC()
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	ws := addWorkspaceFlags(fs)
 	debugKey := fs.Bool("debug-key", false, "print every line of every action key (as BETHEL_DEBUG=key)")
@@ -28,7 +29,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := ws.load(env)
+	p, err := ws.loadReadOnly(env)
 	if err != nil {
 		return err
 	}

@@ -5,11 +5,19 @@ import (
 	"syscall"
 )
 
-func statOf(fi os.FileInfo) statEntry {
-	e := statEntry{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		e.ino = int64(st.Ino)
-		e.ctime = st.Ctim.Nano()
+// statFile stats path without the allocation os.Stat makes: a no-op build
+// stats every file of the pipeline.
+func statFile(path string) (e statEntry, regular bool, err error) {
+	var st syscall.Stat_t
+	for {
+		err = syscall.Stat(path, &st)
+		if err != syscall.EINTR {
+			break
+		}
 	}
-	return e
+	if err != nil {
+		return e, false, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	e = statEntry{size: st.Size, mtime: st.Mtim.Nano(), ino: int64(st.Ino), ctime: st.Ctim.Nano()}
+	return e, st.Mode&syscall.S_IFMT == syscall.S_IFREG, nil
 }

@@ -4,7 +4,11 @@ package cache
 
 import "os"
 
-// statOf without inode and change time: size and modification time only.
-func statOf(fi os.FileInfo) statEntry {
-	return statEntry{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+// statFile without inode and change time: size and modification time only.
+func statFile(path string) (statEntry, bool, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return statEntry{}, false, err
+	}
+	return statEntry{size: fi.Size(), mtime: fi.ModTime().UnixNano()}, fi.Mode().IsRegular(), nil
 }

@@ -3,8 +3,10 @@ package cache
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"sort"
@@ -12,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/zeebo/blake3"
 )
 
 // StatCache remembers the content hash of files together with their stat
@@ -60,6 +64,7 @@ func LoadStatCache(path string) *StatCache {
 		return c
 	}
 	b = b[len(statHeader):]
+	c.m = make(map[string]statEntry, bytes.Count(b, []byte{'\n'}))
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
@@ -109,18 +114,66 @@ func racy(e statEntry) bool {
 	return e.mtime > e.hashedAt-w
 }
 
+// FileStat is the result of stat(2) on one file, as the stat cache
+// compares it. Taking it apart from hashing lets a caller stat many files
+// in parallel and hash (or not) afterwards.
+type FileStat struct {
+	e       statEntry
+	regular bool
+	err     error
+}
+
+// Err is the error stat returned (nil when the file exists).
+func (s FileStat) Err() error { return s.err }
+
+// AppendTo appends a fixed-size binary form of s (size, modification
+// time, inode, change time; or a missing-file marker) to b, for callers
+// that fingerprint many stats at once.
+func (s FileStat) AppendTo(b []byte) []byte {
+	if s.err != nil || !s.regular {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	for _, v := range [4]int64{s.e.size, s.e.mtime, s.e.ino, s.e.ctime} {
+		b = binary.LittleEndian.AppendUint64(b, uint64(v))
+	}
+	return b
+}
+
+// Racy reports whether the file was modified (or its inode changed) so
+// shortly before at that a later change could leave its stat data as it
+// is (see RacyWindow).
+func (s FileStat) Racy(at time.Time) bool {
+	if s.err != nil {
+		return false
+	}
+	t := at.UnixNano()
+	return racy(statEntry{mtime: s.e.mtime, hashedAt: t}) || racy(statEntry{mtime: s.e.ctime, hashedAt: t})
+}
+
+// Stat stats the file at path.
+func Stat(path string) FileStat {
+	e, regular, err := statFile(path)
+	return FileStat{e, regular, err}
+}
+
 // Hash returns the content hash and size of the file at abs, remembered
 // under key (the workspace-relative path). A missing file is an error
 // satisfying errors.Is(err, fs.ErrNotExist).
 func (c *StatCache) Hash(key, abs string) (Hash, int64, error) {
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return Hash{}, 0, err
+	return c.HashStat(key, abs, Stat(abs))
+}
+
+// HashStat is Hash for a file the caller has just stat'ed (st): the file is
+// read only when st differs from what is remembered, or the entry is racy.
+func (c *StatCache) HashStat(key, abs string, fst FileStat) (Hash, int64, error) {
+	if fst.err != nil {
+		return Hash{}, 0, fst.err
 	}
-	if !fi.Mode().IsRegular() {
+	if !fst.regular {
 		return Hash{}, 0, fmt.Errorf("%s: not a regular file", key)
 	}
-	st := statOf(fi)
+	st := fst.e
 	c.mu.Lock()
 	e, ok := c.m[key]
 	c.mu.Unlock()
@@ -128,16 +181,16 @@ func (c *StatCache) Hash(key, abs string) (Hash, int64, error) {
 		return e.hash, e.size, nil
 	}
 	now := time.Now().UnixNano()
-	h, n, err := HashFile(abs)
+	h, n, err := hashPath(abs)
 	if err != nil {
 		return Hash{}, 0, err
 	}
 	// Trust the entry only if the file did not change while it was read.
-	fi2, err := os.Stat(abs)
+	st2, _, err := statFile(abs)
 	if err != nil {
 		return Hash{}, 0, err
 	}
-	if st2 := statOf(fi2); st2 == st && n == st.size {
+	if st2 == st && n == st.size {
 		st.hashedAt = now
 		st.hash = h
 		c.mu.Lock()
@@ -152,11 +205,10 @@ func (c *StatCache) Hash(key, abs string) (Hash, int64, error) {
 // wrote or verified) has hash h, saving a read next time.
 func (c *StatCache) Record(key, abs string, h Hash) {
 	now := time.Now().UnixNano()
-	fi, err := os.Stat(abs)
-	if err != nil || !fi.Mode().IsRegular() {
+	st, regular, err := statFile(abs)
+	if err != nil || !regular {
 		return
 	}
-	st := statOf(fi)
 	st.hashedAt = now
 	st.hash = h
 	c.mu.Lock()
@@ -164,6 +216,38 @@ func (c *StatCache) Record(key, abs string, h Hash) {
 	c.dirty = true
 	c.mu.Unlock()
 }
+
+var (
+	bufPool    = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+	hasherPool = sync.Pool{New: func() any { return blake3.New() }}
+)
+
+// hashPath is HashFile with pooled buffers: hashing many small files is
+// dominated by syscalls and allocation, not by BLAKE3.
+func hashPath(path string) (Hash, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Hash{}, 0, err
+	}
+	defer f.Close()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	x := hasherPool.Get().(*blake3.Hasher)
+	defer hasherPool.Put(x)
+	x.Reset()
+	n, err := io.CopyBuffer(x, onlyReader{f}, *bp)
+	if err != nil {
+		return Hash{}, n, err
+	}
+	var h Hash
+	x.Digest().Read(h[:])
+	return h, n, nil
+}
+
+// onlyReader hides *os.File's WriterTo, so that CopyBuffer uses our buffer.
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 
 // Forget drops what is remembered about key.
 func (c *StatCache) Forget(key string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -24,20 +25,52 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 	if err := os.MkdirAll(bethelDir(p.Root), 0o700); err != nil {
 		return nil, err
 	}
+	phase := phaseTimer(opts.DebugTime)
 	unlock, err := lockWorkspace(lockPath(p.Root), p.Root, opts.LockWait, opts.OnLockWait)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	phase("lock")
 	// Everything is loaded after the lock is held: a bethel that waited
 	// must see what the one before it recorded.
 	e, err := newEngine(p, opts, true)
 	if err != nil {
 		return nil, err
 	}
+	// A full build first tries to prove itself a no-op from stats alone
+	// (see fingerprint.go); otherwise it decides every node.
+	fast := len(opts.Targets) == 0 && opts.DebugKey == nil
+	var fp cache.Hash
+	fpOK := false
+	if fast {
+		e.prestatWait(nodes)()
+		fp, fpOK = e.fingerprint(nodes, e.preAt)
+		if cleanMatches(p.Root, fp) {
+			phase("stat, fingerprint")
+			res := e.allUpToDate(nodes)
+			res.Seconds = since(t0)
+			return res, nil
+		}
+		phase("stat, fingerprint")
+		e.loadState()
+	} else {
+		e.load(nodes)
+	}
+	phase("load state")
 	e.sweep()
 	res := e.schedule(ctx, nodes)
-	if err := e.finish(len(opts.Targets) == 0); err != nil && len(res.Failed) == 0 {
+	phase("decide and run")
+	err = e.finish(len(opts.Targets) == 0)
+	if err == nil && fast && fpOK && len(res.UpToDate) == len(nodes) {
+		// Every node was up to date, so no file changed but the journal
+		// (compaction): fingerprint again with its new stat.
+		if fp2, ok := e.fingerprint(nodes, e.preAt); ok && (fp2 != fp || !cleanMatches(p.Root, fp2)) {
+			writeClean(p.Root, fp2)
+		}
+	}
+	phase("save state")
+	if err != nil && len(res.Failed) == 0 {
 		return res, err
 	}
 	res.Seconds = since(t0)
@@ -48,6 +81,19 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 		return res, err
 	}
 	return res, nil
+}
+
+// phaseTimer returns a function that prints the time since its previous
+// call, labelled, to w (nothing when w is nil).
+func phaseTimer(w io.Writer) func(string) {
+	last := time.Now()
+	return func(label string) {
+		if w != nil {
+			now := time.Now()
+			fmt.Fprintf(w, "bethel: time %-16s %8.3f ms\n", label, float64(now.Sub(last))/1e6)
+			last = now
+		}
+	}
 }
 
 // sweep removes temporary files a crashed bethel left: always in the state
@@ -92,18 +138,29 @@ func (e *engine) sweep() {
 func (e *engine) finish(all bool) error {
 	var live func(string) bool
 	if all {
-		names := make(map[string]bool, len(e.p.Nodes))
-		paths := make(map[string]bool, len(e.p.Sources)+len(e.p.Producer))
-		for _, n := range e.p.Nodes {
-			names[n.Name] = true
+		// Only a full build knows which nodes are gone; the set is built
+		// only if the journal is compacted.
+		var names map[string]bool
+		live = func(n string) bool {
+			if names == nil {
+				names = make(map[string]bool, len(e.p.Nodes))
+				for _, n := range e.p.Nodes {
+					names[n.Name] = true
+				}
+			}
+			return names[n]
 		}
+	}
+	// Pruning needs every path of the pipeline in a set: only worth it
+	// when the stat cache holds more entries than the pipeline has files.
+	if all && e.stat.Len() > len(e.p.Sources)+len(e.p.Producer) {
+		paths := make(map[string]bool, len(e.p.Sources)+len(e.p.Producer))
 		for _, s := range e.p.Sources {
 			paths[s] = true
 		}
 		for o := range e.p.Producer {
 			paths[o] = true
 		}
-		live = func(n string) bool { return names[n] }
 		e.stat.Prune(func(p string) bool { return paths[p] })
 	}
 	errJ := e.j.close(live)
@@ -145,19 +202,25 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 		}
 	}
 
+	type job struct {
+		i int
+		d *decision
+	}
 	type finished struct {
 		i int
 		r NodeResult
 		o nodeOutput
 	}
 	nj := min(jobs(e.opts.Jobs), len(nodes))
-	work := make(chan int)
+	work := make(chan job)
 	done := make(chan finished, nj)
-	for w := 0; w < nj; w++ {
+	started := 0
+	startWorker := func() {
+		started++
 		go func() {
-			for i := range work {
-				r, o := e.buildNode(ctx, nodes[i])
-				done <- finished{i, r, o}
+			for jb := range work {
+				r, o := e.act(ctx, nodes[jb.i], jb.d)
+				done <- finished{jb.i, r, o}
 			}
 		}()
 	}
@@ -180,40 +243,56 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 		}
 	}
 	running, stop := 0, false
-	for {
-		if ctx.Err() != nil {
-			stop = true
-		}
-		for !stop && running < nj && len(ready) > 0 {
-			i := ready[0]
-			ready = ready[1:]
-			if results[i] != nil {
-				continue
-			}
-			work <- i
-			running++
-		}
-		if running == 0 {
-			break
-		}
-		f := <-done
-		running--
-		report(f.i, f.r, f.o)
-		if f.r.Status == Failed {
-			for _, k := range dependents[f.i] {
-				skip(k, "dependency "+f.r.Name+" failed")
+	complete := func(i int, r NodeResult, o nodeOutput) {
+		report(i, r, o)
+		if r.Status == Failed {
+			for _, k := range dependents[i] {
+				skip(k, "dependency "+r.Name+" failed")
 			}
 			if !e.opts.KeepGoing {
 				stop = true
 			}
-			continue
+			return
 		}
-		for _, k := range dependents[f.i] {
+		for _, k := range dependents[i] {
 			waiting[k]--
 			if waiting[k] == 0 && results[k] == nil {
 				ready = append(ready, k)
 			}
 		}
+	}
+	var queue []job // stale nodes waiting for a worker
+	for {
+		if ctx.Err() != nil {
+			stop = true
+		}
+		for !stop && len(ready) > 0 {
+			i := ready[0]
+			ready = ready[1:]
+			if results[i] != nil {
+				continue
+			}
+			d, r := e.prepare(ctx, nodes[i])
+			if r != nil {
+				complete(i, *r, nodeOutput{})
+				continue
+			}
+			queue = append(queue, job{i, d})
+		}
+		for !stop && running < nj && len(queue) > 0 {
+			if started < nj {
+				startWorker()
+			}
+			work <- queue[0]
+			queue = queue[1:]
+			running++
+		}
+		if running == 0 && (stop || len(ready) == 0) {
+			break
+		}
+		f := <-done
+		running--
+		complete(f.i, f.r, f.o)
 	}
 	close(work)
 	why := "not started: the build stopped after a failure (-k keeps going)"
@@ -247,23 +326,31 @@ type nodeOutput struct {
 	stderr []byte
 }
 
-// buildNode decides one node and, if it is stale, restores or runs it.
-func (e *engine) buildNode(ctx context.Context, n *pipeline.Node) (NodeResult, nodeOutput) {
-	r := NodeResult{Name: n.Name}
+// prepare decides one node. It runs on the scheduler's goroutine: deciding
+// is a few stats and one small hash per node, cheaper than handing the node
+// to another thread, so a no-op build never switches goroutines. It returns
+// nil when the node is stale and must be restored or run.
+func (e *engine) prepare(ctx context.Context, n *pipeline.Node) (*decision, *NodeResult) {
+	r := &NodeResult{Name: n.Name}
 	if err := ctx.Err(); err != nil {
 		r.Status, r.Err, r.Reasons = Skipped, err, []string{"not started: the build was interrupted"}
-		return r, nodeOutput{}
+		return nil, r
 	}
 	d, err := e.decide(n)
 	if err != nil {
 		r.Status, r.Err = Failed, err
-		return r, nodeOutput{}
+		return nil, r
 	}
-	r.Reasons = d.reasons
 	if !d.stale {
-		r.Status = UpToDate
-		return r, nodeOutput{}
+		r.Status, r.Reasons = UpToDate, d.reasons
+		return nil, r
 	}
+	return d, nil
+}
+
+// act restores or runs a stale node, on a worker.
+func (e *engine) act(ctx context.Context, n *pipeline.Node, d *decision) (NodeResult, nodeOutput) {
+	r := NodeResult{Name: n.Name, Reasons: d.reasons}
 	e.mu.Lock()
 	e.wrote = true
 	e.mu.Unlock()
@@ -410,6 +497,7 @@ func dryRun(p *pipeline.Pipeline, opts Options, nodes []*pipeline.Node, t0 time.
 	if err != nil {
 		return nil, err
 	}
+	e.load(nodes)
 	res := &Result{}
 	total := len(nodes)
 	for i, n := range nodes {

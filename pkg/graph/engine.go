@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,8 +27,10 @@ type engine struct {
 	j     *journal
 
 	mu    sync.Mutex
-	files map[string]fileVal // content of paths as this build knows it
-	wrote bool               // outputs or cache entries were written
+	files map[string]fileVal        // content of paths as this build knows it
+	pre   map[string]cache.FileStat // prestatWait's stats, taken at preAt
+	preAt time.Time
+	wrote bool // outputs or cache entries were written
 
 	evMu sync.Mutex
 }
@@ -41,6 +42,7 @@ type fileVal struct {
 	pending string // dry runs: the node that would rebuild this path
 }
 
+// newEngine prepares a build or check; load reads the state.
 func newEngine(p *pipeline.Pipeline, opts Options, write bool) (*engine, error) {
 	if opts.Registry == nil {
 		return nil, errors.New("graph: Options.Registry is nil")
@@ -69,23 +71,81 @@ func newEngine(p *pipeline.Pipeline, opts Options, write bool) (*engine, error) 
 	} else {
 		e.store = cache.OpenReadOnly(cacheDir(e.root))
 	}
-	e.stat = cache.LoadStatCache(statPath(e.root))
-	e.j = loadJournal(journalPath(e.root))
 	return e, nil
 }
 
-func (e *engine) abs(p string) string { return filepath.Join(e.root, filepath.FromSlash(p)) }
+// load stats the nodes' files in the background while it reads the state.
+func (e *engine) load(nodes []*pipeline.Node) {
+	wait := e.prestatWait(nodes)
+	e.loadState()
+	wait()
+}
+
+func (e *engine) loadState() {
+	e.stat = cache.LoadStatCache(statPath(e.root))
+	e.j = loadJournal(journalPath(e.root))
+}
+
+// abs is the absolute path of a workspace path. Pipeline paths are clean
+// and relative, so plain concatenation is enough (and, done for every file
+// of every no-op build, cheaper than filepath.Join).
+func (e *engine) abs(p string) string {
+	return e.root + string(filepath.Separator) + filepath.FromSlash(p)
+}
+
+// prestatWait stats every file the nodes read or write, with a few goroutines,
+// before the nodes are decided one by one: on a no-op build stat(2) is most
+// of the work, and the calls overlap well. It starts them and returns the
+// function that waits for them.
+func (e *engine) prestatWait(nodes []*pipeline.Node) func() {
+	seen := make(map[string]bool, 2*len(nodes))
+	var paths []string
+	for _, n := range nodes {
+		for _, l := range [][]string{n.InputFiles, n.PatchFiles, n.Outputs} {
+			for _, p := range l {
+				if !seen[p] {
+					seen[p] = true
+					paths = append(paths, p)
+				}
+			}
+		}
+	}
+	e.preAt = time.Now()
+	stats := make([]cache.FileStat, len(paths))
+	workers := min(4, 2*runtime.NumCPU(), len(paths)/64+1)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(paths); i += workers {
+				stats[i] = cache.Stat(e.abs(paths[i]))
+			}
+		}(w)
+	}
+	return func() {
+		wg.Wait()
+		e.pre = make(map[string]cache.FileStat, len(paths))
+		for i, p := range paths {
+			e.pre[p] = stats[i]
+		}
+	}
+}
 
 // file returns the content hash of path as this build knows it, hashing it
 // (through the stat cache) the first time.
 func (e *engine) file(p string) fileVal {
 	e.mu.Lock()
 	v, ok := e.files[p]
+	st, pre := e.pre[p] // only consulted before the memo has p
 	e.mu.Unlock()
 	if ok {
 		return v
 	}
-	h, _, err := e.stat.Hash(p, e.abs(p))
+	if !pre {
+		st = cache.Stat(e.abs(p))
+	}
+	h, _, err := e.stat.HashStat(p, e.abs(p), st)
 	v = fileVal{h: h, err: err}
 	e.mu.Lock()
 	e.files[p] = v
@@ -99,10 +159,14 @@ func (e *engine) setFile(p string, v fileVal) {
 	e.mu.Unlock()
 }
 
+// descPool recycles description buffers: only a stale node's description
+// outlives decide (as a string).
+var descPool = sync.Pool{New: func() any { return cache.NewDesc("") }}
+
 // decision is what the engine concluded about one node before acting.
 type decision struct {
 	key     cache.Hash
-	desc    string
+	desc    string     // set when stale (or debugging): the manifest keeps it
 	reads   []readFile // inputs and patches with the hashes in the key
 	reasons []string
 	edited  []editedOutput
@@ -132,7 +196,9 @@ func (e *inputError) Unwrap() error { return e.err }
 // the journal's record of the last build.
 func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 	d := &decision{}
-	desc := cache.NewDesc(e.opts.Version)
+	desc := descPool.Get().(*cache.Desc)
+	defer descPool.Put(desc)
+	desc.Reset(e.opts.Version)
 	if n.IsStage() {
 		st, ok := e.opts.Registry.Lookup(n.Stage)
 		if !ok {
@@ -140,11 +206,11 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 		}
 		desc.Add("stage " + n.Stage + " " + st.Version())
 	} else {
-		desc.Add("run " + strconv.Quote(n.Run))
+		desc.AddQuoted("run", n.Run)
 	}
 	desc.Add("visibility " + string(n.Visibility))
 	if n.Declassify != "" {
-		desc.Add("declassify " + strconv.Quote(n.Declassify))
+		desc.AddQuoted("declassify", n.Declassify)
 	}
 	if len(n.Params) > 0 {
 		keys := make([]string, 0, len(n.Params))
@@ -178,7 +244,7 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 			return &inputError{fmt.Errorf("node %s: %s %s: %v", n.Name, kind, p, v.err)}
 		}
 		d.reads = append(d.reads, readFile{p, v.h})
-		desc.Add(kind + " " + quotePath(p) + " " + v.h.String())
+		desc.AddFile(kind, quotePath(p), v.h)
 		return nil
 	}
 	for _, p := range n.InputFiles {
@@ -196,8 +262,8 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 		return d, nil
 	}
 	d.key = desc.Key()
-	d.desc = desc.String()
 	if w := e.opts.DebugKey; w != nil {
+		d.desc = desc.String()
 		e.evMu.Lock()
 		fmt.Fprintf(w, "bethel: key %s %s\n", n.Name, d.key.Short())
 		for _, l := range cache.Lines(d.desc) {
@@ -213,6 +279,7 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 	case prev.interrupted:
 		d.reasons = append(d.reasons, "its last run failed or was interrupted")
 	case prev.key != d.key:
+		d.desc = desc.String()
 		m, err := e.store.GetManifest(prev.key)
 		if err != nil {
 			d.reasons = append(d.reasons, "its definition or inputs changed since the last build (the old description is no longer in the cache)")
@@ -233,7 +300,7 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 		if !built || prev.interrupted {
 			continue
 		}
-		rec, ok := prev.outputs[o]
+		rec, ok := prev.output(o)
 		if !ok || rec == v.h {
 			continue
 		}
@@ -247,6 +314,9 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 		}
 	}
 	d.stale = len(d.reasons) > 0
+	if d.stale && d.desc == "" {
+		d.desc = desc.String()
+	}
 	return d, nil
 }
 
@@ -377,6 +447,7 @@ func Check(p *pipeline.Pipeline, opts Options) ([]NodeResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.load(nodes)
 	res := make([]NodeResult, 0, len(nodes))
 	for _, n := range nodes {
 		res = append(res, e.plan(n))

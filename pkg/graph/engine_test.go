@@ -508,7 +508,7 @@ func TestJournalTornAndCompacted(t *testing.T) {
 	j = loadJournal(p)
 	n, _ := j.get("n")
 	m, _ := j.get("m")
-	if n.interrupted || n.key != k1 || n.outputs["out/a b\tc.txt"] != out[0].Hash || !m.interrupted {
+	if n.interrupted || n.key != k1 || n.outputs[0] != (recordedOutput{"out/a b\tc.txt", out[0].Hash}) || !m.interrupted {
 		t.Fatalf("n %+v m %+v", n, m)
 	}
 	j.done("m", k2, nil) // appended after the torn line, on a line of its own
@@ -519,5 +519,69 @@ func TestJournalTornAndCompacted(t *testing.T) {
 	}
 	if n, _ := j.get("n"); n.key != k1 || n.interrupted {
 		t.Fatalf("after the torn line n = %+v", n)
+	}
+}
+
+func TestCleanFingerprint(t *testing.T) {
+	defer func(w time.Duration) { cache.RacyWindow = w }(cache.RacyWindow)
+	cache.RacyWindow = time.Millisecond
+	root, st, opts := newChain(t)
+	var trace bytes.Buffer
+	opts.DebugTime = &trace
+	build := func() *Result {
+		t.Helper()
+		time.Sleep(5 * time.Millisecond) // age the files past the racy window
+		trace.Reset()
+		return mustBuild(t, root, opts)
+	}
+	fast := func() bool { return !strings.Contains(trace.String(), "load state") }
+	build()
+	build() // all up to date: writes the fingerprint
+	if _, err := os.Stat(cleanPath(root)); err != nil {
+		t.Fatalf("no fingerprint after a no-op build: %v", err)
+	}
+	if res := build(); !fast() || len(res.UpToDate) != 3 {
+		t.Fatalf("no-op did not take the fingerprint path:\n%s", trace.String())
+	}
+	st.nodes()
+	steps := []struct {
+		name   string
+		change func()
+		ran    []string
+	}{
+		{"stage version", func() { st.version = "2" }, []string{"last", "mid", "side"}},
+		{"interrupted run in the journal", func() {
+			j := loadJournal(journalPath(root))
+			j.start("side", cache.Sum([]byte("x")))
+			j.close(nil)
+		}, nil}, // restored from the cache
+		{"same-size edit with the old mtime", func() {
+			p := filepath.Join(root, "out/side.txt")
+			fi, _ := os.Stat(p)
+			os.WriteFile(p, []byte("C\n"), 0o644)
+			os.Chtimes(p, fi.ModTime(), fi.ModTime())
+		}, nil},
+		{"new patch file", func() { write(t, root, "patches/a.toml", "p") }, []string{"side"}},
+	}
+	for _, s := range steps {
+		build() // settle: writes the fingerprint
+		build()
+		if !fast() {
+			t.Fatalf("%s: setup did not reach the fingerprint path", s.name)
+		}
+		s.change()
+		res := build()
+		if fast() {
+			t.Fatalf("%s: fingerprint path taken after the change", s.name)
+		}
+		if got := st.nodes(); !reflect.DeepEqual(got, s.ran) {
+			t.Errorf("%s: ran %v, want %v (%+v)", s.name, got, s.ran, res)
+		}
+		if len(res.UpToDate) == 3 {
+			t.Errorf("%s: every node up to date after the change", s.name)
+		}
+	}
+	if got := read(t, root, "out/side.txt"); got != "c\np" {
+		t.Fatalf("side = %q", got)
 	}
 }

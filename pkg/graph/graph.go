@@ -36,6 +36,9 @@ type Options struct {
 	// description (BETHEL_DEBUG=key, --debug-key), so that a cache miss
 	// explains itself.
 	DebugKey io.Writer
+	// DebugTime, when set, receives how long each phase of the build took
+	// (BETHEL_DEBUG=time).
+	DebugTime io.Writer
 }
 
 // EventKind says what happened to a node.

@@ -2,6 +2,8 @@ package graph
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -28,8 +30,8 @@ import (
 // key"; an S without a later D means a run was interrupted or failed, so the
 // node is stale and its outputs are bethel's own leftovers (not hand edits),
 // and any temporary files it left are swept. The file is compacted
-// (rewritten atomically with one record per node) when it grows past twice
-// the number of live records.
+// (rewritten atomically with one record per node) when it holds half again
+// as many records as nodes.
 type journal struct {
 	path string
 
@@ -40,10 +42,26 @@ type journal struct {
 	torn    bool     // the file does not end in a newline
 }
 
+// recordedOutput is one output as the journal recorded it.
+type recordedOutput struct {
+	path string
+	h    cache.Hash
+}
+
+// output returns the recorded hash of path.
+func (st *nodeState) output(path string) (cache.Hash, bool) {
+	for _, o := range st.outputs {
+		if o.path == path {
+			return o.h, true
+		}
+	}
+	return cache.Hash{}, false
+}
+
 // nodeState is the last record of one node.
 type nodeState struct {
 	key         cache.Hash
-	outputs     map[string]cache.Hash
+	outputs     []recordedOutput
 	interrupted bool // last record is S: a run began and did not finish
 }
 
@@ -57,6 +75,7 @@ func loadJournal(path string) *journal {
 	}
 	j.torn = len(b) > 0 && b[len(b)-1] != '\n'
 	b = b[len(journalHeader):]
+	j.m = make(map[string]*nodeState, bytes.Count(b, []byte{'\n'}))
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
@@ -71,26 +90,45 @@ func loadJournal(path string) *journal {
 
 func (j *journal) parse(line []byte) {
 	k := bytes.LastIndexByte(line, '\t')
-	if k < 0 {
+	if k < 0 || len(line)-k-1 != 8 {
 		return
 	}
-	sum, err := strconv.ParseUint(string(line[k+1:]), 16, 32)
-	if err != nil || uint32(sum) != crc32.ChecksumIEEE(line[:k]) {
+	var sum [4]byte
+	if _, err := hex.Decode(sum[:], line[k+1:]); err != nil || binary.BigEndian.Uint32(sum[:]) != crc32.ChecksumIEEE(line[:k]) {
 		return
 	}
-	f := strings.Split(string(line[:k]), "\t")
-	if len(f) < 3 {
+	// Fields without splitting into a slice of strings: a no-op build
+	// reads one record per node, so this loop is on its critical path.
+	rest := line[:k]
+	next := func() ([]byte, bool) {
+		if rest == nil {
+			return nil, false
+		}
+		i := bytes.IndexByte(rest, '\t')
+		if i < 0 {
+			f := rest
+			rest = nil
+			return f, true
+		}
+		f := rest[:i]
+		rest = rest[i+1:]
+		return f, true
+	}
+	kind, _ := next()
+	nameF, ok1 := next()
+	keyF, ok2 := next()
+	if !ok1 || !ok2 {
 		return
 	}
-	name, ok := unquoteField(f[1])
-	if !ok {
+	name, ok := unquoteField(string(nameF))
+	var key cache.Hash
+	if !ok || len(keyF) != 64 {
 		return
 	}
-	key, err := cache.ParseHash(f[2])
-	if err != nil {
+	if _, err := hex.Decode(key[:], keyF); err != nil {
 		return
 	}
-	switch f[0] {
+	switch string(kind) {
 	case "S":
 		st := j.m[name]
 		if st == nil {
@@ -99,18 +137,22 @@ func (j *journal) parse(line []byte) {
 		}
 		st.key, st.interrupted, st.outputs = key, true, nil
 	case "D":
-		rest := f[3:]
-		if len(rest)%2 != 0 {
-			return
-		}
-		outs := make(map[string]cache.Hash, len(rest)/2)
-		for i := 0; i < len(rest); i += 2 {
-			p, ok := unquoteField(rest[i])
-			h, err := cache.ParseHash(rest[i+1])
-			if !ok || err != nil {
+		var outs []recordedOutput
+		for rest != nil {
+			pf, _ := next()
+			hf, ok := next()
+			var h cache.Hash
+			if !ok || len(hf) != 64 {
 				return
 			}
-			outs[p] = h
+			if _, err := hex.Decode(h[:], hf); err != nil {
+				return
+			}
+			p, ok := unquoteField(string(pf))
+			if !ok {
+				return
+			}
+			outs = append(outs, recordedOutput{p, h})
 		}
 		j.m[name] = &nodeState{key: key, outputs: outs}
 	default:
@@ -220,9 +262,9 @@ func (j *journal) done(name string, key cache.Hash, outs []cache.Output) error {
 		return err
 	}
 	j.records++
-	m := make(map[string]cache.Hash, len(outs))
-	for _, o := range outs {
-		m[o.Path] = o.Hash
+	m := make([]recordedOutput, len(outs))
+	for i, o := range outs {
+		m[i] = recordedOutput{o.Path, o.Hash}
 	}
 	j.m[name] = &nodeState{key: key, outputs: m}
 	return nil
@@ -238,7 +280,9 @@ func (j *journal) close(live func(string) bool) error {
 		err = j.f.Close()
 		j.f = nil
 	}
-	if err != nil || j.records <= 2*len(j.m)+64 {
+	// Compacting costs one rewrite; it pays off once a good part of the
+	// log is superseded records (every run leaves a start and a done).
+	if err != nil || j.records <= len(j.m)+len(j.m)/2+64 {
 		return err
 	}
 	names := make([]string, 0, len(j.m))
@@ -256,14 +300,9 @@ func (j *journal) close(live func(string) bool) error {
 			b.Write(formatRecord("S", n, st.key, nil))
 			continue
 		}
-		paths := make([]string, 0, len(st.outputs))
-		for p := range st.outputs {
-			paths = append(paths, p)
-		}
-		sort.Strings(paths)
-		outs := make([]cache.Output, len(paths))
-		for i, p := range paths {
-			outs[i] = cache.Output{Path: p, Hash: st.outputs[p]}
+		outs := make([]cache.Output, len(st.outputs))
+		for i, o := range st.outputs {
+			outs[i] = cache.Output{Path: o.path, Hash: o.h}
 		}
 		b.Write(formatRecord("D", n, st.key, outs))
 	}

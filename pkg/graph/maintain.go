@@ -39,6 +39,7 @@ func Clean(p *pipeline.Pipeline, opts Options) (*CleanResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.loadState()
 	res := &CleanResult{}
 	dirs := map[string]bool{}
 	for _, n := range nodes {
@@ -50,7 +51,7 @@ func Clean(p *pipeline.Pipeline, opts Options) (*CleanResult, error) {
 				continue
 			}
 			if err == nil && built && !prev.interrupted {
-				if rec, ok := prev.outputs[o]; ok && rec != h && !e.store.HasBlob(h) {
+				if rec, ok := prev.output(o); ok && rec != h && !e.store.HasBlob(h) {
 					rel, err := e.moveAside(o, h)
 					if err != nil {
 						return res, fmt.Errorf("%s was edited by hand and could not be moved aside: %v", o, err)
@@ -112,8 +113,8 @@ func GC(p *pipeline.Pipeline, opts Options, maxSize int64) (*GCResult, error) {
 			continue
 		}
 		keepKeys[st.key] = true
-		for _, h := range st.outputs {
-			keepBlobs[h] = true
+		for _, o := range st.outputs {
+			keepBlobs[o.h] = true
 		}
 		if m, err := store.GetManifest(st.key); err == nil {
 			for _, h := range m.Blobs() {

@@ -1,30 +1,211 @@
-// Command benchgen writes a layered benchmark workspace (pipeline.toml,
-// Makefile, build.ninja and sources) for scripts/bench-engine.sh.
+// Command benchgen generates layered benchmark workspaces and times build
+// tools on them, for scripts/bench-engine.sh.
 //
-//	benchgen -n 1000 -dir /tmp/w [-log log.txt]
+//	benchgen gen   -n 1000 -dir DIR [-log FILE]
+//	benchgen bench -n 1000 -tool bethel|ninja|make|commands [-bethel PATH] [-runs 5] [-j 2]
+//
+// bench prints one table row: medians over -runs runs of a full build, a
+// no-op build, a build after touching every source, and a build after
+// changing one source, with how many commands each of those ran (counted by
+// a log every command appends to). Every full build's outputs are checked
+// against the simulation of the graph. The tool "commands" runs every
+// node's command with /bin/sh -c one after the other: the cost of the
+// commands alone, to subtract from a -j 1 full build.
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
 
 	"bethel/pkg/graph/graphtest"
 )
 
 func main() {
-	n := flag.Int("n", 1000, "number of nodes")
-	dir := flag.String("dir", "", "directory to write the workspace into")
-	log := flag.String("log", "", "file every command appends its node name to (counts executions)")
-	flag.Parse()
+	if len(os.Args) < 2 {
+		usage()
+	}
+	switch os.Args[1] {
+	case "gen":
+		gen(os.Args[2:])
+	case "bench":
+		bench(os.Args[2:])
+	default:
+		usage()
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: benchgen gen -n N -dir DIR [-log FILE]\n       benchgen bench -n N -tool bethel|ninja|make|commands [-bethel PATH] [-runs R] [-j J]")
+	os.Exit(2)
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "benchgen:", err)
+	os.Exit(1)
+}
+
+func gen(args []string) {
+	fs := flag.NewFlagSet("gen", flag.ExitOnError)
+	n := fs.Int("n", 1000, "number of nodes")
+	dir := fs.String("dir", "", "directory to write the workspace into")
+	log := fs.String("log", "", "file every command appends its node name to")
+	fs.Parse(args)
 	if *dir == "" {
-		fmt.Fprintln(os.Stderr, "usage: benchgen -n N -dir DIR [-log FILE]")
-		os.Exit(2)
+		usage()
 	}
 	g := graphtest.Sized(*n)
 	g.Log = *log
 	if err := g.Write(*dir); err != nil {
-		fmt.Fprintln(os.Stderr, "benchgen:", err)
-		os.Exit(1)
+		fatal(err)
+	}
+}
+
+type tool struct {
+	name   string
+	argv   func(jobs int) []string
+	g      graphtest.Layered
+	bethel string
+}
+
+func (t *tool) run(dir string, jobs int) (time.Duration, error) {
+	if t.name == "commands" {
+		start := time.Now()
+		for _, n := range t.g.Graph() {
+			cmd := exec.Command("/bin/sh", "-c", n.Cmd+" && echo "+n.Name+" >> log.txt")
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return 0, fmt.Errorf("%s: %v\n%s", n.Name, err, out)
+			}
+		}
+		return time.Since(start), nil
+	}
+	argv := t.argv(jobs)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		return d, fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, out.String())
+	}
+	return d, nil
+}
+
+func count(dir string) int {
+	b, _ := os.ReadFile(filepath.Join(dir, "log.txt"))
+	os.Remove(filepath.Join(dir, "log.txt"))
+	return bytes.Count(b, []byte("\n"))
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/1e6) }
+
+func bench(args []string) {
+	fs := flag.NewFlagSet("bench", flag.ExitOnError)
+	n := fs.Int("n", 1000, "number of nodes")
+	name := fs.String("tool", "bethel", "bethel, ninja, make or commands")
+	bethel := fs.String("bethel", "bethel", "path of the bethel binary")
+	runs := fs.Int("runs", 5, "runs per measurement (the median is printed)")
+	jobs := fs.Int("j", 2, "parallel jobs for every tool")
+	fs.Parse(args)
+	g := graphtest.Sized(*n)
+	g.Log = "log.txt"
+	t := &tool{name: *name, g: g, bethel: *bethel}
+	switch *name {
+	case "bethel":
+		t.argv = func(j int) []string { return []string{*bethel, "make", "-j", fmt.Sprint(j)} }
+	case "ninja":
+		t.argv = func(j int) []string { return []string{"ninja", "-j", fmt.Sprint(j)} }
+	case "make":
+		t.argv = func(j int) []string { return []string{"make", "-s", "-j", fmt.Sprint(j)} }
+	case "commands":
+	default:
+		usage()
+	}
+	base, err := os.MkdirTemp("", "bethel-bench-")
+	if err != nil {
+		fatal(err)
+	}
+	defer os.RemoveAll(base)
+	dir := filepath.Join(base, "w")
+
+	var full []time.Duration
+	for r := 0; r < *runs; r++ {
+		os.RemoveAll(dir)
+		if err := g.Write(dir); err != nil {
+			fatal(err)
+		}
+		d, err := t.run(dir, *jobs)
+		if err != nil {
+			fatal(err)
+		}
+		full = append(full, d)
+		if c := count(dir); c != *n {
+			fatal(fmt.Errorf("%s full build ran %d commands, want %d", *name, c, *n))
+		}
+		check(g, dir)
+	}
+	if *name == "commands" {
+		fmt.Printf("%-6d %-9s %9s\n", *n, *name, ms(median(full)))
+		return
+	}
+	// The workspace of the last full build stays for the other measures.
+	measure := func(prep func(r int)) (time.Duration, int) {
+		var ds []time.Duration
+		cmds := 0
+		for r := 0; r < *runs; r++ {
+			prep(r)
+			d, err := t.run(dir, *jobs)
+			if err != nil {
+				fatal(err)
+			}
+			ds = append(ds, d)
+			cmds = max(cmds, count(dir))
+		}
+		return median(ds), cmds
+	}
+	noop, noopCmds := measure(func(int) {})
+	touch, touchCmds := measure(func(int) {
+		now := time.Now()
+		for _, s := range g.Sources() {
+			os.Chtimes(filepath.Join(dir, s), now, now)
+		}
+	})
+	change, changeCmds := measure(func(r int) {
+		f, err := os.OpenFile(filepath.Join(dir, "src/s0.txt"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			fatal(err)
+		}
+		fmt.Fprintf(f, "change %d\n", r)
+		f.Close()
+	})
+	check(g, dir)
+	fmt.Printf("%-6d %-9s %9s %9s %9s %6d %9s %6d %6d\n", *n, *name, ms(median(full)), ms(noop), ms(touch), touchCmds, ms(change), changeCmds, noopCmds)
+}
+
+func check(g graphtest.Layered, dir string) {
+	want, err := g.Expected(dir)
+	if err != nil {
+		fatal(err)
+	}
+	for p, c := range want {
+		b, err := os.ReadFile(filepath.Join(dir, p))
+		if err != nil || string(b) != c {
+			fatal(fmt.Errorf("%s: wrong content after the build", p))
+		}
 	}
 }

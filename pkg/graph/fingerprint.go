@@ -1,0 +1,131 @@
+package graph
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"time"
+
+	"bethel/pkg/cache"
+	"bethel/pkg/pipeline"
+)
+
+// The clean fingerprint lets a no-op build prove itself with stat(2) alone,
+// as ninja does, instead of recomputing every action key.
+//
+// A full build in which every node was already up to date writes
+// .bethel/state/clean: the BLAKE3 hash of the bethel version, every stage's
+// name and version, the pipeline file's content, and, node by node in
+// pipeline order, the path and stat data (size, modification time in
+// nanoseconds, inode, change time) of every input, patch and output, then
+// the stat data of the journal. The next full build stats the same files
+// (which it must do anyway) and, if the hash is the same, knows that
+// nothing any action key depends on changed, no output was touched and no
+// run was recorded since: every node is up to date. Any difference, a
+// missing file or a damaged fingerprint falls back to deciding every node.
+//
+// Safety: the fingerprint is not written when any file was modified within
+// the racy window before it was stat'ed (a change in the same clock tick
+// could keep its stat data), nor after a build that ran, restored or failed
+// anything, nor for a build of selected targets. A run, even a failed one,
+// appends to the journal and so changes the journal's stat data.
+
+const cleanHeader = "bethel-clean 1\n"
+
+func cleanPath(root string) string { return filepath.Join(root, StateDir, "state", "clean") }
+
+// fingerprint hashes what a no-op build depends on, from the stats
+// prestatWait took. ok is false when a file is racy: the fingerprint can be
+// compared but must not be written.
+func (e *engine) fingerprint(nodes []*pipeline.Node, at time.Time) (fp cache.Hash, ok bool) {
+	src, err := os.ReadFile(filepath.Join(e.root, filepath.FromSlash(e.p.File)))
+	if err != nil {
+		return cache.Hash{}, false
+	}
+	b := make([]byte, 0, 64*1024)
+	b = append(b, cleanHeader...)
+	b = append(b, e.opts.Version...)
+	b = append(b, 0)
+	for _, name := range e.opts.Registry.Names() {
+		st, _ := e.opts.Registry.Lookup(name)
+		b = append(b, name...)
+		b = append(b, ' ')
+		b = append(b, st.Version()...)
+		b = append(b, 0)
+	}
+	b = append(b, e.p.File...)
+	h := cache.Sum(src)
+	b = append(b, h[:]...)
+	ok = true
+	add := func(kind byte, p string) {
+		st, found := e.pre[p]
+		if !found {
+			st = cache.Stat(e.abs(p))
+		}
+		if st.Racy(at) {
+			ok = false
+		}
+		b = append(b, kind)
+		b = append(b, p...)
+		b = append(b, 0)
+		b = st.AppendTo(b)
+	}
+	for _, n := range nodes {
+		b = append(b, 'N')
+		b = append(b, n.Name...)
+		b = append(b, 0)
+		for _, p := range n.InputFiles {
+			add('i', p)
+		}
+		for _, p := range n.PatchFiles {
+			add('p', p)
+		}
+		for _, p := range n.Outputs {
+			add('o', p)
+		}
+	}
+	js := cache.Stat(journalPath(e.root))
+	if js.Err() != nil || js.Racy(at) {
+		ok = false
+	}
+	b = append(b, 'J')
+	b = js.AppendTo(b)
+	return cache.Sum(b), ok
+}
+
+// cleanMatches reports whether the stored fingerprint is fp.
+func cleanMatches(root string, fp cache.Hash) bool {
+	b, err := os.ReadFile(cleanPath(root))
+	if err != nil || !bytes.HasPrefix(b, []byte(cleanHeader)) {
+		return false
+	}
+	h, err := cache.ParseHash(string(bytes.TrimSpace(b[len(cleanHeader):])))
+	return err == nil && h == fp
+}
+
+// writeClean stores fp. It needs no fsync: a lost or torn fingerprint is
+// a mismatch, and the next build decides every node.
+func writeClean(root string, fp cache.Hash) error {
+	f, err := cache.Create(cleanPath(root), 0o600)
+	if err != nil {
+		return err
+	}
+	f.NoSync = true
+	defer f.Abort()
+	if _, err := f.Write([]byte(cleanHeader + fp.String() + "\n")); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+
+// allUpToDate returns the result of a build in which every node was up to
+// date, emitting the events a decided build would.
+func (e *engine) allUpToDate(nodes []*pipeline.Node) *Result {
+	res := &Result{Nodes: make([]NodeResult, len(nodes)), UpToDate: make([]string, len(nodes))}
+	for i, n := range nodes {
+		res.Nodes[i] = NodeResult{Name: n.Name, Status: UpToDate}
+		res.UpToDate[i] = n.Name
+		e.emit(Event{Kind: Finish, Node: n.Name, Status: UpToDate, Done: i + 1, Total: len(nodes)})
+	}
+	return res
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Engine benchmark: bethel make side by side with GNU make and ninja on the
+# same generated layered pipelines of tiny cat/wc command nodes (100, 1000
+# and 5000 nodes), in the same run. Run by `make bench`; see docs/engine.md
+# (Performance) for what the columns mean and the figures measured.
+#
+#   scripts/bench-engine.sh [SIZE...]     RUNS=5 JOBS=2 by default
+#
+# Installs nothing: without make or ninja it says how to get them and skips.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v make >/dev/null || missing+=(make)
+command -v ninja >/dev/null || missing+=(ninja-build)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bench-engine: skipped: needs GNU make and ninja for the comparison."
+  echo "  On Debian or Ubuntu: sudo apt-get install ${missing[*]}"
+  exit 0
+fi
+
+RUNS=${RUNS:-5}
+JOBS=${JOBS:-2}
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(100 1000 5000)
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/bethel" ./cmd/bethel
+go build -o "$tmp/benchgen" ./pkg/graph/graphtest/benchgen
+
+echo "bethel $("$tmp/bethel" version | cut -d' ' -f2), $(make --version | head -1), ninja $(ninja --version); $(nproc) CPUs; -j $JOBS; medians of $RUNS runs"
+echo
+printf '%-6s %-9s %9s %9s %9s %6s %9s %6s %6s\n' nodes tool "full ms" "noop ms" "touch ms" cmds "change ms" cmds "noop#"
+for n in "${sizes[@]}"; do
+  for t in bethel ninja make; do
+    "$tmp/benchgen" bench -n "$n" -tool "$t" -bethel "$tmp/bethel" -runs "$RUNS" -j "$JOBS"
+  done
+done
+
+echo
+echo "Per-node engine overhead (-j 1 full build minus the commands alone, run one by one with /bin/sh -c):"
+printf '%-6s %-9s %9s\n' nodes tool "full ms"
+for n in "${sizes[@]}"; do
+  [ "$n" -le 1000 ] || continue
+  for t in commands bethel ninja; do
+    "$tmp/benchgen" bench -n "$n" -tool "$t" -bethel "$tmp/bethel" -runs 3 -j 1 | cut -c1-26
+  done
+done
+
+echo
+echo "Start-up (bethel version) and start-up plus load plus no-op on the 100-node pipeline:"
+"$tmp/benchgen" gen -n 100 -dir "$tmp/w100"
+(cd "$tmp/w100" && "$tmp/bethel" make >/dev/null && "$tmp/bethel" make >/dev/null)
+for what in version make; do
+  best=""
+  for i in $(seq 1 20); do
+    s=$(date +%s%N)
+    (cd "$tmp/w100" && "$tmp/bethel" $what >/dev/null)
+    e=$(date +%s%N)
+    best="$best $(( (e - s) / 1000 ))"
+  done
+  med=$(echo $best | tr ' ' '\n' | sort -n | sed -n 10p)
+  echo "  bethel $what: median ${med} us (includes a subshell fork)"
+done
