@@ -148,6 +148,9 @@ type memo struct {
 	entry *memoEntry
 }
 
+// errMemoInterrupted marks an entry whose parse never finished.
+var errMemoInterrupted = errors.New("parse interrupted")
+
 type memoEntry struct {
 	key    memoKey
 	done   chan struct{}
@@ -181,8 +184,9 @@ func (m *memo) get(ctx context.Context, fsys fs.FS, file string) (*regRows, []in
 		case <-ctx.Done():
 			return nil, nil, ctx.Err()
 		}
-		if e.err != nil && (errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded)) {
-			// The stage that parsed was cancelled, not this one: parse anew.
+		if e.err != nil && (errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded) || e.err == errMemoInterrupted) {
+			// The stage that parsed was cancelled or failed, not this
+			// one: parse anew.
 			return parseRegistrations(ctx, fsys, file, regMemoColumns, true)
 		}
 		return e.rows, e.rowIdx, e.err
@@ -190,15 +194,28 @@ func (m *memo) get(ctx context.Context, fsys fs.FS, file string) (*regRows, []in
 	e := &memoEntry{key: key, done: make(chan struct{})}
 	m.entry = e
 	m.mu.Unlock()
-	e.rows, e.rowIdx, e.err = parseRegistrations(ctx, fsys, file, regMemoColumns, true)
-	close(e.done)
-	if e.err != nil && ctx.Err() != nil {
-		m.mu.Lock()
-		if m.entry == e {
-			m.entry = nil
+	finished := false
+	defer func() {
+		// Waiters must never hang: on a panic (the engine recovers it as
+		// the node's failure) or a cancelled parse, release them and
+		// forget the entry.
+		if !finished {
+			e.err = errMemoInterrupted
 		}
-		m.mu.Unlock()
-	}
+		if !finished || (e.err != nil && ctx.Err() != nil) {
+			m.mu.Lock()
+			if m.entry == e {
+				m.entry = nil
+			}
+			m.mu.Unlock()
+		}
+		if !finished {
+			close(e.done)
+		}
+	}()
+	e.rows, e.rowIdx, e.err = parseRegistrations(ctx, fsys, file, regMemoColumns, true)
+	finished = true
+	close(e.done)
 	return e.rows, e.rowIdx, e.err
 }
 
