@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -231,5 +232,56 @@ func TestSummaryJSON(t *testing.T) {
 	want := "{\n  \"a\": [\n    {\"k\": \"q\\\"uote\", \"v\": \"-1\"}\n  ],\n  \"b\": [\n    {\"name\": \"x\", \"count\": 3},\n    {\"name\": \"007\", \"count\": 0}\n  ]\n}\n"
 	if got := res.out["s/summary.json"]; got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestSharedParse: stages reading one file at once share a parse; a file
+// with the same path and other content is parsed anew.
+func TestSharedParse(t *testing.T) {
+	fsys := sumFS()
+	run := func(fsys fstest.MapFS) *stage.Run {
+		return &stage.Run{Node: "n", Inputs: regIn, FS: fsys}
+	}
+	var wg sync.WaitGroup
+	got := make([]*regRows, 8)
+	for i := range got {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			rr, _, err := readRegistrations(context.Background(), run(fsys), "bethel", "member_type")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got[i] = rr
+		}(i)
+	}
+	wg.Wait()
+	for _, rr := range got[1:] {
+		if rr != got[0] {
+			t.Fatal("concurrent readers parsed the same content twice")
+		}
+	}
+	if got[0].n != 4 || got[0].col("bethel").at(2) != "21" || got[0].col("registration_id").at(3) != "R-4" {
+		t.Fatalf("parsed %d rows: %q %q", got[0].n, got[0].col("bethel").at(2), got[0].col("registration_id").at(3))
+	}
+	other := sumFS()
+	other["out/private/registrations.csv"] = &fstest.MapFile{Data: []byte(strings.Replace(sumRegs, "R-1,12,", "R-1,21,", 1))}
+	rr, _, err := readRegistrations(context.Background(), run(other), "bethel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rr == got[0] || rr.col("bethel").at(0) != "21" {
+		t.Fatal("changed content served from the old parse")
+	}
+	// A column the file lacks is an error naming it, shared parse or not.
+	if _, _, err := readRegistrations(context.Background(), run(fsys), "member_type", "photo_consent"); err == nil {
+		t.Fatal("missing column accepted")
+	}
+	noDiet := sumFS()
+	noDiet["out/private/registrations.csv"] = &fstest.MapFile{Data: []byte(strings.Replace(sumRegs, "dietary_needs,", "diet,", 1))}
+	_, _, err = readRegistrations(context.Background(), run(noDiet), "dietary_needs")
+	if err == nil || !strings.Contains(err.Error(), `missing required column "dietary_needs"`) {
+		t.Fatalf("error %v", err)
 	}
 }
