@@ -215,6 +215,22 @@ func loadProgram(ctx context.Context, r *stage.Run, opt patch.Options) (*program
 	rep, warns, perr := patch.Apply(t, ps.patches, opt)
 	ps.report = rep
 	rep.Counts = map[string]int{"rows_read": len(t.Records) - countAdded(t)}
+	for _, rec := range t.Records {
+		switch {
+		case rec.Dropped:
+			rep.Counts["dropped_by_patch"]++
+		default:
+			rep.Counts["active"]++
+		}
+		if rec.Line == 0 {
+			rep.Counts["added_by_patch"]++
+		}
+	}
+	for k, v := range rep.Counts {
+		if v == 0 && k != "rows_read" && k != "active" {
+			delete(rep.Counts, k)
+		}
+	}
 	if perr != nil {
 		return ps, perr
 	}
