@@ -43,3 +43,30 @@ func TestInitBuilds(t *testing.T) {
 		t.Errorf("init over a workspace: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// TestInitTemplateFollowsSample: the scaffold's pipeline is the sample's,
+// but for its opening comment, so that a node added to the sample reaches
+// new workspaces too.
+func TestInitTemplateFollowsSample(t *testing.T) {
+	strip := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		for strings.HasPrefix(s, "#") {
+			s = s[strings.IndexByte(s, '\n')+1:]
+		}
+		return s
+	}
+	if strip("inittemplate/pipeline.toml") != strip(filepath.Join("..", "..", "pipeline.toml")) {
+		t.Error("cmd/bethel/inittemplate/pipeline.toml differs from the sample's pipeline.toml; copy the sample's nodes into it")
+	}
+	for _, f := range []string{"columns.toml", "values.toml", "privacy.toml"} {
+		a, _ := os.ReadFile(filepath.Join("inittemplate", "config", f))
+		b, _ := os.ReadFile(filepath.Join("..", "..", "config", f))
+		if string(a) != string(b) {
+			t.Errorf("inittemplate/config/%s differs from the sample's config/%s", f, f)
+		}
+	}
+}

@@ -315,3 +315,34 @@ func TestEscape(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFoldEscape: folding never exceeds 75 octets, never splits a rune of
+// valid input, and unfolds back to the line; escaped text has no raw
+// newline, and an unescaped comma or semicolon never survives.
+func FuzzFoldEscape(f *testing.F) {
+	for _, s := range []string{"", "a", strings.Repeat("é", 80), "x,y;z\\\n\r\n", strings.Repeat("😀a", 40)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e := Escape(s)
+		if strings.ContainsAny(e, "\r\n") {
+			t.Fatalf("Escape(%q) = %q holds a raw newline", s, e)
+		}
+		line := "DESCRIPTION:" + e
+		folded := Fold(line)
+		for _, l := range strings.Split(folded, "\r\n") {
+			if len(l) > 75 {
+				t.Fatalf("physical line of %d octets", len(l))
+			}
+			if utf8.ValidString(line) && !utf8.ValidString(l) {
+				t.Fatalf("a rune was split: %q", l)
+			}
+		}
+		if strings.ReplaceAll(folded, "\r\n ", "") != line {
+			t.Fatalf("unfold(Fold(x)) != x for %q", line)
+		}
+		if utf8.ValidString(s) && !strings.Contains(s, "\r") && unescape(e) != s {
+			t.Fatalf("unescape(Escape(%q)) = %q", s, unescape(e))
+		}
+	})
+}
