@@ -316,18 +316,23 @@ outputs = ["out.txt"]
 	}
 	defer cmd.Wait()
 	defer os.WriteFile(filepath.Join(dir, "go"), nil, 0o644)
-	// Poll until the first bethel holds the lock, then a second one with
-	// --wait 0 must refuse, naming the holder's pid.
+	// Poll until the first bethel holds the lock (it writes its pid into
+	// the lock file), then a second one with --wait 0 must refuse, naming
+	// the holder's pid.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		r := runBethel(t, dir, "make", "--wait", "0")
-		if r.code == 1 && strings.Contains(r.stderr, fmt.Sprintf("another bethel (pid %d) is running in this workspace", cmd.Process.Pid)) {
+		b, _ := os.ReadFile(filepath.Join(dir, ".bethel/lock"))
+		if strings.TrimSpace(string(b)) == fmt.Sprint(cmd.Process.Pid) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("second bethel never refused: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			t.Fatal("the first bethel never took the lock")
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
+	}
+	r := runBethel(t, dir, "make", "--wait", "0")
+	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("another bethel (pid %d) is running in this workspace", cmd.Process.Pid)) {
+		t.Fatalf("second bethel: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 

@@ -24,10 +24,9 @@ func IsTemp(name string) bool { return strings.Contains(name, tempMarker) }
 type File struct {
 	// NoSync skips the fsync of the file and of its directory. Callers set
 	// it only for files whose content is re-hashed before it is trusted
-	// (cache blobs, build outputs recorded with their hash), and flush the
-	// file system once at the end of their work instead (SyncFS): a lost
-	// write then shows up as a hash mismatch, i.e. a rebuild, never as wrong
-	// data accepted.
+	// (cache blobs and manifests), or that they fsync later themselves in a
+	// batch (build outputs): a lost write then shows up as a hash mismatch,
+	// i.e. a rebuild, never as wrong data accepted.
 	NoSync bool
 
 	f    *os.File
@@ -74,7 +73,10 @@ func (f *File) Commit() error {
 	}
 	f.done = true
 	tmp := f.f.Name()
-	err := f.f.Chmod(f.perm)
+	var err error
+	if f.perm != 0o600 { // CreateTemp already made it 0600
+		err = f.f.Chmod(f.perm)
+	}
 	if err == nil && !f.NoSync {
 		err = f.f.Sync()
 	}

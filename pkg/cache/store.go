@@ -1,49 +1,51 @@
 package cache
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
+	"sync"
 )
 
 // Store is the content-addressed store in one directory (the workspace's
 // .bethel/cache):
 //
-//	blobs/<xx>/<hash>     bytes of an output (or extra data), named by their
-//	                      BLAKE3 hash; xx is the first byte in hex (256
-//	                      shards keep directories small)
-//	actions/<xx>/<key>    the manifest (JSON) of the action whose key is <key>
+//	blobs/<xx>/<hash>   bytes of an output (or extra data), named by their
+//	                    BLAKE3 hash; xx is the first byte in hex (256 shards
+//	                    keep directories small)
+//	actions             the action log: action key -> manifest (actions.go)
 //
 // Everything read back is re-hashed: a blob whose bytes do not match its
-// name is a miss, with a reason, and is deleted. Files are written
-// atomically (temporary file in the shard, rename), so a crash leaves at
-// worst a temporary file that SweepTemp removes. Directories are 0700.
+// name is a miss, with a reason, and is deleted. Blob files are written
+// atomically (temporary file, rename), so a crash leaves at worst a
+// temporary file that SweepTemp removes. Blobs are copies, never hard links
+// to outputs: an output edited in place must not change the cache under
+// it. Directories are 0700.
 //
-// A manifest file's modification time is its last use; Used refreshes it
-// (at most once per UseGranularity), and Trim drops the least recently used
-// entries first. Reading never touches anything, so that status checks
-// leave no trace.
+// Reading never touches anything (no last-use update, no deletion in a
+// read-only store), so that status checks leave no trace.
 type Store struct {
 	dir string
-	// NoSync skips per-file fsync for blobs and manifests (their content is
-	// verified on read, so a write lost in a power cut is a miss, never bad
-	// data); the caller flushes with SyncFS when it is done.
+	// ReadOnly stores never delete what they find corrupt (status checks
+	// write nothing); they only report the miss.
+	readOnly bool
+	// shards remembers which shard directories exist, saving a stat per
+	// write.
+	shards sync.Map
+	// NoSync skips per-file fsync for blobs and manifests: their content
+	// is verified on read, so a write lost in a power cut is a miss, never
+	// bad data.
 	NoSync bool
-}
 
-// UseGranularity is how stale a manifest's last-use time may get before
-// Used rewrites it: LRU order need not be exact, and most uses then cost
-// one stat, not a metadata write.
-var UseGranularity = time.Hour
+	actions actionLog
+}
 
 // Open opens (creating if needed) the store in dir.
 func Open(dir string) (*Store, error) {
-	for _, d := range []string{dir, filepath.Join(dir, "blobs"), filepath.Join(dir, "actions")} {
+	for _, d := range []string{dir, filepath.Join(dir, "blobs")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("cache: %w", err)
 		}
@@ -53,7 +55,27 @@ func Open(dir string) (*Store, error) {
 
 // OpenReadOnly opens the store in dir without creating anything; a missing
 // store behaves as an empty one.
-func OpenReadOnly(dir string) *Store { return &Store{dir: dir} }
+func OpenReadOnly(dir string) *Store { return &Store{dir: dir, readOnly: true} }
+
+// mkShard makes sure the directory of p (a blob or action path) exists.
+func (s *Store) mkShard(p string) error {
+	d := filepath.Dir(p)
+	if _, ok := s.shards.Load(d); ok {
+		return nil
+	}
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return err
+	}
+	s.shards.Store(d, true)
+	return nil
+}
+
+// discard deletes a corrupt file, unless the store is read-only.
+func (s *Store) discard(p string) {
+	if !s.readOnly {
+		os.Remove(p)
+	}
+}
 
 // Dir is the store's directory.
 func (s *Store) Dir() string { return s.dir }
@@ -63,10 +85,6 @@ func (s *Store) blobPath(h Hash) string {
 	return filepath.Join(s.dir, "blobs", x[:2], x)
 }
 
-func (s *Store) actionPath(k Hash) string {
-	x := k.String()
-	return filepath.Join(s.dir, "actions", x[:2], x)
-}
 
 // MissError is a cache miss with the reason, for --explain.
 type MissError struct{ Reason string }
@@ -120,7 +138,7 @@ func (s *Store) PutBytes(b []byte) (Hash, error) {
 		return h, nil
 	}
 	p := s.blobPath(h)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+	if err := s.mkShard(p); err != nil {
 		return Hash{}, err
 	}
 	return h, writeFile(p, b, 0o400, !s.NoSync)
@@ -143,7 +161,7 @@ func (s *Store) put(r io.Reader, want Hash, check bool) (Hash, int64, error) {
 		return Hash{}, 0, fmt.Errorf("cache: file changed while it was stored (hash %s, expected %s)", h.Short(), want.Short())
 	}
 	p := s.blobPath(h)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+	if err := s.mkShard(p); err != nil {
 		return Hash{}, 0, err
 	}
 	tmp.path = p
@@ -163,7 +181,7 @@ func (s *Store) ReadBlob(h Hash) ([]byte, error) {
 		return nil, err
 	}
 	if Sum(b) != h {
-		os.Remove(s.blobPath(h))
+		s.discard(s.blobPath(h))
 		return nil, &MissError{Reason: "blob " + h.Short() + " is corrupt (content does not match its hash); discarded"}
 	}
 	return b, nil
@@ -171,7 +189,8 @@ func (s *Store) ReadBlob(h Hash) ([]byte, error) {
 
 // Restore writes blob h to dst atomically with mode perm, verifying the
 // bytes on the way: a corrupt blob is deleted, dst is left as it was, and
-// the error is a miss. The caller flushes (SyncFS) when NoSync is set.
+// the error is a miss. With NoSync the caller fsyncs dst when it needs it
+// durable.
 func (s *Store) Restore(h Hash, dst string, perm os.FileMode) error {
 	src, err := os.Open(s.blobPath(h))
 	if err != nil {
@@ -192,7 +211,7 @@ func (s *Store) Restore(h Hash, dst string, perm os.FileMode) error {
 	}
 	if got, _ := out.Sum(); got != h {
 		out.Abort()
-		os.Remove(s.blobPath(h))
+		s.discard(s.blobPath(h))
 		return &MissError{Reason: "blob " + h.Short() + " for " + filepath.Base(dst) + " is corrupt (content hash " + got.Short() + "); discarded"}
 	}
 	return out.Commit()
@@ -235,49 +254,4 @@ func (m *Manifest) Blobs() []Hash {
 		hs = append(hs, e.Hash)
 	}
 	return hs
-}
-
-// PutManifest records m as the result of action key. Its blobs must be
-// stored first, so that a crash never leaves a manifest without its data.
-func (s *Store) PutManifest(key Hash, m *Manifest) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	p := s.actionPath(key)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return err
-	}
-	return writeFile(p, append(b, '\n'), 0o600, !s.NoSync)
-}
-
-// GetManifest returns the manifest of action key, or a miss saying why. It
-// does not verify the blobs (Restore does) and does not count as a use.
-func (s *Store) GetManifest(key Hash) (*Manifest, error) {
-	b, err := os.ReadFile(s.actionPath(key))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &MissError{Reason: "action " + key.Short() + " was never built (or was trimmed)"}
-		}
-		return nil, err
-	}
-	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		os.Remove(s.actionPath(key))
-		return nil, &MissError{Reason: "manifest of action " + key.Short() + " is unreadable; discarded"}
-	}
-	return &m, nil
-}
-
-// Used marks action key as used now, for least-recently-used trimming.
-func (s *Store) Used(key Hash) {
-	p := s.actionPath(key)
-	fi, err := os.Stat(p)
-	if err != nil {
-		return
-	}
-	now := time.Now()
-	if now.Sub(fi.ModTime()) >= UseGranularity {
-		os.Chtimes(p, now, now)
-	}
 }

@@ -49,7 +49,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	if _, err := s.GetManifest(Sum([]byte("nope"))); !IsMiss(err) {
 		t.Fatalf("unknown key: %v", err)
 	}
-	for _, d := range []string{"cache", "cache/blobs", "cache/actions", "cache/blobs/" + h.String()[:2]} {
+	for _, d := range []string{"cache", "cache/blobs", "cache/blobs/" + h.String()[:2]} {
 		if fi, _ := os.Stat(filepath.Join(dir, d)); fi.Mode().Perm() != 0o700 {
 			t.Errorf("%s mode %v, want 0700", d, fi.Mode().Perm())
 		}
@@ -81,11 +81,36 @@ func TestCorruptBlobIsAMissAndDeleted(t *testing.T) {
 	if _, err := s.ReadBlob(h2); !IsMiss(err) || s.HasBlob(h2) {
 		t.Fatalf("ReadBlob of a corrupt blob: %v", err)
 	}
-	key := Sum([]byte("k"))
-	os.MkdirAll(filepath.Dir(s.actionPath(key)), 0o700)
-	os.WriteFile(s.actionPath(key), []byte("{torn"), 0o600)
-	if _, err := s.GetManifest(key); !IsMiss(err) {
-		t.Fatalf("torn manifest: %v", err)
+	// A damaged record in the action log is a miss; the records around
+	// it still count.
+	k1, k2, k3 := Sum([]byte("1")), Sum([]byte("2")), Sum([]byte("3"))
+	for _, k := range []Hash{k1, k2, k3} {
+		if err := s.PutManifest(k, &Manifest{Desc: "d"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	b, _ := os.ReadFile(s.actionsPath())
+	i := strings.Index(string(b), k2.String())
+	b[i+70] ^= 1 // flip a bit inside k2's record
+	b = append(b, "M\t"+k3.String()+"\t1\t{\"outp"...) // torn last line
+	os.WriteFile(s.actionsPath(), b, 0o600)
+	s2, _ := Open(dir)
+	if _, err := s2.GetManifest(k2); !IsMiss(err) {
+		t.Fatalf("damaged record: %v", err)
+	}
+	if _, err := s2.GetManifest(k1); err != nil {
+		t.Fatalf("record before the damage: %v", err)
+	}
+	if m, err := s2.GetManifest(k3); err != nil || m.Desc != "d" {
+		t.Fatalf("record after the damage: %v", err)
+	}
+	// Appending after a torn line starts a new line.
+	s2.PutManifest(k2, &Manifest{Desc: "again"})
+	s2.Close()
+	s3, _ := Open(dir)
+	if m, err := s3.GetManifest(k2); err != nil || m.Desc != "again" {
+		t.Fatalf("record appended after a torn line: %v %v", m, err)
 	}
 	if entries, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*"+tempMarker+"*")); len(entries) > 0 {
 		t.Fatalf("temporary files left: %v", entries)
@@ -100,14 +125,13 @@ func TestTrimLeastRecentlyUsedFirst(t *testing.T) {
 		blob Hash
 	}
 	var ents []ent
-	base := time.Now().Add(-10 * time.Hour)
+	base := time.Now().Add(-10 * time.Hour).Unix()
 	for i := 0; i < 4; i++ {
 		b, _ := s.PutBytes([]byte(strings.Repeat(string(rune('a'+i)), 1000)))
 		k := Sum([]byte{byte(i)})
 		s.PutManifest(k, &Manifest{Outputs: []Output{{Path: "o", Hash: b, Size: 1000}}})
 		// Entry i was last used at base + i hours.
-		when := base.Add(time.Duration(i) * time.Hour)
-		os.Chtimes(s.actionPath(k), when, when)
+		s.actions.idx[k].used = base + int64(i)*3600
 		ents = append(ents, ent{k, b})
 	}
 	orphan, _ := s.PutBytes([]byte("nobody refers to me"))
@@ -124,6 +148,8 @@ func TestTrimLeastRecentlyUsedFirst(t *testing.T) {
 	if res.Entries != 2 || res.Blobs != 3 || res.Temp != 1 || res.After > 2500 {
 		t.Fatalf("Trim = %+v", res)
 	}
+	// The rewritten log holds the survivors, with their use times.
+	s, _ = Open(dir)
 	for i, want := range []bool{true, false, true, false} {
 		if _, err := s.GetManifest(ents[i].key); (err == nil) != want {
 			t.Errorf("entry %d kept = %v, want %v", i, err == nil, want)
@@ -143,20 +169,35 @@ func TestTrimLeastRecentlyUsedFirst(t *testing.T) {
 }
 
 func TestUsedRefreshesOldEntries(t *testing.T) {
-	s, _ := Open(t.TempDir())
+	dir := t.TempDir()
+	s, _ := Open(dir)
 	k := Sum([]byte("k"))
 	s.PutManifest(k, &Manifest{})
-	old := time.Now().Add(-2 * UseGranularity)
-	os.Chtimes(s.actionPath(k), old, old)
+	old := time.Now().Add(-2 * UseGranularity).Unix()
+	s.actions.idx[k].used = old
 	if _, err := s.GetManifest(k); err != nil {
 		t.Fatal(err)
 	}
-	if fi, _ := os.Stat(s.actionPath(k)); !fi.ModTime().Equal(old) {
+	if s.actions.idx[k].used != old {
 		t.Fatal("GetManifest counted as a use")
 	}
 	s.Used(k)
-	if fi, _ := os.Stat(s.actionPath(k)); time.Since(fi.ModTime()) > time.Minute {
-		t.Fatal("Used did not refresh an old entry")
+	s.Close()
+	s, _ = Open(dir)
+	s.GetManifest(k)
+	if time.Now().Unix()-s.actions.idx[k].used > 60 {
+		t.Fatal("Used did not record a use of an old entry")
+	}
+	// A read-only store never writes.
+	before, _ := os.ReadFile(s.actionsPath())
+	ro := OpenReadOnly(dir)
+	ro.actions.loaded = false
+	ro.GetManifest(k)
+	ro.loadActions()
+	ro.actions.idx[k].used = old
+	ro.Used(k)
+	if after, _ := os.ReadFile(s.actionsPath()); string(after) != string(before) {
+		t.Fatal("a read-only store wrote to the action log")
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"time"
 )
 
 // TrimResult says what Trim did. Sizes are bytes on disk (file sizes).
@@ -19,46 +18,41 @@ type TrimResult struct {
 // least recently used first (see Used) and every blob no remaining entry
 // refers to. Entries in keepKeys and blobs in keepBlobs (what the current
 // outputs need) are never removed, even if the store stays above maxSize.
-// Blobs no entry refers to and leftover temporary files are removed
-// whatever the size. The caller holds the workspace lock.
+// Blobs no entry refers to, unreadable entries and leftover temporary files
+// are removed whatever the size. The action log is rewritten with the
+// surviving entries. The caller holds the workspace lock.
 func (s *Store) Trim(maxSize int64, keepKeys, keepBlobs map[Hash]bool) (TrimResult, error) {
 	var res TrimResult
+	a := &s.actions
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s.loadActions()
+
 	type entry struct {
 		key   Hash
-		path  string
-		size  int64
-		used  time.Time
+		e     *actionEntry
 		blobs []Hash
 	}
 	var entries []entry
-	blobSize := map[Hash]int64{}
 	refs := map[Hash]int{}
-
-	err := s.walk("actions", func(path string, fi os.FileInfo, h Hash) {
-		b, err := os.ReadFile(path)
+	var total int64
+	for key, e := range a.idx {
 		var m Manifest
-		if err != nil || json.Unmarshal(b, &m) != nil {
-			os.Remove(path)
-			return
+		if e.bad || json.Unmarshal(e.raw, &m) != nil {
+			e.bad = true
+			res.Entries++
+			continue
 		}
-		e := entry{key: h, path: path, size: fi.Size(), used: fi.ModTime(), blobs: m.Blobs()}
-		for _, b := range e.blobs {
+		en := entry{key, e, m.Blobs()}
+		for _, b := range en.blobs {
 			refs[b]++
 		}
-		entries = append(entries, e)
-	}, &res)
-	if err != nil {
-		return res, err
+		entries = append(entries, en)
+		total += int64(e.size)
 	}
-	err = s.walk("blobs", func(path string, fi os.FileInfo, h Hash) {
-		blobSize[h] = fi.Size()
-	}, &res)
-	if err != nil {
+	blobSize := map[Hash]int64{}
+	if err := s.walkBlobs(func(h Hash, size int64) { blobSize[h] = size }, &res); err != nil {
 		return res, err
-	}
-	var total int64
-	for _, e := range entries {
-		total += e.size
 	}
 	for _, n := range blobSize {
 		total += n
@@ -76,34 +70,42 @@ func (s *Store) Trim(maxSize int64, keepKeys, keepBlobs map[Hash]bool) (TrimResu
 			removeBlob(h)
 		}
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].used.Before(entries[j].used) })
-	for _, e := range entries {
+	sort.Slice(entries, func(i, j int) bool {
+		if entries[i].e.used != entries[j].e.used {
+			return entries[i].e.used < entries[j].e.used
+		}
+		return string(entries[i].key[:]) < string(entries[j].key[:])
+	})
+	gone := map[Hash]bool{}
+	for _, en := range entries {
 		if total <= maxSize {
 			break
 		}
-		if keepKeys[e.key] {
+		if keepKeys[en.key] {
 			continue
 		}
-		if err := os.Remove(e.path); err != nil {
-			continue
-		}
-		total -= e.size
+		gone[en.key] = true
+		total -= int64(en.e.size)
 		res.Entries++
-		for _, b := range e.blobs {
+		for _, b := range en.blobs {
 			refs[b]--
 			if _, ok := blobSize[b]; ok && refs[b] == 0 && !keepBlobs[b] {
 				removeBlob(b)
 			}
 		}
 	}
+	err := s.rewriteActions(func(key Hash, e *actionEntry) bool { return !e.bad && !gone[key] })
+	if err != nil {
+		return res, err
+	}
 	res.After = total
 	return res, nil
 }
 
-// walk calls fn for every well-named file in the shards of dir (actions or
-// blobs), removing temporary files on the way.
-func (s *Store) walk(dir string, fn func(path string, fi os.FileInfo, h Hash), res *TrimResult) error {
-	top := filepath.Join(s.dir, dir)
+// walkBlobs calls fn for every well-named blob, removing temporary files
+// on the way.
+func (s *Store) walkBlobs(fn func(h Hash, size int64), res *TrimResult) error {
+	top := filepath.Join(s.dir, "blobs")
 	n, _ := SweepTemp(top)
 	res.Temp += n
 	shards, err := os.ReadDir(top)
@@ -123,9 +125,8 @@ func (s *Store) walk(dir string, fn func(path string, fi os.FileInfo, h Hash), r
 			return err
 		}
 		for _, e := range ents {
-			p := filepath.Join(d, e.Name())
 			if IsTemp(e.Name()) {
-				if os.Remove(p) == nil {
+				if os.Remove(filepath.Join(d, e.Name())) == nil {
 					res.Temp++
 				}
 				continue
@@ -138,7 +139,7 @@ func (s *Store) walk(dir string, fn func(path string, fi os.FileInfo, h Hash), r
 			if err != nil {
 				continue
 			}
-			fn(p, fi, h)
+			fn(h, fi.Size())
 		}
 	}
 	return nil

@@ -78,3 +78,34 @@ func BenchmarkCheck(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFullBuild is a build from scratch (no state, no cache) of
+// command nodes at -j 2; compare with the same commands run one by one to
+// see the engine's own cost per node (scripts/bench-engine.sh does).
+func BenchmarkFullBuild(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			dir := b.TempDir()
+			g := graphtest.Sized(n)
+			if err := g.Write(dir); err != nil {
+				b.Fatal(err)
+			}
+			p, err := pipeline.Load(dir, "pipeline.toml", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			opts := Options{Version: "bench", Registry: stage.NewRegistry(), Jobs: 2}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				os.RemoveAll(filepath.Join(dir, ".bethel"))
+				os.RemoveAll(filepath.Join(dir, "out"))
+				b.StartTimer()
+				res, err := Build(context.Background(), p, opts)
+				if err != nil || len(res.Ran) != n {
+					b.Fatalf("%v: ran %d", err, len(res.Ran))
+				}
+			}
+		})
+	}
+}

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"bethel/pkg/cache"
@@ -61,6 +64,10 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 	e.sweep()
 	res := e.schedule(ctx, nodes)
 	phase("decide and run")
+	if opts.DebugTime != nil && len(res.Ran) > 0 {
+		fmt.Fprintf(opts.DebugTime, "bethel: time   in %d runs: %.3f ms running, %.3f ms hashing and checking, %.3f ms caching and recording\n",
+			len(res.Ran), float64(e.tRun.Load())/1e6, float64(e.tCheck.Load())/1e6, float64(e.tRecord.Load())/1e6)
+	}
 	err = e.finish(len(opts.Targets) == 0)
 	if err == nil && fast && fpOK && len(res.UpToDate) == len(nodes) {
 		// Every node was up to date, so no file changed but the journal
@@ -121,14 +128,13 @@ func (e *engine) sweep() {
 	for d := range dirs {
 		cache.SweepTemp(d)
 	}
-	for _, sub := range []string{"blobs", "actions"} {
-		top := filepath.Join(cacheDir(e.root), sub)
-		cache.SweepTemp(top)
-		ents, _ := os.ReadDir(top)
-		for _, ent := range ents {
-			if ent.IsDir() {
-				cache.SweepTemp(filepath.Join(top, ent.Name()))
-			}
+	cache.SweepTemp(cacheDir(e.root))
+	top := filepath.Join(cacheDir(e.root), "blobs")
+	cache.SweepTemp(top)
+	ents, _ := os.ReadDir(top)
+	for _, ent := range ents {
+		if ent.IsDir() {
+			cache.SweepTemp(filepath.Join(top, ent.Name()))
 		}
 	}
 }
@@ -163,17 +169,92 @@ func (e *engine) finish(all bool) error {
 		}
 		e.stat.Prune(func(p string) bool { return paths[p] })
 	}
+	// Outputs were written without fsync; the stat cache is about to
+	// vouch for their content, so their data must be on disk first.
+	// (Blobs and manifests are verified when read.)
+	errF := syncFiles(e.written)
+	if err := e.store.Close(); err != nil && errF == nil {
+		errF = err
+	}
 	errJ := e.j.close(live)
+	if errJ == nil && e.wrote {
+		errJ = e.j.sync()
+	}
 	errS := e.stat.Save()
-	if e.wrote {
-		if err := cache.SyncFS(e.root); err != nil && errJ == nil {
-			errJ = err
+	for _, err := range []error{errF, errJ, errS} {
+		if err != nil {
+			return err
 		}
 	}
-	if errJ != nil {
-		return errJ
+	return nil
+}
+
+// syncFiles fsyncs files with a few goroutines: the file system groups
+// concurrent fsyncs into one journal commit, so this costs far less than
+// one fsync after another (and far less than syncfs(2) on a busy disk).
+func syncFiles(paths []string) error {
+	if len(paths) == 0 {
+		return nil
 	}
-	return errS
+	workers := min(16, len(paths))
+	ch := make(chan string)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var first error
+			for p := range ch {
+				f, err := os.Open(p)
+				if err == nil {
+					err = f.Sync()
+					f.Close()
+				}
+				if err != nil && !errors.Is(err, fs.ErrNotExist) && first == nil {
+					first = err
+				}
+			}
+			errs <- first
+		}()
+	}
+	for _, p := range paths {
+		ch <- p
+	}
+	close(ch)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wroteFile notes an output written in this build, for finish to sync.
+func (e *engine) wroteFile(abs string) {
+	e.mu.Lock()
+	e.written = append(e.written, abs)
+	e.mu.Unlock()
+}
+
+// mkdirOnce creates the directory of an output, remembering the ones that
+// exist so that a thousand outputs in one directory cost one stat.
+func (e *engine) mkdirOnce(dir string) error {
+	e.mu.Lock()
+	ok := e.dirs[dir]
+	e.mu.Unlock()
+	if ok {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.dirs[dir] = true
+	e.mu.Unlock()
+	return nil
 }
 
 // schedule runs the nodes (in Order) with up to Jobs at a time, each as
@@ -403,7 +484,7 @@ func (e *engine) moveAside(o string, h cache.Hash) (string, error) {
 func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest) error {
 	for _, o := range m.Outputs {
 		abs := e.abs(o.Path)
-		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		if err := e.mkdirOnce(filepath.Dir(abs)); err != nil {
 			return err
 		}
 		if err := e.store.Restore(o.Hash, abs, o.Mode.Perm()); err != nil {
@@ -421,6 +502,7 @@ func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest) error
 	for _, o := range m.Outputs {
 		e.stat.Record(o.Path, e.abs(o.Path), o.Hash)
 		e.setFile(o.Path, fileVal{h: o.Hash})
+		e.wroteFile(e.abs(o.Path))
 	}
 	return nil
 }
@@ -433,11 +515,13 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 		out    nodeOutput
 		err    error
 	)
+	t := time.Now()
 	if n.IsStage() {
 		hashes, out, err = e.runStage(ctx, n)
 	} else {
 		hashes, out, err = e.runCommand(ctx, n)
 	}
+	t = e.spent(&e.tRun, t)
 	// Dependents read what is on disk now, whatever happens next.
 	for _, o := range n.Outputs {
 		if h, ok := hashes[o]; ok {
@@ -468,6 +552,8 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 			return out, nil
 		}
 	}
+	t = e.spent(&e.tCheck, t)
+	defer e.spent(&e.tRecord, t)
 	for i, o := range outs {
 		if err := e.store.PutFileAs(e.abs(o.Path), o.Hash); err != nil {
 			return out, fmt.Errorf("node %s: caching output %s: %v", n.Name, outs[i].Path, err)
@@ -481,8 +567,16 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	}
 	for _, o := range outs {
 		e.stat.Record(o.Path, e.abs(o.Path), o.Hash)
+		e.wroteFile(e.abs(o.Path))
 	}
 	return out, nil
+}
+
+// spent adds the time since t to acc and returns now.
+func (e *engine) spent(acc *atomic.Int64, t time.Time) time.Time {
+	now := time.Now()
+	acc.Add(int64(now.Sub(t)))
+	return now
 }
 
 func outputPerm(n *pipeline.Node) os.FileMode {

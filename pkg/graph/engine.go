@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"bethel/pkg/cache"
@@ -26,13 +27,19 @@ type engine struct {
 	stat  *cache.StatCache
 	j     *journal
 
-	mu    sync.Mutex
-	files map[string]fileVal        // content of paths as this build knows it
-	pre   map[string]cache.FileStat // prestatWait's stats, taken at preAt
-	preAt time.Time
-	wrote bool // outputs or cache entries were written
+	mu      sync.Mutex
+	files   map[string]fileVal        // content of paths as this build knows it
+	pre     map[string]cache.FileStat // prestatWait's stats, taken at preAt
+	preAt   time.Time
+	wrote   bool            // outputs or cache entries were written
+	written []string        // outputs written (absolute), to fsync at the end
+	dirs    map[string]bool // output directories known to exist
 
 	evMu sync.Mutex
+
+	// Time spent in the phases of running nodes, summed over workers
+	// (BETHEL_DEBUG=time).
+	tRun, tCheck, tRecord atomic.Int64
 }
 
 // fileVal is the current content of one path during a build.
@@ -53,6 +60,7 @@ func newEngine(p *pipeline.Pipeline, opts Options, write bool) (*engine, error) 
 		root:  p.Root,
 		write: write,
 		files: make(map[string]fileVal, len(p.Sources)+len(p.Producer)),
+		dirs:  make(map[string]bool),
 	}
 	if write {
 		for _, d := range []string{bethelDir(e.root), stateDir(e.root)} {

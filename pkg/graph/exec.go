@@ -28,7 +28,7 @@ import (
 func (e *engine) runCommand(ctx context.Context, n *pipeline.Node) (map[string]cache.Hash, nodeOutput, error) {
 	for _, o := range n.Outputs {
 		abs := e.abs(o)
-		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		if err := e.mkdirOnce(filepath.Dir(abs)); err != nil {
 			return nil, nodeOutput{}, fmt.Errorf("node %s: %v", n.Name, err)
 		}
 		if err := os.Remove(abs); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -140,7 +140,7 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node) (hashes map[str
 				return nil, fmt.Errorf("node %s: stage created output %s twice", n.Name, p)
 			}
 			abs := e.abs(p)
-			if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+			if err := e.mkdirOnce(filepath.Dir(abs)); err != nil {
 				return nil, err
 			}
 			f, err := cache.Create(abs, outputPerm(n))

@@ -270,6 +270,16 @@ func (j *journal) done(name string, key cache.Hash, outs []cache.Output) error {
 	return nil
 }
 
+// sync flushes the log to disk (after close, by path).
+func (j *journal) sync() error {
+	f, err := os.Open(j.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
 // close ends appending; when the log has grown past twice its live records
 // it is compacted, keeping only the nodes live accepts (nil keeps all).
 func (j *journal) close(live func(string) bool) error {
