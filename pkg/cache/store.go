@@ -85,7 +85,6 @@ func (s *Store) blobPath(h Hash) string {
 	return filepath.Join(s.dir, "blobs", x[:2], x)
 }
 
-
 // MissError is a cache miss with the reason, for --explain.
 type MissError struct{ Reason string }
 

@@ -92,7 +92,7 @@ func TestCorruptBlobIsAMissAndDeleted(t *testing.T) {
 	s.Close()
 	b, _ := os.ReadFile(s.actionsPath())
 	i := strings.Index(string(b), k2.String())
-	b[i+70] ^= 1 // flip a bit inside k2's record
+	b[i+70] ^= 1                                       // flip a bit inside k2's record
 	b = append(b, "M\t"+k3.String()+"\t1\t{\"outp"...) // torn last line
 	os.WriteFile(s.actionsPath(), b, 0o600)
 	s2, _ := Open(dir)
