@@ -140,15 +140,13 @@ func (s FileStat) AppendTo(b []byte) []byte {
 	return b
 }
 
-// Racy reports whether the file was modified (or its inode changed) so
-// shortly before at that a later change could leave its stat data as it
-// is (see RacyWindow).
-func (s FileStat) Racy(at time.Time) bool {
-	if s.err != nil {
-		return false
-	}
-	t := at.UnixNano()
-	return racy(statEntry{mtime: s.e.mtime, hashedAt: t}) || racy(statEntry{mtime: s.e.ctime, hashedAt: t})
+// ChangedSince reports whether the file's modification or change time is
+// at or after ref (nanoseconds, as the file system reports times). With
+// ref the time stamp of a file written just before s was taken, this is
+// git's racy-clean rule: a file changed in the same clock tick as ref might
+// change again in that tick without its stat data showing it.
+func (s FileStat) ChangedSince(ref int64) bool {
+	return s.err == nil && (s.e.mtime >= ref || s.e.ctime >= ref)
 }
 
 // Stat stats the file at path.

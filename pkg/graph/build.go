@@ -29,7 +29,7 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 		return nil, err
 	}
 	phase := phaseTimer(opts.DebugTime)
-	unlock, err := lockWorkspace(lockPath(p.Root), p.Root, opts.LockWait, opts.OnLockWait)
+	unlock, lockedAt, err := lockWorkspaceAt(lockPath(p.Root), p.Root, opts.LockWait, opts.OnLockWait)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 	fpOK := false
 	if fast {
 		e.prestatWait(nodes)()
-		fp, fpOK = e.fingerprint(nodes, e.preAt)
+		fp, fpOK = e.fingerprint(nodes, lockedAt)
 		if cleanMatches(p.Root, fp) {
 			phase("stat, fingerprint")
 			res := e.allUpToDate(nodes)
@@ -72,7 +72,7 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 	if err == nil && fast && fpOK && len(res.UpToDate) == len(nodes) {
 		// Every node was up to date, so no file changed but the journal
 		// (compaction): fingerprint again with its new stat.
-		if fp2, ok := e.fingerprint(nodes, e.preAt); ok && (fp2 != fp || !cleanMatches(p.Root, fp2)) {
+		if fp2, ok := e.fingerprint(nodes, lockedAt); ok && !cleanMatches(p.Root, fp2) {
 			writeClean(p.Root, fp2)
 		}
 	}

@@ -29,11 +29,10 @@ type engine struct {
 
 	mu      sync.Mutex
 	files   map[string]fileVal        // content of paths as this build knows it
-	pre     map[string]cache.FileStat // prestatWait's stats, taken at preAt
-	preAt   time.Time
-	wrote   bool            // outputs or cache entries were written
-	written []string        // outputs written (absolute), to fsync at the end
-	dirs    map[string]bool // output directories known to exist
+	pre     map[string]cache.FileStat // prestatWait's stats
+	wrote   bool                      // outputs or cache entries were written
+	written []string                  // outputs written (absolute), to fsync at the end
+	dirs    map[string]bool           // output directories known to exist
 
 	evMu sync.Mutex
 
@@ -118,7 +117,6 @@ func (e *engine) prestatWait(nodes []*pipeline.Node) func() {
 			}
 		}
 	}
-	e.preAt = time.Now()
 	stats := make([]cache.FileStat, len(paths))
 	workers := min(4, 2*runtime.NumCPU(), len(paths)/64+1)
 	var wg sync.WaitGroup

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"time"
 
 	"bethel/pkg/cache"
 	"bethel/pkg/pipeline"
@@ -24,20 +23,24 @@ import (
 // run was recorded since: every node is up to date. Any difference, a
 // missing file or a damaged fingerprint falls back to deciding every node.
 //
-// Safety: the fingerprint is not written when any file was modified within
-// the racy window before it was stat'ed (a change in the same clock tick
-// could keep its stat data), nor after a build that ran, restored or failed
-// anything, nor for a build of selected targets. A run, even a failed one,
-// appends to the journal and so changes the journal's stat data.
+// Safety: the fingerprint is not written when any file's modification or
+// change time is at or after the time stamp the lock file got when this
+// build took the lock, before anything was stat'ed (git's racy-clean rule:
+// a file changed in the same clock tick as the stat could change again in
+// that tick and keep its stat data). Nor is it written after a build that
+// ran, restored or failed anything, nor for a build of selected targets. A
+// run, even a failed one, appends to the journal and so changes the
+// journal's stat data.
 
 const cleanHeader = "bethel-clean 1\n"
 
 func cleanPath(root string) string { return filepath.Join(root, StateDir, "state", "clean") }
 
 // fingerprint hashes what a no-op build depends on, from the stats
-// prestatWait took. ok is false when a file is racy: the fingerprint can be
-// compared but must not be written.
-func (e *engine) fingerprint(nodes []*pipeline.Node, at time.Time) (fp cache.Hash, ok bool) {
+// prestatWait took. ok is false when a file changed at or after ref (the
+// lock's time stamp; 0: never ok): the fingerprint can be compared but must
+// not be written.
+func (e *engine) fingerprint(nodes []*pipeline.Node, ref int64) (fp cache.Hash, ok bool) {
 	src, err := os.ReadFile(filepath.Join(e.root, filepath.FromSlash(e.p.File)))
 	if err != nil {
 		return cache.Hash{}, false
@@ -56,13 +59,13 @@ func (e *engine) fingerprint(nodes []*pipeline.Node, at time.Time) (fp cache.Has
 	b = append(b, e.p.File...)
 	h := cache.Sum(src)
 	b = append(b, h[:]...)
-	ok = true
+	ok = ref > 0
 	add := func(kind byte, p string) {
 		st, found := e.pre[p]
 		if !found {
 			st = cache.Stat(e.abs(p))
 		}
-		if st.Racy(at) {
+		if st.ChangedSince(ref) {
 			ok = false
 		}
 		b = append(b, kind)
@@ -85,7 +88,7 @@ func (e *engine) fingerprint(nodes []*pipeline.Node, at time.Time) (fp cache.Has
 		}
 	}
 	js := cache.Stat(journalPath(e.root))
-	if js.Err() != nil || js.Racy(at) {
+	if js.Err() != nil || js.ChangedSince(ref) {
 		ok = false
 	}
 	b = append(b, 'J')

@@ -32,9 +32,18 @@ const lockPoll = 10 * time.Millisecond
 // refused bethel can say who holds it; the kernel drops the lock when the
 // holder dies, so a crash never leaves the workspace locked.
 func lockWorkspace(path, root string, wait time.Duration, onWait func(pid int)) (unlock func(), err error) {
+	unlock, _, err = lockWorkspaceAt(path, root, wait, onWait)
+	return unlock, err
+}
+
+// lockWorkspaceAt also returns the lock file's modification time (in
+// nanoseconds, from the file system's clock) once the holder's pid is
+// written: a time stamp taken before anything of the build is stat'ed, for
+// the clean fingerprint's racy check.
+func lockWorkspaceAt(path, root string, wait time.Duration, onWait func(pid int)) (unlock func(), at int64, err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	deadline := time.Now().Add(wait)
 	waited := false
@@ -45,12 +54,12 @@ func lockWorkspace(path, root string, wait time.Duration, onWait func(pid int)) 
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
 			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+			return nil, 0, fmt.Errorf("lock %s: %w", path, err)
 		}
 		pid := readPID(path)
 		if wait <= 0 || time.Now().After(deadline) {
 			f.Close()
-			return nil, &LockedError{PID: pid, Root: root}
+			return nil, 0, &LockedError{PID: pid, Root: root}
 		}
 		if !waited && onWait != nil {
 			onWait(pid)
@@ -60,11 +69,14 @@ func lockWorkspace(path, root string, wait time.Duration, onWait func(pid int)) 
 	}
 	f.Truncate(0)
 	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	if fi, err := f.Stat(); err == nil {
+		at = fi.ModTime().UnixNano()
+	}
 	return func() {
 		f.Truncate(0)
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
-	}, nil
+	}, at, nil
 }
 
 func readPID(path string) int {
