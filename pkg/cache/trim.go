@@ -105,8 +105,10 @@ func (s *Store) Trim(maxSize int64, keepKeys, keepBlobs map[Hash]bool) (TrimResu
 // walkBlobs calls fn for every well-named blob, removing temporary files
 // on the way.
 func (s *Store) walkBlobs(fn func(h Hash, size int64), res *TrimResult) error {
+	n, _ := SweepTemp(s.dir)
+	res.Temp += n
 	top := filepath.Join(s.dir, "blobs")
-	n, _ := SweepTemp(top)
+	n, _ = SweepTemp(top)
 	res.Temp += n
 	shards, err := os.ReadDir(top)
 	if err != nil {

@@ -46,6 +46,7 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 	fast := len(opts.Targets) == 0 && opts.DebugKey == nil
 	var fp cache.Hash
 	fpOK := false
+	e.sweepState()
 	if fast {
 		e.prestatWait(nodes)()
 		fp, fpOK = e.fingerprint(nodes, lockedAt)
@@ -103,12 +104,18 @@ func phaseTimer(w io.Writer) func(string) {
 	}
 }
 
-// sweep removes temporary files a crashed bethel left: always in the state
-// directories (cheap), and in the output and cache directories when the
-// journal shows a node whose run never finished.
-func (e *engine) sweep() {
+// sweepState removes temporary files a crashed bethel left in the state
+// directories: three small directory reads, done by every build.
+func (e *engine) sweepState() {
 	cache.SweepTemp(bethelDir(e.root))
 	cache.SweepTemp(stateDir(e.root))
+	cache.SweepTemp(cacheDir(e.root))
+}
+
+// sweep removes temporary files a crashed bethel left in the output and
+// cache directories when the journal shows a node whose run never
+// finished.
+func (e *engine) sweep() {
 	broken := e.j.interrupted()
 	if len(broken) == 0 {
 		return
@@ -128,7 +135,6 @@ func (e *engine) sweep() {
 	for d := range dirs {
 		cache.SweepTemp(d)
 	}
-	cache.SweepTemp(cacheDir(e.root))
 	top := filepath.Join(cacheDir(e.root), "blobs")
 	cache.SweepTemp(top)
 	ents, _ := os.ReadDir(top)
