@@ -175,10 +175,11 @@ func (e *engine) finish(all bool) error {
 		}
 		e.stat.Prune(func(p string) bool { return paths[p] })
 	}
-	// Outputs were written without fsync; the stat cache is about to
-	// vouch for their content, so their data must be on disk first.
+	// Outputs were written without fsync (the syncer flushes them in the
+	// background); the stat cache is about to vouch for their content, so
+	// their data must be on disk first.
 	// (Blobs and manifests are verified when read.)
-	errF := syncFiles(e.written)
+	errF := e.sync.wait()
 	if err := e.store.Close(); err != nil && errF == nil {
 		errF = err
 	}
@@ -195,55 +196,61 @@ func (e *engine) finish(all bool) error {
 	return nil
 }
 
-// syncFiles fsyncs files with a few goroutines: the file system groups
-// concurrent fsyncs into one journal commit, so this costs far less than
-// one fsync after another (and far less than syncfs(2) on a busy disk).
-func syncFiles(paths []string) error {
-	if len(paths) == 0 {
-		return nil
-	}
-	workers := min(16, len(paths))
-	ch := make(chan string)
-	errs := make(chan error, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var first error
-			for p := range ch {
-				f, err := os.Open(p)
-				if err == nil {
-					err = f.Sync()
-					f.Close()
-				}
-				if err != nil && !errors.Is(err, fs.ErrNotExist) && first == nil {
-					first = err
-				}
-			}
-			errs <- first
-		}()
-	}
-	for _, p := range paths {
-		ch <- p
-	}
-	close(ch)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+// syncer fsyncs the outputs of a build in the background, with a few
+// goroutines, while other nodes run: the file system groups concurrent
+// fsyncs into one journal commit, so this costs far less than one fsync
+// after another at the end (and far less than syncfs(2) on a busy disk).
+type syncer struct {
+	once sync.Once
+	ch   chan string
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	err  error
 }
 
-// wroteFile notes an output written in this build, for finish to sync.
-func (e *engine) wroteFile(abs string) {
-	e.mu.Lock()
-	e.written = append(e.written, abs)
-	e.mu.Unlock()
+const syncWorkers = 8
+
+func (s *syncer) add(path string) {
+	s.once.Do(func() {
+		s.ch = make(chan string, 1024)
+		for w := 0; w < syncWorkers; w++ {
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				for p := range s.ch {
+					f, err := os.Open(p)
+					if err == nil {
+						err = f.Sync()
+						f.Close()
+					}
+					// A file replaced since (by a later node or a
+					// concurrent edit) is not ours to vouch for any more.
+					if err != nil && !errors.Is(err, fs.ErrNotExist) {
+						s.mu.Lock()
+						if s.err == nil {
+							s.err = err
+						}
+						s.mu.Unlock()
+					}
+				}
+			}()
+		}
+	})
+	s.ch <- path
 }
+
+// wait waits for every queued fsync and returns the first error.
+func (s *syncer) wait() error {
+	if s.ch == nil {
+		return nil
+	}
+	close(s.ch)
+	s.wg.Wait()
+	return s.err
+}
+
+// wroteFile queues an output written in this build for fsync.
+func (e *engine) wroteFile(abs string) { e.sync.add(abs) }
 
 // mkdirOnce creates the directory of an output, remembering the ones that
 // exist so that a thousand outputs in one directory cost one stat.

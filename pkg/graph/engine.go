@@ -27,12 +27,12 @@ type engine struct {
 	stat  *cache.StatCache
 	j     *journal
 
-	mu      sync.Mutex
-	files   map[string]fileVal        // content of paths as this build knows it
-	pre     map[string]cache.FileStat // prestatWait's stats
-	wrote   bool                      // outputs or cache entries were written
-	written []string                  // outputs written (absolute), to fsync at the end
-	dirs    map[string]bool           // output directories known to exist
+	mu    sync.Mutex
+	files map[string]fileVal        // content of paths as this build knows it
+	pre   map[string]cache.FileStat // prestatWait's stats
+	wrote bool                      // outputs or cache entries were written
+	sync  syncer                    // fsyncs written outputs
+	dirs  map[string]bool           // output directories known to exist
 
 	evMu sync.Mutex
 
