@@ -39,13 +39,12 @@ for n in "${sizes[@]}"; do
 done
 
 echo
-echo "Per-node engine overhead (-j 1 full build minus the commands alone, run one by one with /bin/sh -c):"
-printf '%-6s %-9s %9s\n' nodes tool "full ms"
+echo "Per-node overhead of a -j 1 full build beyond the commands themselves (each command run"
+echo "alone with /bin/sh -c from Go, as bethel runs it); runs of the three interleaved, medians:"
+printf '%-6s %9s %9s %9s %12s %12s\n' nodes "cmds ms" "bethel ms" "ninja ms" "bethel ms/n" "ninja ms/n"
 for n in "${sizes[@]}"; do
   [ "$n" -le 1000 ] || continue
-  for t in commands bethel ninja; do
-    "$tmp/benchgen" bench -n "$n" -tool "$t" -bethel "$tmp/bethel" -runs 3 -j 1 | cut -c1-26
-  done
+  "$tmp/benchgen" overhead -n "$n" -bethel "$tmp/bethel" -runs "$RUNS"
 done
 
 echo

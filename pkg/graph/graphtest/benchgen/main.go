@@ -3,6 +3,7 @@
 //
 //	benchgen gen   -n 1000 -dir DIR [-log FILE]
 //	benchgen bench -n 1000 -tool bethel|ninja|make|commands [-bethel PATH] [-runs 5] [-j 2]
+//	benchgen overhead -n 1000 [-bethel PATH] [-runs 5]
 //
 // bench prints one table row: medians over -runs runs of a full build, a
 // no-op build, a build after touching every source, and a build after
@@ -10,7 +11,9 @@
 // a log every command appends to). Every full build's outputs are checked
 // against the simulation of the graph. The tool "commands" runs every
 // node's command with /bin/sh -c one after the other: the cost of the
-// commands alone, to subtract from a -j 1 full build.
+// commands alone, to subtract from a -j 1 full build. overhead does that
+// subtraction with the runs of the three interleaved (commands, bethel -j 1,
+// ninja -j 1, and again), so that all three see the same machine load.
 package main
 
 import (
@@ -36,6 +39,8 @@ func main() {
 		gen(os.Args[2:])
 	case "bench":
 		bench(os.Args[2:])
+	case "overhead":
+		overhead(os.Args[2:])
 	default:
 		usage()
 	}
@@ -195,6 +200,50 @@ func bench(args []string) {
 	})
 	check(g, dir)
 	fmt.Printf("%-6d %-9s %9s %9s %9s %6d %9s %6d %6d\n", *n, *name, ms(median(full)), ms(noop), ms(touch), touchCmds, ms(change), changeCmds, noopCmds)
+}
+
+func overhead(args []string) {
+	fs := flag.NewFlagSet("overhead", flag.ExitOnError)
+	n := fs.Int("n", 1000, "number of nodes")
+	bethel := fs.String("bethel", "bethel", "path of the bethel binary")
+	runs := fs.Int("runs", 5, "rounds (the median is printed)")
+	fs.Parse(args)
+	g := graphtest.Sized(*n)
+	g.Log = "log.txt"
+	tools := []*tool{
+		{name: "commands", g: g},
+		{name: "bethel", g: g, argv: func(int) []string { return []string{*bethel, "make", "-j", "1"} }},
+		{name: "ninja", g: g, argv: func(int) []string { return []string{"ninja", "-j", "1"} }},
+	}
+	base, err := os.MkdirTemp("", "bethel-bench-")
+	if err != nil {
+		fatal(err)
+	}
+	defer os.RemoveAll(base)
+	times := make([][]time.Duration, len(tools))
+	for r := 0; r < *runs; r++ {
+		for i, t := range tools {
+			dir := filepath.Join(base, t.name)
+			os.RemoveAll(dir)
+			if err := g.Write(dir); err != nil {
+				fatal(err)
+			}
+			d, err := t.run(dir, 1)
+			if err != nil {
+				fatal(err)
+			}
+			if c := count(dir); c != *n {
+				fatal(fmt.Errorf("%s ran %d commands, want %d", t.name, c, *n))
+			}
+			check(g, dir)
+			times[i] = append(times[i], d)
+		}
+	}
+	cmds := median(times[0])
+	per := func(d time.Duration) string {
+		return fmt.Sprintf("%+.3f", float64(d-cmds)/1e6/float64(*n))
+	}
+	fmt.Printf("%-6d %9s %9s %9s %12s %12s\n", *n, ms(cmds), ms(median(times[1])), ms(median(times[2])), per(median(times[1])), per(median(times[2])))
 }
 
 func check(g graphtest.Layered, dir string) {
