@@ -48,17 +48,12 @@ for n in "${sizes[@]}"; do
 done
 
 echo
-echo "Start-up (bethel version) and start-up plus load plus no-op on the 100-node pipeline:"
-"$tmp/benchgen" gen -n 100 -dir "$tmp/w100"
-(cd "$tmp/w100" && "$tmp/bethel" make >/dev/null && "$tmp/bethel" make >/dev/null)
-for what in version make; do
-  best=""
-  for i in $(seq 1 20); do
-    s=$(date +%s%N)
-    (cd "$tmp/w100" && "$tmp/bethel" $what >/dev/null)
-    e=$(date +%s%N)
-    best="$best $(( (e - s) / 1000 ))"
-  done
-  med=$(echo $best | tr ' ' '\n' | sort -n | sed -n 10p)
-  echo "  bethel $what: median ${med} us (includes a subshell fork)"
-done
+echo "Start-up: bethel version, and bethel make on the up-to-date sample event (startup + load + no-op):"
+"$tmp/benchgen" time -runs 21 -- "$tmp/bethel" version
+if [ -f pipeline.toml ]; then
+  mkdir -p "$tmp/sample"
+  cp -r pipeline.toml inputs config patches "$tmp/sample/" 2>/dev/null || true
+  (cd "$tmp/sample" && "$tmp/bethel" make >/dev/null && sleep 0.1 && "$tmp/bethel" make >/dev/null)
+  "$tmp/benchgen" time -runs 21 -dir "$tmp/sample" -- "$tmp/bethel" make
+  (cd "$tmp/sample" && BETHEL_DEBUG=time "$tmp/bethel" make 2>&1 | sed 's/^/  /')
+fi

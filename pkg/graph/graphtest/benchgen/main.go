@@ -4,6 +4,7 @@
 //	benchgen gen   -n 1000 -dir DIR [-log FILE]
 //	benchgen bench -n 1000 -tool bethel|ninja|make|commands [-bethel PATH] [-runs 5] [-j 2]
 //	benchgen overhead -n 1000 [-bethel PATH] [-runs 5]
+//	benchgen time [-runs 21] [-dir DIR] -- COMMAND [ARG...]
 //
 // bench prints one table row: medians over -runs runs of a full build, a
 // no-op build, a build after touching every source, and a build after
@@ -41,6 +42,8 @@ func main() {
 		bench(os.Args[2:])
 	case "overhead":
 		overhead(os.Args[2:])
+	case "time":
+		timeCmd(os.Args[2:])
 	default:
 		usage()
 	}
@@ -244,6 +247,35 @@ func overhead(args []string) {
 		return fmt.Sprintf("%+.3f", float64(d-cmds)/1e6/float64(*n))
 	}
 	fmt.Printf("%-6d %9s %9s %9s %12s %12s\n", *n, ms(cmds), ms(median(times[1])), ms(median(times[2])), per(median(times[1])), per(median(times[2])))
+}
+
+// timeCmd prints the median wall time of running a command (fork, exec,
+// run, wait), with /bin/true's for reference.
+func timeCmd(args []string) {
+	fs := flag.NewFlagSet("time", flag.ExitOnError)
+	runs := fs.Int("runs", 21, "runs (the median is printed)")
+	dir := fs.String("dir", ".", "directory to run in")
+	fs.Parse(args)
+	argv := fs.Args()
+	if len(argv) == 0 {
+		usage()
+	}
+	med := func(argv []string) time.Duration {
+		var ds []time.Duration
+		for r := 0; r < *runs; r++ {
+			cmd := exec.Command(argv[0], argv[1:]...)
+			cmd.Dir = *dir
+			start := time.Now()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				fatal(fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, out))
+			}
+			ds = append(ds, time.Since(start))
+		}
+		return median(ds)
+	}
+	base := med([]string{"/bin/true"})
+	d := med(argv)
+	fmt.Printf("%-40s %8s ms  (/bin/true %s ms, difference %s ms)\n", strings.Join(argv, " "), ms(d), ms(base), ms(d-base))
 }
 
 func check(g graphtest.Layered, dir string) {
