@@ -81,6 +81,9 @@ func engineOptions(env *Env, debugKey bool) graph.Options {
 	if debugEnabled("time") {
 		opts.DebugTime = env.Stderr
 	}
+	// Cell lineage is on by default; BETHEL_LINEAGE=off measures a build
+	// without it (scripts/bench-provenance.sh).
+	opts.NoLineage = os.Getenv("BETHEL_LINEAGE") == "off"
 	return opts
 }
 

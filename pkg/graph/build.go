@@ -511,6 +511,9 @@ func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest) error
 	if err := e.j.done(n.Name, d.key, m.Outputs); err != nil {
 		return err
 	}
+	if err := e.writeRecords(n, d, m.Outputs, m.Extra, "restored"); err != nil {
+		return err
+	}
 	e.store.Used(d.key)
 	for _, o := range m.Outputs {
 		e.stat.Record(o.Path, e.abs(o.Path), o.Hash)
@@ -544,6 +547,7 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 		}
 	}
 	if err != nil {
+		e.dropLineage(n)
 		return out, err
 	}
 	outs := make([]cache.Output, len(n.Outputs))
@@ -562,6 +566,7 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 		h, _, err := e.stat.Hash(f.path, e.abs(f.path))
 		if err != nil || h != f.h {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s changed while node %s ran; its outputs are not recorded as up to date and the next build runs it again", f.path, n.Name))
+			e.dropLineage(n)
 			return out, nil
 		}
 	}
@@ -572,7 +577,11 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 			return out, fmt.Errorf("node %s: caching output %s: %v", n.Name, outs[i].Path, err)
 		}
 	}
-	if err := e.store.PutManifest(d.key, &cache.Manifest{Outputs: outs, Desc: d.desc}); err != nil {
+	extras, err := e.storeLineage(n)
+	if err != nil {
+		return out, fmt.Errorf("node %s: cache: %v", n.Name, err)
+	}
+	if err := e.store.PutManifest(d.key, &cache.Manifest{Outputs: outs, Extra: extras, Desc: d.desc}); err != nil {
 		return out, fmt.Errorf("node %s: cache: %v", n.Name, err)
 	}
 	if err := e.j.done(n.Name, d.key, outs); err != nil {
@@ -581,6 +590,9 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	for _, o := range outs {
 		e.stat.Record(o.Path, e.abs(o.Path), o.Hash)
 		e.wroteFile(e.abs(o.Path))
+	}
+	if err := e.writeRecords(n, d, outs, extras, "ran"); err != nil {
+		return out, err
 	}
 	return out, nil
 }

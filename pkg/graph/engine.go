@@ -15,6 +15,7 @@ import (
 
 	"bethel/pkg/cache"
 	"bethel/pkg/pipeline"
+	"bethel/pkg/provenance"
 )
 
 // engine holds what one Build or Status knows while it decides and runs.
@@ -35,6 +36,10 @@ type engine struct {
 	dirs  map[string]bool           // output directories known to exist
 
 	evMu sync.Mutex
+
+	lineage  sync.Map // node name -> *nodeLineage while it runs (provenance.go)
+	prov     *provenance.Store
+	provOnce sync.Once
 
 	// Time spent in the phases of running nodes, summed over workers
 	// (BETHEL_DEBUG=time).
@@ -340,6 +345,9 @@ func (e *engine) restorable(n *pipeline.Node, key cache.Hash) (*cache.Manifest, 
 		if o.Path != n.Outputs[i] {
 			return nil, &cache.MissError{Reason: "cached entry does not match the declared outputs"}
 		}
+	}
+	if e.lineageMissing(n, m) {
+		return nil, &cache.MissError{Reason: "cached entry was built with lineage off"}
 	}
 	return m, nil
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"bethel/pkg/cache"
-	"bethel/pkg/lineage"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/stage"
 )
@@ -129,6 +128,7 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node) (hashes map[str
 		Outputs:    n.Outputs,
 		Visibility: n.Visibility,
 		Params:     n.Params,
+		Declassify: n.Declassify,
 		FS:         &nodeFS{root: e.root, node: n.Name, allowed: allowed},
 		Create: func(p string) (io.Writer, error) {
 			mu.Lock()
@@ -151,8 +151,7 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node) (hashes map[str
 			files[p] = f
 			return f, nil
 		},
-		// Lineage storage comes later; a nil recorder switches it off.
-		Lineage: func(string) *lineage.Recorder { return nil },
+		Lineage: e.lineageFunc(n, declared),
 		Warnf: func(format string, args ...any) {
 			mu.Lock()
 			defer mu.Unlock()

@@ -36,6 +36,10 @@ type Options struct {
 	// description (BETHEL_DEBUG=key, --debug-key), so that a cache miss
 	// explains itself.
 	DebugKey io.Writer
+	// NoLineage switches cell lineage off: stages get no recorders and no
+	// lineage is stored (benchmarks compare against it; BETHEL_LINEAGE=off).
+	// Artifact provenance records are written either way.
+	NoLineage bool
 	// DebugTime, when set, receives how long each phase of the build took
 	// (BETHEL_DEBUG=time).
 	DebugTime io.Writer

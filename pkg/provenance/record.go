@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"bethel/pkg/cache"
@@ -62,10 +63,21 @@ func Stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // directories. A record is rewritten each time its output is written or
 // restored, so its status and time are those of the last time bethel put
 // these bytes there.
-type Store struct{ dir string }
+type Store struct {
+	dir string
+	// NoSync skips the fsync of each record: a record is checked against
+	// the path and hash it describes when read, so one lost in a power cut
+	// reads as "no record", never as a wrong answer. The engine sets it,
+	// as it does for cache blobs.
+	NoSync bool
+	dirs   sync.Map // shard directories known to exist
+}
 
 // OpenStore returns the record store in dir; nothing is created until Put.
 func OpenStore(dir string) *Store { return &Store{dir: dir} }
+
+// Dir is the directory the store keeps its records in.
+func (s *Store) Dir() string { return s.dir }
 
 func (s *Store) file(path string, h cache.Hash) string {
 	k := cache.Sum([]byte("record\x00" + path + "\x00" + h.String())).String()
@@ -79,10 +91,23 @@ func (s *Store) Put(r *Record) error {
 		return err
 	}
 	p := s.file(r.Path, r.Hash)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+	d := filepath.Dir(p)
+	if _, ok := s.dirs.Load(d); !ok {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+		s.dirs.Store(d, true)
+	}
+	f, err := cache.Create(p, 0o600)
+	if err != nil {
 		return err
 	}
-	return cache.WriteFile(p, append(b, '\n'), 0o600)
+	defer f.Abort()
+	f.NoSync = s.NoSync
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	return f.Commit()
 }
 
 // ErrNoRecord means no record describes these bytes at this path: the
@@ -100,7 +125,8 @@ func (s *Store) Get(path string, h cache.Hash) (*Record, error) {
 	}
 	var r Record
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("provenance record for %s: %v", path, err)
+		// A torn write (records are not fsynced) is as good as none.
+		return nil, ErrNoRecord
 	}
 	if r.Path != path || r.Hash != h {
 		return nil, fmt.Errorf("provenance record for %s: describes %s %s", path, r.Path, r.Hash.Short())

@@ -63,6 +63,10 @@ type Run struct {
 	Outputs []string
 	// Visibility is the node's declared visibility.
 	Visibility Visibility
+	// Declassify is the node's stated reason for publishing aggregates of
+	// private inputs (`declassify = "..."` in pipeline.toml); empty when
+	// none was given. Stages pass it to their privacy check.
+	Declassify string
 	// Params are the node's `[node.params]` table as decoded TOML values
 	// (string, int64, float64, bool, time types, []any, map[string]any).
 	Params map[string]any

@@ -319,13 +319,9 @@ func checkAggregate(r *stage.Run, output string, labels map[string][]string, cou
 	return priv.CheckPrivacy(r.Node, r.Visibility, declassifyOf(r), output, ds)
 }
 
-// declassifyOf reads the node's declassification reason: the engine hands
-// stages params, not the node, so the reason travels as the param
-// `declassify` when a node needs one.
-func declassifyOf(r *stage.Run) string {
-	s, _ := r.Params["declassify"].(string)
-	return s
-}
+// declassifyOf reads the node's declassification reason, which the engine
+// hands over from the node's `declassify` key.
+func declassifyOf(r *stage.Run) string { return r.Declassify }
 
 // output returns the node's one output ending in suffix.
 func output(r *stage.Run, suffix string) (string, error) {
