@@ -1,0 +1,832 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"bethel/pkg/cache"
+	"bethel/pkg/graph"
+	"bethel/pkg/lineage"
+	"bethel/pkg/patch"
+	"bethel/pkg/pipeline"
+	"bethel/pkg/provenance"
+	"bethel/pkg/stages"
+)
+
+func init() {
+	register(&command{
+		name:    "why",
+		summary: "show where an output file, row or cell came from",
+		run:     runWhy,
+	})
+}
+
+// whyMaxSources is how many source records the text form lists (--all
+// lists every one; --json always does).
+const whyMaxSources = 20
+
+// withheld stands for a private value that was not asked for.
+const withheld = "(withheld: private; --show-private shows it)"
+
+// whyTarget is a parsed TARGET.
+type whyTarget struct {
+	path    string
+	row     int    // 1-based data row; 0 = not given
+	col     string // header name or 1-based number; "" = not given
+	keyCol  string // PATH@KEYCOL=VALUE:COL
+	keyVal  string
+	pointer string // PATH#/json/pointer
+}
+
+var rowColRE = regexp.MustCompile(`^(.+):([0-9]+):([^:]+)$`)
+
+func parseWhyTarget(s string) (whyTarget, error) {
+	var t whyTarget
+	switch {
+	case strings.Contains(s, "#"):
+		i := strings.Index(s, "#")
+		t.path, t.pointer = s[:i], s[i+1:]
+		if !strings.HasPrefix(t.pointer, "/") {
+			return t, usagef("why: %q: a JSON pointer starts with / (PATH#/meals/0/total)", s)
+		}
+	case strings.Contains(s, "@"):
+		i := strings.Index(s, "@")
+		t.path = s[:i]
+		rest := s[i+1:]
+		j := strings.LastIndex(rest, ":")
+		k := strings.Index(rest, "=")
+		if j < 0 || k < 0 || k > j {
+			return t, usagef("why: %q: expected PATH@KEYCOL=VALUE:COL", s)
+		}
+		t.keyCol, t.keyVal, t.col = rest[:k], rest[k+1:j], rest[j+1:]
+	default:
+		if m := rowColRE.FindStringSubmatch(s); m != nil {
+			t.path, t.col = m[1], m[3]
+			n, err := strconv.Atoi(m[2])
+			if err != nil || n < 1 {
+				return t, usagef("why: %q: ROW is a data row number from 1 (the header is not a row)", s)
+			}
+			t.row = n
+		} else {
+			t.path = s
+		}
+	}
+	if t.path == "" {
+		return t, usagef("why: %q: no path", s)
+	}
+	return t, nil
+}
+
+// whySource, whyPatch and whyNode are the JSON form of an answer's parts.
+type whySource struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Key  string `json:"key"`
+}
+
+type whyPatch struct {
+	ID     string   `json:"id"`
+	File   string   `json:"file"`
+	Line   int      `json:"line"`
+	Reason string   `json:"reason"`
+	Fields []string `json:"fields,omitempty"`
+}
+
+type whyNode struct {
+	Node         string `json:"node"`
+	Stage        string `json:"stage,omitempty"`
+	StageVersion string `json:"stage_version,omitempty"`
+	Command      string `json:"command,omitempty"`
+	Output       string `json:"output"`
+	Status       string `json:"status"`
+}
+
+// whyAnswer is what `bethel why --json` prints.
+type whyAnswer struct {
+	Path       string             `json:"path"`
+	Target     string             `json:"target"`
+	Row        int                `json:"row,omitempty"`
+	Column     string             `json:"column,omitempty"`
+	Value      *string            `json:"value"`
+	Withheld   bool               `json:"withheld,omitempty"`
+	Derivation string             `json:"derivation"`
+	Fields     []string           `json:"fields,omitempty"`
+	Nodes      []whyNode          `json:"nodes"`
+	Raw        []string           `json:"raw_inputs"`
+	Sources    []whySource        `json:"sources"`
+	Patches    []whyPatch         `json:"patches"`
+	Artifact   *provenance.Record `json:"artifact"`
+	Note       string             `json:"note,omitempty"`
+}
+
+func runWhy(ctx context.Context, env *Env, args []string) error {
+	fset := flag.NewFlagSet("why", flag.ContinueOnError)
+	ws := addWorkspaceFlags(fset)
+	asJSON := fset.Bool("json", false, "print one JSON object")
+	showPrivate := fset.Bool("show-private", false, "print private values")
+	all := fset.Bool("all", false, "list every source record (the text form lists the first 20)")
+	fset.Usage = usageFunc(fset, "bethel why TARGET [-C DIR] [--json] [--show-private] [--all]",
+		"Shows where an output came from: the value, its derivation, the chain of nodes from\n"+
+			"the raw inputs, the patches (id, file:line, reason) and the source records (file:line\n"+
+			"and record key). TARGET is PATH:ROW:COL (ROW from 1, header excluded; COL a number\n"+
+			"from 1 or a header name), PATH@KEYCOL=VALUE:COL, PATH#/json/pointer, or PATH alone\n"+
+			"(the artifact). Reads only; writes nothing.")
+	rest, err := parseFlags(fset, env, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("why takes one TARGET, have %d arguments", len(rest))
+	}
+	t, err := parseWhyTarget(rest[0])
+	if err != nil {
+		return err
+	}
+	p, err := ws.loadReadOnly(env)
+	if err != nil {
+		return err
+	}
+	w := newWhy(p, ws.root(env))
+	a, err := w.answer(t, rest[0])
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	if !*showPrivate && a.Value != nil && w.private(a) {
+		a.Value, a.Withheld = nil, true
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(a)
+	}
+	printWhy(env.Stdout, a, *all)
+	return nil
+}
+
+// why answers questions about one workspace, reading only: provenance
+// records, cache blobs and the current files (hashed through the stat
+// cache, which is never saved).
+type why struct {
+	p       *pipeline.Pipeline
+	root    string
+	recs    *provenance.Store
+	store   *cache.Store
+	stat    *cache.StatCache
+	arts    map[string]*whyArtifact // by path + hash
+	reasons map[string]string       // patch id -> reason, per file loaded
+	loaded  map[string]bool         // patch files read
+	priv    map[string]bool         // sensitive fields
+
+	// accumulated by follow
+	sources  []whySource
+	seenSrc  map[whySource]bool
+	patches  []whyPatch
+	seenP    map[string]bool
+	nodes    map[string]*whyNode
+	raw      map[string]bool
+	opaque   []string
+	checked  map[string]bool
+	staleErr error
+}
+
+type whyArtifact struct {
+	rec *provenance.Record
+	tab *provenance.Table
+}
+
+func newWhy(p *pipeline.Pipeline, root string) *why {
+	return &why{
+		p: p, root: root,
+		recs:    provenance.OpenStore(filepath.Join(root, filepath.FromSlash(graph.ProvenanceDir))),
+		store:   cache.OpenReadOnly(filepath.Join(root, graph.StateDir, "cache")),
+		stat:    cache.LoadStatCache(filepath.Join(root, graph.StateDir, "state", "stat")),
+		arts:    map[string]*whyArtifact{},
+		reasons: map[string]string{},
+		loaded:  map[string]bool{},
+		seenSrc: map[whySource]bool{},
+		seenP:   map[string]bool{},
+		nodes:   map[string]*whyNode{},
+		raw:     map[string]bool{},
+		checked: map[string]bool{},
+	}
+}
+
+func (w *why) abs(p string) string { return filepath.Join(w.root, filepath.FromSlash(p)) }
+
+// current hashes a workspace file as it is now.
+func (w *why) current(p string) (cache.Hash, error) {
+	h, _, err := w.stat.Hash(p, w.abs(p))
+	return h, err
+}
+
+// artifact returns the record (and lineage) of path as it was when its
+// content hash was h.
+func (w *why) artifact(path string, h cache.Hash) (*whyArtifact, error) {
+	k := path + "\x00" + h.String()
+	if a := w.arts[k]; a != nil {
+		return a, nil
+	}
+	rec, err := w.recs.Get(path, h)
+	if err != nil {
+		return nil, err
+	}
+	a := &whyArtifact{rec: rec}
+	if rec.HasLineage() {
+		b, err := w.store.ReadBlob(rec.Lineage)
+		if err != nil {
+			return nil, fmt.Errorf("%s: lineage of this build is not in the cache (%v); run bethel make to record it again", path, err)
+		}
+		if a.tab, err = provenance.Open(b); err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+	}
+	w.arts[k] = a
+	return a, nil
+}
+
+// checkFresh fails when a file a record read has changed since: the
+// record then describes a build that the next make will redo.
+func (w *why) checkFresh(rec *provenance.Record) error {
+	if w.checked[rec.Path] {
+		return nil
+	}
+	w.checked[rec.Path] = true
+	for _, l := range [][]provenance.FileHash{rec.Inputs, rec.Config, rec.Patches} {
+		for _, f := range l {
+			h, err := w.current(f.Path)
+			if err != nil || h != f.Hash {
+				what := "changed"
+				if err != nil {
+					what = "is gone"
+				}
+				return fmt.Errorf("%s is stale: %s %s since node %s built it; run bethel make first", rec.Path, f.Path, what, rec.Node)
+			}
+		}
+	}
+	return nil
+}
+
+func (w *why) node(rec *provenance.Record) {
+	if w.nodes[rec.Path] == nil {
+		w.nodes[rec.Path] = &whyNode{Node: rec.Node, Stage: rec.Stage, StageVersion: rec.StageVersion,
+			Command: rec.Command, Output: rec.Path, Status: rec.Status}
+	}
+}
+
+func inputHash(rec *provenance.Record, path string) (cache.Hash, bool) {
+	for _, l := range [][]provenance.FileHash{rec.Inputs, rec.Config, rec.Patches} {
+		for _, f := range l {
+			if f.Path == path {
+				return f.Hash, true
+			}
+		}
+	}
+	return cache.Hash{}, false
+}
+
+func hasField(fields []string, f string) bool {
+	for _, x := range fields {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// follow walks the lineage of data row row of path (as read with hash h)
+// back to raw records, collecting the patches that set one of fields.
+func (w *why) follow(path string, h cache.Hash, row int, fields []string) error {
+	a, err := w.artifact(path, h)
+	if errors.Is(err, provenance.ErrNoRecord) && w.p.Producer[path] == nil {
+		w.raw[path] = true // a raw input, no lineage of its own
+		return nil
+	}
+	if err != nil {
+		if errors.Is(err, provenance.ErrNoRecord) {
+			return fmt.Errorf("%s: no provenance record for the content that was read from it; run bethel make", path)
+		}
+		return err
+	}
+	w.node(a.rec)
+	if err := w.checkFresh(a.rec); err != nil {
+		return err
+	}
+	if a.tab == nil {
+		if !hasField(w.opaque, a.rec.Node) {
+			w.opaque = append(w.opaque, a.rec.Node)
+		}
+		return nil
+	}
+	if row < a.tab.NumRows() {
+		r, err := a.tab.Row(row)
+		if err != nil {
+			return fmt.Errorf("%s: %v", path, err)
+		}
+		w.addRow(r, fields)
+		for _, ref := range r.Refs {
+			if err := w.followRef(a.rec, ref, fields); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, f := range fields {
+		c, ok, err := a.tab.Cell(row, f)
+		if err != nil {
+			return fmt.Errorf("%s: %v", path, err)
+		}
+		if ok {
+			if err := w.followCell(a.rec, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (w *why) followRef(rec *provenance.Record, ref lineage.Ref, fields []string) error {
+	h, ok := inputHash(rec, ref.Input)
+	if !ok {
+		return fmt.Errorf("%s: lineage names %s, which node %s did not read", rec.Path, ref.Input, rec.Node)
+	}
+	return w.follow(ref.Input, h, ref.Row, fields)
+}
+
+func (w *why) followCell(rec *provenance.Record, c lineage.Cell) error {
+	for _, ref := range c.Refs {
+		if err := w.followRef(rec, ref, c.Fields); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addRow collects a row's sources and the patches that set one of fields
+// (an add or drop patch, which sets no field, always counts).
+func (w *why) addRow(r lineage.Row, fields []string) {
+	for _, s := range r.Sources {
+		src := whySource{File: s.File, Line: s.Line, Key: s.Key}
+		if !w.seenSrc[src] {
+			w.seenSrc[src] = true
+			w.sources = append(w.sources, src)
+		}
+	}
+	for _, p := range r.Patches {
+		if w.seenP[p.ID] {
+			continue
+		}
+		touched := len(p.Fields) == 0 || fields == nil
+		for _, f := range p.Fields {
+			if hasField(fields, f) {
+				touched = true
+			}
+		}
+		if touched {
+			w.seenP[p.ID] = true
+			w.patches = append(w.patches, whyPatch{ID: p.ID, File: p.File, Line: p.Line, Fields: p.Fields})
+		}
+	}
+}
+
+// reason reads a patch's reason from its file as it is now (the record's
+// check has shown the file unchanged since the build).
+func (w *why) reason(file, id string) string {
+	if !w.loaded[file] {
+		w.loaded[file] = true
+		if data, err := os.ReadFile(w.abs(file)); err == nil {
+			if ps, err := patch.Parse(file, data); err == nil {
+				for _, p := range ps {
+					w.reasons[p.ID] = p.Reason
+				}
+			}
+		}
+	}
+	return w.reasons[id]
+}
+
+// answer resolves t.
+func (w *why) answer(t whyTarget, target string) (*whyAnswer, error) {
+	path := filepath.ToSlash(filepath.Clean(t.path))
+	if filepath.IsAbs(t.path) {
+		if rel, err := filepath.Rel(w.root, t.path); err == nil {
+			path = filepath.ToSlash(rel)
+		}
+	}
+	h, err := w.current(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			if w.p.Producer[path] != nil {
+				return nil, fmt.Errorf("%s does not exist: node %s writes it; run bethel make", path, w.p.Producer[path].Name)
+			}
+			return nil, fmt.Errorf("%s does not exist", path)
+		}
+		return nil, err
+	}
+	a, err := w.artifact(path, h)
+	if errors.Is(err, provenance.ErrNoRecord) {
+		if w.p.Producer[path] == nil {
+			return nil, fmt.Errorf("%s is not an output of any node: a raw input has no provenance (it is where lineage ends)", path)
+		}
+		return nil, fmt.Errorf("%s has no provenance record for its current content: it was never built by bethel, or was edited by hand since (run bethel make; corrections belong in patches/)", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := w.checkFresh(a.rec); err != nil {
+		return nil, err
+	}
+	ans := &whyAnswer{Path: path, Target: target, Artifact: a.rec}
+	w.node(a.rec)
+	cell := t.row > 0 || t.keyCol != "" || t.pointer != ""
+	switch {
+	case !cell:
+		ans.Derivation = artifactDerivation(a.rec)
+		if err := w.upstream(a.rec); err != nil {
+			return nil, err
+		}
+	case a.rec.Command != "":
+		ans.Derivation = artifactDerivation(a.rec)
+		ans.Note = fmt.Sprintf("cell lineage is not available for opaque commands: node %s runs a shell command, so bethel knows which files it read but not which of their rows made this cell; this is the artifact's provenance", a.rec.Node)
+		if err := w.upstream(a.rec); err != nil {
+			return nil, err
+		}
+	case t.pointer != "":
+		if err := w.jsonCell(a, t, ans); err != nil {
+			return nil, err
+		}
+	default:
+		if err := w.csvCell(a, t, ans); err != nil {
+			return nil, err
+		}
+	}
+	ans.Sources = w.sources
+	if ans.Sources == nil {
+		ans.Sources = []whySource{}
+	}
+	ans.Patches = []whyPatch{}
+	for _, p := range w.patches {
+		p.Reason = w.reason(p.File, p.ID)
+		ans.Patches = append(ans.Patches, p)
+	}
+	sort.Slice(ans.Patches, func(i, j int) bool {
+		if ans.Patches[i].File != ans.Patches[j].File {
+			return ans.Patches[i].File < ans.Patches[j].File
+		}
+		return ans.Patches[i].Line < ans.Patches[j].Line
+	})
+	for _, n := range w.nodes {
+		ans.Nodes = append(ans.Nodes, *n)
+	}
+	order := map[string]int{}
+	for i, n := range w.p.Order {
+		order[n.Name] = i
+	}
+	sort.Slice(ans.Nodes, func(i, j int) bool {
+		a, b := ans.Nodes[i], ans.Nodes[j]
+		if order[a.Node] != order[b.Node] {
+			return order[a.Node] < order[b.Node]
+		}
+		return a.Output < b.Output
+	})
+	for _, s := range ans.Sources {
+		w.raw[s.File] = true
+	}
+	for r := range w.raw {
+		ans.Raw = append(ans.Raw, r)
+	}
+	sort.Strings(ans.Raw)
+	if ans.Raw == nil {
+		ans.Raw = []string{}
+	}
+	if len(w.opaque) > 0 && ans.Note == "" {
+		ans.Note = "lineage stops at the output of command node " + strings.Join(w.opaque, ", ") + ": cell lineage is not available for opaque commands"
+	}
+	return ans, nil
+}
+
+func artifactDerivation(r *provenance.Record) string {
+	if r.Command != "" {
+		return fmt.Sprintf("written by node %s running the command %q", r.Node, r.Command)
+	}
+	return fmt.Sprintf("written by node %s with stage %s %s", r.Node, r.Stage, r.StageVersion)
+}
+
+// upstream adds the nodes that wrote rec's inputs, recursively, for an
+// artifact-level answer.
+func (w *why) upstream(rec *provenance.Record) error {
+	for _, l := range [][]provenance.FileHash{rec.Inputs, rec.Config} {
+		for _, f := range l {
+			if w.p.Producer[f.Path] == nil {
+				w.raw[f.Path] = true
+				continue
+			}
+			if w.nodes[f.Path] != nil {
+				continue
+			}
+			a, err := w.artifact(f.Path, f.Hash)
+			if err != nil {
+				return fmt.Errorf("%s: no provenance record for the content node %s read; run bethel make", f.Path, rec.Node)
+			}
+			w.node(a.rec)
+			if err := w.checkFresh(a.rec); err != nil {
+				return err
+			}
+			if err := w.upstream(a.rec); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// csvCell answers PATH:ROW:COL and PATH@KEYCOL=VALUE:COL.
+func (w *why) csvCell(a *whyArtifact, t whyTarget, ans *whyAnswer) error {
+	data, err := os.ReadFile(w.abs(ans.Path))
+	if err != nil {
+		return err
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return fmt.Errorf("%s: not a CSV file with a header: %v", ans.Path, err)
+	}
+	col := -1
+	if n, err := strconv.Atoi(t.col); err == nil {
+		if n < 1 || n > len(header) {
+			return fmt.Errorf("%s: column %d is out of range: the file has %d columns (%s)", ans.Path, n, len(header), strings.Join(header, ", "))
+		}
+		col = n - 1
+	} else {
+		for i, h := range header {
+			if h == t.col {
+				col = i
+			}
+		}
+		if col < 0 {
+			return fmt.Errorf("%s: unknown column %q; columns: %s", ans.Path, t.col, strings.Join(header, ", "))
+		}
+	}
+	keyIdx := -1
+	if t.keyCol != "" {
+		for i, h := range header {
+			if h == t.keyCol {
+				keyIdx = i
+			}
+		}
+		if keyIdx < 0 {
+			return fmt.Errorf("%s: unknown column %q; columns: %s", ans.Path, t.keyCol, strings.Join(header, ", "))
+		}
+	}
+	var rec []string
+	rows := 0
+	for {
+		r, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %v", ans.Path, err)
+		}
+		rows++
+		if keyIdx >= 0 {
+			if keyIdx < len(r) && r[keyIdx] == t.keyVal {
+				rec, t.row = r, rows
+				break
+			}
+		} else if rows == t.row {
+			rec = r
+			break
+		}
+	}
+	if rec == nil {
+		if keyIdx >= 0 {
+			return fmt.Errorf("%s: no row has %s = %q", ans.Path, t.keyCol, t.keyVal)
+		}
+		return fmt.Errorf("%s: row %d is out of range: the file has %d data rows", ans.Path, t.row, rows)
+	}
+	ans.Row, ans.Column = t.row, header[col]
+	if col < len(rec) {
+		v := rec[col]
+		ans.Value = &v
+	}
+	if a.tab == nil {
+		return fmt.Errorf("%s: node %s recorded no cell lineage for this output", ans.Path, a.rec.Node)
+	}
+	return w.resolveCell(a, t.row-1, header[col], ans)
+}
+
+// resolveCell follows the lineage of one recorded cell, or of the row
+// when the stage records rows (one record per row).
+func (w *why) resolveCell(a *whyArtifact, row int, col string, ans *whyAnswer) error {
+	c, ok, err := a.tab.Cell(row, col)
+	if err != nil {
+		return fmt.Errorf("%s: %v", ans.Path, err)
+	}
+	if ok {
+		ans.Derivation, ans.Fields = c.Derivation, c.Fields
+		return w.followCell(a.rec, c)
+	}
+	if row < a.tab.NumRows() {
+		ans.Derivation = fmt.Sprintf("field %s of one record, as node %s wrote it (after patches)", col, a.rec.Node)
+		ans.Fields = []string{col}
+		return w.follow(ans.Path, a.rec.Hash, row, []string{col})
+	}
+	return fmt.Errorf("%s: node %s recorded no lineage for row %d, column %s", ans.Path, a.rec.Node, row+1, col)
+}
+
+// jsonCell answers PATH#/pointer. Arrays of rows may be addressed by
+// index (/attendance/0/daughters) or by the value of the row's first key
+// (/attendance/12/daughters, /meals/vegetarian/total).
+func (w *why) jsonCell(a *whyArtifact, t whyTarget, ans *whyAnswer) error {
+	data, err := os.ReadFile(w.abs(ans.Path))
+	if err != nil {
+		return err
+	}
+	var doc any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return fmt.Errorf("%s: not a JSON document: %v", ans.Path, err)
+	}
+	parts := strings.Split(t.pointer[1:], "/")
+	for i := range parts {
+		parts[i] = strings.ReplaceAll(strings.ReplaceAll(parts[i], "~1", "/"), "~0", "~")
+	}
+	cur := doc
+	var canon []string
+	for i, p := range parts {
+		switch v := cur.(type) {
+		case map[string]any:
+			next, ok := v[p]
+			if !ok {
+				return fmt.Errorf("%s: no value at %s (no key %q at /%s)", ans.Path, t.pointer, p, strings.Join(canon, "/"))
+			}
+			cur = next
+			canon = append(canon, p)
+		case []any:
+			idx := -1
+			if n, err := strconv.Atoi(p); err == nil && n >= 0 && n < len(v) && !keyedBy(v, p) {
+				idx = n
+			} else {
+				for j, e := range v {
+					if m, ok := e.(map[string]any); ok && firstKeyIs(m, p) {
+						idx = j
+						break
+					}
+				}
+			}
+			if idx < 0 {
+				return fmt.Errorf("%s: no value at %s (%q is neither an index below %d nor a row's key at /%s)", ans.Path, t.pointer, p, len(v), strings.Join(canon, "/"))
+			}
+			cur = v[idx]
+			canon = append(canon, strconv.Itoa(idx))
+		default:
+			return fmt.Errorf("%s: no value at %s (/%s is a single value)", ans.Path, t.pointer, strings.Join(parts[:i], "/"))
+		}
+	}
+	switch v := cur.(type) {
+	case map[string]any, []any:
+		return fmt.Errorf("%s: %s is an object or array, not a value: name one of its values", ans.Path, t.pointer)
+	case nil:
+		s := "null"
+		ans.Value = &s
+	default:
+		s := fmt.Sprint(v)
+		ans.Value = &s
+	}
+	ptr := "/" + strings.Join(canon, "/")
+	ans.Column = ptr
+	if a.tab == nil {
+		return fmt.Errorf("%s: node %s recorded no lineage for this output", ans.Path, a.rec.Node)
+	}
+	c, ok, err := a.tab.Cell(-1, ptr)
+	if err != nil {
+		return fmt.Errorf("%s: %v", ans.Path, err)
+	}
+	if !ok {
+		return fmt.Errorf("%s: node %s recorded no lineage for %s", ans.Path, a.rec.Node, ptr)
+	}
+	ans.Derivation, ans.Fields = c.Derivation, c.Fields
+	return w.followCell(a.rec, c)
+}
+
+// keyedBy reports whether some row of v has p as the value of its first
+// key: then p names that row rather than an index.
+func keyedBy(v []any, p string) bool {
+	for _, e := range v {
+		if m, ok := e.(map[string]any); ok && firstKeyIs(m, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstKeyIs compares p with the row's key column. JSON objects lose
+// their key order when decoded, so the key is the value of the first
+// field the summaries write (a table's first CSV column).
+func firstKeyIs(m map[string]any, p string) bool {
+	for _, k := range []string{"bethel", "meal", "size", "day", "housing", "category", "registration_id_a"} {
+		if v, ok := m[k]; ok {
+			return fmt.Sprint(v) == p
+		}
+	}
+	return false
+}
+
+// private reports whether the answer's value may hold personal data: any
+// value of a private output, or a sensitive column of any output.
+func (w *why) private(a *whyAnswer) bool {
+	if a.Artifact != nil && a.Artifact.Visibility == "private" {
+		return true
+	}
+	if w.priv == nil {
+		w.priv = map[string]bool{}
+		file := stages.PrivacyFile
+		for _, f := range a.Artifact.Config {
+			if strings.HasSuffix(f.Path, "/"+stages.PrivacyFile) || f.Path == stages.PrivacyFile {
+				file = f.Path
+			}
+		}
+		if pr, err := stages.LoadPrivacy(os.DirFS(w.root), file); err == nil {
+			w.priv = pr.SensitiveSet()
+		}
+	}
+	return w.priv[a.Column]
+}
+
+func printWhy(out io.Writer, a *whyAnswer, all bool) {
+	var b strings.Builder
+	switch {
+	case a.Row > 0:
+		fmt.Fprintf(&b, "%s row %d, column %s\n", a.Path, a.Row, a.Column)
+	case a.Column != "":
+		fmt.Fprintf(&b, "%s value %s\n", a.Path, a.Column)
+	default:
+		fmt.Fprintf(&b, "%s (the whole file)\n", a.Path)
+	}
+	switch {
+	case a.Value != nil:
+		fmt.Fprintf(&b, "value:       %s\n", *a.Value)
+	case a.Withheld:
+		fmt.Fprintf(&b, "value:       %s\n", withheld)
+	}
+	fmt.Fprintf(&b, "derivation:  %s\n", a.Derivation)
+	if a.Note != "" {
+		fmt.Fprintf(&b, "note:        %s\n", a.Note)
+	}
+	chain := append([]string{}, a.Raw...)
+	for _, n := range a.Nodes {
+		what := n.Stage + " " + n.StageVersion
+		if n.Command != "" {
+			what = "command"
+		}
+		chain = append(chain, fmt.Sprintf("[%s: %s, %s] %s", n.Node, what, n.Status, n.Output))
+	}
+	fmt.Fprintf(&b, "chain:       %s\n", strings.Join(chain, "\n             -> "))
+	fmt.Fprintf(&b, "patches:     %d\n", len(a.Patches))
+	for _, p := range a.Patches {
+		fmt.Fprintf(&b, "  %s  %s:%d  %s\n", p.ID, p.File, p.Line, p.Reason)
+	}
+	fmt.Fprintf(&b, "sources:     %d records\n", len(a.Sources))
+	for i, s := range a.Sources {
+		if i == whyMaxSources && !all {
+			fmt.Fprintf(&b, "  ... and %d more (--all lists them)\n", len(a.Sources)-i)
+			break
+		}
+		fmt.Fprintf(&b, "  %s:%d  %s\n", s.File, s.Line, s.Key)
+	}
+	r := a.Artifact
+	fmt.Fprintf(&b, "artifact:    %s %s, %d bytes, node %s, %s %s, action %s, bethel %s\n",
+		r.Path, r.Hash.Short(), r.Size, r.Node, r.Status, r.Built, r.ActionKey.Short(), r.Bethel)
+	for _, l := range []struct {
+		name string
+		fs   []provenance.FileHash
+	}{{"inputs", r.Inputs}, {"config", r.Config}, {"patches", r.Patches}} {
+		if len(l.fs) == 0 {
+			continue
+		}
+		var s []string
+		for _, f := range l.fs {
+			s = append(s, f.Path+" "+f.Hash.Short())
+		}
+		fmt.Fprintf(&b, "  %-8s   %s\n", l.name+":", strings.Join(s, ", "))
+	}
+	if r.HasLineage() {
+		fmt.Fprintf(&b, "  lineage:   %s\n", r.Lineage.Short())
+	}
+	io.WriteString(out, b.String())
+}
