@@ -788,7 +788,10 @@ func printWhy(out io.Writer, a *whyAnswer, all bool) {
 	if a.Note != "" {
 		fmt.Fprintf(&b, "note:        %s\n", a.Note)
 	}
-	chain := append([]string{}, a.Raw...)
+	var chain []string
+	if len(a.Raw) > 0 {
+		chain = append(chain, strings.Join(a.Raw, ", "))
+	}
 	for _, n := range a.Nodes {
 		what := n.Stage + " " + n.StageVersion
 		if n.Command != "" {

@@ -527,6 +527,11 @@ func (res *regResult) write(w io.Writer, rec *lineage.Recorder) error {
 				lr.Sources = []lineage.Source{{File: res.export, Line: r.Line, Key: row[res.keyCol]}}
 			}
 			for _, a := range t.Applied(i) {
+				// A record added by a patch (a walk-in) has no export line:
+				// its source record is the patch.
+				if r.Line <= 0 && a.Patch.Kind == patch.Add && lr.Sources == nil {
+					lr.Sources = []lineage.Source{{File: a.Patch.Pos.File, Line: a.Patch.Pos.Line, Key: row[res.keyCol]}}
+				}
 				lr.Patches = append(lr.Patches, lineage.Patch{ID: a.Patch.ID, File: a.Patch.Pos.File, Line: a.Patch.Pos.Line, Fields: a.Fields})
 			}
 			rec.AddRow(lr)
