@@ -45,7 +45,8 @@ func runPatches(ctx context.Context, env *Env, args []string) error {
 	ws := addWorkspaceFlags(fset)
 	asJSON := fset.Bool("json", false, "print the reports as JSON")
 	showPrivate := fset.Bool("show-private", false, "print the values of sensitive fields")
-	fset.Usage = usageFunc(fset, "bethel patches [-C DIR] [-f FILE] [--json] [--show-private]",
+	impact := fset.Bool("impact", false, "also list, for each patch, the output cells whose values it changed (from the current build's lineage)")
+	fset.Usage = usageFunc(fset, "bethel patches [-C DIR] [-f FILE] [--json] [--show-private] [--impact]",
 		"Lists every patch with id, file:line, target, status (applied, redundant, conflict,\n"+
 			"orphan, ambiguous, shadowed, invalid) and what it changed (record key, field,\n"+
 			"old -> new), evaluated against the current inputs. Exits 1 if any patch would\n"+
@@ -89,17 +90,31 @@ func runPatches(ctx context.Context, env *Env, args []string) error {
 			}
 		}
 	}
+	var imp *patchImpact
+	if *impact {
+		imp = computeImpact(p, root)
+	}
 	if *asJSON {
 		if reports == nil {
 			reports = []nodeReport{}
 		}
-		b, err := json.MarshalIndent(reports, "", "  ")
+		var v any = reports
+		if imp != nil {
+			v = struct {
+				Reports []nodeReport `json:"reports"`
+				Impact  *patchImpact `json:"impact"`
+			}{reports, imp}
+		}
+		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "%s\n", b)
 	} else {
 		printPatchReports(env.Stdout, reports)
+		if imp != nil {
+			printImpact(env.Stdout, imp, reports)
+		}
 	}
 	if failed > 0 {
 		return &ExitError{Code: 1, Err: fmt.Errorf("%d patches would fail the build", failed)}

@@ -168,6 +168,9 @@ func TestWhyLineageCompleteAndSound(t *testing.T) {
 	}
 }
 
+// rowForm maps a cellValues key to the PATH:ROW:COL form of the cell.
+var rowForm = map[string]string{}
+
 // cellValues reads every numeric cell of the summaries and the public
 // attendance: "path:row:col" -> value.
 func cellValues(t *testing.T, dir string) map[string]int {
@@ -179,10 +182,11 @@ func cellValues(t *testing.T, dir string) map[string]int {
 	}
 	for _, p := range paths {
 		h, rows := readCSV(t, filepath.Join(dir, p))
-		for _, r := range rows {
+		for ri, r := range rows {
 			for ci := 1; ci < len(h); ci++ {
 				if n, err := strconv.Atoi(r[ci]); err == nil {
 					out[fmt.Sprintf("%s@%s=%s:%s", p, h[0], r[0], h[ci])] = n
+					rowForm[fmt.Sprintf("%s@%s=%s:%s", p, h[0], r[0], h[ci])] = fmt.Sprintf("%s:%d:%s", p, ri+1, h[ci])
 				}
 			}
 		}
@@ -259,6 +263,31 @@ reason = "Transferred to Bethel 4 (test)"
 	}
 	if len(lost) == 0 {
 		t.Error("no cell of bethel 2 lost the record")
+	}
+	// patches --impact finds the same cells from lineage.
+	r := runBethel(t, dir, "patches", "--impact", "--json")
+	var rep struct {
+		Impact patchImpact `json:"impact"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("patches --impact --json: %v\n%s%s", err, r.stdout, r.stderr)
+	}
+	var want, got []string
+	for _, c := range gained {
+		want = append(want, rowForm[c])
+	}
+	for _, c := range rep.Impact.Cells[id] {
+		if strings.HasPrefix(c, "out/summary/") && strings.Contains(c, ".csv:") || strings.HasPrefix(c, "out/public/") {
+			got = append(got, c)
+		}
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("patches --impact lists for %s:\n  %v\nwant the cells that gained the record:\n  %v", id, got, want)
+	}
+	if !strings.Contains(rep.Impact.Method, "lineage") {
+		t.Errorf("impact does not say how it was computed: %q", rep.Impact.Method)
 	}
 }
 

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"bethel/pkg/pipeline"
+)
+
+// impactMethod says how `bethel patches --impact` finds the cells: from
+// the lineage of the current build, not by building without each patch.
+const impactMethod = "computed from the lineage of the current build: a cell is listed when a record it derives from " +
+	"had a field the cell reads set by the patch (or was added by it); cells a record left because of a patch " +
+	"(a bethel it moved away from) no longer derive from it and are not listed"
+
+// patchImpact is the --impact answer: patch id -> the cells (as bethel why
+// targets) whose values it changed.
+type patchImpact struct {
+	Method string              `json:"method"`
+	Cells  map[string][]string `json:"cells"`
+	// Skipped are outputs whose lineage could not be read (not built,
+	// edited by hand, stale), with the reason.
+	Skipped []string `json:"skipped,omitempty"`
+}
+
+// computeImpact walks every recorded cell of every current output of a
+// stage node and collects, per patch, the cells it touched.
+func computeImpact(p *pipeline.Pipeline, root string) *patchImpact {
+	imp := &patchImpact{Method: impactMethod, Cells: map[string][]string{}}
+	w := newWhy(p, root)
+	for _, n := range p.Order {
+		if !n.IsStage() {
+			continue
+		}
+		for _, o := range n.Outputs {
+			h, err := w.current(o)
+			if err != nil {
+				imp.Skipped = append(imp.Skipped, o+": not built")
+				continue
+			}
+			a, err := w.artifact(o, h)
+			if err != nil {
+				imp.Skipped = append(imp.Skipped, o+": no provenance record for its current content")
+				continue
+			}
+			if err := w.checkFresh(a.rec); err != nil {
+				imp.Skipped = append(imp.Skipped, err.Error())
+				continue
+			}
+			if a.tab == nil {
+				continue
+			}
+			add := func(id, cell string) {
+				imp.Cells[id] = append(imp.Cells[id], cell)
+			}
+			for _, c := range a.tab.Cells() {
+				c, _, err := a.tab.Cell(c.Row, c.Col)
+				if err != nil {
+					continue
+				}
+				w.reset()
+				if err := w.followCell(a.rec, c); err != nil {
+					continue
+				}
+				target := fmt.Sprintf("%s:%d:%s", o, c.Row+1, c.Col)
+				if c.Row < 0 {
+					target = o + "#" + c.Col
+				}
+				for _, pt := range w.patches {
+					add(pt.ID, target)
+				}
+			}
+			// Rows standing for one record: each field a patch set is a
+			// changed cell.
+			for i := 0; i < a.tab.NumRows(); i++ {
+				r, err := a.tab.Row(i)
+				if err != nil || len(r.Refs) > 0 {
+					continue
+				}
+				for _, pt := range r.Patches {
+					if len(pt.Fields) == 0 {
+						add(pt.ID, fmt.Sprintf("%s:%d (the whole row: added)", o, i+1))
+					}
+					for _, f := range pt.Fields {
+						add(pt.ID, fmt.Sprintf("%s:%d:%s", o, i+1, f))
+					}
+				}
+			}
+		}
+	}
+	for id := range imp.Cells {
+		sort.Strings(imp.Cells[id])
+	}
+	return imp
+}
+
+// reset clears what follow collected, keeping the loaded records.
+func (w *why) reset() {
+	w.sources, w.patches = nil, nil
+	w.seenSrc = map[whySource]bool{}
+	w.seenP = map[string]bool{}
+	w.nodes = map[string]*whyNode{}
+	w.raw = map[string]bool{}
+}
+
+func printImpact(out io.Writer, imp *patchImpact, reports []nodeReport) {
+	fmt.Fprintf(out, "\nimpact (%s):\n", imp.Method)
+	for _, s := range imp.Skipped {
+		fmt.Fprintf(out, "  skipped %s\n", s)
+	}
+	for _, nr := range reports {
+		for _, e := range nr.Report.Patches {
+			cells := imp.Cells[e.ID]
+			fmt.Fprintf(out, "  %s  %s:%d: %d cells\n", e.ID, e.File, e.Line, len(cells))
+			if len(cells) > 0 {
+				fmt.Fprintf(out, "    %s\n", strings.Join(cells, "\n    "))
+			}
+		}
+	}
+}
