@@ -134,14 +134,23 @@ func (e *encoder) cell(b []byte, c lineage.Cell) []byte {
 	for _, f := range c.Fields {
 		b = e.u(b, int(e.str(f)))
 	}
-	refs := make([]lineage.Ref, len(c.Refs))
-	copy(refs, c.Refs)
-	sort.Slice(refs, func(i, j int) bool {
-		if refs[i].Input != refs[j].Input {
-			return refs[i].Input < refs[j].Input
+	less := func(a, b lineage.Ref) bool {
+		if a.Input != b.Input {
+			return a.Input < b.Input
 		}
-		return refs[i].Row < refs[j].Row
-	})
+		return a.Row < b.Row
+	}
+	refs := c.Refs
+	// Stages mostly record refs already in order: copy and sort only when
+	// they are not (a million-row count cell is sorted once, by its stage).
+	for i := 1; i < len(refs); i++ {
+		if less(refs[i], refs[i-1]) {
+			refs = make([]lineage.Ref, len(c.Refs))
+			copy(refs, c.Refs)
+			sort.Slice(refs, func(i, j int) bool { return less(refs[i], refs[j]) })
+			break
+		}
+	}
 	var groups int
 	for i := range refs {
 		if i == 0 || refs[i].Input != refs[i-1].Input {
