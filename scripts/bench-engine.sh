@@ -53,7 +53,7 @@ echo "Start-up: bethel version, and bethel make on the up-to-date sample event (
 if [ -f pipeline.toml ]; then
   mkdir -p "$tmp/sample"
   cp -r pipeline.toml inputs config patches "$tmp/sample/" 2>/dev/null || true
-  (cd "$tmp/sample" && "$tmp/bethel" make >/dev/null && sleep 0.1 && "$tmp/bethel" make >/dev/null)
+  (cd "$tmp/sample" && "$tmp/bethel" make >/dev/null 2>&1 && sleep 0.1 && "$tmp/bethel" make >/dev/null 2>&1)
   "$tmp/benchgen" time -runs 21 -dir "$tmp/sample" -- "$tmp/bethel" make
   (cd "$tmp/sample" && BETHEL_DEBUG=time "$tmp/bethel" make 2>&1 | sed 's/^/  /')
 fi

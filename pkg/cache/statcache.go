@@ -30,9 +30,17 @@ import (
 // before the moment it was hashed is therefore never trusted; such a file is
 // rehashed until it has aged (as git does with its index).
 //
+// Crashes: the entries are trusted only in the boot they were recorded in
+// (see BootID). After a power cut a file's metadata can survive while its
+// data does not; a power cut always means a reboot, and after a reboot
+// every file is hashed again once. Within one boot the page cache keeps
+// stat data and content consistent, so neither outputs nor this file need
+// an fsync. Where the boot cannot be identified, the caller must make
+// recorded files durable itself.
+//
 // On disk (one file, replaced atomically by Save):
 //
-//	bethel-stat 1
+//	bethel-stat 2 <boot id>
 //	<size> <mtime ns> <inode> <ctime ns> <hashed-at ns> <hash hex> <path>
 //
 // It is safe for concurrent use.
@@ -53,17 +61,20 @@ type statEntry struct {
 	hash                              Hash
 }
 
-const statHeader = "bethel-stat 1\n"
+const statMagic = "bethel-stat 2 "
+
+func statHeader() string { return statMagic + BootID() + "\n" }
 
 // LoadStatCache reads the stat cache at path. A missing or damaged file is
 // an empty cache: the worst outcome is that files are hashed again.
 func LoadStatCache(path string) *StatCache {
 	c := &StatCache{path: path, m: make(map[string]statEntry)}
 	b, err := os.ReadFile(path)
-	if err != nil || !bytes.HasPrefix(b, []byte(statHeader)) {
+	h := statHeader()
+	if err != nil || BootID() == "" && !bytes.HasPrefix(b, []byte(statMagic)) || BootID() != "" && !bytes.HasPrefix(b, []byte(h)) {
 		return c
 	}
-	b = b[len(statHeader):]
+	b = b[bytes.IndexByte(b, '\n')+1:]
 	c.m = make(map[string]statEntry, bytes.Count(b, []byte{'\n'}))
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
@@ -286,13 +297,15 @@ func (c *StatCache) Save() error {
 	sort.Strings(keys)
 	var buf bytes.Buffer
 	w := bufio.NewWriter(&buf)
-	w.WriteString(statHeader)
+	w.WriteString(statHeader())
 	for _, k := range keys {
 		e := c.m[k]
 		fmt.Fprintf(w, "%d %d %d %d %d %s %s\n", e.size, e.mtime, e.ino, e.ctime, e.hashedAt, e.hash, k)
 	}
 	w.Flush()
-	if err := WriteFile(c.path, buf.Bytes(), 0o600); err != nil {
+	// No fsync needed where the boot is known (see above): a lost write
+	// is an empty cache, and after a reboot the entries are not trusted.
+	if err := writeFile(c.path, buf.Bytes(), 0o600, BootID() == ""); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("stat cache: %w", err)
 		}

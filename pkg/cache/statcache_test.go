@@ -3,6 +3,7 @@ package cache
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,8 +66,18 @@ func TestStatCache(t *testing.T) {
 	if _, _, err := c.Hash("missing", filepath.Join(dir, "missing")); !os.IsNotExist(err) {
 		t.Fatalf("missing file: %v", err)
 	}
+	// Entries recorded in another boot are not trusted.
+	if BootID() != "" {
+		c.Save()
+		b, _ := os.ReadFile(cpath)
+		other := strings.Replace(string(b), BootID(), "00000000-0000-0000-0000-000000000000", 1)
+		os.WriteFile(cpath, []byte(other), 0o600)
+		if c := LoadStatCache(cpath); c.Len() != 0 {
+			t.Fatal("stat cache of another boot trusted")
+		}
+	}
 	// A damaged file is an empty cache, not an error.
-	os.WriteFile(cpath, []byte("bethel-stat 1\n1 2 x\n"), 0o600)
+	os.WriteFile(cpath, []byte(statHeader()+"1 2 x\n"), 0o600)
 	if c := LoadStatCache(cpath); c.Len() != 0 {
 		t.Fatal("damaged line loaded")
 	}

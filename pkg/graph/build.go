@@ -175,16 +175,16 @@ func (e *engine) finish(all bool) error {
 		}
 		e.stat.Prune(func(p string) bool { return paths[p] })
 	}
-	// Outputs were written without fsync (the syncer flushes them in the
-	// background); the stat cache is about to vouch for their content, so
-	// their data must be on disk first.
+	// Outputs are copied into the cache in the background, and where the
+	// boot is unknown fsynced (see wroteFile): both must be done before
+	// the stat cache, which vouches for the outputs' content, is saved.
 	// (Blobs and manifests are verified when read.)
-	errF := e.sync.wait()
+	errF := e.bg.wait()
 	if err := e.store.Close(); err != nil && errF == nil {
 		errF = err
 	}
 	errJ := e.j.close(live)
-	if errJ == nil && e.wrote {
+	if errJ == nil && e.wrote && cache.BootID() == "" {
 		errJ = e.j.sync()
 	}
 	errS := e.stat.Save()
@@ -196,61 +196,88 @@ func (e *engine) finish(all bool) error {
 	return nil
 }
 
-// syncer fsyncs the outputs of a build in the background, with a few
-// goroutines, while other nodes run: the file system groups concurrent
-// fsyncs into one journal commit, so this costs far less than one fsync
-// after another at the end (and far less than syncfs(2) on a busy disk).
-type syncer struct {
+// background runs work that need not hold up the node that produced it
+// (copying outputs into the cache, writing provenance records, fsyncing
+// outputs where needed) on a few
+// goroutines while other nodes run; finish waits for all of it. Several
+// concurrent fsyncs also let the file system group them into one commit.
+type background struct {
 	once sync.Once
-	ch   chan string
+	ch   chan func() error
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	err  error
 }
 
-const syncWorkers = 8
+const backgroundWorkers = 4
 
-func (s *syncer) add(path string) {
-	s.once.Do(func() {
-		s.ch = make(chan string, 1024)
-		for w := 0; w < syncWorkers; w++ {
-			s.wg.Add(1)
+func (bg *background) add(job func() error) {
+	bg.once.Do(func() {
+		bg.ch = make(chan func() error, 4096)
+		for w := 0; w < backgroundWorkers; w++ {
+			bg.wg.Add(1)
 			go func() {
-				defer s.wg.Done()
-				for p := range s.ch {
-					f, err := os.Open(p)
-					if err == nil {
-						err = f.Sync()
-						f.Close()
-					}
-					// A file replaced since (by a later node or a
-					// concurrent edit) is not ours to vouch for any more.
-					if err != nil && !errors.Is(err, fs.ErrNotExist) {
-						s.mu.Lock()
-						if s.err == nil {
-							s.err = err
+				defer bg.wg.Done()
+				for job := range bg.ch {
+					if err := job(); err != nil {
+						bg.mu.Lock()
+						if bg.err == nil {
+							bg.err = err
 						}
-						s.mu.Unlock()
+						bg.mu.Unlock()
 					}
 				}
 			}()
 		}
 	})
-	s.ch <- path
+	bg.ch <- job
 }
 
-// wait waits for every queued fsync and returns the first error.
-func (s *syncer) wait() error {
-	if s.ch == nil {
+// wait waits for every queued job and returns the first error.
+func (bg *background) wait() error {
+	if bg.ch == nil {
 		return nil
 	}
-	close(s.ch)
-	s.wg.Wait()
-	return s.err
+	close(bg.ch)
+	bg.wg.Wait()
+	return bg.err
 }
 
-// wroteFile queues an output written in this build for fsync.
-func (e *engine) wroteFile(abs string) { e.sync.add(abs) }
+func fsyncPath(p string) error {
+	f, err := os.Open(p)
+	if err == nil {
+		err = f.Sync()
+		f.Close()
+	}
+	// A file replaced since (by a later node or an edit) is not ours to
+	// vouch for any more.
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// debugf notes a problem that does not fail the build and only costs a
+// later rebuild (BETHEL_DEBUG=time shows it).
+func (e *engine) debugf(format string, args ...any) {
+	if w := e.opts.DebugTime; w != nil {
+		e.evMu.Lock()
+		fmt.Fprintf(w, "bethel: "+format+"\n", args...)
+		e.evMu.Unlock()
+	}
+}
+
+// wroteFile queues an output written in this build for fsync, where the
+// machine's boot cannot be identified. Where it can, nothing needs syncing:
+// the stat cache trusts what it recorded only within the same boot, and a
+// power cut (the only way to lose written data whose metadata survived)
+// means a reboot, after which every file is hashed again; everything else
+// bethel reads back is verified by hash.
+func (e *engine) wroteFile(abs string) {
+	if cache.BootID() == "" {
+		e.bg.add(func() error { return fsyncPath(abs) })
+	}
+}
 
 // mkdirOnce creates the directory of an output, remembering the ones that
 // exist so that a thousand outputs in one directory cost one stat.
@@ -511,9 +538,9 @@ func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest) error
 	if err := e.j.done(n.Name, d.key, m.Outputs); err != nil {
 		return err
 	}
-	if err := e.writeRecords(n, d, m.Outputs, m.Extra, "restored"); err != nil {
-		return err
-	}
+	// Provenance records are written last and off the node's path (a
+	// file per output); finish waits for them.
+	e.bg.add(func() error { return e.writeRecords(n, d, m.Outputs, m.Extra, "restored") })
 	e.store.Used(d.key)
 	for _, o := range m.Outputs {
 		e.stat.Record(o.Path, e.abs(o.Path), o.Hash)
@@ -572,10 +599,18 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	}
 	t = e.spent(&e.tCheck, t)
 	defer e.spent(&e.tRecord, t)
-	for i, o := range outs {
-		if err := e.store.PutFileAs(e.abs(o.Path), o.Hash); err != nil {
-			return out, fmt.Errorf("node %s: caching output %s: %v", n.Name, outs[i].Path, err)
-		}
+	// The outputs' copies in the cache are made in the background: the
+	// node's dependents need not wait for them. If one cannot be made (the
+	// output changed meanwhile, a disk error), restoring this key later is
+	// a miss and the node runs again: the cache is verified when read.
+	for _, o := range outs {
+		abs, h := e.abs(o.Path), o.Hash
+		e.bg.add(func() error {
+			if err := e.store.PutFileAs(abs, h); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				e.debugf("caching %s: %v (restoring it later will rebuild it instead)", o.Path, err)
+			}
+			return nil
+		})
 	}
 	extras, err := e.storeLineage(n)
 	if err != nil {
@@ -591,9 +626,9 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 		e.stat.Record(o.Path, e.abs(o.Path), o.Hash)
 		e.wroteFile(e.abs(o.Path))
 	}
-	if err := e.writeRecords(n, d, outs, extras, "ran"); err != nil {
-		return out, err
-	}
+	// Provenance records are written last and off the node's path (a
+	// file per output); finish waits for them.
+	e.bg.add(func() error { return e.writeRecords(n, d, outs, extras, "ran") })
 	return out, nil
 }
 

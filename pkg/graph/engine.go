@@ -32,7 +32,7 @@ type engine struct {
 	files map[string]fileVal        // content of paths as this build knows it
 	pre   map[string]cache.FileStat // prestatWait's stats
 	wrote bool                      // outputs or cache entries were written
-	sync  syncer                    // fsyncs written outputs
+	bg    background                // caches and fsyncs outputs off the nodes' path
 	dirs  map[string]bool           // output directories known to exist
 
 	evMu sync.Mutex
@@ -122,20 +122,11 @@ func (e *engine) prestatWait(nodes []*pipeline.Node) func() {
 			}
 		}
 	}
-	stats := make([]cache.FileStat, len(paths))
 	workers := min(4, 2*runtime.NumCPU(), len(paths)/64+1)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := w; i < len(paths); i += workers {
-				stats[i] = cache.Stat(e.abs(paths[i]))
-			}
-		}(w)
-	}
+	done := make(chan []cache.FileStat, 1)
+	go func() { done <- cache.StatAll(e.root, paths, workers) }()
 	return func() {
-		wg.Wait()
+		stats := <-done
 		e.pre = make(map[string]cache.FileStat, len(paths))
 		for i, p := range paths {
 			e.pre[p] = stats[i]

@@ -13,7 +13,8 @@ import (
 // as ninja does, instead of recomputing every action key.
 //
 // A full build in which every node was already up to date writes
-// .bethel/state/clean: the BLAKE3 hash of the bethel version, every stage's
+// .bethel/state/clean: the BLAKE3 hash of the boot id (stat data is only
+// trusted within one boot, see cache.StatCache), the bethel version, every stage's
 // name and version, the pipeline file's content, and, node by node in
 // pipeline order, the path and stat data (size, modification time in
 // nanoseconds, inode, change time) of every input, patch and output, then
@@ -47,6 +48,8 @@ func (e *engine) fingerprint(nodes []*pipeline.Node, ref int64) (fp cache.Hash, 
 	}
 	b := make([]byte, 0, 64*1024)
 	b = append(b, cleanHeader...)
+	b = append(b, cache.BootID()...) // stat data is trusted within one boot only
+	b = append(b, 0)
 	b = append(b, e.opts.Version...)
 	b = append(b, 0)
 	for _, name := range e.opts.Registry.Names() {

@@ -1,0 +1,10 @@
+//go:build !(linux && (amd64 || arm64))
+
+package cache
+
+func openDir(dir string) int { return -1 }
+
+func closeDir(fd int) {}
+
+// statAt without fstatat: the full path.
+func statAt(fd int, full, name string) (statEntry, bool, error) { return statFile(full) }
