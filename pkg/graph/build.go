@@ -47,6 +47,9 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 	var fp cache.Hash
 	fpOK := false
 	e.sweepState()
+	if fast && e.crashed() {
+		fast = false
+	}
 	if fast {
 		e.prestatWait(nodes)()
 		fp, fpOK = e.fingerprint(nodes, lockedAt)
@@ -117,32 +120,55 @@ func (e *engine) sweepState() {
 // finished.
 func (e *engine) sweep() {
 	broken := e.j.interrupted()
-	if len(broken) == 0 {
+	crashed := e.crashed()
+	if len(broken) == 0 && !crashed {
 		return
 	}
-	byName := make(map[string]*pipeline.Node, len(e.p.Nodes))
-	for _, n := range e.p.Nodes {
-		byName[n.Name] = n
-	}
 	dirs := map[string]bool{}
-	for _, name := range broken {
-		if n := byName[name]; n != nil {
+	if crashed {
+		// Which nodes were running is not known: every output directory.
+		for _, n := range e.p.Nodes {
 			for _, o := range n.Outputs {
 				dirs[filepath.Dir(e.abs(o))] = true
+			}
+		}
+	} else {
+		byName := make(map[string]*pipeline.Node, len(e.p.Nodes))
+		for _, n := range e.p.Nodes {
+			byName[n.Name] = n
+		}
+		for _, name := range broken {
+			if n := byName[name]; n != nil {
+				for _, o := range n.Outputs {
+					dirs[filepath.Dir(e.abs(o))] = true
+				}
 			}
 		}
 	}
 	for d := range dirs {
 		cache.SweepTemp(d)
 	}
-	top := filepath.Join(cacheDir(e.root), "blobs")
-	cache.SweepTemp(top)
-	ents, _ := os.ReadDir(top)
-	for _, ent := range ents {
-		if ent.IsDir() {
-			cache.SweepTemp(filepath.Join(top, ent.Name()))
+	for _, top := range []string{filepath.Join(cacheDir(e.root), "blobs"), provenanceDir(e.root)} {
+		cache.SweepTemp(top)
+		ents, _ := os.ReadDir(top)
+		for _, ent := range ents {
+			if ent.IsDir() {
+				cache.SweepTemp(filepath.Join(top, ent.Name()))
+			}
 		}
 	}
+}
+
+// runningPath marks a build that writes: created when the first node is
+// restored or run, removed when the build has finished. Finding it at the
+// start of a build means the previous one was killed, and that its
+// temporary files (outputs, blobs, provenance records, which the journal
+// alone cannot locate once the background work is involved) must be swept.
+func runningPath(root string) string { return filepath.Join(root, StateDir, "state", "running") }
+
+func (e *engine) crashed() bool {
+	_, err := os.Stat(runningPath(e.root))
+	return err == nil
 }
 
 // finish saves the stat cache and the journal, then flushes the file
@@ -193,6 +219,8 @@ func (e *engine) finish(all bool) error {
 			return err
 		}
 	}
+	// Everything is in place: a later build need not sweep.
+	os.Remove(runningPath(e.root))
 	return nil
 }
 
@@ -473,7 +501,10 @@ func (e *engine) prepare(ctx context.Context, n *pipeline.Node) (*decision, *Nod
 func (e *engine) act(ctx context.Context, n *pipeline.Node, d *decision) (NodeResult, nodeOutput) {
 	r := NodeResult{Name: n.Name, Reasons: d.reasons}
 	e.mu.Lock()
-	e.wrote = true
+	if !e.wrote {
+		e.wrote = true
+		os.WriteFile(runningPath(e.root), nil, 0o600)
+	}
 	e.mu.Unlock()
 	for _, ed := range d.edited {
 		rel, err := e.moveAside(ed.path, ed.h)

@@ -123,5 +123,15 @@ func GC(p *pipeline.Pipeline, opts Options, maxSize int64) (*GCResult, error) {
 		}
 	}
 	tr, err := store.Trim(maxSize, keepKeys, keepBlobs)
+	// Provenance records are the provenance package's business, but
+	// temporary files a crash left among them are the engine's.
+	top := provenanceDir(p.Root)
+	ents, _ := os.ReadDir(top)
+	for _, ent := range ents {
+		if ent.IsDir() {
+			n, _ := cache.SweepTemp(filepath.Join(top, ent.Name()))
+			tr.Temp += n
+		}
+	}
 	return &GCResult{TrimResult: tr, Kept: len(keepKeys)}, err
 }
