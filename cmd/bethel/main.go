@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // command is one subcommand. Each lives in its own file and registers
@@ -158,10 +160,13 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "Run 'bethel <command> -h' for a command's flags.")
 }
 
+// isTerminal reports whether f is a terminal. A character device is not
+// enough (/dev/null is one); asking for the terminal's attributes is what
+// tells them apart.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	if err != nil {
+	if strings.EqualFold(os.Getenv("TERM"), "dumb") {
 		return false
 	}
-	return fi.Mode()&os.ModeCharDevice != 0 && !strings.EqualFold(os.Getenv("TERM"), "dumb")
+	_, err := unix.IoctlGetTermios(int(f.Fd()), ioctlGetTermios)
+	return err == nil
 }
