@@ -15,6 +15,7 @@ import (
 
 	"bethel/pkg/cache"
 	"bethel/pkg/pipeline"
+	"bethel/pkg/pos"
 	"bethel/pkg/provenance"
 )
 
@@ -402,7 +403,7 @@ func unknownTarget(p *pipeline.Pipeline, t string) error {
 	}
 	sort.Strings(cands)
 	for _, c := range cands {
-		if d := editDistance(t, c); d < bestD {
+		if d := pos.Distance(t, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
@@ -417,26 +418,6 @@ func unknownTarget(p *pipeline.Pipeline, t string) error {
 type TargetError struct{ Msg string }
 
 func (e *TargetError) Error() string { return e.Msg }
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
 
 // Check reports, without writing anything, which selected nodes are stale
 // and why (the brief's "Status": a function cannot share the name of the

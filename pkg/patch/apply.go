@@ -226,7 +226,7 @@ func (a *applier) sep() string {
 func (a *applier) suggest(name string) string {
 	best, bestD := "", 3
 	for _, f := range a.t.Fields {
-		if d := distance(strings.ToLower(name), f); d < bestD {
+		if d := pos.Distance(strings.ToLower(name), f); d < bestD {
 			best, bestD = f, d
 		}
 	}
@@ -530,25 +530,4 @@ func (a *applier) keys(rs []int, max int) string {
 		return strings.Join(ks[:max], ", ") + fmt.Sprintf(", and %d more", len(ks)-max)
 	}
 	return strings.Join(ks, ", ")
-}
-
-// distance is the Levenshtein distance, for "did you mean".
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

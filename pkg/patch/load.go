@@ -324,7 +324,7 @@ func (p *Patch) decode(e map[string]any, errs pos.List) pos.List {
 		if !knownKeys[k] {
 			hint := ""
 			for _, kk := range knownKeyList {
-				if strings.EqualFold(kk, k) || strings.ReplaceAll(kk, "_", "") == strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(k)) || distance(strings.ToLower(k), kk) <= 2 {
+				if strings.EqualFold(kk, k) || strings.ReplaceAll(kk, "_", "") == strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(k)) || pos.Distance(strings.ToLower(k), kk) <= 2 {
 					hint = fmt.Sprintf(" (did you mean %q?)", kk)
 				}
 			}

@@ -472,7 +472,7 @@ var regFoldReplacer = strings.NewReplacer("\u2019", "'", "\u2018", "'", ".", "")
 func regDidYouMean(s string, names []string) string {
 	best, bestD := "", 4
 	for _, n := range names {
-		if d := regEditDistance(strings.ToLower(s), n); d < bestD {
+		if d := pos.Distance(strings.ToLower(s), n); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -480,24 +480,4 @@ func regDidYouMean(s string, names []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func regEditDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
