@@ -54,6 +54,25 @@ type Cell struct {
 	Derivation string
 	Fields     []string
 	Refs       []Ref
+	// Input and Rows are the compact form of Refs for the rows of one
+	// input (every count cell reads one table): the 0-based data rows of
+	// Input, ascending. A count over a million rows then costs 8 bytes a
+	// row to record instead of a Ref each. A cell may use both forms.
+	Input string
+	Rows  []int
+}
+
+// AllRefs returns every row the cell derives from, in either form, as Refs.
+func (c Cell) AllRefs() []Ref {
+	if len(c.Rows) == 0 {
+		return c.Refs
+	}
+	out := make([]Ref, 0, len(c.Refs)+len(c.Rows))
+	out = append(out, c.Refs...)
+	for _, r := range c.Rows {
+		out = append(out, Ref{Input: c.Input, Row: r})
+	}
+	return out
 }
 
 // Recorder collects the lineage of one output.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"bethel/pkg/lineage"
@@ -141,12 +142,17 @@ func (e *encoder) cell(b []byte, c lineage.Cell) []byte {
 		return a.Row < b.Row
 	}
 	refs := c.Refs
+	if len(c.Rows) > 0 {
+		if len(refs) == 0 && slices.IsSorted(c.Rows) {
+			return e.rowsGroup(e.u(b, 1), c.Input, c.Rows)
+		}
+		refs = c.AllRefs()
+	}
 	// Stages mostly record refs already in order: copy and sort only when
 	// they are not (a million-row count cell is sorted once, by its stage).
 	for i := 1; i < len(refs); i++ {
 		if less(refs[i], refs[i-1]) {
-			refs = make([]lineage.Ref, len(c.Refs))
-			copy(refs, c.Refs)
+			refs = slices.Clone(refs)
 			sort.Slice(refs, func(i, j int) bool { return less(refs[i], refs[j]) })
 			break
 		}
@@ -171,6 +177,19 @@ func (e *encoder) cell(b []byte, c lineage.Cell) []byte {
 			prev = f.Row
 		}
 		i = j
+	}
+	return b
+}
+
+// rowsGroup appends one group of refs: an input and its ascending rows,
+// delta-encoded.
+func (e *encoder) rowsGroup(b []byte, input string, rows []int) []byte {
+	b = e.u(b, int(e.str(input)))
+	b = e.u(b, len(rows))
+	prev := 0
+	for _, r := range rows {
+		b = e.u(b, r-prev)
+		prev = r
 	}
 	return b
 }

@@ -68,6 +68,32 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+func TestCompactRows(t *testing.T) {
+	// The compact form (Input, Rows) must read back exactly like the same
+	// refs given one by one, sorted or not, alone or mixed with Refs.
+	rows := []int{0, 3, 4, 90000}
+	refs := []lineage.Ref{{Input: "a.csv", Row: 0}, {Input: "a.csv", Row: 3}, {Input: "a.csv", Row: 4}, {Input: "a.csv", Row: 90000}}
+	for _, c := range []lineage.Cell{
+		{Col: "n", Input: "a.csv", Rows: rows},
+		{Col: "n", Input: "a.csv", Rows: []int{90000, 3, 0, 4}},
+		{Col: "n", Input: "a.csv", Rows: []int{0, 4, 90000}, Refs: []lineage.Ref{{Input: "a.csv", Row: 3}}},
+	} {
+		compact := Encode(&lineage.Recorder{Cells: []lineage.Cell{c}})
+		plain := Encode(&lineage.Recorder{Cells: []lineage.Cell{{Col: "n", Refs: refs}}})
+		if string(compact) != string(plain) {
+			t.Errorf("%+v: encodes differently from the same refs given one by one", c)
+		}
+		tab, err := Open(compact)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := tab.Cell(0, "n")
+		if err != nil || !ok || !reflect.DeepEqual(got.Refs, refs) {
+			t.Errorf("%+v: read back %+v ok=%v err=%v", c, got.Refs, ok, err)
+		}
+	}
+}
+
 func TestEncodeDeterministic(t *testing.T) {
 	a := Encode(sampleRecorder())
 	r := sampleRecorder()

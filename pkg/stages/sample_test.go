@@ -347,8 +347,8 @@ func checkLineageCounts(t *testing.T, b *wsBuild) {
 			if !digits.MatchString(v) {
 				t.Fatalf("%s: lineage of a non-count cell %d/%s", o, c.Row, c.Col)
 			}
-			if len(c.Refs) != atoiT(t, v) {
-				t.Errorf("%s row %d %s: value %s, lineage counts %d rows", o, c.Row, c.Col, v, len(c.Refs))
+			if len(c.AllRefs()) != atoiT(t, v) {
+				t.Errorf("%s row %d %s: value %s, lineage counts %d rows", o, c.Row, c.Col, v, len(c.AllRefs()))
 			}
 			if c.Derivation == "" || len(c.Fields) == 0 {
 				t.Errorf("%s row %d %s: no derivation or fields", o, c.Row, c.Col)

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"io"
 	"io/fs"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -451,12 +452,11 @@ func lineageOf(r *stage.Run, out string) *lineage.Recorder {
 }
 
 func countCell(row int, col, derivation string, fields []string, input string, rows []int) lineage.Cell {
-	refs := make([]lineage.Ref, len(rows))
-	for i, x := range rows {
-		refs[i] = lineage.Ref{Input: input, Row: x}
+	if !slices.IsSorted(rows) {
+		rows = slices.Clone(rows)
+		slices.Sort(rows)
 	}
-	sort.Slice(refs, func(a, b int) bool { return refs[a].Row < refs[b].Row })
-	return lineage.Cell{Row: row, Col: col, Derivation: derivation, Fields: fields, Refs: refs}
+	return lineage.Cell{Row: row, Col: col, Derivation: derivation, Fields: fields, Input: input, Rows: rows}
 }
 
 func concat(ls ...[]int) []int {

@@ -107,7 +107,7 @@ func TestSummaries(t *testing.T) {
 			}
 			// The cancelled R-5 (row 4) is never counted.
 			for _, c := range res.lineage[tc.out].Cells {
-				for _, ref := range c.Refs {
+				for _, ref := range c.AllRefs() {
 					if ref.Row == 4 {
 						t.Errorf("cell %d/%s counts the cancelled registration", c.Row, c.Col)
 					}
