@@ -14,6 +14,7 @@ import (
 
 	"bethel/pkg/cache"
 	"bethel/pkg/pipeline"
+	"bethel/pkg/stage"
 )
 
 func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, error) {
@@ -516,6 +517,7 @@ func (e *engine) act(ctx context.Context, n *pipeline.Node, d *decision) (NodeRe
 			"A correction belongs in a patch (patches/), not in an output.", ed.path, rel))
 	}
 	e.emit(Event{Kind: Start, Node: n.Name, Reasons: r.Reasons, Warnings: r.Warnings})
+	prev, _ := e.j.get(n.Name)
 	if err := e.j.start(n.Name, d.key); err != nil {
 		r.Status, r.Err = Failed, fmt.Errorf("node %s: state: %v", n.Name, err)
 		return r, nodeOutput{}
@@ -531,10 +533,52 @@ func (e *engine) act(ctx context.Context, n *pipeline.Node, d *decision) (NodeRe
 	out, err := e.run(ctx, n, d, &r)
 	if err != nil {
 		r.Status, r.Err = Failed, err
+		if !n.IsStage() {
+			r.Warnings = append(r.Warnings, e.keepLastGood(n, prev)...)
+		}
 		return r, out
 	}
 	r.Status = Ran
 	return r, out
+}
+
+// keepLastGood puts back the outputs of a command node's last successful
+// build after a failed run. A command writes its outputs in place, so a
+// failure may leave them half written or deleted; a built-in stage's never
+// are (they are renamed into place on success only). The node stays stale
+// (its journal record is the failed run's start), so the next build runs
+// it again; meanwhile nobody reads a torn file. Each output comes from its
+// verified cache copy; one that cannot be restored is said to be missing.
+func (e *engine) keepLastGood(n *pipeline.Node, prev *nodeState) []string {
+	if prev == nil || prev.interrupted || len(prev.outputs) == 0 {
+		return nil
+	}
+	perm := os.FileMode(0o644)
+	if n.Visibility == stage.Private {
+		perm = 0o600
+	}
+	var kept, lost []string
+	for _, o := range prev.outputs {
+		abs := e.abs(o.path)
+		if h, _, err := cache.HashFile(abs); err == nil && h == o.h {
+			kept = append(kept, o.path)
+			continue
+		}
+		if err := e.store.Restore(o.h, abs, perm); err != nil {
+			lost = append(lost, o.path)
+			continue
+		}
+		e.stat.Forget(o.path)
+		kept = append(kept, o.path)
+	}
+	var w []string
+	if len(kept) > 0 {
+		w = append(w, fmt.Sprintf("node %s failed: its last good outputs are in place (%s)", n.Name, joinPaths(kept)))
+	}
+	if len(lost) > 0 {
+		w = append(w, fmt.Sprintf("node %s failed: the last good version of %s is no longer in the cache", n.Name, joinPaths(lost)))
+	}
+	return w
 }
 
 func (e *engine) moveAside(o string, h cache.Hash) (string, error) {

@@ -595,3 +595,73 @@ func TestCleanFingerprint(t *testing.T) {
 		t.Fatalf("side = %q", got)
 	}
 }
+
+func TestFailedCommandKeepsLastGoodOutputs(t *testing.T) {
+	// The command truncates its output before it fails, as a shell
+	// redirection does: the engine must put the last good version back.
+	cmd := `: > %[1]s; if grep -q bad src/a.txt; then echo half >> %[1]s; exit 1; fi; cat src/a.txt > %[1]s`
+	root := workspace(t, map[string]string{
+		"pipeline.toml": fmt.Sprintf(`
+[[node]]
+name = "open"
+run = %q
+inputs = ["src/a.txt"]
+outputs = ["out/b.txt"]
+
+[[node]]
+name = "secret"
+run = %q
+inputs = ["src/a.txt"]
+outputs = ["out/private/c.txt"]
+visibility = "private"
+`, fmt.Sprintf(cmd, "out/b.txt"), fmt.Sprintf(cmd, "out/private/c.txt")),
+		"src/a.txt": "good\n",
+	})
+	opts := Options{Version: "t", Registry: stage.NewRegistry(), KeepGoing: true}
+	mustBuild(t, root, opts)
+
+	write(t, root, "src/a.txt", "bad\n")
+	res, err := build1(t, root, opts)
+	if err == nil || len(res.Failed) != 2 {
+		t.Fatalf("err %v, failed %v", err, res.Failed)
+	}
+	for p, mode := range map[string]os.FileMode{"out/b.txt": 0o644, "out/private/c.txt": 0o600} {
+		if got := read(t, root, p); got != "good\n" {
+			t.Errorf("%s after a failed run = %q, want the last good version", p, got)
+		}
+		if got := mustStat(t, root, p).Mode().Perm(); got != mode {
+			t.Errorf("%s mode %v, want %v", p, got, mode)
+		}
+	}
+	var said bool
+	for _, n := range res.Nodes {
+		for _, w := range n.Warnings {
+			said = said || strings.Contains(w, "last good outputs are in place")
+		}
+	}
+	if !said {
+		t.Errorf("no warning says the last good outputs were kept: %+v", res.Nodes)
+	}
+	// Still stale: the fix runs the nodes again.
+	write(t, root, "src/a.txt", "better\n")
+	res = mustBuild(t, root, opts)
+	if len(res.Ran) != 2 || read(t, root, "out/b.txt") != "better\n" {
+		t.Fatalf("after the fix: ran %v, out/b.txt %q", res.Ran, read(t, root, "out/b.txt"))
+	}
+
+	// Without the cache copies there is nothing to put back: say so.
+	if err := os.RemoveAll(filepath.Join(root, ".bethel/cache/blobs")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, root, "src/a.txt", "bad\n")
+	res, _ = build1(t, root, opts)
+	var lost bool
+	for _, n := range res.Nodes {
+		for _, w := range n.Warnings {
+			lost = lost || strings.Contains(w, "no longer in the cache")
+		}
+	}
+	if !lost {
+		t.Errorf("a lost cache copy is not reported: %+v", res.Nodes)
+	}
+}
