@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // bethelBin is the path of the binary TestMain built.
@@ -54,6 +55,9 @@ func runBethel(t testing.TB, dir string, args ...string) runResult {
 	cmd.Env = append(os.Environ(), "BETHEL_DEBUG=")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	// A command node's stray background process could hold the output
+	// pipes open after bethel exits; do not let it hang the suite.
+	cmd.WaitDelay = 30 * time.Second
 	err := cmd.Run()
 	code := 0
 	if err != nil {

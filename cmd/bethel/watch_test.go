@@ -131,7 +131,23 @@ func startWatch(t *testing.T, dir string, args ...string) *watchProc {
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
-			<-w.exited
+			// Drain the lines nobody read, or the reader could block on a
+			// full channel and never reach Wait; and never hang the suite.
+			lines, deadline := w.lines, time.After(30*time.Second)
+		wait:
+			for {
+				select {
+				case _, ok := <-lines:
+					if !ok {
+						lines = nil
+					}
+				case <-w.exited:
+					break wait
+				case <-deadline:
+					t.Errorf("the watch process did not exit 30 s after it was killed")
+					break wait
+				}
+			}
 		}
 		if t.Failed() {
 			t.Logf("watch stderr:\n%s", w.stderr.String())
