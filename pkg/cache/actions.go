@@ -2,11 +2,9 @@ package cache
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"sort"
@@ -82,15 +80,11 @@ func (s *Store) loadActions() {
 }
 
 func (a *actionLog) parse(line []byte) {
-	k := bytes.LastIndexByte(line, '\t')
-	if k < 0 || len(line)-k-1 != 8 {
+	body, ok := CheckLine(line)
+	if !ok {
 		return
 	}
-	var sum [4]byte
-	if _, err := hex.Decode(sum[:], line[k+1:]); err != nil || binary.BigEndian.Uint32(sum[:]) != crc32.ChecksumIEEE(line[:k]) {
-		return
-	}
-	f := bytes.SplitN(line[:k], []byte{'\t'}, 4)
+	f := bytes.SplitN(body, []byte{'\t'}, 4)
 	if len(f) < 3 || len(f[1]) != 64 {
 		return
 	}
@@ -156,7 +150,7 @@ func (s *Store) appendAction(kind string, key Hash, when int64, payload []byte) 
 		rec = append(rec, '\t')
 		rec = append(rec, payload...)
 	}
-	rec = fmt.Appendf(rec, "\t%08x\n", crc32.ChecksumIEEE(rec))
+	rec = append(rec, ChecksumTail(rec)...)
 	if _, err := a.f.Write(rec); err != nil {
 		return 0, err
 	}
@@ -267,7 +261,7 @@ func (s *Store) rewriteActions(keep func(Hash, *actionEntry) bool) error {
 		buf.WriteString(strconv.FormatInt(e.used, 10))
 		buf.WriteByte('\t')
 		buf.Write(e.raw)
-		fmt.Fprintf(&buf, "\t%08x\n", crc32.ChecksumIEEE(buf.Bytes()[start:]))
+		buf.Write(ChecksumTail(buf.Bytes()[start:]))
 		e.size = buf.Len() - start
 		records++
 	}

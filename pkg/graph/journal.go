@@ -2,10 +2,7 @@ package graph
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/hex"
-	"fmt"
-	"hash/crc32"
 	"os"
 	"sort"
 	"strconv"
@@ -89,17 +86,13 @@ func loadJournal(path string) *journal {
 }
 
 func (j *journal) parse(line []byte) {
-	k := bytes.LastIndexByte(line, '\t')
-	if k < 0 || len(line)-k-1 != 8 {
-		return
-	}
-	var sum [4]byte
-	if _, err := hex.Decode(sum[:], line[k+1:]); err != nil || binary.BigEndian.Uint32(sum[:]) != crc32.ChecksumIEEE(line[:k]) {
+	body, ok := cache.CheckLine(line)
+	if !ok {
 		return
 	}
 	// Fields without splitting into a slice of strings: a no-op build
 	// reads one record per node, so this loop is on its critical path.
-	rest := line[:k]
+	rest := body
 	next := func() ([]byte, bool) {
 		if rest == nil {
 			return nil, false
@@ -209,7 +202,7 @@ func formatRecord(kind, name string, key cache.Hash, outs []cache.Output) []byte
 		b.WriteByte('\t')
 		b.WriteString(o.Hash.String())
 	}
-	fmt.Fprintf(&b, "\t%08x\n", crc32.ChecksumIEEE(b.Bytes()))
+	b.Write(cache.ChecksumTail(b.Bytes()))
 	return b.Bytes()
 }
 
