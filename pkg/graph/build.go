@@ -26,11 +26,8 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 	if opts.DryRun {
 		return dryRun(p, opts, nodes, t0)
 	}
-	if err := os.MkdirAll(bethelDir(p.Root), 0o700); err != nil {
-		return nil, err
-	}
 	phase := phaseTimer(opts.DebugTime)
-	unlock, lockedAt, err := lockWorkspaceAt(lockPath(p.Root), p.Root, opts.LockWait, opts.OnLockWait)
+	unlock, lockedAt, err := lockWorkspaceAt(p.Root, opts.LockWait, opts.OnLockWait)
 	if err != nil {
 		return nil, err
 	}

@@ -337,7 +337,7 @@ func TestDryRunPredictsRestores(t *testing.T) {
 func TestLockWaitsOrRefuses(t *testing.T) {
 	root, _, opts := newChain(t)
 	os.MkdirAll(filepath.Join(root, ".bethel"), 0o700)
-	unlock, err := lockWorkspace(lockPath(root), root, 0, nil)
+	unlock, err := lockWorkspace(root, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

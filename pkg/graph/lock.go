@@ -27,12 +27,13 @@ func (e *LockedError) Error() string {
 // lockPoll is how often a waiting bethel retries the lock.
 const lockPoll = 10 * time.Millisecond
 
-// lockWorkspace takes the exclusive flock on .bethel/lock, waiting up to
-// wait (0: not at all). The holder writes its pid into the file so that a
-// refused bethel can say who holds it; the kernel drops the lock when the
-// holder dies, so a crash never leaves the workspace locked.
-func lockWorkspace(path, root string, wait time.Duration, onWait func(pid int)) (unlock func(), err error) {
-	unlock, _, err = lockWorkspaceAt(path, root, wait, onWait)
+// lockWorkspace takes the exclusive flock on .bethel/lock (creating
+// .bethel/ when needed), waiting up to wait (0: not at all). The holder
+// writes its pid into the file so that a refused bethel can say who holds
+// it; the kernel drops the lock when the holder dies, so a crash never
+// leaves the workspace locked.
+func lockWorkspace(root string, wait time.Duration, onWait func(pid int)) (unlock func(), err error) {
+	unlock, _, err = lockWorkspaceAt(root, wait, onWait)
 	return unlock, err
 }
 
@@ -40,7 +41,11 @@ func lockWorkspace(path, root string, wait time.Duration, onWait func(pid int)) 
 // nanoseconds, from the file system's clock) once the holder's pid is
 // written: a time stamp taken before anything of the build is stat'ed, for
 // the clean fingerprint's racy check.
-func lockWorkspaceAt(path, root string, wait time.Duration, onWait func(pid int)) (unlock func(), at int64, err error) {
+func lockWorkspaceAt(root string, wait time.Duration, onWait func(pid int)) (unlock func(), at int64, err error) {
+	if err := os.MkdirAll(bethelDir(root), 0o700); err != nil {
+		return nil, 0, err
+	}
+	path := lockPath(root)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, 0, err

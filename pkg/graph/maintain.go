@@ -27,10 +27,7 @@ func Clean(p *pipeline.Pipeline, opts Options) (*CleanResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(bethelDir(p.Root), 0o700); err != nil {
-		return nil, err
-	}
-	unlock, err := lockWorkspace(lockPath(p.Root), p.Root, opts.LockWait, opts.OnLockWait)
+	unlock, err := lockWorkspace(p.Root, opts.LockWait, opts.OnLockWait)
 	if err != nil {
 		return nil, err
 	}
@@ -92,10 +89,7 @@ type GCResult struct {
 // GC trims the cache to maxSize bytes, least recently used entries first,
 // never removing what the current outputs of the pipeline's nodes need.
 func GC(p *pipeline.Pipeline, opts Options, maxSize int64) (*GCResult, error) {
-	if err := os.MkdirAll(bethelDir(p.Root), 0o700); err != nil {
-		return nil, err
-	}
-	unlock, err := lockWorkspace(lockPath(p.Root), p.Root, opts.LockWait, opts.OnLockWait)
+	unlock, err := lockWorkspace(p.Root, opts.LockWait, opts.OnLockWait)
 	if err != nil {
 		return nil, err
 	}
