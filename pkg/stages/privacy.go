@@ -59,13 +59,10 @@ func PrivacyOf(r *stage.Run) (*Privacy, error) {
 
 // LoadPrivacy reads and checks a privacy declaration.
 func LoadPrivacy(fsys fs.FS, file string) (*Privacy, error) {
-	data, err := fs.ReadFile(fsys, file)
+	var doc map[string]any
+	data, _, err := cfgDecode(fsys, file, &doc)
 	if err != nil {
 		return nil, err
-	}
-	var doc map[string]any
-	if _, err := toml.Decode(string(data), &doc); err != nil {
-		return nil, cfgTOMLError(file, err)
 	}
 	p := &Privacy{File: file, MinCell: 5, set: map[string]bool{}}
 	var errs pos.List
@@ -140,6 +137,21 @@ func (p *Privacy) CheckPrivacy(node string, vis stage.Visibility, declassify, ou
 		}
 	}
 	return errs.Err()
+}
+
+// cfgDecode reads a TOML config file into v; a syntax error comes back as
+// file:line. It returns the raw bytes (for finding keys' lines) and the
+// decoder's metadata (for key order).
+func cfgDecode(fsys fs.FS, file string, v any) ([]byte, toml.MetaData, error) {
+	data, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, toml.MetaData{}, err
+	}
+	md, err := toml.Decode(string(data), v)
+	if err != nil {
+		return nil, md, cfgTOMLError(file, err)
+	}
+	return data, md, nil
 }
 
 // cfgTOMLError turns a TOML decoding error into a file:line error.

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/BurntSushi/toml"
-
 	"bethel/pkg/csvio"
 	"bethel/pkg/pos"
 )
@@ -196,13 +194,10 @@ type regValueMap struct {
 
 // regLoadColumns reads columns.toml.
 func regLoadColumns(fsys fs.FS, file string) ([]string, error) {
-	data, err := fs.ReadFile(fsys, file)
+	var doc map[string]any
+	data, _, err := cfgDecode(fsys, file, &doc)
 	if err != nil {
 		return nil, err
-	}
-	var doc map[string]any
-	if _, err := toml.Decode(string(data), &doc); err != nil {
-		return nil, cfgTOMLError(file, err)
 	}
 	var errs pos.List
 	for _, k := range cfgSortedKeys(doc) {
@@ -257,14 +252,10 @@ var regFixedValues = map[string][]string{
 
 // regLoadValues reads values.toml.
 func regLoadValues(fsys fs.FS, file string, c *regConfig) error {
-	data, err := fs.ReadFile(fsys, file)
+	var doc map[string]any
+	data, md, err := cfgDecode(fsys, file, &doc)
 	if err != nil {
 		return err
-	}
-	var doc map[string]any
-	md, err := toml.Decode(string(data), &doc)
-	if err != nil {
-		return cfgTOMLError(file, err)
 	}
 	// Key order in the file gives the canonical order of housing values.
 	order := map[string][]string{}

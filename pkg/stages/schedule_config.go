@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	// Zone data compiled in, so that a machine without a zone database
 	// still builds the program (the system's data is used when present).
 	_ "time/tzdata"
@@ -149,14 +148,10 @@ var eventIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // LoadSchedule reads and checks a schedule configuration.
 func LoadSchedule(fsys fs.FS, file string) (*Schedule, error) {
-	data, err := fs.ReadFile(fsys, file)
+	var doc scheduleDoc
+	data, md, err := cfgDecode(fsys, file, &doc)
 	if err != nil {
 		return nil, err
-	}
-	var doc scheduleDoc
-	md, err := toml.Decode(string(data), &doc)
-	if err != nil {
-		return nil, cfgTOMLError(file, err)
 	}
 	var errs pos.List
 	at := func(key string, nth int) pos.Pos {
