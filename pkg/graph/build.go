@@ -632,7 +632,7 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	)
 	t := time.Now()
 	if n.IsStage() {
-		hashes, out, err = e.runStage(ctx, n)
+		hashes, out, err = e.runStage(ctx, n, d.reads)
 	} else {
 		hashes, out, err = e.runCommand(ctx, n)
 	}

@@ -665,3 +665,40 @@ visibility = "private"
 		t.Errorf("a lost cache copy is not reported: %+v", res.Nodes)
 	}
 }
+
+func TestStageSumIsTheKeyedHash(t *testing.T) {
+	root := workspace(t, map[string]string{
+		"pipeline.toml": `
+[[node]]
+name = "sums"
+stage = "sums"
+inputs = ["src/a.txt"]
+patches = ["src/p/*.toml"]
+outputs = ["out/x.txt"]
+`,
+		"src/a.txt":    "alpha\n",
+		"src/p/1.toml": "# p\n",
+	})
+	var got []string
+	st := &funcStage{name: "sums", run: func(ctx context.Context, r *stage.Run) error {
+		for _, p := range []string{"src/a.txt", "src/p/1.toml", "out/x.txt"} {
+			sum, ok := r.Sum(p)
+			if !ok {
+				got = append(got, p+" unknown")
+				continue
+			}
+			got = append(got, fmt.Sprintf("%s %v", p, cache.Hash(sum) == cache.Sum([]byte(read(t, root, p)))))
+		}
+		w, err := r.Create("out/x.txt")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write([]byte("x"))
+		return err
+	}}
+	mustBuild(t, root, Options{Version: "t", Registry: stage.NewRegistry(st)})
+	want := []string{"src/a.txt true", "src/p/1.toml true", "out/x.txt unknown"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Run.Sum: got %q, want %q", got, want)
+	}
+}

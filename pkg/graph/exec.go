@@ -95,7 +95,10 @@ func joinPaths(ps []string) string {
 
 // runStage runs a built-in stage. Its outputs go to temporary files that
 // are renamed into place only if the stage succeeds and wrote all of them.
-func (e *engine) runStage(ctx context.Context, n *pipeline.Node) (hashes map[string]cache.Hash, out nodeOutput, err error) {
+//
+// reads are the node's inputs and patches with the hashes its key was made
+// of; the stage may ask for them (stage.Run.Sum) instead of rehashing.
+func (e *engine) runStage(ctx context.Context, n *pipeline.Node, reads []readFile) (hashes map[string]cache.Hash, out nodeOutput, err error) {
 	st, ok := e.opts.Registry.Lookup(n.Stage)
 	if !ok {
 		return nil, out, fmt.Errorf("%s: node %s: unknown stage %q", n.Pos, n.Name, n.Stage)
@@ -150,6 +153,14 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node) (hashes map[str
 			f.NoSync = true
 			files[p] = f
 			return f, nil
+		},
+		Sum: func(p string) ([32]byte, bool) {
+			for _, f := range reads {
+				if f.path == p {
+					return f.h, true
+				}
+			}
+			return [32]byte{}, false
 		},
 		Lineage: e.lineageFunc(n, declared),
 		Warnf: func(format string, args ...any) {

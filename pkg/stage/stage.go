@@ -74,6 +74,13 @@ type Run struct {
 	// engine's FS refuses other paths, because an undeclared read would make
 	// the action key incomplete.
 	FS fs.FS
+	// Sum returns the BLAKE3-256 hash of an input or patch as the engine
+	// read it for the node's action key (and checks again after the run),
+	// so that a stage can key an in-memory cache by content without reading
+	// the file a second time. ok is false when the hash is not known (Sum
+	// is nil, or the path is not an input); the stage must then read the
+	// file itself.
+	Sum func(path string) (sum [32]byte, ok bool)
 	// Create returns the writer for a declared output. The engine writes it
 	// to a temporary file and renames it into place only if Run succeeds.
 	Create func(path string) (io.Writer, error)

@@ -106,7 +106,7 @@ func readRegistrations(ctx context.Context, r *stage.Run, cols ...string) (*regR
 	if !shared {
 		return parseRegistrations(ctx, r.FS, file, cols, false)
 	}
-	rr, rowIdx, err := regMemo.get(ctx, r.FS, file)
+	rr, rowIdx, err := regMemo.get(ctx, r.FS, file, r.Sum)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -160,22 +160,31 @@ type memoEntry struct {
 	err    error
 }
 
+// memoKey names a file's content: by the engine's BLAKE3 of it when the
+// engine gave one (stage.Run.Sum), otherwise by its size and a 64-bit hash
+// of every byte read here.
 type memoKey struct {
-	file string
-	size int64
-	sum  uint64
+	file    string
+	content [32]byte
+	size    int64
+	sum     uint64
 }
 
-func (m *memo) get(ctx context.Context, fsys fs.FS, file string) (*regRows, []int, error) {
+func (m *memo) get(ctx context.Context, fsys fs.FS, file string, engineSum func(string) ([32]byte, bool)) (*regRows, []int, error) {
 	m.mu.Lock()
 	if m.entry == nil {
 		m.seed = maphash.MakeSeed()
 	}
 	seed := m.seed
 	m.mu.Unlock()
-	key, err := hashFile(fsys, file, seed)
-	if err != nil {
-		return nil, nil, err
+	var key memoKey
+	if sum, ok := callSum(engineSum, file); ok {
+		key = memoKey{file: file, content: sum, size: -1}
+	} else {
+		var err error
+		if key, err = hashFile(fsys, file, seed); err != nil {
+			return nil, nil, err
+		}
 	}
 	m.mu.Lock()
 	if e := m.entry; e != nil && e.key == key {
@@ -218,6 +227,13 @@ func (m *memo) get(ctx context.Context, fsys fs.FS, file string) (*regRows, []in
 	finished = true
 	close(e.done)
 	return e.rows, e.rowIdx, e.err
+}
+
+func callSum(sum func(string) ([32]byte, bool), file string) ([32]byte, bool) {
+	if sum == nil {
+		return [32]byte{}, false
+	}
+	return sum(file)
 }
 
 func hashFile(fsys fs.FS, file string, seed maphash.Seed) (memoKey, error) {
