@@ -28,20 +28,9 @@ trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/bethel" ./cmd/bethel
 go build -o "$tmp/bethel-sample" ./cmd/bethel-sample
 
-# workspace N DIR: the sample pipeline over N generated registrations (as
-# scripts/bench-stages.sh builds it).
-workspace() {
-	local n=$1 dir=$2
-	mkdir -p "$dir/inputs" "$dir/config" "$dir/patches/program"
-	cp "$repo/pipeline.toml" "$dir/"
-	cp "$repo/inputs/program.csv" "$dir/inputs/"
-	cp "$repo/config/schedule.toml" "$repo/config/program.lock.json" "$dir/config/"
-	cp "$repo"/patches/program/*.toml "$dir/patches/program/"
-	"$tmp/bethel-sample" -rows "$n" -seed 1 -out "$dir" >/dev/null
-}
+. "$repo/scripts/sample-workspace.sh"
 
 now() { date +%s.%N; }
-median() { sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'; }
 
 # build DIR MODE: a cold build; prints its wall seconds.
 build() {

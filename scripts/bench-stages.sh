@@ -50,16 +50,7 @@ fi
 go build -o "$tmp/bethel" ./cmd/bethel
 go build -o "$tmp/bethel-sample" ./cmd/bethel-sample
 
-# workspace N DIR: the sample pipeline over N generated registrations.
-workspace() {
-	local n=$1 dir=$2
-	mkdir -p "$dir/inputs" "$dir/config" "$dir/patches/program"
-	cp "$repo/pipeline.toml" "$dir/"
-	cp "$repo/inputs/program.csv" "$dir/inputs/"
-	cp "$repo/config/schedule.toml" "$repo/config/program.lock.json" "$dir/config/"
-	cp "$repo"/patches/program/*.toml "$dir/patches/program/"
-	"$tmp/bethel-sample" -rows "$n" -seed 1 -out "$dir" >/dev/null
-}
+. "$repo/scripts/sample-workspace.sh"
 
 # measure DIR: one `bethel make`; prints "wall cpu rss_mib".
 measure() {
@@ -84,9 +75,6 @@ measure() {
 		echo "$(echo "$t1 - $t0" | bc) - -"
 	fi
 }
-
-# median of the first column's runs, with the cpu and rss of that run.
-median() { sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'; }
 
 printf "%-12s %10s %10s %10s   %s\n" case wall_s cpu_s rss_mib target
 for n in $SIZES; do
