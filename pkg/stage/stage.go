@@ -92,6 +92,10 @@ type Run struct {
 	// duplicate). It is shown with the node's name and never fails the
 	// build. Like errors, warnings must not carry private values.
 	Warnf func(format string, args ...any)
+
+	// Graph and Explain are set only for an Introspective stage; see there.
+	Graph   []NodeInfo
+	Explain func(path string) (*Explained, error)
 }
 
 // Input returns the input whose path is path, or whose path ends in
@@ -147,4 +151,81 @@ func (r *Registry) Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Introspective is implemented by a stage that reads the pipeline itself:
+// the static graph and the cell lineage of its inputs, resolved through the
+// DAG to the raw source records (the review site). The engine then sets
+// Run.Graph and Run.Explain and adds what they can expose to the node's
+// action key: every node's static definition, the lineage of every output
+// upstream of the node and the patch files upstream nodes read (whose
+// reasons an explanation quotes). Volatile build facts (when a node ran,
+// whether it was restored) are never exposed, so the stage's outputs stay
+// a function of content and early cutoff still skips it when nothing it
+// shows has changed.
+type Introspective interface {
+	Stage
+	Introspects()
+}
+
+// NodeInfo is the static definition of one node of the pipeline, as
+// pipeline.toml declares it after glob expansion.
+type NodeInfo struct {
+	Name         string
+	Stage        string // built-in stage name; empty for a command node
+	StageVersion string
+	Command      string // the command string; empty for a stage node
+	Inputs       []string
+	Patches      []string
+	Outputs      []string
+	Visibility   Visibility
+	Declassify   string
+	// Deps are the names of the nodes whose outputs this node reads,
+	// sorted.
+	Deps []string
+}
+
+// Explained is the lineage of every cell of one input artifact, each cell
+// followed through the DAG to the raw source records it derives from.
+// Sources and Patches are shared tables; cells name them by index so that a
+// TOTAL cell over a million records does not copy a million structs.
+type Explained struct {
+	Path string
+	// Hash is the artifact's BLAKE3 content hash in hex.
+	Hash    string
+	Sources []Source   // distinct raw source records, sorted by file, line
+	Patches []PatchRef // distinct patches, sorted by file, line
+	Cells   []CellExplanation
+}
+
+// Source is one raw source record: the line it starts on and its record
+// key, never a private value.
+type Source struct {
+	File string
+	Line int
+	Key  string
+}
+
+// PatchRef is a patch that set a field some cell reads, with the reason
+// its author gave.
+type PatchRef struct {
+	ID     string
+	File   string
+	Line   int
+	Reason string
+}
+
+// CellExplanation is one cell of an Explained artifact.
+type CellExplanation struct {
+	// Row is the 0-based data row of a CSV output (header excluded), or
+	// -1 for a JSON value; Col is the header name, or the JSON pointer.
+	Row        int
+	Col        string
+	Derivation string
+	Fields     []string
+	// Nodes is the chain of node names from the raw inputs to the node
+	// that wrote the artifact.
+	Nodes   []string
+	Sources []int // indexes into Explained.Sources, ascending
+	Patches []int // indexes into Explained.Patches, ascending
 }
