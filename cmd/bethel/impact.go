@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 
 	"bethel/pkg/pipeline"
+	"bethel/pkg/provenance"
 )
 
 // impactMethod says how `bethel patches --impact` finds the cells: from
@@ -35,47 +37,43 @@ func computeImpact(p *pipeline.Pipeline, root string) *patchImpact {
 			continue
 		}
 		for _, o := range n.Outputs {
-			h, err := w.current(o)
+			h, err := w.ws.current(o)
 			if err != nil {
 				imp.Skipped = append(imp.Skipped, o+": not built")
 				continue
 			}
-			a, err := w.artifact(o, h)
-			if err != nil {
+			a, err := w.w.Artifact(o, h)
+			if errors.Is(err, provenance.ErrNoRecord) {
 				imp.Skipped = append(imp.Skipped, o+": no provenance record for its current content")
 				continue
 			}
-			if err := w.checkFresh(a.rec); err != nil {
+			if err != nil {
 				imp.Skipped = append(imp.Skipped, err.Error())
 				continue
 			}
-			if a.tab == nil {
+			if a.Table == nil {
 				continue
 			}
 			add := func(id, cell string) {
 				imp.Cells[id] = append(imp.Cells[id], cell)
 			}
-			for _, c := range a.tab.Cells() {
-				c, _, err := a.tab.Cell(c.Row, c.Col)
-				if err != nil {
-					continue
-				}
-				w.reset()
-				if err := w.followCell(a.rec, c); err != nil {
+			for _, c := range a.Table.Cells() {
+				res, ok, err := w.w.CellAt(o, h, c.Row, c.Col)
+				if err != nil || !ok {
 					continue
 				}
 				target := fmt.Sprintf("%s:%d:%s", o, c.Row+1, c.Col)
 				if c.Row < 0 {
 					target = o + "#" + c.Col
 				}
-				for _, pt := range w.patches {
-					add(pt.ID, target)
+				for _, i := range res.Patches {
+					add(w.w.Patch(i).ID, target)
 				}
 			}
 			// Rows standing for one record: each field a patch set is a
 			// changed cell.
-			for i := 0; i < a.tab.NumRows(); i++ {
-				r, err := a.tab.Row(i)
+			for i := 0; i < a.Table.NumRows(); i++ {
+				r, err := a.Table.Row(i)
 				if err != nil || len(r.Refs) > 0 {
 					continue
 				}
@@ -94,15 +92,6 @@ func computeImpact(p *pipeline.Pipeline, root string) *patchImpact {
 		sort.Strings(imp.Cells[id])
 	}
 	return imp
-}
-
-// reset clears what follow collected, keeping the loaded records.
-func (w *why) reset() {
-	w.sources, w.patches = nil, nil
-	w.seenSrc = map[whySource]bool{}
-	w.seenP = map[string]bool{}
-	w.nodes = map[string]*whyNode{}
-	w.raw = map[string]bool{}
 }
 
 func printImpact(out io.Writer, imp *patchImpact, reports []nodeReport) {

@@ -17,9 +17,8 @@ import (
 	"strings"
 
 	"bethel/pkg/cache"
+	"bethel/pkg/explain"
 	"bethel/pkg/graph"
-	"bethel/pkg/lineage"
-	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/provenance"
 	"bethel/pkg/stages"
@@ -177,243 +176,110 @@ func runWhy(ctx context.Context, env *Env, args []string) error {
 
 // why answers questions about one workspace, reading only: provenance
 // records, cache blobs and the current files (hashed through the stat
-// cache, which is never saved).
+// cache, which is never saved). The lineage walk itself is pkg/explain's.
 type why struct {
+	p    *pipeline.Pipeline
+	root string
+	ws   *wsArtifacts
+	w    *explain.Walker
+	priv map[string]bool // sensitive fields
+
+	// res is what the cell's walk reached; nodes and raw collect an
+	// artifact-level answer's upstream.
+	res   *explain.Resolved
+	nodes map[string]*whyNode
+	raw   map[string]bool
+}
+
+func newWhy(p *pipeline.Pipeline, root string) *why {
+	ws := &wsArtifacts{
+		p: p, root: root,
+		recs:    provenance.OpenStore(filepath.Join(root, filepath.FromSlash(graph.ProvenanceDir))),
+		store:   cache.OpenReadOnly(filepath.Join(root, graph.StateDir, "cache")),
+		stat:    cache.LoadStatCache(filepath.Join(root, graph.StateDir, "state", "stat")),
+		checked: map[string]error{},
+	}
+	return &why{p: p, root: root, ws: ws, w: explain.New(ws),
+		nodes: map[string]*whyNode{}, raw: map[string]bool{}}
+}
+
+// wsArtifacts finds artifacts through their provenance records, and
+// refuses a stale one: a record whose node read a file that has changed
+// since describes a build the next make will redo.
+type wsArtifacts struct {
 	p       *pipeline.Pipeline
 	root    string
 	recs    *provenance.Store
 	store   *cache.Store
 	stat    *cache.StatCache
-	arts    map[string]*whyArtifact // by path + hash
-	reasons map[string]string       // patch id -> reason, per file loaded
-	loaded  map[string]bool         // patch files read
-	priv    map[string]bool         // sensitive fields
-
-	// accumulated by follow
-	sources  []whySource
-	seenSrc  map[whySource]bool
-	patches  []whyPatch
-	seenP    map[string]bool
-	nodes    map[string]*whyNode
-	raw      map[string]bool
-	opaque   []string
-	checked  map[string]bool
-	staleErr error
+	checked map[string]error // by path: the freshness verdict
 }
 
-type whyArtifact struct {
-	rec *provenance.Record
-	tab *provenance.Table
-}
-
-func newWhy(p *pipeline.Pipeline, root string) *why {
-	return &why{
-		p: p, root: root,
-		recs:    provenance.OpenStore(filepath.Join(root, filepath.FromSlash(graph.ProvenanceDir))),
-		store:   cache.OpenReadOnly(filepath.Join(root, graph.StateDir, "cache")),
-		stat:    cache.LoadStatCache(filepath.Join(root, graph.StateDir, "state", "stat")),
-		arts:    map[string]*whyArtifact{},
-		reasons: map[string]string{},
-		loaded:  map[string]bool{},
-		seenSrc: map[whySource]bool{},
-		seenP:   map[string]bool{},
-		nodes:   map[string]*whyNode{},
-		raw:     map[string]bool{},
-		checked: map[string]bool{},
-	}
-}
-
-func (w *why) abs(p string) string { return filepath.Join(w.root, filepath.FromSlash(p)) }
+func (s *wsArtifacts) abs(p string) string { return filepath.Join(s.root, filepath.FromSlash(p)) }
 
 // current hashes a workspace file as it is now.
-func (w *why) current(p string) (cache.Hash, error) {
-	h, _, err := w.stat.Hash(p, w.abs(p))
+func (s *wsArtifacts) current(p string) (cache.Hash, error) {
+	h, _, err := s.stat.Hash(p, s.abs(p))
 	return h, err
 }
 
-// artifact returns the record (and lineage) of path as it was when its
-// content hash was h.
-func (w *why) artifact(path string, h cache.Hash) (*whyArtifact, error) {
-	k := path + "\x00" + h.String()
-	if a := w.arts[k]; a != nil {
-		return a, nil
-	}
-	rec, err := w.recs.Get(path, h)
+func (s *wsArtifacts) IsOutput(path string) bool { return s.p.Producer[path] != nil }
+
+func (s *wsArtifacts) ReadFile(path string) ([]byte, error) { return os.ReadFile(s.abs(path)) }
+
+func (s *wsArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, error) {
+	rec, err := s.recs.Get(path, h)
 	if err != nil {
 		return nil, err
 	}
-	a := &whyArtifact{rec: rec}
+	if err := s.checkFresh(rec); err != nil {
+		return nil, err
+	}
+	a := &explain.Artifact{Path: path, Hash: h, Node: rec.Node, Stage: rec.Stage, StageVersion: rec.StageVersion,
+		Command: rec.Command, Status: rec.Status, Record: rec, Reads: map[string]cache.Hash{}}
+	for _, l := range [][]provenance.FileHash{rec.Inputs, rec.Config, rec.Patches} {
+		for _, f := range l {
+			a.Reads[f.Path] = f.Hash
+		}
+	}
 	if rec.HasLineage() {
-		b, err := w.store.ReadBlob(rec.Lineage)
+		b, err := s.store.ReadBlob(rec.Lineage)
 		if err != nil {
 			return nil, fmt.Errorf("%s: lineage of this build is not in the cache (%v); run bethel make to record it again", path, err)
 		}
-		if a.tab, err = provenance.Open(b); err != nil {
+		if a.Table, err = provenance.Open(b); err != nil {
 			return nil, fmt.Errorf("%s: %v", path, err)
 		}
 	}
-	w.arts[k] = a
 	return a, nil
 }
 
-// checkFresh fails when a file a record read has changed since: the
-// record then describes a build that the next make will redo.
-func (w *why) checkFresh(rec *provenance.Record) error {
-	if w.checked[rec.Path] {
-		return nil
+func (s *wsArtifacts) checkFresh(rec *provenance.Record) error {
+	if err, ok := s.checked[rec.Path]; ok {
+		return err
 	}
-	w.checked[rec.Path] = true
+	var stale error
 	for _, l := range [][]provenance.FileHash{rec.Inputs, rec.Config, rec.Patches} {
 		for _, f := range l {
-			h, err := w.current(f.Path)
-			if err != nil || h != f.Hash {
+			h, err := s.current(f.Path)
+			if stale == nil && (err != nil || h != f.Hash) {
 				what := "changed"
 				if err != nil {
 					what = "is gone"
 				}
-				return fmt.Errorf("%s is stale: %s %s since node %s built it; run bethel make first", rec.Path, f.Path, what, rec.Node)
+				stale = fmt.Errorf("%s is stale: %s %s since node %s built it; run bethel make first", rec.Path, f.Path, what, rec.Node)
 			}
 		}
 	}
-	return nil
+	s.checked[rec.Path] = stale
+	return stale
 }
 
-func (w *why) node(rec *provenance.Record) {
-	if w.nodes[rec.Path] == nil {
-		w.nodes[rec.Path] = &whyNode{Node: rec.Node, Stage: rec.Stage, StageVersion: rec.StageVersion,
-			Command: rec.Command, Output: rec.Path, Status: rec.Status}
+func (w *why) node(a *explain.Artifact) {
+	if w.nodes[a.Path] == nil {
+		w.nodes[a.Path] = &whyNode{Node: a.Node, Stage: a.Stage, StageVersion: a.StageVersion,
+			Command: a.Command, Output: a.Path, Status: a.Status}
 	}
-}
-
-func inputHash(rec *provenance.Record, path string) (cache.Hash, bool) {
-	for _, l := range [][]provenance.FileHash{rec.Inputs, rec.Config, rec.Patches} {
-		for _, f := range l {
-			if f.Path == path {
-				return f.Hash, true
-			}
-		}
-	}
-	return cache.Hash{}, false
-}
-
-func hasField(fields []string, f string) bool {
-	for _, x := range fields {
-		if x == f {
-			return true
-		}
-	}
-	return false
-}
-
-// follow walks the lineage of data row row of path (as read with hash h)
-// back to raw records, collecting the patches that set one of fields.
-func (w *why) follow(path string, h cache.Hash, row int, fields []string) error {
-	a, err := w.artifact(path, h)
-	if errors.Is(err, provenance.ErrNoRecord) && w.p.Producer[path] == nil {
-		w.raw[path] = true // a raw input, no lineage of its own
-		return nil
-	}
-	if err != nil {
-		if errors.Is(err, provenance.ErrNoRecord) {
-			return fmt.Errorf("%s: no provenance record for the content that was read from it; run bethel make", path)
-		}
-		return err
-	}
-	w.node(a.rec)
-	if err := w.checkFresh(a.rec); err != nil {
-		return err
-	}
-	if a.tab == nil {
-		if !hasField(w.opaque, a.rec.Node) {
-			w.opaque = append(w.opaque, a.rec.Node)
-		}
-		return nil
-	}
-	if row < a.tab.NumRows() {
-		r, err := a.tab.Row(row)
-		if err != nil {
-			return fmt.Errorf("%s: %v", path, err)
-		}
-		w.addRow(r, fields)
-		for _, ref := range r.Refs {
-			if err := w.followRef(a.rec, ref, fields); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, f := range fields {
-		c, ok, err := a.tab.Cell(row, f)
-		if err != nil {
-			return fmt.Errorf("%s: %v", path, err)
-		}
-		if ok {
-			if err := w.followCell(a.rec, c); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (w *why) followRef(rec *provenance.Record, ref lineage.Ref, fields []string) error {
-	h, ok := inputHash(rec, ref.Input)
-	if !ok {
-		return fmt.Errorf("%s: lineage names %s, which node %s did not read", rec.Path, ref.Input, rec.Node)
-	}
-	return w.follow(ref.Input, h, ref.Row, fields)
-}
-
-func (w *why) followCell(rec *provenance.Record, c lineage.Cell) error {
-	for _, ref := range c.Refs {
-		if err := w.followRef(rec, ref, c.Fields); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// addRow collects a row's sources and the patches that set one of fields
-// (an add or drop patch, which sets no field, always counts).
-func (w *why) addRow(r lineage.Row, fields []string) {
-	for _, s := range r.Sources {
-		src := whySource{File: s.File, Line: s.Line, Key: s.Key}
-		if !w.seenSrc[src] {
-			w.seenSrc[src] = true
-			w.sources = append(w.sources, src)
-		}
-	}
-	for _, p := range r.Patches {
-		if w.seenP[p.ID] {
-			continue
-		}
-		touched := len(p.Fields) == 0 || fields == nil
-		for _, f := range p.Fields {
-			if hasField(fields, f) {
-				touched = true
-			}
-		}
-		if touched {
-			w.seenP[p.ID] = true
-			w.patches = append(w.patches, whyPatch{ID: p.ID, File: p.File, Line: p.Line, Fields: p.Fields})
-		}
-	}
-}
-
-// reason reads a patch's reason from its file as it is now (the record's
-// check has shown the file unchanged since the build).
-func (w *why) reason(file, id string) string {
-	if !w.loaded[file] {
-		w.loaded[file] = true
-		if data, err := os.ReadFile(w.abs(file)); err == nil {
-			if ps, err := patch.Parse(file, data); err == nil {
-				for _, p := range ps {
-					w.reasons[p.ID] = p.Reason
-				}
-			}
-		}
-	}
-	return w.reasons[id]
 }
 
 // answer resolves t.
@@ -424,7 +290,7 @@ func (w *why) answer(t whyTarget, target string) (*whyAnswer, error) {
 			path = filepath.ToSlash(rel)
 		}
 	}
-	h, err := w.current(path)
+	h, err := w.ws.current(path)
 	if err != nil {
 		if os.IsNotExist(err) {
 			if w.p.Producer[path] != nil {
@@ -434,7 +300,7 @@ func (w *why) answer(t whyTarget, target string) (*whyAnswer, error) {
 		}
 		return nil, err
 	}
-	a, err := w.artifact(path, h)
+	a, err := w.w.Artifact(path, h)
 	if errors.Is(err, provenance.ErrNoRecord) {
 		if w.p.Producer[path] == nil {
 			return nil, fmt.Errorf("%s is not an output of any node: a raw input has no provenance (it is where lineage ends)", path)
@@ -444,22 +310,19 @@ func (w *why) answer(t whyTarget, target string) (*whyAnswer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := w.checkFresh(a.rec); err != nil {
-		return nil, err
-	}
-	ans := &whyAnswer{Path: path, Target: target, Artifact: a.rec}
-	w.node(a.rec)
+	ans := &whyAnswer{Path: path, Target: target, Artifact: a.Record}
+	w.node(a)
 	cell := t.row > 0 || t.keyCol != "" || t.pointer != ""
 	switch {
 	case !cell:
-		ans.Derivation = artifactDerivation(a.rec)
-		if err := w.upstream(a.rec); err != nil {
+		ans.Derivation = artifactDerivation(a.Record)
+		if err := w.upstream(a); err != nil {
 			return nil, err
 		}
-	case a.rec.Command != "":
-		ans.Derivation = artifactDerivation(a.rec)
-		ans.Note = fmt.Sprintf("cell lineage is not available for opaque commands: node %s runs a shell command, so bethel knows which files it read but not which of their rows made this cell; this is the artifact's provenance", a.rec.Node)
-		if err := w.upstream(a.rec); err != nil {
+	case a.Command != "":
+		ans.Derivation = artifactDerivation(a.Record)
+		ans.Note = fmt.Sprintf("cell lineage is not available for opaque commands: node %s runs a shell command, so bethel knows which files it read but not which of their rows made this cell; this is the artifact's provenance", a.Node)
+		if err := w.upstream(a); err != nil {
 			return nil, err
 		}
 	case t.pointer != "":
@@ -471,14 +334,24 @@ func (w *why) answer(t whyTarget, target string) (*whyAnswer, error) {
 			return nil, err
 		}
 	}
-	ans.Sources = w.sources
-	if ans.Sources == nil {
-		ans.Sources = []whySource{}
-	}
+	ans.Sources = []whySource{}
 	ans.Patches = []whyPatch{}
-	for _, p := range w.patches {
-		p.Reason = w.reason(p.File, p.ID)
-		ans.Patches = append(ans.Patches, p)
+	if r := w.res; r != nil {
+		all := w.w.Sources()
+		for _, i := range r.Sources {
+			s := all[i]
+			ans.Sources = append(ans.Sources, whySource{File: s.File, Line: s.Line, Key: s.Key})
+		}
+		for _, i := range r.Patches {
+			p := w.w.Patch(i)
+			ans.Patches = append(ans.Patches, whyPatch{ID: p.ID, File: p.File, Line: p.Line, Reason: p.Reason, Fields: p.Fields})
+		}
+		for _, x := range w.w.Artifacts(r) {
+			w.node(x)
+		}
+		for _, f := range w.w.Raw() {
+			w.raw[f] = true
+		}
 	}
 	sort.Slice(ans.Patches, func(i, j int) bool {
 		if ans.Patches[i].File != ans.Patches[j].File {
@@ -500,9 +373,6 @@ func (w *why) answer(t whyTarget, target string) (*whyAnswer, error) {
 		}
 		return a.Output < b.Output
 	})
-	for _, s := range ans.Sources {
-		w.raw[s.File] = true
-	}
 	for r := range w.raw {
 		ans.Raw = append(ans.Raw, r)
 	}
@@ -510,8 +380,8 @@ func (w *why) answer(t whyTarget, target string) (*whyAnswer, error) {
 	if ans.Raw == nil {
 		ans.Raw = []string{}
 	}
-	if len(w.opaque) > 0 && ans.Note == "" {
-		ans.Note = "lineage stops at the output of command node " + strings.Join(w.opaque, ", ") + ": cell lineage is not available for opaque commands"
+	if op := w.w.Opaque(); len(op) > 0 && ans.Note == "" {
+		ans.Note = "lineage stops at the output of command node " + strings.Join(op, ", ") + ": cell lineage is not available for opaque commands"
 	}
 	return ans, nil
 }
@@ -523,10 +393,10 @@ func artifactDerivation(r *provenance.Record) string {
 	return fmt.Sprintf("written by node %s with stage %s %s", r.Node, r.Stage, r.StageVersion)
 }
 
-// upstream adds the nodes that wrote rec's inputs, recursively, for an
+// upstream adds the nodes that wrote a's inputs, recursively, for an
 // artifact-level answer.
-func (w *why) upstream(rec *provenance.Record) error {
-	for _, l := range [][]provenance.FileHash{rec.Inputs, rec.Config} {
+func (w *why) upstream(a *explain.Artifact) error {
+	for _, l := range [][]provenance.FileHash{a.Record.Inputs, a.Record.Config} {
 		for _, f := range l {
 			if w.p.Producer[f.Path] == nil {
 				w.raw[f.Path] = true
@@ -535,15 +405,15 @@ func (w *why) upstream(rec *provenance.Record) error {
 			if w.nodes[f.Path] != nil {
 				continue
 			}
-			a, err := w.artifact(f.Path, f.Hash)
-			if err != nil {
-				return fmt.Errorf("%s: no provenance record for the content node %s read; run bethel make", f.Path, rec.Node)
+			up, err := w.w.Artifact(f.Path, f.Hash)
+			if errors.Is(err, provenance.ErrNoRecord) {
+				return fmt.Errorf("%s: no provenance record for the content node %s read; run bethel make", f.Path, a.Node)
 			}
-			w.node(a.rec)
-			if err := w.checkFresh(a.rec); err != nil {
+			if err != nil {
 				return err
 			}
-			if err := w.upstream(a.rec); err != nil {
+			w.node(up)
+			if err := w.upstream(up); err != nil {
 				return err
 			}
 		}
@@ -552,8 +422,8 @@ func (w *why) upstream(rec *provenance.Record) error {
 }
 
 // csvCell answers PATH:ROW:COL and PATH@KEYCOL=VALUE:COL.
-func (w *why) csvCell(a *whyArtifact, t whyTarget, ans *whyAnswer) error {
-	data, err := os.ReadFile(w.abs(ans.Path))
+func (w *why) csvCell(a *explain.Artifact, t whyTarget, ans *whyAnswer) error {
+	data, err := os.ReadFile(w.ws.abs(ans.Path))
 	if err != nil {
 		return err
 	}
@@ -623,36 +493,38 @@ func (w *why) csvCell(a *whyArtifact, t whyTarget, ans *whyAnswer) error {
 		v := rec[col]
 		ans.Value = &v
 	}
-	if a.tab == nil {
-		return fmt.Errorf("%s: node %s recorded no cell lineage for this output", ans.Path, a.rec.Node)
+	if a.Table == nil {
+		return fmt.Errorf("%s: node %s recorded no cell lineage for this output", ans.Path, a.Node)
 	}
 	return w.resolveCell(a, t.row-1, header[col], ans)
 }
 
 // resolveCell follows the lineage of one recorded cell, or of the row
 // when the stage records rows (one record per row).
-func (w *why) resolveCell(a *whyArtifact, row int, col string, ans *whyAnswer) error {
-	c, ok, err := a.tab.Cell(row, col)
+func (w *why) resolveCell(a *explain.Artifact, row int, col string, ans *whyAnswer) error {
+	c, ok, err := a.Table.Cell(row, col)
 	if err != nil {
 		return fmt.Errorf("%s: %v", ans.Path, err)
 	}
 	if ok {
 		ans.Derivation, ans.Fields = c.Derivation, c.Fields
-		return w.followCell(a.rec, c)
+		w.res, err = w.w.Cell(a.Path, a.Hash, c)
+		return err
 	}
-	if row < a.tab.NumRows() {
-		ans.Derivation = fmt.Sprintf("field %s of one record, as node %s wrote it (after patches)", col, a.rec.Node)
+	if row < a.Table.NumRows() {
+		ans.Derivation = fmt.Sprintf("field %s of one record, as node %s wrote it (after patches)", col, a.Node)
 		ans.Fields = []string{col}
-		return w.follow(ans.Path, a.rec.Hash, row, []string{col})
+		w.res, err = w.w.RowFields(a.Path, a.Hash, row, []string{col})
+		return err
 	}
-	return fmt.Errorf("%s: node %s recorded no lineage for row %d, column %s", ans.Path, a.rec.Node, row+1, col)
+	return fmt.Errorf("%s: node %s recorded no lineage for row %d, column %s", ans.Path, a.Node, row+1, col)
 }
 
 // jsonCell answers PATH#/pointer. Arrays of rows may be addressed by
 // index (/attendance/0/daughters) or by the value of the row's first key
 // (/attendance/12/daughters, /meals/vegetarian/total).
-func (w *why) jsonCell(a *whyArtifact, t whyTarget, ans *whyAnswer) error {
-	data, err := os.ReadFile(w.abs(ans.Path))
+func (w *why) jsonCell(a *explain.Artifact, t whyTarget, ans *whyAnswer) error {
+	data, err := os.ReadFile(w.ws.abs(ans.Path))
 	if err != nil {
 		return err
 	}
@@ -710,18 +582,19 @@ func (w *why) jsonCell(a *whyArtifact, t whyTarget, ans *whyAnswer) error {
 	}
 	ptr := "/" + strings.Join(canon, "/")
 	ans.Column = ptr
-	if a.tab == nil {
-		return fmt.Errorf("%s: node %s recorded no lineage for this output", ans.Path, a.rec.Node)
+	if a.Table == nil {
+		return fmt.Errorf("%s: node %s recorded no lineage for this output", ans.Path, a.Node)
 	}
-	c, ok, err := a.tab.Cell(-1, ptr)
+	c, ok, err := a.Table.Cell(-1, ptr)
 	if err != nil {
 		return fmt.Errorf("%s: %v", ans.Path, err)
 	}
 	if !ok {
-		return fmt.Errorf("%s: node %s recorded no lineage for %s", ans.Path, a.rec.Node, ptr)
+		return fmt.Errorf("%s: node %s recorded no lineage for %s", ans.Path, a.Node, ptr)
 	}
 	ans.Derivation, ans.Fields = c.Derivation, c.Fields
-	return w.followCell(a.rec, c)
+	w.res, err = w.w.Cell(a.Path, a.Hash, c)
+	return err
 }
 
 // keyedBy reports whether some row of v has p as the value of its first

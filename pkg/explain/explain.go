@@ -1,0 +1,554 @@
+// Package explain follows cell lineage through the DAG: from a cell of an
+// output, through the rows and cells of the intermediate files it derives
+// from, to the raw source records (file, line, record key) and the patches
+// that set a field the cell reads.
+//
+// Stages record lineage one hop at a time (pkg/lineage); this package is
+// the reader that chains the hops. It serves two callers: `bethel why`,
+// which asks about one cell of a finished build and reads provenance
+// records, and the engine, which hands a stage that reads the pipeline
+// itself (the review site) the lineage of every cell of its inputs in the
+// middle of a build, from the journal and the cache. Both describe the
+// artifacts they know through the Artifacts interface, so the walk is one
+// piece of code whatever answers the question.
+//
+// A Walker memoizes what it resolved per row and per cell: a TOTAL cell of
+// a 100,000-row build refers to every registration, and the other cells of
+// the same table refer to the same rows again. A Walker is not safe for
+// concurrent use.
+package explain
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"bethel/pkg/cache"
+	"bethel/pkg/lineage"
+	"bethel/pkg/patch"
+	"bethel/pkg/provenance"
+)
+
+// Artifact is one output file as a build left it.
+type Artifact struct {
+	Path         string
+	Hash         cache.Hash
+	Node         string
+	Stage        string // empty for a command node
+	StageVersion string
+	Command      string
+	Status       string // ran or restored; empty when not known
+	// Table is the output's cell lineage; nil when its node records none
+	// (a command node, whose outputs are opaque).
+	Table *provenance.Table
+	// Reads is every file the node read, with the hash it read.
+	Reads map[string]cache.Hash
+	// Record is the provenance record, when the artifact came from one.
+	Record *provenance.Record
+}
+
+// Artifacts is where a Walker finds artifacts.
+type Artifacts interface {
+	// Artifact returns the artifact at path whose content hash is h. It
+	// returns an error wrapping provenance.ErrNoRecord when nothing
+	// describes those bytes.
+	Artifact(path string, h cache.Hash) (*Artifact, error)
+	// IsOutput reports whether some node writes path; a path no node
+	// writes is a raw input, where lineage ends.
+	IsOutput(path string) bool
+	// ReadFile reads a workspace file (a patch file, for its reasons).
+	ReadFile(path string) ([]byte, error)
+}
+
+// Source is one raw source record.
+type Source struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Key  string `json:"key"`
+}
+
+// Patch is a patch that changed a record some lineage reached.
+type Patch struct {
+	ID     string   `json:"id"`
+	File   string   `json:"file"`
+	Line   int      `json:"line"`
+	Reason string   `json:"reason"`
+	Fields []string `json:"fields,omitempty"`
+}
+
+// Resolved is what one cell (or one field of a record) derives from.
+// Sources and Patches index the Walker's tables and are ascending, which
+// is the order the walk first met them in.
+type Resolved struct {
+	Sources []int32
+	Patches []int32
+	// arts are the walker's artifacts the walk passed through, as a set of
+	// their indexes (bits); over 64 artifacts the walk names them all.
+	arts uint64
+	all  bool
+}
+
+// Walker follows lineage. The tables of sources, patches and artifacts
+// grow as walks meet new ones; indexes into them stay valid.
+type Walker struct {
+	src Artifacts
+
+	arts    []*art
+	artIdx  map[artKey]*art
+	sources []Source
+	srcIdx  map[Source]int32
+	patches []Patch
+	patIdx  map[string]int32 // by patch id
+	reasons map[string]string
+	loaded  map[string]bool
+
+	raw    map[string]bool
+	opaque []string
+
+	// srcMark and patMark hold, per source and per patch, the generation
+	// of the last union that took it in (see merger).
+	srcMark, patMark []uint32
+	gen              uint32
+}
+
+type artKey struct {
+	path string
+	h    cache.Hash
+}
+
+type art struct {
+	*Artifact
+	id    int
+	rows  []*rowRes
+	cells map[cellKey]*Resolved
+}
+
+type cellKey struct {
+	row int
+	col string
+}
+
+// rowRes is the closure of one row of row lineage: its own sources and
+// patches and those of every row it refers to, patches not yet filtered by
+// the fields a cell reads.
+type rowRes struct {
+	srcs    []int32
+	patches []int32
+	arts    uint64
+	all     bool
+}
+
+// New returns a walker over src.
+func New(src Artifacts) *Walker {
+	return &Walker{
+		src:     src,
+		artIdx:  map[artKey]*art{},
+		srcIdx:  map[Source]int32{},
+		patIdx:  map[string]int32{},
+		reasons: map[string]string{},
+		loaded:  map[string]bool{},
+		raw:     map[string]bool{},
+	}
+}
+
+// Sources is the table Resolved.Sources indexes.
+func (w *Walker) Sources() []Source { return w.sources }
+
+// Patch returns patch i, its reason read from its file as it is now.
+func (w *Walker) Patch(i int32) Patch {
+	p := w.patches[i]
+	p.Reason = w.reason(p.File, p.ID)
+	return p
+}
+
+// Raw is every raw input a walk reached, including the files of sources.
+func (w *Walker) Raw() []string {
+	out := make([]string, 0, len(w.raw))
+	for r := range w.raw {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Opaque names the command nodes where a walk had to stop.
+func (w *Walker) Opaque() []string { return w.opaque }
+
+// Artifacts returns the artifacts a resolution passed through, in the
+// order the walker first met them.
+func (w *Walker) Artifacts(r *Resolved) []*Artifact {
+	var out []*Artifact
+	for _, a := range w.arts {
+		if r.all || (a.id < 64 && r.arts&(1<<a.id) != 0) {
+			out = append(out, a.Artifact)
+		}
+	}
+	return out
+}
+
+// Artifact returns the artifact at path with hash h (loading it once).
+func (w *Walker) Artifact(path string, h cache.Hash) (*Artifact, error) {
+	a, err := w.artifact(path, h)
+	if err != nil {
+		return nil, err
+	}
+	return a.Artifact, nil
+}
+
+func (w *Walker) artifact(path string, h cache.Hash) (*art, error) {
+	k := artKey{path, h}
+	if a := w.artIdx[k]; a != nil {
+		return a, nil
+	}
+	x, err := w.src.Artifact(path, h)
+	if err != nil {
+		return nil, err
+	}
+	a := &art{Artifact: x, id: len(w.arts), cells: map[cellKey]*Resolved{}}
+	if x.Table != nil {
+		a.rows = make([]*rowRes, x.Table.NumRows())
+	}
+	w.arts = append(w.arts, a)
+	w.artIdx[k] = a
+	return a, nil
+}
+
+func (a *art) bit() (uint64, bool) {
+	if a.id >= 64 {
+		return 0, true
+	}
+	return 1 << a.id, false
+}
+
+// Cell resolves one recorded cell of the artifact at path with hash h.
+func (w *Walker) Cell(path string, h cache.Hash, c lineage.Cell) (*Resolved, error) {
+	a, err := w.artifact(path, h)
+	if err != nil {
+		return nil, err
+	}
+	return w.cell(a, c)
+}
+
+// CellAt resolves the recorded cell at (row, col) of the artifact; ok is
+// false when the artifact recorded no such cell.
+func (w *Walker) CellAt(path string, h cache.Hash, row int, col string) (res *Resolved, ok bool, err error) {
+	a, err := w.artifact(path, h)
+	if err != nil {
+		return nil, false, err
+	}
+	if a.Table == nil {
+		return nil, false, nil
+	}
+	return w.cellAt(a, row, col)
+}
+
+func (w *Walker) cellAt(a *art, row int, col string) (*Resolved, bool, error) {
+	if r := a.cells[cellKey{row, col}]; r != nil {
+		return r, true, nil
+	}
+	c, ok, err := a.Table.Cell(row, col)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %v", a.Path, err)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	r, err := w.cell(a, c)
+	return r, err == nil, err
+}
+
+func (w *Walker) cell(a *art, c lineage.Cell) (*Resolved, error) {
+	if r := a.cells[cellKey{c.Row, c.Col}]; r != nil {
+		return r, nil
+	}
+	// Resolve every ref first: resolving may start unions of its own, and
+	// unions share the stamp arrays, so they must not nest.
+	var (
+		rows  []*rowRes
+		cells []*Resolved
+		arts  []*art
+	)
+	each := func(input string, row int) error {
+		ra, rr, rc, err := w.ref(a, input, row, c.Fields)
+		if ra != nil {
+			arts = append(arts, ra)
+		}
+		if rr != nil {
+			rows = append(rows, rr)
+		}
+		cells = append(cells, rc...)
+		return err
+	}
+	for _, ref := range c.Refs {
+		if err := each(ref.Input, ref.Row); err != nil {
+			return nil, err
+		}
+	}
+	for _, row := range c.Rows {
+		if err := each(c.Input, row); err != nil {
+			return nil, err
+		}
+	}
+	var m merger
+	m.start(w)
+	m.addArt(a)
+	for _, x := range arts {
+		m.addArt(x)
+	}
+	for _, rr := range rows {
+		m.addRow(rr, c.Fields)
+	}
+	for _, rc := range cells {
+		m.addResolved(rc)
+	}
+	r := m.done()
+	a.cells[cellKey{c.Row, c.Col}] = r
+	return r, nil
+}
+
+// RowFields resolves data row row of a row-lineage artifact (one record
+// per row) for a cell that reads fields: the record's sources and the
+// patches that set one of fields (or added or dropped the record).
+func (w *Walker) RowFields(path string, h cache.Hash, row int, fields []string) (*Resolved, error) {
+	a, err := w.artifact(path, h)
+	if err != nil {
+		return nil, err
+	}
+	rr, err := w.row(a, row)
+	if err != nil {
+		return nil, err
+	}
+	var m merger
+	m.start(w)
+	m.addArt(a)
+	m.addRow(rr, fields)
+	return m.done(), nil
+}
+
+// ref resolves row row of input as artifact a's node read it: the input's
+// artifact (nil for a raw input), and either the closure of that row of
+// row lineage or, for an aggregate input, its cells that the reading cell
+// copies (fields are the fields the cell reads).
+func (w *Walker) ref(a *art, input string, row int, fields []string) (*art, *rowRes, []*Resolved, error) {
+	h, ok := a.Reads[input]
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("%s: lineage names %s, which node %s did not read", a.Path, input, a.Node)
+	}
+	child, err := w.artifact(input, h)
+	if errors.Is(err, provenance.ErrNoRecord) && !w.src.IsOutput(input) {
+		w.raw[input] = true
+		return nil, nil, nil, nil
+	}
+	if err != nil {
+		if errors.Is(err, provenance.ErrNoRecord) {
+			return nil, nil, nil, fmt.Errorf("%s: no provenance record for the content that was read from it; run bethel make", input)
+		}
+		return nil, nil, nil, err
+	}
+	if child.Table == nil {
+		if !slices.Contains(w.opaque, child.Node) {
+			w.opaque = append(w.opaque, child.Node)
+		}
+		return child, nil, nil, nil
+	}
+	if row < len(child.rows) {
+		rr, err := w.row(child, row)
+		return child, rr, nil, err
+	}
+	// A row beyond the row lineage names a cell of an aggregate input
+	// (a public or JSON cell pointing at the summary cell it copies).
+	var cells []*Resolved
+	for _, f := range fields {
+		r, ok, err := w.cellAt(child, row, f)
+		if err != nil {
+			return child, nil, nil, err
+		}
+		if ok {
+			cells = append(cells, r)
+		}
+	}
+	return child, nil, cells, nil
+}
+
+// row resolves the closure of one row of row lineage, once.
+func (w *Walker) row(a *art, i int) (*rowRes, error) {
+	if i < 0 || i >= len(a.rows) {
+		return nil, fmt.Errorf("%s: lineage row %d out of range (the file has %d)", a.Path, i+1, len(a.rows))
+	}
+	if r := a.rows[i]; r != nil {
+		return r, nil
+	}
+	lr, err := a.Table.Row(i)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", a.Path, err)
+	}
+	r := &rowRes{}
+	r.arts, r.all = a.bit()
+	for _, s := range lr.Sources {
+		r.srcs = append(r.srcs, w.source(Source{File: s.File, Line: s.Line, Key: s.Key}))
+	}
+	for _, p := range lr.Patches {
+		r.patches = append(r.patches, w.patch(p))
+	}
+	for _, ref := range lr.Refs {
+		// The closure is built without a cell's fields, so a row takes in
+		// rows of its inputs, never cells.
+		ca, rr, _, err := w.ref(a, ref.Input, ref.Row, nil)
+		if err != nil {
+			return nil, err
+		}
+		if ca != nil {
+			b, all := ca.bit()
+			r.arts |= b
+			r.all = r.all || all
+		}
+		if rr != nil {
+			r.srcs = append(r.srcs, rr.srcs...)
+			r.patches = append(r.patches, rr.patches...)
+			r.arts |= rr.arts
+			r.all = r.all || rr.all
+		}
+	}
+	if len(lr.Refs) > 0 {
+		slices.Sort(r.srcs)
+		r.srcs = slices.Compact(r.srcs)
+		slices.Sort(r.patches)
+		r.patches = slices.Compact(r.patches)
+	}
+	a.rows[i] = r
+	return r, nil
+}
+
+func (w *Walker) source(s Source) int32 {
+	if i, ok := w.srcIdx[s]; ok {
+		return i
+	}
+	i := int32(len(w.sources))
+	w.sources = append(w.sources, s)
+	w.srcIdx[s] = i
+	w.raw[s.File] = true
+	return i
+}
+
+func (w *Walker) patch(p lineage.Patch) int32 {
+	if i, ok := w.patIdx[p.ID]; ok {
+		return i
+	}
+	i := int32(len(w.patches))
+	w.patches = append(w.patches, Patch{ID: p.ID, File: p.File, Line: p.Line, Fields: p.Fields})
+	w.patIdx[p.ID] = i
+	return i
+}
+
+// reason reads a patch's reason from its file as it is now (the caller's
+// artifacts are fresh: the files they read are unchanged since the build).
+func (w *Walker) reason(file, id string) string {
+	if !w.loaded[file] {
+		w.loaded[file] = true
+		if data, err := w.src.ReadFile(file); err == nil {
+			if ps, err := patch.Parse(file, data); err == nil {
+				for _, p := range ps {
+					w.reasons[p.ID] = p.Reason
+				}
+			}
+		}
+	}
+	return w.reasons[id]
+}
+
+// merger unions sources and patches without a map: a generation stamp per
+// table entry says whether this union already holds it.
+type merger struct {
+	w       *Walker
+	gen     uint32
+	srcs    []int32
+	patches []int32
+	arts    uint64
+	all     bool
+}
+
+func (m *merger) start(w *Walker) {
+	m.w = w
+	w.gen++
+	if w.gen == 0 { // wrapped: forget every old stamp
+		clear(w.srcMark)
+		clear(w.patMark)
+		w.gen = 1
+	}
+	m.gen = w.gen
+}
+
+// stamp marks entry i of one table (sources or patches) in marks and
+// reports whether this union had already marked it.
+func (m *merger) stamp(marks *[]uint32, i int32) bool {
+	if int(i) >= len(*marks) {
+		*marks = append(*marks, make([]uint32, int(i)+1-len(*marks)+len(*marks)/2)...)
+	}
+	if (*marks)[i] == m.gen {
+		return true
+	}
+	(*marks)[i] = m.gen
+	return false
+}
+
+func (m *merger) addArt(a *art) {
+	b, all := a.bit()
+	m.arts |= b
+	m.all = m.all || all
+}
+
+func (m *merger) addSrc(i int32) {
+	if !m.stamp(&m.w.srcMark, i) {
+		m.srcs = append(m.srcs, i)
+	}
+}
+
+func (m *merger) addPatch(i int32) {
+	if !m.stamp(&m.w.patMark, i) {
+		m.patches = append(m.patches, i)
+	}
+}
+
+func (m *merger) addRow(r *rowRes, fields []string) {
+	for _, s := range r.srcs {
+		m.addSrc(s)
+	}
+	for _, p := range r.patches {
+		if touches(m.w.patches[p].Fields, fields) {
+			m.addPatch(p)
+		}
+	}
+	m.arts |= r.arts
+	m.all = m.all || r.all
+}
+
+func (m *merger) addResolved(r *Resolved) {
+	for _, s := range r.Sources {
+		m.addSrc(s)
+	}
+	for _, p := range r.Patches {
+		m.addPatch(p)
+	}
+	m.arts |= r.arts
+	m.all = m.all || r.all
+}
+
+func (m *merger) done() *Resolved {
+	slices.Sort(m.srcs)
+	slices.Sort(m.patches)
+	return &Resolved{Sources: m.srcs, Patches: m.patches, arts: m.arts, all: m.all}
+}
+
+// touches reports whether a patch that set pf (none: an add or drop)
+// matters to a cell reading fields (nil: every field).
+func touches(pf, fields []string) bool {
+	if len(pf) == 0 || fields == nil {
+		return true
+	}
+	for _, f := range pf {
+		if slices.Contains(fields, f) {
+			return true
+		}
+	}
+	return false
+}
