@@ -1,0 +1,220 @@
+package site
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// writeLineage writes lineage.js: one assignment of a JSON object, loaded
+// by a script tag because browsers refuse fetch() from file://.
+//
+// Format (v 1), every list index-addressed:
+//
+//	window.bethelLineage = {
+//	  "v": 1,
+//	  "files": [file, ...],                        // every file named below
+//	  "src": {"f": [file, count, ...],             // Sources' files, run-length
+//	          "l": [delta, ...],                   // lines, each minus the previous (0 at a new file)
+//	          "k": [key, ...]},                    // record keys
+//	  "patches": [[id, file, line, reason], ...],
+//	  "text": [string, ...],                       // derivations and field lists
+//	  "chains": [[node, ...], ...],                // node chains
+//	  "cells": {"PATH:ROW:COL": [value, derivation, chain, fields, sources, patches], ...}
+//	};
+//
+// A cell's derivation and fields index "text", its chain "chains"; its
+// sources and patches are runs of ascending indexes: a positive number d
+// moves d past the previous index (which starts at -1) and names it, a
+// negative -k names the k indexes right after the previous one. A TOTAL
+// cell over every record is then two numbers, and a scattered cell about
+// one short number per record.
+func (l *Lineage) writeJS(w io.Writer) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	files := newInterner()
+	for _, s := range l.Sources {
+		files.id(s.File)
+	}
+	for _, p := range l.Patches {
+		files.id(p.File)
+	}
+	bw.WriteString("window.bethelLineage = {\"v\":1,\n\"files\":")
+	writeStrings(bw, files.list)
+	bw.WriteString(",\n\"src\":{\"f\":[")
+	for i := 0; i < len(l.Sources); {
+		j := i
+		for j < len(l.Sources) && l.Sources[j].File == l.Sources[i].File {
+			j++
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString(strconv.Itoa(files.id(l.Sources[i].File)))
+		bw.WriteByte(',')
+		bw.WriteString(strconv.Itoa(j - i))
+		i = j
+	}
+	bw.WriteString("],\n\"l\":[")
+	for i, s := range l.Sources {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		d := s.Line
+		if i > 0 && l.Sources[i-1].File == s.File {
+			d -= l.Sources[i-1].Line
+		}
+		bw.WriteString(strconv.Itoa(d))
+	}
+	bw.WriteString("],\n\"k\":[")
+	for i, s := range l.Sources {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString(jsString(s.Key))
+	}
+	bw.WriteString("]},\n\"patches\":[")
+	for i, p := range l.Patches {
+		if i > 0 {
+			bw.WriteString(",\n")
+		}
+		bw.WriteString("[" + jsString(p.ID) + "," + strconv.Itoa(files.id(p.File)) + "," + strconv.Itoa(p.Line) + "," + jsString(p.Reason) + "]")
+	}
+	ids := make([]string, 0, len(l.Cells))
+	for id := range l.Cells {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	text, chains := newInterner(), newInterner()
+	var chainList [][]string
+	type enc struct{ deriv, chain, fields int }
+	encs := make([]enc, len(ids))
+	for i, id := range ids {
+		c := l.Cells[id]
+		key := strings.Join(c.Nodes, "\x00")
+		n := len(chains.list)
+		ch := chains.id(key)
+		if ch == n {
+			chainList = append(chainList, c.Nodes)
+		}
+		encs[i] = enc{text.id(c.Derivation), ch, text.id(strings.Join(c.Fields, ", "))}
+	}
+	bw.WriteString("],\n\"text\":")
+	writeStrings(bw, text.list)
+	bw.WriteString(",\n\"chains\":[")
+	for i, ch := range chainList {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		writeStrings(bw, ch)
+	}
+	bw.WriteString("],\n\"cells\":{")
+	var buf []byte
+	for i, id := range ids {
+		c := l.Cells[id]
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n" + jsString(id) + ":[" + jsString(c.Value) + ",")
+		e := encs[i]
+		bw.WriteString(strconv.Itoa(e.deriv) + "," + strconv.Itoa(e.chain) + "," + strconv.Itoa(e.fields) + ",[")
+		buf = appendRuns(buf[:0], c.Sources)
+		bw.Write(buf)
+		bw.WriteString("],[")
+		buf = appendRuns(buf[:0], c.Patches)
+		bw.Write(buf)
+		bw.WriteString("]]")
+	}
+	bw.WriteString("\n}};\n")
+	return bw.Flush()
+}
+
+// appendRuns encodes ascending indexes as writeJS describes.
+func appendRuns(b []byte, idx []int) []byte {
+	cur := -1
+	first := true
+	for i := 0; i < len(idx); {
+		j := i + 1
+		for j < len(idx) && idx[j] == idx[j-1]+1 {
+			j++
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = strconv.AppendInt(b, int64(idx[i]-cur), 10)
+		if j-i > 1 {
+			b = append(b, ',')
+			b = strconv.AppendInt(b, int64(-(j - i - 1)), 10)
+		}
+		cur = idx[j-1]
+		i = j
+	}
+	return b
+}
+
+// decodeRuns is appendRuns' inverse, for tests (site.js has the same
+// loop).
+func decodeRuns(toks []int) []int {
+	var out []int
+	cur := -1
+	for _, t := range toks {
+		if t > 0 {
+			cur += t
+			out = append(out, cur)
+			continue
+		}
+		for k := 0; k < -t; k++ {
+			cur++
+			out = append(out, cur)
+		}
+	}
+	return out
+}
+
+type interner struct {
+	m    map[string]int
+	list []string
+}
+
+func newInterner() *interner { return &interner{m: map[string]int{}} }
+
+func (in *interner) id(s string) int {
+	if i, ok := in.m[s]; ok {
+		return i
+	}
+	in.m[s] = len(in.list)
+	in.list = append(in.list, s)
+	return len(in.list) - 1
+}
+
+func writeStrings(bw *bufio.Writer, l []string) {
+	bw.WriteByte('[')
+	for i, s := range l {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString(jsString(s))
+	}
+	bw.WriteByte(']')
+}
+
+// jsString quotes s as a JSON string, which is also a JavaScript string
+// literal (encoding/json escapes U+2028 and U+2029, which JSON allows and
+// older JavaScript did not).
+func jsString(s string) string {
+	simple := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
+			simple = false
+			break
+		}
+	}
+	if simple {
+		return `"` + s + `"`
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
+}

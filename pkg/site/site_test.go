@@ -1,0 +1,414 @@
+package site
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// fixture is a tiny hand-made event: two bethels, one meal table, three
+// sessions, two patch files and the lineage of every count.
+func fixture() *Site {
+	att := "out/summary/attendance.csv"
+	meals := "out/summary/meals.csv"
+	member := []Col{{Name: "daughters", Label: "Daughters", Count: true, Numeric: true}, {Name: "adults", Label: "Adults", Count: true, Numeric: true},
+		{Name: "guests", Label: "Guests", Count: true, Numeric: true}, {Name: "total", Label: "Total", Count: true, Numeric: true}}
+	s := &Site{
+		Title: "Little Bethel 2026", Export: "2026-05-02T10:00:00", ExportNote: "latest submitted_at in out/private/registrations.csv",
+		Totals: []Total{{Name: "registrations", Label: "Registrations", Value: 5}, {Name: "daughters", Label: "Daughters", Value: 3},
+			{Name: "adults", Label: "Adults", Value: 1}, {Name: "guests", Label: "Guests", Value: 1}, {Name: "bethels", Label: "Bethels represented", Value: 2}},
+		Overview: []*Table{{ID: "meals", Heading: "Banquet meals", Caption: "Banquet meals by member type", Path: meals, Print: true, Chart: ChartStacked,
+			Cols: append([]Col{{Name: "meal", Label: "Meal", Header: true}}, member...),
+			Rows: []Row{{N: 1, Cells: []string{"chicken", "2", "1", "0", "3"}}, {N: 2, Cells: []string{"vegan <&>", "1", "0", "1", "2"}}}}},
+		Bethels: &Table{ID: "attendance", Heading: "Attendance", Caption: "Active registrations by bethel", Path: att, Sortable: true, Print: true,
+			Cols: append([]Col{{Name: "bethel", Label: "Bethel", Header: true, Numeric: true}, {Name: "bethel_name", Label: "Name"}, {Name: "city", Label: "City"}}, member...),
+			Rows: []Row{{N: 1, Cells: []string{"2", "Twin Oaks", "Newfield", "2", "1", "0", "3"}}, {N: 2, Cells: []string{"12", "Elm", "Lake", "1", "0", "1", "2"}}},
+			Foot: []Row{{N: 3, Cells: []string{"TOTAL", "", "", "3", "1", "1", "5"}}}},
+		Extra: []*Table{{ID: "duplicates", Heading: "Possible duplicates", Caption: "Pairs", Path: "out/summary/duplicates.csv",
+			Cols: []Col{{Name: "registration_id_a", Label: "A", Header: true}, {Name: "registration_id_b", Label: "B"}}, Empty: "No possible duplicates."}},
+		Program: &Program{Event: "Little Bethel 2026", TimeZone: "America/Chicago", Path: "out/program/schedule.csv", ICS: "schedule.ics",
+			Days:  []Day{{"Friday", "2026-06-12"}, {"Saturday", "2026-06-13"}},
+			Rooms: []Room{{"Hall", 2}, {"Chapel", 10}},
+			Sessions: []Session{
+				{N: 1, ID: "S-1", Title: "Opening", Kind: "ceremony", Day: "Friday", Start: "09:00", End: "10:00", Room: "Hall", Capacity: 2, Bethels: "all", Expected: "5", OverCapacity: true},
+				{N: 2, ID: "S-2", Title: "Choir", Day: "Friday", Start: "09:30", End: "10:30", Room: "Chapel", Capacity: 10, Bethels: "2", Expected: "3", Issues: []string{"bethel_double_booked"}, Patches: []string{"choir-moved"}},
+				{N: 3, ID: "S-3", Title: "Closing", Day: "Saturday", Start: "15:00", End: "16:00", Room: "Hall", Capacity: 2, Bethels: "12", Expected: "2"}},
+			Cancelled: []Session{{ID: "S-9", Title: "Picnic", Day: "Saturday", Start: "12:00", End: "13:00", Room: "Lawn", Patches: []string{"rain"}}},
+			Issues:    []Issue{{"bethel_double_booked", "warning", "S-2", "S-1", "S-2 and S-1 both expect bethel 2"}}},
+		Corrections: &Corrections{Source: "out/summary/patches.json", Counts: []string{"registrations: 6 records read, 5 active"},
+			Files: []PatchFile{
+				{File: "patches/registrations/10-fix.toml", Patches: []Patch{
+					{ID: "typo-R-2", File: "patches/registrations/10-fix.toml", Line: 3, Target: "registrations", Kind: "set", Status: "applied", Reason: "Parent's email",
+						Author: "Registrar", Date: "2026-04-02", Changes: []Change{{Key: "R-2", Op: "set", Field: "bethel", Old: "21", New: "12"}},
+						Cells: []string{"out/summary/attendance.csv:2:daughters", "out/summary/attendance.csv:2:total"}},
+					{ID: "walk-in", File: "patches/registrations/10-fix.toml", Line: 12, Target: "registrations", Kind: "add", Status: "applied", Reason: "At the door",
+						Changes: []Change{{Key: "W-1", Op: "add", Field: "bethel", New: "2"}, {Key: "W-1", Op: "add", Field: "first_name", Withheld: true}}}}},
+				{File: "patches/registrations/20-dup.toml", Patches: []Patch{
+					{ID: "dup-R-9", File: "patches/registrations/20-dup.toml", Line: 1, Target: "registrations", Kind: "drop", Status: "orphan", Reason: "Duplicate",
+						Message: "no record matches registration_id = R-9"}}},
+			}},
+		Nodes: []Node{
+			{Name: "registrations", Stage: "registrations.normalize", Version: "1", Inputs: []string{"inputs/registrations.csv"}, Outputs: []string{"out/private/registrations.csv"}, Visibility: "private"},
+			{Name: "attendance", Stage: "summary.attendance", Version: "1", Inputs: []string{"out/private/registrations.csv"}, Outputs: []string{att}, Visibility: "internal", Deps: []string{"registrations"}},
+			{Name: "meals", Stage: "summary.meals", Version: "1", Inputs: []string{"out/private/registrations.csv"}, Outputs: []string{meals}, Visibility: "internal", Deps: []string{"registrations"}},
+			{Name: "site", Stage: "site", Version: "1", Inputs: []string{att, meals}, Outputs: []string{"out/site/index.html"}, Visibility: "internal", Deps: []string{"attendance", "meals"}},
+			{Name: "badges", Command: "python3 badges.py", Inputs: []string{"out/private/registrations.csv"}, Outputs: []string{"out/private/badges.txt"}, Visibility: "private", Deps: []string{"registrations"}},
+		},
+		Lineage: &Lineage{
+			Sources: []Source{{"inputs/registrations.csv", 2, "R-1"}, {"inputs/registrations.csv", 3, "R-2"}, {"inputs/registrations.csv", 4, "R-3"},
+				{"inputs/registrations.csv", 6, "R-5"}, {"patches/registrations/10-fix.toml", 12, "W-1"}},
+			Patches: []PatchRef{{"typo-R-2", "patches/registrations/10-fix.toml", 3, "Parent's email"}, {"walk-in", "patches/registrations/10-fix.toml", 12, "At the door"}},
+			Cells:   map[string]*Cell{},
+		},
+	}
+	chain := []string{"registrations", "attendance"}
+	add := func(path string, row int, col, v string, src, pat []int) {
+		s.Lineage.Cells[CellID(path, row, col)] = &Cell{Value: v, Derivation: "count of " + col, Fields: []string{"bethel", "member_type"}, Nodes: chain, Sources: src, Patches: pat}
+	}
+	add(att, 1, "daughters", "2", []int{0, 4}, []int{1})
+	add(att, 1, "adults", "1", []int{2}, nil)
+	add(att, 1, "guests", "0", nil, nil)
+	add(att, 1, "total", "3", []int{0, 2, 4}, []int{1})
+	add(att, 2, "daughters", "1", []int{1}, []int{0})
+	add(att, 2, "adults", "0", nil, nil)
+	add(att, 2, "guests", "1", []int{3}, nil)
+	add(att, 2, "total", "2", []int{1, 3}, []int{0})
+	add(att, 3, "daughters", "3", []int{0, 1, 4}, []int{0, 1})
+	add(att, 3, "adults", "1", []int{2}, nil)
+	add(att, 3, "guests", "1", []int{3}, nil)
+	add(att, 3, "total", "5", []int{0, 1, 2, 3, 4}, []int{0, 1})
+	chain = []string{"registrations", "meals"}
+	add(meals, 1, "daughters", "2", []int{0, 1}, []int{0})
+	add(meals, 1, "adults", "1", []int{2}, nil)
+	add(meals, 1, "guests", "0", nil, nil)
+	add(meals, 1, "total", "3", []int{0, 1, 2}, []int{0})
+	add(meals, 2, "daughters", "1", []int{4}, []int{1})
+	add(meals, 2, "adults", "0", nil, nil)
+	add(meals, 2, "guests", "1", []int{3}, nil)
+	add(meals, 2, "total", "2", []int{3, 4}, []int{1})
+	chain = []string{"registrations", "program"}
+	add("out/program/schedule.csv", 1, "expected", "5", []int{0, 1, 2, 3, 4}, []int{0, 1})
+	add("out/program/schedule.csv", 2, "expected", "3", []int{0, 2, 4}, []int{1})
+	add("out/program/schedule.csv", 3, "expected", "2", []int{1, 3}, []int{0})
+	return s
+}
+
+func render(t *testing.T, s *Site) map[string][]byte {
+	t.Helper()
+	bufs := map[string]*bytes.Buffer{}
+	err := Write(s, func(name string) (io.Writer, error) {
+		bufs[name] = &bytes.Buffer{}
+		return bufs[name], nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for k, v := range bufs {
+		out[k] = v.Bytes()
+	}
+	return out
+}
+
+// TestGolden renders the fixture and compares every file with
+// testdata/golden/<name>; -update rewrites them.
+func TestGolden(t *testing.T) {
+	out := render(t, fixture())
+	if len(out) != len(Files) {
+		t.Fatalf("wrote %d files, want %d", len(out), len(Files))
+	}
+	for _, name := range Files {
+		golden := filepath.Join("testdata", "golden", name)
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(golden, out[name], 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run go test ./pkg/site -update)", err)
+		}
+		if !bytes.Equal(out[name], want) {
+			t.Errorf("%s differs from %s; check the change, then go test ./pkg/site -run TestGolden -update", name, golden)
+		}
+	}
+	again := render(t, fixture())
+	for name, b := range out {
+		if !bytes.Equal(b, again[name]) {
+			t.Errorf("%s differs between two renders", name)
+		}
+	}
+}
+
+var (
+	attrRE = regexp.MustCompile(`\s(href|src)="([^"]*)"`)
+	idRE   = regexp.MustCompile(`\sid="([^"]*)"`)
+)
+
+// TestLinksResolve: every href and src of every golden page names a file
+// of the site (or build.js, which the CLI writes, or the calendar the
+// stage copies) and, with a fragment, an id on that page; nothing points
+// outside the site.
+func TestLinksResolve(t *testing.T) {
+	s := fixture()
+	out := render(t, s)
+	ids := map[string]map[string]bool{}
+	for name, b := range out {
+		ids[name] = map[string]bool{}
+		for _, m := range idRE.FindAllSubmatch(b, -1) {
+			id := htmlUnescape(string(m[1]))
+			if ids[name][id] {
+				t.Errorf("%s: id %q used twice", name, id)
+			}
+			ids[name][id] = true
+		}
+	}
+	extra := map[string]bool{BuildFile: true, s.Program.ICS: true}
+	n := 0
+	for _, name := range Files {
+		if !strings.HasSuffix(name, ".html") {
+			continue
+		}
+		for _, m := range attrRE.FindAllSubmatch(out[name], -1) {
+			n++
+			link := htmlUnescape(string(m[2]))
+			file, frag, _ := strings.Cut(link, "#")
+			if strings.Contains(file, ":") || strings.HasPrefix(file, "//") || strings.HasPrefix(file, "/") {
+				t.Errorf("%s: %s=%q leaves the site", name, m[1], link)
+				continue
+			}
+			if file == "" {
+				file = name
+			}
+			if _, ok := out[file]; !ok && !extra[file] {
+				t.Errorf("%s: %s=%q: no such file in the site", name, m[1], link)
+				continue
+			}
+			if frag != "" && !ids[file][frag] {
+				t.Errorf("%s: %s=%q: no id %q in %s", name, m[1], link, frag, file)
+			}
+		}
+	}
+	if n < 30 {
+		t.Errorf("only %d links checked", n)
+	}
+}
+
+func htmlUnescape(s string) string {
+	r := strings.NewReplacer("&amp;", "&", "&#34;", `"`, "&quot;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">", "&#43;", "+")
+	return r.Replace(s)
+}
+
+// TestCountCells: every count of every table is a data-cell button with
+// lineage, and the lineage decodes to the fixture's indexes.
+func TestCountCells(t *testing.T) {
+	s := fixture()
+	out := render(t, s)
+	cellRE := regexp.MustCompile(`<td class="count" data-cell="([^"]*)"><button type="button" class="why">([^<]*)</button></td>`)
+	seen := map[string]bool{}
+	for _, name := range Files {
+		for _, m := range cellRE.FindAllSubmatch(out[name], -1) {
+			id := htmlUnescape(string(m[1]))
+			seen[id] = true
+			c := s.Lineage.Cells[id]
+			if c == nil {
+				t.Errorf("%s: cell %s has no lineage", name, id)
+				continue
+			}
+			if c.Value != string(m[2]) {
+				t.Errorf("%s: cell %s shows %s, lineage says %s", name, id, m[2], c.Value)
+			}
+		}
+		if n := strings.Count(string(out[name]), `class="count"`); n != len(cellRE.FindAll(out[name], -1)) {
+			t.Errorf("%s: %d count cells, %d in the contract's form", name, n, len(cellRE.FindAll(out[name], -1)))
+		}
+	}
+	for id := range s.Lineage.Cells {
+		if !seen[id] {
+			t.Errorf("lineage of %s, but no page shows it", id)
+		}
+	}
+	lj := parseLineageJS(t, out[LineageFile])
+	for id, c := range s.Lineage.Cells {
+		enc, ok := lj.Cells[id]
+		if !ok {
+			t.Errorf("lineage.js lacks %s", id)
+			continue
+		}
+		var srcToks, patToks []int
+		json.Unmarshal(enc[4], &srcToks)
+		json.Unmarshal(enc[5], &patToks)
+		if got := decodeRuns(srcToks); !sameInts(got, c.Sources) {
+			t.Errorf("%s: sources decode to %v, want %v", id, got, c.Sources)
+		}
+		if got := decodeRuns(patToks); !sameInts(got, c.Patches) {
+			t.Errorf("%s: patches decode to %v, want %v", id, got, c.Patches)
+		}
+	}
+	// The source table decodes back to the fixture's sources.
+	var got []Source
+	for i, n := 0, 0; i < len(lj.Src.F); i += 2 {
+		line := 0
+		for j := 0; j < lj.Src.F[i+1]; j, n = j+1, n+1 {
+			line += lj.Src.L[n]
+			got = append(got, Source{lj.Files[lj.Src.F[i]], line, lj.Src.K[n]})
+		}
+	}
+	if !reflect.DeepEqual(got, s.Lineage.Sources) {
+		t.Errorf("sources decode to %v, want %v", got, s.Lineage.Sources)
+	}
+}
+
+type lineageJS struct {
+	Files []string
+	Src   struct {
+		F, L []int
+		K    []string
+	}
+	Cells map[string][]json.RawMessage
+}
+
+func parseLineageJS(t *testing.T, b []byte) *lineageJS {
+	t.Helper()
+	s := strings.TrimSpace(string(b))
+	s = strings.TrimPrefix(s, "window.bethelLineage = ")
+	s = strings.TrimSuffix(s, ";")
+	var lj lineageJS
+	if err := json.Unmarshal([]byte(s), &lj); err != nil {
+		t.Fatalf("lineage.js is not one JSON assignment: %v", err)
+	}
+	return &lj
+}
+
+func sameInts(a, b []int) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func TestRuns(t *testing.T) {
+	for _, tc := range []struct {
+		idx  []int
+		want string
+	}{
+		{nil, ""},
+		{[]int{0}, "1"},
+		{[]int{0, 1, 2, 3}, "1,-3"},
+		{[]int{5}, "6"},
+		{[]int{0, 1, 2, 3, 10}, "1,-3,7"},
+		{[]int{2, 4, 6}, "3,2,2"},
+		{[]int{1, 2, 5, 6, 7, 100}, "2,-1,3,-2,93"},
+	} {
+		got := string(appendRuns(nil, tc.idx))
+		if got != tc.want {
+			t.Errorf("appendRuns(%v) = %q, want %q", tc.idx, got, tc.want)
+		}
+		var toks []int
+		if got != "" {
+			for _, f := range strings.Split(got, ",") {
+				n, _ := strconv.Atoi(f)
+				toks = append(toks, n)
+			}
+		}
+		if back := decodeRuns(toks); !sameInts(back, tc.idx) {
+			t.Errorf("decodeRuns(%q) = %v, want %v", got, back, tc.idx)
+		}
+	}
+}
+
+func TestLayoutDAG(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		nodes []Node
+		want  [][]string
+	}{
+		{"chain", []Node{{Name: "a"}, {Name: "b", Deps: []string{"a"}}, {Name: "c", Deps: []string{"b"}}}, [][]string{{"a"}, {"b"}, {"c"}}},
+		{"longest path", []Node{{Name: "a"}, {Name: "b", Deps: []string{"a"}}, {Name: "c", Deps: []string{"a", "b"}}}, [][]string{{"a"}, {"b"}, {"c"}}},
+		{"unknown dep ignored", []Node{{Name: "a", Deps: []string{"zz"}}}, [][]string{{"a"}}},
+		// y reads x2, so it moves next to it; z stays where it was.
+		{"barycenter", []Node{{Name: "x1"}, {Name: "x2"}, {Name: "z", Deps: []string{"x1"}}, {Name: "y", Deps: []string{"x1"}}, {Name: "w", Deps: []string{"x2"}}},
+			[][]string{{"x1", "x2"}, {"z", "y", "w"}}},
+		{"crossing removed", []Node{{Name: "p"}, {Name: "q"}, {Name: "b", Deps: []string{"q"}}, {Name: "a", Deps: []string{"p"}}},
+			[][]string{{"p", "q"}, {"a", "b"}}},
+	} {
+		got := layoutDAG(tc.nodes).order
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: layers %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(s *Site)
+		want string
+	}{
+		{"duplicate table id", func(s *Site) { s.Extra[0].ID = "meals" }, "used twice"},
+		{"source index out of range", func(s *Site) { s.Lineage.Cells["x"] = &Cell{Sources: []int{99}} }, "out of range"},
+		{"patch index out of range", func(s *Site) { s.Lineage.Cells["x"] = &Cell{Patches: []int{-1}} }, "out of range"},
+		{"unsorted", func(s *Site) { s.Lineage.Cells["x"] = &Cell{Sources: []int{2, 1}} }, "ascending"},
+		{"duplicate node", func(s *Site) { s.Nodes = append(s.Nodes, s.Nodes[0]) }, "twice"},
+	} {
+		s := fixture()
+		tc.mod(s)
+		err := Write(s, func(string) (io.Writer, error) { return io.Discard, nil })
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestAccessibleMarkup spot-checks the accessibility contract on every
+// page: language, skip link, one h1, scoped headers, captions.
+func TestAccessibleMarkup(t *testing.T) {
+	out := render(t, fixture())
+	var pages []string
+	for _, name := range Files {
+		if strings.HasSuffix(name, ".html") {
+			pages = append(pages, name)
+		}
+	}
+	sort.Strings(pages)
+	for _, name := range pages {
+		h := string(out[name])
+		for _, want := range []string{`<html lang="en">`, `<a class="skip" href="#main">`, `<main id="main">`, `<script src="build.js"></script>`} {
+			if !strings.Contains(h, want) {
+				t.Errorf("%s lacks %s", name, want)
+			}
+		}
+		if n := strings.Count(h, "<h1"); n != 1 {
+			t.Errorf("%s has %d h1", name, n)
+		}
+		if strings.Count(h, "<table") != strings.Count(h, "<caption>") {
+			t.Errorf("%s: a table without a caption", name)
+		}
+		if strings.Contains(h, "<th>") {
+			t.Errorf("%s: a th without scope", name)
+		}
+		if name != PipelinePage && strings.Count(h, `<section id="lineage" aria-live="polite"`) != 1 {
+			t.Errorf("%s: want one lineage panel", name)
+		}
+	}
+	if !strings.Contains(string(out[IndexPage]), `<dd data-total="registrations">5</dd>`) {
+		t.Errorf("overview lacks the registrations total")
+	}
+	if !strings.Contains(string(out[PipelinePage]), `data-node-status="site"`) {
+		t.Errorf("pipeline page lacks the site node's status element")
+	}
+}
