@@ -19,6 +19,7 @@ import (
 	"bethel/pkg/cache"
 	"bethel/pkg/explain"
 	"bethel/pkg/graph"
+	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/provenance"
 	"bethel/pkg/stages"
@@ -212,7 +213,8 @@ type wsArtifacts struct {
 	recs    *provenance.Store
 	store   *cache.Store
 	stat    *cache.StatCache
-	checked map[string]error // by path: the freshness verdict
+	checked map[string]error             // by path: the freshness verdict
+	reasons map[string]map[string]string // patch file -> id -> reason
 }
 
 func (s *wsArtifacts) abs(p string) string { return filepath.Join(s.root, filepath.FromSlash(p)) }
@@ -225,7 +227,26 @@ func (s *wsArtifacts) current(p string) (cache.Hash, error) {
 
 func (s *wsArtifacts) IsOutput(path string) bool { return s.p.Producer[path] != nil }
 
-func (s *wsArtifacts) ReadFile(path string) ([]byte, error) { return os.ReadFile(s.abs(path)) }
+// Reason reads a patch's reason from its file as it is now (freshness
+// checks have shown the file unchanged since the build).
+func (s *wsArtifacts) Reason(file, id string) string {
+	if s.reasons == nil {
+		s.reasons = map[string]map[string]string{}
+	}
+	m, ok := s.reasons[file]
+	if !ok {
+		m = map[string]string{}
+		s.reasons[file] = m
+		if data, err := os.ReadFile(s.abs(file)); err == nil {
+			if ps, err := patch.Parse(file, data); err == nil {
+				for _, p := range ps {
+					m[p.ID] = p.Reason
+				}
+			}
+		}
+	}
+	return m[id]
+}
 
 func (s *wsArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, error) {
 	rec, err := s.recs.Get(path, h)

@@ -25,7 +25,6 @@ import (
 
 	"bethel/pkg/cache"
 	"bethel/pkg/lineage"
-	"bethel/pkg/patch"
 	"bethel/pkg/provenance"
 )
 
@@ -56,8 +55,10 @@ type Artifacts interface {
 	// IsOutput reports whether some node writes path; a path no node
 	// writes is a raw input, where lineage ends.
 	IsOutput(path string) bool
-	// ReadFile reads a workspace file (a patch file, for its reasons).
-	ReadFile(path string) ([]byte, error)
+	// Reason returns the reason a patch's author gave, or "" when the
+	// answer does not need it (the engine never reads patch files: what a
+	// patch means is the stages' business).
+	Reason(file, id string) string
 }
 
 // Source is one raw source record.
@@ -99,8 +100,6 @@ type Walker struct {
 	srcIdx  map[Source]int32
 	patches []Patch
 	patIdx  map[string]int32 // by patch id
-	reasons map[string]string
-	loaded  map[string]bool
 
 	raw    map[string]bool
 	opaque []string
@@ -141,23 +140,21 @@ type rowRes struct {
 // New returns a walker over src.
 func New(src Artifacts) *Walker {
 	return &Walker{
-		src:     src,
-		artIdx:  map[artKey]*art{},
-		srcIdx:  map[Source]int32{},
-		patIdx:  map[string]int32{},
-		reasons: map[string]string{},
-		loaded:  map[string]bool{},
-		raw:     map[string]bool{},
+		src:    src,
+		artIdx: map[artKey]*art{},
+		srcIdx: map[Source]int32{},
+		patIdx: map[string]int32{},
+		raw:    map[string]bool{},
 	}
 }
 
 // Sources is the table Resolved.Sources indexes.
 func (w *Walker) Sources() []Source { return w.sources }
 
-// Patch returns patch i, its reason read from its file as it is now.
+// Patch returns patch i with its reason.
 func (w *Walker) Patch(i int32) Patch {
 	p := w.patches[i]
-	p.Reason = w.reason(p.File, p.ID)
+	p.Reason = w.src.Reason(p.File, p.ID)
 	return p
 }
 
@@ -438,22 +435,6 @@ func (w *Walker) patch(p lineage.Patch) int32 {
 	w.patches = append(w.patches, Patch{ID: p.ID, File: p.File, Line: p.Line, Fields: p.Fields})
 	w.patIdx[p.ID] = i
 	return i
-}
-
-// reason reads a patch's reason from its file as it is now (the caller's
-// artifacts are fresh: the files they read are unchanged since the build).
-func (w *Walker) reason(file, id string) string {
-	if !w.loaded[file] {
-		w.loaded[file] = true
-		if data, err := w.src.ReadFile(file); err == nil {
-			if ps, err := patch.Parse(file, data); err == nil {
-				for _, p := range ps {
-					w.reasons[p.ID] = p.Reason
-				}
-			}
-		}
-	}
-	return w.reasons[id]
 }
 
 // merger unions sources and patches without a map: a generation stamp per

@@ -17,6 +17,7 @@ import (
 	"bethel/pkg/pipeline"
 	"bethel/pkg/pos"
 	"bethel/pkg/provenance"
+	"bethel/pkg/stage"
 )
 
 // engine holds what one Build or Status knows while it decides and runs.
@@ -41,6 +42,9 @@ type engine struct {
 	lineage  sync.Map // node name -> *nodeLineage while it runs (provenance.go)
 	prov     *provenance.Store
 	provOnce sync.Once
+
+	graph     []stage.NodeInfo // the static graph for introspective stages
+	graphOnce sync.Once
 
 	// Time spent in the phases of running nodes, summed over workers
 	// (BETHEL_DEBUG=time).
@@ -263,6 +267,9 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 	if d.pending {
 		d.stale = true
 		return d, nil
+	}
+	if introspective(e.opts.Registry, n) {
+		e.introspectKey(desc, n)
 	}
 	d.key = desc.Key()
 	if w := e.opts.DebugKey; w != nil {

@@ -169,6 +169,10 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node, reads []readFil
 			fmt.Fprintf(&warn, "warning: "+format+"\n", args...)
 		},
 	}
+	if introspective(e.opts.Registry, n) {
+		run.Graph = e.graphInfo()
+		run.Explain = e.explainFunc(n)
+	}
 	err = runSafely(ctx, st, run)
 	out.stderr = warn.Bytes()
 	if err != nil {

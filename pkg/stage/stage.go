@@ -9,6 +9,7 @@ package stage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -157,9 +158,8 @@ func (r *Registry) Names() []string {
 // the static graph and the cell lineage of its inputs, resolved through the
 // DAG to the raw source records (the review site). The engine then sets
 // Run.Graph and Run.Explain and adds what they can expose to the node's
-// action key: every node's static definition, the lineage of every output
-// upstream of the node and the patch files upstream nodes read (whose
-// reasons an explanation quotes). Volatile build facts (when a node ran,
+// action key: every node's static definition and the lineage of every
+// output upstream of the node. Volatile build facts (when a node ran,
 // whether it was restored) are never exposed, so the stage's outputs stay
 // a function of content and early cutoff still skips it when nothing it
 // shows has changed.
@@ -167,6 +167,11 @@ type Introspective interface {
 	Stage
 	Introspects()
 }
+
+// ErrNoLineage is wrapped by Run.Explain's error when the input has no cell
+// lineage to explain: a raw input, the output of a command node, or a
+// build with lineage switched off (BETHEL_LINEAGE=off).
+var ErrNoLineage = errors.New("no cell lineage recorded")
 
 // NodeInfo is the static definition of one node of the pipeline, as
 // pipeline.toml declares it after glob expansion.
@@ -206,13 +211,13 @@ type Source struct {
 	Key  string
 }
 
-// PatchRef is a patch that set a field some cell reads, with the reason
-// its author gave.
+// PatchRef is a patch that set a field some cell reads. The engine does not
+// read patch files, so a stage that shows a patch's reason or author reads
+// them from its own inputs (the sample's corrections report).
 type PatchRef struct {
-	ID     string
-	File   string
-	Line   int
-	Reason string
+	ID   string
+	File string
+	Line int
 }
 
 // CellExplanation is one cell of an Explained artifact.

@@ -1,0 +1,301 @@
+package graph
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"bethel/pkg/cache"
+	"bethel/pkg/explain"
+	"bethel/pkg/pipeline"
+	"bethel/pkg/provenance"
+	"bethel/pkg/stage"
+)
+
+// A stage.Introspective stage (the review site) reads the pipeline itself:
+// the static graph and the lineage of its inputs, followed to the raw
+// records. This file gives it both and keys the node on what they can
+// show, so that the stage stays a pure function of its key:
+//
+//   - the static definition of every node (names, stages and versions,
+//     commands, paths, visibility);
+//   - for every node upstream of it, the lineage blob of each output.
+//
+// Volatile facts (when a node ran, whether it was restored) are not
+// exposed, so a rerun upstream that changes nothing the stage can show
+// leaves it up to date.
+
+func introspective(r *stage.Registry, n *pipeline.Node) bool {
+	if !n.IsStage() {
+		return false
+	}
+	st, ok := r.Lookup(n.Stage)
+	if !ok {
+		return false
+	}
+	_, ok = st.(stage.Introspective)
+	return ok
+}
+
+// upstream returns every node n reads from, directly or not, in Order.
+func upstream(p *pipeline.Pipeline, n *pipeline.Node) []*pipeline.Node {
+	seen := map[*pipeline.Node]bool{}
+	var walk func(*pipeline.Node)
+	walk = func(x *pipeline.Node) {
+		for _, d := range x.Deps {
+			if !seen[d] {
+				seen[d] = true
+				walk(d)
+			}
+		}
+	}
+	walk(n)
+	var out []*pipeline.Node
+	for _, x := range p.Order {
+		if seen[x] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// graphInfo is the static graph as stages see it.
+func (e *engine) graphInfo() []stage.NodeInfo {
+	e.graphOnce.Do(func() {
+		for _, n := range e.p.Order {
+			ni := stage.NodeInfo{
+				Name: n.Name, Stage: n.Stage, Command: n.Run,
+				Inputs: n.InputFiles, Patches: n.PatchFiles, Outputs: n.Outputs,
+				Visibility: n.Visibility, Declassify: n.Declassify,
+			}
+			if st, ok := e.opts.Registry.Lookup(n.Stage); ok && n.IsStage() {
+				ni.StageVersion = st.Version()
+			}
+			for _, d := range n.Deps {
+				ni.Deps = append(ni.Deps, d.Name)
+			}
+			slices.Sort(ni.Deps)
+			ni.Deps = slices.Compact(ni.Deps)
+			e.graph = append(e.graph, ni)
+		}
+	})
+	return e.graph
+}
+
+// introspectKey adds to an introspective node's description what Graph
+// and Explain can show. It runs when every upstream node is done (the
+// scheduler decides a node after its dependencies), so the journal holds
+// their keys for this build.
+func (e *engine) introspectKey(desc *cache.Desc, n *pipeline.Node) {
+	var b strings.Builder
+	for _, ni := range e.graphInfo() {
+		fmt.Fprintf(&b, "%q %q %q %q %q %q %q %q %q %q\n", ni.Name, ni.Stage, ni.StageVersion, ni.Command,
+			ni.Inputs, ni.Patches, ni.Outputs, ni.Visibility, ni.Declassify, ni.Deps)
+	}
+	desc.Add("graph " + cache.Sum([]byte(b.String())).String())
+	for _, u := range upstream(e.p, n) {
+		lin := e.lineageOf(u)
+		for _, o := range u.Outputs {
+			if h, ok := lin[o]; ok {
+				desc.Add("lineage " + quotePath(o) + " " + h.String())
+			}
+		}
+	}
+}
+
+// lineageOf returns the lineage blob of each output of u as its last
+// build recorded it (from the journal's key and that action's manifest).
+func (e *engine) lineageOf(u *pipeline.Node) map[string]cache.Hash {
+	st, ok := e.j.get(u.Name)
+	if !ok || st.interrupted {
+		return nil
+	}
+	m, err := e.store.GetManifest(st.key)
+	if err != nil {
+		return nil
+	}
+	out := map[string]cache.Hash{}
+	for _, x := range m.Extra {
+		if p, ok := strings.CutPrefix(x.Name, lineageExtraPrefix); ok {
+			out[p] = x.Hash
+		}
+	}
+	return out
+}
+
+// buildArtifacts answers explain's questions from this build's state: the
+// journal and the cache for lineage, the engine's file hashes for what each
+// node read. Every node upstream of the asking stage is done, so those are
+// the hashes it read.
+type buildArtifacts struct{ e *engine }
+
+func (b buildArtifacts) IsOutput(path string) bool { return b.e.p.Producer[path] != nil }
+
+func (b buildArtifacts) Reason(file, id string) string { return "" }
+
+func (b buildArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, error) {
+	e := b.e
+	n := e.p.Producer[path]
+	if n == nil {
+		return nil, provenance.ErrNoRecord
+	}
+	st, ok := e.j.get(n.Name)
+	if !ok || st.interrupted {
+		return nil, fmt.Errorf("%s: node %s has no finished build: %w", path, n.Name, provenance.ErrNoRecord)
+	}
+	if rec, ok := st.output(path); !ok || rec != h {
+		return nil, fmt.Errorf("%s: its content is not what node %s last built: %w", path, n.Name, provenance.ErrNoRecord)
+	}
+	a := &explain.Artifact{Path: path, Hash: h, Node: n.Name, Stage: n.Stage, Command: n.Run,
+		Reads: make(map[string]cache.Hash, len(n.InputFiles)+len(n.PatchFiles))}
+	if st, ok := e.opts.Registry.Lookup(n.Stage); ok && n.IsStage() {
+		a.StageVersion = st.Version()
+	}
+	for _, l := range [][]string{n.InputFiles, n.PatchFiles} {
+		for _, p := range l {
+			if v := e.file(p); v.err == nil {
+				a.Reads[p] = v.h
+			}
+		}
+	}
+	lh, ok := e.lineageOf(n)[path]
+	if !ok {
+		return a, nil // a command node, or lineage off
+	}
+	data, err := e.store.ReadBlob(lh)
+	if err != nil {
+		return nil, fmt.Errorf("%s: lineage of node %s is not in the cache (%v); run bethel make again", path, n.Name, err)
+	}
+	if a.Table, err = provenance.Open(data); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return a, nil
+}
+
+// explainFunc is stage.Run.Explain for node n. One walker serves every
+// call of the run, so rows that several inputs count are resolved once.
+func (e *engine) explainFunc(n *pipeline.Node) func(string) (*stage.Explained, error) {
+	var (
+		mu sync.Mutex
+		w  = explain.New(buildArtifacts{e})
+	)
+	return func(path string) (*stage.Explained, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Contains(n.InputFiles, path) {
+			return nil, fmt.Errorf("node %s: Explain(%s): not an input of the node", n.Name, path)
+		}
+		v := e.file(path)
+		if v.err != nil {
+			return nil, fmt.Errorf("node %s: %s: %v", n.Name, path, v.err)
+		}
+		a, err := w.Artifact(path, v.h)
+		if errors.Is(err, provenance.ErrNoRecord) && e.p.Producer[path] == nil {
+			return nil, fmt.Errorf("node %s: %s is a raw input: %w", n.Name, path, stage.ErrNoLineage)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %v", n.Name, err)
+		}
+		if a.Table == nil {
+			return nil, fmt.Errorf("node %s: %s: node %s recorded no cell lineage: %w", n.Name, path, a.Node, stage.ErrNoLineage)
+		}
+		return explainAll(w, a, e.order)
+	}
+}
+
+// explainAll resolves every recorded cell of a, then renumbers the
+// sources and patches the cells reach into tables of their own, sorted by
+// file and line.
+func explainAll(w *explain.Walker, a *explain.Artifact, order func(node string) int) (*stage.Explained, error) {
+	cells := a.Table.Cells()
+	res := make([]*explain.Resolved, len(cells))
+	for i, c := range cells {
+		r, ok, err := w.CellAt(a.Path, a.Hash, c.Row, c.Col)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s: lineage of cell %d:%s is unreadable", a.Path, c.Row+1, c.Col)
+		}
+		res[i] = r
+	}
+	out := &stage.Explained{Path: a.Path, Hash: a.Hash.String(), Cells: make([]stage.CellExplanation, len(cells))}
+	all := w.Sources()
+	srcMap := map[int32]int{}
+	patMap := map[int32]int{}
+	var srcIDs, patIDs []int32
+	for _, r := range res {
+		for _, s := range r.Sources {
+			if _, ok := srcMap[s]; !ok {
+				srcMap[s] = -1
+				srcIDs = append(srcIDs, s)
+			}
+		}
+		for _, p := range r.Patches {
+			if _, ok := patMap[p]; !ok {
+				patMap[p] = -1
+				patIDs = append(patIDs, p)
+			}
+		}
+	}
+	slices.SortFunc(srcIDs, func(x, y int32) int {
+		a, b := all[x], all[y]
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Key, b.Key))
+	})
+	for i, s := range srcIDs {
+		srcMap[s] = i
+		x := all[s]
+		out.Sources = append(out.Sources, stage.Source{File: x.File, Line: x.Line, Key: x.Key})
+	}
+	for _, p := range patIDs {
+		x := w.Patch(p)
+		out.Patches = append(out.Patches, stage.PatchRef{ID: x.ID, File: x.File, Line: x.Line})
+	}
+	byPos := make([]int, len(patIDs))
+	for i := range byPos {
+		byPos[i] = i
+	}
+	slices.SortFunc(byPos, func(i, j int) int {
+		a, b := out.Patches[i], out.Patches[j]
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.ID, b.ID))
+	})
+	sorted := make([]stage.PatchRef, len(byPos))
+	for k, i := range byPos {
+		sorted[k] = out.Patches[i]
+		patMap[patIDs[i]] = k
+	}
+	out.Patches = sorted
+	for i, c := range cells {
+		full, _, _ := a.Table.Cell(c.Row, c.Col)
+		ce := stage.CellExplanation{Row: c.Row, Col: c.Col, Derivation: full.Derivation, Fields: full.Fields,
+			Sources: make([]int, len(res[i].Sources)), Patches: make([]int, len(res[i].Patches))}
+		for k, s := range res[i].Sources {
+			ce.Sources[k] = srcMap[s]
+		}
+		slices.Sort(ce.Sources)
+		for k, p := range res[i].Patches {
+			ce.Patches[k] = patMap[p]
+		}
+		slices.Sort(ce.Patches)
+		for _, x := range w.Artifacts(res[i]) {
+			ce.Nodes = append(ce.Nodes, x.Node)
+		}
+		slices.SortFunc(ce.Nodes, func(x, y string) int { return cmp.Compare(order(x), order(y)) })
+		ce.Nodes = slices.Compact(ce.Nodes)
+		out.Cells[i] = ce
+	}
+	return out, nil
+}
+
+// order is a node's position in the pipeline's order (raw side first).
+func (e *engine) order(node string) int {
+	for i, n := range e.p.Order {
+		if n.Name == node {
+			return i
+		}
+	}
+	return len(e.p.Order)
+}
