@@ -51,7 +51,7 @@ import (
 
 const (
 	compiledMagic   = "bethel-pipeline\n"
-	compiledVersion = 1
+	compiledVersion = 2
 )
 
 // LoadCached is Load with a compiled-pipeline cache in cacheDir (relative
@@ -199,6 +199,7 @@ func encodeCompiled(p *Pipeline, dc *dirCache, srcSum, stSum cache.Hash) ([]byte
 	}
 	body.strs(p.Sources)
 	body.strs(p.Globs)
+	body.str(p.Report)
 	if body.err != nil {
 		return nil, body.err
 	}
@@ -653,6 +654,7 @@ func decodeBody(d *dec, root, rel string) (*Pipeline, error) {
 	}
 	p.Sources = d.strs()
 	p.Globs = d.strs()
+	p.Report = d.str()
 	if d.err != nil || len(d.b) != 0 {
 		return nil, errCorrupt
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -131,6 +132,7 @@ func (l *loader) load(src []byte, stages []string) (*Pipeline, error) {
 		return nil, err
 	}
 	l.visibility()
+	l.checkReport()
 	if err := l.e.err(); err != nil {
 		return nil, err
 	}
@@ -218,6 +220,10 @@ func (l *loader) decode(doc map[string]any, stages []string) {
 		if k == "node" {
 			continue
 		}
+		if k == "report" {
+			l.decodeReport(doc[k])
+			continue
+		}
 		p := srcPos{1, 0}
 		if e := l.sc.find(-1, k); e != nil {
 			p = e.key
@@ -226,7 +232,7 @@ func (l *loader) decode(doc map[string]any, stages []string) {
 		if strings.EqualFold(k, "node") || strings.EqualFold(k, "nodes") {
 			hint = `did you mean [[node]]?`
 		}
-		l.e.at(p, hint, "unknown top-level key %q: a pipeline file holds only [[node]] tables", k)
+		l.e.at(p, hint, "unknown top-level key %q: a pipeline file holds [[node]] tables and an optional report path", k)
 	}
 	raw, ok := doc["node"]
 	if !ok {
@@ -476,4 +482,56 @@ func typeName(v any) string {
 		return "a table"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// decodeReport checks the top-level report path: the CLI writes the build
+// report (volatile facts of the last build) there, beside the outputs and
+// outside every node's.
+func (l *loader) decodeReport(v any) {
+	p := srcPos{1, 0}
+	if e := l.sc.find(-1, "report"); e != nil {
+		p = e.val
+	}
+	s, ok := v.(string)
+	if !ok {
+		l.e.at(p, "", "report must be a path string, not %s", typeName(v))
+		return
+	}
+	c := path.Clean(s)
+	switch {
+	case s == "" || path.IsAbs(s) || strings.HasPrefix(c, "../") || c == "..":
+		l.e.at(p, "", "report %q must be a relative path inside the workspace", s)
+	case c != s:
+		l.e.at(p, "", "report %q is not clean; write %q", s, c)
+	case strings.ContainsAny(s, "*?["):
+		l.e.at(p, "", "report %q must be a path, not a glob", s)
+	case c == "inputs" || strings.HasPrefix(c, "inputs/"):
+		l.e.at(p, "", "report %q must not be under inputs/", s)
+	default:
+		l.p.Report = c
+	}
+}
+
+// checkReport keeps the report out of the graph: it is rewritten after
+// every build, so a node writing it would race the CLI and a node reading
+// it would never be up to date.
+func (l *loader) checkReport() {
+	r := l.p.Report
+	if r == "" {
+		return
+	}
+	p := srcPos{1, 0}
+	if e := l.sc.find(-1, "report"); e != nil {
+		p = e.val
+	}
+	if n := l.p.Producer[r]; n != nil {
+		l.e.at(p, "", "report %q is an output of node %s; the build report needs a path of its own", r, n.Name)
+	}
+	for _, n := range l.p.Nodes {
+		for _, f := range append(append([]string(nil), n.InputFiles...), n.PatchFiles...) {
+			if f == r {
+				l.e.at(p, "", "report %q is read by node %s; the build report changes after every build, so nothing may depend on it", r, n.Name)
+			}
+		}
+	}
 }

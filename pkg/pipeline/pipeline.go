@@ -31,6 +31,9 @@ type Pipeline struct {
 	// Globs are every input and patch glob pattern, for watchers that must
 	// notice a new file that matches one.
 	Globs []string
+	// Report is where the CLI writes the build report after every build
+	// (top-level `report = "out/site/build.js"`); empty for none.
+	Report string
 }
 
 // Node is one [[node]] of pipeline.toml.
