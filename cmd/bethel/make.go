@@ -68,6 +68,11 @@ func runMake(ctx context.Context, env *Env, args []string) error {
 	opts.Events = pr.event
 	res, err := graph.Build(ctx, p, opts)
 	pr.clear()
+	if !*dryRun {
+		if rerr := writeReport(p, res, Version, time.Now()); rerr != nil {
+			fmt.Fprintf(env.Stderr, "bethel: build report %s: %v\n", p.Report, rerr)
+		}
+	}
 	if res != nil {
 		if *asJSON {
 			writeJSON(env.Stdout, res)

@@ -403,6 +403,9 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 		fmt.Fprintln(wt.errw, "bethel: interrupted; every output is either the old or the new version")
 		return ctx.Err()
 	}
+	if rerr := writeReport(wt.p, res, Version, time.Now()); rerr != nil {
+		fmt.Fprintf(wt.errw, "bethel: build report %s: %v\n", wt.p.Report, rerr)
+	}
 	if res != nil {
 		rec.Ran, rec.Restored, rec.UpToDate, rec.Failed = nonNil(res.Ran), nonNil(res.Restored), nonNil(res.UpToDate), nonNil(res.Failed)
 		rec.Seconds = res.Seconds

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"bethel/pkg/cache"
+	"bethel/pkg/graph"
+	"bethel/pkg/pipeline"
+	"bethel/pkg/provenance"
+)
+
+// The build report holds what no artifact may: when the last build ran and
+// what each node did in it, with every current output's provenance record
+// (which carries its own time). It is written after every build (make,
+// each watch rebuild) to the pipeline's top-level `report` path, so that
+// the review site, whose pages stay deterministic, can show it beside
+// them: a `.js` report is a script setting window.bethelBuild, which a page
+// opened from file:// can load where it could not fetch JSON.
+
+// buildReport is the report's JSON.
+type buildReport struct {
+	Built  string       `json:"built"`
+	Bethel string       `json:"bethel_version"`
+	OK     bool         `json:"ok"`
+	Nodes  []reportNode `json:"nodes"`
+}
+
+type reportNode struct {
+	Node string `json:"node"`
+	// Status is this build's verdict: ran, restored, fresh (up to date),
+	// failed or skipped.
+	Status  string         `json:"status"`
+	Error   string         `json:"error,omitempty"`
+	Outputs []reportOutput `json:"outputs"`
+}
+
+type reportOutput struct {
+	Path string `json:"path"`
+	Hash string `json:"hash,omitempty"`
+	// Record is the output's provenance record; absent when the file is
+	// missing or has none (edited by hand, never built).
+	Record *provenance.Record `json:"record,omitempty"`
+}
+
+var reportStatus = map[graph.Status]string{
+	graph.Ran: "ran", graph.Restored: "restored", graph.UpToDate: "fresh",
+	graph.Failed: "failed", graph.Skipped: "skipped",
+}
+
+// writeReport writes the build report of res, atomically; nothing when the
+// pipeline names no report or there is no result (the build never started).
+func writeReport(p *pipeline.Pipeline, res *graph.Result, version string, now time.Time) error {
+	if p.Report == "" || res == nil {
+		return nil
+	}
+	root := p.Root
+	stat := cache.LoadStatCache(filepath.Join(root, graph.StateDir, "state", "stat"))
+	recs := provenance.OpenStore(filepath.Join(root, filepath.FromSlash(graph.ProvenanceDir)))
+	rep := buildReport{Built: provenance.Stamp(now), Bethel: version, OK: len(res.Failed) == 0, Nodes: []reportNode{}}
+	byName := map[string]*pipeline.Node{}
+	for _, n := range p.Nodes {
+		byName[n.Name] = n
+	}
+	for _, nr := range res.Nodes {
+		n := byName[nr.Name]
+		if n == nil {
+			continue
+		}
+		rn := reportNode{Node: nr.Name, Status: reportStatus[nr.Status], Outputs: []reportOutput{}}
+		if nr.Err != nil {
+			rn.Error = nr.Err.Error()
+		}
+		for _, o := range n.Outputs {
+			ro := reportOutput{Path: o}
+			if h, _, err := stat.Hash(o, filepath.Join(root, filepath.FromSlash(o))); err == nil {
+				ro.Hash = h.String()
+				if r, err := recs.Get(o, h); err == nil {
+					ro.Record = r
+				}
+			}
+			rn.Outputs = append(rn.Outputs, ro)
+		}
+		rep.Nodes = append(rep.Nodes, rn)
+	}
+	body, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if strings.HasSuffix(p.Report, ".js") {
+		// "</" cannot end a script early here: json.Marshal escapes < as \u003c.
+		b.WriteString("window.bethelBuild = ")
+		b.Write(body)
+		b.WriteString(";\n")
+	} else {
+		b.Write(body)
+		b.WriteByte('\n')
+	}
+	abs := filepath.Join(root, filepath.FromSlash(p.Report))
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return err
+	}
+	f, err := cache.Create(abs, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(b.Bytes()); err != nil {
+		return err
+	}
+	return f.Commit()
+}
