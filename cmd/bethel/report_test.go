@@ -101,6 +101,12 @@ outputs = ["out/b.txt"]
 			if after, _ := os.ReadFile(filepath.Join(dir, report)); string(after) != string(before) {
 				t.Fatalf("make -n rewrote the report")
 			}
+			if r := runBethel(t, dir, "clean"); r.code != 0 {
+				t.Fatalf("clean: %d\n%s", r.code, r.stderr)
+			}
+			if _, err := os.Stat(filepath.Join(dir, report)); !os.IsNotExist(err) {
+				t.Fatalf("clean left the report: %v", err)
+			}
 		})
 	}
 }

@@ -65,7 +65,16 @@ func Clean(p *pipeline.Pipeline, opts Options) (*CleanResult, error) {
 			dirs[filepath.Dir(abs)] = true
 		}
 	}
-	// Remove directories the outputs leave empty, deepest first, never the
+	// The build report describes the outputs; a full clean removes it with
+	// them.
+	if p.Report != "" && len(opts.Targets) == 0 {
+		abs := e.abs(p.Report)
+		if err := os.Remove(abs); err == nil {
+			res.Removed = append(res.Removed, p.Report)
+			dirs[filepath.Dir(abs)] = true
+		}
+	}
+		// Remove directories the outputs leave empty, deepest first, never the
 	// root itself.
 	var ds []string
 	for d := range dirs {
