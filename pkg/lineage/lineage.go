@@ -76,10 +76,38 @@ func (c Cell) AllRefs() []Ref {
 }
 
 // Recorder collects the lineage of one output.
+//
+// Rows come in three forms: a general Row (AddRow), and two compact ones
+// for the rows that most stages record a million of: a row that is one
+// source record (AddSource) and a row that is one row of an input
+// (AddRef). The compact forms cost no allocation per row and let the
+// encoder write a row without looking anything up; Row returns every form
+// as a Row.
 type Recorder struct {
-	Rows  []Row
 	Cells []Cell
+
+	rows    []rowEntry
+	general []Row
+	names   []string // files and inputs of compact rows
+	keys    []byte   // record keys of source rows, end to end
 }
+
+// rowEntry is one row: a general row (kind 0, a = index into general), a
+// source row (kind 1: name = file, a = line, keys[k0:k1] = key) or a ref
+// row (kind 2: name = input, a = row).
+type rowEntry struct {
+	kind   uint8
+	name   uint32
+	a      int
+	k0, k1 uint32
+}
+
+// Row kinds, as RowForm reports them.
+const (
+	GeneralRow = 0
+	SourceRow  = 1
+	RefRow     = 2
+)
 
 // AddRow records the lineage of the next output data row. Rows must be
 // added in output order, one per data row.
@@ -87,7 +115,68 @@ func (r *Recorder) AddRow(row Row) {
 	if r == nil {
 		return
 	}
-	r.Rows = append(r.Rows, row)
+	r.rows = append(r.rows, rowEntry{kind: GeneralRow, a: len(r.general)})
+	r.general = append(r.general, row)
+}
+
+// AddSource records a next row that is exactly one source record (no
+// refs, no patches): Row{Sources: []Source{s}}.
+func (r *Recorder) AddSource(s Source) {
+	if r == nil {
+		return
+	}
+	k0 := uint32(len(r.keys))
+	r.keys = append(r.keys, s.Key...)
+	r.rows = append(r.rows, rowEntry{kind: SourceRow, name: r.name(s.File), a: s.Line, k0: k0, k1: uint32(len(r.keys))})
+}
+
+// AddRef records a next row that derives from exactly one input row:
+// Row{Refs: []Ref{{input, row}}}.
+func (r *Recorder) AddRef(input string, row int) {
+	if r == nil {
+		return
+	}
+	r.rows = append(r.rows, rowEntry{kind: RefRow, name: r.name(input), a: row})
+}
+
+// name interns a file or input name; a recorder sees one or two.
+func (r *Recorder) name(s string) uint32 {
+	for i := len(r.names) - 1; i >= 0; i-- {
+		if r.names[i] == s {
+			return uint32(i)
+		}
+	}
+	r.names = append(r.names, s)
+	return uint32(len(r.names) - 1)
+}
+
+// NumRows is the number of rows recorded.
+func (r *Recorder) NumRows() int { return len(r.rows) }
+
+// Row returns row i in the general form.
+func (r *Recorder) Row(i int) Row {
+	e := r.rows[i]
+	switch e.kind {
+	case SourceRow:
+		return Row{Sources: []Source{{File: r.names[e.name], Line: e.a, Key: string(r.keys[e.k0:e.k1])}}}
+	case RefRow:
+		return Row{Refs: []Ref{{Input: r.names[e.name], Row: e.a}}}
+	}
+	return r.general[e.a]
+}
+
+// RowForm returns row i's form and, for the compact forms, its parts
+// without building a Row: for SourceRow the file, line and key; for RefRow
+// the input and row (key is nil). The key aliases the recorder's memory.
+func (r *Recorder) RowForm(i int) (kind int, name string, n int, key []byte) {
+	e := r.rows[i]
+	if e.kind == GeneralRow {
+		return GeneralRow, "", 0, nil
+	}
+	if e.kind == SourceRow {
+		return SourceRow, r.names[e.name], e.a, r.keys[e.k0:e.k1]
+	}
+	return RefRow, r.names[e.name], e.a, nil
 }
 
 // AddCell records the lineage of one cell.

@@ -14,7 +14,7 @@ import (
 // that a million-row build's lineage stays smaller than its outputs and a
 // single row or cell can be read without decoding the rest:
 //
-//	"BLN1"
+//	"BLN2"
 //	u32 nstrings, u32 offsets[nstrings+1] (into the string bytes), bytes
 //	u32 nrows,    u32 offsets[nrows+1]    (into the row bytes),    bytes
 //	u32 ncells,   per cell: uvarint row+1, uvarint col,            (directory)
@@ -26,19 +26,50 @@ import (
 // delta-encoded after sorting, which makes counts over many rows cost about
 // a byte per row. Fixed-width offsets give O(1) access to any row or cell.
 //
-// A row:  nsrc {file line key} nref {input row} npatch {id file line nfield {field}}
+// A row:  nsrc {file line keylen keybytes} nref {input row} npatch {id file line nfield {field}}
 // A cell: deriv nfield {field} ngroup {input n {delta}}
-const magic = "BLN1"
+//
+// A record key is written in its row, not interned: keys are unique per
+// row, so a table of them would only add a lookup per row. BLN1, the first
+// version, interned keys like every other string (nsrc {file line key});
+// Open still reads it, for lineage stored by an older bethel.
+const magic = "BLN2"
+
+const magicV1 = "BLN1"
 
 // Encode returns the stored form of r. It is deterministic: cells are
 // sorted by (row, column) and each cell's refs by (input, row).
 func Encode(r *lineage.Recorder) []byte {
 	e := encoder{idx: make(map[string]uint32)}
+	nrows := r.NumRows()
 	var rowBytes []byte
-	rowOffs := make([]uint32, 0, len(r.Rows)+1)
-	for _, row := range r.Rows {
+	rowOffs := make([]uint32, 0, nrows+1)
+	// The compact rows' one file or input, interned once.
+	lastName, lastIdx := "", -1
+	nameIdx := func(s string) int {
+		if lastIdx < 0 || s != lastName {
+			lastName, lastIdx = s, int(e.str(s))
+		}
+		return lastIdx
+	}
+	for i := 0; i < nrows; i++ {
 		rowOffs = append(rowOffs, uint32(len(rowBytes)))
-		rowBytes = e.row(rowBytes, row)
+		switch kind, name, n, key := r.RowForm(i); kind {
+		case lineage.SourceRow:
+			rowBytes = append(rowBytes, 1)
+			rowBytes = e.u(rowBytes, nameIdx(name))
+			rowBytes = e.u(rowBytes, n)
+			rowBytes = e.u(rowBytes, len(key))
+			rowBytes = append(rowBytes, key...)
+			rowBytes = append(rowBytes, 0, 0)
+		case lineage.RefRow:
+			rowBytes = append(rowBytes, 0, 1)
+			rowBytes = e.u(rowBytes, nameIdx(name))
+			rowBytes = e.u(rowBytes, n)
+			rowBytes = append(rowBytes, 0)
+		default:
+			rowBytes = e.row(rowBytes, r.Row(i))
+		}
 	}
 	rowOffs = append(rowOffs, uint32(len(rowBytes)))
 
@@ -109,7 +140,8 @@ func (e *encoder) row(b []byte, r lineage.Row) []byte {
 	for _, s := range r.Sources {
 		b = e.u(b, int(e.str(s.File)))
 		b = e.u(b, s.Line)
-		b = e.u(b, int(e.str(s.Key)))
+		b = e.u(b, len(s.Key))
+		b = append(b, s.Key...)
 	}
 	b = e.u(b, len(r.Refs))
 	for _, f := range r.Refs {
@@ -197,6 +229,7 @@ func (e *encoder) rowsGroup(b []byte, input string, rows []int) []byte {
 // Table is a decoded view of one output's stored lineage. It reads rows and
 // cells on demand from the blob it was opened on.
 type Table struct {
+	v1       bool // BLN1: record keys interned
 	data     []byte
 	strOffs  []byte // u32 little-endian
 	strData  []byte
@@ -217,11 +250,11 @@ var errCorrupt = errors.New("lineage: corrupt data")
 
 // Open parses the header of a stored lineage blob.
 func Open(data []byte) (t *Table, err error) {
-	if len(data) < len(magic) || string(data[:len(magic)]) != magic {
+	if len(data) < len(magic) || (string(data[:len(magic)]) != magic && string(data[:len(magic)]) != magicV1) {
 		return nil, fmt.Errorf("lineage: not a lineage blob")
 	}
 	p := data[len(magic):]
-	t = &Table{data: data}
+	t = &Table{data: data, v1: string(data[:len(magic)]) == magicV1}
 	var n int
 	if n, t.strOffs, t.strData, p, err = readTable(p); err != nil {
 		return nil, err
@@ -343,6 +376,17 @@ func (r *reader) s() string {
 	return s
 }
 
+// bytes reads a length and that many bytes, as a string.
+func (r *reader) bytes() string {
+	n := r.count()
+	if r.err != nil {
+		return ""
+	}
+	s := string(r.p[:n])
+	r.p = r.p[n:]
+	return s
+}
+
 // count reads a list length, refusing one longer than the bytes left could
 // hold, so that corrupt data cannot ask for a huge allocation.
 func (r *reader) count() int {
@@ -362,7 +406,13 @@ func (t *Table) Row(i int) (lineage.Row, error) {
 	}
 	r := &reader{t: t, p: span(t.rowOffs, t.rowData, i)}
 	for n := r.count(); n > 0 && r.err == nil; n-- {
-		row.Sources = append(row.Sources, lineage.Source{File: r.s(), Line: r.u(), Key: r.s()})
+		s := lineage.Source{File: r.s(), Line: r.u()}
+		if t.v1 {
+			s.Key = r.s()
+		} else {
+			s.Key = r.bytes()
+		}
+		row.Sources = append(row.Sources, s)
 	}
 	for n := r.count(); n > 0 && r.err == nil; n-- {
 		row.Refs = append(row.Refs, lineage.Ref{Input: r.s(), Row: r.u()})

@@ -1,6 +1,8 @@
 package stages
 
 import (
+	"bethel/pkg/lineage"
+
 	"context"
 	"os"
 	"strings"
@@ -49,7 +51,11 @@ func TestDuplicates(t *testing.T) {
 			t.Errorf("output holds %q", name)
 		}
 	}
-	rows := rr.lineage["out/summary/duplicates.csv"].Rows
+	lin := rr.lineage["out/summary/duplicates.csv"]
+	var rows []lineage.Row
+	for i := 0; i < lin.NumRows(); i++ {
+		rows = append(rows, lin.Row(i))
+	}
 	if len(rows) != 3 || rows[0].Refs[0].Row != 1 || rows[0].Refs[1].Row != 0 {
 		t.Errorf("lineage %+v", rows)
 	}

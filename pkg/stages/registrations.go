@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"sort"
 	"strconv"
@@ -41,6 +42,7 @@ const maxListedErrors = 25
 // regResult is a normalization with patches applied, before writing.
 type regResult struct {
 	export  string
+	mapped  string // the stored mapped table the records come from, if any
 	table   *patch.Table
 	report  *patch.Report
 	active  []int // record indexes, sorted by registration_id
@@ -51,6 +53,12 @@ type regResult struct {
 }
 
 func (s registrationsNormalize) Run(ctx context.Context, r *stage.Run) error {
+	return runNormalize(ctx, r, func() (*regResult, error) { return normalizeRegistrations(ctx, r, patch.Options{}) })
+}
+
+// runNormalize checks the outputs of registrations.normalize or
+// registrations.patch, computes the result with do, and writes it.
+func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, error)) error {
 	var csvOut, jsonOut string
 	for _, o := range r.Outputs {
 		switch {
@@ -59,16 +67,16 @@ func (s registrationsNormalize) Run(ctx context.Context, r *stage.Run) error {
 		case strings.HasSuffix(o, ".json") && jsonOut == "":
 			jsonOut = o
 		default:
-			return fmt.Errorf("node %s: registrations.normalize writes one .csv (the registrations) and at most one .json (the patch report); output %s is neither", r.Node, o)
+			return fmt.Errorf("node %s: %s writes one .csv (the registrations) and at most one .json (the patch report); output %s is neither", r.Node, regStageName(r), o)
 		}
 	}
 	if csvOut == "" {
-		return fmt.Errorf("node %s: registrations.normalize needs a .csv output (out/private/registrations.csv)", r.Node)
+		return fmt.Errorf("node %s: %s needs a .csv output (out/private/registrations.csv)", r.Node, regStageName(r))
 	}
 	if r.Visibility != stage.Private {
-		return fmt.Errorf("node %s: registrations.normalize writes personal data; its visibility must be private, not %s", r.Node, r.Visibility)
+		return fmt.Errorf("node %s: %s writes personal data; its visibility must be private, not %s", r.Node, regStageName(r), r.Visibility)
 	}
-	res, err := normalizeRegistrations(ctx, r, patch.Options{})
+	res, err := do()
 	if res != nil && r.Warnf != nil {
 		for _, w := range res.warns {
 			r.Warnf("%s", w)
@@ -137,60 +145,137 @@ type valueError struct {
 // (with the patch report) even on error when the patches could be
 // evaluated, for PatchReport.
 func normalizeRegistrations(ctx context.Context, r *stage.Run, opt patch.Options) (*regResult, error) {
-	var export string
-	var bethelsFile string
-	for _, in := range r.Inputs {
-		if !strings.HasSuffix(in, ".csv") {
-			continue
-		}
-		if in == BethelsFile || strings.HasSuffix(in, "/"+BethelsFile) {
-			bethelsFile = in
-			continue
-		}
-		if export != "" {
-			return nil, fmt.Errorf("node %s: two exports among the inputs (%s and %s); registrations.normalize reads one", r.Node, export, in)
-		}
-		export = in
-	}
-	if export == "" {
-		return nil, fmt.Errorf("node %s: no export among the inputs: add the registration export (a .csv) to the node's inputs", r.Node)
-	}
-	if bethelsFile == "" {
-		return nil, fmt.Errorf("node %s: stage needs an input %q; add it to the node's inputs", r.Node, BethelsFile)
+	src, err := regSources(r)
+	if err != nil {
+		return nil, err
 	}
 	priv, err := PrivacyOf(r)
 	if err != nil {
 		return nil, err
 	}
-	cfg := &regConfig{}
-	colsFile, err := r.Input(ColumnsFile)
+	cfg, err := src.load(r.FS, true)
 	if err != nil {
-		return nil, err
-	}
-	if cfg.header, err = regLoadColumns(r.FS, colsFile); err != nil {
-		return nil, err
-	}
-	valsFile, err := r.Input(ValuesFile)
-	if err != nil {
-		return nil, err
-	}
-	if err := regLoadValues(r.FS, valsFile, cfg); err != nil {
-		return nil, err
-	}
-	if cfg.bethels, err = LoadBethels(r.FS, bethelsFile); err != nil {
 		return nil, err
 	}
 	patches, err := patch.Load(r.FS, r.Patches)
 	if err != nil {
 		return nil, err
 	}
-
-	res := &regResult{export: export, privacy: priv, counts: map[string]int{}}
-	table, verrs, err := readExport(ctx, r, export, cfg, priv, res)
+	m, err := mapRegistrations(ctx, r.FS, src, cfg)
 	if err != nil {
 		return nil, err
 	}
+	return patchRegistrations(m, cfg, priv, patches, opt)
+}
+
+// regSourceFiles are the files the mapping half reads: the export and the
+// three config files it needs (privacy.toml is the patching half's).
+type regSourceFiles struct {
+	export, columns, values, bethels string
+}
+
+// regSources finds the mapping half's files among r's inputs.
+func regSources(r *stage.Run) (regSourceFiles, error) {
+	var s regSourceFiles
+	for _, in := range r.Inputs {
+		if !strings.HasSuffix(in, ".csv") {
+			continue
+		}
+		if in == BethelsFile || strings.HasSuffix(in, "/"+BethelsFile) {
+			s.bethels = in
+			continue
+		}
+		if s.export != "" {
+			return s, fmt.Errorf("node %s: two exports among the inputs (%s and %s); %s reads one", r.Node, s.export, in, regStageName(r))
+		}
+		s.export = in
+	}
+	if s.export == "" {
+		return s, fmt.Errorf("node %s: no export among the inputs: add the registration export (a .csv) to the node's inputs", r.Node)
+	}
+	if s.bethels == "" {
+		return s, fmt.Errorf("node %s: stage needs an input %q; add it to the node's inputs", r.Node, BethelsFile)
+	}
+	var err error
+	if s.columns, err = r.Input(ColumnsFile); err != nil {
+		return s, err
+	}
+	if s.values, err = r.Input(ValuesFile); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// regStageName names the stage in messages: the registrations stages
+// share this code.
+func regStageName(r *stage.Run) string {
+	for _, o := range r.Outputs {
+		if strings.HasSuffix(o, regMappedSuffix) {
+			return "registrations.map"
+		}
+	}
+	for _, in := range r.Inputs {
+		if strings.HasSuffix(in, regMappedSuffix) {
+			return "registrations.patch"
+		}
+	}
+	return "registrations.normalize"
+}
+
+// load reads the config files; with columns false, the export header is
+// not needed (the patching half, which has it from the mapped table).
+func (s regSourceFiles) load(fsys fs.FS, columns bool) (*regConfig, error) {
+	cfg := &regConfig{}
+	var err error
+	if columns {
+		if cfg.header, err = regLoadColumns(fsys, s.columns); err != nil {
+			return nil, err
+		}
+	}
+	if err := regLoadValues(fsys, s.values, cfg); err != nil {
+		return nil, err
+	}
+	if cfg.bethels, err = LoadBethels(fsys, s.bethels); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// regMapped is the export mapped to canonical values, before patches: what
+// the registrations.map stage stores (registrations_mapped.go) and the
+// registrations.patch stage reads back.
+type regMapped struct {
+	export   string
+	header   []string // export header per canonical field, for messages
+	table    *patch.Table
+	verrs    []valueError
+	rowsRead int
+	warns    []string
+}
+
+// mapRegistrations reads and maps the export.
+func mapRegistrations(ctx context.Context, fsys fs.FS, src regSourceFiles, cfg *regConfig) (*regMapped, error) {
+	m := &regMapped{export: src.export, header: cfg.header}
+	table, verrs, err := readExport(ctx, fsys, src.export, cfg, m)
+	if err != nil {
+		return nil, err
+	}
+	m.table, m.verrs = table, verrs
+	return m, nil
+}
+
+// patchRegistrations applies patches to a mapped export and judges the
+// value errors that no patch fixed.
+func patchRegistrations(m *regMapped, cfg *regConfig, priv *Privacy, patches []*patch.Patch, opt patch.Options) (*regResult, error) {
+	export := m.export
+	res := &regResult{export: export, privacy: priv, counts: map[string]int{}}
+	res.warns = append(res.warns, m.warns...)
+	if m.rowsRead > 0 {
+		res.counts["rows_read"] = m.rowsRead
+	}
+	table := m.table
 	table.Canon = cfg.canon
+	table.Sensitive = priv.SensitiveSet()
 	res.table = table
 	rep, warns, perr := patch.Apply(table, patches, opt)
 	res.report = rep
@@ -205,7 +290,7 @@ func normalizeRegistrations(ctx context.Context, r *stage.Run, opt patch.Options
 	res.keyCol = field("registration_id")
 	inactive := func(i int) bool { return regContains(InactiveStatuses, table.Records[i].Get(statusCol)) }
 	var open []valueError
-	for _, ve := range verrs {
+	for _, ve := range m.verrs {
 		rec := &table.Records[ve.rec]
 		if rec.Dropped || (ve.field != statusCol && inactive(ve.rec)) || patchedField(table, ve.rec, RegistrationFields[ve.field]) {
 			continue
@@ -217,7 +302,7 @@ func normalizeRegistrations(ctx context.Context, r *stage.Run, opt patch.Options
 			errs = append(errs, fmt.Errorf("%s: and %d more value errors like these", export, len(open)-maxListedErrors))
 			break
 		}
-		errs = append(errs, cfg.valueErr(export, table, ve, priv, opt))
+		errs = append(errs, valueErr(m.header, export, table, ve, priv, opt))
 	}
 	if len(errs) > 0 {
 		return res, errs
@@ -267,12 +352,12 @@ func patchedField(t *patch.Table, rec int, field string) bool {
 
 // valueErr formats a value error: file:line, record key, column, and the
 // raw value unless the column is sensitive.
-func (c *regConfig) valueErr(export string, t *patch.Table, ve valueError, priv *Privacy, opt patch.Options) error {
+func valueErr(header []string, export string, t *patch.Table, ve valueError, priv *Privacy, opt patch.Options) error {
 	field := RegistrationFields[ve.field]
 	key := t.Records[ve.rec].Get(slices.Index(RegistrationFields, "registration_id"))
 	bv, ok := ve.err.(*regBadValue)
 	if !ok {
-		return pos.Errorf(pos.Pos{File: export, Line: ve.line}, "%s: column %q: %v", key, c.header[ve.field], ve.err)
+		return pos.Errorf(pos.Pos{File: export, Line: ve.line}, "%s: column %q: %v", key, header[ve.field], ve.err)
 	}
 	shown := strconv.Quote(ve.raw)
 	if priv.IsSensitive(field) && !opt.ShowPrivate {
@@ -284,7 +369,7 @@ func (c *regConfig) valueErr(export string, t *patch.Table, ve valueError, priv 
 		shown = " " + shown
 	}
 	return pos.Errorf(pos.Pos{File: export, Line: ve.line}, "%s: column %q: %s%s (%s; or fix the record with a patch that sets %s)",
-		key, c.header[ve.field], bv.what, shown, bv.hint, field)
+		key, header[ve.field], bv.what, shown, bv.hint, field)
 }
 
 // regBatch is a batch of raw records handed from the parsing goroutine to
@@ -301,8 +386,8 @@ const regBatchRows = 1024
 // readExport streams the export into a patch table, mapping every cell.
 // Cells no mapping knows are returned as value errors, not failed at once,
 // because a patch may fix them.
-func readExport(ctx context.Context, r *stage.Run, export string, cfg *regConfig, priv *Privacy, res *regResult) (*patch.Table, []valueError, error) {
-	f, err := r.FS.Open(export)
+func readExport(ctx context.Context, fsys fs.FS, export string, cfg *regConfig, m *regMapped) (*patch.Table, []valueError, error) {
+	f, err := fsys.Open(export)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -315,11 +400,7 @@ func readExport(ctx context.Context, r *stage.Run, export string, cfg *regConfig
 	if err != nil {
 		return nil, nil, err
 	}
-	t := &patch.Table{
-		Name: "registrations", Fields: RegistrationFields, Key: "registration_id",
-		Lists: map[string]bool{"days_attending": true}, ListSep: ";",
-		Sensitive: priv.SensitiveSet(), Source: export,
-	}
+	t := newRegTable(export)
 	var verrs []valueError
 	n := len(RegistrationFields)
 	vals := make([]string, n)
@@ -362,7 +443,7 @@ func readExport(ctx context.Context, r *stage.Run, export string, cfg *regConfig
 			return nil, nil, err
 		}
 		for k, line := range b.lines {
-			res.counts["rows_read"]++
+			m.rowsRead++
 			raws := b.fields[k*n : (k+1)*n]
 			for fi, raw := range raws {
 				v, err := mappers[fi](raw)
@@ -387,7 +468,7 @@ func readExport(ctx context.Context, r *stage.Run, export string, cfg *regConfig
 		}
 	}
 	if n, first := cr.Converted(); n > 0 {
-		res.warns = append(res.warns, fmt.Sprintf("%s:%d: %d cells were not UTF-8 and were read as Windows-1252; export as \"CSV UTF-8\" to be sure", export, first, n))
+		m.warns = append(m.warns, fmt.Sprintf("%s:%d: %d cells were not UTF-8 and were read as Windows-1252; export as \"CSV UTF-8\" to be sure", export, first, n))
 	}
 	// Duplicate ids in the export itself: sort positions by key.
 	order := make([]int32, len(t.Records))
@@ -409,6 +490,15 @@ func readExport(ctx context.Context, r *stage.Run, export string, cfg *regConfig
 		}
 	}
 	return t, verrs, errs.Err()
+}
+
+// newRegTable is the empty registrations table of an export.
+func newRegTable(export string) *patch.Table {
+	return &patch.Table{
+		Name: "registrations", Fields: RegistrationFields, Key: "registration_id",
+		Lists: map[string]bool{"days_attending": true}, ListSep: ";",
+		Source: export,
+	}
 }
 
 // mappers returns, per canonical field, the function that maps a raw cell.
@@ -522,20 +612,42 @@ func (res *regResult) write(w io.Writer, rec *lineage.Recorder) error {
 			return err
 		}
 		if rec != nil {
-			lr := lineage.Row{}
-			if r.Line > 0 {
-				lr.Sources = []lineage.Source{{File: res.export, Line: r.Line, Key: row[res.keyCol]}}
-			}
-			for _, a := range t.Applied(i) {
-				// A record added by a patch (a walk-in) has no export line:
-				// its source record is the patch.
-				if r.Line <= 0 && a.Patch.Kind == patch.Add && lr.Sources == nil {
-					lr.Sources = []lineage.Source{{File: a.Patch.Pos.File, Line: a.Patch.Pos.Line, Key: row[res.keyCol]}}
-				}
-				lr.Patches = append(lr.Patches, lineage.Patch{ID: a.Patch.ID, File: a.Patch.Pos.File, Line: a.Patch.Pos.Line, Fields: a.Fields})
-			}
-			rec.AddRow(lr)
+			res.lineage(rec, i, row[res.keyCol])
 		}
 	}
 	return cw.Flush()
+}
+
+// lineage records the lineage of output row for record i: its export
+// line (or, read from a mapped table, that table's row, whose own lineage
+// names the line) and the patches that changed it.
+func (res *regResult) lineage(rec *lineage.Recorder, i int, key string) {
+	t := res.table
+	r := &t.Records[i]
+	applied := t.Applied(i)
+	if len(applied) == 0 && r.Line > 0 {
+		if res.mapped != "" {
+			rec.AddRef(res.mapped, i)
+		} else {
+			rec.AddSource(lineage.Source{File: res.export, Line: r.Line, Key: key})
+		}
+		return
+	}
+	lr := lineage.Row{}
+	if r.Line > 0 {
+		if res.mapped != "" {
+			lr.Refs = []lineage.Ref{{Input: res.mapped, Row: i}}
+		} else {
+			lr.Sources = []lineage.Source{{File: res.export, Line: r.Line, Key: key}}
+		}
+	}
+	for _, a := range applied {
+		// A record added by a patch (a walk-in) has no export line:
+		// its source record is the patch.
+		if r.Line <= 0 && a.Patch.Kind == patch.Add && lr.Sources == nil {
+			lr.Sources = []lineage.Source{{File: a.Patch.Pos.File, Line: a.Patch.Pos.Line, Key: key}}
+		}
+		lr.Patches = append(lr.Patches, lineage.Patch{ID: a.Patch.ID, File: a.Patch.Pos.File, Line: a.Patch.Pos.Line, Fields: a.Fields})
+	}
+	rec.AddRow(lr)
 }

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"bethel/pkg/csvio"
-	"bethel/pkg/lineage"
 	"bethel/pkg/stage"
 )
 
@@ -188,7 +187,7 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		if _, err := bw.Write(arena[x.lineStart:x.end]); err != nil {
 			return err
 		}
-		rec.AddRow(lineage.Row{Refs: []lineage.Ref{{Input: in, Row: int(x.input)}}})
+		rec.AddRef(in, int(x.input))
 	}
 	return bw.Flush()
 }

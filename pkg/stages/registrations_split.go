@@ -1,0 +1,354 @@
+package stages
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"bethel/pkg/lineage"
+	"bethel/pkg/patch"
+	"bethel/pkg/pos"
+	"bethel/pkg/stage"
+)
+
+// The registrations node in two halves, so that editing a patch does not
+// map the whole export again: registrations.map maps the export to
+// canonical values and stores the result (a private intermediate), and
+// registrations.patch applies the patches to it and writes what
+// registrations.normalize writes. The engine's cache and early cutoff then
+// skip the mapping, the expensive half, when only patches changed. The
+// two together give byte-identical outputs to registrations.normalize,
+// which stays for pipelines that want one node.
+
+// regMappedSuffix is how the patching half finds the mapped table among
+// its inputs, and how the mapping half recognizes its output.
+const regMappedSuffix = ".mapped"
+
+// registrationsMap is the registrations.map stage. Inputs: as
+// registrations.normalize without privacy.toml (the export, columns.toml,
+// values.toml, bethels.csv). Output: one file ending in ".mapped". Cells
+// no mapping knows are stored, not failed: a patch may fix them, and the
+// patching half judges them.
+type registrationsMap struct{}
+
+func init() { register(registrationsMap{}) }
+
+func (registrationsMap) Name() string    { return "registrations.map" }
+func (registrationsMap) Version() string { return "1" }
+
+func (registrationsMap) Run(ctx context.Context, r *stage.Run) error {
+	if len(r.Outputs) != 1 || !strings.HasSuffix(r.Outputs[0], regMappedSuffix) {
+		return fmt.Errorf("node %s: registrations.map writes one output ending in %q (out/private/registrations%s), have %v", r.Node, regMappedSuffix, regMappedSuffix, r.Outputs)
+	}
+	if r.Visibility != stage.Private {
+		return fmt.Errorf("node %s: registrations.map writes personal data; its visibility must be private, not %s", r.Node, r.Visibility)
+	}
+	if len(r.Patches) > 0 {
+		return fmt.Errorf("node %s: registrations.map applies no patches; give them to the registrations.patch node", r.Node)
+	}
+	src, err := regSources(r)
+	if err != nil {
+		return err
+	}
+	cfg, err := src.load(r.FS, true)
+	if err != nil {
+		return err
+	}
+	m, err := mapRegistrations(ctx, r.FS, src, cfg)
+	if err != nil {
+		return err
+	}
+	if r.Warnf != nil {
+		for _, w := range m.warns {
+			r.Warnf("%s", w)
+		}
+	}
+	w, err := r.Create(r.Outputs[0])
+	if err != nil {
+		return err
+	}
+	if err := writeMapped(w, src, m); err != nil {
+		return err
+	}
+	// Row lineage: record i of the stored table is export record i.
+	if rec := lineageOf(r, r.Outputs[0]); rec != nil {
+		for i := range m.table.Records {
+			x := &m.table.Records[i]
+			rec.AddSource(lineage.Source{File: m.export, Line: x.Line, Key: x.Get(0)})
+		}
+	}
+	return nil
+}
+
+// registrationsPatch is the registrations.patch stage. Inputs: the mapped
+// table (ending in ".mapped"), values.toml and bethels.csv (patch values
+// are checked as canonical), privacy.toml. Patches, outputs and
+// visibility as registrations.normalize.
+type registrationsPatch struct{}
+
+func init() { register(registrationsPatch{}) }
+
+func (registrationsPatch) Name() string    { return "registrations.patch" }
+func (registrationsPatch) Version() string { return "1" }
+
+func (s registrationsPatch) Run(ctx context.Context, r *stage.Run) error {
+	return runNormalize(ctx, r, func() (*regResult, error) { return patchMapped(ctx, r, patch.Options{}, false) })
+}
+
+// PatchReport maps the export named in the stored table again instead of
+// trusting the table: `bethel patches` must show what the next build will
+// find, and the export may have changed since the mapping half ran.
+func (registrationsPatch) PatchReport(ctx context.Context, r *stage.Run, opt patch.Options) (*patch.Report, error) {
+	res, err := patchMapped(ctx, r, opt, true)
+	if res == nil {
+		return nil, err
+	}
+	return res.report, err
+}
+
+var _ patch.Reporter = registrationsPatch{}
+
+// patchMapped reads the mapped table (or, with fresh, maps the export it
+// came from again) and applies the node's patches.
+func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh bool) (*regResult, error) {
+	var mapped string
+	for _, in := range r.Inputs {
+		if strings.HasSuffix(in, regMappedSuffix) {
+			if mapped != "" {
+				return nil, fmt.Errorf("node %s: two mapped tables among the inputs (%s and %s)", r.Node, mapped, in)
+			}
+			mapped = in
+		}
+	}
+	if mapped == "" {
+		return nil, fmt.Errorf("node %s: registrations.patch needs the output of a registrations.map node (a %s file) among its inputs", r.Node, regMappedSuffix)
+	}
+	priv, err := PrivacyOf(r)
+	if err != nil {
+		return nil, err
+	}
+	var src regSourceFiles
+	if src.values, err = r.Input(ValuesFile); err != nil {
+		return nil, err
+	}
+	if src.bethels, err = r.Input(BethelsFile); err != nil {
+		return nil, err
+	}
+	cfg, err := src.load(r.FS, false)
+	if err != nil {
+		return nil, err
+	}
+	patches, err := patch.Load(r.FS, r.Patches)
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.FS.Open(mapped)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m, from, err := readMapped(bufio.NewReaderSize(f, 256<<10), mapped, !fresh)
+	if err != nil {
+		return nil, err
+	}
+	if fresh {
+		mcfg, err := from.load(r.FS, true)
+		if err != nil {
+			return nil, err
+		}
+		if m, err = mapRegistrations(ctx, r.FS, from, mcfg); err != nil {
+			return nil, err
+		}
+		m.warns = nil // the mapping half's warnings, not this node's
+	}
+	res, err := patchRegistrations(m, cfg, priv, patches, opt)
+	if res != nil && !fresh {
+		res.mapped = mapped
+	}
+	return res, err
+}
+
+// The stored table, written by writeMapped and read by readMapped. It is
+// private (it holds every raw value), deterministic, and made for reading
+// fast rather than for other tools:
+//
+//	"bethel registrations.map 1\n"
+//	str export, str columns.toml, str values.toml, str bethels.csv
+//	uvarint nfields, str header[nfields]      (export column per canonical field)
+//	uvarint rows_read
+//	uvarint nrecords, per record: uvarint len, then len bytes:
+//	    uvarint line, uvarint size[nfields], the values' bytes
+//	uvarint nerrors, per value error: uvarint record, field, line, kind;
+//	    str what, str hint (kind 1, a value no mapping knows) or str message
+//	    (kind 0), str raw
+//
+// where str is a uvarint length and the bytes.
+const regMappedMagic = "bethel registrations.map 1\n"
+
+func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	var b []byte
+	str := func(b []byte, s string) []byte { return append(binary.AppendUvarint(b, uint64(len(s))), s...) }
+	u := func(b []byte, v int) []byte { return binary.AppendUvarint(b, uint64(v)) }
+	b = append(b, regMappedMagic...)
+	for _, s := range []string{src.export, src.columns, src.values, src.bethels} {
+		b = str(b, s)
+	}
+	b = u(b, len(m.header))
+	for _, h := range m.header {
+		b = str(b, h)
+	}
+	b = u(b, m.rowsRead)
+	b = u(b, len(m.table.Records))
+	bw.Write(b)
+	nf := len(RegistrationFields)
+	var rec []byte
+	for i := range m.table.Records {
+		x := &m.table.Records[i]
+		rec = u(rec[:0], x.Line)
+		for f := 0; f < nf; f++ {
+			rec = u(rec, len(x.Get(f)))
+		}
+		for f := 0; f < nf; f++ {
+			rec = append(rec, x.Get(f)...)
+		}
+		b = u(b[:0], len(rec))
+		bw.Write(b)
+		bw.Write(rec)
+	}
+	b = u(b[:0], len(m.verrs))
+	for _, ve := range m.verrs {
+		b = u(u(u(b, ve.rec), ve.field), ve.line)
+		if bv, ok := ve.err.(*regBadValue); ok {
+			b = str(str(u(b, 1), bv.what), bv.hint)
+		} else {
+			b = str(u(b, 0), ve.err.Error())
+		}
+		b = str(b, ve.raw)
+	}
+	bw.Write(b)
+	return bw.Flush()
+}
+
+var errMappedCorrupt = errors.New("not a registrations.map table, or a damaged one; rebuild it (bethel make)")
+
+// readMapped reads a stored table; with records false, only its header
+// (the files it was mapped from).
+func readMapped(br *bufio.Reader, file string, records bool) (*regMapped, regSourceFiles, error) {
+	var src regSourceFiles
+	bad := func() (*regMapped, regSourceFiles, error) {
+		return nil, src, pos.Errorf(pos.Pos{File: file, Line: 1}, "%v", errMappedCorrupt)
+	}
+	magic := make([]byte, len(regMappedMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != regMappedMagic {
+		return bad()
+	}
+	var err error
+	u := func() int {
+		if err != nil {
+			return 0
+		}
+		var v uint64
+		v, err = binary.ReadUvarint(br)
+		if v > 1<<31 {
+			err = errMappedCorrupt
+		}
+		return int(v)
+	}
+	buf := make([]byte, 0, 1024)
+	str := func() string {
+		n := u()
+		if err != nil {
+			return ""
+		}
+		if n > cap(buf) {
+			buf = make([]byte, n)
+		}
+		if _, err = io.ReadFull(br, buf[:n]); err != nil {
+			return ""
+		}
+		return string(buf[:n])
+	}
+	src = regSourceFiles{export: str(), columns: str(), values: str(), bethels: str()}
+	nf := u()
+	if err != nil || nf != len(RegistrationFields) {
+		return bad()
+	}
+	m := &regMapped{export: src.export, header: make([]string, nf)}
+	for i := range m.header {
+		m.header[i] = str()
+	}
+	m.rowsRead = u()
+	n := u()
+	if err != nil {
+		return bad()
+	}
+	if !records {
+		return m, src, nil
+	}
+	t := newRegTable(src.export)
+	t.Records = make([]patch.Record, 0, n)
+	vals := make([]string, nf)
+	sizes := make([]int, nf)
+	for i := 0; i < n; i++ {
+		size := u()
+		if err != nil || size > 1<<26 {
+			return bad()
+		}
+		if size > cap(buf) {
+			buf = make([]byte, size)
+		}
+		if _, err = io.ReadFull(br, buf[:size]); err != nil {
+			return bad()
+		}
+		// One string per record; the values are slices of it, packed
+		// again (and copied) by NewRecord.
+		s := string(buf[:size])
+		p := 0
+		next := func() int {
+			v, k := binary.Uvarint(buf[p:size])
+			if k <= 0 {
+				err = errMappedCorrupt
+				return 0
+			}
+			p += k
+			return int(v)
+		}
+		line := next()
+		for f := range sizes {
+			sizes[f] = next()
+		}
+		for f, sz := range sizes {
+			if err != nil || sz < 0 || p+sz > size {
+				return bad()
+			}
+			vals[f] = s[p : p+sz]
+			p += sz
+		}
+		t.Records = append(t.Records, patch.NewRecord(vals, line))
+	}
+	ne := u()
+	for i := 0; i < ne && err == nil; i++ {
+		ve := valueError{rec: u(), field: u(), line: u()}
+		switch u() {
+		case 1:
+			ve.err = &regBadValue{what: str(), hint: str()}
+		default:
+			ve.err = errors.New(str())
+		}
+		ve.raw = str()
+		if ve.rec >= len(t.Records) || ve.field >= nf {
+			return bad()
+		}
+		m.verrs = append(m.verrs, ve)
+	}
+	if err != nil {
+		return bad()
+	}
+	m.table = t
+	return m, src, nil
+}

@@ -1,0 +1,195 @@
+package stages
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"bethel/pkg/lineage"
+	"bethel/pkg/patch"
+)
+
+const mappedPath = "out/private/registrations.mapped"
+
+// runSplit runs registrations.map then registrations.patch over fsys, the
+// mapped table handed over in memory as the engine would on disk. It
+// returns the patching half's run (nil when the mapping half failed) and
+// the mapping half's.
+func runSplit(t *testing.T, fsys fstest.MapFS) (mapRun, patchRun *regRun, err error) {
+	t.Helper()
+	mr, mrr := workspaceRun(t, fsys, "registrations-map", regInputs[:4], []string{mappedPath}, "")
+	if err := (registrationsMap{}).Run(context.Background(), mr); err != nil {
+		if len(mrr.created) > 0 {
+			t.Errorf("failed mapping created outputs %v", mrr.created)
+		}
+		return mrr, nil, err
+	}
+	over := fstest.MapFS{}
+	for k, v := range fsys {
+		over[k] = v
+	}
+	over[mappedPath] = &fstest.MapFile{Data: mrr.outputs[mappedPath].Bytes()}
+	pr, prr := workspaceRun(t, over, "registrations", []string{mappedPath, "config/values.toml", "config/bethels.csv", "config/privacy.toml"},
+		regOutputs, "patches/registrations/*.toml")
+	err = (registrationsPatch{}).Run(context.Background(), pr)
+	if err != nil && len(prr.created) > 0 {
+		t.Errorf("failed patching created outputs %v", prr.created)
+	}
+	return mrr, prr, err
+}
+
+func dirFS(t *testing.T, roots ...string) fstest.MapFS {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	for _, root := range roots {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(root, p)
+			b, err := os.ReadFile(p)
+			fsys[filepath.ToSlash(rel)] = &fstest.MapFile{Data: b}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fsys
+}
+
+// TestSplitMatchesNormalize: registrations.map + registrations.patch write
+// byte for byte what registrations.normalize writes, warn the same, and
+// their lineage, followed through the mapped table, names the same source
+// records and patches.
+func TestSplitMatchesNormalize(t *testing.T) {
+	for _, dir := range []string{filepath.Join("testdata", "registrations", "small"), "../.."} {
+		fsys := dirFS(t, dir)
+		for k := range fsys {
+			if strings.HasPrefix(k, "out/") || strings.HasPrefix(k, ".bethel/") || strings.HasPrefix(k, ".git/") {
+				delete(fsys, k)
+			}
+		}
+		one, err := runRegistrations(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mrr, prr, err := runSplit(t, fsys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range regOutputs {
+			if !bytes.Equal(one.outputs[o].Bytes(), prr.outputs[o].Bytes()) {
+				t.Errorf("%s: %s differs between the one node and the two halves", dir, o)
+			}
+		}
+		if got, want := append(mrr.warnings, prr.warnings...), one.warnings; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: warnings\n got %q\nwant %q", dir, got, want)
+		}
+		a, b, m := one.lineage[regOutputs[0]], prr.lineage[regOutputs[0]], mrr.lineage[mappedPath]
+		if a.NumRows() != b.NumRows() || a.NumRows() == 0 {
+			t.Fatalf("%s: %d and %d lineage rows", dir, a.NumRows(), b.NumRows())
+		}
+		for i := 0; i < a.NumRows(); i++ {
+			want, got := a.Row(i), b.Row(i)
+			var srcs []lineage.Source
+			for _, ref := range got.Refs {
+				if ref.Input != mappedPath {
+					t.Fatalf("row %d refers to %s", i, ref.Input)
+				}
+				srcs = append(srcs, m.Row(ref.Row).Sources...)
+			}
+			got.Sources = append(got.Sources, srcs...)
+			got.Refs = nil
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: lineage of row %d\n got %+v\nwant %+v", dir, i, got, want)
+			}
+		}
+	}
+}
+
+// TestSplitBadInputs: every bad-input case fails the two halves with the
+// error the one node gives (the mapping half for the export and its
+// config, the patching half for value errors no patch fixes and patches).
+func TestSplitBadInputs(t *testing.T) {
+	base := filepath.Join("testdata", "registrations", "small")
+	cases, err := os.ReadDir(filepath.Join("testdata", "bad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(c.Name(), func(t *testing.T) {
+			dir := filepath.Join("testdata", "bad", c.Name())
+			fsys := dirFS(t, base, dir)
+			for k := range fsys {
+				if strings.HasPrefix(k, "golden/") || k == "error.golden" || k == "remove.txt" {
+					delete(fsys, k)
+				}
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, "remove.txt")); err == nil {
+				for _, p := range strings.Fields(string(b)) {
+					delete(fsys, p)
+				}
+			}
+			want, err := os.ReadFile(filepath.Join(dir, "error.golden"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = runSplit(t, fsys)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			got := err.Error() + "\n"
+			if strings.Contains(string(want), "privacy") && strings.Contains(got, "privacy") {
+				return // privacy.toml is read by the other half: a different node name is fine
+			}
+			if got != string(want) {
+				t.Errorf("error\n got: %s\nwant: %s", got, want)
+			}
+		})
+	}
+}
+
+// TestSplitPatchReport: `bethel patches` on the patching half maps the
+// export again, so a stale mapped table does not hide what the next build
+// will find.
+func TestSplitPatchReport(t *testing.T) {
+	dir := filepath.Join("testdata", "registrations", "small")
+	fsys := dirFS(t, dir)
+	mr, mrr := workspaceRun(t, fsys, "registrations-map", regInputs[:4], []string{mappedPath}, "")
+	if err := (registrationsMap{}).Run(context.Background(), mr); err != nil {
+		t.Fatal(err)
+	}
+	fsys[mappedPath] = &fstest.MapFile{Data: mrr.outputs[mappedPath].Bytes()}
+	// The export changes after the mapping: one record's bethel is gone
+	// from it, so a patch matching that record must become an orphan.
+	one, err := runRegistrations(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, _ := workspaceRun(t, fsys, "registrations", []string{mappedPath, "config/values.toml", "config/bethels.csv", "config/privacy.toml"},
+		regOutputs, "patches/registrations/*.toml")
+	rep, err := (registrationsPatch{}).PatchReport(context.Background(), pr, patch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	writeReport(&buf, rep)
+	if buf.String() != one.outputs[regOutputs[1]].String() {
+		t.Errorf("report differs from the one node's:\n%s", buf.String())
+	}
+	lines := strings.SplitAfter(string(fsys["inputs/registrations.csv"].Data), "\n")
+	fsys["inputs/registrations.csv"] = &fstest.MapFile{Data: []byte(strings.Join(lines[:len(lines)-3], ""))}
+	pr, _ = workspaceRun(t, fsys, "registrations", []string{mappedPath, "config/values.toml", "config/bethels.csv", "config/privacy.toml"},
+		regOutputs, "patches/registrations/*.toml")
+	rep2, _ := (registrationsPatch{}).PatchReport(context.Background(), pr, patch.Options{})
+	if rep2 == nil || rep2.Counts["rows_read"] != rep.Counts["rows_read"]-1 {
+		t.Errorf("the report did not follow the changed export: %+v", rep2)
+	}
+}
