@@ -494,6 +494,7 @@ func expectedAttendance(ctx context.Context, r *stage.Run, ps *programState, tra
 	counts := map[key]int{}
 	all := make([]int, nd)
 	rows := map[key][]int{}
+	dayRows := make([][]int, nd) // ascending, like every list here
 	bs, ds2 := rr.col("bethel"), rr.col("days_attending")
 	for i := 0; i < rr.n; i++ {
 		if ds2.at(i) == "" {
@@ -509,6 +510,7 @@ func expectedAttendance(ctx context.Context, r *stage.Run, ps *programState, tra
 			all[di]++
 			if track {
 				rows[k] = append(rows[k], rowIdx[i])
+				dayRows[di] = append(dayRows[di], rowIdx[i])
 			}
 		}
 	}
@@ -518,20 +520,16 @@ func expectedAttendance(ctx context.Context, r *stage.Run, ps *programState, tra
 		var rs []int
 		if s.Bethels == "all" {
 			s.Expected = all[di]
-			if track {
-				for k, l := range rows {
-					if k.day == di {
-						rs = append(rs, l...)
-					}
-				}
-			}
+			rs = dayRows[di]
 		} else {
 			s.Expected = 0
+			var lists [][]int
 			for _, b := range strings.Split(s.Bethels, ";") {
 				s.Expected += counts[key{b, di}]
-				if track {
-					rs = append(rs, rows[key{b, di}]...)
-				}
+				lists = append(lists, rows[key{b, di}])
+			}
+			if track {
+				rs = mergeSorted(lists...)
 			}
 		}
 		refs = append(refs, rs)

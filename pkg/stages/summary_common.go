@@ -435,12 +435,20 @@ func writeMemberTable(r *stage.Run, out, first string, t *countTable, label func
 		for m := 0; m < 3; m++ {
 			sum[m] += c[m]
 			if rec != nil {
-				sumRefs[m] = append(sumRefs[m], t.refs[i][m]...)
 				rec.AddCell(countCell(i, memberColumns[m], fmt.Sprintf("count of active registrations with %s and member_type = %s", describe(k), MemberTypes[m]), fields, input, t.refs[i][m]))
 			}
 		}
 		if rec != nil {
-			rec.AddCell(countCell(i, "total", fmt.Sprintf("count of active registrations with %s", describe(k)), fields, input, concat(t.refs[i][:]...)))
+			rec.AddCell(countCell(i, "total", fmt.Sprintf("count of active registrations with %s", describe(k)), fields, input, mergeSorted(t.refs[i][:]...)))
+		}
+	}
+	if total && rec != nil {
+		for m := 0; m < 3; m++ {
+			lists := make([][]int, len(t.keys))
+			for i := range t.keys {
+				lists[i] = t.refs[i][m]
+			}
+			sumRefs[m] = mergeSorted(lists...)
 		}
 	}
 	if total {
@@ -454,7 +462,7 @@ func writeMemberTable(r *stage.Run, out, first string, t *countTable, label func
 			for m := 0; m < 3; m++ {
 				rec.AddCell(countCell(n, memberColumns[m], "count of active registrations with member_type = "+MemberTypes[m], []string{"member_type"}, input, sumRefs[m]))
 			}
-			rec.AddCell(countCell(n, "total", "count of active registrations", []string{"member_type"}, input, concat(sumRefs[:]...)))
+			rec.AddCell(countCell(n, "total", "count of active registrations", []string{"member_type"}, input, mergeSorted(sumRefs[:]...)))
 		}
 	}
 	return cw.Flush()
@@ -475,12 +483,46 @@ func countCell(row int, col, derivation string, fields []string, input string, r
 	return lineage.Cell{Row: row, Col: col, Derivation: derivation, Fields: fields, Input: input, Rows: rows}
 }
 
-func concat(ls ...[]int) []int {
-	var out []int
+// mergeSorted merges ascending lists into one ascending list. Count
+// cells record the rows they count in ascending order; a total's rows are
+// the union of its parts', and merging them is linear where sorting their
+// concatenation was the largest cost of a summary at 100,000 rows.
+func mergeSorted(ls ...[]int) []int {
+	var nonEmpty [][]int
 	for _, l := range ls {
-		out = append(out, l...)
+		if len(l) > 0 {
+			nonEmpty = append(nonEmpty, l)
+		}
 	}
-	return out
+	for len(nonEmpty) > 1 {
+		next := nonEmpty[:0:0]
+		for i := 0; i < len(nonEmpty); i += 2 {
+			if i+1 == len(nonEmpty) {
+				next = append(next, nonEmpty[i])
+				break
+			}
+			next = append(next, merge2(nonEmpty[i], nonEmpty[i+1]))
+		}
+		nonEmpty = next
+	}
+	if len(nonEmpty) == 0 {
+		return nil
+	}
+	return nonEmpty[0]
+}
+
+func merge2(a, b []int) []int {
+	out := make([]int, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if b[0] < a[0] {
+			out = append(out, b[0])
+			b = b[1:]
+		} else {
+			out = append(out, a[0])
+			a = a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

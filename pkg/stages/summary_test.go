@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -283,5 +284,22 @@ func TestSharedParse(t *testing.T) {
 	_, _, err = readRegistrations(context.Background(), run(noDiet), "dietary_needs")
 	if err == nil || !strings.Contains(err.Error(), `missing required column "dietary_needs"`) {
 		t.Fatalf("error %v", err)
+	}
+}
+
+func TestMergeSorted(t *testing.T) {
+	for _, c := range []struct {
+		in   [][]int
+		want []int
+	}{
+		{nil, nil},
+		{[][]int{{}, nil}, nil},
+		{[][]int{{1, 4, 9}}, []int{1, 4, 9}},
+		{[][]int{{1, 4, 9}, {2, 3, 10}}, []int{1, 2, 3, 4, 9, 10}},
+		{[][]int{{5}, {1, 7}, {}, {2, 6}, {0, 3, 8}}, []int{0, 1, 2, 3, 5, 6, 7, 8}},
+	} {
+		if got := mergeSorted(c.in...); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("mergeSorted(%v) = %v, want %v", c.in, got, c.want)
+		}
 	}
 }
