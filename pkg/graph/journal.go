@@ -67,8 +67,17 @@ const journalHeader = "bethel-state 1\n"
 func loadJournal(path string) *journal {
 	j := &journal{path: path, m: make(map[string]*nodeState)}
 	b, err := os.ReadFile(path)
-	if err != nil || !bytes.HasPrefix(b, []byte(journalHeader)) {
+	if err != nil {
 		return j
+	}
+	j.load(b)
+	return j
+}
+
+// load reads the records of a whole log file.
+func (j *journal) load(b []byte) {
+	if !bytes.HasPrefix(b, []byte(journalHeader)) {
+		return
 	}
 	j.torn = len(b) > 0 && b[len(b)-1] != '\n'
 	b = b[len(journalHeader):]
@@ -82,7 +91,6 @@ func loadJournal(path string) *journal {
 		b = b[i+1:]
 		j.parse(line)
 	}
-	return j
 }
 
 func (j *journal) parse(line []byte) {
