@@ -74,7 +74,7 @@ func Clean(p *pipeline.Pipeline, opts Options) (*CleanResult, error) {
 			dirs[filepath.Dir(abs)] = true
 		}
 	}
-		// Remove directories the outputs leave empty, deepest first, never the
+	// Remove directories the outputs leave empty, deepest first, never the
 	// root itself.
 	var ds []string
 	for d := range dirs {
