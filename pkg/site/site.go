@@ -76,10 +76,7 @@ type Total struct {
 	Name  string
 	Label string
 	Value int
-	// Cell is the data-cell id the number explains itself with; empty
-	// when the number is not a cell of an artifact (bethels represented).
-	Cell string
-	Note string
+	Note  string
 }
 
 // Table is one table of counts.
