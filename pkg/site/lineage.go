@@ -2,6 +2,7 @@ package site
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"sort"
@@ -23,15 +24,25 @@ import (
 //	  "patches": [[id, file, line, reason], ...],
 //	  "text": [string, ...],                       // derivations and field lists
 //	  "chains": [[node, ...], ...],                // node chains
+//	  "sets": [[run, ...], ...],                   // lists of indexes, each once
 //	  "cells": {"PATH:ROW:COL": [value, derivation, chain, fields, sources, patches], ...}
 //	};
 //
-// A cell's derivation and fields index "text", its chain "chains"; its
-// sources and patches are runs of ascending indexes: a positive number d
-// moves d past the previous index (which starts at -1) and names it, a
-// negative -k names the k indexes right after the previous one. A TOTAL
-// cell over every record is then two numbers, and a scattered cell about
-// one short number per record.
+// A cell's derivation and fields index "text", its chain "chains", its
+// sources and patches "sets" (into "src" and "patches"). A set is a list
+// of ascending indexes written in whichever of two forms is shorter:
+//
+//   - an array of runs: a positive number d moves d past the previous
+//     index (which starts at -1) and names it, a negative -k names the k
+//     indexes right after the previous one. A TOTAL cell over every
+//     record is two numbers, a sparse cell (one bethel's guests) about
+//     one short number per record;
+//   - a string: base64 of a bitmap, bit i (byte i/8, bit i%8 from the
+//     least significant) set when index i is in the set. A dense but
+//     scattered cell (a day's daughters) costs 1.33 bits per record.
+//
+// The many cells that count the same records (a day's total and every
+// all-bethels session that day) share one set.
 func (l *Lineage) writeJS(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	files := newInterner()
@@ -110,22 +121,32 @@ func (l *Lineage) writeJS(w io.Writer) error {
 		}
 		writeStrings(bw, ch)
 	}
-	bw.WriteString("],\n\"cells\":{")
+	sets := newInterner()
 	var buf []byte
+	setOf := make([][2]int, len(ids))
+	for i, id := range ids {
+		c := l.Cells[id]
+		buf = appendSet(buf[:0], c.Sources)
+		setOf[i][0] = sets.id(string(buf))
+		buf = appendSet(buf[:0], c.Patches)
+		setOf[i][1] = sets.id(string(buf))
+	}
+	bw.WriteString("],\n\"sets\":[")
+	for i, set := range sets.list {
+		if i > 0 {
+			bw.WriteString(",\n")
+		}
+		bw.WriteString(set)
+	}
+	bw.WriteString("],\n\"cells\":{")
 	for i, id := range ids {
 		c := l.Cells[id]
 		if i > 0 {
 			bw.WriteByte(',')
 		}
-		bw.WriteString("\n" + jsString(id) + ":[" + jsString(c.Value) + ",")
 		e := encs[i]
-		bw.WriteString(strconv.Itoa(e.deriv) + "," + strconv.Itoa(e.chain) + "," + strconv.Itoa(e.fields) + ",[")
-		buf = appendRuns(buf[:0], c.Sources)
-		bw.Write(buf)
-		bw.WriteString("],[")
-		buf = appendRuns(buf[:0], c.Patches)
-		bw.Write(buf)
-		bw.WriteString("]]")
+		bw.WriteString("\n" + jsString(id) + ":[" + jsString(c.Value) + "," + strconv.Itoa(e.deriv) + "," + strconv.Itoa(e.chain) + "," +
+			strconv.Itoa(e.fields) + "," + strconv.Itoa(setOf[i][0]) + "," + strconv.Itoa(setOf[i][1]) + "]")
 	}
 	bw.WriteString("\n}};\n")
 	return bw.Flush()
@@ -153,6 +174,43 @@ func appendRuns(b []byte, idx []int) []byte {
 		i = j
 	}
 	return b
+}
+
+// appendSet encodes a set of ascending indexes as writeJS describes: runs
+// or a bitmap, whichever is shorter.
+func appendSet(b []byte, idx []int) []byte {
+	start := len(b)
+	b = append(b, '[')
+	b = appendRuns(b, idx)
+	b = append(b, ']')
+	if len(idx) == 0 {
+		return b
+	}
+	n := idx[len(idx)-1]/8 + 1
+	if base64.StdEncoding.EncodedLen(n)+2 >= len(b)-start {
+		return b
+	}
+	bits := make([]byte, n)
+	for _, i := range idx {
+		bits[i/8] |= 1 << (i % 8)
+	}
+	b = append(b[:start], '"')
+	b = base64.StdEncoding.AppendEncode(b, bits)
+	return append(b, '"')
+}
+
+// decodeBitmap is the bitmap form's inverse, for tests.
+func decodeBitmap(s string) ([]int, error) {
+	bits, err := base64.StdEncoding.DecodeString(s)
+	var out []int
+	for i, c := range bits {
+		for k := 0; k < 8; k++ {
+			if c&(1<<k) != 0 {
+				out = append(out, i*8+k)
+			}
+		}
+	}
+	return out, err
 }
 
 // decodeRuns is appendRuns' inverse, for tests (site.js has the same

@@ -249,13 +249,13 @@ func TestCountCells(t *testing.T) {
 			t.Errorf("lineage.js lacks %s", id)
 			continue
 		}
-		var srcToks, patToks []int
-		json.Unmarshal(enc[4], &srcToks)
-		json.Unmarshal(enc[5], &patToks)
-		if got := decodeRuns(srcToks); !sameInts(got, c.Sources) {
+		var si, pi int
+		json.Unmarshal(enc[4], &si)
+		json.Unmarshal(enc[5], &pi)
+		if got := decodeSet(t, lj.Sets[si]); !sameInts(got, c.Sources) {
 			t.Errorf("%s: sources decode to %v, want %v", id, got, c.Sources)
 		}
-		if got := decodeRuns(patToks); !sameInts(got, c.Patches) {
+		if got := decodeSet(t, lj.Sets[pi]); !sameInts(got, c.Patches) {
 			t.Errorf("%s: patches decode to %v, want %v", id, got, c.Patches)
 		}
 	}
@@ -279,6 +279,7 @@ type lineageJS struct {
 		F, L []int
 		K    []string
 	}
+	Sets  []json.RawMessage
 	Cells map[string][]json.RawMessage
 }
 
@@ -292,6 +293,24 @@ func parseLineageJS(t *testing.T, b []byte) *lineageJS {
 		t.Fatalf("lineage.js is not one JSON assignment: %v", err)
 	}
 	return &lj
+}
+
+// decodeSet decodes either form of a lineage.js set.
+func decodeSet(t *testing.T, raw json.RawMessage) []int {
+	t.Helper()
+	var toks []int
+	if json.Unmarshal(raw, &toks) == nil {
+		return decodeRuns(toks)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatalf("set %s is neither runs nor a bitmap", raw)
+	}
+	out, err := decodeBitmap(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func sameInts(a, b []int) bool {
@@ -327,6 +346,37 @@ func TestRuns(t *testing.T) {
 		}
 		if back := decodeRuns(toks); !sameInts(back, tc.idx) {
 			t.Errorf("decodeRuns(%q) = %v, want %v", got, back, tc.idx)
+		}
+	}
+}
+
+// TestSetForms: dense scattered sets become bitmaps, sparse and
+// contiguous ones runs, and both decode back.
+func TestSetForms(t *testing.T) {
+	every := func(step, n int) []int {
+		var out []int
+		for i := 0; i < n; i += step {
+			out = append(out, i)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		idx    []int
+		bitmap bool
+	}{
+		{"empty", nil, false},
+		{"contiguous", every(1, 5000), false},
+		{"every other", every(2, 5000), true},
+		{"sparse", every(97, 5000), false},
+		{"one far", []int{4000}, false},
+	} {
+		raw := appendSet(nil, tc.idx)
+		if isBitmap := raw[0] == '"'; isBitmap != tc.bitmap {
+			t.Errorf("%s: bitmap %v, want %v (%d bytes)", tc.name, isBitmap, tc.bitmap, len(raw))
+		}
+		if got := decodeSet(t, raw); !sameInts(got, tc.idx) {
+			t.Errorf("%s: decodes to %d indexes, want %d", tc.name, len(got), len(tc.idx))
 		}
 	}
 }

@@ -23,6 +23,17 @@
     return out;
   }
 
+  // set decodes a set: runs, or a base64 bitmap (see lineage.go).
+  function set(s) {
+    if (typeof s !== "string") { return runs(s); }
+    var bin = atob(s), out = [];
+    for (var i = 0; i < bin.length; i++) {
+      var c = bin.charCodeAt(i);
+      for (var k = 0; k < 8; k++) { if (c & (1 << k)) { out.push(i * 8 + k); } }
+    }
+    return out;
+  }
+
   var sources = null;
   // sourceTable expands the column-wise source table once.
   function sourceTable() {
@@ -82,7 +93,7 @@
     dlItem(dl, "Derivation", L.text[c[1]]);
     if (L.text[c[3]]) { dlItem(dl, "Fields read", L.text[c[3]]); }
     dlItem(dl, "Nodes", L.chains[c[2]].join(" → "));
-    var pids = runs(c[5]);
+    var pids = set(L.sets[c[5]]);
     var pdd = dlItem(dl, "Patches (" + pids.length + ")", pids.length ? el("ul") : "none");
     for (var i = 0; i < pids.length; i++) {
       var p = L.patches[pids[i]];
@@ -93,7 +104,7 @@
       li.appendChild(document.createTextNode(" (" + L.files[p[1]] + ":" + p[2] + "): " + p[3]));
       pdd.firstChild.appendChild(li);
     }
-    var sids = runs(c[4]);
+    var sids = set(L.sets[c[4]]);
     var sdd = el("dd");
     var count = el("p");
     count.appendChild(el("span", sids.length, "lineage-count"));
