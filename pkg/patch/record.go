@@ -20,6 +20,46 @@ func NewRecord(values []string, line int) Record {
 	return Record{data: pack(values), Line: line}
 }
 
+// Packed returns the record's values in their packed form, for a stage
+// that stores a table and reads it back with RecordFromPacked (the
+// registrations.map stage): far cheaper than repacking every record. The
+// form is internal to this package: a stage that stores it must bump its
+// version when this package changes it.
+func (r *Record) Packed() string { return r.data }
+
+// RecordFromPacked is the record whose packed form is data, as Packed
+// returned it. It checks the form's structure (n fields, offsets within
+// data) so that damaged stored data is an error, not a panic later.
+func RecordFromPacked(data string, n, line int) (Record, bool) {
+	if len(data) < 3 || data[0] > 1 || int(data[1])|int(data[2])<<8 != n {
+		return Record{}, false
+	}
+	w := 2
+	if data[0] == 1 {
+		w = 4
+	}
+	base := 3 + n*w
+	if len(data) < base {
+		return Record{}, false
+	}
+	prev := 0
+	for k := 0; k < n; k++ {
+		p := 3 + k*w
+		end := int(data[p]) | int(data[p+1])<<8
+		if w == 4 {
+			end |= int(data[p+2])<<16 | int(data[p+3])<<24
+		}
+		if end < prev {
+			return Record{}, false
+		}
+		prev = end
+	}
+	if base+prev != len(data) {
+		return Record{}, false
+	}
+	return Record{data: data, Line: line}, true
+}
+
 // Len is the number of fields.
 func (r *Record) Len() int {
 	if r.data == "" {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/zeebo/blake3"
+
 	"bethel/pkg/csvio"
 	"bethel/pkg/lineage"
 	"bethel/pkg/patch"
@@ -93,9 +95,16 @@ func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, erro
 	if r.Lineage != nil {
 		rec = r.Lineage(csvOut)
 	}
-	if err := res.write(w, rec); err != nil {
+	h := blake3.New()
+	if err := res.write(io.MultiWriter(w, h), rec); err != nil {
 		return err
 	}
+	// The summaries, the program and the public table read this file
+	// next, in this process: hand them its columns now, keyed by the
+	// hash the engine will give them, instead of having them parse it.
+	var sum [32]byte
+	h.Digest().Read(sum[:])
+	res.seedMemo(csvOut, sum)
 	if jsonOut != "" {
 		w, err := r.Create(jsonOut)
 		if err != nil {
@@ -650,4 +659,47 @@ func (res *regResult) lineage(rec *lineage.Recorder, i int, key string) {
 		lr.Patches = append(lr.Patches, lineage.Patch{ID: a.Patch.ID, File: a.Patch.Pos.File, Line: a.Patch.Pos.Line, Fields: a.Fields})
 	}
 	rec.AddRow(lr)
+}
+
+// seedMemo puts the shared columns of the file just written (content hash
+// sum) into regMemo, as parseRegistrations would read them back: one row
+// per active record in output order, values as they are (the file's
+// formula escaping undone). Line numbers are data row + 2, which holds
+// when no value holds a line break: mapped values never do (text is
+// collapsed), so only patched records are checked, and a line break there
+// skips seeding (the stages then parse the file).
+func (res *regResult) seedMemo(file string, sum [32]byte) {
+	t := res.table
+	for _, i := range res.active {
+		if len(t.Applied(i)) == 0 {
+			continue
+		}
+		r := &t.Records[i]
+		for f := range RegistrationFields {
+			if strings.ContainsAny(r.Get(f), "\r\n") {
+				return
+			}
+		}
+	}
+	rr := &regRows{file: file, header: RegistrationFields, cols: map[string]*regCol{}, n: len(res.active)}
+	idx := make([]int, len(regMemoColumns))
+	cs := make([]*regCol, len(regMemoColumns))
+	for k, c := range regMemoColumns {
+		idx[k] = slices.Index(RegistrationFields, c)
+		cs[k] = newRegCol(c, len(res.active))
+		rr.cols[c] = cs[k]
+	}
+	rr.lines = make([]int32, len(res.active))
+	rr.rowIdx = make([]int32, len(res.active))
+	rowIdx := make([]int, len(res.active))
+	for row, i := range res.active {
+		r := &t.Records[i]
+		for k, c := range cs {
+			c.addValue(r.Get(idx[k]))
+		}
+		rr.lines[row] = int32(row + 2)
+		rr.rowIdx[row] = int32(row)
+		rowIdx[row] = row
+	}
+	regMemo.put(memoKey{file: file, content: sum, size: -1}, rr, rowIdx)
 }

@@ -151,7 +151,11 @@ func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh boo
 		return nil, err
 	}
 	defer f.Close()
-	m, from, err := readMapped(bufio.NewReaderSize(f, 256<<10), mapped, !fresh)
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	m, from, err := readMapped(f, size, mapped, !fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -174,20 +178,20 @@ func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh boo
 
 // The stored table, written by writeMapped and read by readMapped. It is
 // private (it holds every raw value), deterministic, and made for reading
-// fast rather than for other tools:
+// fast rather than for other tools: each record is stored in pkg/patch's
+// packed form, so reading a table is one read of the file and no copy.
 //
-//	"bethel registrations.map 1\n"
+//	"bethel registrations.map 2\n"
 //	str export, str columns.toml, str values.toml, str bethels.csv
 //	uvarint nfields, str header[nfields]      (export column per canonical field)
 //	uvarint rows_read
-//	uvarint nrecords, per record: uvarint len, then len bytes:
-//	    uvarint line, uvarint size[nfields], the values' bytes
+//	uvarint nrecords, per record: uvarint line, str packed (patch.Record.Packed)
 //	uvarint nerrors, per value error: uvarint record, field, line, kind;
 //	    str what, str hint (kind 1, a value no mapping knows) or str message
 //	    (kind 0), str raw
 //
 // where str is a uvarint length and the bytes.
-const regMappedMagic = "bethel registrations.map 1\n"
+const regMappedMagic = "bethel registrations.map 2\n"
 
 func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
@@ -205,20 +209,12 @@ func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 	b = u(b, m.rowsRead)
 	b = u(b, len(m.table.Records))
 	bw.Write(b)
-	nf := len(RegistrationFields)
-	var rec []byte
 	for i := range m.table.Records {
 		x := &m.table.Records[i]
-		rec = u(rec[:0], x.Line)
-		for f := 0; f < nf; f++ {
-			rec = u(rec, len(x.Get(f)))
-		}
-		for f := 0; f < nf; f++ {
-			rec = append(rec, x.Get(f)...)
-		}
-		b = u(b[:0], len(rec))
+		p := x.Packed()
+		b = u(u(b[:0], x.Line), len(p))
 		bw.Write(b)
-		bw.Write(rec)
+		bw.WriteString(p)
 	}
 	b = u(b[:0], len(m.verrs))
 	for _, ve := range m.verrs {
@@ -238,44 +234,54 @@ var errMappedCorrupt = errors.New("not a registrations.map table, or a damaged o
 
 // readMapped reads a stored table; with records false, only its header
 // (the files it was mapped from).
-func readMapped(br *bufio.Reader, file string, records bool) (*regMapped, regSourceFiles, error) {
+func readMapped(f io.Reader, size int64, file string, records bool) (*regMapped, regSourceFiles, error) {
 	var src regSourceFiles
 	bad := func() (*regMapped, regSourceFiles, error) {
 		return nil, src, pos.Errorf(pos.Pos{File: file, Line: 1}, "%v", errMappedCorrupt)
 	}
-	magic := make([]byte, len(regMappedMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != regMappedMagic {
+	// One string holds the whole table; records are slices of it (a
+	// strings.Builder hands its bytes over without a copy).
+	var sb strings.Builder
+	if size > 0 {
+		sb.Grow(int(size))
+	}
+	if _, err := io.Copy(&sb, f); err != nil {
+		return nil, src, err
+	}
+	data := sb.String()
+	if !strings.HasPrefix(data, regMappedMagic) {
 		return bad()
 	}
-	var err error
+	p := len(regMappedMagic)
+	ok := true
 	u := func() int {
-		if err != nil {
-			return 0
-		}
 		var v uint64
-		v, err = binary.ReadUvarint(br)
-		if v > 1<<31 {
-			err = errMappedCorrupt
+		for shift := uint(0); ; shift += 7 {
+			if p >= len(data) || shift > 35 {
+				ok = false
+				return 0
+			}
+			c := data[p]
+			p++
+			v |= uint64(c&0x7f) << shift
+			if c < 0x80 {
+				break
+			}
 		}
 		return int(v)
 	}
-	buf := make([]byte, 0, 1024)
 	str := func() string {
 		n := u()
-		if err != nil {
+		if !ok || n > len(data)-p {
+			ok = false
 			return ""
 		}
-		if n > cap(buf) {
-			buf = make([]byte, n)
-		}
-		if _, err = io.ReadFull(br, buf[:n]); err != nil {
-			return ""
-		}
-		return string(buf[:n])
+		p += n
+		return data[p-n : p]
 	}
 	src = regSourceFiles{export: str(), columns: str(), values: str(), bethels: str()}
 	nf := u()
-	if err != nil || nf != len(RegistrationFields) {
+	if !ok || nf != len(RegistrationFields) {
 		return bad()
 	}
 	m := &regMapped{export: src.export, header: make([]string, nf)}
@@ -284,55 +290,24 @@ func readMapped(br *bufio.Reader, file string, records bool) (*regMapped, regSou
 	}
 	m.rowsRead = u()
 	n := u()
-	if err != nil {
+	if !ok || n > len(data) {
 		return bad()
 	}
 	if !records {
 		return m, src, nil
 	}
 	t := newRegTable(src.export)
-	t.Records = make([]patch.Record, 0, n)
-	vals := make([]string, nf)
-	sizes := make([]int, nf)
-	for i := 0; i < n; i++ {
-		size := u()
-		if err != nil || size > 1<<26 {
+	t.Records = make([]patch.Record, n)
+	for i := range t.Records {
+		line := u()
+		rec, good := patch.RecordFromPacked(str(), nf, line)
+		if !ok || !good {
 			return bad()
 		}
-		if size > cap(buf) {
-			buf = make([]byte, size)
-		}
-		if _, err = io.ReadFull(br, buf[:size]); err != nil {
-			return bad()
-		}
-		// One string per record; the values are slices of it, packed
-		// again (and copied) by NewRecord.
-		s := string(buf[:size])
-		p := 0
-		next := func() int {
-			v, k := binary.Uvarint(buf[p:size])
-			if k <= 0 {
-				err = errMappedCorrupt
-				return 0
-			}
-			p += k
-			return int(v)
-		}
-		line := next()
-		for f := range sizes {
-			sizes[f] = next()
-		}
-		for f, sz := range sizes {
-			if err != nil || sz < 0 || p+sz > size {
-				return bad()
-			}
-			vals[f] = s[p : p+sz]
-			p += sz
-		}
-		t.Records = append(t.Records, patch.NewRecord(vals, line))
+		t.Records[i] = rec
 	}
 	ne := u()
-	for i := 0; i < ne && err == nil; i++ {
+	for i := 0; i < ne && ok; i++ {
 		ve := valueError{rec: u(), field: u(), line: u()}
 		switch u() {
 		case 1:
@@ -346,7 +321,7 @@ func readMapped(br *bufio.Reader, file string, records bool) (*regMapped, regSou
 		}
 		m.verrs = append(m.verrs, ve)
 	}
-	if err != nil {
+	if !ok || p != len(data) {
 		return bad()
 	}
 	m.table = t

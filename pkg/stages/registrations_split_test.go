@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/zeebo/blake3"
+
 	"bethel/pkg/lineage"
 	"bethel/pkg/patch"
 )
@@ -49,8 +51,17 @@ func dirFS(t *testing.T, roots ...string) fstest.MapFS {
 	fsys := fstest.MapFS{}
 	for _, root := range roots {
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
+			if err != nil {
 				return err
+			}
+			if d.IsDir() {
+				switch d.Name() {
+				case ".git", ".bethel", "out", "bin", "pkg", "cmd", "test", "docs":
+					if p != root {
+						return filepath.SkipDir
+					}
+				}
+				return nil
 			}
 			rel, _ := filepath.Rel(root, p)
 			b, err := os.ReadFile(p)
@@ -191,5 +202,66 @@ func TestSplitPatchReport(t *testing.T) {
 	rep2, _ := (registrationsPatch{}).PatchReport(context.Background(), pr, patch.Options{})
 	if rep2 == nil || rep2.Counts["rows_read"] != rep.Counts["rows_read"]-1 {
 		t.Errorf("the report did not follow the changed export: %+v", rep2)
+	}
+}
+
+// TestMappedDamaged: a damaged or foreign stored table is an error naming
+// the file, never a panic or a wrong table.
+func TestMappedDamaged(t *testing.T) {
+	fsys := dirFS(t, filepath.Join("testdata", "registrations", "small"))
+	mr, mrr := workspaceRun(t, fsys, "registrations-map", regInputs[:4], []string{mappedPath}, "")
+	if err := (registrationsMap{}).Run(context.Background(), mr); err != nil {
+		t.Fatal(err)
+	}
+	good := mrr.outputs[mappedPath].Bytes()
+	if m, _, err := readMapped(bytes.NewReader(good), 0, mappedPath, true); err != nil || len(m.table.Records) == 0 {
+		t.Fatalf("good table: %v", err)
+	}
+	for i := 0; i < len(good); i += 7 {
+		for _, b := range [][]byte{good[:i], append(append([]byte{}, good[:i]...), append([]byte{good[i] ^ 0x5a}, good[i+1:]...)...)} {
+			m, _, err := readMapped(bytes.NewReader(b), 0, mappedPath, true)
+			if err == nil && len(b) < len(good) {
+				t.Fatalf("truncated at %d: no error", i)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), mappedPath+":1: ") {
+				t.Fatalf("error %q", err)
+			}
+			_ = m
+		}
+	}
+}
+
+// TestSeededMemo: the columns the patching half hands to the summaries
+// (seedMemo) are exactly what parsing the file it wrote gives.
+func TestSeededMemo(t *testing.T) {
+	for _, dir := range []string{filepath.Join("testdata", "registrations", "small"), "../.."} {
+		fsys := dirFS(t, dir)
+		_, prr, err := runSplit(t, fsys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := prr.outputs[regOutputs[0]].Bytes()
+		regMemo.mu.Lock()
+		e := regMemo.entry
+		regMemo.mu.Unlock()
+		if e == nil || e.key.content != blake3.Sum256(out) || e.key.file != regOutputs[0] {
+			t.Fatalf("%s: no seeded entry for the written file", dir)
+		}
+		want, wantIdx, err := parseRegistrations(context.Background(), fstest.MapFS{regOutputs[0]: {Data: out}}, regOutputs[0], regMemoColumns, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := e.rows
+		if got.n != want.n || got.file != want.file || !reflect.DeepEqual(got.header, want.header) ||
+			!reflect.DeepEqual(got.lines, want.lines) || !reflect.DeepEqual(got.rowIdx, want.rowIdx) || !reflect.DeepEqual(e.rowIdx, wantIdx) {
+			t.Fatalf("%s: seeded rows differ in shape", dir)
+		}
+		for _, c := range regMemoColumns {
+			for i := 0; i < want.n; i++ {
+				if g, w := got.col(c).at(i), want.col(c).at(i); g != w {
+					t.Fatalf("%s: %s row %d: seeded %q, parsed %q", dir, c, i, g, w)
+				}
+			}
+		}
 	}
 }

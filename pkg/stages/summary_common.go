@@ -67,6 +67,20 @@ func (c *regCol) at(i int) string {
 	return string(c.arena[start:c.offs[i]])
 }
 
+// newRegCol is an empty column for field; registration ids are unique,
+// so they get an arena instead of a dictionary.
+func newRegCol(field string, capacity int) *regCol {
+	c := &regCol{}
+	if field == "registration_id" {
+		c.offs = make([]uint32, 0, capacity)
+	} else {
+		c.index = map[string]uint32{}
+		c.codes = make([]uint32, 0, capacity)
+	}
+	return c
+}
+
+// add appends a cell as read from the file (formula escaping undone).
 func (c *regCol) add(v string) {
 	if c.index != nil {
 		code, ok := c.index[v]
@@ -80,6 +94,25 @@ func (c *regCol) add(v string) {
 		return
 	}
 	c.arena = append(c.arena, csvio.Unescape(v)...)
+	c.offs = append(c.offs, uint32(len(c.arena)))
+}
+
+// addValue appends a value as it is (not read from a file). The
+// dictionary is keyed by the file's form in add, by the value here: a
+// column is filled by one or the other, never both.
+func (c *regCol) addValue(v string) {
+	if c.index != nil {
+		code, ok := c.index[v]
+		if !ok {
+			code = uint32(len(c.dict))
+			v = strings.Clone(v)
+			c.dict = append(c.dict, v)
+			c.index[v] = code
+		}
+		c.codes = append(c.codes, code)
+		return
+	}
+	c.arena = append(c.arena, v...)
 	c.offs = append(c.offs, uint32(len(c.arena)))
 }
 
@@ -229,6 +262,19 @@ func (m *memo) get(ctx context.Context, fsys fs.FS, file string, engineSum func(
 	return e.rows, e.rowIdx, e.err
 }
 
+// put remembers rows under key, as if a stage had parsed them: the stage
+// that wrote the file hands over what it knows instead (seedMemo).
+func (m *memo) put(key memoKey, rows *regRows, rowIdx []int) {
+	e := &memoEntry{key: key, done: make(chan struct{}), rows: rows, rowIdx: rowIdx}
+	close(e.done)
+	m.mu.Lock()
+	if m.entry == nil {
+		m.seed = maphash.MakeSeed()
+	}
+	m.entry = e
+	m.mu.Unlock()
+}
+
 func callSum(sum func(string) ([32]byte, bool), file string) ([32]byte, bool) {
 	if sum == nil {
 		return [32]byte{}, false
@@ -280,10 +326,7 @@ func parseRegistrations(ctx context.Context, fsys fs.FS, file string, cols []str
 	rr := &regRows{file: file, cols: map[string]*regCol{}, header: cr.Header()}
 	cs := make([]*regCol, len(cols))
 	for k, c := range cols {
-		cs[k] = &regCol{}
-		if c != "registration_id" {
-			cs[k].index = map[string]uint32{}
-		}
+		cs[k] = newRegCol(c, 0)
 		rr.cols[c] = cs[k]
 	}
 	inactive := map[string]bool{}
