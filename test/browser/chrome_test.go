@@ -460,15 +460,35 @@ func clickCount(tb *tab, cell string) (int, error) {
 		var l = document.querySelector("#lineage");
 		if (e.__bethelTestOld && l.innerHTML === window.__bethelTestBefore) return false;
 		return e.textContent || " ";
-	})()`, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(8*time.Second)))
+	})()`, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(5*time.Second)))
 	if err != nil {
-		return 0, fmt.Errorf("after clicking the count %s, no visible #lineage .lineage-count appeared: %v", cell, err)
+		return 0, fmt.Errorf("after clicking the count %s, no visible #lineage .lineage-count appeared for it: %v%s", cell, err, coveredBy(tb, sel))
 	}
 	n, ok := parseCount(text)
 	if !ok {
 		return 0, fmt.Errorf("after clicking the count %s, #lineage .lineage-count holds %q, not a number", cell, text)
 	}
 	return n, nil
+}
+
+// coveredBy says what covers the middle of the element sel, if anything
+// does: a click there reaches that element instead (a sticky panel over a
+// column, say).
+func coveredBy(tb *tab, sel string) string {
+	what, err := eval[string](tb, `(function(sel) {
+		var b = document.querySelector(sel);
+		if (!b) return "";
+		var r = b.getBoundingClientRect();
+		var h = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+		if (!h || h === b || b.contains(h)) return "";
+		var d = h.tagName.toLowerCase() + (h.id ? "#" + h.id : "") + (h.className && typeof h.className === "string" ? "." + h.className.split(" ").join(".") : "");
+		var up = h.closest("[id]");
+		return d + (up && up !== h ? " inside #" + up.id : "");
+	})(`+strconv.Quote(sel)+`)`)
+	if err != nil || what == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (the button is covered by %s: a click on it lands there)", what)
 }
 
 // sampleCells picks the cells to click: for every output file the page

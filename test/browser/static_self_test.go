@@ -94,7 +94,7 @@ func TestPrivacyScannerFindsValues(t *testing.T) {
 	}
 	dir := t.TempDir()
 	files := map[string]string{
-		"clean.html":  `<p>Bethel 12 has 26 registrations; peanut allergy: 17</p>`,
+		"clean.html":  `<p>Bethel 12 has 26 registrations; peanut allergy: 17</p><p>x` + name.value + `y</p>`,
 		"upper.html":  `<td>` + strings.ToUpper(email.value) + `</td>`,
 		"inline.js":   `var d = {"phone":"` + phone.value + `"};`,
 		"name.html":   `<li>` + name.value + `</li>`,

@@ -528,7 +528,8 @@ func encodings(v string) []string {
 
 // findPrivate returns, for every file under root that holds one of the
 // values, which field of which record leaks where. It never returns the
-// values themselves. Every value has at least minValueRunes characters,
+// values themselves. A value counts where it is a whole word (see
+// wordAt). Every value has at least minValueRunes characters,
 // so the files are scanned once, looking up each 4-byte window in an index
 // of the values' first 4 bytes (thousands of values, one pass per file).
 func findPrivate(root string, values []privateValue) ([]string, error) {
@@ -559,7 +560,7 @@ func findPrivate(root string, values []privateValue) ([]string, error) {
 		found := map[int]bool{}
 		for j := 0; j+4 <= len(low); j++ {
 			for _, k := range index[prefix4(low[j:])] {
-				if v := owner[k]; !found[v] && bytes.HasPrefix(low[j:], forms[k]) {
+				if v := owner[k]; !found[v] && bytes.HasPrefix(low[j:], forms[k]) && wordAt(low, j, j+len(forms[k])) {
 					found[v] = true
 					leaks = append(leaks, fmt.Sprintf("%s at byte %d holds the %s of %s", filepath.ToSlash(rel), j, values[v].field, values[v].where))
 				}
@@ -568,6 +569,16 @@ func findPrivate(root string, values []privateValue) ([]string, error) {
 		return nil
 	})
 	return leaks, err
+}
+
+// wordAt reports whether b[i:j] is a whole word: no letter or digit
+// right before or after it ("Ella" is not in "cancellations"). A byte of
+// a multi-byte UTF-8 character counts as a letter.
+func wordAt(b []byte, i, j int) bool {
+	isWord := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+	}
+	return (i == 0 || !isWord(b[i-1])) && (j == len(b) || !isWord(b[j]))
 }
 
 func prefix4(b []byte) uint32 {
