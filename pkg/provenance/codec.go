@@ -470,7 +470,9 @@ func (t *Table) cellAt(i int) (lineage.Cell, error) {
 	for g := r.count(); g > 0 && r.err == nil; g-- {
 		in := r.s()
 		prev := 0
-		for n := r.count(); n > 0 && r.err == nil; n-- {
+		n := r.count()
+		c.Refs = slices.Grow(c.Refs, n)
+		for ; n > 0 && r.err == nil; n-- {
 			prev += r.u()
 			c.Refs = append(c.Refs, lineage.Ref{Input: in, Row: prev})
 		}
