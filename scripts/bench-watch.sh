@@ -40,13 +40,14 @@ trap cleanup EXIT
 go build -o "$tmp/bethel" ./cmd/bethel
 bethel=$tmp/bethel
 
-# sample_workspace DIR: a copy of the sample event's sources.
+# sample_workspace DIR: a copy of the sample event's sources (PIPELINE=FILE:
+# another pipeline file, as for scripts/sample-workspace.sh).
 sample_workspace() {
 	mkdir -p "$1"
 	for d in inputs config patches scripts; do
 		[ -d "$repo/$d" ] && cp -r "$repo/$d" "$1/"
 	done
-	cp "$repo/pipeline.toml" "$1/"
+	cp "${PIPELINE:-$repo/pipeline.toml}" "$1/pipeline.toml"
 }
 
 # The edit: a patch file of its own that renames one registration (a new

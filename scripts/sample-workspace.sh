@@ -4,11 +4,13 @@
 
 # workspace N DIR: the sample pipeline over N generated registrations. Seed
 # 1 keeps the sample's bethels, so the sample's program, schedule, lock and
-# program patches apply unchanged.
+# program patches apply unchanged. PIPELINE=FILE uses another pipeline file
+# (for example the sample's without its review site nodes, to measure the
+# stages alone).
 workspace() {
 	local n=$1 dir=$2
 	mkdir -p "$dir/inputs" "$dir/config" "$dir/patches/program"
-	cp "$repo/pipeline.toml" "$dir/"
+	cp "${PIPELINE:-$repo/pipeline.toml}" "$dir/pipeline.toml"
 	cp "$repo/inputs/program.csv" "$dir/inputs/"
 	cp "$repo/config/schedule.toml" "$repo/config/program.lock.json" "$dir/config/"
 	cp "$repo"/patches/program/*.toml "$dir/patches/program/"
