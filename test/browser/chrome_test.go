@@ -34,7 +34,10 @@ const installHint = "the review site is checked in a real browser, and no Chromi
 // chromiumPath finds the browser: BETHEL_CHROMIUM, else the usual names.
 func chromiumPath() string {
 	if p := os.Getenv("BETHEL_CHROMIUM"); p != "" {
-		return p
+		if p, err := exec.LookPath(p); err == nil {
+			return p
+		}
+		return ""
 	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless_shell"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -460,7 +463,7 @@ func clickCount(tb *tab, cell string) (int, error) {
 		var l = document.querySelector("#lineage");
 		if (e.__bethelTestOld && l.innerHTML === window.__bethelTestBefore) return false;
 		return e.textContent || " ";
-	})()`, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(5*time.Second)))
+	})()`, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
 	if err != nil {
 		return 0, fmt.Errorf("after clicking the count %s, no visible #lineage .lineage-count appeared for it: %v%s", cell, err, coveredBy(tb, sel))
 	}

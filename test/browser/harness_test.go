@@ -37,6 +37,7 @@ document.querySelectorAll("button.why").forEach(function(b) {
 </script></body></html>`
 
 func TestHarnessReportsBrokenPages(t *testing.T) {
+	needBrowser(t)
 	dir := t.TempDir()
 	pages := []struct {
 		name, body string
