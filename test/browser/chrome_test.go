@@ -452,7 +452,7 @@ func clickCount(tb *tab, cell string) (int, error) {
 		return 0, err
 	}
 	sel := fmt.Sprintf(`td.count[data-cell=%[1]s] button.why, th.count[data-cell=%[1]s] button.why`, strconv.Quote(cell))
-	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(tb.ctx, 15*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
 		return 0, fmt.Errorf("clicking the count %s: %v", cell, err)
@@ -463,7 +463,7 @@ func clickCount(tb *tab, cell string) (int, error) {
 		var l = document.querySelector("#lineage");
 		if (e.__bethelTestOld && l.innerHTML === window.__bethelTestBefore) return false;
 		return e.textContent || " ";
-	})()`, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
+	})()`, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(6*time.Second)))
 	if err != nil {
 		return 0, fmt.Errorf("after clicking the count %s, no visible #lineage .lineage-count appeared for it: %v%s", cell, err, coveredBy(tb, sel))
 	}
