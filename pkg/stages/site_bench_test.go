@@ -1,0 +1,84 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"testing"
+
+	"bethel/pkg/pipeline"
+	"bethel/pkg/stage"
+)
+
+// BenchmarkSite100k times the site stage on a 100,000-row event built in
+// process: "walk" includes resolving every input cell's lineage to the raw
+// records (pkg/explain over the in-memory lineage, as the engine does over
+// the cache), "render" hands the stage those answers precomputed and times
+// only what the stage itself does (merge the tables, render, encode
+// lineage.js). Setup (generating and building the event) is not timed.
+//
+//	go test ./pkg/stages -run '^$' -bench BenchmarkSite100k -benchtime 5x
+func BenchmarkSite100k(b *testing.B) {
+	dir := generatedWorkspace(b, 100000, 1)
+	ws := buildWorkspace(b, dir)
+	var n *pipeline.Node
+	for _, x := range ws.p.Order {
+		if x.Stage == "site" {
+			n = x
+		}
+	}
+	if n == nil {
+		b.Fatal("no site node")
+	}
+	newRun := func() (*stage.Run, *int) {
+		size := 0
+		r := &stage.Run{Node: n.Name, Inputs: n.InputFiles, Outputs: n.Outputs, Visibility: n.Visibility,
+			FS: overlay{mem: ws.outputs, disk: os.DirFS(dir)},
+			Create: func(string) (io.Writer, error) {
+				return writeCounter{&size}, nil
+			}}
+		introspect(ws, n, r)
+		return r, &size
+	}
+	b.Run("walk", func(b *testing.B) {
+		var size *int
+		for b.Loop() {
+			var r *stage.Run
+			r, size = newRun()
+			if err := (siteStage{}).Run(context.Background(), r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(*size), "site-bytes")
+	})
+	b.Run("render", func(b *testing.B) {
+		r, size := newRun()
+		cached := map[string]*stage.Explained{}
+		for _, in := range n.InputFiles {
+			if ex, err := r.Explain(in); err == nil {
+				cached[in] = ex
+			}
+		}
+		r.Explain = func(p string) (*stage.Explained, error) {
+			if ex := cached[p]; ex != nil {
+				return ex, nil
+			}
+			return nil, fmt.Errorf("%s: %w", p, stage.ErrNoLineage)
+		}
+		for b.Loop() {
+			*size = 0
+			if err := (siteStage{}).Run(context.Background(), r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(*size), "site-bytes")
+	})
+}
+
+type writeCounter struct{ n *int }
+
+func (w writeCounter) Write(p []byte) (int, error) {
+	*w.n += len(p)
+	return len(p), nil
+}

@@ -1,0 +1,342 @@
+package stages
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"bethel/pkg/site"
+	"bethel/pkg/stage"
+)
+
+// siteLineageJS is lineage.js as the page script reads it.
+type siteLineageJS struct {
+	Files []string
+	Src   struct {
+		F, L []int
+		K    []string
+	}
+	Sets  []json.RawMessage
+	Cells map[string][]json.RawMessage
+}
+
+func parseSiteLineage(t *testing.T, b []byte) *siteLineageJS {
+	t.Helper()
+	s := strings.TrimSpace(string(b))
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "window.bethelLineage = "), ";")
+	var lj siteLineageJS
+	if err := json.Unmarshal([]byte(s), &lj); err != nil {
+		t.Fatalf("lineage.js: %v", err)
+	}
+	return &lj
+}
+
+// set decodes one set the way site.js does: runs or a base64 bitmap.
+func (lj *siteLineageJS) set(t *testing.T, i int) []int {
+	t.Helper()
+	raw := lj.Sets[i]
+	var toks []int
+	var out []int
+	if json.Unmarshal(raw, &toks) == nil {
+		cur := -1
+		for _, x := range toks {
+			if x > 0 {
+				cur += x
+				out = append(out, cur)
+				continue
+			}
+			for k := 0; k < -x; k++ {
+				cur++
+				out = append(out, cur)
+			}
+		}
+		return out
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatalf("set %d: %s", i, raw)
+	}
+	bits, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range bits {
+		for k := 0; k < 8; k++ {
+			if c&(1<<k) != 0 {
+				out = append(out, i*8+k)
+			}
+		}
+	}
+	return out
+}
+
+var (
+	siteCellRE  = regexp.MustCompile(`<td class="count" data-cell="([^"]*)"><button type="button" class="why">([0-9]+)</button></td>`)
+	siteTotalRE = regexp.MustCompile(`<dd data-total="([a-z]+)">([0-9]+)</dd>`)
+	siteLinkRE  = regexp.MustCompile(`\s(href|src)="([^"]*)"`)
+	siteIDRE    = regexp.MustCompile(`\sid="([^"]*)"`)
+)
+
+func siteFiles(b *wsBuild) map[string][]byte {
+	out := map[string][]byte{}
+	for o, data := range b.outputs {
+		if strings.HasPrefix(o, "out/site/") {
+			out[path.Base(o)] = data
+		}
+	}
+	return out
+}
+
+// TestSiteSample checks the sample site against its own inputs: totals
+// equal the attendance TOTAL row, every count cell has lineage whose
+// number of distinct source records equals the count, every link
+// resolves inside the site, nothing is fetched from elsewhere, and the
+// corrections log names the cells a patch changed.
+func TestSiteSample(t *testing.T) {
+	b := buildWorkspace(t, repoRoot(t))
+	checkSite(t, b)
+	files := siteFiles(b)
+	// The bethel typo patch moved R-10004 to bethel 80: the cells of the
+	// bethel 80 row that count her are listed against the patch.
+	att := parseCSV(t, "attendance", b.outputs["out/summary/attendance.csv"])
+	row := -1
+	for i, r := range att.rows {
+		if r[0] == "80" {
+			row = i + 1
+		}
+	}
+	corr := string(files[site.CorrectionsPage])
+	i := strings.Index(corr, `id="patch-bethel-typo-R-10004"`)
+	if row < 0 || i < 0 {
+		t.Fatalf("no bethel 80 row (%d) or no patch row in corrections.html", row)
+	}
+	entry := corr[i : i+strings.Index(corr[i:], "</tr>")]
+	for _, want := range []string{"out/summary/attendance.csv:" + strconv.Itoa(row) + ":total", "“20” → “80”"} {
+		if !strings.Contains(entry, want) {
+			t.Errorf("corrections.html: the entry of bethel-typo-R-10004 lacks %q", want)
+		}
+	}
+	total := 0
+	for _, data := range files {
+		total += len(data)
+	}
+	if total > 2<<20 {
+		t.Errorf("the sample site is %d bytes, over 2 MB", total)
+	}
+	t.Logf("sample site: %d bytes (lineage.js %d)", total, len(files[site.LineageFile]))
+}
+
+func checkSite(t *testing.T, b *wsBuild) {
+	t.Helper()
+	files := siteFiles(b)
+	for _, f := range append(append([]string(nil), site.Files...), "schedule.ics") {
+		if files[f] == nil {
+			t.Fatalf("the site lacks %s", f)
+		}
+	}
+	att := parseCSV(t, "attendance", b.outputs["out/summary/attendance.csv"])
+	last := att.rows[len(att.rows)-1]
+	want := map[string]string{"registrations": last[att.col(t, "total")], "daughters": last[att.col(t, "daughters")],
+		"adults": last[att.col(t, "adults")], "guests": last[att.col(t, "guests")], "bethels": strconv.Itoa(len(att.rows) - 1)}
+	got := map[string]string{}
+	for _, m := range siteTotalRE.FindAllSubmatch(files[site.IndexPage], -1) {
+		got[string(m[1])] = string(m[2])
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("overview total %s = %q, want %s", k, got[k], v)
+		}
+	}
+	lj := parseSiteLineage(t, files[site.LineageFile])
+	cells := 0
+	for name, data := range files {
+		if !strings.HasSuffix(name, ".html") {
+			continue
+		}
+		if n, m := strings.Count(string(data), `class="count"`), len(siteCellRE.FindAll(data, -1)); n != m {
+			t.Errorf("%s: %d count cells, %d in the contract's form", name, n, m)
+		}
+		for _, m := range siteCellRE.FindAllSubmatch(data, -1) {
+			cells++
+			id, n := string(m[1]), string(m[2])
+			enc := lj.Cells[id]
+			if enc == nil {
+				t.Errorf("%s: cell %s has no lineage", name, id)
+				continue
+			}
+			var v string
+			var si int
+			json.Unmarshal(enc[0], &v)
+			json.Unmarshal(enc[4], &si)
+			if v != n {
+				t.Errorf("%s: cell %s shows %s, lineage says %s", name, id, n, v)
+			}
+			if k := len(lj.set(t, si)); strconv.Itoa(k) != n {
+				t.Errorf("%s: cell %s = %s but its lineage has %d source records", name, id, n, k)
+			}
+		}
+	}
+	if cells < 100 {
+		t.Errorf("only %d count cells checked", cells)
+	}
+	ids := map[string]map[string]bool{}
+	for name, data := range files {
+		ids[name] = map[string]bool{}
+		for _, m := range siteIDRE.FindAllSubmatch(data, -1) {
+			ids[name][string(m[1])] = true
+		}
+	}
+	for name, data := range files {
+		if !strings.HasSuffix(name, ".html") {
+			continue
+		}
+		for _, m := range siteLinkRE.FindAllSubmatch(data, -1) {
+			link := strings.ReplaceAll(string(m[2]), "&amp;", "&")
+			file, frag, _ := strings.Cut(link, "#")
+			switch {
+			case strings.Contains(file, ":") || strings.HasPrefix(file, "/"):
+				t.Errorf("%s: %s=%q leaves the site", name, m[1], link)
+			case file == site.BuildFile:
+			case file != "" && files[file] == nil:
+				t.Errorf("%s: %s=%q: no such file", name, m[1], link)
+			case frag != "":
+				if file == "" {
+					file = name
+				}
+				if !ids[file][frag] {
+					t.Errorf("%s: %s=%q: no id %q in %s", name, m[1], link, frag, file)
+				}
+			}
+		}
+	}
+}
+
+// TestSiteGenerated runs the same checks on generated events, and builds
+// each twice: the site must come out byte-identical.
+func TestSiteGenerated(t *testing.T) {
+	for _, c := range []struct{ rows, seed int }{{300, 2}, {2500, 1}} {
+		dir := generatedWorkspace(t, c.rows, c.seed)
+		a := buildWorkspace(t, dir)
+		checkSite(t, a)
+		b := buildWorkspace(t, dir)
+		for name, data := range siteFiles(a) {
+			if !bytes.Equal(data, siteFiles(b)[name]) {
+				t.Errorf("rows %d seed %d: %s differs between two builds", c.rows, c.seed, name)
+			}
+		}
+	}
+}
+
+// TestSitePrivate: no sensitive value of the sample's input occurs in any
+// file of the site or in the corrections report, and the search itself
+// finds them where they are.
+func TestSitePrivate(t *testing.T) {
+	root := repoRoot(t)
+	b := buildWorkspace(t, root)
+	vals := sensitiveValues(t, root, b)
+	if len(vals) < 100 {
+		t.Fatalf("only %d sensitive values", len(vals))
+	}
+	searched := 0
+	for _, o := range b.sortedOutputs() {
+		if !strings.HasPrefix(o, "out/site/") && o != "out/summary/patches.json" {
+			continue
+		}
+		searched++
+		for _, v := range vals {
+			if containsWord(string(b.outputs[o]), v) {
+				t.Errorf("%s holds a sensitive value of the input (%d characters)", o, len(v))
+			}
+		}
+	}
+	if searched != len(site.Files)+2 {
+		t.Errorf("searched %d files, want the site's %d and patches.json", searched, len(site.Files)+1)
+	}
+	// The same search finds the walk-ins' names in the private report.
+	hits := 0
+	for _, v := range vals {
+		if containsWord(string(b.outputs["out/private/registrations.patches.json"]), v) {
+			hits++
+		}
+	}
+	if hits == 0 {
+		t.Error("no sensitive value found in the private patch report either: the search proves nothing")
+	}
+}
+
+// siteRun is a hand-made run of the site stage over a tiny workspace.
+func siteRun(fsys fstest.MapFS) (*stage.Run, map[string]*bytes.Buffer) {
+	bufs := map[string]*bytes.Buffer{}
+	var outs []string
+	for _, f := range site.Files {
+		outs = append(outs, "out/site/"+f)
+	}
+	r := &stage.Run{
+		Node: "site", Inputs: []string{"out/summary/attendance.csv"}, Outputs: outs, Visibility: stage.Internal, FS: fsys,
+		Graph: []stage.NodeInfo{
+			{Name: "registrations", Stage: "registrations.normalize", StageVersion: "1", Outputs: []string{"out/private/registrations.csv"}, Visibility: stage.Private},
+			{Name: "attendance", Stage: "summary.attendance", StageVersion: "1", Inputs: []string{"out/private/registrations.csv"},
+				Outputs: []string{"out/summary/attendance.csv"}, Visibility: stage.Internal, Deps: []string{"registrations"}},
+		},
+		Explain: func(p string) (*stage.Explained, error) {
+			return &stage.Explained{Path: p, Sources: []stage.Source{{File: "inputs/registrations.csv", Line: 2, Key: "R-1"}},
+				Cells: []stage.CellExplanation{{Row: 0, Col: "daughters", Derivation: "count", Nodes: []string{"registrations", "attendance"}, Sources: []int{0}}}}, nil
+		},
+		Create: func(p string) (io.Writer, error) {
+			bufs[p] = &bytes.Buffer{}
+			return bufs[p], nil
+		},
+		Warnf: func(string, ...any) {},
+	}
+	return r, bufs
+}
+
+// TestSiteRefuses: what the stage must not build.
+func TestSiteRefuses(t *testing.T) {
+	fsys := fstest.MapFS{
+		"out/summary/attendance.csv":    {Data: []byte("bethel,bethel_name,daughters,adults,guests,total\n2,Twin Oaks,1,0,0,1\nTOTAL,,1,0,0,1\n")},
+		"out/private/registrations.csv": {Data: []byte("registration_id\nR-1\n")},
+	}
+	for _, tc := range []struct {
+		name string
+		mod  func(r *stage.Run)
+		want string
+	}{
+		{"ok", func(r *stage.Run) {}, ""},
+		{"no introspection", func(r *stage.Run) { r.Explain = nil }, "pipeline graph and its inputs' lineage"},
+		{"private input", func(r *stage.Run) { r.Inputs = append(r.Inputs, "out/private/registrations.csv") }, "private output of node registrations"},
+		{"raw input", func(r *stage.Run) { r.Inputs = append(r.Inputs, "inputs/registrations.csv") }, "raw input"},
+		{"public", func(r *stage.Run) { r.Visibility = stage.Public }, "must be internal"},
+		{"missing output", func(r *stage.Run) { r.Outputs = r.Outputs[1:] }, "add out/site/index.html"},
+		{"unknown output", func(r *stage.Run) { r.Outputs = append(r.Outputs, "out/site/extra.html") }, "does not write out/site/extra.html"},
+		{"no attendance", func(r *stage.Run) { r.Inputs = nil }, "needs out/summary/attendance.csv"},
+		{"lineage off", func(r *stage.Run) {
+			r.Explain = func(string) (*stage.Explained, error) { return nil, stage.ErrNoLineage }
+		}, ""},
+		{"lineage names a row the file lacks", func(r *stage.Run) {
+			r.Explain = func(p string) (*stage.Explained, error) {
+				return &stage.Explained{Path: p, Cells: []stage.CellExplanation{{Row: 7, Col: "total"}}}, nil
+			}
+		}, "row 8 column total"},
+	} {
+		r, bufs := siteRun(fsys)
+		tc.mod(r)
+		err := siteStage{}.Run(context.Background(), r)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want == "" && bufs["out/site/index.html"] == nil:
+			t.Errorf("%s: no index.html", tc.name)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
