@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -88,11 +89,24 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
+	// BETHEL_CPUPROFILE=FILE profiles a whole run (go tool pprof FILE):
+	// the only way to see inside a build the way a user runs it.
+	if f := os.Getenv("BETHEL_CPUPROFILE"); f != "" {
+		if w, err := os.Create(f); err == nil {
+			pprof.StartCPUProfile(w)
+			defer w.Close()
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	env := &Env{Stdout: os.Stdout, Stderr: os.Stderr, IsTerminal: isTerminal(os.Stdout)}
 	err := Run(ctx, env, os.Args[1:])
 	stop()
-	os.Exit(exitCode(env, err))
+	pprof.StopCPUProfile()
+	code := exitCode(env, err)
+	if f := os.Getenv("BETHEL_CPUPROFILE"); f != "" {
+		fmt.Fprintf(env.Stderr, "bethel: CPU profile in %s\n", f)
+	}
+	os.Exit(code)
 }
 
 // exitCode prints err (unless it is a silent ExitError) and maps it to the

@@ -83,6 +83,9 @@ type Patch struct {
 type Resolved struct {
 	Sources []int32
 	Patches []int32
+	// Derivation and Fields are the cell's own, for a resolved cell.
+	Derivation string
+	Fields     []string
 	// arts are the walker's artifacts the walk passed through, as a set of
 	// their indexes (bits); over 64 artifacts the walk names them all.
 	arts uint64
@@ -92,6 +95,14 @@ type Resolved struct {
 // Walker follows lineage. The tables of sources, patches and artifacts
 // grow as walks meet new ones; indexes into them stay valid.
 type Walker struct {
+	// Eager resolves every row of an artifact with row lineage when the
+	// walk first meets it, in row order. A caller that explains whole
+	// tables (the review site) reaches nearly every row anyway; resolving
+	// them in order numbers the sources in file order, so each cell's
+	// sources come out ascending without sorting. One question about one
+	// cell (bethel why) is faster lazily.
+	Eager bool
+
 	src Artifacts
 
 	arts    []*art
@@ -207,6 +218,13 @@ func (w *Walker) artifact(path string, h cache.Hash) (*art, error) {
 	}
 	w.arts = append(w.arts, a)
 	w.artIdx[k] = a
+	if w.Eager {
+		for i := range a.rows {
+			if _, err := w.row(a, i); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return a, nil
 }
 
@@ -265,8 +283,24 @@ func (w *Walker) cell(a *art, c lineage.Cell) (*Resolved, error) {
 		cells []*Resolved
 		arts  []*art
 	)
+	// A count names thousands of rows of one input: find that input's
+	// artifact once per run of refs to it, not once per row.
+	var (
+		lastIn    string
+		lastChild *art
+		lastRaw   bool
+	)
 	each := func(input string, row int) error {
+		if lastChild != nil && input == lastIn && !lastRaw && lastChild.Table != nil && row < len(lastChild.rows) {
+			rr, err := w.row(lastChild, row)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, rr)
+			return nil
+		}
 		ra, rr, rc, err := w.ref(a, input, row, c.Fields)
+		lastIn, lastChild, lastRaw = input, ra, ra == nil
 		if ra != nil {
 			arts = append(arts, ra)
 		}
@@ -299,6 +333,7 @@ func (w *Walker) cell(a *art, c lineage.Cell) (*Resolved, error) {
 		m.addResolved(rc)
 	}
 	r := m.done()
+	r.Derivation, r.Fields = c.Derivation, c.Fields
 	a.cells[cellKey{c.Row, c.Col}] = r
 	return r, nil
 }
@@ -515,7 +550,10 @@ func (m *merger) addResolved(r *Resolved) {
 }
 
 func (m *merger) done() *Resolved {
-	slices.Sort(m.srcs)
+	// Rows are usually met in ascending order already.
+	if !slices.IsSorted(m.srcs) {
+		slices.Sort(m.srcs)
+	}
 	slices.Sort(m.patches)
 	return &Resolved{Sources: m.srcs, Patches: m.patches, arts: m.arts, all: m.all}
 }

@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -182,6 +181,7 @@ func (e *engine) explainFunc(n *pipeline.Node) func(string) (*stage.Explained, e
 		mu sync.Mutex
 		w  = explain.New(buildArtifacts{e})
 	)
+	w.Eager = true
 	return func(path string) (*stage.Explained, error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -202,92 +202,8 @@ func (e *engine) explainFunc(n *pipeline.Node) func(string) (*stage.Explained, e
 		if a.Table == nil {
 			return nil, fmt.Errorf("node %s: %s: node %s recorded no cell lineage: %w", n.Name, path, a.Node, stage.ErrNoLineage)
 		}
-		return explainAll(w, a, e.order)
+		return w.Explain(a, e.order)
 	}
-}
-
-// explainAll resolves every recorded cell of a, then renumbers the
-// sources and patches the cells reach into tables of their own, sorted by
-// file and line.
-func explainAll(w *explain.Walker, a *explain.Artifact, order func(node string) int) (*stage.Explained, error) {
-	cells := a.Table.Cells()
-	res := make([]*explain.Resolved, len(cells))
-	for i, c := range cells {
-		r, ok, err := w.CellAt(a.Path, a.Hash, c.Row, c.Col)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fmt.Errorf("%s: lineage of cell %d:%s is unreadable", a.Path, c.Row+1, c.Col)
-		}
-		res[i] = r
-	}
-	out := &stage.Explained{Path: a.Path, Hash: a.Hash.String(), Cells: make([]stage.CellExplanation, len(cells))}
-	all := w.Sources()
-	srcMap := map[int32]int{}
-	patMap := map[int32]int{}
-	var srcIDs, patIDs []int32
-	for _, r := range res {
-		for _, s := range r.Sources {
-			if _, ok := srcMap[s]; !ok {
-				srcMap[s] = -1
-				srcIDs = append(srcIDs, s)
-			}
-		}
-		for _, p := range r.Patches {
-			if _, ok := patMap[p]; !ok {
-				patMap[p] = -1
-				patIDs = append(patIDs, p)
-			}
-		}
-	}
-	slices.SortFunc(srcIDs, func(x, y int32) int {
-		a, b := all[x], all[y]
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Key, b.Key))
-	})
-	for i, s := range srcIDs {
-		srcMap[s] = i
-		x := all[s]
-		out.Sources = append(out.Sources, stage.Source{File: x.File, Line: x.Line, Key: x.Key})
-	}
-	for _, p := range patIDs {
-		x := w.Patch(p)
-		out.Patches = append(out.Patches, stage.PatchRef{ID: x.ID, File: x.File, Line: x.Line})
-	}
-	byPos := make([]int, len(patIDs))
-	for i := range byPos {
-		byPos[i] = i
-	}
-	slices.SortFunc(byPos, func(i, j int) int {
-		a, b := out.Patches[i], out.Patches[j]
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.ID, b.ID))
-	})
-	sorted := make([]stage.PatchRef, len(byPos))
-	for k, i := range byPos {
-		sorted[k] = out.Patches[i]
-		patMap[patIDs[i]] = k
-	}
-	out.Patches = sorted
-	for i, c := range cells {
-		full, _, _ := a.Table.Cell(c.Row, c.Col)
-		ce := stage.CellExplanation{Row: c.Row, Col: c.Col, Derivation: full.Derivation, Fields: full.Fields,
-			Sources: make([]int, len(res[i].Sources)), Patches: make([]int, len(res[i].Patches))}
-		for k, s := range res[i].Sources {
-			ce.Sources[k] = srcMap[s]
-		}
-		slices.Sort(ce.Sources)
-		for k, p := range res[i].Patches {
-			ce.Patches[k] = patMap[p]
-		}
-		slices.Sort(ce.Patches)
-		for _, x := range w.Artifacts(res[i]) {
-			ce.Nodes = append(ce.Nodes, x.Node)
-		}
-		slices.SortFunc(ce.Nodes, func(x, y string) int { return cmp.Compare(order(x), order(y)) })
-		ce.Nodes = slices.Compact(ce.Nodes)
-		out.Cells[i] = ce
-	}
-	return out, nil
 }
 
 // order is a node's position in the pipeline's order (raw side first).
