@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"cmp"
 	"fmt"
 	"io/fs"
 	"os"
@@ -50,7 +49,7 @@ func introspect(b *wsBuild, n *pipeline.Node, run *stage.Run) {
 		if a.Table == nil {
 			return nil, fmt.Errorf("%s: %w", path, stage.ErrNoLineage)
 		}
-		return explainArtifact(w, a, func(node string) int { return order[node] })
+		return w.Explain(a, func(node string) int { return order[node] })
 	}
 }
 
@@ -96,76 +95,4 @@ func (m memArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, er
 		a.Table = t
 	}
 	return a, nil
-}
-
-// explainArtifact resolves every cell of a into a stage.Explained, with
-// sources and patches renumbered into tables sorted by file and line (the
-// contract of stage.Explained).
-func explainArtifact(w *explain.Walker, a *explain.Artifact, order func(string) int) (*stage.Explained, error) {
-	cells := a.Table.Cells()
-	out := &stage.Explained{Path: a.Path, Hash: a.Hash.String()}
-	res := make([]*explain.Resolved, len(cells))
-	for i, c := range cells {
-		r, ok, err := w.CellAt(a.Path, a.Hash, c.Row, c.Col)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fmt.Errorf("%s: cell %d:%s unreadable", a.Path, c.Row+1, c.Col)
-		}
-		res[i] = r
-	}
-	all := w.Sources()
-	srcSet, patSet := map[int32]bool{}, map[int32]bool{}
-	var srcIDs, patIDs []int32
-	for _, r := range res {
-		for _, s := range r.Sources {
-			if !srcSet[s] {
-				srcSet[s] = true
-				srcIDs = append(srcIDs, s)
-			}
-		}
-		for _, p := range r.Patches {
-			if !patSet[p] {
-				patSet[p] = true
-				patIDs = append(patIDs, p)
-			}
-		}
-	}
-	slices.SortFunc(srcIDs, func(x, y int32) int {
-		return cmp.Or(cmp.Compare(all[x].File, all[y].File), cmp.Compare(all[x].Line, all[y].Line), cmp.Compare(all[x].Key, all[y].Key))
-	})
-	slices.SortFunc(patIDs, func(x, y int32) int {
-		a, b := w.Patch(x), w.Patch(y)
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.ID, b.ID))
-	})
-	srcMap, patMap := map[int32]int{}, map[int32]int{}
-	for i, s := range srcIDs {
-		srcMap[s] = i
-		out.Sources = append(out.Sources, stage.Source{File: all[s].File, Line: all[s].Line, Key: all[s].Key})
-	}
-	for i, p := range patIDs {
-		patMap[p] = i
-		x := w.Patch(p)
-		out.Patches = append(out.Patches, stage.PatchRef{ID: x.ID, File: x.File, Line: x.Line})
-	}
-	for i, c := range cells {
-		full, _, _ := a.Table.Cell(c.Row, c.Col)
-		ce := stage.CellExplanation{Row: c.Row, Col: c.Col, Derivation: full.Derivation, Fields: full.Fields}
-		for _, s := range res[i].Sources {
-			ce.Sources = append(ce.Sources, srcMap[s])
-		}
-		slices.Sort(ce.Sources)
-		for _, p := range res[i].Patches {
-			ce.Patches = append(ce.Patches, patMap[p])
-		}
-		slices.Sort(ce.Patches)
-		for _, x := range w.Artifacts(res[i]) {
-			ce.Nodes = append(ce.Nodes, x.Node)
-		}
-		slices.SortFunc(ce.Nodes, func(x, y string) int { return cmp.Compare(order(x), order(y)) })
-		ce.Nodes = slices.Compact(ce.Nodes)
-		out.Cells = append(out.Cells, ce)
-	}
-	return out, nil
 }
