@@ -131,6 +131,7 @@ type art struct {
 	id    int
 	rows  []*rowRes
 	cells map[cellKey]*Resolved
+	dense *dense // set by an eager walker when the rows have that shape
 }
 
 type cellKey struct {
@@ -224,6 +225,7 @@ func (w *Walker) artifact(path string, h cache.Hash) (*art, error) {
 				return nil, err
 			}
 		}
+		a.dense = makeDense(a)
 	}
 	return a, nil
 }
@@ -275,6 +277,16 @@ func (w *Walker) cellAt(a *art, row int, col string) (*Resolved, bool, error) {
 func (w *Walker) cell(a *art, c lineage.Cell) (*Resolved, error) {
 	if r := a.cells[cellKey{c.Row, c.Col}]; r != nil {
 		return r, nil
+	}
+	if w.Eager {
+		r, ok, err := w.denseCell(a, c)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			a.cells[cellKey{c.Row, c.Col}] = r
+			return r, nil
+		}
 	}
 	// Resolve every ref first: resolving may start unions of its own, and
 	// unions share the stamp arrays, so they must not nest.

@@ -3,6 +3,7 @@ package explain
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"bethel/pkg/cache"
@@ -231,5 +232,58 @@ func TestWalkErrors(t *testing.T) {
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%s: error %v, want %q", c.path, err, c.want)
 		}
+	}
+}
+
+// TestEagerAgrees: an eager walker (whole tables, with the dense shortcut
+// for one-record-per-row tables) gives every cell the same sources,
+// patches and chain as the lazy walk bethel why uses, on a table that has
+// the dense shape and on one that does not (a row with two sources).
+func TestEagerAgrees(t *testing.T) {
+	cells := []struct {
+		path string
+		row  int
+		col  string
+	}{{"out/counts.csv", 0, "n"}, {"out/counts.csv", 1, "n"}, {"out/counts.csv", 2, "n"}, {"out/counts.csv", 3, "n"}, {"out/all.json", -1, "/n/0"}}
+	for _, shape := range []string{"dense", "two sources in a row"} {
+		t.Run(shape, func(t *testing.T) {
+			mk := func() *memArtifacts {
+				m := build(t)
+				if shape != "dense" {
+					mapped := &lineage.Recorder{}
+					mapped.AddRow(lineage.Row{Sources: []lineage.Source{{File: "in/export.csv", Line: 2, Key: "R1"}, {File: "in/export.csv", Line: 3, Key: "R1b"}}})
+					mapped.AddRow(lineage.Row{Sources: []lineage.Source{{File: "in/export.csv", Line: 4, Key: "R2"}}})
+					mapped.AddRow(lineage.Row{Sources: []lineage.Source{{File: "in/export.csv", Line: 5, Key: "R3"}}})
+					m.add(t, "out/mapped.csv", "map", []string{"in/export.csv"}, mapped)
+				}
+				return m
+			}
+			lazy, eager := New(mk()), New(mk())
+			eager.Eager = true
+			for _, c := range cells {
+				h := cache.Sum([]byte(c.path))
+				lr, _, err := lazy.CellAt(c.path, h, c.row, c.col)
+				if err != nil {
+					t.Fatal(err)
+				}
+				er, _, err := eager.CellAt(c.path, h, c.row, c.col)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(keys(lazy, lr), keys(eager, er)) || !reflect.DeepEqual(ids(lazy, lr), ids(eager, er)) {
+					t.Errorf("%s %d: lazy %q %q, eager %q %q", c.path, c.row, keys(lazy, lr), ids(lazy, lr), keys(eager, er), ids(eager, er))
+				}
+				ln, en := nodes(lazy, lr), nodes(eager, er)
+				slices.Sort(ln)
+				slices.Sort(en)
+				if !reflect.DeepEqual(ln, en) {
+					t.Errorf("%s %d: chain lazy %q, eager %q", c.path, c.row, ln, en)
+				}
+			}
+			a := eager.artIdx[artKey{"out/patched.csv", cache.Sum([]byte("out/patched.csv"))}]
+			if got := a != nil && a.dense != nil; got != (shape == "dense") {
+				t.Errorf("patched.csv dense = %v", got)
+			}
+		})
 	}
 }

@@ -46,30 +46,49 @@ func (w *Walker) Explain(a *Artifact, order func(node string) int) (*stage.Expla
 			}
 		}
 	}
-	// Sort by (file, line, key) with the files ranked once: string
+	// Sort by (file, line, key). An eager walker numbers sources in the
+	// order of the rows it resolves, which is file order for an export
+	// and the patches after it: sorting the numbers is then enough, and a
+	// check in one pass says so. Otherwise rank the files once: string
 	// comparisons per pair would dominate at a hundred thousand records.
-	files := map[string]int{}
-	for _, s := range srcIDs {
-		files[all[s].File] = 0
-	}
-	names := make([]string, 0, len(files))
-	for f := range files {
-		names = append(names, f)
-	}
-	slices.Sort(names)
-	for i, f := range names {
-		files[f] = i
-	}
-	rank := make([]uint64, len(all))
-	for _, s := range srcIDs {
-		rank[s] = uint64(files[all[s].File])<<40 | uint64(all[s].Line)
-	}
-	slices.SortFunc(srcIDs, func(x, y int32) int {
-		if c := cmp.Compare(rank[x], rank[y]); c != 0 {
-			return c
+	slices.Sort(srcIDs)
+	before := func(x, y Source) bool {
+		if x.File != y.File {
+			return x.File < y.File
 		}
-		return cmp.Compare(all[x].Key, all[y].Key)
-	})
+		if x.Line != y.Line {
+			return x.Line < y.Line
+		}
+		return x.Key < y.Key
+	}
+	inOrder := true
+	for i := 1; i < len(srcIDs) && inOrder; i++ {
+		inOrder = before(all[srcIDs[i-1]], all[srcIDs[i]])
+	}
+	if !inOrder {
+		files := map[string]int{}
+		for _, s := range srcIDs {
+			files[all[s].File] = 0
+		}
+		names := make([]string, 0, len(files))
+		for f := range files {
+			names = append(names, f)
+		}
+		slices.Sort(names)
+		for i, f := range names {
+			files[f] = i
+		}
+		rank := make([]uint64, len(all))
+		for _, s := range srcIDs {
+			rank[s] = uint64(files[all[s].File])<<40 | uint64(all[s].Line)
+		}
+		slices.SortFunc(srcIDs, func(x, y int32) int {
+			if c := cmp.Compare(rank[x], rank[y]); c != 0 {
+				return c
+			}
+			return cmp.Compare(all[x].Key, all[y].Key)
+		})
+	}
 	out.Sources = make([]stage.Source, len(srcIDs))
 	for i, s := range srcIDs {
 		srcMap[s] = int32(i) + 1
