@@ -166,7 +166,7 @@ func contains1(l []string, s string) bool {
 }
 
 // regMemoColumns are the columns shared between stages.
-var regMemoColumns = []string{"registration_id", "bethel", "member_type", "banquet_meal", "tshirt_size",
+var regMemoColumns = []string{"registration_id", "submitted_at", "bethel", "member_type", "banquet_meal", "tshirt_size",
 	"days_attending", "housing", "dietary_needs", "allergies"}
 
 // regMemo remembers the parsed columns of the last registrations file,
