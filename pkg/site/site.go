@@ -15,6 +15,7 @@
 package site
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"sort"
@@ -287,7 +288,13 @@ func Write(s *Site, create func(name string) (io.Writer, error)) error {
 		if err != nil {
 			return err
 		}
-		if err := s.writeFile(w, name); err != nil {
+		// Templates write in small pieces; one system call per piece
+		// was a third of the rendering time at 100,000 rows.
+		bw := bufio.NewWriterSize(w, 64<<10)
+		if err := s.writeFile(bw, name); err != nil {
+			return fmt.Errorf("site: %s: %w", name, err)
+		}
+		if err := bw.Flush(); err != nil {
 			return fmt.Errorf("site: %s: %w", name, err)
 		}
 	}
