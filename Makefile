@@ -3,7 +3,7 @@
 GO      ?= go
 BETHEL  := bin/bethel
 
-.PHONY: all build test vet fmt-check bench fuzz clean-bin
+.PHONY: all build test test-deps vet fmt-check bench fuzz clean-bin
 
 all: build
 	./$(BETHEL) make
@@ -17,7 +17,12 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-test: fmt-check vet
+# The browser tests need Chromium: test-deps installs it when it can (as
+# root with apt-get), or says how.
+test-deps:
+	@bash scripts/test-deps.sh
+
+test: fmt-check vet test-deps
 	$(GO) test -count=1 -timeout 20m ./...
 
 # Benchmarks: Go benchmarks, then every scripts/bench-*.sh (each prints its
