@@ -341,6 +341,16 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 			}
 		}
 	}
+	// A stale node waiting for a worker goes first when the longest chain
+	// of nodes below it is longer: the critical path decides the build's
+	// wall time, and a leaf (a private roster) can share a core with the
+	// last step of a long chain (the review site) instead of delaying it.
+	height := make([]int, len(nodes))
+	for i := len(nodes) - 1; i >= 0; i-- {
+		for _, k := range dependents[i] {
+			height[i] = max(height[i], height[k]+1)
+		}
+	}
 	results := make([]*NodeResult, len(nodes))
 	var ready []int
 	for i := range nodes {
@@ -430,8 +440,14 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 			if started < nj {
 				startWorker()
 			}
-			work <- queue[0]
-			queue = queue[1:]
+			best := 0
+			for q := range queue {
+				if height[queue[q].i] > height[queue[best].i] {
+					best = q
+				}
+			}
+			work <- queue[best]
+			queue = append(queue[:best], queue[best+1:]...)
 			running++
 		}
 		if running == 0 && (stop || len(ready) == 0) {

@@ -702,3 +702,55 @@ outputs = ["out/x.txt"]
 		t.Fatalf("Run.Sum: got %q, want %q", got, want)
 	}
 }
+
+// TestCriticalPathFirst: with one worker, of two stale nodes ready at
+// once, the one with the longer chain below it runs first, whatever the
+// file order says.
+func TestCriticalPathFirst(t *testing.T) {
+	root := workspace(t, map[string]string{
+		"pipeline.toml": `
+[[node]]
+name = "leaf"
+stage = "copy"
+inputs = ["src/a.txt"]
+outputs = ["out/leaf.txt"]
+
+[[node]]
+name = "head"
+stage = "copy"
+inputs = ["src/a.txt"]
+outputs = ["out/head.txt"]
+
+[[node]]
+name = "middle"
+stage = "copy"
+inputs = ["out/head.txt"]
+outputs = ["out/middle.txt"]
+
+[[node]]
+name = "tail"
+stage = "copy"
+inputs = ["out/middle.txt"]
+outputs = ["out/tail.txt"]
+`,
+		"src/a.txt": "a",
+	})
+	st := &funcStage{name: "copy", run: func(_ context.Context, r *stage.Run) error {
+		w, err := r.Create(r.Outputs[0])
+		if err != nil {
+			return err
+		}
+		_, err = w.Write([]byte("x"))
+		return err
+	}}
+	var started []string
+	mustBuild(t, root, Options{Version: "t", Registry: stage.NewRegistry(st), Jobs: 1, Events: func(ev Event) {
+		if ev.Kind == Start {
+			started = append(started, ev.Node)
+		}
+	}})
+	// tail and leaf tie (nothing below either): file order decides.
+	if want := []string{"head", "middle", "leaf", "tail"}; !reflect.DeepEqual(started, want) {
+		t.Fatalf("started %v, want %v", started, want)
+	}
+}
