@@ -8,50 +8,129 @@ import (
 	"bethel/pkg/stage"
 )
 
-// Explain resolves every recorded cell of a (an artifact with lineage) in
+// Explain resolves every recorded cell of arts (artifacts with lineage;
+// a nil entry stands for an input without any, reported as NoLineage) in
 // the form stages see (stage.Explained): the sources and patches the cells
-// reach are renumbered into tables of their own, sorted by file and line,
-// and order ranks node names for each cell's chain. A TOTAL cell of a
-// large event names every record, so the renumbering uses dense tables
-// indexed by the walker's numbers, never maps.
-func (w *Walker) Explain(a *Artifact, order func(node string) int) (*stage.Explained, error) {
-	cells := a.Table.Cells()
-	res := make([]*Resolved, len(cells))
-	for i, c := range cells {
-		r, ok, err := w.CellAt(a.Path, a.Hash, c.Row, c.Col)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fmt.Errorf("%s: lineage of cell %d:%s is unreadable", a.Path, c.Row+1, c.Col)
-		}
-		res[i] = r
+// reach are renumbered into tables shared by all the artifacts, sorted by
+// file and line, and order ranks node names for each cell's chain.
+//
+// A TOTAL cell of a large event names every record, so the renumbering
+// uses dense tables indexed by the walker's numbers, never maps; and when
+// the walker's own numbering already is the sorted table (an eager walk
+// over an export numbers records in file order), cells keep the lists the
+// walk made instead of copying them.
+func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.Explained, error) {
+	type artCells struct {
+		a    *Artifact
+		res  []*Resolved
+		rows []int
+		cols []string
 	}
-	out := &stage.Explained{Path: a.Path, Hash: a.Hash.String(), Cells: make([]stage.CellExplanation, len(cells))}
-	all := w.Sources()
-	srcMap := make([]int32, len(all)) // walker's source number -> ours+1; 0: not reached
+	var all []artCells
+	for _, a := range arts {
+		if a == nil || a.Table == nil {
+			all = append(all, artCells{a: a})
+			continue
+		}
+		ac := artCells{a: a}
+		for _, c := range a.Table.Cells() {
+			r, ok, err := w.CellAt(a.Path, a.Hash, c.Row, c.Col)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, fmt.Errorf("%s: lineage of cell %d:%s is unreadable", a.Path, c.Row+1, c.Col)
+			}
+			ac.res = append(ac.res, r)
+			ac.rows = append(ac.rows, c.Row)
+			ac.cols = append(ac.cols, c.Col)
+		}
+		all = append(all, ac)
+	}
+
+	srcs := w.Sources()
+	srcMap := make([]int32, len(srcs)) // walker's number -> ours+1; 0: not reached
 	var srcIDs, patIDs []int32
-	patMap := map[int32]int{}
-	for _, r := range res {
-		for _, s := range r.Sources {
-			if srcMap[s] == 0 {
-				srcMap[s] = -1
-				srcIDs = append(srcIDs, s)
+	patMap := make([]int32, len(w.patches))
+	for _, ac := range all {
+		for _, r := range ac.res {
+			for _, s := range r.Sources {
+				if srcMap[s] == 0 {
+					srcMap[s] = -1
+					srcIDs = append(srcIDs, s)
+				}
 			}
-		}
-		for _, p := range r.Patches {
-			if _, ok := patMap[p]; !ok {
-				patMap[p] = -1
-				patIDs = append(patIDs, p)
+			for _, p := range r.Patches {
+				if patMap[p] == 0 {
+					patMap[p] = -1
+					patIDs = append(patIDs, p)
+				}
 			}
 		}
 	}
-	// Sort by (file, line, key). An eager walker numbers sources in the
-	// order of the rows it resolves, which is file order for an export
-	// and the patches after it: sorting the numbers is then enough, and a
-	// check in one pass says so. Otherwise rank the files once: string
-	// comparisons per pair would dominate at a hundred thousand records.
-	slices.Sort(srcIDs)
+	sortSources(srcIDs, srcs)
+	identity := true
+	out := &stage.Explained{Sources: make([]stage.Source, len(srcIDs))}
+	for i, s := range srcIDs {
+		srcMap[s] = int32(i) + 1
+		identity = identity && s == int32(i)
+		x := srcs[s]
+		out.Sources[i] = stage.Source{File: x.File, Line: x.Line, Key: x.Key}
+	}
+	slices.SortFunc(patIDs, func(x, y int32) int {
+		a, b := w.patches[x], w.patches[y]
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.ID, b.ID))
+	})
+	for i, p := range patIDs {
+		patMap[p] = int32(i) + 1
+		x := w.Patch(p)
+		out.Patches = append(out.Patches, stage.PatchRef{ID: x.ID, File: x.File, Line: x.Line})
+	}
+
+	for _, ac := range all {
+		ea := stage.ExplainedArtifact{NoLineage: ac.a == nil || ac.a.Table == nil}
+		if ac.a != nil {
+			ea.Path, ea.Hash = ac.a.Path, ac.a.Hash.String()
+		}
+		ea.Cells = make([]stage.CellExplanation, len(ac.res))
+		for i, r := range ac.res {
+			ce := stage.CellExplanation{Row: ac.rows[i], Col: ac.cols[i], Derivation: r.Derivation, Fields: r.Fields}
+			if identity {
+				ce.Sources = r.Sources
+			} else {
+				ce.Sources = make([]int32, len(r.Sources))
+				for k, s := range r.Sources {
+					ce.Sources[k] = srcMap[s] - 1
+				}
+				if !slices.IsSorted(ce.Sources) {
+					slices.Sort(ce.Sources)
+				}
+			}
+			ce.Patches = make([]int32, len(r.Patches))
+			for k, p := range r.Patches {
+				ce.Patches[k] = patMap[p] - 1
+			}
+			slices.Sort(ce.Patches)
+			for _, x := range w.Artifacts(r) {
+				ce.Nodes = append(ce.Nodes, x.Node)
+			}
+			slices.SortFunc(ce.Nodes, func(x, y string) int { return cmp.Compare(order(x), order(y)) })
+			ce.Nodes = slices.Compact(ce.Nodes)
+			ea.Cells[i] = ce
+		}
+		out.Artifacts = append(out.Artifacts, ea)
+	}
+	return out, nil
+}
+
+// sortSources sorts walker source numbers by (file, line, key). An eager
+// walker numbers sources in the order of the rows it resolves, which is
+// file order for an export and the patches after it: sorting the numbers
+// is then enough, and one pass checks it. Otherwise the files are ranked
+// once: string comparisons per pair would dominate at a hundred thousand
+// records.
+func sortSources(ids []int32, all []Source) {
+	slices.Sort(ids)
 	before := func(x, y Source) bool {
 		if x.File != y.File {
 			return x.File < y.File
@@ -62,77 +141,32 @@ func (w *Walker) Explain(a *Artifact, order func(node string) int) (*stage.Expla
 		return x.Key < y.Key
 	}
 	inOrder := true
-	for i := 1; i < len(srcIDs) && inOrder; i++ {
-		inOrder = before(all[srcIDs[i-1]], all[srcIDs[i]])
+	for i := 1; i < len(ids) && inOrder; i++ {
+		inOrder = before(all[ids[i-1]], all[ids[i]])
 	}
-	if !inOrder {
-		files := map[string]int{}
-		for _, s := range srcIDs {
-			files[all[s].File] = 0
+	if inOrder {
+		return
+	}
+	files := map[string]int{}
+	for _, s := range ids {
+		files[all[s].File] = 0
+	}
+	names := make([]string, 0, len(files))
+	for f := range files {
+		names = append(names, f)
+	}
+	slices.Sort(names)
+	for i, f := range names {
+		files[f] = i
+	}
+	rank := make([]uint64, len(all))
+	for _, s := range ids {
+		rank[s] = uint64(files[all[s].File])<<40 | uint64(all[s].Line)
+	}
+	slices.SortFunc(ids, func(x, y int32) int {
+		if c := cmp.Compare(rank[x], rank[y]); c != 0 {
+			return c
 		}
-		names := make([]string, 0, len(files))
-		for f := range files {
-			names = append(names, f)
-		}
-		slices.Sort(names)
-		for i, f := range names {
-			files[f] = i
-		}
-		rank := make([]uint64, len(all))
-		for _, s := range srcIDs {
-			rank[s] = uint64(files[all[s].File])<<40 | uint64(all[s].Line)
-		}
-		slices.SortFunc(srcIDs, func(x, y int32) int {
-			if c := cmp.Compare(rank[x], rank[y]); c != 0 {
-				return c
-			}
-			return cmp.Compare(all[x].Key, all[y].Key)
-		})
-	}
-	out.Sources = make([]stage.Source, len(srcIDs))
-	for i, s := range srcIDs {
-		srcMap[s] = int32(i) + 1
-		x := all[s]
-		out.Sources[i] = stage.Source{File: x.File, Line: x.Line, Key: x.Key}
-	}
-	for _, p := range patIDs {
-		x := w.Patch(p)
-		out.Patches = append(out.Patches, stage.PatchRef{ID: x.ID, File: x.File, Line: x.Line})
-	}
-	byPos := make([]int, len(patIDs))
-	for i := range byPos {
-		byPos[i] = i
-	}
-	slices.SortFunc(byPos, func(i, j int) int {
-		a, b := out.Patches[i], out.Patches[j]
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.ID, b.ID))
+		return cmp.Compare(all[x].Key, all[y].Key)
 	})
-	sorted := make([]stage.PatchRef, len(byPos))
-	for k, i := range byPos {
-		sorted[k] = out.Patches[i]
-		patMap[patIDs[i]] = k
-	}
-	out.Patches = sorted
-	for i, c := range cells {
-		r := res[i]
-		ce := stage.CellExplanation{Row: c.Row, Col: c.Col, Derivation: r.Derivation, Fields: r.Fields,
-			Sources: make([]int, len(r.Sources)), Patches: make([]int, len(r.Patches))}
-		for k, s := range r.Sources {
-			ce.Sources[k] = int(srcMap[s] - 1)
-		}
-		if !slices.IsSorted(ce.Sources) {
-			slices.Sort(ce.Sources)
-		}
-		for k, p := range r.Patches {
-			ce.Patches[k] = patMap[p]
-		}
-		slices.Sort(ce.Patches)
-		for _, x := range w.Artifacts(r) {
-			ce.Nodes = append(ce.Nodes, x.Node)
-		}
-		slices.SortFunc(ce.Nodes, func(x, y string) int { return cmp.Compare(order(x), order(y)) })
-		ce.Nodes = slices.Compact(ce.Nodes)
-		out.Cells[i] = ce
-	}
-	return out, nil
 }

@@ -176,33 +176,35 @@ func (b buildArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, 
 
 // explainFunc is stage.Run.Explain for node n. One walker serves every
 // call of the run, so rows that several inputs count are resolved once.
-func (e *engine) explainFunc(n *pipeline.Node) func(string) (*stage.Explained, error) {
+func (e *engine) explainFunc(n *pipeline.Node) func(...string) (*stage.Explained, error) {
 	var (
 		mu sync.Mutex
 		w  = explain.New(buildArtifacts{e})
 	)
 	w.Eager = true
-	return func(path string) (*stage.Explained, error) {
+	return func(paths ...string) (*stage.Explained, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if !slices.Contains(n.InputFiles, path) {
-			return nil, fmt.Errorf("node %s: Explain(%s): not an input of the node", n.Name, path)
+		arts := make([]*explain.Artifact, len(paths))
+		for i, path := range paths {
+			if !slices.Contains(n.InputFiles, path) {
+				return nil, fmt.Errorf("node %s: Explain(%s): not an input of the node", n.Name, path)
+			}
+			v := e.file(path)
+			if v.err != nil {
+				return nil, fmt.Errorf("node %s: %s: %v", n.Name, path, v.err)
+			}
+			a, err := w.Artifact(path, v.h)
+			if errors.Is(err, provenance.ErrNoRecord) && e.p.Producer[path] == nil {
+				arts[i] = &explain.Artifact{Path: path, Hash: v.h} // a raw input
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("node %s: %v", n.Name, err)
+			}
+			arts[i] = a
 		}
-		v := e.file(path)
-		if v.err != nil {
-			return nil, fmt.Errorf("node %s: %s: %v", n.Name, path, v.err)
-		}
-		a, err := w.Artifact(path, v.h)
-		if errors.Is(err, provenance.ErrNoRecord) && e.p.Producer[path] == nil {
-			return nil, fmt.Errorf("node %s: %s is a raw input: %w", n.Name, path, stage.ErrNoLineage)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("node %s: %v", n.Name, err)
-		}
-		if a.Table == nil {
-			return nil, fmt.Errorf("node %s: %s: node %s recorded no cell lineage: %w", n.Name, path, a.Node, stage.ErrNoLineage)
-		}
-		return w.Explain(a, e.order)
+		return w.Explain(arts, e.order)
 	}
 }
 

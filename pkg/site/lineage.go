@@ -153,8 +153,8 @@ func (l *Lineage) writeJS(w io.Writer) error {
 }
 
 // appendRuns encodes ascending indexes as writeJS describes.
-func appendRuns(b []byte, idx []int) []byte {
-	cur := -1
+func appendRuns[T int | int32](b []byte, idx []T) []byte {
+	cur := T(-1)
 	first := true
 	for i := 0; i < len(idx); {
 		j := i + 1
@@ -178,7 +178,7 @@ func appendRuns(b []byte, idx []int) []byte {
 
 // appendSet encodes a set of ascending indexes as writeJS describes: runs
 // or a bitmap, whichever is shorter.
-func appendSet(b []byte, idx []int) []byte {
+func appendSet[T int | int32](b []byte, idx []T) []byte {
 	start := len(b)
 	b = append(b, '[')
 	b = appendRuns(b, idx)
@@ -186,7 +186,7 @@ func appendSet(b []byte, idx []int) []byte {
 	if len(idx) == 0 {
 		return b
 	}
-	n := idx[len(idx)-1]/8 + 1
+	n := int(idx[len(idx)-1])/8 + 1
 	if base64.StdEncoding.EncodedLen(n)+2 >= len(b)-start {
 		return b
 	}

@@ -18,7 +18,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 )
 
 // Page file names, fixed so that links, the engine's outputs and the tests
@@ -264,8 +264,8 @@ type Cell struct {
 	Derivation string
 	Fields     []string
 	Nodes      []string
-	Sources    []int // ascending indexes into Lineage.Sources
-	Patches    []int // ascending indexes into Lineage.Patches
+	Sources    []int32 // ascending indexes into Lineage.Sources
+	Patches    []int32 // ascending indexes into Lineage.Patches
 }
 
 // CellID is the data-cell id of a cell: PATH:ROW:COL with ROW 1-based,
@@ -319,13 +319,13 @@ func (s *Site) check() error {
 		ids[n.Name] = true
 	}
 	for id, c := range s.Lineage.Cells {
-		if !sort.IntsAreSorted(c.Sources) || !sort.IntsAreSorted(c.Patches) {
+		if !slices.IsSorted(c.Sources) || !slices.IsSorted(c.Patches) {
 			return fmt.Errorf("site: lineage of %s: indexes not ascending", id)
 		}
-		if len(c.Sources) > 0 && (c.Sources[0] < 0 || c.Sources[len(c.Sources)-1] >= len(s.Lineage.Sources)) {
+		if len(c.Sources) > 0 && (c.Sources[0] < 0 || int(c.Sources[len(c.Sources)-1]) >= len(s.Lineage.Sources)) {
 			return fmt.Errorf("site: lineage of %s: source index out of range", id)
 		}
-		if len(c.Patches) > 0 && (c.Patches[0] < 0 || c.Patches[len(c.Patches)-1] >= len(s.Lineage.Patches)) {
+		if len(c.Patches) > 0 && (c.Patches[0] < 0 || int(c.Patches[len(c.Patches)-1]) >= len(s.Lineage.Patches)) {
 			return fmt.Errorf("site: lineage of %s: patch index out of range", id)
 		}
 	}

@@ -9,7 +9,6 @@ package stage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -95,8 +94,10 @@ type Run struct {
 	Warnf func(format string, args ...any)
 
 	// Graph and Explain are set only for an Introspective stage; see there.
+	// Explain answers for several inputs at once, so that a record they
+	// share is listed once.
 	Graph   []NodeInfo
-	Explain func(path string) (*Explained, error)
+	Explain func(paths ...string) (*Explained, error)
 }
 
 // Input returns the input whose path is path, or whose path ends in
@@ -168,11 +169,6 @@ type Introspective interface {
 	Introspects()
 }
 
-// ErrNoLineage is wrapped by Run.Explain's error when the input has no cell
-// lineage to explain: a raw input, the output of a command node, or a
-// build with lineage switched off (BETHEL_LINEAGE=off).
-var ErrNoLineage = errors.New("no cell lineage recorded")
-
 // NodeInfo is the static definition of one node of the pipeline, as
 // pipeline.toml declares it after glob expansion.
 type NodeInfo struct {
@@ -190,17 +186,29 @@ type NodeInfo struct {
 	Deps []string
 }
 
-// Explained is the lineage of every cell of one input artifact, each cell
-// followed through the DAG to the raw source records it derives from.
-// Sources and Patches are shared tables; cells name them by index so that a
-// TOTAL cell over a million records does not copy a million structs.
+// Explained is the lineage of every cell of some input artifacts, each
+// cell followed through the DAG to the raw source records it derives from.
+// Sources and Patches are tables shared by every artifact asked about;
+// cells name them by index, so that a TOTAL cell over a million records
+// is a list of numbers and a record counted in ten summaries is listed
+// once.
 type Explained struct {
+	Sources   []Source   // distinct raw source records, sorted by file, line, key
+	Patches   []PatchRef // distinct patches, sorted by file, line, id
+	Artifacts []ExplainedArtifact
+}
+
+// ExplainedArtifact is one input artifact of an Explained, in the order
+// they were asked for.
+type ExplainedArtifact struct {
 	Path string
 	// Hash is the artifact's BLAKE3 content hash in hex.
-	Hash    string
-	Sources []Source   // distinct raw source records, sorted by file, line
-	Patches []PatchRef // distinct patches, sorted by file, line
-	Cells   []CellExplanation
+	Hash string
+	// NoLineage is set when the input has no cell lineage to explain: a
+	// raw input, the output of a command node, or a build with lineage
+	// switched off (BETHEL_LINEAGE=off). Cells is then empty.
+	NoLineage bool
+	Cells     []CellExplanation
 }
 
 // Source is one raw source record: the line it starts on and its record
@@ -231,6 +239,6 @@ type CellExplanation struct {
 	// Nodes is the chain of node names from the raw inputs to the node
 	// that wrote the artifact.
 	Nodes   []string
-	Sources []int // indexes into Explained.Sources, ascending
-	Patches []int // indexes into Explained.Patches, ascending
+	Sources []int32 // indexes into Explained.Sources, ascending
+	Patches []int32 // indexes into Explained.Patches, ascending
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -158,9 +157,10 @@ func siteCheckInputs(r *stage.Run) error {
 
 // siteBuilder gathers a site.Site from the stage's inputs.
 type siteBuilder struct {
-	r      *stage.Run
-	byName map[string]string // base name -> input path
-	lin    *siteLineage
+	r       *stage.Run
+	byName  map[string]string // base name -> input path
+	lin     *siteLineage
+	pending []sitePending
 }
 
 // siteCSV is one summary CSV: header and unescaped rows.
@@ -230,7 +230,8 @@ func (b *siteBuilder) table(t *siteCSV, id, heading, caption string) (*site.Tabl
 	return st, nil
 }
 
-// explain adds the lineage of t's count cells.
+// explain notes that t's count cells need their lineage; explainAll asks
+// for every table's at once.
 func (b *siteBuilder) explain(t *siteCSV, cols []site.Col) error {
 	want := map[string]bool{}
 	for _, c := range cols {
@@ -238,30 +239,59 @@ func (b *siteBuilder) explain(t *siteCSV, cols []site.Col) error {
 			want[c.Name] = true
 		}
 	}
-	if len(want) == 0 {
+	if len(want) > 0 {
+		b.pending = append(b.pending, sitePending{t, want})
+	}
+	return nil
+}
+
+// sitePending is a table whose count columns need lineage.
+type sitePending struct {
+	t    *siteCSV
+	want map[string]bool
+}
+
+// explainAll asks the engine once for the lineage of every pending table,
+// so that the source and patch tables come back shared.
+func (b *siteBuilder) explainAll() error {
+	if len(b.pending) == 0 {
 		return nil
 	}
-	ex, err := b.r.Explain(t.path)
-	if errors.Is(err, stage.ErrNoLineage) {
-		// Lineage switched off (BETHEL_LINEAGE=off) or a command node's
-		// output: the numbers still show, and a click says there is no
-		// lineage to show.
-		return nil
+	paths := make([]string, len(b.pending))
+	for i, p := range b.pending {
+		paths[i] = p.t.path
 	}
+	ex, err := b.r.Explain(paths...)
 	if err != nil {
-		return fmt.Errorf("node %s: lineage of %s: %w", b.r.Node, t.path, err)
+		return fmt.Errorf("node %s: lineage: %w", b.r.Node, err)
 	}
-	if ex == nil {
-		return nil
+	if len(ex.Artifacts) != len(paths) {
+		return fmt.Errorf("node %s: lineage: asked for %d inputs, answered %d", b.r.Node, len(paths), len(ex.Artifacts))
 	}
-	value := func(row int, col string) (string, bool) {
-		c := t.col(col)
-		if row < 0 || row >= len(t.rows) || c < 0 {
-			return "", false
+	if err := b.lin.check(ex); err != nil {
+		return fmt.Errorf("node %s: %w", b.r.Node, err)
+	}
+	for i, p := range b.pending {
+		a := &ex.Artifacts[i]
+		if a.NoLineage {
+			// Lineage switched off (BETHEL_LINEAGE=off) or a command
+			// node's output: the numbers still show, and a click says
+			// there is no lineage to show.
+			continue
 		}
-		return t.rows[row][c], true
+		t := p.t
+		value := func(row int, col string) (string, bool) {
+			c := t.col(col)
+			if row < 0 || row >= len(t.rows) || c < 0 {
+				return "", false
+			}
+			return t.rows[row][c], true
+		}
+		if err := b.lin.add(a, p.want, value); err != nil {
+			return fmt.Errorf("node %s: %w", b.r.Node, err)
+		}
 	}
-	return b.lin.add(ex, want, value)
+	return nil
 }
 
 func (b *siteBuilder) build() (*site.Site, error) {
@@ -310,6 +340,9 @@ func (b *siteBuilder) build() (*site.Site, error) {
 	for _, n := range b.r.Graph {
 		s.Nodes = append(s.Nodes, site.Node{Name: n.Name, Stage: n.Stage, Version: n.StageVersion, Command: n.Command,
 			Inputs: n.Inputs, Patches: n.Patches, Outputs: n.Outputs, Visibility: string(n.Visibility), Declassify: n.Declassify, Deps: n.Deps})
+	}
+	if err := b.explainAll(); err != nil {
+		return nil, err
 	}
 	s.Lineage = b.lin.result()
 	if s.Corrections != nil {

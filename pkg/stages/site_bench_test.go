@@ -2,7 +2,6 @@ package stages
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -54,17 +53,20 @@ func BenchmarkSite100k(b *testing.B) {
 	})
 	b.Run("render", func(b *testing.B) {
 		r, size := newRun()
-		cached := map[string]*stage.Explained{}
-		for _, in := range n.InputFiles {
-			if ex, err := r.Explain(in); err == nil {
-				cached[in] = ex
+		// One answer for the site's inputs, made before timing.
+		var cached *stage.Explained
+		explainIt := r.Explain
+		r.Explain = func(paths ...string) (*stage.Explained, error) {
+			if cached == nil {
+				var err error
+				if cached, err = explainIt(paths...); err != nil {
+					return nil, err
+				}
 			}
+			return cached, nil
 		}
-		r.Explain = func(p string) (*stage.Explained, error) {
-			if ex := cached[p]; ex != nil {
-				return ex, nil
-			}
-			return nil, fmt.Errorf("%s: %w", p, stage.ErrNoLineage)
+		if err := (siteStage{}).Run(context.Background(), r); err != nil {
+			b.Fatal(err)
 		}
 		for b.Loop() {
 			*size = 0

@@ -34,22 +34,24 @@ func introspect(b *wsBuild, n *pipeline.Node, run *stage.Run) {
 		run.Graph = append(run.Graph, ni)
 	}
 	w := explain.New(memArtifacts{b})
-	run.Explain = func(path string) (*stage.Explained, error) {
-		if !slices.Contains(n.InputFiles, path) {
-			return nil, fmt.Errorf("Explain(%s): not an input of node %s", path, n.Name)
+	w.Eager = true
+	run.Explain = func(paths ...string) (*stage.Explained, error) {
+		arts := make([]*explain.Artifact, len(paths))
+		for i, path := range paths {
+			if !slices.Contains(n.InputFiles, path) {
+				return nil, fmt.Errorf("Explain(%s): not an input of node %s", path, n.Name)
+			}
+			data, ok := b.outputs[path]
+			if !ok {
+				continue // a raw input: no lineage
+			}
+			a, err := w.Artifact(path, cache.Sum(data))
+			if err != nil {
+				return nil, err
+			}
+			arts[i] = a
 		}
-		data, ok := b.outputs[path]
-		if !ok {
-			return nil, fmt.Errorf("%s is a raw input: %w", path, stage.ErrNoLineage)
-		}
-		a, err := w.Artifact(path, cache.Sum(data))
-		if err != nil {
-			return nil, err
-		}
-		if a.Table == nil {
-			return nil, fmt.Errorf("%s: %w", path, stage.ErrNoLineage)
-		}
-		return w.Explain(a, func(node string) int { return order[node] })
+		return w.Explain(arts, func(node string) int { return order[node] })
 	}
 }
 

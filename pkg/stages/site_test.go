@@ -287,9 +287,10 @@ func siteRun(fsys fstest.MapFS) (*stage.Run, map[string]*bytes.Buffer) {
 			{Name: "attendance", Stage: "summary.attendance", StageVersion: "1", Inputs: []string{"out/private/registrations.csv"},
 				Outputs: []string{"out/summary/attendance.csv"}, Visibility: stage.Internal, Deps: []string{"registrations"}},
 		},
-		Explain: func(p string) (*stage.Explained, error) {
-			return &stage.Explained{Path: p, Sources: []stage.Source{{File: "inputs/registrations.csv", Line: 2, Key: "R-1"}},
-				Cells: []stage.CellExplanation{{Row: 0, Col: "daughters", Derivation: "count", Nodes: []string{"registrations", "attendance"}, Sources: []int{0}}}}, nil
+		Explain: func(ps ...string) (*stage.Explained, error) {
+			return &stage.Explained{Sources: []stage.Source{{File: "inputs/registrations.csv", Line: 2, Key: "R-1"}},
+				Artifacts: []stage.ExplainedArtifact{{Path: ps[0],
+					Cells: []stage.CellExplanation{{Row: 0, Col: "daughters", Derivation: "count", Nodes: []string{"registrations", "attendance"}, Sources: []int32{0}}}}}}, nil
 		},
 		Create: func(p string) (io.Writer, error) {
 			bufs[p] = &bytes.Buffer{}
@@ -320,11 +321,13 @@ func TestSiteRefuses(t *testing.T) {
 		{"unknown output", func(r *stage.Run) { r.Outputs = append(r.Outputs, "out/site/extra.html") }, "does not write out/site/extra.html"},
 		{"no attendance", func(r *stage.Run) { r.Inputs = nil }, "needs out/summary/attendance.csv"},
 		{"lineage off", func(r *stage.Run) {
-			r.Explain = func(string) (*stage.Explained, error) { return nil, stage.ErrNoLineage }
+			r.Explain = func(ps ...string) (*stage.Explained, error) {
+				return &stage.Explained{Artifacts: []stage.ExplainedArtifact{{Path: ps[0], NoLineage: true}}}, nil
+			}
 		}, ""},
 		{"lineage names a row the file lacks", func(r *stage.Run) {
-			r.Explain = func(p string) (*stage.Explained, error) {
-				return &stage.Explained{Path: p, Cells: []stage.CellExplanation{{Row: 7, Col: "total"}}}, nil
+			r.Explain = func(ps ...string) (*stage.Explained, error) {
+				return &stage.Explained{Artifacts: []stage.ExplainedArtifact{{Path: ps[0], Cells: []stage.CellExplanation{{Row: 7, Col: "total"}}}}}, nil
 			}
 		}, "row 8 column total"},
 	} {
