@@ -47,8 +47,9 @@ func makeDense(a *art) *dense {
 	}
 	groups := map[mask][]int{}
 	var order []mask
-	for i, r := range a.rows {
-		if r == nil || len(r.srcs) != 1 {
+	for i := range a.rows {
+		r := &a.rows[i]
+		if !r.done || len(r.srcs) != 1 {
 			return nil
 		}
 		d.srcOf[i] = r.srcs[0]

@@ -108,7 +108,9 @@ type Walker struct {
 	arts    []*art
 	artIdx  map[artKey]*art
 	sources []Source
-	srcIdx  map[Source]int32
+	srcIdx  map[srcKey]int32 // by file and line
+	srcFull map[Source]int32 // the rare source sharing a file and line with another
+	files   map[string]int32
 	patches []Patch
 	patIdx  map[string]int32 // by patch id
 
@@ -128,8 +130,11 @@ type artKey struct {
 
 type art struct {
 	*Artifact
-	id    int
-	rows  []*rowRes
+	id   int
+	rows []rowRes
+	// arena holds the rows' source lists back to back: one allocation
+	// for a million rows instead of one each.
+	arena []int32
 	cells map[cellKey]*Resolved
 	dense *dense // set by an eager walker when the rows have that shape
 }
@@ -143,6 +148,7 @@ type cellKey struct {
 // patches and those of every row it refers to, patches not yet filtered by
 // the fields a cell reads.
 type rowRes struct {
+	done    bool
 	srcs    []int32
 	patches []int32
 	arts    uint64
@@ -154,7 +160,9 @@ func New(src Artifacts) *Walker {
 	return &Walker{
 		src:    src,
 		artIdx: map[artKey]*art{},
-		srcIdx: map[Source]int32{},
+		srcIdx:  map[srcKey]int32{},
+		srcFull: map[Source]int32{},
+		files:   map[string]int32{},
 		patIdx: map[string]int32{},
 		raw:    map[string]bool{},
 	}
@@ -215,7 +223,16 @@ func (w *Walker) artifact(path string, h cache.Hash) (*art, error) {
 	}
 	a := &art{Artifact: x, id: len(w.arts), cells: map[cellKey]*Resolved{}}
 	if x.Table != nil {
-		a.rows = make([]*rowRes, x.Table.NumRows())
+		n := x.Table.NumRows()
+		a.rows = make([]rowRes, n)
+		if n > 0 {
+			a.arena = make([]int32, 0, n)
+		}
+		if len(w.srcIdx) == 0 && n > 1024 {
+			// The first table of records sets the scale: growing the
+			// index a row at a time rehashes it twenty times.
+			w.srcIdx = make(map[srcKey]int32, n)
+		}
 	}
 	w.arts = append(w.arts, a)
 	w.artIdx[k] = a
@@ -419,20 +436,25 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 	if i < 0 || i >= len(a.rows) {
 		return nil, fmt.Errorf("%s: lineage row %d out of range (the file has %d)", a.Path, i+1, len(a.rows))
 	}
-	if r := a.rows[i]; r != nil {
+	r := &a.rows[i]
+	if r.done {
 		return r, nil
 	}
 	lr, err := a.Table.Row(i)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", a.Path, err)
 	}
-	r := &rowRes{}
-	r.arts, r.all = a.bit()
+	arts, all := a.bit()
+	// Most rows have one source: a small local buffer keeps that on the
+	// stack (the nested walks below have their own).
+	var buf [4]int32
+	srcs := buf[:0]
 	for _, s := range lr.Sources {
-		r.srcs = append(r.srcs, w.source(Source{File: s.File, Line: s.Line, Key: s.Key}))
+		srcs = append(srcs, w.source(Source{File: s.File, Line: s.Line, Key: s.Key}))
 	}
+	var patches []int32
 	for _, p := range lr.Patches {
-		r.patches = append(r.patches, w.patch(p))
+		patches = append(patches, w.patch(p))
 	}
 	for _, ref := range lr.Refs {
 		// The closure is built without a cell's fields, so a row takes in
@@ -442,35 +464,58 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 			return nil, err
 		}
 		if ca != nil {
-			b, all := ca.bit()
-			r.arts |= b
-			r.all = r.all || all
+			b, al := ca.bit()
+			arts |= b
+			all = all || al
 		}
 		if rr != nil {
-			r.srcs = append(r.srcs, rr.srcs...)
-			r.patches = append(r.patches, rr.patches...)
-			r.arts |= rr.arts
-			r.all = r.all || rr.all
+			srcs = append(srcs, rr.srcs...)
+			patches = append(patches, rr.patches...)
+			arts |= rr.arts
+			all = all || rr.all
 		}
 	}
 	if len(lr.Refs) > 0 {
-		slices.Sort(r.srcs)
-		r.srcs = slices.Compact(r.srcs)
-		slices.Sort(r.patches)
-		r.patches = slices.Compact(r.patches)
+		slices.Sort(srcs)
+		srcs = slices.Compact(srcs)
+		slices.Sort(patches)
+		patches = slices.Compact(patches)
 	}
-	a.rows[i] = r
+	start := len(a.arena)
+	a.arena = append(a.arena, srcs...)
+	*r = rowRes{done: true, srcs: a.arena[start:len(a.arena):len(a.arena)], patches: patches, arts: arts, all: all}
 	return r, nil
 }
 
+// srcKey finds a source by file and line: cheaper to hash than its key.
+type srcKey struct {
+	file int32
+	line int32
+}
+
 func (w *Walker) source(s Source) int32 {
-	if i, ok := w.srcIdx[s]; ok {
+	f, ok := w.files[s.File]
+	if !ok {
+		f = int32(len(w.files))
+		w.files[s.File] = f
+		w.raw[s.File] = true
+	}
+	k := srcKey{f, int32(s.Line)}
+	if i, ok := w.srcIdx[k]; ok {
+		if w.sources[i] == s {
+			return i
+		}
+		if j, ok := w.srcFull[s]; ok {
+			return j
+		}
+		i := int32(len(w.sources))
+		w.sources = append(w.sources, s)
+		w.srcFull[s] = i
 		return i
 	}
 	i := int32(len(w.sources))
 	w.sources = append(w.sources, s)
-	w.srcIdx[s] = i
-	w.raw[s.File] = true
+	w.srcIdx[k] = i
 	return i
 }
 
