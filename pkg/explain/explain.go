@@ -158,13 +158,13 @@ type rowRes struct {
 // New returns a walker over src.
 func New(src Artifacts) *Walker {
 	return &Walker{
-		src:    src,
-		artIdx: map[artKey]*art{},
+		src:     src,
+		artIdx:  map[artKey]*art{},
 		srcIdx:  map[srcKey]int32{},
 		srcFull: map[Source]int32{},
 		files:   map[string]int32{},
-		patIdx: map[string]int32{},
-		raw:    map[string]bool{},
+		patIdx:  map[string]int32{},
+		raw:     map[string]bool{},
 	}
 }
 
