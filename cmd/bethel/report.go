@@ -53,12 +53,21 @@ var reportStatus = map[graph.Status]string{
 }
 
 // writeReport writes the build report of res, atomically; nothing when the
-// pipeline names no report or there is no result (the build never started).
+// pipeline names no report, there is no result (the build never started),
+// or every node was up to date and a report is there already.
 func writeReport(p *pipeline.Pipeline, res *graph.Result, version string, now time.Time) error {
 	if p.Report == "" || res == nil {
 		return nil
 	}
 	root := p.Root
+	abs := filepath.Join(root, filepath.FromSlash(p.Report))
+	if len(res.UpToDate) == len(res.Nodes) {
+		// Nothing ran, was restored or failed: the outputs are exactly
+		// what the last report describes, and a no-op stays a few stats.
+		if _, err := os.Stat(abs); err == nil {
+			return nil
+		}
+	}
 	stat := cache.LoadStatCache(filepath.Join(root, graph.StateDir, "state", "stat"))
 	recs := provenance.OpenStore(filepath.Join(root, filepath.FromSlash(graph.ProvenanceDir)))
 	rep := buildReport{Built: provenance.Stamp(now), Bethel: version, OK: len(res.Failed) == 0, Nodes: []reportNode{}}
@@ -101,7 +110,6 @@ func writeReport(p *pipeline.Pipeline, res *graph.Result, version string, now ti
 		b.Write(body)
 		b.WriteByte('\n')
 	}
-	abs := filepath.Join(root, filepath.FromSlash(p.Report))
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return err
 	}

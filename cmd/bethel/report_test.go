@@ -76,13 +76,23 @@ outputs = ["out/b.txt"]
 				t.Fatalf("node up: %+v", up)
 			}
 
-			// A no-op says fresh; the records still say when they ran.
+			// A no-op leaves the report as it was: it still describes the
+			// outputs exactly.
+			before, _ := os.ReadFile(filepath.Join(dir, report))
+			if r := runBethel(t, dir, "make"); r.code != 0 {
+				t.Fatalf("make: %d\n%s", r.code, r.stderr)
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, report)); string(after) != string(before) {
+				t.Fatalf("a no-op rewrote the report")
+			}
+			// Another node running says fresh for the one that did not.
+			os.WriteFile(filepath.Join(dir, "src/b.txt"), []byte("b2\n"), 0o644)
 			if r := runBethel(t, dir, "make"); r.code != 0 {
 				t.Fatalf("make: %d\n%s", r.code, r.stderr)
 			}
 			rep2 := readReport(t, filepath.Join(dir, report))
-			if rep2.Nodes[0].Status != "fresh" || rep2.Nodes[0].Outputs[0].Record.Built != up.Outputs[0].Record.Built {
-				t.Fatalf("after a no-op: %+v", rep2.Nodes[0])
+			if rep2.Nodes[0].Status != "fresh" || rep2.Nodes[1].Status != "ran" || rep2.Nodes[0].Outputs[0].Record.Built != up.Outputs[0].Record.Built {
+				t.Fatalf("after one change: %+v", rep2.Nodes)
 			}
 
 			// A failure is reported with the node's error, and ok is false.
@@ -96,7 +106,7 @@ outputs = ["out/b.txt"]
 				t.Fatalf("after a failure: %+v", rep3)
 			}
 			// A dry run builds nothing and leaves the report alone.
-			before, _ := os.ReadFile(filepath.Join(dir, report))
+			before, _ = os.ReadFile(filepath.Join(dir, report))
 			runBethel(t, dir, "make", "-n")
 			if after, _ := os.ReadFile(filepath.Join(dir, report)); string(after) != string(before) {
 				t.Fatalf("make -n rewrote the report")
