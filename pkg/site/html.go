@@ -6,19 +6,24 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 )
 
 //go:embed templates/*.tmpl assets/site.css assets/site.js
 var files embed.FS
 
-var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"cellID":   CellID,
-	"chart":    chartSVG,
-	"dag":      dagSVG,
-	"tableRow": tableRow,
-	"join":     strings.Join,
-	"inc":      func(i int) int { return i + 1 },
-}).ParseFS(files, "templates/*.tmpl"))
+// pages are parsed on first use, not at start-up: every bethel command
+// links this package, and parsing costs more than bethel's whole no-op.
+var pages = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{
+		"cellID":   CellID,
+		"chart":    chartSVG,
+		"dag":      dagSVG,
+		"tableRow": tableRow,
+		"join":     strings.Join,
+		"inc":      func(i int) int { return i + 1 },
+	}).ParseFS(files, "templates/*.tmpl"))
+})
 
 // navItem is one entry of the site navigation.
 type navItem struct{ File, Label string }
@@ -72,7 +77,7 @@ func (s *Site) writeFile(w io.Writer, name string) error {
 	case PipelinePage:
 		d.Lineage = false
 	}
-	return pages.ExecuteTemplate(w, name+".tmpl", d)
+	return pages().ExecuteTemplate(w, name+".tmpl", d)
 }
 
 // cellView is one cell of a rendered table row.
