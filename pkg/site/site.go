@@ -16,9 +16,11 @@ package site
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 )
 
 // Page file names, fixed so that links, the engine's outputs and the tests
@@ -283,22 +285,34 @@ func Write(s *Site, create func(name string) (io.Writer, error)) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	for _, name := range Files {
+	ws := make([]io.Writer, len(Files))
+	for i, name := range Files {
 		w, err := create(name)
 		if err != nil {
 			return err
 		}
-		// Templates write in small pieces; one system call per piece
-		// was a third of the rendering time at 100,000 rows.
-		bw := bufio.NewWriterSize(w, 64<<10)
-		if err := s.writeFile(bw, name); err != nil {
-			return fmt.Errorf("site: %s: %w", name, err)
-		}
-		if err := bw.Flush(); err != nil {
-			return fmt.Errorf("site: %s: %w", name, err)
-		}
+		ws[i] = w
 	}
-	return nil
+	// The files are independent and the site is usually the last node of
+	// a build, when the other cores are idle: render them side by side.
+	errs := make([]error, len(Files))
+	var wg sync.WaitGroup
+	for i, name := range Files {
+		wg.Go(func() {
+			// Templates write in small pieces; one system call per
+			// piece was a third of the rendering time at 100,000 rows.
+			bw := bufio.NewWriterSize(ws[i], 64<<10)
+			err := s.writeFile(bw, name)
+			if err == nil {
+				err = bw.Flush()
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("site: %s: %w", name, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // check refuses a Site whose ids would collide or whose lineage names
