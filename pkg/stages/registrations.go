@@ -95,16 +95,23 @@ func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, erro
 	if r.Lineage != nil {
 		rec = r.Lineage(csvOut)
 	}
+	// The summaries, the program and the public table read this file
+	// next, in this process: hand them its columns, keyed by the hash the
+	// engine will give them, instead of having them parse it. The columns
+	// are gathered on another core while the file is written (both only
+	// read the records); the key is known once it is written.
+	seed := make(chan *memoSeed, 1)
+	go func() { seed <- res.memoColumns(csvOut) }()
 	h := blake3.New()
 	if err := res.write(io.MultiWriter(w, h), rec); err != nil {
+		<-seed
 		return err
 	}
-	// The summaries, the program and the public table read this file
-	// next, in this process: hand them its columns now, keyed by the
-	// hash the engine will give them, instead of having them parse it.
 	var sum [32]byte
 	h.Digest().Read(sum[:])
-	res.seedMemo(csvOut, sum)
+	if sd := <-seed; sd != nil {
+		regMemo.put(memoKey{file: csvOut, content: sum, size: -1}, sd.rows, sd.rowIdx)
+	}
 	if jsonOut != "" {
 		w, err := r.Create(jsonOut)
 		if err != nil {
@@ -661,14 +668,14 @@ func (res *regResult) lineage(rec *lineage.Recorder, i int, key string) {
 	rec.AddRow(lr)
 }
 
-// seedMemo puts the shared columns of the file just written (content hash
-// sum) into regMemo, as parseRegistrations would read them back: one row
+// memoColumns gathers the shared columns of the file being written, for
+// regMemo, as parseRegistrations would read them back: one row
 // per active record in output order, values as they are (the file's
 // formula escaping undone). Line numbers are data row + 2, which holds
 // when no value holds a line break: mapped values never do (text is
 // collapsed), so only patched records are checked, and a line break there
 // skips seeding (the stages then parse the file).
-func (res *regResult) seedMemo(file string, sum [32]byte) {
+func (res *regResult) memoColumns(file string) *memoSeed {
 	t := res.table
 	for _, i := range res.active {
 		if len(t.Applied(i)) == 0 {
@@ -677,7 +684,7 @@ func (res *regResult) seedMemo(file string, sum [32]byte) {
 		r := &t.Records[i]
 		for f := range RegistrationFields {
 			if strings.ContainsAny(r.Get(f), "\r\n") {
-				return
+				return nil
 			}
 		}
 	}
@@ -701,5 +708,11 @@ func (res *regResult) seedMemo(file string, sum [32]byte) {
 		rr.rowIdx[row] = int32(row)
 		rowIdx[row] = row
 	}
-	regMemo.put(memoKey{file: file, content: sum, size: -1}, rr, rowIdx)
+	return &memoSeed{rr, rowIdx}
+}
+
+// memoSeed is what the memo gets for the file just written.
+type memoSeed struct {
+	rows   *regRows
+	rowIdx []int
 }

@@ -232,7 +232,7 @@ func TestMappedDamaged(t *testing.T) {
 }
 
 // TestSeededMemo: the columns the patching half hands to the summaries
-// (seedMemo) are exactly what parsing the file it wrote gives.
+// (memoColumns) are exactly what parsing the file it wrote gives.
 func TestSeededMemo(t *testing.T) {
 	for _, dir := range []string{filepath.Join("testdata", "registrations", "small"), "../.."} {
 		fsys := dirFS(t, dir)

@@ -263,7 +263,7 @@ func (m *memo) get(ctx context.Context, fsys fs.FS, file string, engineSum func(
 }
 
 // put remembers rows under key, as if a stage had parsed them: the stage
-// that wrote the file hands over what it knows instead (seedMemo).
+// that wrote the file hands over what it knows instead (memoColumns).
 func (m *memo) put(key memoKey, rows *regRows, rowIdx []int) {
 	e := &memoEntry{key: key, done: make(chan struct{}), rows: rows, rowIdx: rowIdx}
 	close(e.done)
