@@ -74,7 +74,7 @@ func computeImpact(p *pipeline.Pipeline, root string) *patchImpact {
 			// changed cell.
 			for i := 0; i < a.Table.NumRows(); i++ {
 				r, err := a.Table.Row(i)
-				if err != nil || len(r.Refs) > 0 {
+				if err != nil {
 					continue
 				}
 				for _, pt := range r.Patches {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -288,6 +289,21 @@ reason = "Transferred to Bethel 4 (test)"
 	}
 	if !strings.Contains(rep.Impact.Method, "lineage") {
 		t.Errorf("impact does not say how it was computed: %q", rep.Impact.Method)
+	}
+	// The moved record's own bethel cell in the registrations table is
+	// a changed cell too.
+	data, err := os.ReadFile(filepath.Join(dir, "out/private/registrations.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := 0
+	for i, line := range strings.Split(string(data), "\n")[1:] {
+		if strings.HasPrefix(line, key+",") {
+			row = i + 1
+		}
+	}
+	if cell := fmt.Sprintf("out/private/registrations.csv:%d:bethel", row); row == 0 || !slices.Contains(rep.Impact.Cells[id], cell) {
+		t.Errorf("patches --impact does not list %s for %s: %v", cell, id, rep.Impact.Cells[id])
 	}
 }
 
