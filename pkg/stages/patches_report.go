@@ -195,16 +195,7 @@ func (patchesReport) Run(ctx context.Context, r *stage.Run) error {
 	if err := priv.CheckPrivacy(r.Node, r.Visibility, "", out, ds); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	w, err := r.Create(out)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	return writeJSON(r, out, doc)
 }
 
 // latestSubmission is the latest submitted_at of the normalized

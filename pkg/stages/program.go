@@ -2,7 +2,6 @@ package stages
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -646,16 +645,7 @@ func writeScheduleJSON(r *stage.Run, out string, ps *programState) error {
 		j.Expected = nil
 		doc.Cancelled = append(doc.Cancelled, j)
 	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	w, err := r.Create(out)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	return writeJSON(r, out, doc)
 }
 
 // SessionUID is a session's calendar UID: stable across rebuilds and

@@ -113,13 +113,7 @@ func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, erro
 		regMemo.put(memoKey{file: csvOut, content: sum, size: -1}, sd.rows, sd.rowIdx)
 	}
 	if jsonOut != "" {
-		w, err := r.Create(jsonOut)
-		if err != nil {
-			return err
-		}
-		if err := writeReport(w, res.report); err != nil {
-			return err
-		}
+		return writeJSON(r, jsonOut, res.report)
 	}
 	return nil
 }
@@ -137,8 +131,14 @@ func (registrationsNormalize) PatchReport(ctx context.Context, r *stage.Run, opt
 
 var _ patch.Reporter = registrationsNormalize{}
 
-func writeReport(w io.Writer, rep *patch.Report) error {
-	b, err := json.MarshalIndent(rep, "", "  ")
+// writeJSON writes v to the declared output out as indented JSON with a
+// final newline: the form every JSON output of the stages takes.
+func writeJSON(r *stage.Run, out string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	w, err := r.Create(out)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package stages
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -190,10 +191,12 @@ func TestSplitPatchReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	writeReport(&buf, rep)
-	if buf.String() != one.outputs[regOutputs[1]].String() {
-		t.Errorf("report differs from the one node's:\n%s", buf.String())
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(b) + "\n"; got != one.outputs[regOutputs[1]].String() {
+		t.Errorf("report differs from the one node's:\n%s", got)
 	}
 	lines := strings.SplitAfter(string(fsys["inputs/registrations.csv"].Data), "\n")
 	fsys["inputs/registrations.csv"] = &fstest.MapFile{Data: []byte(strings.Join(lines[:len(lines)-3], ""))}
