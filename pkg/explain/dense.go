@@ -23,10 +23,9 @@ type dense struct {
 	// patched are the rows with patches, ascending.
 	patched []int
 	// major is the chain most rows share; minor lists the others.
-	major     uint64
-	majorAll  bool
-	minor     []maskRows
-	minorRows int
+	major    uint64
+	majorAll bool
+	minor    []maskRows
 }
 
 type maskRows struct {
@@ -75,7 +74,6 @@ func makeDense(a *art) *dense {
 	for _, m := range order {
 		if m != major {
 			d.minor = append(d.minor, maskRows{m.arts, m.all, groups[m]})
-			d.minorRows += len(groups[m])
 		}
 	}
 	return d
