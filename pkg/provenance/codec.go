@@ -239,6 +239,11 @@ type Table struct {
 	cellOffs []byte
 	cellData []byte
 	nstr     int
+	// strs caches decoded interned strings: a file name or field is
+	// named by every row, and decoding it anew allocated it every time
+	// (a million rows at a time for the review site). A Table is
+	// therefore not safe for concurrent use.
+	strs []string
 }
 
 type cellKey struct {
@@ -334,7 +339,15 @@ func (t *Table) str(i uint64) (string, error) {
 	if i >= uint64(t.nstr) {
 		return "", errCorrupt
 	}
-	return string(span(t.strOffs, t.strData, int(i))), nil
+	if t.strs == nil {
+		t.strs = make([]string, t.nstr)
+	}
+	if s := t.strs[i]; s != "" {
+		return s, nil
+	}
+	s := string(span(t.strOffs, t.strData, int(i)))
+	t.strs[i] = s
+	return s, nil
 }
 
 // NumRows is the number of rows with recorded row lineage.
