@@ -108,7 +108,7 @@ type Walker struct {
 	arts    []*art
 	artIdx  map[artKey]*art
 	sources []Source
-	srcIdx  map[srcKey]int32 // by file and line
+	byLine  [][]int32        // per file: line -> source number+1
 	srcFull map[Source]int32 // the rare source sharing a file and line with another
 	files   map[string]int32
 	patches []Patch
@@ -160,7 +160,6 @@ func New(src Artifacts) *Walker {
 	return &Walker{
 		src:     src,
 		artIdx:  map[artKey]*art{},
-		srcIdx:  map[srcKey]int32{},
 		srcFull: map[Source]int32{},
 		files:   map[string]int32{},
 		patIdx:  map[string]int32{},
@@ -227,11 +226,6 @@ func (w *Walker) artifact(path string, h cache.Hash) (*art, error) {
 		a.rows = make([]rowRes, n)
 		if n > 0 {
 			a.arena = make([]int32, 0, n)
-		}
-		if len(w.srcIdx) == 0 && n > 1024 {
-			// The first table of records sets the scale: growing the
-			// index a row at a time rehashes it twenty times.
-			w.srcIdx = make(map[srcKey]int32, n)
 		}
 	}
 	w.arts = append(w.arts, a)
@@ -440,9 +434,31 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 	if r.done {
 		return r, nil
 	}
-	lr, err := a.Table.Row(i)
+	// Nearly every row of a large table is one export record or one row
+	// of an input: read those without building a lineage.Row.
+	kind, src, ref, err := a.Table.RowSimple(i)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", a.Path, err)
+	}
+	var (
+		lr     lineage.Row
+		refBuf [1]lineage.Ref
+	)
+	switch kind {
+	case provenance.RowSource:
+		arts, all := a.bit()
+		s := w.source(Source{File: src.File, Line: src.Line, Key: src.Key})
+		start := len(a.arena)
+		a.arena = append(a.arena, s)
+		*r = rowRes{done: true, srcs: a.arena[start:len(a.arena):len(a.arena)], arts: arts, all: all}
+		return r, nil
+	case provenance.RowRef:
+		refBuf[0] = ref
+		lr.Refs = refBuf[:]
+	default:
+		if lr, err = a.Table.Row(i); err != nil {
+			return nil, fmt.Errorf("%s: %v", a.Path, err)
+		}
 	}
 	arts, all := a.bit()
 	// Most rows have one source: a small local buffer keeps that on the
@@ -487,35 +503,48 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 	return r, nil
 }
 
-// srcKey finds a source by file and line: cheaper to hash than its key.
-type srcKey struct {
-	file int32
-	line int32
-}
-
+// Sources are found by file and line: a record starts on one line, and a
+// slice indexed by line is far cheaper than hashing the record's key (a
+// million records at a time for the review site). byLine holds, per file,
+// the source number+1 starting on each line.
 func (w *Walker) source(s Source) int32 {
 	f, ok := w.files[s.File]
 	if !ok {
 		f = int32(len(w.files))
 		w.files[s.File] = f
+		w.byLine = append(w.byLine, nil)
 		w.raw[s.File] = true
 	}
-	k := srcKey{f, int32(s.Line)}
-	if i, ok := w.srcIdx[k]; ok {
-		if w.sources[i] == s {
-			return i
+	if s.Line < 0 || s.Line > 1<<26 {
+		return w.sourceFull(s) // no table of that size: look it up by value
+	}
+	lines := w.byLine[f]
+	if s.Line < len(lines) {
+		if i := lines[s.Line] - 1; i >= 0 {
+			if w.sources[i] == s {
+				return i
+			}
+			return w.sourceFull(s) // two records on one line: rare
 		}
-		if j, ok := w.srcFull[s]; ok {
-			return j
-		}
-		i := int32(len(w.sources))
-		w.sources = append(w.sources, s)
-		w.srcFull[s] = i
-		return i
 	}
 	i := int32(len(w.sources))
 	w.sources = append(w.sources, s)
-	w.srcIdx[k] = i
+	if s.Line >= len(lines) {
+		lines = append(lines, make([]int32, s.Line+1-len(lines)+len(lines)/2)...)
+		w.byLine[f] = lines
+	}
+	lines[s.Line] = i + 1
+	return i
+}
+
+// sourceFull numbers a source that shares its file and line with another.
+func (w *Walker) sourceFull(s Source) int32 {
+	if j, ok := w.srcFull[s]; ok {
+		return j
+	}
+	i := int32(len(w.sources))
+	w.sources = append(w.sources, s)
+	w.srcFull[s] = i
 	return i
 }
 

@@ -304,4 +304,9 @@ func TestSourceIdentity(t *testing.T) {
 	if got := w.Sources()[b]; got != (Source{"in/x.csv", 2, "B"}) {
 		t.Fatalf("source %d is %+v", b, got)
 	}
+	// Lines no table holds are found by value.
+	far := w.source(Source{"in/x.csv", 1 << 30, "Z"})
+	if w.source(Source{"in/x.csv", 1 << 30, "Z"}) != far || w.source(Source{"in/x.csv", -1, "Z"}) == far {
+		t.Fatal("a source on a far line was not found again, or matched another")
+	}
 }

@@ -56,6 +56,22 @@ func TestRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("row %d: got %+v want %+v", i, got, want)
 		}
+		// RowSimple agrees with Row on every shape.
+		kind, src, ref, err := tab.RowSimple(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oneSource := len(want.Sources) == 1 && len(want.Refs) == 0 && len(want.Patches) == 0
+		oneRef := len(want.Sources) == 0 && len(want.Refs) == 1 && len(want.Patches) == 0
+		switch {
+		case oneSource && (kind != RowSource || src != want.Sources[0]),
+			oneRef && (kind != RowRef || ref != want.Refs[0]),
+			!oneSource && !oneRef && kind != RowOther:
+			t.Fatalf("row %d: RowSimple says %d %+v %+v for %+v", i, kind, src, ref, want)
+		}
+	}
+	if _, _, _, err := tab.RowSimple(rec.NumRows()); err == nil {
+		t.Fatal("RowSimple accepted a row out of range")
 	}
 	c, ok, err := tab.Cell(1, "total")
 	if err != nil || !ok {
@@ -138,7 +154,15 @@ func FuzzOpen(f *testing.F) {
 			return
 		}
 		for i := 0; i < tab.NumRows() && i < 1000; i++ {
-			tab.Row(i)
+			row, rerr := tab.Row(i)
+			kind, src, ref, serr := tab.RowSimple(i)
+			// Where both read a row, they agree.
+			if rerr == nil && serr == nil {
+				if kind == RowSource && (len(row.Sources) != 1 || row.Sources[0] != src || len(row.Refs)+len(row.Patches) != 0) ||
+					kind == RowRef && (len(row.Refs) != 1 || row.Refs[0] != ref || len(row.Sources)+len(row.Patches) != 0) {
+					t.Fatalf("row %d: RowSimple %d %+v %+v, Row %+v", i, kind, src, ref, row)
+				}
+			}
 		}
 		for _, c := range tab.Cells() {
 			tab.Cell(c.Row, c.Col)
