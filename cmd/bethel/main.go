@@ -82,8 +82,11 @@ func usagef(format string, args ...any) error {
 // without a limit the collector lets the heap grow to twice the live data
 // before it runs, which at a million rows is most of the peak. A soft limit
 // only makes the collector run sooner: a build that really needs more still
-// gets it.
-const defaultMemoryLimit = 768 << 20
+// gets it. Set too low, it costs time for nothing: with the review site a
+// million-row build's live heap passes 768 MiB, the collector then runs
+// without pause, and the build took 16.0 s at 970 MiB peak against 13.9 s
+// at 953 MiB with 900 MiB (scripts/bench-stages.sh, SIZES=1000000).
+const defaultMemoryLimit = 900 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
