@@ -299,38 +299,15 @@ func closure(p *pipeline.Pipeline, targets []string) []*pipeline.Node {
 	if len(targets) == 0 {
 		return p.Nodes
 	}
-	byName := map[string]*pipeline.Node{}
-	for _, n := range p.Nodes {
-		byName[n.Name] = n
-	}
-	seen := map[*pipeline.Node]bool{}
-	var visit func(n *pipeline.Node)
-	visit = func(n *pipeline.Node) {
-		if seen[n] {
-			return
-		}
-		seen[n] = true
-		for _, d := range n.Deps {
-			visit(d)
-		}
-	}
+	var want []*pipeline.Node
 	for _, t := range targets {
-		n := byName[t]
-		if n == nil {
-			n = p.Producer[filepath.ToSlash(filepath.Clean(t))]
-		}
+		n := p.Lookup(t)
 		if n == nil {
 			return p.Nodes
 		}
-		visit(n)
+		want = append(want, n)
 	}
-	var out []*pipeline.Node
-	for _, n := range p.Order {
-		if seen[n] {
-			out = append(out, n)
-		}
-	}
-	return out
+	return p.Closure(want...)
 }
 
 // watchJSON is one --json line: make --json's keys, plus what changed.

@@ -365,38 +365,15 @@ func selectNodes(p *pipeline.Pipeline, targets []string) ([]*pipeline.Node, erro
 	if len(targets) == 0 {
 		return p.Order, nil
 	}
-	byName := make(map[string]*pipeline.Node, len(p.Nodes))
-	for _, n := range p.Nodes {
-		byName[n.Name] = n
-	}
-	want := make(map[*pipeline.Node]bool)
-	var mark func(n *pipeline.Node)
-	mark = func(n *pipeline.Node) {
-		if want[n] {
-			return
-		}
-		want[n] = true
-		for _, d := range n.Deps {
-			mark(d)
-		}
-	}
+	var want []*pipeline.Node
 	for _, t := range targets {
-		n := byName[t]
-		if n == nil {
-			n = p.Producer[filepath.ToSlash(filepath.Clean(t))]
-		}
+		n := p.Lookup(t)
 		if n == nil {
 			return nil, unknownTarget(p, t)
 		}
-		mark(n)
+		want = append(want, n)
 	}
-	var out []*pipeline.Node
-	for _, n := range p.Order {
-		if want[n] {
-			out = append(out, n)
-		}
-	}
-	return out, nil
+	return p.Closure(want...), nil
 }
 
 func unknownTarget(p *pipeline.Pipeline, t string) error {

@@ -39,28 +39,6 @@ func introspective(r *stage.Registry, n *pipeline.Node) bool {
 	return ok
 }
 
-// upstream returns every node n reads from, directly or not, in Order.
-func upstream(p *pipeline.Pipeline, n *pipeline.Node) []*pipeline.Node {
-	seen := map[*pipeline.Node]bool{}
-	var walk func(*pipeline.Node)
-	walk = func(x *pipeline.Node) {
-		for _, d := range x.Deps {
-			if !seen[d] {
-				seen[d] = true
-				walk(d)
-			}
-		}
-	}
-	walk(n)
-	var out []*pipeline.Node
-	for _, x := range p.Order {
-		if seen[x] {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
 // graphInfo is the static graph as stages see it.
 func (e *engine) graphInfo() []stage.NodeInfo {
 	e.graphOnce.Do(func() {
@@ -95,7 +73,10 @@ func (e *engine) introspectKey(desc *cache.Desc, n *pipeline.Node) {
 			ni.Inputs, ni.Patches, ni.Outputs, ni.Visibility, ni.Declassify, ni.Deps)
 	}
 	desc.Add("graph " + cache.Sum([]byte(b.String())).String())
-	for _, u := range upstream(e.p, n) {
+	for _, u := range e.p.Closure(n) {
+		if u == n {
+			continue
+		}
 		lin := e.lineageOf(u)
 		for _, o := range u.Outputs {
 			if h, ok := lin[o]; ok {
@@ -182,6 +163,11 @@ func (e *engine) explainFunc(n *pipeline.Node) func(...string) (*stage.Explained
 		w  = explain.New(buildArtifacts{e})
 	)
 	w.Eager = true
+	rank := make(map[string]int, len(e.p.Order))
+	for i, x := range e.p.Order {
+		rank[x.Name] = i
+	}
+	order := func(node string) int { return rank[node] }
 	return func(paths ...string) (*stage.Explained, error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -204,16 +190,6 @@ func (e *engine) explainFunc(n *pipeline.Node) func(...string) (*stage.Explained
 			}
 			arts[i] = a
 		}
-		return w.Explain(arts, e.order)
+		return w.Explain(arts, order)
 	}
-}
-
-// order is a node's position in the pipeline's order (raw side first).
-func (e *engine) order(node string) int {
-	for i, n := range e.p.Order {
-		if n.Name == node {
-			return i
-		}
-	}
-	return len(e.p.Order)
 }

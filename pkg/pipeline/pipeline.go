@@ -9,6 +9,7 @@ package pipeline
 import (
 	"bethel/pkg/pos"
 	"bethel/pkg/stage"
+	"path/filepath"
 )
 
 // Pipeline is a loaded, validated pipeline.
@@ -76,3 +77,40 @@ type Node struct {
 
 // IsStage reports whether the node runs a built-in stage.
 func (n *Node) IsStage() bool { return n.Stage != "" }
+
+// Lookup finds a build target: a node by name, or the node that writes an
+// output path (cleaned first). It returns nil for neither.
+func (p *Pipeline) Lookup(target string) *Node {
+	for _, n := range p.Nodes {
+		if n.Name == target {
+			return n
+		}
+	}
+	return p.Producer[filepath.ToSlash(filepath.Clean(target))]
+}
+
+// Closure returns nodes and every node they read from, directly or not, in
+// Order: what building them needs.
+func (p *Pipeline) Closure(nodes ...*Node) []*Node {
+	seen := make(map[*Node]bool, len(p.Nodes))
+	var mark func(*Node)
+	mark = func(n *Node) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		for _, d := range n.Deps {
+			mark(d)
+		}
+	}
+	for _, n := range nodes {
+		mark(n)
+	}
+	out := make([]*Node, 0, len(seen))
+	for _, n := range p.Order {
+		if seen[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
