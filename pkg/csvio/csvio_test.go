@@ -298,3 +298,16 @@ func FuzzParserMatchesStdlib(f *testing.F) {
 		}
 	})
 }
+
+func TestReadAll(t *testing.T) {
+	header, rows, err := ReadAll(strings.NewReader("\ufeffname,n\r\n'=SUM(A1),2\r\n\r\nb,3\r\n"), "t.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(header, []string{"name", "n"}) || !reflect.DeepEqual(rows, [][]string{{"=SUM(A1)", "2"}, {"b", "3"}}) {
+		t.Fatalf("header %q rows %q", header, rows)
+	}
+	if _, _, err := ReadAll(strings.NewReader("a,b\n1\n"), "t.csv"); err == nil || !strings.Contains(err.Error(), "t.csv:2:") {
+		t.Fatalf("short row: %v", err)
+	}
+}

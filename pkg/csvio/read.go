@@ -151,6 +151,30 @@ func (x *Reader) Read() (*Record, error) {
 	}
 }
 
+// ReadAll reads a whole small table, a CSV bethel wrote (a summary): its
+// header and its rows with the formula guard undone (Unescape), as a
+// reader of the values wants them.
+func ReadAll(r io.Reader, file string) (header []string, rows [][]string, err error) {
+	cr, err := NewReader(r, file)
+	if err != nil {
+		return nil, nil, err
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return cr.Header(), rows, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		row := make([]string, len(rec.Fields))
+		for i, c := range rec.Fields {
+			row[i] = Unescape(c)
+		}
+		rows = append(rows, row)
+	}
+}
+
 // next reads one raw record, decoded and unescaped, with its start line.
 func (x *Reader) next() ([]string, int, error) {
 	f, lines, err := x.p.read()

@@ -180,25 +180,11 @@ func (b *siteBuilder) readCSV(base string) (*siteCSV, error) {
 		return nil, err
 	}
 	defer f.Close()
-	cr, err := csvio.NewReader(f, p)
-	if err != nil {
+	t := &siteCSV{path: p}
+	if t.header, t.rows, err = csvio.ReadAll(f, p); err != nil {
 		return nil, err
 	}
-	t := &siteCSV{path: p, header: cr.Header()}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			return t, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		row := make([]string, len(rec.Fields))
-		for i, c := range rec.Fields {
-			row[i] = csvio.Unescape(c)
-		}
-		t.rows = append(t.rows, row)
-	}
+	return t, nil
 }
 
 func (t *siteCSV) col(name string) int { return slices.Index(t.header, name) }

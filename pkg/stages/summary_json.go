@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
@@ -55,28 +54,12 @@ func (summaryJSON) Run(ctx context.Context, r *stage.Run) error {
 		if err != nil {
 			return err
 		}
-		cr, err := csvio.NewReader(f, in)
+		t := table{name: strings.TrimSuffix(path.Base(in), ".csv"), file: in}
+		t.header, t.rows, err = csvio.ReadAll(f, in)
+		f.Close()
 		if err != nil {
-			f.Close()
 			return err
 		}
-		t := table{name: strings.TrimSuffix(path.Base(in), ".csv"), file: in, header: cr.Header()}
-		for {
-			rec, err := cr.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				f.Close()
-				return err
-			}
-			row := make([]string, len(rec.Fields))
-			for i, c := range rec.Fields {
-				row[i] = csvio.Unescape(c)
-			}
-			t.rows = append(t.rows, row)
-		}
-		f.Close()
 		tables = append(tables, t)
 	}
 	sort.Slice(tables, func(i, j int) bool { return tables[i].name < tables[j].name })
