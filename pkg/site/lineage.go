@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"sort"
 	"strconv"
@@ -199,9 +200,21 @@ func appendSet[T int | int32](b []byte, idx []T) []byte {
 	return append(b, '"')
 }
 
-// decodeBitmap is the bitmap form's inverse, for tests.
-func decodeBitmap(s string) ([]int, error) {
+// DecodeSet reads one set of lineage.js back, in either form, as site.js
+// does: a JSON array of runs or a base64 bitmap string.
+func DecodeSet(raw []byte) ([]int, error) {
+	var toks []int
+	if json.Unmarshal(raw, &toks) == nil {
+		return decodeRuns(toks), nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("lineage set %s is neither runs nor a bitmap", raw)
+	}
 	bits, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
 	var out []int
 	for i, c := range bits {
 		for k := 0; k < 8; k++ {
@@ -210,11 +223,10 @@ func decodeBitmap(s string) ([]int, error) {
 			}
 		}
 	}
-	return out, err
+	return out, nil
 }
 
-// decodeRuns is appendRuns' inverse, for tests (site.js has the same
-// loop).
+// decodeRuns is appendRuns' inverse.
 func decodeRuns(toks []int) []int {
 	var out []int
 	cur := -1

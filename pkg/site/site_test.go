@@ -301,15 +301,7 @@ func parseLineageJS(t *testing.T, b []byte) *lineageJS {
 // decodeSet decodes either form of a lineage.js set.
 func decodeSet(t *testing.T, raw json.RawMessage) []int {
 	t.Helper()
-	var toks []int
-	if json.Unmarshal(raw, &toks) == nil {
-		return decodeRuns(toks)
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		t.Fatalf("set %s is neither runs nor a bitmap", raw)
-	}
-	out, err := decodeBitmap(s)
+	out, err := DecodeSet(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

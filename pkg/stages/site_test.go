@@ -3,7 +3,6 @@ package stages
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"path"
@@ -42,38 +41,9 @@ func parseSiteLineage(t *testing.T, b []byte) *siteLineageJS {
 // set decodes one set the way site.js does: runs or a base64 bitmap.
 func (lj *siteLineageJS) set(t *testing.T, i int) []int {
 	t.Helper()
-	raw := lj.Sets[i]
-	var toks []int
-	var out []int
-	if json.Unmarshal(raw, &toks) == nil {
-		cur := -1
-		for _, x := range toks {
-			if x > 0 {
-				cur += x
-				out = append(out, cur)
-				continue
-			}
-			for k := 0; k < -x; k++ {
-				cur++
-				out = append(out, cur)
-			}
-		}
-		return out
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		t.Fatalf("set %d: %s", i, raw)
-	}
-	bits, err := base64.StdEncoding.DecodeString(s)
+	out, err := site.DecodeSet(lj.Sets[i])
 	if err != nil {
-		t.Fatal(err)
-	}
-	for i, c := range bits {
-		for k := 0; k < 8; k++ {
-			if c&(1<<k) != 0 {
-				out = append(out, i*8+k)
-			}
-		}
+		t.Fatalf("set %d: %v", i, err)
 	}
 	return out
 }
