@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"bethel/pkg/stage"
 	"fmt"
 	"io"
 	"io/fs"
@@ -105,6 +106,15 @@ type Bethels struct {
 	List []*Bethel
 	// byPlace maps a folded city or name to the bethels there.
 	byPlace map[string][]*Bethel
+}
+
+// BethelsOf loads the bethel directory among a stage's inputs.
+func BethelsOf(r *stage.Run) (*Bethels, error) {
+	f, err := r.Input(BethelsFile)
+	if err != nil {
+		return nil, err
+	}
+	return LoadBethels(r.FS, f)
 }
 
 // LoadBethels reads the bethel directory. Numbers must be positive

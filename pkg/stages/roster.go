@@ -65,11 +65,7 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 	if err := priv.CheckPrivacy(r.Node, r.Visibility, declassifyOf(r), out, ds); err != nil {
 		return err
 	}
-	bfile, err := r.Input(BethelsFile)
-	if err != nil {
-		return err
-	}
-	bethels, err := LoadBethels(r.FS, bfile)
+	bethels, err := BethelsOf(r)
 	if err != nil {
 		return err
 	}

@@ -35,11 +35,7 @@ func (summaryAttendance) Run(ctx context.Context, r *stage.Run) error {
 		[]string{"daughters", "adults", "guests", "total"}, fields); err != nil {
 		return err
 	}
-	bfile, err := r.Input(BethelsFile)
-	if err != nil {
-		return err
-	}
-	bethels, err := LoadBethels(r.FS, bfile)
+	bethels, err := BethelsOf(r)
 	if err != nil {
 		return err
 	}
