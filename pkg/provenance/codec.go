@@ -389,6 +389,18 @@ func (r *reader) s() string {
 	return s
 }
 
+// source reads one source record: its file, line and record key (interned
+// in BLN1 blobs, written in the row since BLN2).
+func (r *reader) source() lineage.Source {
+	s := lineage.Source{File: r.s(), Line: r.u()}
+	if r.t.v1 {
+		s.Key = r.s()
+	} else {
+		s.Key = r.bytes()
+	}
+	return s
+}
+
 // bytes reads a length and that many bytes, as a string.
 func (r *reader) bytes() string {
 	n := r.count()
@@ -419,13 +431,7 @@ func (t *Table) Row(i int) (lineage.Row, error) {
 	}
 	r := &reader{t: t, p: span(t.rowOffs, t.rowData, i)}
 	for n := r.count(); n > 0 && r.err == nil; n-- {
-		s := lineage.Source{File: r.s(), Line: r.u()}
-		if t.v1 {
-			s.Key = r.s()
-		} else {
-			s.Key = r.bytes()
-		}
-		row.Sources = append(row.Sources, s)
+		row.Sources = append(row.Sources, r.source())
 	}
 	for n := r.count(); n > 0 && r.err == nil; n-- {
 		row.Refs = append(row.Refs, lineage.Ref{Input: r.s(), Row: r.u()})
@@ -461,12 +467,7 @@ func (t *Table) RowSimple(i int) (kind int, src lineage.Source, ref lineage.Ref,
 	case r.err != nil:
 		return RowOther, src, ref, r.err
 	case nsrc == 1:
-		src = lineage.Source{File: r.s(), Line: r.u()}
-		if t.v1 {
-			src.Key = r.s()
-		} else {
-			src.Key = r.bytes()
-		}
+		src = r.source()
 		if r.count() != 0 || r.count() != 0 || r.err != nil {
 			return RowOther, lineage.Source{}, ref, r.err
 		}
