@@ -652,6 +652,7 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	} else {
 		hashes, out, err = e.runCommand(ctx, n)
 	}
+	e.debugf("time   node %-20s %8.3f ms running", n.Name, float64(time.Since(t))/1e6)
 	t = e.spent(&e.tRun, t)
 	// Dependents read what is on disk now, whatever happens next.
 	for _, o := range n.Outputs {
