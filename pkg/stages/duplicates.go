@@ -74,19 +74,11 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 	if in == "" {
 		return fmt.Errorf("node %s: no registrations .csv among the inputs", r.Node)
 	}
-	f, err := r.FS.Open(in)
+	sc, done, err := scanRegistrations(ctx, r, in, append([]string{"registration_id"}, identity...)...)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	cr, err := csvio.NewReader(f, in)
-	if err != nil {
-		return err
-	}
-	idx, err := cr.Require(append([]string{"registration_id"}, identity...)...)
-	if err != nil {
-		return err
-	}
+	defer done()
 	type keyed struct {
 		h   uint64
 		row int32
@@ -100,26 +92,25 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 				return err
 			}
 		}
-		rec, err := cr.Read()
+		fl, err := sc.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return err
 		}
-		fl := rec.Fields
-		ids = append(ids, strings.Clone(fl[idx[0]]))
-		name = dupAppendName(name[:0], fl[idx[1]])
+		ids = append(ids, strings.Clone(fl[0]))
+		name = dupAppendName(name[:0], fl[1])
 		name = append(name, '|')
-		name = dupAppendName(name, fl[idx[2]])
+		name = dupAppendName(name, fl[2])
 		hasName := len(name) > 1
 		k1, k2 := "", ""
-		if dob := strings.TrimSpace(fl[idx[3]]); hasName && dob != "" {
+		if dob := strings.TrimSpace(fl[3]); hasName && dob != "" {
 			key = append(append(append(key[:0], name...), '|'), dob...)
 			k1 = string(key)
 			byDOB = append(byDOB, keyed{dupHash(key), row})
 		}
-		if e := strings.TrimSpace(fl[idx[4]]); hasName && e != "" {
+		if e := strings.TrimSpace(fl[4]); hasName && e != "" {
 			key = append(append(key[:0], name...), '|')
 			for i := 0; i < len(e); i++ {
 				c := e[i]

@@ -100,7 +100,7 @@ func (publicAttendance) Run(ctx context.Context, r *stage.Run) error {
 		if nums[0]+nums[1]+nums[2] != nums[3] {
 			return pos.Errorf(at, "bethel %s: total %d is not the sum of its counts", rec.Fields[idx[0]], nums[3])
 		}
-		labels = append(labels, [2]string{csvio.Unescape(rec.Fields[idx[0]]), csvio.Unescape(rec.Fields[idx[1]])})
+		labels = append(labels, [2]string{rec.Fields[idx[0]], rec.Fields[idx[1]]})
 		cells = append(cells, nums[:3])
 	}
 	if totalLine == 0 {

@@ -110,7 +110,7 @@ func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, erro
 	var sum [32]byte
 	h.Digest().Read(sum[:])
 	if sd := <-seed; sd != nil {
-		regMemo.put(memoKey{file: csvOut, content: sum, size: -1}, sd.rows, sd.rowIdx)
+		regMemo.put(memoKey{file: csvOut, content: sum, size: -1}, sd.rows, sd.rowIdx, &regFull{t: res.table, active: res.active})
 	}
 	if jsonOut != "" {
 		return writeJSON(r, jsonOut, res.report)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"bethel/pkg/lineage"
 	"bethel/pkg/patch"
+	"bethel/pkg/stage"
 )
 
 const mappedPath = "out/private/registrations.mapped"
@@ -239,6 +241,7 @@ func TestMappedDamaged(t *testing.T) {
 func TestSeededMemo(t *testing.T) {
 	for _, dir := range []string{filepath.Join("testdata", "registrations", "small"), "../.."} {
 		fsys := dirFS(t, dir)
+		withEscapedCells(t, fsys)
 		_, prr, err := runSplit(t, fsys)
 		if err != nil {
 			t.Fatal(err)
@@ -267,4 +270,99 @@ func TestSeededMemo(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestHandedOverRecords: the roster and the duplicate report read the
+// records the patching half handed over (regMemo's full view) when the
+// engine's hash says the file is the one it wrote, and their outputs and
+// lineage are exactly those of parsing the file; a file with other content
+// is parsed.
+func TestHandedOverRecords(t *testing.T) {
+	for _, dir := range []string{filepath.Join("testdata", "registrations", "small"), "../.."} {
+		fsys := dirFS(t, dir)
+		withEscapedCells(t, fsys)
+		_, prr, err := runSplit(t, fsys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		csv := prr.outputs[regOutputs[0]].Bytes()
+		if !bytes.Contains(csv, []byte(`"'-Jo, ""JJ"""`)) || !bytes.Contains(csv, []byte("'=HYPERLINK(1)")) || !bytes.Contains(csv, []byte("''=as typed")) {
+			t.Fatalf("%s: the patched cells are not escaped in the file as this test expects", dir)
+		}
+		fsys[regOutputs[0]] = &fstest.MapFile{Data: csv}
+		written := blake3.Sum256(csv)
+		for _, tc := range []struct {
+			s       stage.Stage
+			inputs  []string
+			outputs []string
+			vis     stage.Visibility
+		}{
+			{roster{}, []string{regOutputs[0], "config/bethels.csv", "config/privacy.toml"}, []string{"out/private/roster.csv"}, stage.Private},
+			{registrationsDuplicates{}, []string{regOutputs[0], "config/privacy.toml"}, []string{"out/summary/duplicates.csv"}, stage.Internal},
+		} {
+			run := func(sum func(string) ([32]byte, bool)) (string, []lineage.Row) {
+				t.Helper()
+				var out bytes.Buffer
+				rec := &lineage.Recorder{}
+				r := &stage.Run{Node: "n", Inputs: tc.inputs, Outputs: tc.outputs, Visibility: tc.vis, FS: fsys, Sum: sum,
+					Create:  func(string) (io.Writer, error) { return &out, nil },
+					Lineage: func(string) *lineage.Recorder { return rec },
+					Warnf:   func(string, ...any) {}}
+				if err := tc.s.Run(context.Background(), r); err != nil {
+					t.Fatalf("%s: %s: %v", dir, tc.s.Name(), err)
+				}
+				rows := make([]lineage.Row, rec.NumRows())
+				for i := range rows {
+					rows[i] = rec.Row(i)
+				}
+				return out.String(), rows
+			}
+			engine := func(p string) ([32]byte, bool) { return written, p == regOutputs[0] }
+			if regMemo.fullView(regOutputs[0], engine) == nil {
+				t.Fatalf("%s: the patching half handed over no records", dir)
+			}
+			other := func(string) ([32]byte, bool) { return blake3.Sum256([]byte("other content")), true }
+			if regMemo.fullView(regOutputs[0], other) != nil {
+				t.Fatalf("%s: records handed over for content they were not written as", dir)
+			}
+			gotOut, gotLin := run(engine)
+			wantOut, wantLin := run(nil)
+			if gotOut != wantOut {
+				t.Errorf("%s: %s: output from the handed-over records differs from parsing the file", dir, tc.s.Name())
+			}
+			if !reflect.DeepEqual(gotLin, wantLin) {
+				t.Errorf("%s: %s: lineage from the handed-over records differs from parsing the file", dir, tc.s.Name())
+			}
+		}
+	}
+}
+
+// withEscapedCells adds a patch to fsys that gives the export's first
+// record cells a spreadsheet would read as formulas, one that already
+// starts with an apostrophe, and quotes and commas, in columns the
+// roster, the duplicate report and the summaries read: the file holds
+// them escaped and quoted, the records as they are.
+func withEscapedCells(t *testing.T, fsys fstest.MapFS) {
+	t.Helper()
+	id := firstRegistrationID(t, fsys)
+	fsys["patches/registrations/99-escaped.toml"] = &fstest.MapFile{Data: []byte(`[[patch]]
+id = "escaped"
+target = "registrations"
+match = { registration_id = "` + id + `" }
+set = { preferred_name = "-Jo, \"JJ\"", allergies = "=HYPERLINK(1)", dietary_needs = "'=as typed", email = "+x@example.org" }
+reason = "test"
+`)}
+}
+
+// firstRegistrationID is the id of the export's first record, read with
+// the mapping half.
+func firstRegistrationID(t *testing.T, fsys fstest.MapFS) string {
+	t.Helper()
+	_, prr, err := runSplit(t, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := strings.TrimPrefix(prr.outputs[regOutputs[0]].String(), "\uFEFF")
+	lines := strings.SplitN(out, "\n", 3)
+	return strings.SplitN(lines[1], ",", 2)[0]
 }

@@ -73,20 +73,12 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 	if err != nil {
 		return err
 	}
-	f, err := r.FS.Open(in)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	cr, err := csvio.NewReader(f, in)
-	if err != nil {
-		return err
-	}
 	src := RosterColumns[2 : len(RosterColumns)-1]
-	idx, err := cr.Require(append([]string{"bethel"}, src...)...)
+	sc, done, err := scanRegistrations(ctx, r, in, append([]string{"bethel"}, src...)...)
 	if err != nil {
 		return err
 	}
+	defer done()
 	// Rows live in one byte arena (sort key, then encoded CSV line) with
 	// pointer-free entries: a million-row roster costs its own size in
 	// memory and nothing for the garbage collector to scan.
@@ -113,26 +105,24 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		if n&0xffff == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		rec, err := cr.Read()
+		v, err := sc.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return err
 		}
-		status := rec.Fields[idx[len(idx)-1]]
+		status := v[len(v)-1]
 		if status == "cancelled" || status == "refunded" {
 			continue
 		}
-		b, _ := strconv.Atoi(rec.Fields[idx[0]])
+		b, _ := strconv.Atoi(v[0])
 		name := ""
 		if e := bethels.ByNumber[b]; e != nil {
 			name = e.Name
 		}
-		cells = append(cells[:0], csvio.Unescape(rec.Fields[idx[0]]), name)
-		for k := range src {
-			cells = append(cells, csvio.Unescape(rec.Fields[idx[k+1]]))
-		}
+		cells = append(cells[:0], v[0], name)
+		cells = append(cells, v[1:]...)
 		cells = append(cells, "")
 		lb.Reset()
 		if err := lw.Write(cells); err != nil {

@@ -80,20 +80,21 @@ func newRegCol(field string, capacity int) *regCol {
 	return c
 }
 
-// add appends a cell as read from the file (formula escaping undone).
+// add appends a cell as csvio.Reader gives it (formula escaping already
+// undone: undoing it again would turn '=x into =x).
 func (c *regCol) add(v string) {
 	if c.index != nil {
 		code, ok := c.index[v]
 		if !ok {
 			code = uint32(len(c.dict))
-			v = csvio.Unescape(strings.Clone(v))
+			v = strings.Clone(v)
 			c.dict = append(c.dict, v)
-			c.index[strings.Clone(v)] = code
+			c.index[v] = code
 		}
 		c.codes = append(c.codes, code)
 		return
 	}
-	c.arena = append(c.arena, csvio.Unescape(v)...)
+	c.arena = append(c.arena, v...)
 	c.offs = append(c.offs, uint32(len(c.arena)))
 }
 
@@ -191,6 +192,9 @@ type memoEntry struct {
 	rows   *regRows
 	rowIdx []int
 	err    error
+	// full is every column, when the stage that wrote the file handed
+	// over its records (see regScanner).
+	full *regFull
 }
 
 // memoKey names a file's content: by the engine's BLAKE3 of it when the
@@ -263,9 +267,10 @@ func (m *memo) get(ctx context.Context, fsys fs.FS, file string, engineSum func(
 }
 
 // put remembers rows under key, as if a stage had parsed them: the stage
-// that wrote the file hands over what it knows instead (memoColumns).
-func (m *memo) put(key memoKey, rows *regRows, rowIdx []int) {
-	e := &memoEntry{key: key, done: make(chan struct{}), rows: rows, rowIdx: rowIdx}
+// that wrote the file hands over what it knows instead (memoColumns), and
+// its records (full) for the stages that read other columns.
+func (m *memo) put(key memoKey, rows *regRows, rowIdx []int, full *regFull) {
+	e := &memoEntry{key: key, done: make(chan struct{}), rows: rows, rowIdx: rowIdx, full: full}
 	close(e.done)
 	m.mu.Lock()
 	if m.entry == nil {
@@ -273,6 +278,22 @@ func (m *memo) put(key memoKey, rows *regRows, rowIdx []int) {
 	}
 	m.entry = e
 	m.mu.Unlock()
+}
+
+// fullView returns the records handed over for file, if the engine's
+// hash of it (engineSum) names the content they were written as. Without
+// the engine's hash there is no cheap way to tell, and the caller parses.
+func (m *memo) fullView(file string, engineSum func(string) ([32]byte, bool)) *regFull {
+	sum, ok := callSum(engineSum, file)
+	if !ok {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.entry; e != nil && e.full != nil && e.key == (memoKey{file: file, content: sum, size: -1}) {
+		return e.full
+	}
+	return nil
 }
 
 func callSum(sum func(string) ([32]byte, bool), file string) ([32]byte, bool) {
