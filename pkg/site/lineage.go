@@ -56,36 +56,45 @@ func (l *Lineage) writeJS(w io.Writer) error {
 	bw.WriteString("window.bethelLineage = {\"v\":1,\n\"files\":")
 	writeStrings(bw, files.list)
 	bw.WriteString(",\n\"src\":{\"f\":[")
+	// One scratch buffer for every number and key: a hundred thousand
+	// records each allocated two strings before.
+	var num []byte
 	for i := 0; i < len(l.Sources); {
 		j := i
 		for j < len(l.Sources) && l.Sources[j].File == l.Sources[i].File {
 			j++
 		}
+		num = num[:0]
 		if i > 0 {
-			bw.WriteByte(',')
+			num = append(num, ',')
 		}
-		bw.WriteString(strconv.Itoa(files.id(l.Sources[i].File)))
-		bw.WriteByte(',')
-		bw.WriteString(strconv.Itoa(j - i))
+		num = strconv.AppendInt(num, int64(files.id(l.Sources[i].File)), 10)
+		num = append(num, ',')
+		num = strconv.AppendInt(num, int64(j-i), 10)
+		bw.Write(num)
 		i = j
 	}
 	bw.WriteString("],\n\"l\":[")
 	for i, s := range l.Sources {
+		num = num[:0]
 		if i > 0 {
-			bw.WriteByte(',')
+			num = append(num, ',')
 		}
 		d := s.Line
 		if i > 0 && l.Sources[i-1].File == s.File {
 			d -= l.Sources[i-1].Line
 		}
-		bw.WriteString(strconv.Itoa(d))
+		num = strconv.AppendInt(num, int64(d), 10)
+		bw.Write(num)
 	}
 	bw.WriteString("],\n\"k\":[")
 	for i, s := range l.Sources {
+		num = num[:0]
 		if i > 0 {
-			bw.WriteByte(',')
+			num = append(num, ',')
 		}
-		bw.WriteString(jsString(s.Key))
+		num = appendJSString(num, s.Key)
+		bw.Write(num)
 	}
 	bw.WriteString("]},\n\"patches\":[")
 	for i, p := range l.Patches {
@@ -100,6 +109,7 @@ func (l *Lineage) writeJS(w io.Writer) error {
 	}
 	sort.Strings(ids)
 	text, chains := newInterner(), newInterner()
+	var buf []byte
 	var chainList [][]string
 	type enc struct{ deriv, chain, fields int }
 	encs := make([]enc, len(ids))
@@ -123,14 +133,33 @@ func (l *Lineage) writeJS(w io.Writer) error {
 		writeStrings(bw, ch)
 	}
 	sets := newInterner()
-	var buf []byte
+	// Cells that count the same records usually share one index list (the
+	// engine resolves equal row sets once): encode each list once.
+	type list struct {
+		first *int32
+		n     int
+	}
+	encoded := map[list]int{}
+	setID := func(idx []int32) int {
+		var k list
+		if len(idx) > 0 {
+			k = list{&idx[0], len(idx)}
+			if id, ok := encoded[k]; ok {
+				return id
+			}
+		}
+		buf = appendSet(buf[:0], idx)
+		id := sets.id(string(buf))
+		if k.first != nil {
+			encoded[k] = id
+		}
+		return id
+	}
 	setOf := make([][2]int, len(ids))
 	for i, id := range ids {
 		c := l.Cells[id]
-		buf = appendSet(buf[:0], c.Sources)
-		setOf[i][0] = sets.id(string(buf))
-		buf = appendSet(buf[:0], c.Patches)
-		setOf[i][1] = sets.id(string(buf))
+		setOf[i][0] = setID(c.Sources)
+		setOf[i][1] = setID(c.Patches)
 	}
 	bw.WriteString("],\n\"sets\":[")
 	for i, set := range sets.list {
@@ -155,41 +184,51 @@ func (l *Lineage) writeJS(w io.Writer) error {
 
 // appendRuns encodes ascending indexes as writeJS describes.
 func appendRuns[T int | int32](b []byte, idx []T) []byte {
+	b, _ = appendRunsUpTo(b, idx, -1)
+	return b
+}
+
+// appendRunsUpTo is appendRuns that gives up (ok false) once the runs and
+// a closing bracket would make b longer than max (max < 0: no limit).
+func appendRunsUpTo[T int | int32](b []byte, idx []T, max int) (_ []byte, ok bool) {
 	cur := T(-1)
-	first := true
 	for i := 0; i < len(idx); {
 		j := i + 1
 		for j < len(idx) && idx[j] == idx[j-1]+1 {
 			j++
 		}
-		if !first {
+		if i > 0 {
 			b = append(b, ',')
 		}
-		first = false
 		b = strconv.AppendInt(b, int64(idx[i]-cur), 10)
 		if j-i > 1 {
 			b = append(b, ',')
 			b = strconv.AppendInt(b, int64(-(j - i - 1)), 10)
 		}
+		if max >= 0 && len(b)+1 > max {
+			return b, false
+		}
 		cur = idx[j-1]
 		i = j
 	}
-	return b
+	return b, true
 }
 
 // appendSet encodes a set of ascending indexes as writeJS describes: runs
-// or a bitmap, whichever is shorter.
+// or a bitmap, whichever is shorter. The bitmap's length is known up
+// front, so the runs stop as soon as they are longer: a dense set of a
+// hundred thousand records was written out in full as runs first.
 func appendSet[T int | int32](b []byte, idx []T) []byte {
-	start := len(b)
-	b = append(b, '[')
-	b = appendRuns(b, idx)
-	b = append(b, ']')
 	if len(idx) == 0 {
-		return b
+		return append(b, '[', ']')
 	}
+	start := len(b)
 	n := int(idx[len(idx)-1])/8 + 1
-	if base64.StdEncoding.EncodedLen(n)+2 >= len(b)-start {
-		return b
+	limit := base64.StdEncoding.EncodedLen(n) + 2
+	b = append(b, '[')
+	b, ok := appendRunsUpTo(b, idx, start+limit)
+	if ok {
+		return append(b, ']')
 	}
 	bits := make([]byte, n)
 	for _, i := range idx {
@@ -275,16 +314,29 @@ func writeStrings(bw *bufio.Writer, l []string) {
 // literal (encoding/json escapes U+2028 and U+2029, which JSON allows and
 // older JavaScript did not).
 func jsString(s string) string {
-	simple := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
-			simple = false
-			break
-		}
-	}
-	if simple {
+	if jsSimple(s) {
 		return `"` + s + `"`
 	}
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// appendJSString appends jsString(s) without allocating for a string that
+// needs no escape (a record key).
+func appendJSString(b []byte, s string) []byte {
+	if jsSimple(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	return append(b, jsString(s)...)
+}
+
+func jsSimple(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }

@@ -2,9 +2,11 @@ package site
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -378,6 +380,52 @@ func TestSetForms(t *testing.T) {
 		if got := decodeSet(t, raw); !sameInts(got, tc.idx) {
 			t.Errorf("%s: decodes to %d indexes, want %d", tc.name, len(got), len(tc.idx))
 		}
+	}
+}
+
+// TestSetFormChoice: appendSet stops writing runs as soon as they are
+// longer than the bitmap; its choice must stay the one a full comparison
+// makes (runs unless strictly longer than the bitmap), also at the tie,
+// since lineage.js must not change.
+func TestSetFormChoice(t *testing.T) {
+	full := func(idx []int) string {
+		runs := "[" + string(appendRuns(nil, idx)) + "]"
+		if len(idx) == 0 {
+			return runs
+		}
+		bits := make([]byte, idx[len(idx)-1]/8+1)
+		for _, i := range idx {
+			bits[i/8] |= 1 << (i % 8)
+		}
+		bm := `"` + base64.StdEncoding.EncodeToString(bits) + `"`
+		if len(bm) >= len(runs) {
+			return runs
+		}
+		return bm
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	ties := 0
+	for n := 0; n < 4000; n++ {
+		var idx []int
+		size, p := 1+rng.IntN(300), rng.Float64()
+		for i := 0; i < size; i++ {
+			if rng.Float64() < p {
+				idx = append(idx, i)
+			}
+		}
+		want := full(idx)
+		if got := string(appendSet(nil, idx)); got != want {
+			t.Fatalf("appendSet(%v) = %s, want %s", idx, got, want)
+		}
+		if len(idx) > 0 {
+			runs := len(appendRuns(nil, idx)) + 2
+			if runs == base64.StdEncoding.EncodedLen(idx[len(idx)-1]/8+1)+2 {
+				ties++
+			}
+		}
+	}
+	if ties == 0 {
+		t.Error("no set had runs exactly as long as its bitmap: the tie is untested")
 	}
 }
 

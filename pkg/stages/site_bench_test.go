@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"os"
+	"syscall"
 	"testing"
+	"time"
 
 	"bethel/pkg/pipeline"
 	"bethel/pkg/stage"
@@ -42,6 +44,7 @@ func BenchmarkSite100k(b *testing.B) {
 	}
 	b.Run("walk", func(b *testing.B) {
 		var size *int
+		cpu := cpuTime()
 		for b.Loop() {
 			var r *stage.Run
 			r, size = newRun()
@@ -49,6 +52,7 @@ func BenchmarkSite100k(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		reportCPU(b, cpu)
 		b.ReportMetric(float64(*size), "site-bytes")
 	})
 	b.Run("render", func(b *testing.B) {
@@ -68,14 +72,31 @@ func BenchmarkSite100k(b *testing.B) {
 		if err := (siteStage{}).Run(context.Background(), r); err != nil {
 			b.Fatal(err)
 		}
+		cpu := cpuTime()
 		for b.Loop() {
 			*size = 0
 			if err := (siteStage{}).Run(context.Background(), r); err != nil {
 				b.Fatal(err)
 			}
 		}
+		reportCPU(b, cpu)
 		b.ReportMetric(float64(*size), "site-bytes")
 	})
+}
+
+// cpuTime is the process's user and system time so far: on a machine
+// shared with other work, CPU time per operation varies much less than
+// wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportCPU(b *testing.B, since time.Duration) {
+	b.ReportMetric(float64(cpuTime()-since)/float64(b.N)/1e6, "cpu-ms/op")
 }
 
 type writeCounter struct{ n *int }

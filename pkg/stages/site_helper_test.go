@@ -5,9 +5,11 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"sync"
 
 	"bethel/pkg/cache"
 	"bethel/pkg/explain"
+	"bethel/pkg/lineage"
 	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/provenance"
@@ -76,25 +78,63 @@ func (m memArtifacts) Reason(file, id string) string {
 
 func (m memArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, error) {
 	n := m.b.p.Producer[path]
-	data, ok := m.b.outputs[path]
-	if n == nil || !ok || cache.Sum(data) != h {
+	_, ok := m.b.outputs[path]
+	if n == nil || !ok {
+		return nil, fmt.Errorf("%s: not built: %w", path, provenance.ErrNoRecord)
+	}
+	if got, _ := memHash(m.b, overlay{mem: m.b.outputs, disk: os.DirFS(m.b.root)}, path); got != h {
 		return nil, fmt.Errorf("%s: not built: %w", path, provenance.ErrNoRecord)
 	}
 	a := &explain.Artifact{Path: path, Hash: h, Node: n.Name, Stage: n.Stage, Command: n.Run, Reads: map[string]cache.Hash{}}
 	fsys := overlay{mem: m.b.outputs, disk: os.DirFS(m.b.root)}
 	for _, l := range [][]string{n.InputFiles, n.PatchFiles} {
 		for _, p := range l {
-			if d, err := fs.ReadFile(fsys, p); err == nil {
-				a.Reads[p] = cache.Sum(d)
+			if h, ok := memHash(m.b, fsys, p); ok {
+				a.Reads[p] = h
 			}
 		}
 	}
 	if rec := m.b.lineage[path]; rec != nil {
-		t, err := provenance.Open(provenance.Encode(rec))
+		t, err := provenance.Open(memBlob(m.b, path, rec))
 		if err != nil {
 			return nil, err
 		}
 		a.Table = t
 	}
 	return a, nil
+}
+
+// The engine reads a stored blob and knows every file's hash; encoding the
+// lineage and hashing the files again on every call would make the site's
+// benchmark time the helper instead. Both are kept per build.
+var memCache sync.Map // memKey -> []byte (blob) or cache.Hash
+
+type memKey struct {
+	b    *wsBuild
+	kind string
+	path string
+}
+
+func memBlob(b *wsBuild, path string, rec *lineage.Recorder) []byte {
+	k := memKey{b, "blob", path}
+	if v, ok := memCache.Load(k); ok {
+		return v.([]byte)
+	}
+	data := provenance.Encode(rec)
+	memCache.Store(k, data)
+	return data
+}
+
+func memHash(b *wsBuild, fsys fs.FS, path string) (cache.Hash, bool) {
+	k := memKey{b, "hash", path}
+	if v, ok := memCache.Load(k); ok {
+		return v.(cache.Hash), true
+	}
+	d, err := fs.ReadFile(fsys, path)
+	if err != nil {
+		return cache.Hash{}, false
+	}
+	h := cache.Sum(d)
+	memCache.Store(k, h)
+	return h, true
 }
