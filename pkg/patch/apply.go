@@ -124,6 +124,7 @@ type applier struct {
 	col    map[string]int
 	byKey  map[string]int32
 	multi  map[string][]int32 // keys held by several records
+	scans  int                // key lookups answered by scanning, before byKey is built
 	rep    *Report
 	errs   pos.List
 	warns  []string
@@ -324,6 +325,11 @@ func (a *applier) apply(i int, p *Patch) {
 			}
 			a.shadow(pl.rec, c, i, fmt.Sprintf("sets %s of record %s again", f.Name, key))
 			rec.Set(c, f.Value.Scalar)
+			if f.Name == a.t.Key {
+				// A renamed record: later patches find it by its new key,
+				// so the index (if built) no longer holds.
+				a.byKey, a.multi = nil, nil
+			}
 			a.setter[[2]int{pl.rec, c}] = i
 			set = append(set, f.Name)
 			e.Changes = append(e.Changes, Change{Key: key, Op: Set, Field: f.Name, Old: old, New: f.Value.Scalar,
@@ -437,7 +443,7 @@ func (a *applier) index() {
 
 func (a *applier) addKey(k string, i int32) {
 	if a.byKey == nil {
-		a.index()
+		return // not indexed yet: a scan sees the record, and index() will
 	}
 	if m, ok := a.multi[k]; ok {
 		a.multi[k] = append(m, i)
@@ -451,7 +457,23 @@ func (a *applier) addKey(k string, i int32) {
 	a.byKey[k] = i
 }
 
+// scanLookups is how many key lookups scan the records before lookup
+// builds the index: a scan costs about a twentieth of building it, and
+// the typical build (one patch edited) has a handful of patches.
+var scanLookups = 16
+
 func (a *applier) lookup(k string) []int {
+	if a.byKey == nil && a.scans < scanLookups {
+		a.scans++
+		kc := a.col[a.t.Key]
+		var out []int
+		for i := range a.t.Records {
+			if a.t.Records[i].Get(kc) == k {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
 	a.index()
 	if j, ok := a.byKey[k]; ok {
 		return []int{int(j)}

@@ -456,3 +456,91 @@ func TestRecordPacking(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyLookupModes: key lookups answered by scanning the records and by
+// the index give the same report and table, through adds, drops, a
+// renamed key and matches on the new and the old key.
+func TestKeyLookupModes(t *testing.T) {
+	var rows []string
+	for i := 0; i < 40; i++ {
+		rows = append(rows, fmt.Sprintf("R-%03d,Name%d,%d,daughter,Friday", i, i, 10+i%5))
+	}
+	rows = append(rows, "R-007,Twin,12,adult,Friday") // a key held twice
+	var b strings.Builder
+	for i := 0; i < 30; i++ {
+		fmt.Fprintf(&b, "[[patch]]\nid = \"s%d\"\ntarget = \"registrations\"\nmatch = { registration_id = \"R-%03d\" }\nset = { bethel = \"%d\" }\nreason = \"r\"\n\n", i, i, 30+i)
+	}
+	b.WriteString(`[[patch]]
+id = "walk-in"
+target = "registrations"
+add = { registration_id = "R-900", first_name = "Walk", bethel = "12", member_type = "guest", days_attending = "Friday" }
+reason = "r"
+
+[[patch]]
+id = "walk-in-set"
+target = "registrations"
+match = { registration_id = "R-900" }
+set = { bethel = "14" }
+reason = "r"
+
+[[patch]]
+id = "rename"
+target = "registrations"
+match = { registration_id = "R-031" }
+set = { registration_id = "R-931" }
+reason = "r"
+
+[[patch]]
+id = "by-new-key"
+target = "registrations"
+match = { registration_id = "R-931" }
+set = { member_type = "adult" }
+reason = "r"
+
+[[patch]]
+id = "by-old-key"
+target = "registrations"
+match = { registration_id = "R-031" }
+set = { member_type = "guest" }
+reason = "r"
+
+[[patch]]
+id = "twice"
+target = "registrations"
+match = { registration_id = "R-007" }
+many = true
+set = { member_type = "guest" }
+reason = "r"
+
+[[patch]]
+id = "drop"
+target = "registrations"
+match = { registration_id = "R-002" }
+drop = true
+reason = "r"
+
+[[patch]]
+id = "after-drop"
+target = "registrations"
+match = { registration_id = "R-002" }
+set = { bethel = "11" }
+reason = "r"
+`)
+	run := func(scans int) ([]string, []string, string) {
+		defer func(n int) { scanLookups = n }(scanLookups)
+		scanLookups = scans
+		tb := table(rows...)
+		rep, warns, err := Apply(tb, load(t, b.String()), Options{})
+		return dump(tb), statuses(rep), fmt.Sprint(err, warns)
+	}
+	wantT, wantS, wantErr := run(0) // every lookup through the index
+	if !strings.Contains(strings.Join(wantS, " "), "by-new-key=applied") {
+		t.Fatalf("the renamed record is not found by its new key: %v", wantS)
+	}
+	for _, scans := range []int{5, 16, 1000} {
+		gotT, gotS, gotErr := run(scans)
+		if !reflect.DeepEqual(gotT, wantT) || !reflect.DeepEqual(gotS, wantS) || gotErr != wantErr {
+			t.Errorf("%d scans before indexing:\ntable %v\nstatuses %v\nerr %s\nwant\ntable %v\nstatuses %v\nerr %s", scans, gotT, gotS, gotErr, wantT, wantS, wantErr)
+		}
+	}
+}
