@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 
@@ -500,6 +501,17 @@ func (t *Table) Cells() []lineage.Cell {
 // are all of one input comes back in the compact form (Input, Rows), any
 // other as Refs; lineage.Cell.AllRefs reads either.
 func (t *Table) Cell(row int, col string) (c lineage.Cell, ok bool, err error) {
+	i, ok := t.CellIndex(row, col)
+	if !ok {
+		return c, false, nil
+	}
+	c, err = t.cellAt(i)
+	return c, err == nil, err
+}
+
+// CellIndex returns the position, in Cells' order, of the cell at data row
+// row and column col; ok is false when no such cell was recorded.
+func (t *Table) CellIndex(row int, col string) (int, bool) {
 	i := sort.Search(len(t.cellKeys), func(i int) bool {
 		k := t.cellKeys[i]
 		if k.row != row {
@@ -509,19 +521,83 @@ func (t *Table) Cell(row int, col string) (c lineage.Cell, ok bool, err error) {
 		return s >= col
 	})
 	if i == len(t.cellKeys) || t.cellKeys[i].row != row {
-		return c, false, nil
+		return 0, false
 	}
 	if s, _ := t.str(uint64(t.cellKeys[i].col)); s != col {
-		return c, false, nil
+		return 0, false
 	}
-	c, err = t.cellAt(i)
-	return c, err == nil, err
+	return i, true
 }
 
 func (t *Table) cellAt(i int) (lineage.Cell, error) {
+	c, rows, one, err := t.CellAtIndex(i)
+	if err != nil || !one {
+		return c, err
+	}
+	// A count reads one table: the compact form costs 8 bytes a row
+	// where a Ref costs 24, which matters for a TOTAL cell over a
+	// million rows.
+	r := &reader{t: t, p: rows.enc}
+	prev := 0
+	c.Rows = make([]int, 0, rows.N)
+	for n := rows.N; n > 0 && r.err == nil; n-- {
+		prev += r.u()
+		c.Rows = append(c.Rows, prev)
+	}
+	return c, r.err
+}
+
+// CellRows are the rows of a cell that reads one input, still encoded: a
+// reader that turns a count over a million rows into something else reads
+// them once, into a buffer it reuses, and two cells counting the same rows
+// of the same input have equal Encoded bytes.
+type CellRows struct {
+	Input string
+	N     int // number of rows
+	enc   []byte
+}
+
+// Encoded is the stored form of the rows. Equal bytes and N mean equal
+// rows, in any table.
+func (c CellRows) Encoded() []byte { return c.enc }
+
+// AppendRows appends the rows, ascending, to dst. ok is false when the
+// data is corrupt or a row does not fit an int32 (no table has that many
+// rows): Table.Cell then reads the cell, or says why it cannot.
+func (c CellRows) AppendRows(dst []int32) (_ []int32, ok bool) {
+	p, row := c.enc, 0
+	dst = slices.Grow(dst, c.N)
+	for n := c.N; n > 0; n-- {
+		// Nearly every delta of a count is one byte.
+		if len(p) > 0 && p[0] < 0x80 {
+			row += int(p[0])
+			p = p[1:]
+		} else {
+			v, k := binary.Uvarint(p)
+			if k <= 0 || v > 1<<31 {
+				return dst, false
+			}
+			row += int(v)
+			p = p[k:]
+		}
+		if row > math.MaxInt32 {
+			return dst, false
+		}
+		dst = append(dst, int32(row))
+	}
+	return dst, true
+}
+
+// CellAtIndex returns cell i in Cells' order. When its rows are all of one
+// input (one is true), c holds everything but the rows, and rows holds
+// them still encoded; otherwise c is the whole cell, as Cell returns it.
+func (t *Table) CellAtIndex(i int) (c lineage.Cell, rows CellRows, one bool, err error) {
+	if i < 0 || i >= len(t.cellKeys) {
+		return c, rows, false, fmt.Errorf("lineage: cell %d out of range (0..%d)", i, len(t.cellKeys)-1)
+	}
 	k := t.cellKeys[i]
 	col, _ := t.str(uint64(k.col))
-	c := lineage.Cell{Row: k.row, Col: col}
+	c = lineage.Cell{Row: k.row, Col: col}
 	r := &reader{t: t, p: span(t.cellOffs, t.cellData, i)}
 	c.Derivation = r.s()
 	for n := r.count(); n > 0 && r.err == nil; n-- {
@@ -529,18 +605,13 @@ func (t *Table) cellAt(i int) (lineage.Cell, error) {
 	}
 	groups := r.count()
 	if groups == 1 {
-		// A count reads one table: the compact form costs 8 bytes a row
-		// where a Ref costs 24, which matters for a TOTAL cell over a
-		// million rows.
 		c.Input = r.s()
-		prev := 0
 		n := r.count()
-		c.Rows = make([]int, 0, n)
-		for ; n > 0 && r.err == nil; n-- {
-			prev += r.u()
-			c.Rows = append(c.Rows, prev)
+		if r.err != nil {
+			return c, rows, false, r.err
 		}
-		return c, r.err
+		// The group is the cell's last item: its rows run to the end.
+		return c, CellRows{Input: c.Input, N: n, enc: r.p}, true, nil
 	}
 	for g := groups; g > 0 && r.err == nil; g-- {
 		in := r.s()
@@ -552,5 +623,5 @@ func (t *Table) cellAt(i int) (lineage.Cell, error) {
 			c.Refs = append(c.Refs, lineage.Ref{Input: in, Row: prev})
 		}
 	}
-	return c, r.err
+	return c, rows, false, r.err
 }

@@ -2,6 +2,7 @@ package provenance
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"testing"
 
@@ -164,10 +165,91 @@ func FuzzOpen(f *testing.F) {
 				}
 			}
 		}
-		for _, c := range tab.Cells() {
-			tab.Cell(c.Row, c.Col)
+		for i, c := range tab.Cells() {
+			full, ok, err := tab.Cell(c.Row, c.Col)
+			if j, found := tab.CellIndex(c.Row, c.Col); !found || tab.Cells()[j].Row != c.Row || tab.Cells()[j].Col != c.Col {
+				t.Fatalf("cell %d (%d,%q): CellIndex %d %v", i, c.Row, c.Col, j, found)
+			}
+			checkCellAtIndex(t, tab, i, full, ok && err == nil)
 		}
 	})
+}
+
+// checkCellAtIndex checks that cell i read by CellAtIndex (and its rows
+// by AppendRows) is the cell Cell read, when Cell could read it (ok).
+func checkCellAtIndex(t *testing.T, tab *Table, i int, full lineage.Cell, ok bool) {
+	t.Helper()
+	head, rows, one, err := tab.CellAtIndex(i)
+	if !ok {
+		if err == nil && one {
+			if _, rok := rows.AppendRows(nil); rok {
+				// Cell failed on these rows, so AppendRows (which
+				// refuses more) must too.
+				t.Fatalf("cell %d: Cell failed, CellAtIndex and AppendRows read it", i)
+			}
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("cell %d: Cell read it, CellAtIndex: %v", i, err)
+	}
+	if !one {
+		if !reflect.DeepEqual(head, full) {
+			t.Fatalf("cell %d: CellAtIndex %+v, Cell %+v", i, head, full)
+		}
+		return
+	}
+	got, rok := rows.AppendRows(nil)
+	if !rok {
+		for _, r := range full.Rows {
+			if r > math.MaxInt32 {
+				return // a row no table has: AppendRows may refuse it
+			}
+		}
+		t.Fatalf("cell %d: AppendRows refused rows Cell read: %v", i, full.Rows)
+	}
+	head.Rows = make([]int, len(got))
+	for k, r := range got {
+		head.Rows[k] = int(r)
+	}
+	if len(head.Rows) == 0 {
+		head.Rows = []int{}
+	}
+	if rows.Input != full.Input || rows.N != len(full.Rows) || !reflect.DeepEqual(head, full) {
+		t.Fatalf("cell %d: CellAtIndex %+v (%s, %d rows), Cell %+v", i, head, rows.Input, rows.N, full)
+	}
+}
+
+func TestCellAtIndex(t *testing.T) {
+	rec := sampleRecorder()
+	// Deltas of several bytes, a first row of 0, and two cells counting
+	// the same rows of one input, which must encode their rows equally.
+	rec.AddCell(lineage.Cell{Row: 2, Col: "n", Input: "a.csv", Rows: []int{0, 1, 200, 70000, 70001, 5000000}})
+	rec.AddCell(lineage.Cell{Row: 3, Col: "n", Derivation: "other", Input: "a.csv", Rows: []int{0, 1, 200, 70000, 70001, 5000000}})
+	tab, err := Open(Encode(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc [][]byte
+	for i, c := range tab.Cells() {
+		full, ok, err := tab.Cell(c.Row, c.Col)
+		if err != nil || !ok {
+			t.Fatalf("cell %d: %v %v", i, ok, err)
+		}
+		checkCellAtIndex(t, tab, i, full, true)
+		if _, rows, one, _ := tab.CellAtIndex(i); one && c.Col == "n" {
+			enc = append(enc, rows.Encoded())
+		}
+	}
+	if len(enc) != 2 || string(enc[0]) != string(enc[1]) {
+		t.Fatalf("two cells over the same rows: encoded rows %q", enc)
+	}
+	if _, _, _, err := tab.CellAtIndex(tab.NumCells()); err == nil {
+		t.Fatal("CellAtIndex accepted a cell out of range")
+	}
+	if _, ok := tab.CellIndex(0, "nope"); ok {
+		t.Fatal("CellIndex found a cell that was never recorded")
+	}
 }
 
 func BenchmarkEncode100k(b *testing.B) {
