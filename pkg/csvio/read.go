@@ -192,9 +192,17 @@ func (x *Reader) next() ([]string, int, error) {
 	line := lines[0]
 	// Fields are substrings of one string per record: checking the whole
 	// record once is far cheaper than checking every field.
-	valid := x.p.valid
+	if x.p.valid {
+		// The common case, without a store per field.
+		for i, s := range f {
+			if len(s) > 1 && s[0] == '\'' {
+				f[i] = Unescape(s)
+			}
+		}
+		return f, line, nil
+	}
 	for i, s := range f {
-		if !valid && !utf8.ValidString(s) {
+		if !utf8.ValidString(s) {
 			d, ok := decode1252(s)
 			if !ok {
 				col := fmt.Sprintf("column %d", i+1)
