@@ -63,15 +63,17 @@ func attendanceCounts(ctx context.Context, r *stage.Run, bethels *Bethels, track
 	}
 	t := newCountTable(keys, track)
 	ids, bs, mts := rr.col("registration_id"), rr.col("bethel"), rr.col("member_type")
+	rowsOf, members := rowOf(bs, t), memberOf(mts)
 	for i := 0; i < rr.n; i++ {
-		if _, ok := t.pos[bs.at(i)]; !ok {
+		ti, ok := rowsOf.at(i)
+		if !ok {
 			return nil, "", pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "%s: bethel %q is not in %s", ids.at(i), bs.at(i), bethels.File)
 		}
-		m := memberIndex(mts.at(i))
-		if m < 0 {
+		m, ok := members.at(i)
+		if !ok {
 			return nil, "", badMember(rr, i, ids.at(i), mts.at(i))
 		}
-		t.add(bs.at(i), m, rowIdx[i])
+		t.addAt(ti, m, rowIdx[i])
 	}
 	return t, rr.file, nil
 }

@@ -462,12 +462,61 @@ func memberIndex(mt string) int {
 // memberColumns are the plural column names of MemberTypes.
 var memberColumns = []string{"daughters", "adults", "guests"}
 
-func (t *countTable) add(key string, mt, row int) {
-	i := t.addKey(key)
+// addAt counts row in table row i (an index addKey gave).
+func (t *countTable) addAt(i, mt, row int) {
 	t.counts[i][mt]++
 	if t.track {
 		t.refs[i][mt] = append(t.refs[i][mt], row)
 	}
+}
+
+// byValue answers f once per distinct value of a column: summaries count a
+// hundred thousand rows over a few dozen values, and per row the string
+// work (map lookups, splitting, keyword search) was most of their cost.
+// The answer for a row is then an array index on its dictionary code.
+// ok false is remembered too: the caller reports the first row holding
+// the value, as it did when it checked every row.
+type byValue[T any] struct {
+	c    *regCol
+	seen []bool
+	ok   []bool
+	vals []T
+	f    func(v string) (T, bool)
+}
+
+func newByValue[T any](c *regCol, f func(v string) (T, bool)) *byValue[T] {
+	n := len(c.dict)
+	return &byValue[T]{c: c, f: f, seen: make([]bool, n), ok: make([]bool, n), vals: make([]T, n)}
+}
+
+// at returns f's answer for row i's value.
+func (b *byValue[T]) at(i int) (T, bool) {
+	if b.c.index == nil { // an arena column: every value differs
+		return b.f(b.c.at(i))
+	}
+	code := b.c.codes[i]
+	if !b.seen[code] {
+		b.vals[code], b.ok[code] = b.f(b.c.dict[code])
+		b.seen[code] = true
+	}
+	return b.vals[code], b.ok[code]
+}
+
+// memberOf answers memberIndex per value of the member_type column.
+func memberOf(c *regCol) *byValue[int] {
+	return newByValue(c, func(v string) (int, bool) {
+		m := memberIndex(v)
+		return m, m >= 0
+	})
+}
+
+// rowOf answers, per value of c, its row in t (ok false for a value t
+// does not list).
+func rowOf(c *regCol, t *countTable) *byValue[int] {
+	return newByValue(c, func(v string) (int, bool) {
+		i, ok := t.pos[v]
+		return i, ok
+	})
 }
 
 // badMember is the error for a member type the normalizer should have

@@ -44,19 +44,38 @@ func (summaryDays) Run(ctx context.Context, r *stage.Run) error {
 	}
 	t := newCountTable(cfg.days, tracking(r, out))
 	ids, ds, mts := rr.col("registration_id"), rr.col("days_attending"), rr.col("member_type")
+	members := memberOf(mts)
+	// Per value: the table rows of its days, or ok false naming the
+	// first day that is not configured.
+	type days struct {
+		rows []int
+		bad  string
+	}
+	daysOf := newByValue(ds, func(v string) (days, bool) {
+		var x days
+		if v == "" {
+			return x, true
+		}
+		for _, d := range strings.Split(v, ";") {
+			ti, ok := t.pos[d]
+			if !ok {
+				return days{bad: d}, false
+			}
+			x.rows = append(x.rows, ti)
+		}
+		return x, true
+	})
 	for i := 0; i < rr.n; i++ {
-		m := memberIndex(mts.at(i))
-		if m < 0 {
+		m, ok := members.at(i)
+		if !ok {
 			return badMember(rr, i, ids.at(i), mts.at(i))
 		}
-		if ds.at(i) == "" {
-			continue
+		x, ok := daysOf.at(i)
+		if !ok {
+			return pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "%s: day %q is not a configured day (%s)", ids.at(i), x.bad, strings.Join(cfg.days, ", "))
 		}
-		for _, d := range splitDays(ds.at(i)) {
-			if _, ok := t.pos[d]; !ok {
-				return pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "%s: day %q is not a configured day (%s)", ids.at(i), d, strings.Join(cfg.days, ", "))
-			}
-			t.add(d, m, rowIdx[i])
+		for _, ti := range x.rows {
+			t.addAt(ti, m, rowIdx[i])
 		}
 	}
 	return writeMemberTable(r, out, "day", t, func(k string) []string { return []string{k} }, nil, false, rr.file, fields,

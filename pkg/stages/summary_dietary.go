@@ -55,29 +55,44 @@ func (summaryDietary) Run(ctx context.Context, r *stage.Run) error {
 	t := newCountTable(keys, tracking(r, out))
 	ids, dn, al, mts := rr.col("registration_id"), rr.col("dietary_needs"), rr.col("allergies"), rr.col("member_type")
 	names := sortedKeys(cats)
-	for i := 0; i < rr.n; i++ {
-		m := memberIndex(mts.at(i))
-		if m < 0 {
-			return badMember(rr, i, ids.at(i), mts.at(i))
-		}
-		if dn.at(i) == "" && al.at(i) == "" {
-			continue
-		}
-		text := strings.ToLower(dn.at(i) + "\n" + al.at(i))
-		hit := false
+	members := memberOf(mts)
+	// The table rows a pair of texts counts in, found once per distinct
+	// pair: most registrations share a handful of texts (or none).
+	rowsOf := map[[2]string][]int{}
+	classify := func(need, allergy string) []int {
+		text := strings.ToLower(need + "\n" + allergy)
+		var rows []int
 		for _, c := range names {
 			for _, kw := range cats[c] {
 				if strings.Contains(text, kw) {
-					t.add(c, m, rowIdx[i])
-					hit = true
+					rows = append(rows, t.pos[c])
 					break
 				}
 			}
 		}
-		if !hit {
-			t.add("unclassified", m, rowIdx[i])
+		if len(rows) == 0 {
+			rows = append(rows, t.pos["unclassified"])
 		}
-		t.add("any", m, rowIdx[i])
+		return append(rows, t.pos["any"])
+	}
+	for i := 0; i < rr.n; i++ {
+		m, ok := members.at(i)
+		if !ok {
+			return badMember(rr, i, ids.at(i), mts.at(i))
+		}
+		need, allergy := dn.at(i), al.at(i)
+		if need == "" && allergy == "" {
+			continue
+		}
+		k := [2]string{need, allergy}
+		rows, seen := rowsOf[k]
+		if !seen {
+			rows = classify(need, allergy)
+			rowsOf[k] = rows
+		}
+		for _, ti := range rows {
+			t.addAt(ti, m, rowIdx[i])
+		}
 	}
 	if n := t.counts[t.pos["unclassified"]]; n[0]+n[1]+n[2] > 0 {
 		r.Warnf("%d registrations have dietary or allergy text that no category keyword matches (counted as unclassified; add keywords to the node's params.categories)", n[0]+n[1]+n[2])

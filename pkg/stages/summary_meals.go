@@ -42,15 +42,17 @@ func categorySummary(ctx context.Context, r *stage.Run, suffix, first, field str
 	}
 	t := newCountTable(values, tracking(r, out))
 	ids, vs, mts := rr.col("registration_id"), rr.col(field), rr.col("member_type")
+	rowsOf, members := rowOf(vs, t), memberOf(mts)
 	for i := 0; i < rr.n; i++ {
-		if _, ok := t.pos[vs.at(i)]; !ok {
+		ti, ok := rowsOf.at(i)
+		if !ok {
 			return pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "%s: %s %q is not one of %s (is the file normalized?)", ids.at(i), field, vs.at(i), strings.Join(values, ", "))
 		}
-		m := memberIndex(mts.at(i))
-		if m < 0 {
+		m, ok := members.at(i)
+		if !ok {
 			return badMember(rr, i, ids.at(i), mts.at(i))
 		}
-		t.add(vs.at(i), m, rowIdx[i])
+		t.addAt(ti, m, rowIdx[i])
 	}
 	return writeMemberTable(r, out, first, t, func(k string) []string { return []string{k} }, nil, false, rr.file, fields,
 		func(k string) string { return field + " = " + k })

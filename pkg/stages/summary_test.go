@@ -303,3 +303,52 @@ func TestMergeSorted(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryRefusesUnnormalized: a registrations file that was edited by
+// hand (a value the normalizer never writes) fails the summary at the
+// first row holding it, even when an earlier row's value was fine and a
+// later row repeats the bad one.
+func TestSummaryRefusesUnnormalized(t *testing.T) {
+	const file = "out/private/registrations.csv"
+	for _, tc := range []struct {
+		s        stage.Stage
+		inputs   []string
+		from, to string // replace in sumRegs
+		want     string
+	}{
+		{summaryAttendance{}, append(regIn, "config/bethels.csv"), "R-2,12,", "R-2,99,",
+			file + ":3: R-2: bethel \"99\" is not in config/bethels.csv"},
+		{summaryAttendance{}, append(regIn, "config/bethels.csv"), "R-3,21,daughter", "R-3,21,alumna",
+			file + ":4: R-3: member_type \"alumna\" is not one of daughter, adult, guest (is the file normalized?)"},
+		{summaryMeals{}, regIn, "R-4,21,guest,none", "R-4,21,guest,fish",
+			file + ":5: R-4: banquet_meal \"fish\" is not one of chicken, vegetarian, vegan, child, none (is the file normalized?)"},
+		{summaryDays{}, append(regIn, "config/values.toml"), "R-2,12,adult,vegan,XL,Friday,", "R-2,12,adult,vegan,XL,Friday;Monday,",
+			file + ":3: R-2: day \"Monday\" is not a configured day (Friday, Saturday, Sunday)"},
+		{summaryDietary{}, regIn, "R-4,21,guest", "R-4,21,alumna",
+			file + ":5: R-4: member_type \"alumna\" is not one of daughter, adult, guest (is the file normalized?)"},
+	} {
+		t.Run(tc.s.Name(), func(t *testing.T) {
+			regs := strings.Replace(sumRegs, tc.from, tc.to, 1)
+			if regs == sumRegs {
+				t.Fatalf("%q is not in the fixture", tc.from)
+			}
+			// A later row repeats the bad value: the error still names the first.
+			var again string
+			for _, l := range strings.Split(regs, "\n") {
+				if strings.HasPrefix(l, strings.SplitN(tc.to, ",", 2)[0]+",") {
+					again = strings.Replace(l, "R-", "R-9", 1) + "\n"
+				}
+			}
+			fsys := sumFS()
+			fsys[file] = &fstest.MapFile{Data: []byte(regs + again)}
+			params := map[string]any(nil)
+			if tc.s.Name() == "summary.dietary" {
+				params = map[string]any{"categories": map[string]any{"vegetarian": []any{"vegetarian"}}}
+			}
+			_, err := runStage(t, tc.s, fsys, stage.Internal, tc.inputs, []string{"x/" + strings.TrimPrefix(tc.s.Name(), "summary.") + ".csv"}, params)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("got error %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
