@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"bethel/pkg/lineage"
+	"bethel/pkg/provenance"
 )
 
 // The review site explains every count cell of every summary, and a count
@@ -15,120 +16,129 @@ import (
 // rows with patches or an unusual chain (a record added by a patch has no
 // export line) need looking at one by one. An eager walker numbers sources
 // in row order, so the lookups come out ascending for ascending rows.
+//
+// Many cells count the same rows (a day's total and every session open to
+// all bethels that day; the same count in two summaries): the stored rows
+// of such cells are the same bytes, so the set they resolve to is made
+// once and shared.
 
 // dense is that shape of an artifact with row lineage.
 type dense struct {
 	srcOf    []int32 // row -> its one source
 	monotone bool    // srcOf ascends with the row
-	// patched are the rows with patches, ascending.
-	patched []int
-	// major is the chain most rows share; minor lists the others.
+	// major is the chain most rows share.
 	major    uint64
 	majorAll bool
-	minor    []maskRows
+	// special are the rows with patches or another chain than major,
+	// ascending; minor says which of them have another chain.
+	special []int32
+	minor   []bool
+	// sets are the resolved row sets, by their stored form.
+	sets map[string]*denseSet
 }
 
-type maskRows struct {
-	arts uint64
-	all  bool
-	rows []int // ascending
+// denseSet is what a set of rows of a dense artifact resolves to, whatever
+// cell counts them.
+type denseSet struct {
+	n       int     // rows
+	srcs    []int32 // the walker's sources, ascending; shared, never changed
+	special []int32 // the dense table's special rows among them
+	arts    uint64
+	all     bool
 }
 
 // makeDense finds whether a's resolved rows have the dense shape.
-func makeDense(a *art) *dense {
+func (w *Walker) makeDense(a *art) *dense {
 	if len(a.rows) == 0 {
 		return nil
 	}
-	d := &dense{srcOf: make([]int32, len(a.rows)), monotone: true}
 	type mask struct {
 		arts uint64
 		all  bool
 	}
-	groups := map[mask][]int{}
-	var order []mask
+	// A table has a handful of chains: count them in a short list.
+	var (
+		masks  []mask
+		counts []int
+		last   = -1
+	)
+	d := &dense{srcOf: make([]int32, len(a.rows)), monotone: true, sets: map[string]*denseSet{}}
 	for i := range a.rows {
 		r := &a.rows[i]
-		if !r.done || len(r.srcs) != 1 {
+		if !r.done || r.nsrc != 1 {
 			return nil
 		}
-		d.srcOf[i] = r.srcs[0]
-		if i > 0 && r.srcs[0] <= d.srcOf[i-1] {
+		s := w.srcArena[r.src]
+		d.srcOf[i] = s
+		if i > 0 && s <= d.srcOf[i-1] {
 			d.monotone = false
 		}
-		if len(r.patches) > 0 {
-			d.patched = append(d.patched, i)
-		}
 		m := mask{r.arts, r.all}
-		if _, ok := groups[m]; !ok {
-			order = append(order, m)
+		if last < 0 || masks[last] != m {
+			last = slices.Index(masks, m)
+			if last < 0 {
+				masks, counts = append(masks, m), append(counts, 0)
+				last = len(masks) - 1
+			}
 		}
-		groups[m] = append(groups[m], i)
+		counts[last]++
 	}
-	major := order[0]
-	for _, m := range order {
-		if len(groups[m]) > len(groups[major]) {
-			major = m
+	major := 0
+	for i := range masks {
+		if counts[i] > counts[major] {
+			major = i
 		}
 	}
-	d.major, d.majorAll = major.arts, major.all
-	for _, m := range order {
-		if m != major {
-			d.minor = append(d.minor, maskRows{m.arts, m.all, groups[m]})
+	d.major, d.majorAll = masks[major].arts, masks[major].all
+	for i := range a.rows {
+		r := &a.rows[i]
+		minor := r.arts != d.major || r.all != d.majorAll
+		if r.npat > 0 || minor {
+			d.special = append(d.special, int32(i))
+			d.minor = append(d.minor, minor)
 		}
 	}
 	return d
 }
 
-// denseCell resolves a count cell over rows of one dense child; ok is
-// false when the cell does not fit (then the general walk answers).
-func (w *Walker) denseCell(a *art, c lineage.Cell) (*Resolved, bool, error) {
-	// The codec hands back a count's rows as refs to one input.
-	input, rows := c.Input, c.Rows
-	if len(c.Refs) > 0 {
-		if len(rows) > 0 && c.Refs[0].Input != input {
+// denseCell resolves cell c of a, whose rows are all of one input, when
+// that input is dense; ok is false when the cell does not fit (then the
+// general walk answers).
+func (w *Walker) denseCell(a *art, c lineage.Cell, rows provenance.CellRows) (*Resolved, bool, error) {
+	if rows.N == 0 {
+		return nil, false, nil
+	}
+	child := a.inputs[rows.Input]
+	var set *denseSet
+	if child != nil {
+		if set = child.dense.sets[string(rows.Encoded())]; set != nil && set.n != rows.N {
+			set = nil
+		}
+	}
+	if set == nil {
+		buf, ok := rows.AppendRows(w.rowBuf[:0])
+		w.rowBuf = buf
+		if !ok {
 			return nil, false, nil
 		}
-		input = c.Refs[0].Input
-		rows = make([]int, 0, len(c.Refs)+len(c.Rows))
-		for _, ref := range c.Refs {
-			if ref.Input != input {
-				return nil, false, nil
+		if child == nil {
+			ra, _, _, err := w.ref(a, rows.Input, int(buf[0]), c.Fields)
+			if err != nil || ra == nil || ra.dense == nil {
+				return nil, false, err
 			}
-			rows = append(rows, ref.Row)
+			if a.inputs == nil {
+				a.inputs = map[string]*art{}
+			}
+			a.inputs[rows.Input], child = ra, ra
 		}
-		rows = append(rows, c.Rows...)
-	}
-	if len(rows) == 0 {
-		return nil, false, nil
-	}
-	ra, _, _, err := w.ref(a, input, rows[0], c.Fields)
-	if err != nil || ra == nil || ra.dense == nil {
-		return nil, false, err
-	}
-	d := ra.dense
-	prev := -1
-	for _, row := range rows {
-		if row <= prev {
+		if set = w.denseSet(child, buf); set == nil {
 			return nil, false, nil
 		}
-		prev = row
+		child.dense.sets[string(rows.Encoded())] = set
 	}
-	if prev >= len(ra.rows) {
-		return nil, false, nil
-	}
-	r := &Resolved{Sources: make([]int32, len(rows)), Derivation: c.Derivation, Fields: c.Fields}
-	for i, row := range rows {
-		r.Sources[i] = d.srcOf[row]
-	}
-	if !d.monotone {
-		slices.Sort(r.Sources)
-		r.Sources = slices.Compact(r.Sources)
-	}
-	for _, row := range d.patched {
-		if _, in := slices.BinarySearch(rows, row); !in {
-			continue
-		}
-		for _, p := range ra.rows[row].patches {
+	r := &Resolved{Sources: set.srcs, Derivation: c.Derivation, Fields: c.Fields}
+	for _, row := range set.special {
+		for _, p := range w.rowPatches(&child.rows[row]) {
 			if touches(w.patches[p].Fields, c.Fields) {
 				r.Patches = append(r.Patches, p)
 			}
@@ -137,23 +147,51 @@ func (w *Walker) denseCell(a *art, c lineage.Cell) (*Resolved, bool, error) {
 	slices.Sort(r.Patches)
 	r.Patches = slices.Compact(r.Patches)
 	r.arts, r.all = a.bit()
-	inMinor := 0
-	for _, g := range d.minor {
-		n := 0
-		for _, row := range g.rows {
-			if _, in := slices.BinarySearch(rows, row); in {
-				n++
+	r.arts |= set.arts
+	r.all = r.all || set.all
+	return r, true, nil
+}
+
+// denseSet resolves ascending rows of the dense artifact a; nil when they
+// are not strictly ascending or not all rows of a's row lineage (a count
+// naming a row twice, or a cell of an aggregate input).
+func (w *Walker) denseSet(a *art, rows []int32) *denseSet {
+	d := a.dense
+	if len(rows) == 0 || int(rows[len(rows)-1]) >= len(d.srcOf) {
+		return nil
+	}
+	set := &denseSet{n: len(rows), srcs: make([]int32, len(rows))}
+	sp, minor, prev := 0, 0, int32(-1)
+	for i, row := range rows {
+		// The stored rows never descend: a repeat is the only way out of
+		// order, and the last row bounds them all.
+		if row == prev {
+			return nil
+		}
+		prev = row
+		set.srcs[i] = d.srcOf[row]
+		if sp < len(d.special) && d.special[sp] <= row {
+			for sp < len(d.special) && d.special[sp] < row {
+				sp++
+			}
+			if sp < len(d.special) && d.special[sp] == row {
+				r := &a.rows[row]
+				set.special = append(set.special, row)
+				set.arts |= r.arts
+				set.all = set.all || r.all
+				if d.minor[sp] {
+					minor++
+				}
 			}
 		}
-		if n > 0 {
-			r.arts |= g.arts
-			r.all = r.all || g.all
-		}
-		inMinor += n
 	}
-	if len(rows) > inMinor {
-		r.arts |= d.major
-		r.all = r.all || d.majorAll
+	if len(rows) > minor {
+		set.arts |= d.major
+		set.all = set.all || d.majorAll
 	}
-	return r, true, nil
+	if !d.monotone {
+		slices.Sort(set.srcs)
+		set.srcs = slices.Compact(set.srcs)
+	}
+	return set
 }

@@ -21,6 +21,7 @@ package explain
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	"bethel/pkg/cache"
@@ -117,6 +118,17 @@ type Walker struct {
 	raw    map[string]bool
 	opaque []string
 
+	// srcArena and patArena hold every resolved row's sources and
+	// patches back to back; a row names its part by offset. Rows hold no
+	// pointers: a million-row walk made the collector scan and the write
+	// barrier track two slice headers per row.
+	srcArena, patArena []int32
+	// The file of the last source numbered: rows come in file order.
+	lastFile string
+	lastF    int32
+	// rowBuf is the scratch list of a count's rows (denseCell).
+	rowBuf []int32
+
 	// srcMark and patMark hold, per source and per patch, the generation
 	// of the last union that took it in (see merger).
 	srcMark, patMark []uint32
@@ -130,13 +142,18 @@ type artKey struct {
 
 type art struct {
 	*Artifact
-	id   int
-	rows []rowRes
-	// arena holds the rows' source lists back to back: one allocation
-	// for a million rows instead of one each.
-	arena []int32
+	id    int
+	rows  []rowRes
 	cells map[cellKey]*Resolved
 	dense *dense // set by an eager walker when the rows have that shape
+	// refIn and refChild are the input the last one-ref row named and its
+	// artifact: a table whose rows each stand for a row of one input
+	// finds that input once, not once per row.
+	refIn    string
+	refChild *art
+	// inputs are the artifacts (with row lineage) the cells of this one
+	// count rows of, by input path.
+	inputs map[string]*art
 }
 
 type cellKey struct {
@@ -146,13 +163,19 @@ type cellKey struct {
 
 // rowRes is the closure of one row of row lineage: its own sources and
 // patches and those of every row it refers to, patches not yet filtered by
-// the fields a cell reads.
+// the fields a cell reads. Sources are Walker.srcArena[src:src+nsrc],
+// ascending and distinct; patches Walker.patArena[pat:pat+npat].
 type rowRes struct {
-	done    bool
-	srcs    []int32
-	patches []int32
-	arts    uint64
-	all     bool
+	arts      uint64
+	src, nsrc uint32
+	pat, npat uint32
+	done, all bool
+}
+
+func (w *Walker) rowSrcs(r *rowRes) []int32 { return w.srcArena[r.src : r.src+r.nsrc : r.src+r.nsrc] }
+
+func (w *Walker) rowPatches(r *rowRes) []int32 {
+	return w.patArena[r.pat : r.pat+r.npat : r.pat+r.npat]
 }
 
 // New returns a walker over src.
@@ -224,8 +247,8 @@ func (w *Walker) artifact(path string, h cache.Hash) (*art, error) {
 	if x.Table != nil {
 		n := x.Table.NumRows()
 		a.rows = make([]rowRes, n)
-		if n > 0 {
-			a.arena = make([]int32, 0, n)
+		if w.Eager {
+			w.srcArena = slices.Grow(w.srcArena, n)
 		}
 	}
 	w.arts = append(w.arts, a)
@@ -236,7 +259,7 @@ func (w *Walker) artifact(path string, h cache.Hash) (*art, error) {
 				return nil, err
 			}
 		}
-		a.dense = makeDense(a)
+		a.dense = w.makeDense(a)
 	}
 	return a, nil
 }
@@ -274,12 +297,37 @@ func (w *Walker) cellAt(a *art, row int, col string) (*Resolved, bool, error) {
 	if r := a.cells[cellKey{row, col}]; r != nil {
 		return r, true, nil
 	}
-	c, ok, err := a.Table.Cell(row, col)
+	i, ok := a.Table.CellIndex(row, col)
+	if !ok {
+		return nil, false, nil
+	}
+	return w.cellIdx(a, i)
+}
+
+// cellIdx resolves cell i (in the table's stored order) of a.
+func (w *Walker) cellIdx(a *art, i int) (*Resolved, bool, error) {
+	c, rows, one, err := a.Table.CellAtIndex(i)
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %v", a.Path, err)
 	}
-	if !ok {
-		return nil, false, nil
+	if r := a.cells[cellKey{c.Row, c.Col}]; r != nil {
+		return r, true, nil
+	}
+	if w.Eager && one {
+		r, ok, err := w.denseCell(a, c, rows)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			a.cells[cellKey{c.Row, c.Col}] = r
+			return r, true, nil
+		}
+	}
+	if one {
+		// The general walk takes the rows as a list.
+		if c, err = a.Table.CellAt(i); err != nil {
+			return nil, false, fmt.Errorf("%s: %v", a.Path, err)
+		}
 	}
 	r, err := w.cell(a, c)
 	return r, err == nil, err
@@ -288,16 +336,6 @@ func (w *Walker) cellAt(a *art, row int, col string) (*Resolved, bool, error) {
 func (w *Walker) cell(a *art, c lineage.Cell) (*Resolved, error) {
 	if r := a.cells[cellKey{c.Row, c.Col}]; r != nil {
 		return r, nil
-	}
-	if w.Eager {
-		r, ok, err := w.denseCell(a, c)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			a.cells[cellKey{c.Row, c.Col}] = r
-			return r, nil
-		}
 	}
 	// Resolve every ref first: resolving may start unions of its own, and
 	// unions share the stamp arrays, so they must not nest.
@@ -448,11 +486,28 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 	case provenance.RowSource:
 		arts, all := a.bit()
 		s := w.source(Source{File: src.File, Line: src.Line, Key: src.Key})
-		start := len(a.arena)
-		a.arena = append(a.arena, s)
-		*r = rowRes{done: true, srcs: a.arena[start:len(a.arena):len(a.arena)], arts: arts, all: all}
+		off, err := w.arenaAppend(&w.srcArena, s)
+		if err != nil {
+			return nil, err
+		}
+		*r = rowRes{done: true, src: off, nsrc: 1, arts: arts, all: all}
 		return r, nil
 	case provenance.RowRef:
+		// A row standing for one row of the input the previous one named
+		// (out/private/registrations.csv's rows): its closure is that
+		// row's, shared, plus this artifact.
+		if c := a.refChild; c != nil && ref.Input == a.refIn && ref.Row < len(c.rows) {
+			rr, err := w.row(c, ref.Row)
+			if err != nil {
+				return nil, err
+			}
+			if rr.nsrc <= 1 && rr.npat == 0 {
+				arts, all := a.bit()
+				b, al := c.bit()
+				*r = rowRes{done: true, src: rr.src, nsrc: rr.nsrc, arts: arts | b | rr.arts, all: all || al || rr.all}
+				return r, nil
+			}
+		}
 		refBuf[0] = ref
 		lr.Refs = refBuf[:]
 	default:
@@ -463,12 +518,11 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 	arts, all := a.bit()
 	// Most rows have one source: a small local buffer keeps that on the
 	// stack (the nested walks below have their own).
-	var buf [4]int32
-	srcs := buf[:0]
+	var buf, pbuf [4]int32
+	srcs, patches := buf[:0], pbuf[:0]
 	for _, s := range lr.Sources {
 		srcs = append(srcs, w.source(Source{File: s.File, Line: s.Line, Key: s.Key}))
 	}
-	var patches []int32
 	for _, p := range lr.Patches {
 		patches = append(patches, w.patch(p))
 	}
@@ -485,22 +539,41 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 			all = all || al
 		}
 		if rr != nil {
-			srcs = append(srcs, rr.srcs...)
-			patches = append(patches, rr.patches...)
+			srcs = append(srcs, w.rowSrcs(rr)...)
+			patches = append(patches, w.rowPatches(rr)...)
 			arts |= rr.arts
 			all = all || rr.all
+			if len(lr.Refs) == 1 {
+				a.refIn, a.refChild = ref.Input, ca
+			}
 		}
 	}
-	if len(lr.Refs) > 0 {
-		slices.Sort(srcs)
-		srcs = slices.Compact(srcs)
-		slices.Sort(patches)
-		patches = slices.Compact(patches)
+	// A cell's union and the shared closures above count on ascending,
+	// distinct lists.
+	slices.Sort(srcs)
+	srcs = slices.Compact(srcs)
+	slices.Sort(patches)
+	patches = slices.Compact(patches)
+	so, err := w.arenaAppend(&w.srcArena, srcs...)
+	if err != nil {
+		return nil, err
 	}
-	start := len(a.arena)
-	a.arena = append(a.arena, srcs...)
-	*r = rowRes{done: true, srcs: a.arena[start:len(a.arena):len(a.arena)], patches: patches, arts: arts, all: all}
+	po, err := w.arenaAppend(&w.patArena, patches...)
+	if err != nil {
+		return nil, err
+	}
+	*r = rowRes{done: true, src: so, nsrc: uint32(len(srcs)), pat: po, npat: uint32(len(patches)), arts: arts, all: all}
 	return r, nil
+}
+
+// arenaAppend appends x to an arena and returns where it starts.
+func (w *Walker) arenaAppend(arena *[]int32, x ...int32) (uint32, error) {
+	off := len(*arena)
+	if off+len(x) > math.MaxUint32 {
+		return 0, errors.New("lineage walk: more than 4 billion row entries")
+	}
+	*arena = append(*arena, x...)
+	return uint32(off), nil
 }
 
 // Sources are found by file and line: a record starts on one line, and a
@@ -508,12 +581,16 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 // million records at a time for the review site). byLine holds, per file,
 // the source number+1 starting on each line.
 func (w *Walker) source(s Source) int32 {
-	f, ok := w.files[s.File]
-	if !ok {
-		f = int32(len(w.files))
-		w.files[s.File] = f
-		w.byLine = append(w.byLine, nil)
-		w.raw[s.File] = true
+	f := w.lastF
+	if s.File != w.lastFile || len(w.byLine) == 0 {
+		var ok bool
+		if f, ok = w.files[s.File]; !ok {
+			f = int32(len(w.files))
+			w.files[s.File] = f
+			w.byLine = append(w.byLine, nil)
+			w.raw[s.File] = true
+		}
+		w.lastFile, w.lastF = s.File, f
 	}
 	if s.Line < 0 || s.Line > 1<<26 {
 		return w.sourceFull(s) // no table of that size: look it up by value
@@ -612,10 +689,10 @@ func (m *merger) addPatch(i int32) {
 }
 
 func (m *merger) addRow(r *rowRes, fields []string) {
-	for _, s := range r.srcs {
+	for _, s := range m.w.rowSrcs(r) {
 		m.addSrc(s)
 	}
-	for _, p := range r.patches {
+	for _, p := range m.w.rowPatches(r) {
 		if touches(m.w.patches[p].Fields, fields) {
 			m.addPatch(p)
 		}

@@ -2,13 +2,16 @@ package explain
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"bethel/pkg/cache"
 	"bethel/pkg/lineage"
 	"bethel/pkg/provenance"
+	"bethel/pkg/stage"
 )
 
 // memArtifacts is a build held in memory: each output's lineage is encoded
@@ -308,5 +311,184 @@ func TestSourceIdentity(t *testing.T) {
 	far := w.source(Source{"in/x.csv", 1 << 30, "Z"})
 	if w.source(Source{"in/x.csv", 1 << 30, "Z"}) != far || w.source(Source{"in/x.csv", -1, "Z"}) == far {
 		t.Fatal("a source on a far line was not found again, or matched another")
+	}
+}
+
+// randomBuild is a larger build in build's shape, made from a seed: an
+// export of n records (some rows with two sources when twoSources is set,
+// which makes the patched table not dense), patched rows standing for
+// export rows (some patched, some reading two rows, some added by a patch,
+// some dropped), and two count tables and a JSON table over them, with
+// cells that count the same rows, cells reading several inputs, rows
+// counted twice, and empty cells.
+func randomBuild(t *testing.T, seed uint64, n int, twoSources bool) (*memArtifacts, []string) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	m := &memArtifacts{arts: map[string]*Artifact{}, reasons: map[string]string{}, asked: map[string]int{}}
+	mapped := &lineage.Recorder{}
+	for i := 0; i < n; i++ {
+		src := lineage.Source{File: "in/export.csv", Line: i + 2, Key: fmt.Sprintf("R%d", i)}
+		switch {
+		case twoSources && rng.IntN(20) == 0:
+			mapped.AddRow(lineage.Row{Sources: []lineage.Source{src, {File: "in/extra.csv", Line: 2 + rng.IntN(n), Key: fmt.Sprintf("X%d", i)}}})
+		case rng.IntN(30) == 0:
+			mapped.AddRow(lineage.Row{Sources: []lineage.Source{src}})
+		default:
+			mapped.AddSource(src)
+		}
+	}
+	m.add(t, "out/mapped.csv", "map", []string{"in/export.csv", "in/extra.csv"}, mapped)
+	fieldSets := [][]string{nil, {"bethel"}, {"member_type"}, {"bethel", "days"}}
+	patched := &lineage.Recorder{}
+	np := 0
+	for i := 0; i < n; i++ {
+		if rng.IntN(25) == 0 {
+			continue // dropped
+		}
+		switch k := rng.IntN(40); {
+		case k == 0: // added by a patch: no export line
+			id := fmt.Sprintf("add-%d", i)
+			patched.AddRow(lineage.Row{Sources: []lineage.Source{{File: "patches/b.toml", Line: 5 + i, Key: "W" + id}},
+				Patches: []lineage.Patch{{ID: id, File: "patches/b.toml", Line: 5 + i}}})
+		case k < 4:
+			// A patch sets the same fields on every record it matches.
+			k := rng.IntN(n/5 + 1)
+			patched.AddRow(lineage.Row{Refs: []lineage.Ref{{Input: "out/mapped.csv", Row: i}},
+				Patches: []lineage.Patch{{ID: fmt.Sprintf("set-%d", k), File: "patches/a.toml", Line: 3 + k, Fields: fieldSets[1+k%3]}}})
+		case k == 4 && i+1 < n && twoSources: // a merged record: two export rows
+			patched.AddRow(lineage.Row{Refs: []lineage.Ref{{Input: "out/mapped.csv", Row: i}, {Input: "out/mapped.csv", Row: i + 1}}})
+		default:
+			patched.AddRef("out/mapped.csv", i)
+		}
+		np++
+	}
+	m.add(t, "out/patched.csv", "patch", []string{"out/mapped.csv", "patches/a.toml", "patches/b.toml"}, patched)
+	subset := func(p float64) []int {
+		var rows []int
+		for r := 0; r < np; r++ {
+			if rng.Float64() < p {
+				rows = append(rows, r)
+			}
+		}
+		return rows
+	}
+	var shared [][]int
+	counts := func(path, node string) {
+		rec := &lineage.Recorder{}
+		for row := 0; row < 12; row++ {
+			for _, col := range []string{"a", "b", "total"} {
+				c := lineage.Cell{Row: row, Col: col, Derivation: "count " + col, Fields: fieldSets[rng.IntN(len(fieldSets))], Input: "out/patched.csv"}
+				switch k := rng.IntN(10); {
+				case k < 3 && len(shared) > 0:
+					c.Rows = shared[rng.IntN(len(shared))]
+				case k == 3:
+					c.Rows = nil // empty
+				case k == 4:
+					c.Refs = []lineage.Ref{{Input: "out/mapped.csv", Row: rng.IntN(n)}, {Input: "out/patched.csv", Row: rng.IntN(np)}}
+				case k == 5 && np > 1:
+					c.Rows = []int{0, 0, 1} // a row counted twice
+				default:
+					c.Rows = subset([]float64{0.01, 0.3, 0.9, 1}[rng.IntN(4)])
+					shared = append(shared, c.Rows)
+				}
+				rec.AddCell(c)
+			}
+		}
+		m.add(t, path, node, []string{"out/patched.csv", "out/mapped.csv"}, rec)
+	}
+	counts("out/counts.csv", "counts")
+	counts("out/more.csv", "more")
+	js := &lineage.Recorder{}
+	for i := 0; i < 5; i++ {
+		js.AddCell(lineage.Cell{Row: -1, Col: fmt.Sprintf("/n/%d", i), Derivation: "copy", Fields: []string{"a"},
+			Refs: []lineage.Ref{{Input: "out/counts.csv", Row: rng.IntN(12)}}})
+	}
+	m.add(t, "out/all.json", "json", []string{"out/counts.csv"}, js)
+	return m, []string{"out/counts.csv", "out/more.csv", "out/all.json"}
+}
+
+// flatten writes an Explained out with its indexes resolved, so that two
+// answers compare whatever the numbering inside them.
+func flatten(ex *stage.Explained) []string {
+	var out []string
+	for _, a := range ex.Artifacts {
+		for _, c := range a.Cells {
+			var b strings.Builder
+			fmt.Fprintf(&b, "%s %d %s %q %q %q:", a.Path, c.Row, c.Col, c.Derivation, c.Fields, c.Nodes)
+			for _, s := range c.Sources {
+				x := ex.Sources[s]
+				fmt.Fprintf(&b, " %s:%d:%s", x.File, x.Line, x.Key)
+			}
+			b.WriteString(" |")
+			for _, p := range c.Patches {
+				b.WriteString(" " + ex.Patches[p].ID)
+			}
+			out = append(out, b.String())
+		}
+	}
+	return out
+}
+
+// TestExplainAgrees: the eager Explain (dense sets shared between cells,
+// rows resolved in bulk) answers exactly what the lazy walk answers, down
+// to the numbering of the tables, on random builds with and without the
+// dense shape, and whether or not some cells were asked for before.
+func TestExplainAgrees(t *testing.T) {
+	order := map[string]int{"map": 0, "patch": 1, "counts": 2, "more": 3, "json": 4}
+	for seed := uint64(1); seed <= 12; seed++ {
+		for _, twoSources := range []bool{false, true} {
+			explainWith := func(eager, askFirst bool) (*stage.Explained, *Walker) {
+				m, paths := randomBuild(t, seed, 300+int(seed)*40, twoSources)
+				w := New(m)
+				w.Eager = eager
+				if askFirst {
+					for _, row := range []int{1, 3, 5} {
+						if _, _, err := w.CellAt("out/more.csv", cache.Sum([]byte("out/more.csv")), row, "total"); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				var arts []*Artifact
+				for _, p := range paths {
+					a, err := w.Artifact(p, cache.Sum([]byte(p)))
+					if err != nil {
+						t.Fatal(err)
+					}
+					arts = append(arts, a)
+				}
+				ex, err := w.Explain(arts, func(n string) int { return order[n] })
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ex, w
+			}
+			want, _ := explainWith(false, false)
+			for _, v := range []struct{ eager, askFirst bool }{{true, false}, {true, true}, {false, true}} {
+				got, w := explainWith(v.eager, v.askFirst)
+				if !reflect.DeepEqual(got.Sources, want.Sources) || !reflect.DeepEqual(got.Patches, want.Patches) {
+					t.Fatalf("seed %d two sources %v %+v: tables differ: %d sources, %d patches; want %d, %d",
+						seed, twoSources, v, len(got.Sources), len(got.Patches), len(want.Sources), len(want.Patches))
+				}
+				g, wa := flatten(got), flatten(want)
+				for i := range wa {
+					if i >= len(g) || g[i] != wa[i] {
+						gf, wf := strings.Fields(g[i]), strings.Fields(wa[i])
+						k := 0
+						for k < len(gf) && k < len(wf) && gf[k] == wf[k] {
+							k++
+						}
+						t.Fatalf("seed %d two sources %v %+v: cell %d differs at item %d:\n got %q\nwant %q", seed, twoSources, v, i, k, gf[k:min(k+5, len(gf))], wf[k:min(k+5, len(wf))])
+					}
+				}
+				if len(g) != len(wa) {
+					t.Fatalf("seed %d: %d cells, want %d", seed, len(g), len(wa))
+				}
+				if v.eager {
+					x := w.artIdx[artKey{"out/patched.csv", cache.Sum([]byte("out/patched.csv"))}]
+					if (x.dense != nil) == twoSources {
+						t.Errorf("seed %d two sources %v: patched.csv dense = %v", seed, twoSources, x.dense != nil)
+					}
+				}
+			}
+		}
 	}
 }

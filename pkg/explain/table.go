@@ -32,9 +32,13 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 			all = append(all, artCells{a: a})
 			continue
 		}
+		x, err := w.artifact(a.Path, a.Hash)
+		if err != nil {
+			return nil, err
+		}
 		ac := artCells{a: a}
-		for _, c := range a.Table.Cells() {
-			r, ok, err := w.CellAt(a.Path, a.Hash, c.Row, c.Col)
+		for i, c := range a.Table.Cells() {
+			r, ok, err := w.cellIdx(x, i)
 			if err != nil {
 				return nil, err
 			}
@@ -48,16 +52,32 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 		all = append(all, ac)
 	}
 
+	// Cells counting the same rows share one list of sources (denseSet):
+	// each list is read once here and renumbered once below.
+	type list struct {
+		first *int32
+		n     int
+	}
+	key := func(l []int32) list {
+		if len(l) == 0 {
+			return list{}
+		}
+		return list{&l[0], len(l)}
+	}
+	seen := map[list]bool{}
 	srcs := w.Sources()
 	srcMap := make([]int32, len(srcs)) // walker's number -> ours+1; 0: not reached
 	var srcIDs, patIDs []int32
 	patMap := make([]int32, len(w.patches))
 	for _, ac := range all {
 		for _, r := range ac.res {
-			for _, s := range r.Sources {
-				if srcMap[s] == 0 {
-					srcMap[s] = -1
-					srcIDs = append(srcIDs, s)
+			if k := key(r.Sources); !seen[k] {
+				seen[k] = true
+				for _, s := range r.Sources {
+					if srcMap[s] == 0 {
+						srcMap[s] = -1
+						srcIDs = append(srcIDs, s)
+					}
 				}
 			}
 			for _, p := range r.Patches {
@@ -87,6 +107,7 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 		out.Patches = append(out.Patches, stage.PatchRef{ID: x.ID, File: x.File, Line: x.Line})
 	}
 
+	renumbered := map[list][]int32{}
 	for _, ac := range all {
 		ea := stage.ExplainedArtifact{NoLineage: ac.a == nil || ac.a.Table == nil}
 		if ac.a != nil {
@@ -97,6 +118,8 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 			ce := stage.CellExplanation{Row: ac.rows[i], Col: ac.cols[i], Derivation: r.Derivation, Fields: r.Fields}
 			if identity {
 				ce.Sources = r.Sources
+			} else if l, ok := renumbered[key(r.Sources)]; ok {
+				ce.Sources = l
 			} else {
 				ce.Sources = make([]int32, len(r.Sources))
 				for k, s := range r.Sources {
@@ -105,6 +128,7 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 				if !slices.IsSorted(ce.Sources) {
 					slices.Sort(ce.Sources)
 				}
+				renumbered[key(r.Sources)] = ce.Sources
 			}
 			ce.Patches = make([]int32, len(r.Patches))
 			for k, p := range r.Patches {

@@ -529,6 +529,9 @@ func (t *Table) CellIndex(row int, col string) (int, bool) {
 	return i, true
 }
 
+// CellAt returns cell i in Cells' order, as Cell returns it.
+func (t *Table) CellAt(i int) (lineage.Cell, error) { return t.cellAt(i) }
+
 func (t *Table) cellAt(i int) (lineage.Cell, error) {
 	c, rows, one, err := t.CellAtIndex(i)
 	if err != nil || !one {
