@@ -12,3 +12,12 @@ func statFile(path string) (statEntry, bool, error) {
 	}
 	return statEntry{size: fi.Size(), mtime: fi.ModTime().UnixNano()}, fi.Mode().IsRegular(), nil
 }
+
+// fstatEntry is statFile for an open file.
+func fstatEntry(f *os.File) (statEntry, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return statEntry{}, err
+	}
+	return statEntry{size: fi.Size(), mtime: fi.ModTime().UnixNano()}, nil
+}

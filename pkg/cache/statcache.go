@@ -211,12 +211,13 @@ func (c *StatCache) HashStat(key, abs string, fst FileStat) (Hash, int64, error)
 }
 
 // Record remembers that the file at abs (whose content the caller just
-// wrote or verified) has hash h, saving a read next time.
-func (c *StatCache) Record(key, abs string, h Hash) {
+// wrote or verified) has hash h, saving a read next time. It returns the
+// stat data it recorded (for Store.PutWritten).
+func (c *StatCache) Record(key, abs string, h Hash) FileStat {
 	now := time.Now().UnixNano()
 	st, regular, err := statFile(abs)
 	if err != nil || !regular {
-		return
+		return FileStat{st, regular, err}
 	}
 	st.hashedAt = now
 	st.hash = h
@@ -224,6 +225,7 @@ func (c *StatCache) Record(key, abs string, h Hash) {
 	c.m[key] = st
 	c.dirty = true
 	c.mu.Unlock()
+	return FileStat{st, regular, nil}
 }
 
 var (

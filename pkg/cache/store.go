@@ -130,6 +130,75 @@ func (s *Store) PutFileAs(path string, want Hash) error {
 	return err
 }
 
+// PutWritten stores the file at path, which the caller wrote itself and
+// hashed on the way as want; st is its stat data taken right after it was
+// put in place (StatCache.Record). When a blob named want exists nothing is
+// copied.
+//
+// The bytes are not hashed again: they are copied inside the kernel
+// (copy_file_range where the system has it) and the file is then checked
+// against st, so that a file replaced or written to since is not stored.
+// (An edit within the same clock tick as the caller's write can keep the
+// stat data; the blob is then not what its name says, and Restore and
+// ReadBlob, which re-hash every blob they read, find it, discard it and
+// report a miss.) A file whose stat data is unknown or already differs is
+// stored through PutFileAs, which hashes what it copies.
+func (s *Store) PutWritten(path string, want Hash, st FileStat) error {
+	if s.HasBlob(want) {
+		return nil
+	}
+	if st.err != nil || !st.regular {
+		return s.PutFileAs(path, want)
+	}
+	src, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if before, err := fstatEntry(src); err != nil || !sameFile(before, st.e) {
+		return s.putOpen(src, want)
+	}
+	tmp, err := Create(filepath.Join(s.dir, "blobs", "new"), 0o400)
+	if err != nil {
+		return err
+	}
+	tmp.NoSync = s.NoSync
+	defer tmp.Abort()
+	// *os.File to *os.File: io.Copy uses copy_file_range (or sendfile),
+	// and the bytes never reach this process.
+	n, err := io.Copy(tmp.f, src)
+	if err != nil {
+		return err
+	}
+	after, err := fstatEntry(src)
+	if err != nil {
+		return err
+	}
+	if n != st.e.size || !sameFile(after, st.e) {
+		return fmt.Errorf("cache: file changed while it was stored (expected %s)", want.Short())
+	}
+	p := s.blobPath(want)
+	if err := s.mkShard(p); err != nil {
+		return err
+	}
+	tmp.path = p
+	return tmp.Commit()
+}
+
+// sameFile reports whether two stats are of the same, unchanged file.
+func sameFile(a, b statEntry) bool {
+	return a.size == b.size && a.mtime == b.mtime && a.ino == b.ino && a.ctime == b.ctime
+}
+
+// putOpen is PutFileAs for a file already open.
+func (s *Store) putOpen(f *os.File, want Hash) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, _, err := s.put(f, want, true)
+	return err
+}
+
 // PutBytes stores b and returns its hash.
 func (s *Store) PutBytes(b []byte) (Hash, error) {
 	h := Sum(b)

@@ -692,10 +692,14 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	// node's dependents need not wait for them. If one cannot be made (the
 	// output changed meanwhile, a disk error), restoring this key later is
 	// a miss and the node runs again: the cache is verified when read.
+	// The engine hashed every output as it wrote it (a stage's) or after
+	// the command (a command's), so the copy need not hash them again; the
+	// stat data recorded now lets it refuse a file that changed since.
 	for _, o := range outs {
 		abs, h := e.abs(o.Path), o.Hash
+		st := e.stat.Record(o.Path, abs, h)
 		e.bg.add(func() error {
-			if err := e.store.PutFileAs(abs, h); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := e.store.PutWritten(abs, h, st); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				e.debugf("caching %s: %v (restoring it later will rebuild it instead)", o.Path, err)
 			}
 			return nil
@@ -712,7 +716,6 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 		return out, fmt.Errorf("node %s: state: %v", n.Name, err)
 	}
 	for _, o := range outs {
-		e.stat.Record(o.Path, e.abs(o.Path), o.Hash)
 		e.wroteFile(e.abs(o.Path))
 	}
 	// Provenance records are written last and off the node's path (a
