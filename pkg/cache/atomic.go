@@ -65,6 +65,11 @@ func (f *File) Path() string { return f.path }
 // Sum is the hash and size of everything written so far.
 func (f *File) Sum() (Hash, int64) { return f.h.Sum(), f.n }
 
+// Sum256 is the hash of everything written so far, as stage.Summer has
+// it: a stage that must name its output's content (to hand it to the next
+// stages in the same process) need not hash it a second time.
+func (f *File) Sum256() [32]byte { return f.h.Sum() }
+
 // Commit makes the written bytes the content of the final path: fsync
 // (unless NoSync), chmod, close, rename, fsync the directory.
 func (f *File) Commit() error {

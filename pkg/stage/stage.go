@@ -83,6 +83,7 @@ type Run struct {
 	Sum func(path string) (sum [32]byte, ok bool)
 	// Create returns the writer for a declared output. The engine writes it
 	// to a temporary file and renames it into place only if Run succeeds.
+	// The engine's writer is a Summer.
 	Create func(path string) (io.Writer, error)
 	// Lineage returns the recorder for a declared output's cell lineage, or
 	// nil when lineage is switched off. Recording is optional per output;
@@ -241,4 +242,10 @@ type CellExplanation struct {
 	Nodes   []string
 	Sources []int32 // indexes into Explained.Sources, ascending
 	Patches []int32 // indexes into Explained.Patches, ascending
+}
+
+// Summer is a writer that knows the BLAKE3-256 of what was written to it:
+// the hash Run.Sum gives later stages for that file.
+type Summer interface {
+	Sum256() [32]byte
 }
