@@ -285,39 +285,103 @@ func Write(s *Site, create func(name string) (io.Writer, error)) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	ws := make([]io.Writer, len(Files))
-	for i, name := range Files {
-		w, err := create(name)
-		if err != nil {
-			return err
-		}
-		ws[i] = w
+	w, err := Begin(s, create)
+	if err != nil {
+		return err
 	}
-	// The files are independent and the site is usually the last node of
-	// a build, when the other cores are idle: render them side by side.
-	errs := make([]error, len(Files))
-	var wg sync.WaitGroup
-	for i, name := range Files {
-		wg.Go(func() {
-			// Templates write in small pieces; one system call per
-			// piece was a third of the rendering time at 100,000 rows.
-			bw := bufio.NewWriterSize(ws[i], 64<<10)
-			err := s.writeFile(bw, name)
-			if err == nil {
-				err = bw.Flush()
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("site: %s: %w", name, err)
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return w.Finish()
 }
+
+// Writing is a site being written. Begin starts rendering the files that
+// show no lineage; the caller fills s.Lineage and the corrections' Cells
+// meanwhile (resolving lineage is most of the site's time, and the pages
+// need none of it), then calls Finish.
+type Writing struct {
+	s    *Site
+	ws   []io.Writer
+	errs []error
+	wg   sync.WaitGroup
+}
+
+// lineageFile tells the files that show what Finish waits for: the
+// lineage itself and the cells each patch changed.
+func lineageFile(name string) bool { return name == LineageFile || name == CorrectionsPage }
+
+// Begin checks s (all but its lineage), creates every file of Files
+// through create, in order, and renders the files that show no lineage
+// in the background. Until Finish returns, the caller may change only
+// s.Lineage, s.Corrections and what they point to.
+func Begin(s *Site, create func(name string) (io.Writer, error)) (*Writing, error) {
+	if err := s.checkPages(); err != nil {
+		return nil, err
+	}
+	w := &Writing{s: s, ws: make([]io.Writer, len(Files)), errs: make([]error, len(Files))}
+	for i, name := range Files {
+		f, err := create(name)
+		if err != nil {
+			return nil, err
+		}
+		w.ws[i] = f
+	}
+	for i, name := range Files {
+		if !lineageFile(name) {
+			w.render(i, name)
+		}
+	}
+	return w, nil
+}
+
+// render writes file i in the background. The files are independent and
+// the site is usually the last node of a build, when the other cores are
+// idle: they are rendered side by side.
+func (w *Writing) render(i int, name string) {
+	w.wg.Go(func() {
+		// Templates write in small pieces; one system call per piece
+		// was a third of the rendering time at 100,000 rows.
+		bw := bufio.NewWriterSize(w.ws[i], 64<<10)
+		err := w.s.writeFile(bw, name)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
+			w.errs[i] = fmt.Errorf("site: %s: %w", name, err)
+		}
+	})
+}
+
+// Finish checks the lineage, renders the files that show it, and waits
+// for every file.
+func (w *Writing) Finish() error {
+	if w.s.Lineage == nil {
+		w.s.Lineage = &Lineage{}
+	}
+	if err := w.s.checkLineage(); err != nil {
+		w.Wait()
+		return err
+	}
+	for i, name := range Files {
+		if lineageFile(name) {
+			w.render(i, name)
+		}
+	}
+	w.wg.Wait()
+	return errors.Join(w.errs...)
+}
+
+// Wait waits for the files Begin started, for a caller that gives up
+// before Finish: the writers must not be written after it returns.
+func (w *Writing) Wait() { w.wg.Wait() }
 
 // check refuses a Site whose ids would collide or whose lineage names
 // indexes it does not have: either would make a page lie quietly.
 func (s *Site) check() error {
+	if err := s.checkPages(); err != nil {
+		return err
+	}
+	return s.checkLineage()
+}
+
+func (s *Site) checkPages() error {
 	ids := map[string]bool{}
 	for _, t := range s.tables() {
 		if t.ID == "" || ids[t.ID] {
@@ -332,6 +396,10 @@ func (s *Site) check() error {
 		}
 		ids[n.Name] = true
 	}
+	return nil
+}
+
+func (s *Site) checkLineage() error {
 	for id, c := range s.Lineage.Cells {
 		if !slices.IsSorted(c.Sources) || !slices.IsSorted(c.Patches) {
 			return fmt.Errorf("site: lineage of %s: indexes not ascending", id)

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -469,6 +470,65 @@ func TestCheck(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestBeginFinish: a site whose lineage and patch cells are filled in
+// between Begin and Finish (while the other pages render) is written byte
+// for byte as Write writes the finished site, and a lineage that fails the
+// check after Begin is refused by Finish.
+func TestBeginFinish(t *testing.T) {
+	want := render(t, fixture())
+	s := fixture()
+	lin := s.Lineage
+	var cells [][]string
+	for _, f := range s.Corrections.Files {
+		for _, p := range f.Patches {
+			cells = append(cells, p.Cells)
+		}
+	}
+	s.Lineage = nil
+	for i := range s.Corrections.Files {
+		for j := range s.Corrections.Files[i].Patches {
+			s.Corrections.Files[i].Patches[j].Cells = nil
+		}
+	}
+	var mu sync.Mutex
+	bufs := map[string]*bytes.Buffer{}
+	w, err := Begin(s, func(name string) (io.Writer, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		bufs[name] = &bytes.Buffer{}
+		return bufs[name], nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Lineage = lin
+	k := 0
+	for i := range s.Corrections.Files {
+		for j := range s.Corrections.Files[i].Patches {
+			s.Corrections.Files[i].Patches[j].Cells = cells[k]
+			k++
+		}
+	}
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Files {
+		if !bytes.Equal(bufs[name].Bytes(), want[name]) {
+			t.Errorf("%s: Begin and Finish wrote other bytes than Write", name)
+		}
+	}
+
+	s = fixture()
+	w, err = Begin(s, func(string) (io.Writer, error) { return io.Discard, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Lineage.Cells["x"] = &Cell{Sources: []int32{99}}
+	if err := w.Finish(); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("Finish with a bad lineage: err = %v", err)
 	}
 }
 

@@ -132,7 +132,17 @@ func (siteStage) Run(ctx context.Context, r *stage.Run) error {
 			return fmt.Errorf("node %s: stage site does not write %s (it writes %s and schedule.ics)", r.Node, o, strings.Join(site.Files, ", "))
 		}
 	}
-	return site.Write(s, func(name string) (io.Writer, error) { return r.Create(outs[name]) })
+	// The pages that show no lineage are rendered on another core while
+	// the engine resolves it.
+	w, err := site.Begin(s, func(name string) (io.Writer, error) { return r.Create(outs[name]) })
+	if err != nil {
+		return err
+	}
+	if err := b.lineage(s); err != nil {
+		w.Wait()
+		return err
+	}
+	return w.Finish()
 }
 
 // siteCheckInputs refuses a private input: the site is published to every
@@ -327,8 +337,14 @@ func (b *siteBuilder) build() (*site.Site, error) {
 		s.Nodes = append(s.Nodes, site.Node{Name: n.Name, Stage: n.Stage, Version: n.StageVersion, Command: n.Command,
 			Inputs: n.Inputs, Patches: n.Patches, Outputs: n.Outputs, Visibility: string(n.Visibility), Declassify: n.Declassify, Deps: n.Deps})
 	}
+	return s, nil
+}
+
+// lineage asks for the lineage of every count cell and fills what shows
+// it: the site's lineage and the cells each patch changed.
+func (b *siteBuilder) lineage(s *site.Site) error {
 	if err := b.explainAll(); err != nil {
-		return nil, err
+		return err
 	}
 	s.Lineage = b.lin.result()
 	if s.Corrections != nil {
@@ -347,7 +363,7 @@ func (b *siteBuilder) build() (*site.Site, error) {
 			s.Lineage.Patches[i].Reason = reasons[s.Lineage.Patches[i].ID]
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // attendance fills the totals and the attendance-by-bethel table, with
