@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -348,6 +349,78 @@ func TestSummaryRefusesUnnormalized(t *testing.T) {
 			_, err := runStage(t, tc.s, fsys, stage.Internal, tc.inputs, []string{"x/" + strings.TrimPrefix(tc.s.Name(), "summary.") + ".csv"}, params)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("got error %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestRosterOrder: the roster is sorted by bethel number, then last name,
+// first name (ignoring case) and registration id, for bethel numbers that
+// fit the packed sort key and ones that do not, and for names that share
+// long prefixes; checked against a plain sort of the same rows.
+func TestRosterOrder(t *testing.T) {
+	header := "registration_id,bethel,last_name,first_name,preferred_name,member_type,grand_bethel_office,days_attending,housing,tshirt_size,banquet_meal,dietary_needs,allergies,emergency_contact_name,emergency_contact_phone,photo_consent,payment_status\n"
+	lasts := []string{"Youngblood", "youngberg", "Young", "Youngbloodx", "Ángel", "angel", "O'Neil", ""}
+	firsts := []string{"Amy", "amy", "Bea", "Zoë", ""}
+	for _, tc := range []struct {
+		name    string
+		bethels []int
+	}{
+		{"packed", []int{12, 21, 7, 1, 65535}},
+		{"wide", []int{12, 70000, 7, 65536, 1 << 20}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			type rec struct {
+				id, last, first string
+				bethel          int
+			}
+			var recs []rec
+			var csv strings.Builder
+			csv.WriteString(header)
+			bethels := "number,name,city,district\n"
+			for _, b := range tc.bethels {
+				bethels += fmt.Sprintf("%d,B%d,C,D\n", b, b)
+			}
+			n := 0
+			for i, b := range tc.bethels {
+				for j, l := range lasts {
+					for k, f := range firsts {
+						if (i+j+k)%3 == 0 {
+							continue
+						}
+						n++
+						id := fmt.Sprintf("R-%04d", (n*7919)%10000)
+						recs = append(recs, rec{id, l, f, b})
+						fmt.Fprintf(&csv, "%s,%d,%s,%s,,daughter,,Friday,hotel,S,chicken,,,P,1,yes,paid\n", id, b, l, f)
+					}
+				}
+			}
+			fsys := sumFS()
+			fsys["out/private/registrations.csv"] = &fstest.MapFile{Data: []byte(csv.String())}
+			fsys["config/bethels.csv"] = &fstest.MapFile{Data: []byte(bethels)}
+			res, err := runStage(t, roster{}, fsys, stage.Private, append(regIn, "config/bethels.csv"), []string{"out/private/roster.csv"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range strings.Split(strings.TrimSpace(res.out["out/private/roster.csv"]), "\n")[1:] {
+				got = append(got, strings.Split(l, ",")[2])
+			}
+			sort.SliceStable(recs, func(i, j int) bool {
+				a, b := recs[i], recs[j]
+				if a.bethel != b.bethel {
+					return a.bethel < b.bethel
+				}
+				ka := strings.ToLower(a.last) + "\x00" + strings.ToLower(a.first) + "\x00" + a.id
+				kb := strings.ToLower(b.last) + "\x00" + strings.ToLower(b.first) + "\x00" + b.id
+				return ka < kb
+			})
+			var want []string
+			for _, r := range recs {
+				want = append(want, r.id)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("roster order\n%v\nwant\n%v", got, want)
 			}
 		})
 	}
