@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/bits"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -486,49 +488,128 @@ func expectedAttendance(ctx context.Context, r *stage.Run, ps *programState, tra
 	for i, d := range ps.sched.Days {
 		dayIdx[d.Name] = i
 	}
-	type key struct {
-		bethel string
-		day    int
+	// Counting goes by dictionary code (byValue): per distinct
+	// days_attending value its day indexes (or the first unknown day), per
+	// distinct bethel a dense index; per row then only array work.
+	// dupDays notes a value naming a day twice: its rows are then counted
+	// and listed twice, as the merge below would list them.
+	type days struct {
+		idx []int
+		bad string
 	}
-	counts := map[key]int{}
-	all := make([]int, nd)
-	rows := map[key][]int{}
-	dayRows := make([][]int, nd) // ascending, like every list here
-	bs, ds2 := rr.col("bethel"), rr.col("days_attending")
-	for i := 0; i < rr.n; i++ {
-		if ds2.at(i) == "" {
-			continue
+	dupDays := false
+	daysOf := newByValue(rr.col("days_attending"), func(v string) (days, bool) {
+		var x days
+		if v == "" {
+			return x, true
 		}
-		for _, d := range splitDays(ds2.at(i)) {
+		for _, d := range splitDays(v) {
 			di, ok := dayIdx[d]
 			if !ok {
-				return nil, pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "day %q of days_attending is not a day of %s (%s); the registrations' [days] and the schedule's [[day]] must agree", d, ps.sched.File, strings.Join(ps.sched.DayNames(), ", "))
+				return days{bad: d}, false
 			}
-			k := key{bs.at(i), di}
-			counts[k]++
+			if slices.Contains(x.idx, di) {
+				dupDays = true
+			}
+			x.idx = append(x.idx, di)
+		}
+		return x, true
+	})
+	bethelIdx := map[string]int{}
+	bethelOf := newByValue(rr.col("bethel"), func(v string) (int, bool) {
+		b, ok := bethelIdx[v]
+		if !ok {
+			b = len(bethelIdx)
+			bethelIdx[v] = b
+		}
+		return b, true
+	})
+	rowB := make([]int32, rr.n) // -1: no day
+	var counts []int            // [bethel*nd+day]
+	all := make([]int, nd)
+	for i := 0; i < rr.n; i++ {
+		x, ok := daysOf.at(i)
+		if !ok {
+			return nil, pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "day %q of days_attending is not a day of %s (%s); the registrations' [days] and the schedule's [[day]] must agree", x.bad, ps.sched.File, strings.Join(ps.sched.DayNames(), ", "))
+		}
+		if len(x.idx) == 0 {
+			rowB[i] = -1
+			continue
+		}
+		b, _ := bethelOf.at(i)
+		rowB[i] = int32(b)
+		if need := (b + 1) * nd; need > len(counts) {
+			counts = append(counts, make([]int, need-len(counts))...)
+		}
+		for _, di := range x.idx {
+			counts[b*nd+di]++
 			all[di]++
-			if track {
+		}
+	}
+	count := func(b string, di int) int {
+		if k, ok := bethelIdx[b]; ok && k*nd+di < len(counts) {
+			return counts[k*nd+di]
+		}
+		return 0
+	}
+	// The row lists, in row order, cut from one array by the counts.
+	var rows [][]int // [bethel*nd+day]
+	var dayRows [][]int
+	if track {
+		flat := make([]int, 2*sumInts(all))
+		rows = make([][]int, len(counts))
+		off := 0
+		for k, c := range counts {
+			rows[k] = flat[off : off : off+c]
+			off += c
+		}
+		dayRows = make([][]int, nd)
+		for di, c := range all {
+			dayRows[di] = flat[off : off : off+c]
+			off += c
+		}
+		for i := 0; i < rr.n; i++ {
+			if rowB[i] < 0 {
+				continue
+			}
+			x, _ := daysOf.at(i)
+			for _, di := range x.idx {
+				k := int(rowB[i])*nd + di
 				rows[k] = append(rows[k], rowIdx[i])
 				dayRows[di] = append(dayRows[di], rowIdx[i])
 			}
 		}
 	}
+	var u rowUnion
 	var refs [][]int
 	for _, s := range ps.sessions {
 		di := dayIdx[s.Day]
 		var rs []int
 		if s.Bethels == "all" {
 			s.Expected = all[di]
-			rs = dayRows[di]
+			if track {
+				rs = dayRows[di]
+			}
 		} else {
 			s.Expected = 0
-			var lists [][]int
-			for _, b := range strings.Split(s.Bethels, ";") {
-				s.Expected += counts[key{b, di}]
-				lists = append(lists, rows[key{b, di}])
+			bethels := strings.Split(s.Bethels, ";")
+			for _, b := range bethels {
+				s.Expected += count(b, di)
 			}
 			if track {
-				rs = mergeSorted(lists...)
+				var lists [][]int
+				for _, b := range bethels {
+					if k, ok := bethelIdx[b]; ok && k*nd+di < len(rows) {
+						lists = append(lists, rows[k*nd+di])
+					} else {
+						lists = append(lists, nil)
+					}
+				}
+				if dupDays || hasDupString(bethels) {
+					rs = mergeSorted(lists...)
+				} else {
+					rs = u.of(lists)
+				}
 			}
 		}
 		refs = append(refs, rs)
@@ -537,6 +618,63 @@ func expectedAttendance(ctx context.Context, r *stage.Run, ps *programState, tra
 		refs = nil
 	}
 	return refs, nil
+}
+
+func sumInts(xs []int) int {
+	n := 0
+	for _, x := range xs {
+		n += x
+	}
+	return n
+}
+
+func hasDupString(xs []string) bool {
+	for i, x := range xs {
+		if slices.Contains(xs[:i], x) {
+			return true
+		}
+	}
+	return false
+}
+
+// rowUnion is the sorted union of disjoint ascending lists of row indexes (a
+// session's bethels on its day: a row has one bethel), through a bitmap
+// over the rows: a few bit operations per row instead of a merge's
+// branches, one pass over the rows' words. mergeSorted gives the same
+// list; the bitmap is reused from session to session.
+type rowUnion struct{ bits []uint64 }
+
+func (u *rowUnion) of(lists [][]int) []int {
+	n, lo, hi := 0, -1, -1
+	for _, l := range lists {
+		if len(l) == 0 {
+			continue
+		}
+		n += len(l)
+		if lo < 0 || l[0] < lo {
+			lo = l[0]
+		}
+		hi = max(hi, l[len(l)-1])
+	}
+	if n == 0 {
+		return nil
+	}
+	if w := hi>>6 + 1; w > len(u.bits) {
+		u.bits = make([]uint64, w)
+	}
+	for _, l := range lists {
+		for _, x := range l {
+			u.bits[x>>6] |= 1 << (x & 63)
+		}
+	}
+	out := make([]int, 0, n)
+	for w := lo >> 6; w <= hi>>6; w++ {
+		for b := u.bits[w]; b != 0; b &= b - 1 {
+			out = append(out, w<<6|bits.TrailingZeros64(b))
+		}
+		u.bits[w] = 0
+	}
+	return out
 }
 
 func writeScheduleCSV(r *stage.Run, out string, ps *programState, refs [][]int) error {
