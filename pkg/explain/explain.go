@@ -106,14 +106,20 @@ type Walker struct {
 
 	src Artifacts
 
-	arts    []*art
-	artIdx  map[artKey]*art
-	sources []Source
-	byLine  [][]int32        // per file: line -> source number+1
-	srcFull map[Source]int32 // the rare source sharing a file and line with another
-	files   map[string]int32
-	patches []Patch
-	patIdx  map[string]int32 // by patch id
+	arts   []*art
+	artIdx map[artKey]*art
+	// srcs are the numbered sources, their record keys back to back in
+	// keys and their files named by number (fileNames): no pointers in a
+	// table of a million records, and no string allocated per record.
+	srcs      []srcRec
+	keys      []byte
+	fileNames []string
+	srcCache  []Source         // srcs as Sources returned them
+	byLine    [][]int32        // per file: line -> source number+1
+	srcFull   map[Source]int32 // the rare source sharing a file and line with another
+	files     map[string]int32
+	patches   []Patch
+	patIdx    map[string]int32 // by patch id
 
 	raw    map[string]bool
 	opaque []string
@@ -133,6 +139,14 @@ type Walker struct {
 	// of the last union that took it in (see merger).
 	srcMark, patMark []uint32
 	gen              uint32
+}
+
+// srcRec is one numbered source: file fileNames[file], line line, record
+// key keys[key:key+klen].
+type srcRec struct {
+	line       int
+	key        int
+	file, klen int32
 }
 
 type artKey struct {
@@ -191,7 +205,17 @@ func New(src Artifacts) *Walker {
 }
 
 // Sources is the table Resolved.Sources indexes.
-func (w *Walker) Sources() []Source { return w.sources }
+func (w *Walker) Sources() []Source {
+	for i := len(w.srcCache); i < len(w.srcs); i++ {
+		w.srcCache = append(w.srcCache, w.sourceAt(int32(i)))
+	}
+	return w.srcCache
+}
+
+func (w *Walker) sourceAt(i int32) Source {
+	r := &w.srcs[i]
+	return Source{File: w.fileNames[r.file], Line: r.line, Key: string(w.keys[r.key : r.key+int(r.klen)])}
+}
 
 // Patch returns patch i with its reason.
 func (w *Walker) Patch(i int32) Patch {
@@ -474,7 +498,7 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 	}
 	// Nearly every row of a large table is one export record or one row
 	// of an input: read those without building a lineage.Row.
-	kind, src, ref, err := a.Table.RowSimple(i)
+	kind, src, key, ref, err := a.Table.RowSimpleKey(i)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", a.Path, err)
 	}
@@ -485,7 +509,13 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 	switch kind {
 	case provenance.RowSource:
 		arts, all := a.bit()
-		s := w.source(Source{File: src.File, Line: src.Line, Key: src.Key})
+		if len(w.srcs) == cap(w.srcs) && w.Eager {
+			// The rest of an export's table is records too, most likely,
+			// with keys of about this length.
+			w.srcs = slices.Grow(w.srcs, len(a.rows)-i)
+			w.keys = slices.Grow(w.keys, (len(a.rows)-i)*(len(key)+1))
+		}
+		s := w.source(src.File, src.Line, key)
 		off, err := w.arenaAppend(&w.srcArena, s)
 		if err != nil {
 			return nil, err
@@ -521,7 +551,7 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 	var buf, pbuf [4]int32
 	srcs, patches := buf[:0], pbuf[:0]
 	for _, s := range lr.Sources {
-		srcs = append(srcs, w.source(Source{File: s.File, Line: s.Line, Key: s.Key}))
+		srcs = append(srcs, w.source(s.File, s.Line, []byte(s.Key)))
 	}
 	for _, p := range lr.Patches {
 		patches = append(patches, w.patch(p))
@@ -580,47 +610,54 @@ func (w *Walker) arenaAppend(arena *[]int32, x ...int32) (uint32, error) {
 // slice indexed by line is far cheaper than hashing the record's key (a
 // million records at a time for the review site). byLine holds, per file,
 // the source number+1 starting on each line.
-func (w *Walker) source(s Source) int32 {
+func (w *Walker) source(file string, line int, key []byte) int32 {
 	f := w.lastF
-	if s.File != w.lastFile || len(w.byLine) == 0 {
+	if file != w.lastFile || len(w.byLine) == 0 {
 		var ok bool
-		if f, ok = w.files[s.File]; !ok {
+		if f, ok = w.files[file]; !ok {
 			f = int32(len(w.files))
-			w.files[s.File] = f
+			w.files[file] = f
+			w.fileNames = append(w.fileNames, file)
 			w.byLine = append(w.byLine, nil)
-			w.raw[s.File] = true
+			w.raw[file] = true
 		}
-		w.lastFile, w.lastF = s.File, f
+		w.lastFile, w.lastF = file, f
 	}
-	if s.Line < 0 || s.Line > 1<<26 {
-		return w.sourceFull(s) // no table of that size: look it up by value
+	if line < 0 || line > 1<<26 {
+		return w.sourceFull(f, line, key) // no table of that size: look it up by value
 	}
 	lines := w.byLine[f]
-	if s.Line < len(lines) {
-		if i := lines[s.Line] - 1; i >= 0 {
-			if w.sources[i] == s {
+	if line < len(lines) {
+		if i := lines[line] - 1; i >= 0 {
+			if r := &w.srcs[i]; r.file == f && r.line == line && string(w.keys[r.key:r.key+int(r.klen)]) == string(key) {
 				return i
 			}
-			return w.sourceFull(s) // two records on one line: rare
+			return w.sourceFull(f, line, key) // two records on one line: rare
 		}
 	}
-	i := int32(len(w.sources))
-	w.sources = append(w.sources, s)
-	if s.Line >= len(lines) {
-		lines = append(lines, make([]int32, s.Line+1-len(lines)+len(lines)/2)...)
+	i := w.addSource(f, line, key)
+	if line >= len(lines) {
+		lines = append(lines, make([]int32, line+1-len(lines)+len(lines)/2)...)
 		w.byLine[f] = lines
 	}
-	lines[s.Line] = i + 1
+	lines[line] = i + 1
+	return i
+}
+
+func (w *Walker) addSource(f int32, line int, key []byte) int32 {
+	i := int32(len(w.srcs))
+	w.srcs = append(w.srcs, srcRec{line: line, key: len(w.keys), file: f, klen: int32(len(key))})
+	w.keys = append(w.keys, key...)
 	return i
 }
 
 // sourceFull numbers a source that shares its file and line with another.
-func (w *Walker) sourceFull(s Source) int32 {
+func (w *Walker) sourceFull(f int32, line int, key []byte) int32 {
+	s := Source{File: w.fileNames[f], Line: line, Key: string(key)}
 	if j, ok := w.srcFull[s]; ok {
 		return j
 	}
-	i := int32(len(w.sources))
-	w.sources = append(w.sources, s)
+	i := w.addSource(f, line, key)
 	w.srcFull[s] = i
 	return i
 }

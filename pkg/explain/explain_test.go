@@ -295,22 +295,29 @@ func TestEagerAgrees(t *testing.T) {
 // on one line (a hand-made lineage could say so) stay two.
 func TestSourceIdentity(t *testing.T) {
 	w := New(nil)
-	a := w.source(Source{"in/x.csv", 2, "A"})
-	b := w.source(Source{"in/x.csv", 2, "B"})
-	c := w.source(Source{"in/y.csv", 2, "A"})
+	src := func(s Source) int32 { return w.source(s.File, s.Line, []byte(s.Key)) }
+	a := src(Source{"in/x.csv", 2, "A"})
+	b := src(Source{"in/x.csv", 2, "B"})
+	c := src(Source{"in/y.csv", 2, "A"})
 	if a == b || a == c || b == c {
 		t.Fatalf("distinct sources share a number: %d %d %d", a, b, c)
 	}
-	if w.source(Source{"in/x.csv", 2, "A"}) != a || w.source(Source{"in/x.csv", 2, "B"}) != b {
+	if src(Source{"in/x.csv", 2, "A"}) != a || src(Source{"in/x.csv", 2, "B"}) != b {
 		t.Fatal("the same source got a new number")
 	}
 	if got := w.Sources()[b]; got != (Source{"in/x.csv", 2, "B"}) {
 		t.Fatalf("source %d is %+v", b, got)
 	}
 	// Lines no table holds are found by value.
-	far := w.source(Source{"in/x.csv", 1 << 30, "Z"})
-	if w.source(Source{"in/x.csv", 1 << 30, "Z"}) != far || w.source(Source{"in/x.csv", -1, "Z"}) == far {
+	far := src(Source{"in/x.csv", 1 << 30, "Z"})
+	if src(Source{"in/x.csv", 1 << 30, "Z"}) != far || src(Source{"in/x.csv", -1, "Z"}) == far {
 		t.Fatal("a source on a far line was not found again, or matched another")
+	}
+	// Sources grows with the table: numbers met after a first call are
+	// listed by the next.
+	d := src(Source{"in/z.csv", 7, "D"})
+	if got := w.Sources(); len(got) != int(d)+1 || got[d] != (Source{"in/z.csv", 7, "D"}) || got[far] != (Source{"in/x.csv", 1 << 30, "Z"}) {
+		t.Fatalf("Sources after more sources: %+v", got)
 	}
 }
 

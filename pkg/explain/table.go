@@ -65,8 +65,7 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 		return list{&l[0], len(l)}
 	}
 	seen := map[list]bool{}
-	srcs := w.Sources()
-	srcMap := make([]int32, len(srcs)) // walker's number -> ours+1; 0: not reached
+	srcMap := make([]int32, len(w.srcs)) // walker's number -> ours+1; 0: not reached
 	var srcIDs, patIDs []int32
 	patMap := make([]int32, len(w.patches))
 	for _, ac := range all {
@@ -74,10 +73,7 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 			if k := key(r.Sources); !seen[k] {
 				seen[k] = true
 				for _, s := range r.Sources {
-					if srcMap[s] == 0 {
-						srcMap[s] = -1
-						srcIDs = append(srcIDs, s)
-					}
+					srcMap[s] = -1
 				}
 			}
 			for _, p := range r.Patches {
@@ -88,14 +84,24 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 			}
 		}
 	}
-	sortSources(srcIDs, srcs)
+	// In the walker's order, which sortSources checks or fixes: a scan
+	// instead of sorting a hundred thousand numbers.
+	for s, m := range srcMap {
+		if m != 0 {
+			srcIDs = append(srcIDs, int32(s))
+		}
+	}
+	w.sortSources(srcIDs)
 	identity := true
 	out := &stage.Explained{Sources: make([]stage.Source, len(srcIDs))}
+	// Every key the answer names, in one string: one allocation instead
+	// of one per record.
+	keys := string(w.keys)
 	for i, s := range srcIDs {
 		srcMap[s] = int32(i) + 1
 		identity = identity && s == int32(i)
-		x := srcs[s]
-		out.Sources[i] = stage.Source{File: x.File, Line: x.Line, Key: x.Key}
+		x := &w.srcs[s]
+		out.Sources[i] = stage.Source{File: w.fileNames[x.file], Line: x.line, Key: keys[x.key : x.key+int(x.klen)]}
 	}
 	slices.SortFunc(patIDs, func(x, y int32) int {
 		a, b := w.patches[x], w.patches[y]
@@ -153,44 +159,42 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 // is then enough, and one pass checks it. Otherwise the files are ranked
 // once: string comparisons per pair would dominate at a hundred thousand
 // records.
-func sortSources(ids []int32, all []Source) {
-	slices.Sort(ids)
-	before := func(x, y Source) bool {
-		if x.File != y.File {
-			return x.File < y.File
+func (w *Walker) sortSources(ids []int32) {
+	if !slices.IsSorted(ids) {
+		slices.Sort(ids)
+	}
+	key := func(r *srcRec) string { return string(w.keys[r.key : r.key+int(r.klen)]) }
+	before := func(x, y *srcRec) bool {
+		if x.file != y.file {
+			return w.fileNames[x.file] < w.fileNames[y.file]
 		}
-		if x.Line != y.Line {
-			return x.Line < y.Line
+		if x.line != y.line {
+			return x.line < y.line
 		}
-		return x.Key < y.Key
+		return key(x) < key(y)
 	}
 	inOrder := true
 	for i := 1; i < len(ids) && inOrder; i++ {
-		inOrder = before(all[ids[i-1]], all[ids[i]])
+		inOrder = before(&w.srcs[ids[i-1]], &w.srcs[ids[i]])
 	}
 	if inOrder {
 		return
 	}
-	files := map[string]int{}
-	for _, s := range ids {
-		files[all[s].File] = 0
-	}
-	names := make([]string, 0, len(files))
-	for f := range files {
-		names = append(names, f)
-	}
+	rankOf := make([]int, len(w.fileNames))
+	names := slices.Clone(w.fileNames)
 	slices.Sort(names)
-	for i, f := range names {
-		files[f] = i
+	for f, name := range w.fileNames {
+		rankOf[f], _ = slices.BinarySearch(names, name)
 	}
-	rank := make([]uint64, len(all))
+	rank := make([]uint64, len(w.srcs))
 	for _, s := range ids {
-		rank[s] = uint64(files[all[s].File])<<40 | uint64(all[s].Line)
+		r := &w.srcs[s]
+		rank[s] = uint64(rankOf[r.file])<<40 | uint64(r.line)
 	}
 	slices.SortFunc(ids, func(x, y int32) int {
 		if c := cmp.Compare(rank[x], rank[y]); c != 0 {
 			return c
 		}
-		return cmp.Compare(all[x].Key, all[y].Key)
+		return cmp.Compare(key(&w.srcs[x]), key(&w.srcs[y]))
 	})
 }
