@@ -448,6 +448,15 @@ func TestRecordPacking(t *testing.T) {
 		if r.Len() != len(vals) {
 			t.Errorf("Len = %d, want %d", r.Len(), len(vals))
 		}
+		got := r.AppendValues([]string{"kept"})
+		for i := range vals {
+			if got[i+1] != r.Get(i) || got[i+1] != vals[i] {
+				t.Errorf("AppendValues field %d = %q, Get %q, want %q", i, got[i+1], r.Get(i), vals[i])
+			}
+		}
+		if got[0] != "kept" || len(got) != len(vals)+1 {
+			t.Errorf("AppendValues = %q", got)
+		}
 		if len(vals) > 1 {
 			r.Set(1, "changed")
 			if r.Get(1) != "changed" || r.Get(0) != vals[0] {

@@ -93,12 +93,33 @@ func (r *Record) Get(i int) string {
 
 // Values returns a fresh slice of every field.
 func (r *Record) Values() []string {
-	n := r.Len()
-	v := make([]string, n)
-	for i := range v {
-		v[i] = r.Get(i)
+	return r.AppendValues(make([]string, 0, r.Len()))
+}
+
+// AppendValues appends every field to dst in one pass over the offsets:
+// writing a table out, Get per field cost a quarter of the work.
+func (r *Record) AppendValues(dst []string) []string {
+	d := r.data
+	if d == "" {
+		return dst
 	}
-	return v
+	n := int(d[1]) | int(d[2])<<8
+	w := 2
+	if d[0] == 1 {
+		w = 4
+	}
+	base := 3 + n*w
+	start := 0
+	for k := 0; k < n; k++ {
+		p := 3 + k*w
+		end := int(d[p]) | int(d[p+1])<<8
+		if w == 4 {
+			end |= int(d[p+2])<<16 | int(d[p+3])<<24
+		}
+		dst = append(dst, d[base+start:base+end])
+		start = end
+	}
+	return dst
 }
 
 // Set replaces field i; it repacks the record, which is fine for the few

@@ -632,12 +632,9 @@ func (res *regResult) write(w io.Writer, rec *lineage.Recorder) error {
 		return err
 	}
 	t := res.table
-	row := make([]string, len(RegistrationFields))
+	row := make([]string, 0, len(RegistrationFields))
 	for _, i := range res.active {
-		r := &t.Records[i]
-		for f := range row {
-			row[f] = r.Get(f)
-		}
+		row = t.Records[i].AppendValues(row[:0])
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -713,10 +710,11 @@ func (res *regResult) memoColumns(file string) *memoSeed {
 	rr.lines = make([]int32, len(res.active))
 	rr.rowIdx = make([]int32, len(res.active))
 	rowIdx := make([]int, len(res.active))
+	var all []string
 	for row, i := range res.active {
-		r := &t.Records[i]
+		all = t.Records[i].AppendValues(all[:0])
 		for k, c := range cs {
-			c.addValue(r.Get(idx[k]))
+			c.addValue(all[idx[k]])
 		}
 		rr.lines[row] = int32(row + 2)
 		rr.rowIdx[row] = int32(row)

@@ -25,6 +25,7 @@ type regScanner struct {
 	// From the handed-over records:
 	full *regFull
 	fidx []int
+	all  []string
 	// From the file:
 	cr  *csvio.Reader
 	idx []int
@@ -78,9 +79,9 @@ func (s *regScanner) Next() ([]string, error) {
 		if s.row >= len(s.full.active) {
 			return nil, io.EOF
 		}
-		rec := &s.full.t.Records[s.full.active[s.row]]
+		s.all = s.full.t.Records[s.full.active[s.row]].AppendValues(s.all[:0])
 		for k, f := range s.fidx {
-			s.cells[k] = rec.Get(f)
+			s.cells[k] = s.all[f]
 		}
 		s.row++
 		return s.cells, nil
