@@ -255,8 +255,8 @@ func (s *Store) ReadBlob(h Hash) ([]byte, error) {
 	return b, nil
 }
 
-// Restore writes blob h to dst atomically with mode perm, verifying the
-// bytes on the way: a corrupt blob is deleted, dst is left as it was, and
+// Restore writes blob h to dst atomically with mode perm (backdated: see
+// File.Backdate), verifying the bytes on the way: a corrupt blob is deleted, dst is left as it was, and
 // the error is a miss. With NoSync the caller fsyncs dst when it needs it
 // durable.
 func (s *Store) Restore(h Hash, dst string, perm os.FileMode) error {
@@ -273,6 +273,7 @@ func (s *Store) Restore(h Hash, dst string, perm os.FileMode) error {
 		return err
 	}
 	out.NoSync = s.NoSync
+	out.Backdate = true // an output, recorded in the stat cache next
 	defer out.Abort()
 	if _, err := io.Copy(out, src); err != nil {
 		return err

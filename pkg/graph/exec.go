@@ -151,6 +151,7 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node, reads []readFil
 				return nil, err
 			}
 			f.NoSync = true
+			f.Backdate = true // recorded in the stat cache right after the run
 			files[p] = f
 			return f, nil
 		},
