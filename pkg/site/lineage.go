@@ -200,10 +200,10 @@ func appendRunsUpTo[T int | int32](b []byte, idx []T, max int) (_ []byte, ok boo
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendInt(b, int64(idx[i]-cur), 10)
+		b = appendInt(b, int64(idx[i]-cur))
 		if j-i > 1 {
-			b = append(b, ',')
-			b = strconv.AppendInt(b, int64(-(j - i - 1)), 10)
+			b = append(b, ',', '-')
+			b = appendInt(b, int64(j-i-1))
 		}
 		if max >= 0 && len(b)+1 > max {
 			return b, false
@@ -212,6 +212,18 @@ func appendRunsUpTo[T int | int32](b []byte, idx []T, max int) (_ []byte, ok boo
 		i = j
 	}
 	return b, true
+}
+
+// appendInt is strconv.AppendInt in base 10 with a shortcut for the one-
+// and two-digit numbers most runs are made of.
+func appendInt(b []byte, v int64) []byte {
+	switch {
+	case v >= 0 && v < 10:
+		return append(b, byte('0'+v))
+	case v >= 10 && v < 100:
+		return append(b, byte('0'+v/10), byte('0'+v%10))
+	}
+	return strconv.AppendInt(b, v, 10)
 }
 
 // appendSet encodes a set of ascending indexes as writeJS describes: runs

@@ -570,3 +570,11 @@ func TestAccessibleMarkup(t *testing.T) {
 		t.Errorf("pipeline page lacks the site node's status element")
 	}
 }
+
+func TestAppendInt(t *testing.T) {
+	for _, v := range []int64{0, 1, 9, 10, 11, 42, 99, 100, 101, 999, 1000, 123456789, -1, -9, -10, -99, -100, -12345} {
+		if got, want := string(appendInt([]byte("x"), v)), "x"+strconv.FormatInt(v, 10); got != want {
+			t.Errorf("appendInt(%d) = %q, want %q", v, got, want)
+		}
+	}
+}

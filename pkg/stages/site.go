@@ -101,6 +101,9 @@ func (siteStage) Run(ctx context.Context, r *stage.Run) error {
 	for _, in := range r.Inputs {
 		b.byName[path.Base(in)] = in
 	}
+	// The engine may still be answering startExplain when the stage
+	// gives up: it must not be left reading on its own.
+	defer b.waitExplain()
 	s, err := b.build()
 	if err != nil {
 		return err
@@ -171,6 +174,11 @@ type siteBuilder struct {
 	byName  map[string]string // base name -> input path
 	lin     *siteLineage
 	pending []sitePending
+	// explained is closed when the engine answered startExplain (ex or
+	// exErr).
+	explained chan struct{}
+	ex        *stage.Explained
+	exErr     error
 }
 
 // siteCSV is one summary CSV: header and unescaped rows.
@@ -247,22 +255,46 @@ type sitePending struct {
 	want map[string]bool
 }
 
-// explainAll asks the engine once for the lineage of every pending table,
-// so that the source and patch tables come back shared.
-func (b *siteBuilder) explainAll() error {
+// startExplain asks the engine, on another goroutine, for the lineage of
+// every pending table at once, so that the source and patch tables come
+// back shared; the stage reads its other inputs and renders the pages that
+// show no lineage meanwhile. explainAll takes the answer.
+func (b *siteBuilder) startExplain() {
+	done := make(chan struct{})
+	b.explained = done
 	if len(b.pending) == 0 {
-		return nil
+		close(done)
+		return
 	}
 	paths := make([]string, len(b.pending))
 	for i, p := range b.pending {
 		paths[i] = p.t.path
 	}
-	ex, err := b.r.Explain(paths...)
+	go func() {
+		defer close(done)
+		b.ex, b.exErr = b.r.Explain(paths...)
+	}()
+}
+
+// waitExplain waits for the answer startExplain asked for, if any.
+func (b *siteBuilder) waitExplain() {
+	if b.explained != nil {
+		<-b.explained
+	}
+}
+
+// explainAll keeps the answer to startExplain's question.
+func (b *siteBuilder) explainAll() error {
+	b.waitExplain()
+	if len(b.pending) == 0 {
+		return nil
+	}
+	ex, err := b.ex, b.exErr
 	if err != nil {
 		return fmt.Errorf("node %s: lineage: %w", b.r.Node, err)
 	}
-	if len(ex.Artifacts) != len(paths) {
-		return fmt.Errorf("node %s: lineage: asked for %d inputs, answered %d", b.r.Node, len(paths), len(ex.Artifacts))
+	if len(ex.Artifacts) != len(b.pending) {
+		return fmt.Errorf("node %s: lineage: asked for %d inputs, answered %d", b.r.Node, len(b.pending), len(ex.Artifacts))
 	}
 	if err := b.lin.check(ex); err != nil {
 		return fmt.Errorf("node %s: %w", b.r.Node, err)
@@ -330,6 +362,8 @@ func (b *siteBuilder) build() (*site.Site, error) {
 	if err := b.program(s); err != nil {
 		return nil, err
 	}
+	// Every table whose lineage the site shows is known.
+	b.startExplain()
 	if err := b.corrections(s); err != nil {
 		return nil, err
 	}
