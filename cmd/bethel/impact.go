@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -23,8 +24,11 @@ type patchImpact struct {
 	Method string              `json:"method"`
 	Cells  map[string][]string `json:"cells"`
 	// Skipped are outputs whose lineage could not be read (not built,
-	// edited by hand, stale), with the reason.
+	// edited by hand, stale), with the reason; with --exact, patches whose
+	// impact could not be measured, with the reason.
 	Skipped []string `json:"skipped,omitempty"`
+	// NotMeasured are the patches --exact could not build without.
+	NotMeasured []string `json:"not_measured,omitempty"`
 }
 
 // computeImpact walks every recorded cell of every current output of a
@@ -102,6 +106,10 @@ func printImpact(out io.Writer, imp *patchImpact, reports []nodeReport) {
 	for _, nr := range reports {
 		for _, e := range nr.Report.Patches {
 			cells := imp.Cells[e.ID]
+			if slices.Contains(imp.NotMeasured, e.ID) {
+				fmt.Fprintf(out, "  %s  %s:%d: not measured (see skipped)\n", e.ID, e.File, e.Line)
+				continue
+			}
 			fmt.Fprintf(out, "  %s  %s:%d: %d cells\n", e.ID, e.File, e.Line, len(cells))
 			if len(cells) > 0 {
 				fmt.Fprintf(out, "    %s\n", strings.Join(cells, "\n    "))

@@ -46,7 +46,8 @@ func runPatches(ctx context.Context, env *Env, args []string) error {
 	asJSON := fset.Bool("json", false, "print the reports as JSON")
 	showPrivate := fset.Bool("show-private", false, "print the values of sensitive fields")
 	impact := fset.Bool("impact", false, "also list, for each patch, the output cells whose values it changed (from the current build's lineage)")
-	fset.Usage = usageFunc(fset, "bethel patches [-C DIR] [-f FILE] [--json] [--show-private] [--impact]",
+	exact := fset.Bool("exact", false, "with --impact: build the pipeline without each patch in a scratch copy of the workspace and list every cell whose value differs, cells a moved record left included (one rebuild per patch)")
+	fset.Usage = usageFunc(fset, "bethel patches [-C DIR] [-f FILE] [--json] [--show-private] [--impact [--exact]]",
 		"Lists every patch with id, file:line, target, status (applied, redundant, conflict,\n"+
 			"orphan, ambiguous, shadowed, invalid) and what it changed (record key, field,\n"+
 			"old -> new), evaluated against the current inputs. Exits 1 if any patch would\n"+
@@ -57,6 +58,9 @@ func runPatches(ctx context.Context, env *Env, args []string) error {
 	}
 	if len(rest) > 0 {
 		return usagef("patches takes no arguments, have %q", rest)
+	}
+	if *exact && !*impact {
+		return usagef("--exact goes with --impact")
 	}
 	p, err := ws.load(env)
 	if err != nil {
@@ -91,7 +95,14 @@ func runPatches(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	var imp *patchImpact
-	if *impact {
+	switch {
+	case *impact && *exact && failed > 0:
+		return &ExitError{Code: 1, Err: fmt.Errorf("%d patches would fail the build; fix them before measuring impact by building", failed)}
+	case *impact && *exact:
+		if imp, err = exactImpact(ctx, p, reports); err != nil {
+			return err
+		}
+	case *impact:
 		imp = computeImpact(p, root)
 	}
 	if *asJSON {

@@ -290,6 +290,33 @@ reason = "Transferred to Bethel 4 (test)"
 	if !strings.Contains(rep.Impact.Method, "lineage") {
 		t.Errorf("impact does not say how it was computed: %q", rep.Impact.Method)
 	}
+	// Built with and without the patch, --exact also finds the cells the
+	// record left: exactly the summary cells that gained or lost a count.
+	r = runBethel(t, dir, "patches", "--impact", "--exact", "--json")
+	var exact struct {
+		Impact patchImpact `json:"impact"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &exact); err != nil {
+		t.Fatalf("patches --impact --exact --json: %v\n%s%s", err, r.stdout, r.stderr)
+	}
+	want = want[:0]
+	for _, c := range append(append([]string{}, gained...), lost...) {
+		want = append(want, rowForm[c])
+	}
+	got = got[:0]
+	for _, c := range exact.Impact.Cells[id] {
+		if strings.HasPrefix(c, "out/summary/") && strings.Contains(c, ".csv:") || strings.HasPrefix(c, "out/public/") {
+			got = append(got, c)
+		}
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("patches --impact --exact lists for %s:\n  %v\nwant the cells that gained or lost the record:\n  %v", id, got, want)
+	}
+	if !strings.Contains(exact.Impact.Method, "built with and without") {
+		t.Errorf("exact impact does not say how it was computed: %q", exact.Impact.Method)
+	}
 	// The moved record's own bethel cell in the registrations table is
 	// a changed cell too.
 	data, err := os.ReadFile(filepath.Join(dir, "out/private/registrations.csv"))
@@ -304,6 +331,8 @@ reason = "Transferred to Bethel 4 (test)"
 	}
 	if cell := fmt.Sprintf("out/private/registrations.csv:%d:bethel", row); row == 0 || !slices.Contains(rep.Impact.Cells[id], cell) {
 		t.Errorf("patches --impact does not list %s for %s: %v", cell, id, rep.Impact.Cells[id])
+	} else if !slices.Contains(exact.Impact.Cells[id], cell) {
+		t.Errorf("patches --impact --exact does not list %s for %s: %v", cell, id, exact.Impact.Cells[id])
 	}
 }
 
