@@ -101,7 +101,9 @@ func (a *actionLog) parse(line []byte) {
 		if len(f) != 4 {
 			return
 		}
-		a.idx[key] = &actionEntry{raw: append([]byte(nil), f[3]...), used: when, size: len(line) + 1}
+		// raw points into the file's bytes, read once and never written:
+		// copying every manifest of a long-lived log doubled its cost.
+		a.idx[key] = &actionEntry{raw: f[3][:len(f[3]):len(f[3])], used: when, size: len(line) + 1}
 	case "U":
 		if e := a.idx[key]; e != nil && when > e.used {
 			e.used = when
