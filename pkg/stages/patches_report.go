@@ -7,6 +7,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"bethel/pkg/patch"
 	"bethel/pkg/stage"
@@ -42,9 +44,10 @@ import (
 //
 // A change of a sensitive field (the report's own flag, or the field is
 // sensitive in privacy.toml now) keeps its key, op and field but not its
-// values: "withheld": true. Any sensitive value of the reports that also
-// occurs in a message, reason or author is replaced by patch.Withheld
-// there. The node's `declassify` states that record keys, patch reasons
+// values: "withheld": true. Any sensitive value of the reports, or of a
+// registration a patch touched (read from registrations.csv when it is an
+// input), that also occurs in a message, reason or author is replaced by
+// patch.Withheld there. The node's `declassify` states that record keys, patch reasons
 // and non-sensitive values are kept; it never lets a sensitive value
 // through: the old and new columns are checked against privacy.toml with
 // no declassification (see Run).
@@ -160,6 +163,17 @@ func (patchesReport) Run(ctx context.Context, r *stage.Run) error {
 	}
 	copied := map[string]bool{}
 	secrets := patchSecrets(reports, priv)
+	if regs, err := r.Input(RegistrationsFile); err == nil {
+		// An organizer writing a reason types the person's name ("Emma
+		// moved to her sister's bethel"): the sensitive values of every
+		// record a registrations patch touched are withheld from the
+		// free text too, not only those the patches changed.
+		touched, err := touchedSecrets(ctx, r, regs, reports, priv)
+		if err != nil {
+			return err
+		}
+		secrets = mergeSecrets(secrets, touched)
+	}
 	for i, rep := range reports {
 		tr := TargetReport{Target: rep.Target, From: from[i], Counts: rep.Counts, Patches: []PatchEntry{}}
 		for _, e := range rep.Patches {
@@ -242,14 +256,102 @@ func patchSecrets(reports []*patch.Report, priv *Privacy) []string {
 	return vs
 }
 
+// touchedSecrets are the values (3 bytes or longer) of the sensitive
+// fields of the registrations whose keys the registrations reports'
+// changes name, read from regs (the records handed over in this process
+// when the registrations stage just wrote it).
+func touchedSecrets(ctx context.Context, r *stage.Run, regs string, reports []*patch.Report, priv *Privacy) ([]string, error) {
+	keys := map[string]bool{}
+	for _, rep := range reports {
+		if rep.Target != "registrations" {
+			continue
+		}
+		for _, e := range rep.Patches {
+			for _, c := range e.Changes {
+				keys[c.Key] = true
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cols := []string{"registration_id"}
+	for _, f := range RegistrationFields {
+		if priv.IsSensitive(f) {
+			cols = append(cols, f)
+		}
+	}
+	sc, done, err := scanRegistrations(ctx, r, regs, cols...)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	set := map[string]bool{}
+	for {
+		v, err := sc.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !keys[v[0]] {
+			continue
+		}
+		for _, x := range v[1:] {
+			if len(x) >= 3 {
+				set[x] = true
+			}
+		}
+	}
+	return sortedKeys(set), nil
+}
+
+// mergeSecrets is the union of two secret lists, longest first (see
+// patchSecrets).
+func mergeSecrets(a, b []string) []string {
+	set := map[string]bool{}
+	for _, v := range append(append([]string{}, a...), b...) {
+		set[v] = true
+	}
+	vs := sortedKeys(set)
+	sort.SliceStable(vs, func(i, j int) bool { return len(vs[i]) > len(vs[j]) })
+	return vs
+}
+
+// scrub replaces each secret in s where it stands as a whole word (or
+// words): a first name Beth is withheld from "Beth moved", not from
+// "Bethel 57".
 func scrub(s string, secrets []string) string {
 	for _, v := range secrets {
-		if strings.Contains(s, v) {
-			s = strings.ReplaceAll(s, v, patch.Withheld)
+		if !strings.Contains(s, v) {
+			continue
 		}
+		var b strings.Builder
+		rest := s
+		for {
+			i := strings.Index(rest, v)
+			if i < 0 {
+				break
+			}
+			before, _ := utf8.DecodeLastRuneInString(rest[:i])
+			after, _ := utf8.DecodeRuneInString(rest[i+len(v):])
+			b.WriteString(rest[:i])
+			if i > 0 && isWordRune(before) || i+len(v) < len(rest) && isWordRune(after) {
+				b.WriteString(v[:1])
+				rest = rest[i+1:]
+				continue
+			}
+			b.WriteString(patch.Withheld)
+			rest = rest[i+len(v):]
+		}
+		b.WriteString(rest)
+		s = b.String()
 	}
 	return s
 }
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 func readAll(r *stage.Run, path string) ([]byte, error) {
 	f, err := r.FS.Open(path)

@@ -193,3 +193,55 @@ func TestPatchesReportScrub(t *testing.T) {
 		t.Errorf("public node: err = %v", err)
 	}
 }
+
+// TestPatchesReportScrubsTouchedRecords: a reason that names the person a
+// patch corrects (her name, her emergency contact), though the patch
+// changes no sensitive field, is withheld there: the values come from the
+// registrations the patches touched. Only whole words are replaced: a
+// first name Beth leaves "Bethel" alone.
+func TestPatchesReportScrubsTouchedRecords(t *testing.T) {
+	const regs = "registration_id,submitted_at,first_name,last_name,emergency_contact_name,bethel,payment_status\n" +
+		"R-1,2026-03-01T10:00:00,Beth,Zorander,Mira Zorander,12,paid\n" +
+		"R-2,2026-03-02T10:00:00,Ann,Other,Ola Other,21,paid\n"
+	rep := patch.Report{Target: "registrations", Patches: []patch.Entry{{
+		ID: "move", File: "patches/r/1.toml", Line: 1, Target: "registrations", Kind: patch.Set, Status: patch.StatusApplied,
+		Reason: "Beth Zorander's mother Mira Zorander called: Beth belongs to Bethel 21", Author: "Registrar",
+		Changes: []patch.Change{{Key: "R-1", Op: patch.Set, Field: "bethel", Old: "12", New: "21"}},
+	}}}
+	data, _ := json.Marshal(rep)
+	var buf bytes.Buffer
+	r := &stage.Run{Node: "corrections", Inputs: []string{"out/private/registrations.patches.json", "out/private/registrations.csv", "config/privacy.toml"},
+		Outputs: []string{"out/summary/patches.json"}, Visibility: stage.Internal,
+		FS: fstest.MapFS{"out/private/registrations.patches.json": {Data: data},
+			"out/private/registrations.csv": {Data: []byte(regs)},
+			"config/privacy.toml":           {Data: []byte(`sensitive = ["first_name", "last_name", "emergency_contact_name"]` + "\n")}},
+		Create: func(string) (io.Writer, error) { return &buf, nil }, Warnf: func(string, ...any) {}}
+	if err := (patchesReport{}).Run(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	plain := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">").Replace(buf.String())
+	want := `"reason": "<withheld> <withheld>'s mother <withheld> called: <withheld> belongs to Bethel 21"`
+	if !strings.Contains(plain, want) {
+		t.Errorf("patches.json lacks %s:\n%s", want, plain)
+	}
+	// R-2 was not touched: her values are nowhere to withhold, and the
+	// report does not read them into the text either.
+	if strings.Contains(plain, "Ann") || strings.Contains(plain, "Ola") {
+		t.Errorf("patches.json holds an untouched record's values:\n%s", plain)
+	}
+}
+
+func TestScrubWholeWords(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Beth moved", "<withheld> moved"},
+		{"Bethel 57", "Bethel 57"},
+		{"to Beth.", "to <withheld>."},
+		{"ElizaBeth Beth", "ElizaBeth <withheld>"},
+		{"Zoë Beth-Ann", "Zoë <withheld>-Ann"},
+		{"Béth Beth", "Béth <withheld>"},
+	} {
+		if got := scrub(tc.in, []string{"Beth"}); got != tc.want {
+			t.Errorf("scrub(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
