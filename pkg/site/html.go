@@ -16,12 +16,14 @@ var files embed.FS
 // links this package, and parsing costs more than bethel's whole no-op.
 var pages = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("").Funcs(template.FuncMap{
-		"cellID":   CellID,
-		"chart":    chartSVG,
-		"dag":      dagSVG,
-		"tableRow": tableRow,
-		"join":     strings.Join,
-		"inc":      func(i int) int { return i + 1 },
+		"cellID":     CellID,
+		"chart":      chartSVG,
+		"dag":        dagSVG,
+		"tableRow":   tableRow,
+		"rowCells":   rowCells,
+		"changeItem": changeItem,
+		"join":       strings.Join,
+		"inc":        func(i int) int { return i + 1 },
 	}).ParseFS(files, "templates/*.tmpl"))
 })
 
@@ -103,6 +105,98 @@ func tableRow(t *Table, r Row) []cellView {
 		out[i] = v
 	}
 	return out
+}
+
+// rowCells renders the cells of a table row as the "cells" template
+// would, escaped the way html/template escapes a value in text and in a
+// quoted attribute (htmlEscape): a template action per cell costs several
+// reflective calls, and a large event's duplicates table has tens of
+// thousands of cells. TestRowCells checks it against the template.
+func rowCells(t *Table, r Row) template.HTML {
+	var b []byte
+	for _, v := range tableRow(t, r) {
+		switch {
+		case v.ID != "":
+			b = append(b, `<td class="count" data-cell="`...)
+			b = htmlEscape(b, v.ID)
+			b = append(b, `"><button type="button" class="why">`...)
+			b = htmlEscape(b, v.Text)
+			b = append(b, `</button></td>`...)
+		case v.Header:
+			b = append(b, `<th scope="row">`...)
+			b = htmlEscape(b, v.Text)
+			b = append(b, `</th>`...)
+		default:
+			b = append(b, `<td`...)
+			if v.Numeric {
+				b = append(b, ` class="num"`...)
+			}
+			b = append(b, '>')
+			b = htmlEscape(b, v.Text)
+			b = append(b, `</td>`...)
+		}
+	}
+	return template.HTML(b)
+}
+
+// changeItem renders one change of a patch as the "change" template
+// would (TestChangeItem checks it).
+func changeItem(c Change) template.HTML {
+	b := append([]byte(nil), "<li><code>"...)
+	b = htmlEscape(b, c.Key)
+	b = append(b, "</code> "...)
+	switch {
+	case c.Op == "drop":
+		b = append(b, "dropped"...)
+	case c.Withheld:
+		b = htmlEscape(b, c.Field)
+		b = append(b, ": value withheld (sensitive field)"...)
+	case c.Op == "add":
+		b = htmlEscape(b, c.Field)
+		b = append(b, " = “"...)
+		b = htmlEscape(b, c.New)
+		b = append(b, "”"...)
+	default:
+		b = htmlEscape(b, c.Field)
+		b = append(b, ": “"...)
+		b = htmlEscape(b, c.Old)
+		b = append(b, "” → “"...)
+		b = htmlEscape(b, c.New)
+		b = append(b, "”"...)
+	}
+	return template.HTML(append(b, "</li>"...))
+}
+
+// htmlEscape appends s escaped as html/template escapes a string in HTML
+// text or a quoted attribute value: NUL, quotes, &, +, < and > replaced
+// byte by byte (every other byte, of valid UTF-8 or not, is kept).
+func htmlEscape(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var repl string
+		switch s[i] {
+		case 0:
+			repl = "\uFFFD"
+		case '"':
+			repl = "&#34;"
+		case '&':
+			repl = "&amp;"
+		case '\'':
+			repl = "&#39;"
+		case '+':
+			repl = "&#43;"
+		case '<':
+			repl = "&lt;"
+		case '>':
+			repl = "&gt;"
+		default:
+			continue
+		}
+		b = append(b, s[start:i]...)
+		b = append(b, repl...)
+		start = i + 1
+	}
+	return append(b, s[start:]...)
 }
 
 // gridView is the program as days × rooms, each cell the sessions held

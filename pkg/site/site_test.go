@@ -578,3 +578,56 @@ func TestAppendInt(t *testing.T) {
 		}
 	}
 }
+
+// TestRowCells: rowCells writes exactly what the "cells" template writes
+// for the same row, on cells holding every byte html/template escapes,
+// other ASCII, multibyte and invalid UTF-8.
+func TestRowCells(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"a", "Z", "0", " ", "\x00", "\"", "&", "'", "+", "<", ">", "=", "`", "/", "\\", "\t", "\n", "é", "€", "\U0001F600", "\xff", "\xe2\x82", "\ufdd0", "\ufffe", "&amp;"}
+	str := func() string {
+		var b strings.Builder
+		for n := rng.IntN(8); n > 0; n-- {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	for i := 0; i < 300; i++ {
+		tab := &Table{Path: "out/summary/" + str() + ".csv"}
+		for c := rng.IntN(5) + 1; c > 0; c-- {
+			col := Col{Name: str(), Header: rng.IntN(4) == 0, Count: rng.IntN(2) == 0, Numeric: rng.IntN(2) == 0}
+			tab.Cols = append(tab.Cols, col)
+		}
+		row := Row{N: rng.IntN(100)}
+		for c := rng.IntN(len(tab.Cols) + 2); c > 0; c-- {
+			row.Cells = append(row.Cells, str())
+		}
+		var want bytes.Buffer
+		if err := pages().ExecuteTemplate(&want, "cells", tableRow(tab, row)); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(rowCells(tab, row)); got != want.String() {
+			t.Fatalf("row %q of %+v:\n got %q\nwant %q", row.Cells, tab.Cols, got, want.String())
+		}
+	}
+}
+
+// TestChangeItem: changeItem writes exactly what the "change" template
+// writes, for every kind of change and values needing escapes.
+func TestChangeItem(t *testing.T) {
+	vals := []string{"", "R-1", "a+b <c> & \"d\" 'e'", "\x00\xff é", "bethel"}
+	for _, op := range []string{"set", "add", "drop", "other"} {
+		for _, withheld := range []bool{false, true} {
+			for i, v := range vals {
+				c := Change{Key: vals[(i+1)%len(vals)], Op: op, Field: v, Old: vals[(i+2)%len(vals)], New: vals[(i+3)%len(vals)], Withheld: withheld}
+				var want bytes.Buffer
+				if err := pages().ExecuteTemplate(&want, "change", c); err != nil {
+					t.Fatal(err)
+				}
+				if got := string(changeItem(c)); got != want.String() {
+					t.Errorf("%+v:\n got %q\nwant %q", c, got, want.String())
+				}
+			}
+		}
+	}
+}
