@@ -1,9 +1,11 @@
 package stages
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"unicode"
@@ -79,13 +81,18 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 		return err
 	}
 	defer done()
+	// A key's hash and row, and where the key itself is in keys (to tell a
+	// match from a hash collision): no string per row.
 	type keyed struct {
-		h   uint64
-		row int32
+		h          uint64
+		row        int32
+		start, end uint32
 	}
-	var ids, nameDOB, emailName []string
-	var byDOB, byEmail []keyed
-	var name, key []byte
+	n := max(sc.Len(), 0)
+	ids := make([]string, 0, n)
+	byDOB, byEmail := make([]keyed, 0, n), make([]keyed, 0, n)
+	keys := make([]byte, 0, 48*n)
+	var name []byte
 	for row := int32(0); ; row++ {
 		if row&4095 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -99,36 +106,44 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 		if err != nil {
 			return err
 		}
-		ids = append(ids, strings.Clone(fl[0]))
+		if len(keys) > math.MaxUint32-1<<20 {
+			return fmt.Errorf("node %s: the names and dates to compare exceed 4 GiB", r.Node)
+		}
+		id := fl[0]
+		if !sc.Stable() {
+			id = strings.Clone(id)
+		}
+		ids = append(ids, id)
 		name = dupAppendName(name[:0], fl[1])
 		name = append(name, '|')
 		name = dupAppendName(name, fl[2])
 		hasName := len(name) > 1
-		k1, k2 := "", ""
 		if dob := strings.TrimSpace(fl[3]); hasName && dob != "" {
-			key = append(append(append(key[:0], name...), '|'), dob...)
-			k1 = string(key)
-			byDOB = append(byDOB, keyed{dupHash(key), row})
+			k := keyed{row: row, start: uint32(len(keys))}
+			keys = append(append(append(keys, name...), '|'), dob...)
+			k.end = uint32(len(keys))
+			k.h = dupHash(keys[k.start:k.end])
+			byDOB = append(byDOB, k)
 		}
 		if e := strings.TrimSpace(fl[4]); hasName && e != "" {
-			key = append(append(key[:0], name...), '|')
+			k := keyed{row: row, start: uint32(len(keys))}
+			keys = append(append(keys, name...), '|')
 			for i := 0; i < len(e); i++ {
 				c := e[i]
 				if c >= 'A' && c <= 'Z' {
 					c += 'a' - 'A'
 				}
-				key = append(key, c)
+				keys = append(keys, c)
 			}
-			k2 = string(key)
-			byEmail = append(byEmail, keyed{dupHash(key), row})
+			k.end = uint32(len(keys))
+			k.h = dupHash(keys[k.start:k.end])
+			byEmail = append(byEmail, k)
 		}
-		nameDOB = append(nameDOB, k1)
-		emailName = append(emailName, k2)
 	}
 	type pair struct{ a, b int32 }
 	rules := map[pair][]string{}
 	capped := 0
-	scan := func(ks []keyed, keys []string, rule string) {
+	scan := func(ks []keyed, rule string) {
 		slices.SortFunc(ks, func(x, y keyed) int {
 			if x.h != y.h {
 				if x.h < y.h {
@@ -151,8 +166,8 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 			for x := 0; x < len(group); x++ {
 				for y := x + 1; y < len(group); y++ {
 					a, b := group[x].row, group[y].row
-					if keys[a] != keys[b] { // a hash collision, not a match
-						continue
+					if !bytes.Equal(keys[group[x].start:group[x].end], keys[group[y].start:group[y].end]) {
+						continue // a hash collision, not a match
 					}
 					if ids[b] < ids[a] {
 						a, b = b, a
@@ -164,8 +179,8 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 			i = j
 		}
 	}
-	scan(byDOB, nameDOB, "name_birth_date")
-	scan(byEmail, emailName, "email_name")
+	scan(byDOB, "name_birth_date")
+	scan(byEmail, "email_name")
 
 	pairs := make([]pair, 0, len(rules))
 	for p := range rules {

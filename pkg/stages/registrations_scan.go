@@ -96,3 +96,17 @@ func (s *regScanner) Next() ([]string, error) {
 	s.row++
 	return s.cells, nil
 }
+
+// Len is the number of rows when known in advance (handed-over records),
+// else -1: callers size their tables with it.
+func (s *regScanner) Len() int {
+	if s.full != nil {
+		return len(s.full.active)
+	}
+	return -1
+}
+
+// Stable reports whether the cells Next returns stay valid after the next
+// call (the handed-over records' values do; a parsed file's do not), so
+// that a caller keeping them can skip copying.
+func (s *regScanner) Stable() bool { return s.full != nil }
