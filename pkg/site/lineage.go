@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // writeLineage writes lineage.js: one assignment of a JSON object, loaded
@@ -45,10 +47,20 @@ import (
 // The many cells that count the same records (a day's total and every
 // all-bethels session that day) share one set.
 func (l *Lineage) writeJS(w io.Writer) error {
+	ids := make([]string, 0, len(l.Cells))
+	for id := range l.Cells {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	// Encoding the cells' source lists is most of the work: it runs on
+	// other cores while the tables are written.
+	lists := l.encodeLists(ids)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	files := newInterner()
-	for _, s := range l.Sources {
-		files.id(s.File)
+	for i, s := range l.Sources {
+		if i == 0 || s.File != l.Sources[i-1].File {
+			files.id(s.File)
+		}
 	}
 	for _, p := range l.Patches {
 		files.id(p.File)
@@ -103,11 +115,6 @@ func (l *Lineage) writeJS(w io.Writer) error {
 		}
 		bw.WriteString("[" + jsString(p.ID) + "," + strconv.Itoa(files.id(p.File)) + "," + strconv.Itoa(p.Line) + "," + jsString(p.Reason) + "]")
 	}
-	ids := make([]string, 0, len(l.Cells))
-	for id := range l.Cells {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
 	text, chains := newInterner(), newInterner()
 	var buf []byte
 	var chainList [][]string
@@ -133,12 +140,6 @@ func (l *Lineage) writeJS(w io.Writer) error {
 		writeStrings(bw, ch)
 	}
 	sets := newInterner()
-	// Cells that count the same records usually share one index list (the
-	// engine resolves equal row sets once): encode each list once.
-	type list struct {
-		first *int32
-		n     int
-	}
 	encoded := map[list]int{}
 	setID := func(idx []int32) int {
 		var k list
@@ -148,8 +149,13 @@ func (l *Lineage) writeJS(w io.Writer) error {
 				return id
 			}
 		}
-		buf = appendSet(buf[:0], idx)
-		id := sets.id(string(buf))
+		var id int
+		if e, ok := lists.done(k); ok {
+			id = sets.id(e)
+		} else {
+			buf = appendSet(buf[:0], idx)
+			id = sets.id(string(buf))
+		}
 		if k.first != nil {
 			encoded[k] = id
 		}
@@ -180,6 +186,69 @@ func (l *Lineage) writeJS(w io.Writer) error {
 	}
 	bw.WriteString("\n}};\n")
 	return bw.Flush()
+}
+
+// list names one index list by identity: cells that count the same
+// records usually share one list (the engine resolves equal row sets
+// once), which is then encoded once.
+type list struct {
+	first *int32
+	n     int
+}
+
+// encodedLists are the cells' distinct source lists being encoded in the
+// background (encodeLists).
+type encodedLists struct {
+	idx  map[list]int
+	enc  []string
+	wait func()
+}
+
+// encodeLists starts encoding every distinct source list of the cells
+// ids on two goroutines.
+func (l *Lineage) encodeLists(ids []string) *encodedLists {
+	e := &encodedLists{idx: map[list]int{}}
+	var todo [][]int32
+	for _, id := range ids {
+		if src := l.Cells[id].Sources; len(src) > 0 {
+			k := list{&src[0], len(src)}
+			if _, ok := e.idx[k]; !ok {
+				e.idx[k] = len(todo)
+				todo = append(todo, src)
+			}
+		}
+	}
+	e.enc = make([]string, len(todo))
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range 2 {
+		wg.Go(func() {
+			var buf []byte
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(todo) {
+					return
+				}
+				buf = appendSet(buf[:0], todo[i])
+				e.enc[i] = string(buf)
+			}
+		})
+	}
+	e.wait = sync.OnceFunc(wg.Wait)
+	return e
+}
+
+// done returns the encoding of list k, once every list is encoded; ok is
+// false for a list encodeLists did not take (an empty or patch list).
+func (e *encodedLists) done(k list) (string, bool) {
+	i, ok := e.idx[k]
+	if !ok {
+		return "", false
+	}
+	e.wait()
+	return e.enc[i], true
 }
 
 // appendRuns encodes ascending indexes as writeJS describes.
