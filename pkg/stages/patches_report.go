@@ -288,15 +288,12 @@ func touchedSecrets(ctx context.Context, r *stage.Run, regs string, reports []*p
 	defer done()
 	set := map[string]bool{}
 	for {
-		v, err := sc.Next()
+		v, err := sc.NextWhere(keys)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, err
-		}
-		if !keys[v[0]] {
-			continue
 		}
 		for _, x := range v[1:] {
 			if len(x) >= 3 {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -280,6 +281,7 @@ func TestSeededMemo(t *testing.T) {
 func TestHandedOverRecords(t *testing.T) {
 	for _, dir := range []string{filepath.Join("testdata", "registrations", "small"), "../.."} {
 		fsys := dirFS(t, dir)
+		first := firstRegistrationID(t, fsys)
 		withEscapedCells(t, fsys)
 		_, prr, err := runSplit(t, fsys)
 		if err != nil {
@@ -324,6 +326,34 @@ func TestHandedOverRecords(t *testing.T) {
 			other := func(string) ([32]byte, bool) { return blake3.Sum256([]byte("other content")), true }
 			if regMemo.fullView(regOutputs[0], other) != nil {
 				t.Fatalf("%s: records handed over for content they were not written as", dir)
+			}
+			// NextWhere reads the same rows both ways.
+			where := func(sum func(string) ([32]byte, bool)) [][]string {
+				t.Helper()
+				r := &stage.Run{FS: fsys, Sum: sum}
+				sc, done, err := scanRegistrations(context.Background(), r, regOutputs[0], "registration_id", "preferred_name", "allergies")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer done()
+				if (sum != nil) != sc.Stable() {
+					t.Fatalf("%s: handed-over records used: %v, want %v", dir, sc.Stable(), sum != nil)
+				}
+				keep := map[string]bool{first: true, "no such id": true}
+				var rows [][]string
+				for {
+					v, err := sc.NextWhere(keep)
+					if err == io.EOF {
+						return rows
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					rows = append(rows, slices.Clone(v))
+				}
+			}
+			if got, want := where(engine), where(nil); len(want) != 1 || !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: NextWhere over the handed-over records %q, over the file %q", dir, got, want)
 			}
 			gotOut, gotLin := run(engine)
 			wantOut, wantLin := run(nil)
