@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unsafe"
 
 	"bethel/pkg/lineage"
 	"bethel/pkg/patch"
@@ -239,16 +240,34 @@ func readMapped(f io.Reader, size int64, file string, records bool) (*regMapped,
 	bad := func() (*regMapped, regSourceFiles, error) {
 		return nil, src, pos.Errorf(pos.Pos{File: file, Line: 1}, "%v", errMappedCorrupt)
 	}
-	// One string holds the whole table; records are slices of it (a
-	// strings.Builder hands its bytes over without a copy).
-	var sb strings.Builder
+	// One string holds the whole table; records are slices of it. The
+	// file is read straight into that string's bytes (nothing writes them
+	// afterwards), not copied through a buffer.
+	var data string
 	if size > 0 {
-		sb.Grow(int(size))
+		buf := make([]byte, size+1) // one more: a file that grew shows as not at EOF
+		n, err := io.ReadFull(f, buf)
+		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+			return nil, src, err
+		}
+		if n > 0 {
+			data = unsafe.String(&buf[0], n)
+		}
+		if int64(n) > size {
+			// Grown since the stat: read the rest the slow way.
+			rest, err := io.ReadAll(f)
+			if err != nil {
+				return nil, src, err
+			}
+			data = data + string(rest)
+		}
+	} else {
+		b, err := io.ReadAll(f)
+		if err != nil {
+			return nil, src, err
+		}
+		data = string(b)
 	}
-	if _, err := io.Copy(&sb, f); err != nil {
-		return nil, src, err
-	}
-	data := sb.String()
 	if !strings.HasPrefix(data, regMappedMagic) {
 		return bad()
 	}

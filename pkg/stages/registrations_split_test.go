@@ -396,3 +396,45 @@ func firstRegistrationID(t *testing.T, fsys fstest.MapFS) string {
 	lines := strings.SplitN(out, "\n", 3)
 	return strings.SplitN(lines[1], ",", 2)[0]
 }
+
+// FuzzReadMapped: a damaged or foreign mapped table is an error, never a
+// panic; a table that reads, written again and read back, gives the same
+// table (so what a read accepts is what the writer means).
+func FuzzReadMapped(f *testing.F) {
+	mrr, _, err := runSplit(&testing.T{}, dirFS(&testing.T{}, filepath.Join("testdata", "registrations", "small")))
+	if err == nil && mrr != nil && mrr.outputs[mappedPath] != nil {
+		good := mrr.outputs[mappedPath].Bytes()
+		f.Add(good)
+		f.Add(good[:len(good)/2])
+		f.Add(append(append([]byte{}, good...), 0))
+	}
+	f.Add([]byte(regMappedMagic))
+	f.Add([]byte("bethel registrations.map 1\n"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, size := range []int64{int64(len(data)), 0, int64(len(data)) / 2} {
+			m, src, err := readMapped(bytes.NewReader(data), size, "m.mapped", true)
+			if err != nil {
+				if !strings.Contains(err.Error(), "m.mapped:1: ") {
+					t.Fatalf("error without the file's position: %v", err)
+				}
+				continue
+			}
+			var again bytes.Buffer
+			if err := writeMapped(&again, src, m); err != nil {
+				t.Fatal(err)
+			}
+			m2, src2, err := readMapped(bytes.NewReader(again.Bytes()), int64(again.Len()), "m.mapped", true)
+			if err != nil {
+				t.Fatalf("a table written from an accepted one does not read: %v", err)
+			}
+			var third bytes.Buffer
+			if err := writeMapped(&third, src2, m2); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(again.Bytes(), third.Bytes()) {
+				t.Fatal("writing a read table twice differs")
+			}
+		}
+	})
+}
