@@ -105,37 +105,60 @@ func (w *Walker) makeDense(a *art) *dense {
 // that input is dense; ok is false when the cell does not fit (then the
 // general walk answers).
 func (w *Walker) denseCell(a *art, c lineage.Cell, rows provenance.CellRows) (*Resolved, bool, error) {
-	if rows.N == 0 {
-		return nil, false, nil
+	child, err := w.denseInput(a, c, rows)
+	if child == nil {
+		return nil, false, err
 	}
-	child := a.inputs[rows.Input]
-	var set *denseSet
-	if child != nil {
-		if set = child.dense.sets[string(rows.Encoded())]; set != nil && set.n != rows.N {
-			set = nil
-		}
-	}
+	set := child.dense.set(rows)
 	if set == nil {
 		buf, ok := rows.AppendRows(w.rowBuf[:0])
 		w.rowBuf = buf
 		if !ok {
 			return nil, false, nil
 		}
-		if child == nil {
-			ra, _, _, err := w.ref(a, rows.Input, int(buf[0]), c.Fields)
-			if err != nil || ra == nil || ra.dense == nil {
-				return nil, false, err
-			}
-			if a.inputs == nil {
-				a.inputs = map[string]*art{}
-			}
-			a.inputs[rows.Input], child = ra, ra
-		}
-		if set = w.denseSet(child, buf); set == nil {
+		if set = denseSetOf(child, buf); set == nil {
 			return nil, false, nil
 		}
 		child.dense.sets[string(rows.Encoded())] = set
 	}
+	return w.denseResolved(a, c, child, set), true, nil
+}
+
+// denseInput returns the artifact whose rows cell c of a counts, when it
+// is dense; nil when not (or when the cell counts no row).
+func (w *Walker) denseInput(a *art, c lineage.Cell, rows provenance.CellRows) (*art, error) {
+	if rows.N == 0 {
+		return nil, nil
+	}
+	if child := a.inputs[rows.Input]; child != nil {
+		return child, nil
+	}
+	buf, ok := rows.AppendRows(w.rowBuf[:0])
+	w.rowBuf = buf
+	if !ok {
+		return nil, nil
+	}
+	ra, _, _, err := w.ref(a, rows.Input, int(buf[0]), c.Fields)
+	if err != nil || ra == nil || ra.dense == nil {
+		return nil, err
+	}
+	if a.inputs == nil {
+		a.inputs = map[string]*art{}
+	}
+	a.inputs[rows.Input] = ra
+	return ra, nil
+}
+
+// set returns the resolved set of rows, if it was resolved before.
+func (d *dense) set(rows provenance.CellRows) *denseSet {
+	if set := d.sets[string(rows.Encoded())]; set != nil && set.n == rows.N {
+		return set
+	}
+	return nil
+}
+
+// denseResolved is cell c of a, which counts the rows of set in child.
+func (w *Walker) denseResolved(a *art, c lineage.Cell, child *art, set *denseSet) *Resolved {
 	r := &Resolved{Sources: set.srcs, Derivation: c.Derivation, Fields: c.Fields}
 	for _, row := range set.special {
 		for _, p := range w.rowPatches(&child.rows[row]) {
@@ -149,13 +172,14 @@ func (w *Walker) denseCell(a *art, c lineage.Cell, rows provenance.CellRows) (*R
 	r.arts, r.all = a.bit()
 	r.arts |= set.arts
 	r.all = r.all || set.all
-	return r, true, nil
+	return r
 }
 
-// denseSet resolves ascending rows of the dense artifact a; nil when they
-// are not strictly ascending or not all rows of a's row lineage (a count
-// naming a row twice, or a cell of an aggregate input).
-func (w *Walker) denseSet(a *art, rows []int32) *denseSet {
+// denseSetOf resolves ascending rows of the dense artifact a; nil when
+// they are not strictly ascending or not all rows of a's row lineage (a
+// count naming a row twice, or a cell of an aggregate input). It only
+// reads a, so several can run at once (Explain).
+func denseSetOf(a *art, rows []int32) *denseSet {
 	d := a.dense
 	if len(rows) == 0 || int(rows[len(rows)-1]) >= len(d.srcOf) {
 		return nil

@@ -4,7 +4,11 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 
+	"bethel/pkg/lineage"
+	"bethel/pkg/provenance"
 	"bethel/pkg/stage"
 )
 
@@ -27,6 +31,9 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 		cols []string
 	}
 	var all []artCells
+	// Cells counting rows of a dense table are resolved in a batch, on
+	// two goroutines (resolveDense); the others one by one here.
+	var jobs []denseJob
 	for _, a := range arts {
 		if a == nil || a.Table == nil {
 			all = append(all, artCells{a: a})
@@ -36,8 +43,31 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 		if err != nil {
 			return nil, err
 		}
-		ac := artCells{a: a}
-		for i, c := range a.Table.Cells() {
+		cells := a.Table.Cells()
+		ac := artCells{a: a, res: make([]*Resolved, len(cells))}
+		for i, c := range cells {
+			ac.rows = append(ac.rows, c.Row)
+			ac.cols = append(ac.cols, c.Col)
+			if r := x.cells[cellKey{c.Row, c.Col}]; r != nil {
+				ac.res[i] = r
+				continue
+			}
+			if w.Eager {
+				c, rows, one, err := a.Table.CellAtIndex(i)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %v", a.Path, err)
+				}
+				if one {
+					child, err := w.denseInput(x, c, rows)
+					if err != nil {
+						return nil, err
+					}
+					if child != nil {
+						jobs = append(jobs, denseJob{x: x, i: i, c: c, rows: rows, child: child, res: &ac.res[i]})
+						continue
+					}
+				}
+			}
 			r, ok, err := w.cellIdx(x, i)
 			if err != nil {
 				return nil, err
@@ -45,11 +75,25 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 			if !ok {
 				return nil, fmt.Errorf("%s: lineage of cell %d:%s is unreadable", a.Path, c.Row+1, c.Col)
 			}
-			ac.res = append(ac.res, r)
-			ac.rows = append(ac.rows, c.Row)
-			ac.cols = append(ac.cols, c.Col)
+			ac.res[i] = r
 		}
 		all = append(all, ac)
+	}
+	w.resolveDense(jobs)
+	for _, j := range jobs {
+		if *j.res != nil {
+			continue
+		}
+		// Not of the dense shape after all (a row counted twice): the
+		// general walk answers.
+		r, ok, err := w.cellIdx(j.x, j.i)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s: lineage of cell %d:%s is unreadable", j.x.Path, j.c.Row+1, j.c.Col)
+		}
+		*j.res = r
 	}
 
 	// Cells counting the same rows share one list of sources (denseSet):
@@ -67,14 +111,13 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 	seen := map[list]bool{}
 	srcMap := make([]int32, len(w.srcs)) // walker's number -> ours+1; 0: not reached
 	var srcIDs, patIDs []int32
+	var lists [][]int32 // distinct source lists
 	patMap := make([]int32, len(w.patches))
 	for _, ac := range all {
 		for _, r := range ac.res {
 			if k := key(r.Sources); !seen[k] {
 				seen[k] = true
-				for _, s := range r.Sources {
-					srcMap[s] = -1
-				}
+				lists = append(lists, r.Sources)
 			}
 			for _, p := range r.Patches {
 				if patMap[p] == 0 {
@@ -84,6 +127,14 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 			}
 		}
 	}
+	// Two goroutines mark the reached sources, each its half of the
+	// walker's numbers (the lists ascend: each takes its part of each).
+	mid := int32(len(srcMap) / 2)
+	halves(lists, mid, func(l []int32) {
+		for _, s := range l {
+			srcMap[s] = -1
+		}
+	})
 	// In the walker's order, which sortSources checks or fixes: a scan
 	// instead of sorting a hundred thousand numbers.
 	for s, m := range srcMap {
@@ -114,6 +165,24 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 	}
 
 	renumbered := map[list][]int32{}
+	if !identity {
+		// Each list once, both halves at once.
+		outs := make([][]int32, len(lists))
+		for i, l := range lists {
+			outs[i] = make([]int32, len(l))
+			renumbered[key(l)] = outs[i]
+		}
+		halvesOut(lists, outs, mid, func(l, out []int32) {
+			for k, s := range l {
+				out[k] = srcMap[s] - 1
+			}
+		})
+		for _, out := range outs {
+			if !slices.IsSorted(out) {
+				slices.Sort(out)
+			}
+		}
+	}
 	for _, ac := range all {
 		ea := stage.ExplainedArtifact{NoLineage: ac.a == nil || ac.a.Table == nil}
 		if ac.a != nil {
@@ -124,17 +193,8 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 			ce := stage.CellExplanation{Row: ac.rows[i], Col: ac.cols[i], Derivation: r.Derivation, Fields: r.Fields}
 			if identity {
 				ce.Sources = r.Sources
-			} else if l, ok := renumbered[key(r.Sources)]; ok {
-				ce.Sources = l
 			} else {
-				ce.Sources = make([]int32, len(r.Sources))
-				for k, s := range r.Sources {
-					ce.Sources[k] = srcMap[s] - 1
-				}
-				if !slices.IsSorted(ce.Sources) {
-					slices.Sort(ce.Sources)
-				}
-				renumbered[key(r.Sources)] = ce.Sources
+				ce.Sources = renumbered[key(r.Sources)]
 			}
 			ce.Patches = make([]int32, len(r.Patches))
 			for k, p := range r.Patches {
@@ -151,6 +211,117 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 		out.Artifacts = append(out.Artifacts, ea)
 	}
 	return out, nil
+}
+
+// denseJob is a cell of x counting rows of the dense artifact child.
+type denseJob struct {
+	x     *art
+	i     int
+	c     lineage.Cell
+	rows  provenance.CellRows
+	child *art
+	res   **Resolved // where the answer goes; left nil when it does not fit
+}
+
+// resolveDense resolves the jobs: their distinct row sets on two
+// goroutines (denseSetOf only reads the walker), the rest here.
+func (w *Walker) resolveDense(jobs []denseJob) {
+	type setJob struct {
+		child *art
+		rows  provenance.CellRows
+		set   *denseSet
+	}
+	var todo []*setJob
+	byRows := map[*art]map[string]*setJob{}
+	jobSet := make([]*setJob, len(jobs))
+	for i, j := range jobs {
+		m := byRows[j.child]
+		if m == nil {
+			m = map[string]*setJob{}
+			byRows[j.child] = m
+		}
+		sj := m[string(j.rows.Encoded())]
+		if sj == nil || sj.rows.N != j.rows.N {
+			sj = &setJob{child: j.child, rows: j.rows, set: j.child.dense.set(j.rows)}
+			m[string(j.rows.Encoded())] = sj
+			if sj.set == nil {
+				todo = append(todo, sj)
+			}
+		}
+		jobSet[i] = sj
+	}
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range 2 {
+		wg.Go(func() {
+			var buf []int32
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(todo) {
+					return
+				}
+				sj := todo[i]
+				var ok bool
+				if buf, ok = sj.rows.AppendRows(buf[:0]); ok {
+					sj.set = denseSetOf(sj.child, buf)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, sj := range todo {
+		if sj.set != nil {
+			sj.child.dense.sets[string(sj.rows.Encoded())] = sj.set
+		}
+	}
+	for i, j := range jobs {
+		if set := jobSet[i].set; set != nil {
+			r := w.denseResolved(j.x, j.c, j.child, set)
+			j.x.cells[cellKey{j.c.Row, j.c.Col}] = r
+			*j.res = r
+		}
+	}
+}
+
+// halves calls f on the parts of each ascending list below mid on one
+// goroutine and on the parts from mid on another.
+func halves(lists [][]int32, mid int32, f func(l []int32)) {
+	halvesOut(lists, make([][]int32, len(lists)), mid, func(l, _ []int32) { f(l) })
+}
+
+// halvesOut is halves for a function that also writes outs[i], as long
+// as lists[i]: each half of a list with the same half of its out.
+func halvesOut(lists, outs [][]int32, mid int32, f func(l, out []int32)) {
+	cuts := make([]int, len(lists))
+	for i, l := range lists {
+		cuts[i], _ = slices.BinarySearch(l, mid)
+	}
+	part := func(i int, low bool) ([]int32, []int32) {
+		l, out, c := lists[i], outs[i], cuts[i]
+		if out == nil {
+			out = make([]int32, 0) // f ignores it
+		} else if low {
+			out = out[:c]
+		} else {
+			out = out[c:]
+		}
+		if low {
+			return l[:c], out
+		}
+		return l[c:], out
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range lists {
+			f(part(i, true))
+		}
+	})
+	for i := range lists {
+		f(part(i, false))
+	}
+	wg.Wait()
 }
 
 // sortSources sorts walker source numbers by (file, line, key). An eager
