@@ -400,8 +400,22 @@ func (s *Site) checkPages() error {
 }
 
 func (s *Site) checkLineage() error {
+	// Cells share lists (list): each is read once.
+	sorted := map[list]bool{}
+	ascending := func(l []int32) bool {
+		if len(l) == 0 {
+			return true
+		}
+		k := list{&l[0], len(l)}
+		ok, seen := sorted[k]
+		if !seen {
+			ok = slices.IsSorted(l)
+			sorted[k] = ok
+		}
+		return ok
+	}
 	for id, c := range s.Lineage.Cells {
-		if !slices.IsSorted(c.Sources) || !slices.IsSorted(c.Patches) {
+		if !ascending(c.Sources) || !ascending(c.Patches) {
 			return fmt.Errorf("site: lineage of %s: indexes not ascending", id)
 		}
 		if len(c.Sources) > 0 && (c.Sources[0] < 0 || int(c.Sources[len(c.Sources)-1]) >= len(s.Lineage.Sources)) {

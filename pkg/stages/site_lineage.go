@@ -67,7 +67,9 @@ func (l *siteLineage) add(a *stage.ExplainedArtifact, cols map[string]bool, valu
 		if !ok {
 			return fmt.Errorf("lineage of %s names row %d column %s, which the file does not have", a.Path, c.Row+1, c.Col)
 		}
-		for _, k := range c.Sources {
+		// The engine's lists ascend (site.Write checks it), so the ends
+		// bound them.
+		for _, k := range ends(c.Sources) {
 			if k < 0 || int(k) >= len(l.ex.Sources) {
 				return fmt.Errorf("lineage of %s row %d column %s: source index %d out of range", a.Path, c.Row+1, c.Col, k)
 			}
@@ -83,6 +85,14 @@ func (l *siteLineage) add(a *stage.ExplainedArtifact, cols map[string]bool, valu
 			Nodes: c.Nodes, Sources: c.Sources, Patches: c.Patches}
 	}
 	return nil
+}
+
+// ends is the first and last index of a list.
+func ends(l []int32) []int32 {
+	if len(l) == 0 {
+		return nil
+	}
+	return []int32{l[0], l[len(l)-1]}
 }
 
 // result is the site's lineage: the answer's tables and the kept cells.
