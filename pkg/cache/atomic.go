@@ -43,12 +43,13 @@ type File struct {
 	// value again: nothing is gained there, and nothing lost.)
 	Backdate bool
 
-	f    *os.File
-	path string
-	perm os.FileMode
-	h    *Hasher
-	n    int64
-	done bool
+	f     *os.File
+	path  string
+	perm  os.FileMode
+	h     *Hasher
+	n     int64
+	done  bool
+	stamp int64 // the modification time Backdate set, as the file system keeps it
 }
 
 // backdateMargin is how much further back than RacyWindow Backdate goes:
@@ -89,6 +90,11 @@ func (f *File) Sum() (Hash, int64) { return f.h.Sum(), f.n }
 // stages in the same process) need not hash it a second time.
 func (f *File) Sum256() [32]byte { return f.h.Sum() }
 
+// Stamp is the modification time Commit gave a Backdate file (in
+// nanoseconds, as the file system keeps it; 0 otherwise), for
+// StatCache.RecordWritten.
+func (f *File) Stamp() int64 { return f.stamp }
+
 // Commit makes the written bytes the content of the final path: fsync
 // (unless NoSync), chmod, close, rename, fsync the directory.
 func (f *File) Commit() error {
@@ -103,6 +109,12 @@ func (f *File) Commit() error {
 	}
 	if err == nil && f.Backdate {
 		err = os.Chtimes(tmp, time.Time{}, time.Now().Add(-RacyWindow-backdateMargin))
+		if err == nil {
+			var st statEntry
+			if st, err = fstatEntry(f.f); err == nil {
+				f.stamp = st.mtime
+			}
+		}
 	}
 	if err == nil && !f.NoSync {
 		err = f.f.Sync()

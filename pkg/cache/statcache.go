@@ -228,6 +228,39 @@ func (c *StatCache) Record(key, abs string, h Hash) FileStat {
 	return FileStat{st, regular, nil}
 }
 
+// errChangedSinceWritten is RecordWritten's answer for a file that is no
+// longer what its writer committed.
+var errChangedSinceWritten = errors.New("changed since it was written")
+
+// RecordWritten is Record for a file the caller committed with
+// File.Backdate, stamp being File.Stamp: its stat data is recorded only
+// while its modification time is still that stamp. Record alone would
+// pair the hash with whatever the file holds when it is called, and a
+// write between the commit and that call (a person saving the output at
+// once) would be trusted as the caller's content once a tenth of a second
+// had passed in between. A file that changed is forgotten instead (hashed
+// again when next needed), and the returned FileStat carries an error.
+func (c *StatCache) RecordWritten(key, abs string, h Hash, stamp int64) FileStat {
+	if stamp == 0 {
+		return c.Record(key, abs, h)
+	}
+	st, regular, err := statFile(abs)
+	if err == nil && regular && st.mtime != stamp {
+		err = &os.PathError{Op: "record", Path: abs, Err: errChangedSinceWritten}
+	}
+	if err != nil || !regular {
+		c.Forget(key)
+		return FileStat{st, regular, err}
+	}
+	st.hashedAt = time.Now().UnixNano()
+	st.hash = h
+	c.mu.Lock()
+	c.m[key] = st
+	c.dirty = true
+	c.mu.Unlock()
+	return FileStat{st, regular, nil}
+}
+
 var (
 	bufPool    = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 	hasherPool = sync.Pool{New: func() any { return blake3.New() }}

@@ -136,3 +136,61 @@ func TestBackdatedFile(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordWritten checks that the stat data of a backdated file is
+// recorded only while the file is what its writer committed: a write in
+// between, even one whose time is long enough ago for Record to trust it,
+// leaves no entry (Record would pair the new stat data with the old hash).
+func TestRecordWritten(t *testing.T) {
+	dir := t.TempDir()
+	c := LoadStatCache(filepath.Join(dir, "stat"))
+	commit := func(p, content string) (Hash, int64) {
+		f, err := Create(p, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.NoSync, f.Backdate = true, true
+		f.Write([]byte(content))
+		h, _ := f.Sum()
+		if err := f.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if f.Stamp() == 0 {
+			t.Fatal("no stamp after a backdated commit")
+		}
+		return h, f.Stamp()
+	}
+	p := filepath.Join(dir, "a.csv")
+	h, stamp := commit(p, "one\n")
+	if st := c.RecordWritten("a.csv", p, h, stamp); st.Err() != nil {
+		t.Fatal(st.Err())
+	}
+	if _, ok := c.m["a.csv"]; !ok {
+		t.Fatal("unchanged file not recorded")
+	}
+
+	h, stamp = commit(p, "two\n")
+	// Saved by someone before the writer records it; its time is set well
+	// back, as if a tenth of a second had passed since.
+	os.WriteFile(p, []byte("six\n"), 0o644)
+	old := time.Now().Add(-time.Second)
+	os.Chtimes(p, old, old)
+	if st := c.RecordWritten("a.csv", p, h, stamp); st.Err() == nil {
+		t.Fatal("a file changed since its commit was recorded")
+	}
+	if _, ok := c.m["a.csv"]; ok {
+		t.Fatal("the previous entry of a changed file was kept")
+	}
+	if got, _, _ := c.Hash("a.csv", p); got != Sum([]byte("six\n")) {
+		t.Fatalf("hash after a refused record: %v", got)
+	}
+	// What Record does with it: the old hash, trusted.
+	c.Record("a.csv", p, h)
+	if got, _, _ := c.Hash("a.csv", p); got != h {
+		t.Fatal("Record no longer pairs the stat data with the given hash; this test's premise is gone")
+	}
+	// Stamp 0 (not backdated) is Record.
+	if st := c.RecordWritten("b.csv", p, h, 0); st.Err() != nil {
+		t.Fatal(st.Err())
+	}
+}

@@ -260,30 +260,40 @@ func (s *Store) ReadBlob(h Hash) ([]byte, error) {
 // the error is a miss. With NoSync the caller fsyncs dst when it needs it
 // durable.
 func (s *Store) Restore(h Hash, dst string, perm os.FileMode) error {
+	_, err := s.RestoreStamped(h, dst, perm)
+	return err
+}
+
+// RestoreStamped is Restore, also returning the restored file's stamp
+// (File.Stamp) for StatCache.RecordWritten.
+func (s *Store) RestoreStamped(h Hash, dst string, perm os.FileMode) (int64, error) {
 	src, err := os.Open(s.blobPath(h))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return &MissError{Reason: "blob " + h.Short() + " not in cache"}
+			return 0, &MissError{Reason: "blob " + h.Short() + " not in cache"}
 		}
-		return err
+		return 0, err
 	}
 	defer src.Close()
 	out, err := Create(dst, perm)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	out.NoSync = s.NoSync
 	out.Backdate = true // an output, recorded in the stat cache next
 	defer out.Abort()
 	if _, err := io.Copy(out, src); err != nil {
-		return err
+		return 0, err
 	}
 	if got, _ := out.Sum(); got != h {
 		out.Abort()
 		s.discard(s.blobPath(h))
-		return &MissError{Reason: "blob " + h.Short() + " for " + filepath.Base(dst) + " is corrupt (content hash " + got.Short() + "); discarded"}
+		return 0, &MissError{Reason: "blob " + h.Short() + " for " + filepath.Base(dst) + " is corrupt (content hash " + got.Short() + "); discarded"}
 	}
-	return out.Commit()
+	if err := out.Commit(); err != nil {
+		return 0, err
+	}
+	return out.Stamp(), nil
 }
 
 // Manifest is what an action produced: its outputs and any extra blobs

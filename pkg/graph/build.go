@@ -610,18 +610,21 @@ func (e *engine) moveAside(o string, h cache.Hash) (string, error) {
 // restore writes every output from the cache (each verified on the way)
 // and records the node as built.
 func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest) error {
-	for _, o := range m.Outputs {
+	stamps := make([]int64, len(m.Outputs))
+	for i, o := range m.Outputs {
 		abs := e.abs(o.Path)
 		if err := e.mkdirOnce(filepath.Dir(abs)); err != nil {
 			return err
 		}
-		if err := e.store.Restore(o.Hash, abs, o.Mode.Perm()); err != nil {
+		stamp, err := e.store.RestoreStamped(o.Hash, abs, o.Mode.Perm())
+		if err != nil {
 			var miss *cache.MissError
 			if errors.As(err, &miss) {
 				return errors.New(miss.Reason)
 			}
 			return err
 		}
+		stamps[i] = stamp
 	}
 	if err := e.j.done(n.Name, d.key, m.Outputs); err != nil {
 		return err
@@ -630,8 +633,8 @@ func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest) error
 	// file per output); finish waits for them.
 	e.bg.add(func() error { return e.writeRecords(n, d, m.Outputs, m.Extra, "restored") })
 	e.store.Used(d.key)
-	for _, o := range m.Outputs {
-		e.stat.Record(o.Path, e.abs(o.Path), o.Hash)
+	for i, o := range m.Outputs {
+		e.stat.RecordWritten(o.Path, e.abs(o.Path), o.Hash, stamps[i])
 		e.setFile(o.Path, fileVal{h: o.Hash})
 		e.wroteFile(e.abs(o.Path))
 	}
@@ -643,12 +646,13 @@ func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest) error
 func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *NodeResult) (nodeOutput, error) {
 	var (
 		hashes map[string]cache.Hash
+		stamps map[string]int64 // a command's outputs have none
 		out    nodeOutput
 		err    error
 	)
 	t := time.Now()
 	if n.IsStage() {
-		hashes, out, err = e.runStage(ctx, n, d.reads)
+		hashes, stamps, out, err = e.runStage(ctx, n, d.reads)
 	} else {
 		hashes, out, err = e.runCommand(ctx, n)
 	}
@@ -697,7 +701,7 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	// stat data recorded now lets it refuse a file that changed since.
 	for _, o := range outs {
 		abs, h := e.abs(o.Path), o.Hash
-		st := e.stat.Record(o.Path, abs, h)
+		st := e.stat.RecordWritten(o.Path, abs, h, stamps[o.Path])
 		e.bg.add(func() error {
 			if err := e.store.PutWritten(abs, h, st); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				e.debugf("caching %s: %v (restoring it later will rebuild it instead)", o.Path, err)

@@ -98,10 +98,13 @@ func joinPaths(ps []string) string {
 //
 // reads are the node's inputs and patches with the hashes its key was made
 // of; the stage may ask for them (stage.Run.Sum) instead of rehashing.
-func (e *engine) runStage(ctx context.Context, n *pipeline.Node, reads []readFile) (hashes map[string]cache.Hash, out nodeOutput, err error) {
+//
+// stamps are the outputs' modification times as committed (see
+// cache.File.Backdate), for the stat cache.
+func (e *engine) runStage(ctx context.Context, n *pipeline.Node, reads []readFile) (hashes map[string]cache.Hash, stamps map[string]int64, out nodeOutput, err error) {
 	st, ok := e.opts.Registry.Lookup(n.Stage)
 	if !ok {
-		return nil, out, fmt.Errorf("%s: node %s: unknown stage %q", n.Pos, n.Name, n.Stage)
+		return nil, nil, out, fmt.Errorf("%s: node %s: unknown stage %q", n.Pos, n.Name, n.Stage)
 	}
 	declared := make(map[string]bool, len(n.Outputs))
 	for _, o := range n.Outputs {
@@ -177,7 +180,7 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node, reads []readFil
 	err = runSafely(ctx, st, run)
 	out.stderr = warn.Bytes()
 	if err != nil {
-		return nil, out, fmt.Errorf("node %s: %w", n.Name, err)
+		return nil, nil, out, fmt.Errorf("node %s: %w", n.Name, err)
 	}
 	var missing []string
 	for _, o := range n.Outputs {
@@ -186,18 +189,20 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node, reads []readFil
 		}
 	}
 	if len(missing) > 0 {
-		return nil, out, fmt.Errorf("node %s: stage %s did not write declared output %s", n.Name, n.Stage, joinPaths(missing))
+		return nil, nil, out, fmt.Errorf("node %s: stage %s did not write declared output %s", n.Name, n.Stage, joinPaths(missing))
 	}
 	hashes = make(map[string]cache.Hash, len(n.Outputs))
+	stamps = make(map[string]int64, len(n.Outputs))
 	for _, o := range n.Outputs {
 		f := files[o]
 		h, _ := f.Sum()
 		if err := f.Commit(); err != nil {
-			return hashes, out, fmt.Errorf("node %s: output %s: %v", n.Name, o, err)
+			return hashes, stamps, out, fmt.Errorf("node %s: output %s: %v", n.Name, o, err)
 		}
 		hashes[o] = h
+		stamps[o] = f.Stamp()
 	}
-	return hashes, out, nil
+	return hashes, stamps, out, nil
 }
 
 // runSafely turns a stage's panic into an error naming the stage, so one
