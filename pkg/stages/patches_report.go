@@ -258,8 +258,8 @@ func patchSecrets(reports []*patch.Report, priv *Privacy) []string {
 
 // touchedSecrets are the values (3 bytes or longer) of the sensitive
 // fields of the registrations whose keys the registrations reports'
-// changes name, read from regs (the records handed over in this process
-// when the registrations stage just wrote it).
+// changes name: handed over by the registrations stage when it just wrote
+// regs in this process, else read from regs.
 func touchedSecrets(ctx context.Context, r *stage.Run, regs string, reports []*patch.Report, priv *Privacy) ([]string, error) {
 	keys := map[string]bool{}
 	for _, rep := range reports {
@@ -275,6 +275,17 @@ func touchedSecrets(ctx context.Context, r *stage.Run, regs string, reports []*p
 	if len(keys) == 0 {
 		return nil, nil
 	}
+	set := map[string]bool{}
+	if m := regMemo.touchedView(regs, r.Sum); m != nil {
+		for k := range keys {
+			for _, x := range m[k] {
+				if len(x) >= 3 {
+					set[x] = true
+				}
+			}
+		}
+		return sortedKeys(set), nil
+	}
 	cols := []string{"registration_id"}
 	for _, f := range RegistrationFields {
 		if priv.IsSensitive(f) {
@@ -286,7 +297,6 @@ func touchedSecrets(ctx context.Context, r *stage.Run, regs string, reports []*p
 		return nil, err
 	}
 	defer done()
-	set := map[string]bool{}
 	for {
 		v, err := sc.NextWhere(keys)
 		if err == io.EOF {

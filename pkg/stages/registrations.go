@@ -114,7 +114,7 @@ func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, erro
 	}
 	sum := summer.Sum256()
 	if sd := <-seed; sd != nil {
-		regMemo.put(memoKey{file: csvOut, content: sum, size: -1}, sd.rows, sd.rowIdx, &regFull{t: res.table, active: res.active})
+		regMemo.put(memoKey{file: csvOut, content: sum, size: -1}, sd.rows, sd.rowIdx, res.handover(), res.touched())
 	}
 	if jsonOut != "" {
 		return writeJSON(r, jsonOut, res.report)
@@ -721,6 +721,59 @@ func (res *regResult) memoColumns(file string) *memoSeed {
 		rowIdx[row] = row
 	}
 	return &memoSeed{rr, rowIdx}
+}
+
+// regFullMaxBytes bounds the records handed over to the next stages
+// (regScanner): holding them until the build ends costs their size in
+// memory, which a hundred thousand registrations (~25 MB) afford and a
+// million (~250 MB, on top of the site's walk) do not under the 1 GiB
+// target; above it, the roster and the duplicate report parse the file.
+var regFullMaxBytes = 64 << 20
+
+// handover is the full view of the records for regMemo, or nil when they
+// are too large to keep.
+func (res *regResult) handover() *regFull {
+	size := 0
+	for _, i := range res.active {
+		size += len(res.table.Records[i].Packed())
+		if size > regFullMaxBytes {
+			return nil
+		}
+	}
+	return &regFull{t: res.table, active: res.active}
+}
+
+// touched maps the key of every written record a patch changed to the
+// values of its sensitive fields: what the corrections report withholds
+// from free text (touchedSecrets), handed over so that it need not read
+// the file when the records themselves are not.
+func (res *regResult) touched() map[string][]string {
+	keys := map[string]bool{}
+	for _, e := range res.report.Patches {
+		for _, c := range e.Changes {
+			keys[c.Key] = true
+		}
+	}
+	m := map[string][]string{}
+	if res.privacy == nil {
+		return m
+	}
+	var all []string
+	for _, i := range res.active {
+		r := &res.table.Records[i]
+		if !keys[r.Get(res.keyCol)] {
+			continue
+		}
+		all = r.AppendValues(all[:0])
+		var vs []string
+		for f, v := range all {
+			if res.privacy.IsSensitive(RegistrationFields[f]) {
+				vs = append(vs, v)
+			}
+		}
+		m[all[res.keyCol]] = vs
+	}
+	return m
 }
 
 // memoSeed is what the memo gets for the file just written.

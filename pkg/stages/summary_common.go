@@ -203,6 +203,9 @@ type memoEntry struct {
 	// full is every column, when the stage that wrote the file handed
 	// over its records (see regScanner).
 	full *regFull
+	// touched is the sensitive values of every record a patch changed,
+	// by key (see regResult.touched), when the writing stage handed it over.
+	touched map[string][]string
 }
 
 // memoKey names a file's content: by the engine's BLAKE3 of it when the
@@ -277,8 +280,8 @@ func (m *memo) get(ctx context.Context, fsys fs.FS, file string, engineSum func(
 // put remembers rows under key, as if a stage had parsed them: the stage
 // that wrote the file hands over what it knows instead (memoColumns), and
 // its records (full) for the stages that read other columns.
-func (m *memo) put(key memoKey, rows *regRows, rowIdx []int, full *regFull) {
-	e := &memoEntry{key: key, done: make(chan struct{}), rows: rows, rowIdx: rowIdx, full: full}
+func (m *memo) put(key memoKey, rows *regRows, rowIdx []int, full *regFull, touched map[string][]string) {
+	e := &memoEntry{key: key, done: make(chan struct{}), rows: rows, rowIdx: rowIdx, full: full, touched: touched}
 	close(e.done)
 	m.mu.Lock()
 	if m.entry == nil {
@@ -292,14 +295,31 @@ func (m *memo) put(key memoKey, rows *regRows, rowIdx []int, full *regFull) {
 // hash of it (engineSum) names the content they were written as. Without
 // the engine's hash there is no cheap way to tell, and the caller parses.
 func (m *memo) fullView(file string, engineSum func(string) ([32]byte, bool)) *regFull {
+	if e := m.written(file, engineSum); e != nil {
+		return e.full
+	}
+	return nil
+}
+
+// touchedView is fullView for the touched records' sensitive values.
+func (m *memo) touchedView(file string, engineSum func(string) ([32]byte, bool)) map[string][]string {
+	if e := m.written(file, engineSum); e != nil {
+		return e.touched
+	}
+	return nil
+}
+
+// written is the entry a stage put for file, if the engine's hash of file
+// names the content it was written as.
+func (m *memo) written(file string, engineSum func(string) ([32]byte, bool)) *memoEntry {
 	sum, ok := callSum(engineSum, file)
 	if !ok {
 		return nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if e := m.entry; e != nil && e.full != nil && e.key == (memoKey{file: file, content: sum, size: -1}) {
-		return e.full
+	if e := m.entry; e != nil && e.key == (memoKey{file: file, content: sum, size: -1}) {
+		return e
 	}
 	return nil
 }
