@@ -131,18 +131,19 @@ func (s *Store) PutFileAs(path string, want Hash) error {
 }
 
 // PutWritten stores the file at path, which the caller wrote itself and
-// hashed on the way as want; st is its stat data taken right after it was
-// put in place (StatCache.Record). When a blob named want exists nothing is
-// copied.
+// hashed on the way as want (or hashed once the command that wrote it had
+// exited); st is its stat data taken right after it was put in place
+// (StatCache.RecordWritten or Record). When a blob named want exists
+// nothing is copied.
 //
 // The bytes are not hashed again: they are copied inside the kernel
 // (copy_file_range where the system has it) and the file is then checked
 // against st, so that a file replaced or written to since is not stored.
-// (An edit within the same clock tick as the caller's write can keep the
-// stat data; the blob is then not what its name says, and Restore and
-// ReadBlob, which re-hash every blob they read, find it, discard it and
-// report a miss.) A file whose stat data is unknown or already differs is
-// stored through PutFileAs, which hashes what it copies.
+// (A file that was not backdated can keep its stat data through an edit in
+// the same clock tick as its write; the blob is then not what its name
+// says, and Restore and ReadBlob, which re-hash every blob they read, find
+// it, discard it and report a miss.) A file whose stat data is unknown or
+// already differs is stored through PutFileAs, which hashes what it copies.
 func (s *Store) PutWritten(path string, want Hash, st FileStat) error {
 	if s.HasBlob(want) {
 		return nil
@@ -256,9 +257,9 @@ func (s *Store) ReadBlob(h Hash) ([]byte, error) {
 }
 
 // Restore writes blob h to dst atomically with mode perm (backdated: see
-// File.Backdate), verifying the bytes on the way: a corrupt blob is deleted, dst is left as it was, and
-// the error is a miss. With NoSync the caller fsyncs dst when it needs it
-// durable.
+// File.Backdate), verifying the bytes on the way: a corrupt blob is
+// deleted, dst is left as it was, and the error is a miss. With NoSync the
+// caller fsyncs dst when it needs it durable.
 func (s *Store) Restore(h Hash, dst string, perm os.FileMode) error {
 	_, err := s.RestoreStamped(h, dst, perm)
 	return err
