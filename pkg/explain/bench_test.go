@@ -19,7 +19,7 @@ import (
 //
 //	go test ./pkg/explain -run '^$' -bench BenchmarkExplainEager -benchtime 10x
 func BenchmarkExplainEager(b *testing.B) {
-	for _, n := range []int{100000} {
+	for _, n := range []int{100000, 1000000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) { benchExplain(b, n) })
 	}
 }

@@ -27,8 +27,9 @@ type dense struct {
 	srcOf    []int32 // row -> its one source
 	monotone bool    // srcOf ascends with the row
 	// major is the chain most rows share.
-	major    uint64
-	majorAll bool
+	majorChain uint16
+	major      uint64
+	majorAll   bool
 	// special are the rows with patches or another chain than major,
 	// ascending; minor says which of them have another chain.
 	special []int32
@@ -52,20 +53,15 @@ func (w *Walker) makeDense(a *art) *dense {
 	if len(a.rows) == 0 {
 		return nil
 	}
-	type mask struct {
-		arts uint64
-		all  bool
-	}
-	// A table has a handful of chains: count them in a short list.
-	var (
-		masks  []mask
-		counts []int
-		last   = -1
-	)
+	// A table has a handful of chains: count rows per chain number.
+	counts := map[uint16]int{}
+	var order []uint16
+	last := uint16(0)
 	d := &dense{srcOf: make([]int32, len(a.rows)), monotone: true, sets: map[string]*denseSet{}}
+	n := 0
 	for i := range a.rows {
 		r := &a.rows[i]
-		if !r.done || r.nsrc != 1 {
+		if r.chain == 0 || r.nsrc != 1 {
 			return nil
 		}
 		s := w.srcArena[r.src]
@@ -73,26 +69,31 @@ func (w *Walker) makeDense(a *art) *dense {
 		if i > 0 && s <= d.srcOf[i-1] {
 			d.monotone = false
 		}
-		m := mask{r.arts, r.all}
-		if last < 0 || masks[last] != m {
-			last = slices.Index(masks, m)
-			if last < 0 {
-				masks, counts = append(masks, m), append(counts, 0)
-				last = len(masks) - 1
+		if r.chain != last {
+			if last != 0 {
+				counts[last] += n
 			}
+			if _, ok := counts[r.chain]; !ok {
+				counts[r.chain] = 0
+				order = append(order, r.chain)
+			}
+			last, n = r.chain, 0
 		}
-		counts[last]++
+		n++
 	}
-	major := 0
-	for i := range masks {
-		if counts[i] > counts[major] {
-			major = i
+	counts[last] += n
+	major := order[0]
+	for _, c := range order {
+		if counts[c] > counts[major] {
+			major = c
 		}
 	}
-	d.major, d.majorAll = masks[major].arts, masks[major].all
+	d.majorChain = major
+	mc := w.chains[major-1]
+	d.major, d.majorAll = mc.arts, mc.all
 	for i := range a.rows {
 		r := &a.rows[i]
-		minor := r.arts != d.major || r.all != d.majorAll
+		minor := r.chain != major
 		if r.npat > 0 || minor {
 			d.special = append(d.special, int32(i))
 			d.minor = append(d.minor, minor)
@@ -116,7 +117,7 @@ func (w *Walker) denseCell(a *art, c lineage.Cell, rows provenance.CellRows) (*R
 		if !ok {
 			return nil, false, nil
 		}
-		if set = denseSetOf(child, buf); set == nil {
+		if set = denseSetOf(child, w.chains, buf); set == nil {
 			return nil, false, nil
 		}
 		child.dense.sets[string(rows.Encoded())] = set
@@ -179,7 +180,7 @@ func (w *Walker) denseResolved(a *art, c lineage.Cell, child *art, set *denseSet
 // they are not strictly ascending or not all rows of a's row lineage (a
 // count naming a row twice, or a cell of an aggregate input). It only
 // reads a, so several can run at once (Explain).
-func denseSetOf(a *art, rows []int32) *denseSet {
+func denseSetOf(a *art, chains []chain, rows []int32) *denseSet {
 	d := a.dense
 	if len(rows) == 0 || int(rows[len(rows)-1]) >= len(d.srcOf) {
 		return nil
@@ -199,10 +200,10 @@ func denseSetOf(a *art, rows []int32) *denseSet {
 				sp++
 			}
 			if sp < len(d.special) && d.special[sp] == row {
-				r := &a.rows[row]
+				c := chains[a.rows[row].chain-1]
 				set.special = append(set.special, row)
-				set.arts |= r.arts
-				set.all = set.all || r.all
+				set.arts |= c.arts
+				set.all = set.all || c.all
 				if d.minor[sp] {
 					minor++
 				}

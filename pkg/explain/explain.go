@@ -134,6 +134,10 @@ type Walker struct {
 	lastF    int32
 	// rowBuf is the scratch list of a count's rows (denseCell).
 	rowBuf []int32
+	// chains are the rows' chains, numbered by chainOf.
+	chains    []chain
+	chainIdx  map[chain]uint16
+	lastChain uint16
 
 	// srcMark and patMark hold, per source and per patch, the generation
 	// of the last union that took it in (see merger).
@@ -178,18 +182,50 @@ type cellKey struct {
 // rowRes is the closure of one row of row lineage: its own sources and
 // patches and those of every row it refers to, patches not yet filtered by
 // the fields a cell reads. Sources are Walker.srcArena[src:src+nsrc],
-// ascending and distinct; patches Walker.patArena[pat:pat+npat].
+// ascending and distinct; patches Walker.patArena[pat:pat+npat]; the
+// artifacts on the way Walker.chains[chain-1] (0: not resolved yet). 16
+// bytes: a million-row table is walked through twice.
 type rowRes struct {
-	arts      uint64
-	src, nsrc uint32
-	pat, npat uint32
-	done, all bool
+	src, pat, nsrc uint32
+	npat, chain    uint16
 }
+
+// chain is a set of artifacts a walk passed through (Resolved's arts and
+// all); a table has a handful, which rows name by number.
+type chain struct {
+	arts uint64
+	all  bool
+}
+
+// chainOf numbers a chain for rowRes.
+func (w *Walker) chainOf(arts uint64, all bool) (uint16, error) {
+	c := chain{arts, all}
+	if w.lastChain > 0 && w.chains[w.lastChain-1] == c {
+		return w.lastChain, nil
+	}
+	i, ok := w.chainIdx[c]
+	if !ok {
+		if len(w.chains) >= math.MaxUint16 {
+			return 0, errors.New("lineage walk: too many distinct chains of nodes")
+		}
+		w.chains = append(w.chains, c)
+		i = uint16(len(w.chains))
+		if w.chainIdx == nil {
+			w.chainIdx = map[chain]uint16{}
+		}
+		w.chainIdx[c] = i
+	}
+	w.lastChain = i
+	return i, nil
+}
+
+func (w *Walker) rowChain(r *rowRes) chain { return w.chains[r.chain-1] }
 
 func (w *Walker) rowSrcs(r *rowRes) []int32 { return w.srcArena[r.src : r.src+r.nsrc : r.src+r.nsrc] }
 
 func (w *Walker) rowPatches(r *rowRes) []int32 {
-	return w.patArena[r.pat : r.pat+r.npat : r.pat+r.npat]
+	end := r.pat + uint32(r.npat)
+	return w.patArena[r.pat:end:end]
 }
 
 // New returns a walker over src.
@@ -493,7 +529,7 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 		return nil, fmt.Errorf("%s: lineage row %d out of range (the file has %d)", a.Path, i+1, len(a.rows))
 	}
 	r := &a.rows[i]
-	if r.done {
+	if r.chain != 0 {
 		return r, nil
 	}
 	// Nearly every row of a large table is one export record or one row
@@ -520,7 +556,11 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 		if err != nil {
 			return nil, err
 		}
-		*r = rowRes{done: true, src: off, nsrc: 1, arts: arts, all: all}
+		ch, err := w.chainOf(arts, all)
+		if err != nil {
+			return nil, err
+		}
+		*r = rowRes{src: off, nsrc: 1, chain: ch}
 		return r, nil
 	case provenance.RowRef:
 		// A row standing for one row of the input the previous one named
@@ -534,7 +574,12 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 			if rr.nsrc <= 1 && rr.npat == 0 {
 				arts, all := a.bit()
 				b, al := c.bit()
-				*r = rowRes{done: true, src: rr.src, nsrc: rr.nsrc, arts: arts | b | rr.arts, all: all || al || rr.all}
+				rc := w.rowChain(rr)
+				ch, err := w.chainOf(arts|b|rc.arts, all || al || rc.all)
+				if err != nil {
+					return nil, err
+				}
+				*r = rowRes{src: rr.src, nsrc: rr.nsrc, chain: ch}
 				return r, nil
 			}
 		}
@@ -571,8 +616,9 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 		if rr != nil {
 			srcs = append(srcs, w.rowSrcs(rr)...)
 			patches = append(patches, w.rowPatches(rr)...)
-			arts |= rr.arts
-			all = all || rr.all
+			rc := w.rowChain(rr)
+			arts |= rc.arts
+			all = all || rc.all
 			if len(lr.Refs) == 1 {
 				a.refIn, a.refChild = ref.Input, ca
 			}
@@ -592,7 +638,14 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 	if err != nil {
 		return nil, err
 	}
-	*r = rowRes{done: true, src: so, nsrc: uint32(len(srcs)), pat: po, npat: uint32(len(patches)), arts: arts, all: all}
+	if len(patches) > math.MaxUint16 {
+		return nil, fmt.Errorf("%s: row %d: more than %d patches", a.Path, i+1, math.MaxUint16)
+	}
+	ch, err := w.chainOf(arts, all)
+	if err != nil {
+		return nil, err
+	}
+	*r = rowRes{src: so, nsrc: uint32(len(srcs)), pat: po, npat: uint16(len(patches)), chain: ch}
 	return r, nil
 }
 
@@ -734,8 +787,9 @@ func (m *merger) addRow(r *rowRes, fields []string) {
 			m.addPatch(p)
 		}
 	}
-	m.arts |= r.arts
-	m.all = m.all || r.all
+	c := m.w.rowChain(r)
+	m.arts |= c.arts
+	m.all = m.all || c.all
 }
 
 func (m *merger) addResolved(r *Resolved) {

@@ -265,7 +265,7 @@ func (w *Walker) resolveDense(jobs []denseJob) {
 				sj := todo[i]
 				var ok bool
 				if buf, ok = sj.rows.AppendRows(buf[:0]); ok {
-					sj.set = denseSetOf(sj.child, buf)
+					sj.set = denseSetOf(sj.child, w.chains, buf)
 				}
 			}
 		})
