@@ -83,7 +83,8 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 	// pointer-free entries: a million-row roster costs its own size in
 	// memory and nothing for the garbage collector to scan.
 	type row struct {
-		prefix    uint64 // the key's first 8 bytes, big-endian: most compares end here
+		prefix    uint64 // the key's first bytes, big-endian: most compares end here
+		prefix2   uint64 // the next ones: names repeat, and compares of their bytes cost more
 		bethel    int32
 		input     int32
 		keyStart  uint32 // key is arena[keyStart:lineStart], line arena[lineStart:end]
@@ -129,9 +130,6 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		arena = appendLower(arena, cells[4])
 		arena = append(arena, 0)
 		arena = append(arena, cells[2]...)
-		var pre [8]byte
-		copy(pre[:], arena[x.keyStart:])
-		x.prefix = binary.BigEndian.Uint64(pre[:])
 		x.lineStart = uint32(len(arena))
 		arena = csvio.AppendRow(arena, cells)
 		x.end = uint32(len(arena))
@@ -141,16 +139,24 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		rows = append(rows, x)
 	}
 	// Bethel numbers fit in 16 bits (all real ones do): then the bethel and
-	// the key's first 6 bytes compare as one number, and most comparisons
-	// of the sort end in one branch.
+	// the key's first 6 bytes compare as one number, the next 8 as
+	// another, and most comparisons of the sort end there. (Keys shorter
+	// than the prefixes are padded with zeros, which orders them as the
+	// keys themselves: a shorter key that ties is a prefix of the other.)
 	packed := true
 	for _, x := range rows {
 		packed = packed && x.bethel >= 0 && x.bethel <= math.MaxUint16
 	}
-	if packed {
-		for i := range rows {
-			rows[i].prefix = uint64(rows[i].bethel)<<48 | rows[i].prefix>>16
+	for i := range rows {
+		x := &rows[i]
+		var pre [16]byte
+		if packed {
+			binary.BigEndian.PutUint16(pre[:], uint16(x.bethel))
+			copy(pre[2:], arena[x.keyStart:x.lineStart])
+		} else {
+			copy(pre[:], arena[x.keyStart:x.lineStart])
 		}
+		x.prefix, x.prefix2 = binary.BigEndian.Uint64(pre[:8]), binary.BigEndian.Uint64(pre[8:])
 	}
 	slices.SortFunc(rows, func(a, b row) int {
 		switch {
@@ -158,6 +164,8 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 			return cmp.Compare(a.bethel, b.bethel)
 		case a.prefix != b.prefix:
 			return cmp.Compare(a.prefix, b.prefix)
+		case a.prefix2 != b.prefix2:
+			return cmp.Compare(a.prefix2, b.prefix2)
 		}
 		return bytes.Compare(arena[a.keyStart:a.lineStart], arena[b.keyStart:b.lineStart])
 	})
