@@ -4,6 +4,7 @@ import (
 	"bethel/pkg/lineage"
 
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -66,5 +67,63 @@ func TestDuplicates(t *testing.T) {
 	err = (registrationsDuplicates{}).Run(context.Background(), r)
 	if err == nil || err.Error() != "node duplicates: registrations.duplicates lists registration ids, which are never public; make the node internal" {
 		t.Errorf("public: %v", err)
+	}
+}
+
+// TestDuplicatesLargeGroup: a name and birth date shared by more than
+// dupMaxGroup registrations pairs only the first dupMaxGroup of them in
+// file order (not id order, not hash order) and warns; groups are found
+// among many other keys (the sort groups equal keys wherever they are).
+func TestDuplicatesLargeGroup(t *testing.T) {
+	privacy, err := os.ReadFile("testdata/registrations/small/config/privacy.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("registration_id,first_name,last_name,date_of_birth,email,bethel\n")
+	// 25 of the same person, ids descending in file order, between 2000
+	// distinct people.
+	for i := 0; i < 2000; i++ {
+		// Names compare by their letters only: spell i in letters.
+		fmt.Fprintf(&b, "R-A%04d,N%s,L%s,2010-01-01,,7\n", i, letters(i), letters(i))
+		if i%80 == 0 && i/80 < 25 {
+			fmt.Fprintf(&b, "R-Z%02d,Same,Person,2011-02-03,,7\n", 99-i/80)
+		}
+	}
+	fsys := fstest.MapFS{
+		"out/private/registrations.csv": {Data: []byte(b.String())},
+		"config/privacy.toml":           {Data: privacy},
+	}
+	r, rr := workspaceRun(t, fsys, "duplicates", []string{"out/private/registrations.csv", "config/privacy.toml"},
+		[]string{"out/summary/duplicates.csv"}, "")
+	r.Visibility = stage.Internal
+	if err := (registrationsDuplicates{}).Run(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(rr.outputs["out/summary/duplicates.csv"].String(), "\uFEFF")), "\n")[1:]
+	if len(lines) != dupMaxGroup*(dupMaxGroup-1)/2 {
+		t.Fatalf("%d pairs, want %d", len(lines), dupMaxGroup*(dupMaxGroup-1)/2)
+	}
+	// The first 20 in file order are R-Z99 down to R-Z80.
+	for _, l := range lines {
+		for _, id := range strings.Split(l, ",")[:2] {
+			if id < "R-Z80" || id > "R-Z99" {
+				t.Fatalf("pair %q: %s is not among the first %d of the group in file order", l, id, dupMaxGroup)
+			}
+		}
+	}
+	if len(rr.warnings) != 2 || !strings.Contains(rr.warnings[1], "1 groups of more than 20") {
+		t.Errorf("warnings %q", rr.warnings)
+	}
+}
+
+func letters(i int) string {
+	s := ""
+	for {
+		s = string(rune('a'+i%26)) + s
+		i /= 26
+		if i == 0 {
+			return s
+		}
 	}
 }
