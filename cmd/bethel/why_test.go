@@ -265,58 +265,11 @@ reason = "Transferred to Bethel 4 (test)"
 	if len(lost) == 0 {
 		t.Error("no cell of bethel 2 lost the record")
 	}
-	// patches --impact finds the same cells from lineage.
-	r := runBethel(t, dir, "patches", "--impact", "--json")
-	var rep struct {
-		Impact patchImpact `json:"impact"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
-		t.Fatalf("patches --impact --json: %v\n%s%s", err, r.stdout, r.stderr)
-	}
-	var want, got []string
-	for _, c := range gained {
-		want = append(want, rowForm[c])
-	}
-	for _, c := range rep.Impact.Cells[id] {
-		if strings.HasPrefix(c, "out/summary/") && strings.Contains(c, ".csv:") || strings.HasPrefix(c, "out/public/") {
-			got = append(got, c)
-		}
-	}
-	sort.Strings(want)
-	sort.Strings(got)
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("patches --impact lists for %s:\n  %v\nwant the cells that gained the record:\n  %v", id, got, want)
-	}
-	if !strings.Contains(rep.Impact.Method, "lineage") {
-		t.Errorf("impact does not say how it was computed: %q", rep.Impact.Method)
-	}
-	// Built with and without the patch, --exact also finds the cells the
-	// record left: exactly the summary cells that gained or lost a count.
-	r = runBethel(t, dir, "patches", "--impact", "--exact", "--json")
-	var exact struct {
-		Impact patchImpact `json:"impact"`
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &exact); err != nil {
-		t.Fatalf("patches --impact --exact --json: %v\n%s%s", err, r.stdout, r.stderr)
-	}
-	want = want[:0]
-	for _, c := range append(append([]string{}, gained...), lost...) {
-		want = append(want, rowForm[c])
-	}
-	got = got[:0]
-	for _, c := range exact.Impact.Cells[id] {
-		if strings.HasPrefix(c, "out/summary/") && strings.Contains(c, ".csv:") || strings.HasPrefix(c, "out/public/") {
-			got = append(got, c)
-		}
-	}
-	sort.Strings(want)
-	sort.Strings(got)
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("patches --impact --exact lists for %s:\n  %v\nwant the cells that gained or lost the record:\n  %v", id, got, want)
-	}
-	if !strings.Contains(exact.Impact.Method, "built with and without") {
-		t.Errorf("exact impact does not say how it was computed: %q", exact.Impact.Method)
-	}
+	// patches --impact finds the same cells from lineage; built with and
+	// without the patch, --exact also finds the cells the record left:
+	// exactly the summary cells that gained or lost a count.
+	rep := checkImpact(t, dir, id, gained, "lineage", "--impact")
+	exact := checkImpact(t, dir, id, append(append([]string{}, gained...), lost...), "built with and without", "--impact", "--exact")
 	// The moved record's own bethel cell in the registrations table is
 	// a changed cell too.
 	data, err := os.ReadFile(filepath.Join(dir, "out/private/registrations.csv"))
@@ -329,11 +282,43 @@ reason = "Transferred to Bethel 4 (test)"
 			row = i + 1
 		}
 	}
-	if cell := fmt.Sprintf("out/private/registrations.csv:%d:bethel", row); row == 0 || !slices.Contains(rep.Impact.Cells[id], cell) {
-		t.Errorf("patches --impact does not list %s for %s: %v", cell, id, rep.Impact.Cells[id])
-	} else if !slices.Contains(exact.Impact.Cells[id], cell) {
-		t.Errorf("patches --impact --exact does not list %s for %s: %v", cell, id, exact.Impact.Cells[id])
+	if cell := fmt.Sprintf("out/private/registrations.csv:%d:bethel", row); row == 0 || !slices.Contains(rep.Cells[id], cell) {
+		t.Errorf("patches --impact does not list %s for %s: %v", cell, id, rep.Cells[id])
+	} else if !slices.Contains(exact.Cells[id], cell) {
+		t.Errorf("patches --impact --exact does not list %s for %s: %v", cell, id, exact.Cells[id])
 	}
+}
+
+// checkImpact runs `bethel patches --json` with flags and checks that the
+// summary and public cells it lists for patch id are exactly cells (in
+// cellValues' form), and that it says how it computed them (method).
+func checkImpact(t *testing.T, dir, id string, cells []string, method string, flags ...string) patchImpact {
+	t.Helper()
+	r := runBethel(t, dir, append([]string{"patches", "--json"}, flags...)...)
+	var rep struct {
+		Impact patchImpact `json:"impact"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("patches %v: %v\n%s%s", flags, err, r.stdout, r.stderr)
+	}
+	var want, got []string
+	for _, c := range cells {
+		want = append(want, rowForm[c])
+	}
+	for _, c := range rep.Impact.Cells[id] {
+		if strings.HasPrefix(c, "out/summary/") && strings.Contains(c, ".csv:") || strings.HasPrefix(c, "out/public/") {
+			got = append(got, c)
+		}
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("patches %v lists for %s:\n  %v\nwant:\n  %v", flags, id, got, want)
+	}
+	if !strings.Contains(rep.Impact.Method, method) {
+		t.Errorf("patches %v does not say how it computed the cells: %q", flags, rep.Impact.Method)
+	}
+	return rep.Impact
 }
 
 // stable drops what legitimately differs between two builds of the same

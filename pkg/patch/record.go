@@ -34,21 +34,14 @@ func RecordFromPacked(data string, n, line int) (Record, bool) {
 	if len(data) < 3 || data[0] > 1 || int(data[1])|int(data[2])<<8 != n {
 		return Record{}, false
 	}
-	w := 2
-	if data[0] == 1 {
-		w = 4
-	}
+	w := offsetWidth(data)
 	base := 3 + n*w
 	if len(data) < base {
 		return Record{}, false
 	}
 	prev := 0
 	for k := 0; k < n; k++ {
-		p := 3 + k*w
-		end := int(data[p]) | int(data[p+1])<<8
-		if w == 4 {
-			end |= int(data[p+2])<<16 | int(data[p+3])<<24
-		}
+		end := offsetEnd(data, w, k)
 		if end < prev {
 			return Record{}, false
 		}
@@ -71,24 +64,33 @@ func (r *Record) Len() int {
 // Get returns field i.
 func (r *Record) Get(i int) string {
 	d := r.data
-	n := int(d[1]) | int(d[2])<<8
-	w := 2
-	if d[0] == 1 {
-		w = 4
-	}
-	base := 3 + n*w
-	end := func(k int) int {
-		p := 3 + k*w
-		if w == 2 {
-			return int(d[p]) | int(d[p+1])<<8
-		}
-		return int(d[p]) | int(d[p+1])<<8 | int(d[p+2])<<16 | int(d[p+3])<<24
-	}
+	w := offsetWidth(d)
+	base := 3 + (int(d[1])|int(d[2])<<8)*w
 	start := 0
 	if i > 0 {
-		start = end(i - 1)
+		start = offsetEnd(d, w, i-1)
 	}
-	return d[base+start : base+end(i)]
+	return d[base+start : base+offsetEnd(d, w, i)]
+}
+
+// The packed form: byte 0 the offset width (0: 2 bytes, 1: 4 bytes),
+// bytes 1-2 the number of fields, then each field's end offset, little
+// endian, then the fields' bytes.
+
+func offsetWidth(d string) int {
+	if d[0] == 1 {
+		return 4
+	}
+	return 2
+}
+
+// offsetEnd is where field k ends, relative to the start of the bytes.
+func offsetEnd(d string, w, k int) int {
+	p := 3 + k*w
+	if w == 2 {
+		return int(d[p]) | int(d[p+1])<<8
+	}
+	return int(d[p]) | int(d[p+1])<<8 | int(d[p+2])<<16 | int(d[p+3])<<24
 }
 
 // Values returns a fresh slice of every field.
@@ -104,18 +106,11 @@ func (r *Record) AppendValues(dst []string) []string {
 		return dst
 	}
 	n := int(d[1]) | int(d[2])<<8
-	w := 2
-	if d[0] == 1 {
-		w = 4
-	}
+	w := offsetWidth(d)
 	base := 3 + n*w
 	start := 0
 	for k := 0; k < n; k++ {
-		p := 3 + k*w
-		end := int(d[p]) | int(d[p+1])<<8
-		if w == 4 {
-			end |= int(d[p+2])<<16 | int(d[p+3])<<24
-		}
+		end := offsetEnd(d, w, k)
 		dst = append(dst, d[base+start:base+end])
 		start = end
 	}

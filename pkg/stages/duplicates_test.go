@@ -13,19 +13,14 @@ import (
 	"bethel/pkg/stage"
 )
 
-func TestDuplicates(t *testing.T) {
+// runDuplicates runs the duplicate report, internal, over regs as the
+// normalized registrations.
+func runDuplicates(t *testing.T, regs string) (fstest.MapFS, *regRun) {
+	t.Helper()
 	privacy, err := os.ReadFile("testdata/registrations/small/config/privacy.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	regs := "registration_id,first_name,last_name,date_of_birth,email,bethel\n" +
-		"R-3,Zoë,Ashby,2012-04-03,zoe@example.org,12\n" +
-		"R-1,zoe,ASHBY,2012-04-03,other@example.org,12\n" +
-		"R-2,Zoe,Ash-by,2012-04-04,ZOE@example.org,12\n" +
-		"R-4,Mia,Fenley,,mia@example.org,7\n" +
-		"R-5,Mia,Fenley,,mia@example.org,7\n" +
-		"R-6,Ann,Lee,,,7\n" +
-		"R-7,Ann,Lee,,,7\n"
 	fsys := fstest.MapFS{
 		"out/private/registrations.csv": {Data: []byte(regs)},
 		"config/privacy.toml":           {Data: privacy},
@@ -36,6 +31,19 @@ func TestDuplicates(t *testing.T) {
 	if err := (registrationsDuplicates{}).Run(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
+	return fsys, rr
+}
+
+func TestDuplicates(t *testing.T) {
+	regs := "registration_id,first_name,last_name,date_of_birth,email,bethel\n" +
+		"R-3,Zoë,Ashby,2012-04-03,zoe@example.org,12\n" +
+		"R-1,zoe,ASHBY,2012-04-03,other@example.org,12\n" +
+		"R-2,Zoe,Ash-by,2012-04-04,ZOE@example.org,12\n" +
+		"R-4,Mia,Fenley,,mia@example.org,7\n" +
+		"R-5,Mia,Fenley,,mia@example.org,7\n" +
+		"R-6,Ann,Lee,,,7\n" +
+		"R-7,Ann,Lee,,,7\n"
+	fsys, rr := runDuplicates(t, regs)
 	got := rr.outputs["out/summary/duplicates.csv"].String()
 	want := "\uFEFFregistration_id_a,registration_id_b,rule\n" +
 		"R-1,R-3,name_birth_date\n" +
@@ -61,10 +69,10 @@ func TestDuplicates(t *testing.T) {
 		t.Errorf("lineage %+v", rows)
 	}
 
-	r, _ = workspaceRun(t, fsys, "duplicates", []string{"out/private/registrations.csv", "config/privacy.toml"},
+	r, _ := workspaceRun(t, fsys, "duplicates", []string{"out/private/registrations.csv", "config/privacy.toml"},
 		[]string{"out/public/duplicates.csv"}, "")
 	r.Visibility = stage.Public
-	err = (registrationsDuplicates{}).Run(context.Background(), r)
+	err := (registrationsDuplicates{}).Run(context.Background(), r)
 	if err == nil || err.Error() != "node duplicates: registrations.duplicates lists registration ids, which are never public; make the node internal" {
 		t.Errorf("public: %v", err)
 	}
@@ -75,10 +83,6 @@ func TestDuplicates(t *testing.T) {
 // file order (not id order, not hash order) and warns; groups are found
 // among many other keys (the sort groups equal keys wherever they are).
 func TestDuplicatesLargeGroup(t *testing.T) {
-	privacy, err := os.ReadFile("testdata/registrations/small/config/privacy.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var b strings.Builder
 	b.WriteString("registration_id,first_name,last_name,date_of_birth,email,bethel\n")
 	// 25 of the same person, ids descending in file order, between 2000
@@ -90,16 +94,7 @@ func TestDuplicatesLargeGroup(t *testing.T) {
 			fmt.Fprintf(&b, "R-Z%02d,Same,Person,2011-02-03,,7\n", 99-i/80)
 		}
 	}
-	fsys := fstest.MapFS{
-		"out/private/registrations.csv": {Data: []byte(b.String())},
-		"config/privacy.toml":           {Data: privacy},
-	}
-	r, rr := workspaceRun(t, fsys, "duplicates", []string{"out/private/registrations.csv", "config/privacy.toml"},
-		[]string{"out/summary/duplicates.csv"}, "")
-	r.Visibility = stage.Internal
-	if err := (registrationsDuplicates{}).Run(context.Background(), r); err != nil {
-		t.Fatal(err)
-	}
+	_, rr := runDuplicates(t, b.String())
 	lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(rr.outputs["out/summary/duplicates.csv"].String(), "\uFEFF")), "\n")[1:]
 	if len(lines) != dupMaxGroup*(dupMaxGroup-1)/2 {
 		t.Fatalf("%d pairs, want %d", len(lines), dupMaxGroup*(dupMaxGroup-1)/2)
