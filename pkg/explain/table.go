@@ -22,7 +22,8 @@ import (
 // uses dense tables indexed by the walker's numbers, never maps; and when
 // the walker's own numbering already is the sorted table (an eager walk
 // over an export numbers records in file order), cells keep the lists the
-// walk made instead of copying them.
+// walk made instead of copying them. Cells counting the same rows share
+// one list in the answer: a caller must not change the lists.
 func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.Explained, error) {
 	type artCells struct {
 		a    *Artifact
