@@ -27,8 +27,8 @@ import (
 // key"; an S without a later D means a run was interrupted or failed, so the
 // node is stale and its outputs are bethel's own leftovers (not hand edits),
 // and any temporary files it left are swept. The file is compacted
-// (rewritten atomically with one record per node) when it holds half again
-// as many records as nodes.
+// (rewritten atomically with one record per node) when it holds more than
+// twice as many records as nodes and 512 more (compactAt).
 type journal struct {
 	path string
 
