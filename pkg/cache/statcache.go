@@ -28,7 +28,10 @@ import (
 // again within the same clock tick right after it was hashed can keep its
 // stat data. An entry whose modification time is less than RacyWindow
 // before the moment it was hashed is therefore never trusted; such a file is
-// rehashed until it has aged (as git does with its index).
+// rehashed until it has aged (as git does with its index). Files bethel
+// writes itself are backdated past that window when they are committed
+// (File.Backdate) and recorded only while they keep that time
+// (RecordWritten), so that their entries are trusted at once.
 //
 // Crashes: the entries are trusted only in the boot they were recorded in
 // (see BootID). After a power cut a file's metadata can survive while its
