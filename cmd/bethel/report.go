@@ -117,6 +117,12 @@ func writeReport(p *pipeline.Pipeline, res *graph.Result, version string, now ti
 	if err != nil {
 		return err
 	}
+	// No fsync: the report is written anew after every build, and a power
+	// cut that loses it loses nothing the next build does not rewrite (the
+	// pages then say to ask `bethel status`). The fsync was the build's
+	// first and waited for the file system to write out everything the
+	// build wrote: 47-55 ms per rebuild at 100,000 rows (strace).
+	f.NoSync = true
 	defer f.Abort()
 	if _, err := f.Write(b.Bytes()); err != nil {
 		return err
