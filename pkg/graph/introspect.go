@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"bethel/pkg/cache"
 	"bethel/pkg/explain"
@@ -110,13 +111,89 @@ func (e *engine) lineageOf(u *pipeline.Node) map[string]cache.Hash {
 // journal and the cache for lineage, the engine's file hashes for what each
 // node read. Every node upstream of the asking stage is done, so those are
 // the hashes it read.
-type buildArtifacts struct{ e *engine }
+type buildArtifacts struct {
+	e   *engine
+	pre *prefetch // lineage blobs being read ahead, or nil
+}
 
-func (b buildArtifacts) IsOutput(path string) bool { return b.e.p.Producer[path] != nil }
+func (b *buildArtifacts) IsOutput(path string) bool { return b.e.p.Producer[path] != nil }
 
-func (b buildArtifacts) Reason(file, id string) string { return "" }
+func (b *buildArtifacts) Reason(file, id string) string { return "" }
 
-func (b buildArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, error) {
+// prefetch holds the lineage blobs a walk is about to load, read on other
+// goroutines: the walk reads a summary, then the registrations table, then
+// the mapped table it stands on, each a blob to read and hash (megabytes
+// at 100,000 records), and they can be read side by side.
+type prefetch struct {
+	loads map[cache.Hash]*blobLoad // filled before any read starts
+}
+
+type blobLoad struct {
+	done chan struct{}
+	data []byte
+	err  error
+}
+
+// prefetchLineage starts reading the lineage blobs of paths and of every
+// output their nodes read, transitively (what a walk from paths can
+// reach).
+func (e *engine) prefetchLineage(paths []string) *prefetch {
+	var producers []*pipeline.Node
+	wanted := map[string]bool{}
+	for _, p := range paths {
+		if u := e.p.Producer[p]; u != nil {
+			producers = append(producers, u)
+			wanted[p] = true
+		}
+	}
+	closure := e.p.Closure(producers...)
+	for _, u := range closure {
+		for _, in := range u.InputFiles {
+			wanted[in] = true
+		}
+	}
+	pre := &prefetch{loads: map[cache.Hash]*blobLoad{}}
+	var order []cache.Hash
+	for _, u := range closure {
+		lin := e.lineageOf(u)
+		for _, o := range u.Outputs {
+			if h, ok := lin[o]; ok && wanted[o] && pre.loads[h] == nil {
+				pre.loads[h] = &blobLoad{done: make(chan struct{})}
+				order = append(order, h)
+			}
+		}
+	}
+	// Upstream first (the closure is in pipeline order): the largest
+	// tables, which the walk needs right after the first summary cell.
+	var next atomic.Int64
+	for range 2 {
+		go func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(order) {
+					return
+				}
+				l := pre.loads[order[i]]
+				l.data, l.err = e.store.ReadBlob(order[i])
+				close(l.done)
+			}
+		}()
+	}
+	return pre
+}
+
+// readBlob is the store's ReadBlob, through the prefetch when it has h.
+func (b *buildArtifacts) readBlob(h cache.Hash) ([]byte, error) {
+	if b.pre != nil {
+		if l := b.pre.loads[h]; l != nil {
+			<-l.done
+			return l.data, l.err
+		}
+	}
+	return b.e.store.ReadBlob(h)
+}
+
+func (b *buildArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, error) {
 	e := b.e
 	n := e.p.Producer[path]
 	if n == nil {
@@ -145,7 +222,7 @@ func (b buildArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, 
 	if !ok {
 		return a, nil // a command node, or lineage off
 	}
-	data, err := e.store.ReadBlob(lh)
+	data, err := b.readBlob(lh)
 	if err != nil {
 		return nil, fmt.Errorf("%s: lineage of node %s is not in the cache (%v); run bethel make again", path, n.Name, err)
 	}
@@ -159,8 +236,9 @@ func (b buildArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, 
 // call of the run, so rows that several inputs count are resolved once.
 func (e *engine) explainFunc(n *pipeline.Node) func(...string) (*stage.Explained, error) {
 	var (
-		mu sync.Mutex
-		w  = explain.New(buildArtifacts{e})
+		mu  sync.Mutex
+		src = &buildArtifacts{e: e}
+		w   = explain.New(src)
 	)
 	w.Eager = true
 	rank := make(map[string]int, len(e.p.Order))
@@ -171,6 +249,8 @@ func (e *engine) explainFunc(n *pipeline.Node) func(...string) (*stage.Explained
 	return func(paths ...string) (*stage.Explained, error) {
 		mu.Lock()
 		defer mu.Unlock()
+		src.pre = e.prefetchLineage(paths)
+		defer func() { src.pre = nil }()
 		arts := make([]*explain.Artifact, len(paths))
 		for i, path := range paths {
 			if !slices.Contains(n.InputFiles, path) {
