@@ -79,9 +79,19 @@ func (s *regScanner) Next() ([]string, error) {
 		if s.row >= len(s.full.active) {
 			return nil, io.EOF
 		}
-		s.all = s.full.t.Records[s.full.active[s.row]].AppendValues(s.all[:0])
-		for k, f := range s.fidx {
-			s.cells[k] = s.all[f]
+		rec := &s.full.t.Records[s.full.active[s.row]]
+		if 2*len(s.fidx) < len(RegistrationFields) {
+			// Fewer than half the columns (the duplicate report's five): a
+			// Get each costs less than decoding them all (100,000 records:
+			// 1.5 ms a column, against 18 ms for all 22).
+			for k, f := range s.fidx {
+				s.cells[k] = rec.Get(f)
+			}
+		} else {
+			s.all = rec.AppendValues(s.all[:0])
+			for k, f := range s.fidx {
+				s.cells[k] = s.all[f]
+			}
 		}
 		s.row++
 		return s.cells, nil
