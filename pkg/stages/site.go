@@ -104,6 +104,7 @@ func (siteStage) Run(ctx context.Context, r *stage.Run) error {
 	// The engine may still be answering startExplain when the stage
 	// gives up: it must not be left reading on its own.
 	defer b.waitExplain()
+	b.startExplain()
 	s, err := b.build()
 	if err != nil {
 		return err
@@ -175,8 +176,9 @@ type siteBuilder struct {
 	lin     *siteLineage
 	pending []sitePending
 	// explained is closed when the engine answered startExplain (ex or
-	// exErr).
+	// exErr) about asked.
 	explained chan struct{}
+	asked     []string
 	ex        *stage.Explained
 	exErr     error
 }
@@ -256,24 +258,63 @@ type sitePending struct {
 }
 
 // startExplain asks the engine, on another goroutine, for the lineage of
-// every pending table at once, so that the source and patch tables come
-// back shared; the stage reads its other inputs and renders the pages that
-// show no lineage meanwhile. explainAll takes the answer.
+// every table the site shows at once, so that the source and patch tables
+// come back shared; the stage reads its inputs and renders the pages that
+// show no lineage meanwhile. It runs first, with the tables named by
+// earlyPaths; explainAll takes the answer, and asks again should build
+// have found other tables.
 func (b *siteBuilder) startExplain() {
 	done := make(chan struct{})
 	b.explained = done
-	if len(b.pending) == 0 {
+	b.asked = b.earlyPaths()
+	if len(b.asked) == 0 {
 		close(done)
 		return
 	}
-	paths := make([]string, len(b.pending))
-	for i, p := range b.pending {
-		paths[i] = p.t.path
-	}
 	go func() {
 		defer close(done)
-		b.ex, b.exErr = b.r.Explain(paths...)
+		b.ex, b.exErr = b.r.Explain(b.asked...)
 	}()
+}
+
+// earlyPaths lists, from their headers alone and in build's order, the
+// tables whose lineage build will want (sitePending): attendance, the
+// summaries and duplicates when they have a count column, the schedule
+// always.
+func (b *siteBuilder) earlyPaths() []string {
+	var out []string
+	for _, base := range b.lineageBases() {
+		p := b.byName[base]
+		if p == "" {
+			continue
+		}
+		if base == "schedule.csv" {
+			out = append(out, p)
+			continue
+		}
+		f, err := b.r.FS.Open(p)
+		if err != nil {
+			continue // build reports it
+		}
+		x, err := csvio.NewReader(f, p)
+		f.Close()
+		if err != nil {
+			continue
+		}
+		if slices.ContainsFunc(x.Header(), func(h string) bool { return siteCountCols[h] }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// lineageBases are the inputs build may ask lineage for, in its order.
+func (b *siteBuilder) lineageBases() []string {
+	out := []string{"attendance.csv"}
+	for _, sum := range siteSummaries {
+		out = append(out, sum.base)
+	}
+	return append(out, "duplicates.csv", "schedule.csv")
 }
 
 // waitExplain waits for the answer startExplain asked for, if any.
@@ -288,6 +329,15 @@ func (b *siteBuilder) explainAll() error {
 	b.waitExplain()
 	if len(b.pending) == 0 {
 		return nil
+	}
+	paths := make([]string, len(b.pending))
+	for i, p := range b.pending {
+		paths[i] = p.t.path
+	}
+	if !slices.Equal(paths, b.asked) {
+		// The headers said otherwise than the files read in full (an
+		// input that could not be read early): ask for what build found.
+		b.ex, b.exErr = b.r.Explain(paths...)
 	}
 	ex, err := b.ex, b.exErr
 	if err != nil {
@@ -362,8 +412,6 @@ func (b *siteBuilder) build() (*site.Site, error) {
 	if err := b.program(s); err != nil {
 		return nil, err
 	}
-	// Every table whose lineage the site shows is known.
-	b.startExplain()
 	if err := b.corrections(s); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"bethel/pkg/cache"
 	"bethel/pkg/explain"
@@ -37,7 +38,13 @@ func introspect(b *wsBuild, n *pipeline.Node, run *stage.Run) {
 	}
 	w := explain.New(memArtifacts{b})
 	w.Eager = true
+	calls := 0
 	run.Explain = func(paths ...string) (*stage.Explained, error) {
+		// The site asks once, for every table: a second question means
+		// its early guess at the tables (earlyPaths) was wrong.
+		if calls++; calls > 1 {
+			siteExplainRepeats.Add(1)
+		}
 		arts := make([]*explain.Artifact, len(paths))
 		for i, path := range paths {
 			if !slices.Contains(n.InputFiles, path) {
@@ -56,6 +63,9 @@ func introspect(b *wsBuild, n *pipeline.Node, run *stage.Run) {
 		return w.Explain(arts, func(node string) int { return order[node] })
 	}
 }
+
+// siteExplainRepeats counts the site runs that asked Explain more than once.
+var siteExplainRepeats atomic.Int64
 
 // memArtifacts answers explain's questions from a wsBuild.
 type memArtifacts struct{ b *wsBuild }

@@ -71,7 +71,11 @@ func siteFiles(b *wsBuild) map[string][]byte {
 // resolves inside the site, nothing is fetched from elsewhere, and the
 // corrections log names the cells a patch changed.
 func TestSiteSample(t *testing.T) {
+	before := siteExplainRepeats.Load()
 	b := buildWorkspace(t, repoRoot(t))
+	if siteExplainRepeats.Load() != before {
+		t.Error("the site asked for lineage twice: its early list of tables (earlyPaths) is not the one build makes")
+	}
 	checkSite(t, b)
 	files := siteFiles(b)
 	// The bethel typo patch moved R-10004 to bethel 80: the cells of the
