@@ -323,30 +323,36 @@ func Begin(s *Site, create func(name string) (io.Writer, error)) (*Writing, erro
 		}
 		w.ws[i] = f
 	}
-	for i, name := range Files {
-		if !lineageFile(name) {
-			w.render(i, name)
+	// One goroutine for all of them: they need a fraction of the time the
+	// caller's lineage takes, which is what the other core is for.
+	w.wg.Go(func() {
+		for i, name := range Files {
+			if !lineageFile(name) {
+				w.renderNow(i, name)
+			}
 		}
-	}
+	})
 	return w, nil
 }
 
-// render writes file i in the background. The files are independent and
-// the site is usually the last node of a build, when the other cores are
-// idle: they are rendered side by side.
+// render writes file i in the background: Finish renders the two that
+// show lineage side by side (the site is usually the last node of a build,
+// when the other cores are idle).
 func (w *Writing) render(i int, name string) {
-	w.wg.Go(func() {
-		// Templates write in small pieces; one system call per piece
-		// was a third of the rendering time at 100,000 rows.
-		bw := bufio.NewWriterSize(w.ws[i], 64<<10)
-		err := w.s.writeFile(bw, name)
-		if err == nil {
-			err = bw.Flush()
-		}
-		if err != nil {
-			w.errs[i] = fmt.Errorf("site: %s: %w", name, err)
-		}
-	})
+	w.wg.Go(func() { w.renderNow(i, name) })
+}
+
+func (w *Writing) renderNow(i int, name string) {
+	// Templates write in small pieces; one system call per piece was a
+	// third of the rendering time at 100,000 rows.
+	bw := bufio.NewWriterSize(w.ws[i], 64<<10)
+	err := w.s.writeFile(bw, name)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		w.errs[i] = fmt.Errorf("site: %s: %w", name, err)
+	}
 }
 
 // Finish checks the lineage, renders the files that show it, and waits
