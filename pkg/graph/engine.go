@@ -212,6 +212,12 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 			return nil, &inputError{fmt.Errorf("%s: node %s: unknown stage %q", n.Pos, n.Name, n.Stage)}
 		}
 		desc.Add("stage " + n.Stage + " " + st.Version())
+		if e.opts.NoLineage {
+			// A stage's products include its outputs' lineage: a build
+			// without it must not pass for one with it (the next build
+			// with lineage on would find nothing stale and keep none).
+			desc.Add("lineage off")
+		}
 	} else {
 		desc.AddQuoted("run", n.Run)
 	}

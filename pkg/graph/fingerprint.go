@@ -52,6 +52,10 @@ func (e *engine) fingerprint(nodes []*pipeline.Node, ref int64) (fp cache.Hash, 
 	b = append(b, 0)
 	b = append(b, e.opts.Version...)
 	b = append(b, 0)
+	if e.opts.NoLineage { // a build with lineage is not one without it
+		b = append(b, "lineage off"...)
+		b = append(b, 0)
+	}
 	for _, name := range e.opts.Registry.Names() {
 		st, _ := e.opts.Registry.Lookup(name)
 		b = append(b, name...)

@@ -240,3 +240,50 @@ func TestExplainRefusesWithoutLineage(t *testing.T) {
 		t.Fatalf("Explain with lineage off: %+v, want one artifact marked NoLineage", got)
 	}
 }
+
+// TestLineageModeSwitch: a build with lineage off, then one with it on,
+// must not pass the first for the second (every stage node ran without
+// recording lineage); the second has the lineage, and switching off again
+// restores the lineage-off build from the cache.
+func TestLineageModeSwitch(t *testing.T) {
+	root := workspace(t, map[string]string{
+		"pipeline.toml": introPipeline,
+		"src/in.csv":    "key,grp\nK1,a\n",
+		"src/cfg.txt":   "v1\n",
+		"src/p/1.toml":  introPatch,
+	})
+	reg := introRegistry(t)
+	site, _ := reg.Lookup("site")
+	var got *stage.Explained
+	site.(*introStage).run = func(_ context.Context, r *stage.Run) error {
+		var err error
+		if got, err = r.Explain("out/count.csv"); err != nil {
+			return err
+		}
+		w, err := r.Create("out/site.txt")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write([]byte("x"))
+		return err
+	}
+	off := Options{Version: "t", Registry: reg, NoLineage: true}
+	on := Options{Version: "t", Registry: reg}
+	mustBuild(t, root, off)
+	got = nil
+	res := mustBuild(t, root, on)
+	if len(res.UpToDate) != 0 || got == nil || got.Artifacts[0].NoLineage || len(got.Artifacts[0].Cells) == 0 {
+		t.Fatalf("lineage on after off: up to date %v, site saw %+v; want every stage node rebuilt with lineage", res.UpToDate, got)
+	}
+	res = mustBuild(t, root, off)
+	if len(res.Ran) != 0 || len(res.Restored) == 0 {
+		t.Fatalf("lineage off again: ran %v restored %v, want the first build restored", res.Ran, res.Restored)
+	}
+	var why []string
+	for _, n := range res.Nodes {
+		why = append(why, n.Reasons...)
+	}
+	if !slices.Contains(why, "cell lineage switched off") {
+		t.Errorf("the restores do not say why: %q", why)
+	}
+}

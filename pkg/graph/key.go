@@ -16,6 +16,7 @@ import (
 //
 //	bethel <version>
 //	stage <name> <version>          or   run "<command>"
+//	lineage off                     a stage node built with lineage off (BETHEL_LINEAGE=off)
 //	visibility <private|internal|public>
 //	declassify "<reason>"           only when given
 //	param <key>=<canonical value>   sorted by key
@@ -189,6 +190,13 @@ func explainChange(oldDesc, newDesc string) []string {
 			r = append(r, fmt.Sprintf("command changed: %s -> %s", clip(o.head["run"]), clip(n.head["run"])))
 		} else {
 			r = append(r, "node changed between a stage and a command")
+		}
+	}
+	if o.head["lineage"] != n.head["lineage"] {
+		if n.head["lineage"] == "off" {
+			r = append(r, "cell lineage switched off")
+		} else {
+			r = append(r, "cell lineage switched on (the last build had it off)")
 		}
 	}
 	if o.head["visibility"] != n.head["visibility"] {
