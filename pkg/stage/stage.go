@@ -229,7 +229,9 @@ type PatchRef struct {
 	Line int
 }
 
-// CellExplanation is one cell of an Explained artifact.
+// CellExplanation is one cell of an Explained artifact. Cells that count
+// the same records may share one Sources (and Patches) slice: callers read
+// them and never change them.
 type CellExplanation struct {
 	// Row is the 0-based data row of a CSV output (header excluded), or
 	// -1 for a JSON value; Col is the header name, or the JSON pointer.
