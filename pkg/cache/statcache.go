@@ -222,13 +222,18 @@ func (c *StatCache) Record(key, abs string, h Hash) FileStat {
 	if err != nil || !regular {
 		return FileStat{st, regular, err}
 	}
+	c.store(key, st, h, now)
+	return FileStat{st, regular, nil}
+}
+
+// store records st, just hashed as h at time now, under key.
+func (c *StatCache) store(key string, st statEntry, h Hash, now int64) {
 	st.hashedAt = now
 	st.hash = h
 	c.mu.Lock()
 	c.m[key] = st
 	c.dirty = true
 	c.mu.Unlock()
-	return FileStat{st, regular, nil}
 }
 
 // errChangedSinceWritten is RecordWritten's answer for a file that is no
@@ -255,12 +260,7 @@ func (c *StatCache) RecordWritten(key, abs string, h Hash, stamp int64) FileStat
 		c.Forget(key)
 		return FileStat{st, regular, err}
 	}
-	st.hashedAt = time.Now().UnixNano()
-	st.hash = h
-	c.mu.Lock()
-	c.m[key] = st
-	c.dirty = true
-	c.mu.Unlock()
+	c.store(key, st, h, time.Now().UnixNano())
 	return FileStat{st, regular, nil}
 }
 

@@ -210,21 +210,26 @@ cell 1 n "rows with grp = b" nodes=[rows count]
 	}
 }
 
-func TestExplainRefusesWithoutLineage(t *testing.T) {
-	root := workspace(t, map[string]string{
+// siteExplaining is the introspection workspace whose site stage asks for
+// out/count.csv's lineage (and checks that a file the node does not read
+// is refused); *got holds the last answer.
+func siteExplaining(t *testing.T) (root string, reg *stage.Registry, got **stage.Explained) {
+	t.Helper()
+	root = workspace(t, map[string]string{
 		"pipeline.toml": introPipeline,
 		"src/in.csv":    "key,grp\nK1,a\n",
 		"src/cfg.txt":   "v1\n",
 		"src/p/1.toml":  introPatch,
 	})
-	reg := introRegistry(t)
+	reg = introRegistry(t)
 	site, _ := reg.Lookup("site")
-	var got *stage.Explained
+	got = new(*stage.Explained)
 	site.(*introStage).run = func(_ context.Context, r *stage.Run) error {
-		var err error
-		if got, err = r.Explain("out/count.csv"); err != nil {
+		ex, err := r.Explain("out/count.csv")
+		if err != nil {
 			return err
 		}
+		*got = ex
 		if _, err := r.Explain("src/cfg.txt"); err == nil || !strings.Contains(err.Error(), "not an input") {
 			return fmt.Errorf("Explain of a file the node does not read: %v", err)
 		}
@@ -235,8 +240,13 @@ func TestExplainRefusesWithoutLineage(t *testing.T) {
 		_, err = w.Write([]byte("x"))
 		return err
 	}
+	return root, reg, got
+}
+
+func TestExplainRefusesWithoutLineage(t *testing.T) {
+	root, reg, gotp := siteExplaining(t)
 	mustBuild(t, root, Options{Version: "t", Registry: reg, NoLineage: true})
-	if got == nil || len(got.Artifacts) != 1 || !got.Artifacts[0].NoLineage || len(got.Artifacts[0].Cells) != 0 {
+	if got := *gotp; got == nil || len(got.Artifacts) != 1 || !got.Artifacts[0].NoLineage || len(got.Artifacts[0].Cells) != 0 {
 		t.Fatalf("Explain with lineage off: %+v, want one artifact marked NoLineage", got)
 	}
 }
@@ -246,34 +256,14 @@ func TestExplainRefusesWithoutLineage(t *testing.T) {
 // recording lineage); the second has the lineage, and switching off again
 // restores the lineage-off build from the cache.
 func TestLineageModeSwitch(t *testing.T) {
-	root := workspace(t, map[string]string{
-		"pipeline.toml": introPipeline,
-		"src/in.csv":    "key,grp\nK1,a\n",
-		"src/cfg.txt":   "v1\n",
-		"src/p/1.toml":  introPatch,
-	})
-	reg := introRegistry(t)
-	site, _ := reg.Lookup("site")
-	var got *stage.Explained
-	site.(*introStage).run = func(_ context.Context, r *stage.Run) error {
-		var err error
-		if got, err = r.Explain("out/count.csv"); err != nil {
-			return err
-		}
-		w, err := r.Create("out/site.txt")
-		if err != nil {
-			return err
-		}
-		_, err = w.Write([]byte("x"))
-		return err
-	}
+	root, reg, gotp := siteExplaining(t)
 	off := Options{Version: "t", Registry: reg, NoLineage: true}
 	on := Options{Version: "t", Registry: reg}
 	mustBuild(t, root, off)
-	got = nil
+	*gotp = nil
 	res := mustBuild(t, root, on)
-	if len(res.UpToDate) != 0 || got == nil || got.Artifacts[0].NoLineage || len(got.Artifacts[0].Cells) == 0 {
-		t.Fatalf("lineage on after off: up to date %v, site saw %+v; want every stage node rebuilt with lineage", res.UpToDate, got)
+	if got := *gotp; len(res.UpToDate) != 0 || got == nil || got.Artifacts[0].NoLineage || len(got.Artifacts[0].Cells) == 0 {
+		t.Fatalf("lineage on after off: up to date %v, site saw %+v; want every stage node rebuilt with lineage", res.UpToDate, *gotp)
 	}
 	res = mustBuild(t, root, off)
 	if len(res.Ran) != 0 || len(res.Restored) == 0 {
