@@ -12,6 +12,8 @@
 // A Recorder is not safe for concurrent use.
 package lineage
 
+import "slices"
+
 // Ref names one data row of one of the node's inputs: Input is the path (as
 // in stage.Run.Inputs) and Row the 0-based data row, header excluded.
 type Ref struct {
@@ -108,6 +110,16 @@ const (
 	SourceRow  = 1
 	RefRow     = 2
 )
+
+// Grow makes room for n more rows, for a stage that knows how many it
+// will record (growing a hundred thousand rows by doubling copied them
+// about twice over).
+func (r *Recorder) Grow(n int) {
+	if r == nil || n <= 0 {
+		return
+	}
+	r.rows = slices.Grow(r.rows, n)
+}
 
 // AddRow records the lineage of the next output data row. Rows must be
 // added in output order, one per data row.

@@ -633,6 +633,7 @@ func (res *regResult) write(w io.Writer, rec *lineage.Recorder) error {
 	}
 	t := res.table
 	row := make([]string, 0, len(RegistrationFields))
+	rec.Grow(len(res.active))
 	for _, i := range res.active {
 		row = t.Records[i].AppendValues(row[:0])
 		if err := cw.Write(row); err != nil {

@@ -184,6 +184,7 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		return err
 	}
 	rec := lineageOf(r, out)
+	rec.Grow(len(keys))
 	cw := csvio.NewWriter(w)
 	cw.Write(RosterColumns)
 	if err := cw.Flush(); err != nil {
