@@ -283,7 +283,7 @@ func readProgram(r *stage.Run, ps *programState) (*patch.Table, error) {
 		vals := make([]string, len(ProgramFields))
 		id := strings.TrimSpace(rec.Fields[idx[0]])
 		for k, field := range ProgramFields {
-			v, err := ps.canon(field, csvio.Unescape(rec.Fields[idx[k]]))
+			v, err := ps.canon(field, rec.Fields[idx[k]]) // the reader undid the formula guard
 			if err != nil {
 				errs = append(errs, pos.Errorf(at, "session %s: column %s: %v", id, field, err))
 			}

@@ -3,6 +3,7 @@ package stages
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -449,5 +450,28 @@ func TestSampleICS(t *testing.T) {
 	}
 	if !strings.Contains(ics, "BEGIN:VTIMEZONE\r\nTZID:America/Chicago\r\n") {
 		t.Error("no VTIMEZONE")
+	}
+}
+
+// TestProgramTitleKeepsApostrophe: a title that really starts with an
+// apostrophe and a formula character (written ”=... in the file, the
+// guard doubled) comes out as the organizer typed it: the reader undoes
+// the guard once, and nothing undoes it again.
+func TestProgramTitleKeepsApostrophe(t *testing.T) {
+	dir := progFixture(t, map[string]string{"inputs/program.csv": strings.Replace(progCSV, "Opening", "''=Opening", 1)})
+	res, err := runProgramIn(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Sessions []struct {
+			ID, Title string
+		}
+	}
+	if err := json.Unmarshal([]byte(res.out["out/program/schedule.json"]), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Sessions) == 0 || doc.Sessions[0].Title != "'=Opening" {
+		t.Errorf("sessions %+v, want S-1 titled '=Opening", doc.Sessions)
 	}
 }
