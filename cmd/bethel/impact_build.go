@@ -109,6 +109,7 @@ func exactImpact(ctx context.Context, p *pipeline.Pipeline, reports []nodeReport
 			without, ok := withoutEntry(orig, e.Line)
 			if !ok {
 				imp.Skipped = append(imp.Skipped, fmt.Sprintf("%s: no [[patch]] entry at %s:%d", e.ID, e.File, e.Line))
+				imp.NotMeasured = append(imp.NotMeasured, e.ID)
 				continue
 			}
 			if len(bytes.TrimSpace(without)) == 0 || !bytes.Contains(without, []byte("[[patch]]")) {
@@ -122,6 +123,9 @@ func exactImpact(ctx context.Context, p *pipeline.Pipeline, reports []nodeReport
 			berr := build()
 			if err := os.WriteFile(file, orig, 0o600); err != nil {
 				return nil, err
+			}
+			if ctx.Err() != nil { // interrupted: not a patch's doing
+				return nil, ctx.Err()
 			}
 			if berr != nil {
 				// Another patch needs this one (a set on a record it adds):
