@@ -76,7 +76,7 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 	if in == "" {
 		return fmt.Errorf("node %s: no registrations .csv among the inputs", r.Node)
 	}
-	sc, done, err := scanRegistrations(ctx, r, in, append([]string{"registration_id"}, identity...)...)
+	sc, done, err := scanRegistrations(r, in, append([]string{"registration_id"}, identity...)...)
 	if err != nil {
 		return err
 	}

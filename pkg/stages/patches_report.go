@@ -292,7 +292,7 @@ func touchedSecrets(ctx context.Context, r *stage.Run, regs string, reports []*p
 			cols = append(cols, f)
 		}
 	}
-	sc, done, err := scanRegistrations(ctx, r, regs, cols...)
+	sc, done, err := scanRegistrations(r, regs, cols...)
 	if err != nil {
 		return nil, err
 	}

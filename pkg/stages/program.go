@@ -503,7 +503,7 @@ func expectedAttendance(ctx context.Context, r *stage.Run, ps *programState, tra
 		if v == "" {
 			return x, true
 		}
-		for _, d := range splitDays(v) {
+		for _, d := range strings.Split(v, ";") { // once per distinct value (byValue)
 			di, ok := dayIdx[d]
 			if !ok {
 				return days{bad: d}, false

@@ -714,7 +714,7 @@ func (res *regResult) memoColumns(file string) *memoSeed {
 	for row, i := range res.active {
 		r := &t.Records[i]
 		for k, c := range cs {
-			c.addValue(r.Get(idx[k])) // 10 of 22 columns: Get beats AppendValues
+			c.add(r.Get(idx[k])) // 10 of 22 columns: Get beats AppendValues
 		}
 		rr.lines[row] = int32(row + 2)
 		rr.rowIdx[row] = int32(row)
@@ -755,7 +755,7 @@ func (res *regResult) touched() map[string][]string {
 		}
 	}
 	m := map[string][]string{}
-	if res.privacy == nil {
+	if res.privacy == nil || len(keys) == 0 {
 		return m
 	}
 	var all []string

@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"context"
 	"io"
 	"slices"
 
@@ -41,7 +40,7 @@ type regFull struct {
 // scanRegistrations opens file (an input of r) for cols. A column the file
 // lacks is an error naming it (csvio.Reader.Require's). close releases
 // the file, if one was opened.
-func scanRegistrations(ctx context.Context, r *stage.Run, file string, cols ...string) (s *regScanner, close func(), err error) {
+func scanRegistrations(r *stage.Run, file string, cols ...string) (s *regScanner, close func(), err error) {
 	s = &regScanner{cells: make([]string, len(cols))}
 	if full := regMemo.fullView(file, r.Sum); full != nil {
 		s.full = full

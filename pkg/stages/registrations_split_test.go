@@ -331,7 +331,7 @@ func TestHandedOverRecords(t *testing.T) {
 			where := func(sum func(string) ([32]byte, bool)) [][]string {
 				t.Helper()
 				r := &stage.Run{FS: fsys, Sum: sum}
-				sc, done, err := scanRegistrations(context.Background(), r, regOutputs[0], "registration_id", "preferred_name", "allergies")
+				sc, done, err := scanRegistrations(r, regOutputs[0], "registration_id", "preferred_name", "allergies")
 				if err != nil {
 					t.Fatal(err)
 				}

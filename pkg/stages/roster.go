@@ -74,7 +74,7 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		return err
 	}
 	src := RosterColumns[2 : len(RosterColumns)-1]
-	sc, done, err := scanRegistrations(ctx, r, in, append([]string{"bethel"}, src...)...)
+	sc, done, err := scanRegistrations(r, in, append([]string{"bethel"}, src...)...)
 	if err != nil {
 		return err
 	}

@@ -88,28 +88,11 @@ func newRegCol(field string, capacity int) *regCol {
 	return c
 }
 
-// add appends a cell as csvio.Reader gives it (formula escaping already
-// undone: undoing it again would turn '=x into =x).
+// add appends a value as it is: a cell as csvio.Reader gives it (formula
+// escaping already undone; undoing it again would turn '=x into =x), or a
+// record's value handed over by the stage that wrote the file. Strings
+// are copied, so a reader's reused buffer may be passed.
 func (c *regCol) add(v string) {
-	if c.index != nil {
-		code, ok := c.index[v]
-		if !ok {
-			code = uint32(len(c.dict))
-			v = strings.Clone(v)
-			c.dict = append(c.dict, v)
-			c.index[v] = code
-		}
-		c.codes = append(c.codes, code)
-		return
-	}
-	c.arena = append(c.arena, v...)
-	c.offs = append(c.offs, uint32(len(c.arena)))
-}
-
-// addValue appends a value as it is (not read from a file). The
-// dictionary is keyed by the file's form in add, by the value here: a
-// column is filled by one or the other, never both.
-func (c *regCol) addValue(v string) {
 	if c.index != nil {
 		code, ok := c.index[v]
 		if !ok {

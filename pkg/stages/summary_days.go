@@ -3,7 +3,6 @@ package stages
 import (
 	"context"
 	"strings"
-	"sync"
 
 	"bethel/pkg/pos"
 	"bethel/pkg/stage"
@@ -95,17 +94,4 @@ func summaryValues(r *stage.Run) (*regConfig, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// splitDays splits a days_attending value; values repeat across a million
-// rows, so their splits are remembered.
-var splitDaysMemo sync.Map
-
-func splitDays(v string) []string {
-	if l, ok := splitDaysMemo.Load(v); ok {
-		return l.([]string)
-	}
-	l := strings.Split(v, ";")
-	splitDaysMemo.Store(v, l)
-	return l
 }
