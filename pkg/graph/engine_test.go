@@ -181,7 +181,7 @@ func TestFailureKeepsOldOutputsAndSkipsDependents(t *testing.T) {
 	}
 	st.fail.Store(false)
 	st.nodes()
-	res = mustBuild(t, root, opts)
+	mustBuild(t, root, opts)
 	if got := st.nodes(); !reflect.DeepEqual(got, []string{"last", "mid", "side"}) {
 		t.Fatalf("after fixing, ran %v", got)
 	}

@@ -130,14 +130,14 @@ outputs = ["result.txt"]
 	// "**/stale.csv" matches nothing: out/ is never globbed. Patterns that
 	// match nothing are an error for inputs, so drop it and check that
 	// separately.
-	p, err := Load(dir, "pipeline.toml", nil)
+	_, err := Load(dir, "pipeline.toml", nil)
 	if err == nil || !strings.Contains(err.Error(), "pattern **/stale.csv matches no file") {
 		t.Fatalf("want **/stale.csv to match nothing, got %v", err)
 	}
 	src, _ := os.ReadFile(filepath.Join(dir, "pipeline.toml"))
 	fixed := strings.Replace(string(src), `"**/stale.csv", `, "", 1)
 	writeTree(t, dir, map[string]string{"pipeline.toml": fixed})
-	p, err = Load(dir, "pipeline.toml", nil)
+	p, err := Load(dir, "pipeline.toml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
