@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"bethel/pkg/lineage"
+	"bethel/pkg/par"
 	"bethel/pkg/provenance"
 	"bethel/pkg/stage"
 )
@@ -251,27 +251,16 @@ func (w *Walker) resolveDense(jobs []denseJob) {
 		}
 		jobSet[i] = sj
 	}
-	var (
-		next atomic.Int64
-		wg   sync.WaitGroup
-	)
-	for range 2 {
-		wg.Go(func() {
-			var buf []int32
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(todo) {
-					return
-				}
-				sj := todo[i]
-				var ok bool
-				if buf, ok = sj.rows.AppendRows(buf[:0]); ok {
-					sj.set = denseSetOf(sj.child, w.chains, buf)
-				}
+	par.Go(len(todo), 2, func() func(int) {
+		var buf []int32
+		return func(i int) {
+			sj := todo[i]
+			var ok bool
+			if buf, ok = sj.rows.AppendRows(buf[:0]); ok {
+				sj.set = denseSetOf(sj.child, w.chains, buf)
 			}
-		})
-	}
-	wg.Wait()
+		}
+	})()
 	for _, sj := range todo {
 		if sj.set != nil {
 			sj.child.dense.sets[string(sj.rows.Encoded())] = sj.set

@@ -17,7 +17,7 @@ func TestDependencies(t *testing.T) {
 	allowed := map[string]bool{
 		"bethel/pkg/graph": true, "bethel/pkg/cache": true, "bethel/pkg/stage": true,
 		"bethel/pkg/pipeline": true, "bethel/pkg/pos": true, "bethel/pkg/lineage": true,
-		"bethel/pkg/provenance": true, "bethel/pkg/explain": true,
+		"bethel/pkg/provenance": true, "bethel/pkg/explain": true, "bethel/pkg/par": true,
 	}
 	for _, p := range strings.Fields(string(out)) {
 		if strings.HasPrefix(p, "bethel/") && !allowed[p] {

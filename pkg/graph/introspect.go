@@ -6,10 +6,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"bethel/pkg/cache"
 	"bethel/pkg/explain"
+	"bethel/pkg/par"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/provenance"
 	"bethel/pkg/stage"
@@ -165,20 +165,14 @@ func (e *engine) prefetchLineage(paths []string) *prefetch {
 	}
 	// Upstream first (the closure is in pipeline order): the largest
 	// tables, which the walk needs right after the first summary cell.
-	var next atomic.Int64
-	for range 2 {
-		go func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(order) {
-					return
-				}
-				l := pre.loads[order[i]]
-				l.data, l.err = e.store.ReadBlob(order[i])
-				close(l.done)
-			}
-		}()
-	}
+	// Each load signals its own end; nobody waits for all of them.
+	par.Go(len(order), 2, func() func(int) {
+		return func(i int) {
+			l := pre.loads[order[i]]
+			l.data, l.err = e.store.ReadBlob(order[i])
+			close(l.done)
+		}
+	})
 	return pre
 }
 

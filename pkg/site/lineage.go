@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
+
+	"bethel/pkg/par"
 )
 
 // writeLineage writes lineage.js: one assignment of a JSON object, loaded
@@ -219,24 +220,13 @@ func (l *Lineage) encodeLists(ids []string) *encodedLists {
 		}
 	}
 	e.enc = make([]string, len(todo))
-	var (
-		next atomic.Int64
-		wg   sync.WaitGroup
-	)
-	for range 2 {
-		wg.Go(func() {
-			var buf []byte
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(todo) {
-					return
-				}
-				buf = appendSet(buf[:0], todo[i])
-				e.enc[i] = string(buf)
-			}
-		})
-	}
-	e.wait = sync.OnceFunc(wg.Wait)
+	e.wait = sync.OnceFunc(par.Go(len(todo), 2, func() func(int) {
+		var buf []byte
+		return func(i int) {
+			buf = appendSet(buf[:0], todo[i])
+			e.enc[i] = string(buf)
+		}
+	}))
 	return e
 }
 
