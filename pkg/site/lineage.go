@@ -310,6 +310,32 @@ func appendSet[T int | int32](b []byte, idx []T) []byte {
 	return append(b, '"')
 }
 
+// LineageJS is lineage.js as site.js reads it, for the tests that check
+// what the site shows against the lineage: record files, the sources
+// (file number, line and key per record), the shared sets, and per cell
+// id its set indexes.
+type LineageJS struct {
+	Files []string
+	Src   struct {
+		F, L []int
+		K    []string
+	}
+	Sets  []json.RawMessage
+	Cells map[string][]json.RawMessage
+}
+
+// ReadLineageJS parses lineage.js (one `window.bethelLineage = {...};`
+// assignment).
+func ReadLineageJS(b []byte) (*LineageJS, error) {
+	s := strings.TrimSpace(string(b))
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "window.bethelLineage = "), ";")
+	var lj LineageJS
+	if err := json.Unmarshal([]byte(s), &lj); err != nil {
+		return nil, err
+	}
+	return &lj, nil
+}
+
 // DecodeSet reads one set of lineage.js back, in either form, as site.js
 // does: a JSON array of runs or a base64 bitmap string.
 func DecodeSet(raw []byte) ([]int, error) {

@@ -279,26 +279,13 @@ func TestCountCells(t *testing.T) {
 	}
 }
 
-type lineageJS struct {
-	Files []string
-	Src   struct {
-		F, L []int
-		K    []string
-	}
-	Sets  []json.RawMessage
-	Cells map[string][]json.RawMessage
-}
-
-func parseLineageJS(t *testing.T, b []byte) *lineageJS {
+func parseLineageJS(t *testing.T, b []byte) *LineageJS {
 	t.Helper()
-	s := strings.TrimSpace(string(b))
-	s = strings.TrimPrefix(s, "window.bethelLineage = ")
-	s = strings.TrimSuffix(s, ";")
-	var lj lineageJS
-	if err := json.Unmarshal([]byte(s), &lj); err != nil {
+	lj, err := ReadLineageJS(b)
+	if err != nil {
 		t.Fatalf("lineage.js is not one JSON assignment: %v", err)
 	}
-	return &lj
+	return lj
 }
 
 // decodeSet decodes either form of a lineage.js set.

@@ -17,25 +17,15 @@ import (
 )
 
 // siteLineageJS is lineage.js as the page script reads it.
-type siteLineageJS struct {
-	Files []string
-	Src   struct {
-		F, L []int
-		K    []string
-	}
-	Sets  []json.RawMessage
-	Cells map[string][]json.RawMessage
-}
+type siteLineageJS struct{ *site.LineageJS }
 
 func parseSiteLineage(t *testing.T, b []byte) *siteLineageJS {
 	t.Helper()
-	s := strings.TrimSpace(string(b))
-	s = strings.TrimSuffix(strings.TrimPrefix(s, "window.bethelLineage = "), ";")
-	var lj siteLineageJS
-	if err := json.Unmarshal([]byte(s), &lj); err != nil {
+	lj, err := site.ReadLineageJS(b)
+	if err != nil {
 		t.Fatalf("lineage.js: %v", err)
 	}
-	return &lj
+	return &siteLineageJS{lj}
 }
 
 // set decodes one set the way site.js does: runs or a base64 bitmap.
