@@ -634,13 +634,7 @@ visibility = "private"
 			t.Errorf("%s mode %v, want %v", p, got, mode)
 		}
 	}
-	var said bool
-	for _, n := range res.Nodes {
-		for _, w := range n.Warnings {
-			said = said || strings.Contains(w, "last good outputs are in place")
-		}
-	}
-	if !said {
+	if !warned(res, "last good outputs are in place") {
 		t.Errorf("no warning says the last good outputs were kept: %+v", res.Nodes)
 	}
 	// Still stale: the fix runs the nodes again.
@@ -656,15 +650,21 @@ visibility = "private"
 	}
 	write(t, root, "src/a.txt", "bad\n")
 	res, _ = build1(t, root, opts)
-	var lost bool
-	for _, n := range res.Nodes {
-		for _, w := range n.Warnings {
-			lost = lost || strings.Contains(w, "no longer in the cache")
-		}
-	}
-	if !lost {
+	if !warned(res, "no longer in the cache") {
 		t.Errorf("a lost cache copy is not reported: %+v", res.Nodes)
 	}
+}
+
+// warned reports whether some node of res has a warning containing s.
+func warned(res *Result, s string) bool {
+	for _, n := range res.Nodes {
+		for _, w := range n.Warnings {
+			if strings.Contains(w, s) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func TestStageSumIsTheKeyedHash(t *testing.T) {
