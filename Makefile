@@ -3,13 +3,17 @@
 GO      ?= go
 BETHEL  := bin/bethel
 
-.PHONY: all build test test-deps vet fmt-check bench fuzz clean-bin
+.PHONY: all build install test test-deps vet fmt-check bench fuzz clean-bin
 
 all: build
 	./$(BETHEL) make
 
 build:
 	$(GO) build -o $(BETHEL) ./cmd/bethel
+
+# install puts bethel on PATH: into $(go env GOBIN), or $(go env GOPATH)/bin.
+install:
+	$(GO) install ./cmd/bethel
 
 fmt-check:
 	@out=$$(gofmt -l cmd pkg test); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -26,7 +30,7 @@ test: fmt-check vet test-deps
 	$(GO) test -count=1 -timeout 20m ./...
 
 # Benchmarks: Go benchmarks, then every scripts/bench-*.sh (each prints its
-# own table; see the README's Performance section).
+# own table; see docs/developing.md, Performance).
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
 	@for s in scripts/bench-*.sh; do [ -f "$$s" ] || continue; echo "== $$s"; bash "$$s" || exit 1; done
