@@ -20,6 +20,8 @@ import (
 type workspaceFlags struct {
 	dir  string
 	file string
+
+	found string // the root found upward, once root has looked
 }
 
 func addWorkspaceFlags(fs *flag.FlagSet) *workspaceFlags {
@@ -29,12 +31,48 @@ func addWorkspaceFlags(fs *flag.FlagSet) *workspaceFlags {
 	return w
 }
 
-// root is the workspace directory, resolved against the Env's directory.
+// root is the workspace directory: the first of -C DIR (resolved against
+// the Env's directory) and its parents that holds the pipeline file, as git
+// finds its repository, so that bethel works from patches/ or out/summary/.
+// When none holds it, root is DIR itself and loading says the file is
+// missing there.
 func (w *workspaceFlags) root(env *Env) string {
-	if filepath.IsAbs(w.dir) || env.Dir == "" {
-		return w.dir
+	if w.found != "" {
+		return w.found
 	}
-	return filepath.Join(env.Dir, w.dir)
+	dir := w.dir
+	if !filepath.IsAbs(dir) && env.Dir != "" {
+		dir = filepath.Join(env.Dir, dir)
+	}
+	w.found = findRoot(dir, w.file)
+	return w.found
+}
+
+// findRoot returns the nearest of dir and its parents that holds file (a
+// path relative to the root), or dir when none does. Only a regular file
+// counts, so a directory named like the pipeline file does not stop the
+// search.
+func findRoot(dir, file string) string {
+	if filepath.IsAbs(file) {
+		return dir
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	for d := abs; ; {
+		if fi, err := os.Stat(filepath.Join(d, filepath.FromSlash(file))); err == nil && fi.Mode().IsRegular() {
+			if d == abs {
+				return dir // keep the caller's spelling when nothing was searched
+			}
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return dir
+		}
+		d = parent
+	}
 }
 
 // compiledDir holds the compiled-pipeline cache (see docs/pipeline.md),
