@@ -50,6 +50,9 @@ func runGC(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "bethel: cache %s -> %s: removed %d entries and %d blobs; kept %d entries the current outputs need\n",
 		formatSize(res.Before), formatSize(res.After), res.Entries, res.Blobs, res.Kept)
+	if res.Corrupt > 0 {
+		fmt.Fprintf(env.Stdout, "bethel: discarded %d damaged blobs; the next make rebuilds what they held\n", res.Corrupt)
+	}
 	if res.After > limit {
 		fmt.Fprintf(env.Stdout, "bethel: the cache stays above %s: the current outputs need that much\n", formatSize(limit))
 	}

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -86,7 +87,12 @@ func (s *Store) blobPath(h Hash) string {
 }
 
 // MissError is a cache miss with the reason, for --explain.
-type MissError struct{ Reason string }
+type MissError struct {
+	Reason string
+	// Corrupt is set when the blob was there but its bytes did not match
+	// its name (it has been discarded, unless the store is read-only).
+	Corrupt bool
+}
 
 func (e *MissError) Error() string { return "cache miss: " + e.Reason }
 
@@ -145,7 +151,9 @@ func (s *Store) PutFileAs(path string, want Hash) error {
 // it, discard it and report a miss.) A file whose stat data is unknown or
 // already differs is stored through PutFileAs, which hashes what it copies.
 func (s *Store) PutWritten(path string, want Hash, st FileStat) error {
-	if s.HasBlob(want) {
+	// A stored blob of another size than the file is damaged: replace it
+	// (same size, it is re-hashed when read, and discarded if corrupt).
+	if fi, err := os.Stat(s.blobPath(want)); err == nil && (st.err != nil || !st.regular || fi.Size() == st.e.size) {
 		return nil
 	}
 	if st.err != nil || !st.regular {
@@ -200,13 +208,19 @@ func (s *Store) putOpen(f *os.File, want Hash) error {
 	return err
 }
 
-// PutBytes stores b and returns its hash.
+// PutBytes stores b and returns its hash. A blob of that name already
+// stored is read back and compared: one damaged on disk since it was
+// written is replaced, so that a rerun which yields the same bytes heals
+// the cache instead of keeping the damage.
 func (s *Store) PutBytes(b []byte) (Hash, error) {
 	h := Sum(b)
-	if s.HasBlob(h) {
-		return h, nil
-	}
 	p := s.blobPath(h)
+	if old, err := os.ReadFile(p); err == nil {
+		if bytes.Equal(old, b) {
+			return h, nil
+		}
+		// Read-only blobs (0400) are replaced by rename, like any other.
+	}
 	if err := s.mkShard(p); err != nil {
 		return Hash{}, err
 	}
@@ -240,6 +254,28 @@ func (s *Store) put(r io.Reader, want Hash, check bool) (Hash, int64, error) {
 	return h, n, nil
 }
 
+// VerifyBlob re-hashes blob h: a missing blob is a miss, a corrupt one is
+// discarded (unless the store is read-only) and is a miss too.
+func (s *Store) VerifyBlob(h Hash) error {
+	f, err := os.Open(s.blobPath(h))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return &MissError{Reason: "blob " + h.Short() + " not in cache"}
+		}
+		return err
+	}
+	got, _, err := HashReader(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	if got != h {
+		s.discard(s.blobPath(h))
+		return &MissError{Reason: "blob " + h.Short() + " is corrupt (content does not match its hash); discarded", Corrupt: true}
+	}
+	return nil
+}
+
 // ReadBlob returns the bytes of blob h, verified.
 func (s *Store) ReadBlob(h Hash) ([]byte, error) {
 	b, err := os.ReadFile(s.blobPath(h))
@@ -251,7 +287,7 @@ func (s *Store) ReadBlob(h Hash) ([]byte, error) {
 	}
 	if Sum(b) != h {
 		s.discard(s.blobPath(h))
-		return nil, &MissError{Reason: "blob " + h.Short() + " is corrupt (content does not match its hash); discarded"}
+		return nil, &MissError{Reason: "blob " + h.Short() + " is corrupt (content does not match its hash); discarded", Corrupt: true}
 	}
 	return b, nil
 }
@@ -289,7 +325,7 @@ func (s *Store) RestoreStamped(h Hash, dst string, perm os.FileMode) (int64, err
 	if got, _ := out.Sum(); got != h {
 		out.Abort()
 		s.discard(s.blobPath(h))
-		return 0, &MissError{Reason: "blob " + h.Short() + " for " + filepath.Base(dst) + " is corrupt (content hash " + got.Short() + "); discarded"}
+		return 0, &MissError{Reason: "blob " + h.Short() + " for " + filepath.Base(dst) + " is corrupt (content hash " + got.Short() + "); discarded", Corrupt: true}
 	}
 	if err := out.Commit(); err != nil {
 		return 0, err

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -366,5 +367,59 @@ func BenchmarkPut(b *testing.B) {
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+// TestPutReplacesDamagedBlob: storing bytes whose blob exists but was
+// damaged on disk replaces the blob, so a rerun that yields the same bytes
+// heals the cache.
+func TestPutReplacesDamagedBlob(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(filepath.Join(dir, "cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("lineage bytes\n")
+	h, err := s.PutBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.blobPath(h)
+	os.Chmod(p, 0o600)
+	os.WriteFile(p, []byte("lineage bytEs\n"), 0o400)
+	if _, err := s.PutBytes(data); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.ReadBlob(h); err != nil || string(b) != string(data) {
+		t.Fatalf("PutBytes kept the damaged blob: %q, %v", b, err)
+	}
+
+	// An output whose blob was cut short.
+	src := filepath.Join(dir, "out.txt")
+	os.WriteFile(src, []byte("output bytes\n"), 0o644)
+	oh, _, err := HashFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutWritten(src, oh, Stat(src)); err != nil {
+		t.Fatal(err)
+	}
+	op := s.blobPath(oh)
+	os.Chmod(op, 0o600)
+	os.WriteFile(op, []byte("output"), 0o400)
+	if err := s.PutWritten(src, oh, Stat(src)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.VerifyBlob(oh); err != nil {
+		t.Fatalf("PutWritten kept a blob of the wrong size: %v", err)
+	}
+	os.Chmod(op, 0o600)
+	os.WriteFile(op, []byte("output bytEs\n"), 0o400)
+	var miss *MissError
+	if err := s.VerifyBlob(oh); !errors.As(err, &miss) || !miss.Corrupt {
+		t.Fatalf("VerifyBlob of a damaged blob: %v", err)
+	}
+	if s.HasBlob(oh) {
+		t.Fatal("VerifyBlob kept a damaged blob")
 	}
 }

@@ -610,6 +610,9 @@ func (e *engine) moveAside(o string, h cache.Hash) (string, error) {
 // restore writes every output from the cache (each verified on the way)
 // and records the node as built.
 func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest) error {
+	if err := e.verifyLineage(m); err != nil {
+		return errors.New(missReason(err))
+	}
 	stamps := make([]int64, len(m.Outputs))
 	for i, o := range m.Outputs {
 		abs := e.abs(o.Path)

@@ -302,6 +302,10 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 		} else {
 			d.reasons = append(d.reasons, explainChange(m.Desc, d.desc)...)
 		}
+	default:
+		if why := e.lineageLost(n, prev.key); why != "" {
+			d.reasons = append(d.reasons, why)
+		}
 	}
 	for _, o := range n.Outputs {
 		v := e.file(o)
@@ -353,6 +357,11 @@ func (e *engine) restorable(n *pipeline.Node, key cache.Hash) (*cache.Manifest, 
 	}
 	if e.lineageMissing(n, m) {
 		return nil, &cache.MissError{Reason: "cached entry was built with lineage off"}
+	}
+	for _, x := range m.Extra {
+		if !e.store.HasBlob(x.Hash) {
+			return nil, &cache.MissError{Reason: "cached " + x.Name + " is no longer in the cache"}
+		}
 	}
 	return m, nil
 }

@@ -18,7 +18,8 @@ import (
 // name and version, the pipeline file's content, and, node by node in
 // pipeline order, the path and stat data (size, modification time in
 // nanoseconds, inode, change time) of every input, patch and output, then
-// the stat data of the journal. The next full build stats the same files
+// the stat data of the journal and of the cache's action log (which holds
+// the outputs' lineage). The next full build stats the same files
 // (which it must do anyway) and, if the hash is the same, knows that
 // nothing any action key depends on changed, no output was touched and no
 // run was recorded since: every node is up to date. Any difference, a
@@ -100,6 +101,14 @@ func (e *engine) fingerprint(nodes []*pipeline.Node, ref int64) (fp cache.Hash, 
 	}
 	b = append(b, 'J')
 	b = js.AppendTo(b)
+	// The action log holds the nodes' lineage: one lost or rewritten since
+	// (a truncated file, gc) means deciding every node again.
+	as := cache.Stat(filepath.Join(cacheDir(e.root), "actions"))
+	if as.ChangedSince(ref) {
+		ok = false
+	}
+	b = append(b, 'A')
+	b = as.AppendTo(b)
 	return cache.Sum(b), ok
 }
 

@@ -93,6 +93,9 @@ func Clean(p *pipeline.Pipeline, opts Options) (*CleanResult, error) {
 type GCResult struct {
 	cache.TrimResult
 	Kept int // action entries the current outputs need
+	// Corrupt counts blobs the current outputs need that were damaged on
+	// disk: discarded, so the next build rebuilds their nodes.
+	Corrupt int
 }
 
 // GC trims the cache to maxSize bytes, least recently used entries first,
@@ -125,6 +128,19 @@ func GC(p *pipeline.Pipeline, opts Options, maxSize int64) (*GCResult, error) {
 			}
 		}
 	}
+	// What the current outputs need is re-hashed: a blob damaged on disk
+	// is discarded now, so that the next build rebuilds the node that
+	// stored it instead of failing when a dependent reads it.
+	corrupt := 0
+	for h := range keepBlobs {
+		var miss *cache.MissError
+		if err := store.VerifyBlob(h); errors.As(err, &miss) && miss.Corrupt {
+			corrupt++
+		}
+	}
+	if corrupt > 0 {
+		os.Remove(cleanPath(p.Root))
+	}
 	tr, err := store.Trim(maxSize, keepKeys, keepBlobs)
 	// Provenance records are the provenance package's business, but
 	// temporary files a crash left among them are the engine's.
@@ -136,5 +152,5 @@ func GC(p *pipeline.Pipeline, opts Options, maxSize int64) (*GCResult, error) {
 			tr.Temp += n
 		}
 	}
-	return &GCResult{TrimResult: tr, Kept: len(keepKeys)}, err
+	return &GCResult{TrimResult: tr, Kept: len(keepKeys), Corrupt: corrupt}, err
 }

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -108,6 +109,54 @@ func (e *engine) lineageMissing(n *pipeline.Node, m *cache.Manifest) bool {
 		}
 	}
 	return true
+}
+
+// lineageLost says why a stage node that is otherwise up to date must
+// rebuild because what its dependents and bethel why read of it is gone
+// from the cache: its manifest (a lost or truncated action log), or the
+// lineage blob of an output (deleted, or discarded as corrupt when read).
+// It is "" when nothing is lost, or lineage is off. Outputs on disk are
+// what they were, so the rerun is usually cut off early; what it restores
+// is the lineage.
+func (e *engine) lineageLost(n *pipeline.Node, key cache.Hash) string {
+	if e.opts.NoLineage || !n.IsStage() {
+		return ""
+	}
+	m, err := e.store.GetManifest(key)
+	if err != nil {
+		return "its cache entry, which holds its outputs' lineage, is gone (" + missReason(err) + ")"
+	}
+	if e.lineageMissing(n, m) {
+		return "its cache entry holds no lineage"
+	}
+	for _, x := range m.Extra {
+		if p, ok := strings.CutPrefix(x.Name, lineageExtraPrefix); ok && !e.store.HasBlob(x.Hash) {
+			return "the lineage of " + p + " is no longer in the cache"
+		}
+	}
+	return ""
+}
+
+// verifyLineage re-hashes the lineage blobs of a cached entry before it is
+// restored: a corrupt one is discarded and the entry is a miss, so the node
+// runs and stores it again instead of handing its dependents damaged
+// lineage.
+func (e *engine) verifyLineage(m *cache.Manifest) error {
+	for _, x := range m.Extra {
+		if err := e.store.VerifyBlob(x.Hash); err != nil {
+			return fmt.Errorf("%s: %w", x.Name, err)
+		}
+	}
+	return nil
+}
+
+// missReason is a cache miss's reason, or the error's text.
+func missReason(err error) string {
+	var miss *cache.MissError
+	if errors.As(err, &miss) {
+		return miss.Reason
+	}
+	return err.Error()
 }
 
 // writeRecords writes the artifact provenance record of every output of a
