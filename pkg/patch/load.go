@@ -151,7 +151,7 @@ func Parse(file string, data []byte) ([]*Patch, error) {
 	var doc map[string]any
 	if _, err := toml.Decode(string(data), &doc); err != nil {
 		if pe, ok := err.(toml.ParseError); ok {
-			return nil, pos.List{pos.Errorf(pos.Pos{File: file, Line: pe.Position.Line}, "%s", pe.Message)}
+			return nil, pos.List{syntaxError(file, data, pe)}
 		}
 		return nil, pos.List{fmt.Errorf("%s: %v", file, err)}
 	}

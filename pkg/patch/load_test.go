@@ -19,7 +19,7 @@ reason = "dup"
 		files []string
 		want  string
 	}{
-		{"syntax", []string{"[[patch]\nid = 1\n"}, `patches/r/01.toml:2: expected end of table array name delimiter ']', but got '\n' instead`},
+		{"syntax", []string{"[[patch]\nid = 1\n"}, "patches/r/01.toml:1:8: expected end of table array name delimiter ']'\n\t[[patch]\n\t       ^"},
 		{"unknown key", []string{strings.Replace(ok, `reason = "dup"`, "reason = \"dup\"\nReason = \"x\"", 1)},
 			`patches/r/01.toml:7: patch "a": unknown key "Reason" (did you mean "reason"?)`},
 		{"missing reason", []string{strings.Replace(ok, `reason = "dup"`, "", 1)}, `patches/r/01.toml:1: patch "a": missing reason`},
