@@ -475,6 +475,9 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 			res.Ran = append(res.Ran, r.Name)
 		case Restored:
 			res.Restored = append(res.Restored, r.Name)
+			if r.Remote {
+				res.RestoredRemote = append(res.RestoredRemote, r.Name)
+			}
 		case UpToDate:
 			res.UpToDate = append(res.UpToDate, r.Name)
 		case Failed:
@@ -535,10 +538,20 @@ func (e *engine) act(ctx context.Context, n *pipeline.Node, d *decision) (NodeRe
 		r.Status, r.Err = Failed, fmt.Errorf("node %s: state: %v", n.Name, err)
 		return r, nodeOutput{}
 	}
-	if m, err := e.restorable(n, d.key); err == nil {
+	m, err := e.restorable(n, d.key)
+	remote := false
+	if err != nil && e.fetchRemote(ctx, n.Name, d.key) {
+		m, err = e.restorable(n, d.key)
+		remote = err == nil
+	}
+	if err == nil {
 		err = e.restore(n, d, m)
 		if err == nil {
 			r.Status = Restored
+			if remote {
+				r.Remote = true
+				r.Reasons = append(r.Reasons, RestoredRemoteReason)
+			}
 			return r, nodeOutput{}
 		}
 		r.Reasons = append(r.Reasons, "not restored: "+err.Error())
@@ -716,8 +729,12 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	if err != nil {
 		return out, fmt.Errorf("node %s: cache: %v", n.Name, err)
 	}
-	if err := e.store.PutManifest(d.key, &cache.Manifest{Outputs: outs, Extra: extras, Desc: d.desc}); err != nil {
+	man := &cache.Manifest{Outputs: outs, Extra: extras, Desc: d.desc}
+	if err := e.store.PutManifest(d.key, man); err != nil {
 		return out, fmt.Errorf("node %s: cache: %v", n.Name, err)
+	}
+	if e.opts.Remote != nil {
+		e.opts.Remote.Upload(n.Name, d.key, man, e.store)
 	}
 	if err := e.j.done(n.Name, d.key, outs); err != nil {
 		return out, fmt.Errorf("node %s: state: %v", n.Name, err)

@@ -43,6 +43,9 @@ type Options struct {
 	// DebugTime, when set, receives how long each phase of the build took
 	// (BETHEL_DEBUG=time).
 	DebugTime io.Writer
+	// Remote, when set, is the shared cache consulted after a local miss
+	// and given what ran (remote.go).
+	Remote Remote
 }
 
 // EventKind says what happened to a node.
@@ -104,14 +107,20 @@ type NodeResult struct {
 	// Restorable is set by Check (and dry runs) when a stale node's outputs
 	// are in the cache and would be restored rather than run.
 	Restorable bool
+	// Remote is set on a node restored from the shared cache
+	// (Options.Remote).
+	Remote bool
 }
 
 // Result is the outcome of a build. The lists hold node names in pipeline
 // order; under DryRun, Ran and Restored hold what would run or be restored.
 type Result struct {
 	Ran, Restored, UpToDate, Failed []string
-	Seconds                         float64
-	Nodes                           []NodeResult
+	// RestoredRemote are the nodes of Restored that came from the shared
+	// cache (Options.Remote).
+	RestoredRemote []string
+	Seconds        float64
+	Nodes          []NodeResult
 }
 
 // Workspace layout under the root. Directories are created 0700.

@@ -1,0 +1,607 @@
+// Package remote shares bethel's cache through an HTTP cache server: the
+// protocol bazel-remote, Bazel's --remote_cache=http://... and plain WebDAV
+// servers (nginx with dav_methods PUT) share.
+//
+//	GET/HEAD/PUT <base>/cas/<sha256 of the body>        blobs
+//	GET/HEAD/PUT <base>/ac/<sha256 of the action key>   action entries (entry.go)
+//
+// bethel keeps BLAKE3 locally; the server sees SHA-256 names only, so a
+// server that verifies CAS bodies accepts the uploads. Everything fetched
+// is verified twice (SHA-256 against its CAS name, then BLAKE3 against the
+// manifest) before it enters the local store: a body that does not match
+// is a miss with a warning, never used.
+//
+// Private nodes (their outputs, lineage and action entries) leave the
+// machine only encrypted with age to the team's X25519 recipients, and
+// are fetched only by a member holding one of their identities; with no
+// recipients they are never uploaded. A remote that is down, slow or
+// answering garbage never fails a build: each request has a timeout and a
+// few retries with backoff, after which the client stops talking to it for
+// the rest of the build and says so once.
+package remote
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"filippo.io/age"
+
+	"bethel/pkg/cache"
+)
+
+// Options configure a Client.
+type Options struct {
+	// URL is the cache's base URL (http or https, with an optional path
+	// prefix). User information in it is used for basic authentication.
+	URL string
+	// Upload: send what this build ran (false: a read-only member).
+	Upload bool
+	// CAFile names PEM certificates trusted besides the system's roots.
+	CAFile string
+	// Token, when set, is sent as a bearer token; otherwise User and
+	// Password (from the URL or ~/.netrc) as basic authentication.
+	Token, User, Password string
+	// Recipients receive private entries; none means private nodes are
+	// never uploaded.
+	Recipients []age.Recipient
+	// Identities decrypt private entries; none means private nodes are
+	// never restored from the remote (they run).
+	Identities []age.Identity
+	// Private reports whether a node's products hold private values.
+	Private func(node string) bool
+	// Root is the workspace root: an output whose blob is not yet in the
+	// local store (it is copied in the background) is read from there,
+	// and verified against its hash.
+	Root string
+	// Warn receives each warning (one line, no private value); it may be
+	// called from several goroutines at once.
+	Warn func(string)
+	// Timeout bounds each request (default 5s); a body transfer gets
+	// BodyTimeout (default 60s).
+	Timeout, BodyTimeout time.Duration
+	// Retries after the first attempt of a request (default 2).
+	Retries int
+	// Workers uploading at once (default 4).
+	Workers int
+}
+
+// Client talks to one cache server for one build (or one watch session).
+type Client struct {
+	o    Options
+	base *url.URL
+	http *http.Client
+
+	down     atomic.Bool
+	warnDown sync.Once
+
+	queue   chan job
+	wg      sync.WaitGroup
+	startUp sync.Once
+	stop    chan struct{}
+	stopped sync.Once
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// Stats counts what a client uploaded.
+type Stats struct {
+	// Uploaded entries (a node's action entry and its blobs), Present
+	// entries the server already had, GivenUp entries that failed or were
+	// still queued at the end of Wait, KeptLocal private entries not
+	// uploaded for lack of recipients.
+	Uploaded, Present, GivenUp, KeptLocal int
+	// Blobs and Bytes sent.
+	Blobs int
+	Bytes int64
+}
+
+type job struct {
+	node string
+	key  cache.Hash
+	m    *cache.Manifest
+	st   *cache.Store
+}
+
+// New checks the options and returns a client; nothing is sent yet.
+func New(o Options) (*Client, error) {
+	u, err := url.Parse(strings.TrimSuffix(o.URL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("remote cache URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("remote cache URL %q: want http://HOST[/PREFIX] or https://HOST[/PREFIX]", Redact(o.URL))
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("remote cache URL %q: a query or fragment is not allowed", Redact(o.URL))
+	}
+	if u.User != nil {
+		if o.User == "" {
+			o.User = u.User.Username()
+			o.Password, _ = u.User.Password()
+		}
+		u.User = nil
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = 60 * time.Second
+	}
+	if o.Retries < 0 {
+		o.Retries = 0
+	} else if o.Retries == 0 {
+		o.Retries = 2
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.Private == nil {
+		o.Private = func(string) bool { return true }
+	}
+	if o.Warn == nil {
+		o.Warn = func(string) {}
+	}
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("remote cache CA file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("remote cache CA file %s: no PEM certificate in it", o.CAFile)
+		}
+		tlsConf.RootCAs = pool
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   o.Timeout,
+		ResponseHeaderTimeout: o.Timeout,
+		MaxIdleConnsPerHost:   o.Workers + 4,
+		IdleConnTimeout:       30 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	return &Client{o: o, base: u, http: &http.Client{Transport: tr}, stop: make(chan struct{})}, nil
+}
+
+// Redact returns a URL without its user information, for messages.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User = nil
+	return u.String()
+}
+
+// String is the base URL without credentials.
+func (c *Client) String() string { return c.base.String() }
+
+// Down reports whether the client gave up on the server in this build.
+func (c *Client) Down() bool { return c.down.Load() }
+
+func shaName(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// acName is the name of an action key's entry: the SHA-256 of the key.
+func acName(key cache.Hash) string { return shaName(key[:]) }
+
+// errDown is returned once the client has given up on the server.
+var errDown = errors.New("the shared cache is unreachable")
+
+// statusError is a final HTTP answer that is not a success.
+type statusError struct{ code int }
+
+func (e *statusError) Error() string { return fmt.Sprintf("HTTP %d", e.code) }
+
+func isNotFound(err error) bool {
+	var s *statusError
+	return errors.As(err, &s) && s.code == http.StatusNotFound
+}
+
+// giveUp marks the server down for the rest of the build, with one warning.
+func (c *Client) giveUp(err error) {
+	c.down.Store(true)
+	c.warnDown.Do(func() {
+		c.o.Warn(fmt.Sprintf("shared cache %s: %v; building with the local cache only", c.base, err))
+	})
+}
+
+// do sends one request with retries: a network error, a timeout, a 5xx or
+// 429 is retried after a backoff; when retries run out the server is
+// given up. It returns the body of a 2xx answer, or a statusError.
+func (c *Client) do(ctx context.Context, method, kind, name string, body []byte, timeout time.Duration) ([]byte, error) {
+	if c.down.Load() {
+		return nil, errDown
+	}
+	u := *c.base
+	u.Path = c.base.Path + "/" + kind + "/" + name
+	var last error
+	for attempt := 0; attempt <= c.o.Retries; attempt++ {
+		if attempt > 0 {
+			// 100 ms, 400 ms, ... with jitter, so that workers that failed
+			// together do not retry together.
+			d := time.Duration(100<<(2*(attempt-1))) * time.Millisecond
+			d += time.Duration(rand.Int64N(int64(d) / 2))
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		b, err, retry := c.once(ctx, method, u.String(), body, timeout)
+		if err == nil || !retry {
+			return b, err
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		last = err
+	}
+	c.giveUp(last)
+	return nil, errDown
+}
+
+// maxBody bounds what a GET may return (a corrupt server must not exhaust
+// memory).
+const maxBody = 4 << 30
+
+func (c *Client) once(ctx context.Context, method, u string, body []byte, timeout time.Duration) (b []byte, err error, retry bool) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err, false
+	}
+	if body != nil {
+		req.ContentLength = int64(len(body))
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	switch {
+	case c.o.Token != "":
+		req.Header.Set("Authorization", "Bearer "+c.o.Token)
+	case c.o.User != "":
+		req.SetBasicAuth(c.o.User, c.o.Password)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		// The URL in a url.Error carries no credentials (they are in
+		// headers), but say only what failed.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, err, true
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return nil, &statusError{resp.StatusCode}, true
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return nil, &statusError{resp.StatusCode}, false
+	}
+	if method != http.MethodGet {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return nil, nil, false
+	}
+	b, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, err, true
+	}
+	if len(b) > maxBody {
+		return nil, fmt.Errorf("answer larger than %d bytes", maxBody), false
+	}
+	return b, nil, false
+}
+
+// Ping reports whether the server answers (a HEAD of an entry nobody
+// wrote: 404 is a healthy answer).
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := c.do(ctx, http.MethodHead, "ac", acName(cache.Hash{}), nil, c.o.Timeout)
+	if err == nil || isNotFound(err) {
+		return nil
+	}
+	if errors.Is(err, errDown) {
+		return errors.New("unreachable")
+	}
+	return err
+}
+
+// MissError is a remote miss, with the reason (for --explain).
+type MissError struct{ Reason string }
+
+func (e *MissError) Error() string { return e.Reason }
+
+func miss(format string, args ...any) error { return &MissError{Reason: fmt.Sprintf(format, args...)} }
+
+// Fetch looks the node's action key up on the server; on a hit it puts
+// every blob of the entry and then its manifest into st, each verified, so
+// that the caller restores the node exactly like a local hit. Any failure
+// is a miss (a MissError or the server's unreachability), never an error
+// that fails the build.
+func (c *Client) Fetch(ctx context.Context, node string, key cache.Hash, st *cache.Store) error {
+	body, err := c.do(ctx, http.MethodGet, "ac", acName(key), nil, c.o.Timeout)
+	if err != nil {
+		if isNotFound(err) {
+			return miss("not in the shared cache")
+		}
+		return miss("shared cache: %v", err)
+	}
+	if sealed(body) {
+		if len(c.o.Identities) == 0 {
+			return miss("its shared cache entry is encrypted and no identity is configured")
+		}
+		body, err = open(body, c.o.Identities)
+		if err != nil {
+			return miss("its shared cache entry is encrypted to other recipients (%v)", err)
+		}
+	}
+	e, err := decodeEntry(body)
+	if err != nil {
+		c.o.Warn(fmt.Sprintf("node %s: the shared cache's entry for action %s is unreadable (%v): not used", node, key.Short(), err))
+		return miss("its shared cache entry is unreadable")
+	}
+	if e.Sealed && len(c.o.Identities) == 0 {
+		return miss("its shared cache blobs are encrypted and no identity is configured")
+	}
+	seen := map[cache.Hash]bool{}
+	for _, h := range e.Manifest.Blobs() {
+		if seen[h] || st.HasBlob(h) {
+			continue
+		}
+		seen[h] = true
+		if err := c.fetchBlob(ctx, node, h, e.CAS[h], e.Sealed, st); err != nil {
+			return err
+		}
+	}
+	// The server's word on file modes is not trusted beyond what bethel
+	// itself would write.
+	for i := range e.Manifest.Outputs {
+		o := &e.Manifest.Outputs[i]
+		o.Mode = o.Mode.Perm() & 0o644
+		if c.o.Private(node) {
+			o.Mode &= 0o600
+		}
+		if o.Mode&0o600 != 0o600 {
+			o.Mode |= 0o600
+		}
+	}
+	if err := st.PutManifest(key, e.Manifest); err != nil {
+		return miss("storing the shared cache's entry: %v", err)
+	}
+	return nil
+}
+
+func (c *Client) fetchBlob(ctx context.Context, node string, h cache.Hash, name string, isSealed bool, st *cache.Store) error {
+	body, err := c.do(ctx, http.MethodGet, "cas", name, nil, c.o.BodyTimeout)
+	if err != nil {
+		if isNotFound(err) {
+			return miss("blob %s is missing from the shared cache", h.Short())
+		}
+		return miss("shared cache: %v", err)
+	}
+	if shaName(body) != name {
+		c.o.Warn(fmt.Sprintf("node %s: blob %s from the shared cache does not match its hash: not used", node, name[:12]))
+		return miss("blob %s from the shared cache does not match its hash", name[:12])
+	}
+	if isSealed {
+		if body, err = open(body, c.o.Identities); err != nil {
+			return miss("blob %s of the shared cache does not decrypt (%v)", name[:12], err)
+		}
+	}
+	if cache.Sum(body) != h {
+		c.o.Warn(fmt.Sprintf("node %s: blob %s from the shared cache is not the content its entry names: not used", node, name[:12]))
+		return miss("blob %s from the shared cache is not the content its entry names", name[:12])
+	}
+	if _, err := st.PutBytes(body); err != nil {
+		return miss("storing blob %s: %v", h.Short(), err)
+	}
+	return nil
+}
+
+// seal encrypts b to the recipients.
+func seal(b []byte, rs []age.Recipient) ([]byte, error) {
+	var out bytes.Buffer
+	w, err := age.Encrypt(&out, rs...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(b); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// open decrypts an age body with the identities.
+func open(b []byte, ids []age.Identity) ([]byte, error) {
+	r, err := age.Decrypt(bytes.NewReader(b), ids...)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return nil, errors.New("no identity matches")
+		}
+		return nil, err
+	}
+	return io.ReadAll(r)
+}
+
+// Upload queues the node's action entry and blobs for upload and returns
+// at once; Wait waits for the queue. A private node goes up only
+// encrypted, and not at all without recipients.
+func (c *Client) Upload(node string, key cache.Hash, m *cache.Manifest, st *cache.Store) {
+	if !c.o.Upload || c.down.Load() {
+		return
+	}
+	if c.o.Private(node) && len(c.o.Recipients) == 0 {
+		c.count(func(s *Stats) { s.KeptLocal++ })
+		return
+	}
+	c.startUp.Do(func() {
+		c.queue = make(chan job, 1<<16)
+		for w := 0; w < c.o.Workers; w++ {
+			c.wg.Add(1)
+			go c.worker()
+		}
+	})
+	select {
+	case c.queue <- job{node, key, m, st}:
+	default:
+		c.count(func(s *Stats) { s.GivenUp++ })
+	}
+}
+
+func (c *Client) count(f func(*Stats)) {
+	c.mu.Lock()
+	f(&c.stats)
+	c.mu.Unlock()
+}
+
+func (c *Client) worker() {
+	defer c.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-c.stop; cancel() }()
+	for j := range c.queue {
+		select {
+		case <-c.stop:
+			c.count(func(s *Stats) { s.GivenUp++ })
+			continue
+		default:
+		}
+		present, err := c.upload(ctx, j)
+		switch {
+		case err != nil:
+			c.count(func(s *Stats) { s.GivenUp++ })
+		case present:
+			c.count(func(s *Stats) { s.Present++ })
+		default:
+			c.count(func(s *Stats) { s.Uploaded++ })
+		}
+	}
+}
+
+// upload sends one node's blobs, then its entry (last, so that an entry
+// never names a blob the server lacks).
+func (c *Client) upload(ctx context.Context, j job) (present bool, err error) {
+	ac := acName(j.key)
+	if _, err := c.do(ctx, http.MethodHead, "ac", ac, nil, c.o.Timeout); err == nil {
+		return true, nil
+	} else if !isNotFound(err) {
+		return false, err
+	}
+	private := c.o.Private(j.node)
+	e := entry{Version: entryVersion, Manifest: j.m, CAS: map[cache.Hash]string{}, Sealed: private}
+	for _, h := range j.m.Blobs() {
+		if _, done := e.CAS[h]; done {
+			continue
+		}
+		b, err := c.blob(j, h)
+		if err != nil {
+			return false, err
+		}
+		if private {
+			if b, err = seal(b, c.o.Recipients); err != nil {
+				return false, err
+			}
+		}
+		name := shaName(b)
+		e.CAS[h] = name
+		if !private {
+			if _, err := c.do(ctx, http.MethodHead, "cas", name, nil, c.o.Timeout); err == nil {
+				continue
+			}
+		}
+		if _, err := c.do(ctx, http.MethodPut, "cas", name, b, c.o.BodyTimeout); err != nil {
+			return false, err
+		}
+		c.count(func(s *Stats) { s.Blobs++; s.Bytes += int64(len(b)) })
+	}
+	body, err := json.Marshal(&e)
+	if err != nil {
+		return false, err
+	}
+	if private {
+		if body, err = seal(body, c.o.Recipients); err != nil {
+			return false, err
+		}
+	}
+	_, err = c.do(ctx, http.MethodPut, "ac", ac, body, c.o.Timeout)
+	return false, err
+}
+
+// blob returns the bytes of h: from the local store, or (an output still
+// being copied there in the background) from the output file, verified.
+func (c *Client) blob(j job, h cache.Hash) ([]byte, error) {
+	if b, err := j.st.ReadBlob(h); err == nil {
+		return b, nil
+	}
+	for _, o := range j.m.Outputs {
+		if o.Hash != h {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(c.o.Root, filepath.FromSlash(o.Path)))
+		if err == nil && cache.Sum(b) == h {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("blob %s is no longer available", h.Short())
+}
+
+// Wait waits up to limit for the queued uploads, gives up the rest, and
+// returns what was done.
+func (c *Client) Wait(limit time.Duration) Stats {
+	if c.queue != nil {
+		c.stopped.Do(func() { close(c.queue) })
+		done := make(chan struct{})
+		go func() { c.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(limit):
+			close(c.stop)
+			<-done
+		}
+		c.queue = nil
+		c.startUp = sync.Once{}
+		c.stopped = sync.Once{}
+		c.stop = make(chan struct{})
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.stats
+	c.stats = Stats{}
+	return s
+}
