@@ -40,6 +40,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"bethel/pkg/pos"
+	"bethel/pkg/tomlguard"
 )
 
 // Kind is what a patch does to the records it matches.
@@ -148,6 +149,9 @@ func Load(fsys fs.FS, files []string) ([]*Patch, error) {
 // Parse parses one patch file. It returns the entries that are valid with
 // the errors of the others.
 func Parse(file string, data []byte) ([]*Patch, error) {
+	if err := tomlguard.Check(file, data); err != nil {
+		return nil, pos.List{err}
+	}
 	var doc map[string]any
 	if _, err := toml.Decode(string(data), &doc); err != nil {
 		if pe, ok := err.(toml.ParseError); ok {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"bethel/pkg/pos"
+	"bethel/pkg/tomlguard"
 	"bethel/pkg/stage"
 
 	"github.com/BurntSushi/toml"
@@ -108,6 +109,9 @@ func (l *loader) load(src []byte, stages []string) (*Pipeline, error) {
 			src = src[len(bom):]
 			break
 		}
+	}
+	if err := tomlguard.Check(l.rel, src); err != nil {
+		return nil, err
 	}
 	l.e.src = string(src)
 	var doc map[string]any

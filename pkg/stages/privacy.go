@@ -11,6 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"bethel/pkg/pos"
+	"bethel/pkg/tomlguard"
 	"bethel/pkg/stage"
 )
 
@@ -145,6 +146,9 @@ func (p *Privacy) CheckPrivacy(node string, vis stage.Visibility, declassify, ou
 func cfgDecode(fsys fs.FS, file string, v any) ([]byte, toml.MetaData, error) {
 	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
+		return nil, toml.MetaData{}, err
+	}
+	if err := tomlguard.Check(file, data); err != nil {
 		return nil, toml.MetaData{}, err
 	}
 	md, err := toml.Decode(string(data), v)
