@@ -35,6 +35,9 @@ func init() { register(publicAttendance{}) }
 func (publicAttendance) Name() string    { return "public.attendance" }
 func (publicAttendance) Version() string { return "1" }
 
+// AttendanceColumns is the header of attendance.csv (internal and public).
+var AttendanceColumns = []string{"bethel", "bethel_name", "daughters", "adults", "guests", "total"}
+
 // SuppressedMark stands for a suppressed count in public outputs.
 const SuppressedMark = "*"
 

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -76,52 +78,84 @@ func runStage(t *testing.T, s stage.Stage, fsys fstest.MapFS, vis stage.Visibili
 
 var regIn = []string{"out/private/registrations.csv", "config/privacy.toml"}
 
+// byMember are the params of a summary with member type columns.
+func byMember(p map[string]any) map[string]any {
+	out := map[string]any{"columns": "member_type",
+		"column_labels": map[string]any{"daughter": "daughters", "adult": "adults", "guest": "guests"}}
+	for k, v := range p {
+		out[k] = v
+	}
+	return out
+}
+
+var dietaryParams = byMember(map[string]any{"rows": []any{"dietary_needs", "allergies"}, "keywords": map[string]any{
+	"vegetarian": []any{"vegetarian"}, "nut allergy": []any{"peanut", "tree nut"}, "gluten free": []any{"gluten"}}})
+
 func TestSummaries(t *testing.T) {
-	cats := map[string]any{"categories": map[string]any{
-		"vegetarian": []any{"vegetarian"}, "nut allergy": []any{"peanut", "tree nut"}, "gluten free": []any{"gluten"}}}
+	withValues := append(regIn, "config/values.toml")
 	for _, tc := range []struct {
-		s      stage.Stage
+		name   string
 		inputs []string
-		out    string
 		params map[string]any
 		want   string
 	}{
-		{summaryAttendance{}, append(regIn, "config/bethels.csv"), "out/summary/attendance.csv", nil,
+		{"attendance", append(withValues, "config/bethels.csv"), byMember(map[string]any{"rows": "bethel", "labels": map[string]any{"bethel_name": "name"}, "total_row": true}),
 			"bethel,bethel_name,daughters,adults,guests,total\n12,Twelve,1,1,0,2\n21,TwentyOne,1,0,1,2\n30,Thirty,0,0,0,0\nTOTAL,,2,1,1,4\n"},
-		{summaryMeals{}, regIn, "out/summary/meals.csv", nil,
+		{"meals", withValues, byMember(map[string]any{"rows": "banquet_meal", "label": "meal"}),
 			"meal,daughters,adults,guests,total\nchicken,2,0,0,2\nvegetarian,0,0,0,0\nvegan,0,1,0,1\nchild,0,0,0,0\nnone,0,0,1,1\n"},
-		{summaryTShirts{}, regIn, "out/summary/tshirts.csv", nil,
+		{"tshirts", withValues, map[string]any{"rows": "tshirt_size", "label": "size", "skip_blank": true},
 			"size,count\nYS,0\nYM,1\nYL,0\nXS,0\nS,0\nM,1\nL,0\nXL,1\n2XL,0\n3XL,0\n4XL,0\n"},
-		{summaryDays{}, append(regIn, "config/values.toml"), "out/summary/days.csv", nil,
-			"day,daughters,adults,guests,total\nFriday,1,1,0,2\nSaturday,2,0,0,2\nSunday,0,0,0,0\n"},
-		{summaryHousing{}, append(regIn, "config/values.toml"), "out/summary/housing.csv", nil,
+		{"tshirts-blank", withValues, map[string]any{"rows": "tshirt_size", "label": "size", "blank": "no shirt"},
+			"size,count\nYS,0\nYM,1\nYL,0\nXS,0\nS,0\nM,1\nL,0\nXL,1\n2XL,0\n3XL,0\n4XL,0\nno shirt,1\n"},
+		{"days", withValues, byMember(map[string]any{"rows": "days_attending", "label": "day"}),
+			"day,daughters,adults,guests,total\nFriday,1,1,0,2\nSaturday,2,0,0,2\nSunday,0,0,0,0\n(blank),0,0,1,1\n"},
+		{"housing", withValues, map[string]any{"rows": "housing"},
 			"housing,count\nhotel,2\ndorm,1\nnone,1\n"},
-		{summaryDietary{}, regIn, "out/summary/dietary.csv", cats,
+		{"meal-by-housing", withValues, map[string]any{"rows": "banquet_meal", "columns": "housing"},
+			"banquet_meal,hotel,dorm,none,total\nchicken,2,0,0,2\nvegetarian,0,0,0,0\nvegan,0,1,0,1\nchild,0,0,0,0\nnone,0,0,1,1\n"},
+		{"bethel-free", withValues, map[string]any{"rows": "bethel", "total_row": true},
+			"bethel,count\n12,2\n21,2\nTOTAL,4\n"},
+		{"dietary", withValues, dietaryParams,
 			"category,daughters,adults,guests,total\ngluten free,1,0,0,1\nnut allergy,0,1,0,1\nvegetarian,1,0,0,1\nunclassified,0,0,1,1\nany,2,1,1,4\n"},
 	} {
-		t.Run(tc.s.Name(), func(t *testing.T) {
-			res, err := runStage(t, tc.s, sumFS(), stage.Internal, tc.inputs, []string{tc.out}, tc.params)
+		t.Run(tc.name, func(t *testing.T) {
+			out := "out/summary/" + tc.name + ".csv"
+			res, err := runStage(t, summaryCount{}, sumFS(), stage.Internal, tc.inputs, []string{out}, tc.params)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := res.out[tc.out]; got != tc.want {
+			if got := res.out[out]; got != tc.want {
 				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
 			}
-			// The cancelled R-5 (row 4) is never counted.
-			for _, c := range res.lineage[tc.out].Cells {
-				for _, ref := range c.AllRefs() {
+			// The cancelled R-5 (row 4) is never counted; every count
+			// cell has lineage, naming as many records as it counts.
+			rows := strings.Split(strings.TrimSuffix(tc.want, "\n"), "\n")
+			header := strings.Split(rows[0], ",")
+			n := 0
+			for _, c := range res.lineage[out].Cells {
+				n++
+				refs := c.AllRefs()
+				for _, ref := range refs {
 					if ref.Row == 4 {
 						t.Errorf("cell %d/%s counts the cancelled registration", c.Row, c.Col)
 					}
 				}
+				cell := strings.Split(rows[c.Row+1], ",")[slices.Index(header, c.Col)]
+				if cell != strconv.Itoa(len(refs)) {
+					t.Errorf("cell %d/%s is %s, its lineage names %d records", c.Row, c.Col, cell, len(refs))
+				}
+			}
+			if n == 0 {
+				t.Error("no lineage recorded")
 			}
 		})
 	}
 }
 
 func TestDietaryNeverWritesText(t *testing.T) {
-	cats := map[string]any{"categories": map[string]any{"vegetarian": []any{"vegetarian"}}}
-	res, err := runStage(t, summaryDietary{}, sumFS(), stage.Public, regIn, []string{"x/dietary.csv"}, cats)
+	params := byMember(map[string]any{"rows": []any{"dietary_needs", "allergies"}, "keywords": map[string]any{"vegetarian": []any{"vegetarian"}}})
+	in := append(regIn, "config/values.toml")
+	res, err := runStage(t, summaryCount{}, sumFS(), stage.Public, in, []string{"x/dietary.csv"}, params)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,11 +164,25 @@ func TestDietaryNeverWritesText(t *testing.T) {
 			t.Errorf("dietary.csv holds the free text %q", v)
 		}
 	}
-	if len(res.warnings) != 1 || !strings.Contains(res.warnings[0], "3 registrations have dietary or allergy text that no category keyword matches") {
+	if len(res.warnings) != 1 || !strings.Contains(res.warnings[0], "3 registrations have text in dietary_needs or allergies that no keyword matches") {
 		t.Errorf("warnings %q", res.warnings)
 	}
-	for _, p := range []map[string]any{nil, {"categories": "x"}, {"categories": map[string]any{"any": []any{"x"}}}, {"categories": map[string]any{"v": []any{}}}} {
-		if _, err := runStage(t, summaryDietary{}, sumFS(), stage.Internal, regIn, []string{"x/dietary.csv"}, p); err == nil {
+	for _, p := range []map[string]any{
+		nil,
+		{"rows": []any{"dietary_needs", "allergies"}},
+		{"rows": "dietary_needs"},
+		{"rows": "first_name"},
+		{"rows": "first_name", "keywords": map[string]any{"a": []any{"a"}}},
+		{"rows": "dietary_needs", "keywords": "x"},
+		{"rows": "dietary_needs", "keywords": map[string]any{"any": []any{"x"}}},
+		{"rows": "dietary_needs", "keywords": map[string]any{"v": []any{}}},
+		{"rows": "housing", "colour": "red"},
+		{"rows": "housing", "columns": "registration_id"},
+		{"rows": "housing", "labels": map[string]any{"x": "name"}},
+		{"rows": "housing", "blank": "none"},
+		{"rows": "nosuch"},
+	} {
+		if _, err := runStage(t, summaryCount{}, sumFS(), stage.Internal, in, []string{"x/dietary.csv"}, p); err == nil {
 			t.Errorf("params %v accepted", p)
 		}
 	}
@@ -311,24 +359,25 @@ func TestMergeSorted(t *testing.T) {
 // later row repeats the bad one.
 func TestSummaryRefusesUnnormalized(t *testing.T) {
 	const file = "out/private/registrations.csv"
+	in := append(regIn, "config/values.toml", "config/bethels.csv")
 	for _, tc := range []struct {
-		s        stage.Stage
-		inputs   []string
+		name     string
+		params   map[string]any
 		from, to string // replace in sumRegs
 		want     string
 	}{
-		{summaryAttendance{}, append(regIn, "config/bethels.csv"), "R-2,12,", "R-2,99,",
-			file + ":3: R-2: bethel \"99\" is not in config/bethels.csv"},
-		{summaryAttendance{}, append(regIn, "config/bethels.csv"), "R-3,21,daughter", "R-3,21,alumna",
+		{"bethel", byMember(map[string]any{"rows": "bethel"}), "R-2,12,", "R-2,99,",
+			file + ":3: R-2: bethel \"99\" is not in config/bethels.csv (is the file normalized?)"},
+		{"member", byMember(map[string]any{"rows": "bethel"}), "R-3,21,daughter", "R-3,21,alumna",
 			file + ":4: R-3: member_type \"alumna\" is not one of daughter, adult, guest (is the file normalized?)"},
-		{summaryMeals{}, regIn, "R-4,21,guest,none", "R-4,21,guest,fish",
+		{"meals", byMember(map[string]any{"rows": "banquet_meal"}), "R-4,21,guest,none", "R-4,21,guest,fish",
 			file + ":5: R-4: banquet_meal \"fish\" is not one of chicken, vegetarian, vegan, child, none (is the file normalized?)"},
-		{summaryDays{}, append(regIn, "config/values.toml"), "R-2,12,adult,vegan,XL,Friday,", "R-2,12,adult,vegan,XL,Friday;Monday,",
-			file + ":3: R-2: day \"Monday\" is not a configured day (Friday, Saturday, Sunday)"},
-		{summaryDietary{}, regIn, "R-4,21,guest", "R-4,21,alumna",
+		{"days", byMember(map[string]any{"rows": "days_attending"}), "R-2,12,adult,vegan,XL,Friday,", "R-2,12,adult,vegan,XL,Friday;Monday,",
+			file + ":3: R-2: days_attending \"Monday\" is not one of Friday, Saturday, Sunday (is the file normalized?)"},
+		{"dietary", dietaryParams, "R-4,21,guest", "R-4,21,alumna",
 			file + ":5: R-4: member_type \"alumna\" is not one of daughter, adult, guest (is the file normalized?)"},
 	} {
-		t.Run(tc.s.Name(), func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			regs := strings.Replace(sumRegs, tc.from, tc.to, 1)
 			if regs == sumRegs {
 				t.Fatalf("%q is not in the fixture", tc.from)
@@ -342,11 +391,7 @@ func TestSummaryRefusesUnnormalized(t *testing.T) {
 			}
 			fsys := sumFS()
 			fsys[file] = &fstest.MapFile{Data: []byte(regs + again)}
-			params := map[string]any(nil)
-			if tc.s.Name() == "summary.dietary" {
-				params = map[string]any{"categories": map[string]any{"vegetarian": []any{"vegetarian"}}}
-			}
-			_, err := runStage(t, tc.s, fsys, stage.Internal, tc.inputs, []string{"x/" + strings.TrimPrefix(tc.s.Name(), "summary.") + ".csv"}, params)
+			_, err := runStage(t, summaryCount{}, fsys, stage.Internal, in, []string{"x/" + tc.name + ".csv"}, tc.params)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("got error %v\nwant %s", err, tc.want)
 			}
