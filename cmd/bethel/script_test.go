@@ -14,7 +14,9 @@ import (
 // .txtar file, with the real binary TestMain built on PATH as `bethel`.
 // Besides testscript's own commands a script may say `sample`, which copies
 // the repository's synthetic sample event (pipeline.toml, inputs/, config/,
-// patches/) into the current directory.
+// patches/) into the current directory, and `editline FILE PREFIX OLD NEW`,
+// which replaces OLD by NEW in the one line of FILE that starts with PREFIX
+// (a new export that changes one record).
 func TestScript(t *testing.T) {
 	binDir := filepath.Dir(bethelBin)
 	repo, err := filepath.Abs(filepath.Join("..", ".."))
@@ -35,6 +37,26 @@ func TestScript(t *testing.T) {
 					ts.Fatalf("usage: sample")
 				}
 				ts.Check(copySample(repo, ts.MkAbs(".")))
+			},
+			"editline": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 4 {
+					ts.Fatalf("usage: editline FILE PREFIX OLD NEW")
+				}
+				file := ts.MkAbs(args[0])
+				data, err := os.ReadFile(file)
+				ts.Check(err)
+				lines := strings.SplitAfter(string(data), "\n")
+				n := 0
+				for i, l := range lines {
+					if strings.HasPrefix(l, args[1]) && strings.Contains(l, args[2]) {
+						lines[i] = strings.Replace(l, args[2], args[3], 1)
+						n++
+					}
+				}
+				if n != 1 {
+					ts.Fatalf("editline: %d lines start with %q and hold %q, want 1", n, args[1], args[2])
+				}
+				ts.Check(os.WriteFile(file, []byte(strings.Join(lines, "")), 0o644))
 			},
 		},
 	})
