@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"sort"
 	"strings"
@@ -99,19 +101,52 @@ func MarshalLock(l *ProgramLock) []byte {
 // UnlockedProgram is the content of an unlocked lock file.
 func UnlockedProgram() []byte { return MarshalLock(&ProgramLock{}) }
 
-// LoadLock reads a lock file.
+// LoadLock reads a lock file. Both "locked" and "sessions" must be there:
+// a file of {} or null is damaged, not unlocked (taking it for unlocked
+// would let a printed program change silently).
 func LoadLock(fsys fs.FS, file string) (*ProgramLock, error) {
 	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
 		return nil, err
 	}
-	var l ProgramLock
+	bad := func(line int, format string, args ...any) error {
+		return pos.Errorf(pos.Pos{File: file, Line: line}, "not a program lock file: "+format+" (rewrite it with `bethel lock program` or `bethel unlock program`)", args...)
+	}
+	body := bytes.TrimLeft(data, " \t\r\n")
+	start := 1 + bytes.Count(data[:len(data)-len(body)], []byte("\n"))
+	if !bytes.HasPrefix(body, []byte("{")) {
+		return nil, bad(start, "want a JSON object")
+	}
+	var raw struct {
+		Locked           *bool          `json:"locked"`
+		Event            string         `json:"event"`
+		AfterLockPatches []string       `json:"after_lock_patches"`
+		Sessions         *[]LockSession `json:"sessions"`
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil {
-		return nil, pos.Errorf(pos.Pos{File: file}, "not a program lock file: %v (rewrite it with `bethel lock program` or `bethel unlock program`)", err)
+	if err := dec.Decode(&raw); err != nil {
+		line := start
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			line = 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
+		case errors.As(err, &te):
+			line = 1 + bytes.Count(data[:min(int(te.Offset), len(data))], []byte("\n"))
+		}
+		return nil, bad(line, "%v", err)
 	}
-	return &l, nil
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, bad(start, "more than one JSON value")
+	}
+	switch {
+	case raw.Locked == nil:
+		return nil, bad(start, `no "locked" key`)
+	case raw.Sessions == nil:
+		return nil, bad(start, `no "sessions" list`)
+	}
+	return &ProgramLock{Locked: *raw.Locked, Event: raw.Event, AfterLockPatches: raw.AfterLockPatches, Sessions: *raw.Sessions}, nil
 }
 
 // LockProgram computes the lock of the program node's current schedule:

@@ -426,7 +426,7 @@ func TestProgramLock(t *testing.T) {
 	t.Run("a broken lock file is an error", func(t *testing.T) {
 		dir := progFixture(t, map[string]string{"config/program.lock.json": `{"locked": true, "colour": 1}`})
 		_, err := runProgramIn(t, dir)
-		if err == nil || !strings.Contains(err.Error(), "config/program.lock.json: not a program lock file") {
+		if err == nil || !strings.Contains(err.Error(), "config/program.lock.json:1: not a program lock file") {
 			t.Fatalf("error %v", err)
 		}
 	})
