@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"bethel/pkg/pos"
-	"bethel/pkg/tomlguard"
 	"bethel/pkg/stage"
+	"bethel/pkg/tomlguard"
 
 	"github.com/BurntSushi/toml"
 )

@@ -11,8 +11,8 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"bethel/pkg/pos"
-	"bethel/pkg/tomlguard"
 	"bethel/pkg/stage"
+	"bethel/pkg/tomlguard"
 )
 
 // PrivacyFile is the input name every stage that handles personal data
