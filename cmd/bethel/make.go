@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"bethel/pkg/graph"
+	"bethel/pkg/remote"
 )
 
 func init() {
@@ -25,6 +26,7 @@ func runMake(ctx context.Context, env *Env, args []string) error {
 	lessGC()
 	fs := flag.NewFlagSet("make", flag.ContinueOnError)
 	ws := addWorkspaceFlags(fs)
+	rf := addRemoteFlags(fs)
 	jobs := fs.Int("j", 0, "run up to `N` nodes at once (default: the number of CPUs)")
 	keepGoing := fs.Bool("k", false, "keep going after a node fails: build everything that does not depend on it")
 	dryRun := fs.Bool("n", false, "dry run: print what would run or be restored, and why; change nothing")
@@ -52,6 +54,15 @@ func runMake(ctx context.Context, env *Env, args []string) error {
 	if opts.DebugTime != nil {
 		fmt.Fprintf(opts.DebugTime, "bethel: time %-16s %8.3f ms\n", "load pipeline", float64(time.Since(t0))/1e6)
 	}
+	sc, err := sharedCacheFor(rf, p, env.Stderr)
+	if err != nil {
+		return err
+	}
+	var rc *remote.Client
+	if sc != nil && !*dryRun {
+		rc = sc.client()
+		opts.Remote = rc
+	}
 	opts.Jobs = *jobs
 	opts.KeepGoing = *keepGoing
 	opts.DryRun = *dryRun
@@ -68,6 +79,12 @@ func runMake(ctx context.Context, env *Env, args []string) error {
 	opts.Events = pr.event
 	res, err := graph.Build(ctx, p, opts)
 	pr.clear()
+	if rc != nil {
+		if ctx.Err() != nil {
+			sc.wait = 0 // interrupted: stop now, give the uploads up
+		}
+		sc.finish(rc, env.Stderr)
+	}
 	if !*dryRun {
 		if rerr := writeReport(p, res, Version, time.Now()); rerr != nil {
 			fmt.Fprintf(env.Stderr, "bethel: build report %s: %v\n", p.Report, rerr)
@@ -171,7 +188,11 @@ func summaryLine(res *graph.Result, dry bool) string {
 	if dry {
 		fmt.Fprintf(&b, "bethel: dry run: %d would run, %d would be restored, %d up to date, %d failed", len(res.Ran), len(res.Restored), len(res.UpToDate), len(res.Failed))
 	} else {
-		fmt.Fprintf(&b, "bethel: %d ran, %d restored, %d up to date, %d failed", len(res.Ran), len(res.Restored), len(res.UpToDate), len(res.Failed))
+		fmt.Fprintf(&b, "bethel: %d ran, %d restored", len(res.Ran), len(res.Restored))
+		if n := len(res.RestoredRemote); n > 0 {
+			fmt.Fprintf(&b, " (%d from the shared cache)", n)
+		}
+		fmt.Fprintf(&b, ", %d up to date, %d failed", len(res.UpToDate), len(res.Failed))
 	}
 	if skipped > 0 {
 		fmt.Fprintf(&b, ", %d skipped", skipped)
@@ -184,9 +205,11 @@ func summaryLine(res *graph.Result, dry bool) string {
 type jsonResult struct {
 	Ran      []string `json:"ran"`
 	Restored []string `json:"restored"`
-	UpToDate []string `json:"uptodate"`
-	Failed   []string `json:"failed"`
-	Seconds  float64  `json:"seconds"`
+	// RestoredRemote: the restored nodes that came from the shared cache.
+	RestoredRemote []string `json:"restored_remote"`
+	UpToDate       []string `json:"uptodate"`
+	Failed         []string `json:"failed"`
+	Seconds        float64  `json:"seconds"`
 }
 
 func writeJSON(w io.Writer, res *graph.Result) {
@@ -197,7 +220,7 @@ func writeJSON(w io.Writer, res *graph.Result) {
 		return s
 	}
 	b, _ := json.Marshal(jsonResult{
-		Ran: nonNil(res.Ran), Restored: nonNil(res.Restored), UpToDate: nonNil(res.UpToDate),
+		Ran: nonNil(res.Ran), Restored: nonNil(res.Restored), RestoredRemote: nonNil(res.RestoredRemote), UpToDate: nonNil(res.UpToDate),
 		Failed: nonNil(res.Failed), Seconds: res.Seconds,
 	})
 	fmt.Fprintf(w, "%s\n", b)

@@ -380,7 +380,7 @@ func TestMakeJSON(t *testing.T) {
 			}
 		}
 		sort.Strings(keys)
-		if want := []string{"failed", "ran", "restored", "seconds", "uptodate"}; !reflect.DeepEqual(keys, want) {
+		if want := []string{"failed", "ran", "restored", "restored_remote", "seconds", "uptodate"}; !reflect.DeepEqual(keys, want) {
 			t.Fatalf("keys %v, want %v", keys, want)
 		}
 		return m

@@ -39,6 +39,9 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return exitFor(err)
 	}
+	if err := printRemoteStatus(ctx, env.Stdout, p); err != nil {
+		return err
+	}
 	stale := 0
 	for _, r := range results {
 		switch r.Status {

@@ -19,6 +19,7 @@ import (
 
 	"bethel/pkg/graph"
 	"bethel/pkg/pipeline"
+	"bethel/pkg/remote"
 	"bethel/pkg/serve"
 	"bethel/pkg/stages"
 	"bethel/pkg/watch"
@@ -98,6 +99,7 @@ func looksLikeAddr(s string) bool {
 func runWatch(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
 	ws := addWorkspaceFlags(fs)
+	rf := addRemoteFlags(fs)
 	jobs := fs.Int("j", 0, "run up to `N` nodes at once (default: the number of CPUs)")
 	keepGoing := fs.Bool("k", false, "keep going after a node fails: build everything that does not depend on it")
 	asJSON := fs.Bool("json", false, `print one JSON line per build: make --json's keys plus "changed"`)
@@ -134,7 +136,7 @@ func runWatch(ctx context.Context, env *Env, args []string) error {
 
 	wt := &watcher{
 		env: env, errw: errw, root: root, file: ws.file, targets: targets, json: *asJSON,
-		jobs: *jobs, keepGoing: *keepGoing, wait: *wait,
+		jobs: *jobs, keepGoing: *keepGoing, wait: *wait, remote: rf,
 	}
 	wt.reload()
 	in := wt.interest()
@@ -213,6 +215,7 @@ type watcher struct {
 	jobs      int
 	keepGoing bool
 	wait      time.Duration
+	remote    *remoteFlags // shared cache flags; each build resolves them
 
 	p       *pipeline.Pipeline               // last pipeline that loaded; nil if none yet
 	loadErr error                            // why the pipeline file last failed to load
@@ -314,10 +317,12 @@ func closure(p *pipeline.Pipeline, targets []string) []*pipeline.Node {
 type watchJSON struct {
 	Ran      []string `json:"ran"`
 	Restored []string `json:"restored"`
-	UpToDate []string `json:"uptodate"`
-	Failed   []string `json:"failed"`
-	Seconds  float64  `json:"seconds"`
-	Changed  []string `json:"changed"`
+	// RestoredRemote: the restored nodes that came from the shared cache.
+	RestoredRemote []string `json:"restored_remote"`
+	UpToDate       []string `json:"uptodate"`
+	Failed         []string `json:"failed"`
+	Seconds        float64  `json:"seconds"`
+	Changed        []string `json:"changed"`
 	// Rescan: events were lost and everything was looked at again.
 	Rescan bool `json:"rescan,omitempty"`
 	// Error: the pipeline file did not load, or the build failed.
@@ -361,6 +366,14 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 	}
 	pr := &progress{w: out, errw: wt.errw, terminal: wt.env.IsTerminal && !wt.json, quiet: wt.json}
 	opts.Events = pr.event
+	var rc *remote.Client
+	sc, err := sharedCacheFor(wt.remote, wt.p, wt.errw)
+	if err != nil {
+		fmt.Fprintf(wt.errw, "bethel: %v; building without the shared cache\n", err)
+	} else if sc != nil {
+		rc = sc.client()
+		opts.Remote = rc
+	}
 	if wt.debugf != nil {
 		// BETHEL_DEBUG=watch: how long each node took, to tell the
 		// watch's share of a rebuild from the nodes'.
@@ -376,6 +389,9 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 	}
 	res, err := buildStoppable(ctx, wt.p, opts)
 	pr.clear()
+	if rc != nil {
+		sc.finish(rc, wt.errw)
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(wt.errw, "bethel: interrupted; every output is either the old or the new version")
 		return ctx.Err()
@@ -385,6 +401,7 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 	}
 	if res != nil {
 		rec.Ran, rec.Restored, rec.UpToDate, rec.Failed = nonNil(res.Ran), nonNil(res.Restored), nonNil(res.UpToDate), nonNil(res.Failed)
+		rec.RestoredRemote = res.RestoredRemote
 		rec.Seconds = res.Seconds
 		if !wt.json {
 			fmt.Fprintln(out, summaryLine(res, false))
@@ -442,7 +459,7 @@ func buildStoppable(ctx context.Context, p *pipeline.Pipeline, opts graph.Option
 }
 
 func (wt *watcher) emit(rec watchJSON) {
-	for _, l := range []*[]string{&rec.Ran, &rec.Restored, &rec.UpToDate, &rec.Failed, &rec.Changed} {
+	for _, l := range []*[]string{&rec.Ran, &rec.Restored, &rec.RestoredRemote, &rec.UpToDate, &rec.Failed, &rec.Changed} {
 		*l = nonNil(*l)
 	}
 	line, _ := json.Marshal(rec)
