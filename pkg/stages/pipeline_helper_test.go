@@ -170,7 +170,9 @@ func generatedWorkspace(t testing.TB, rows int, seed int) string {
 	}
 	dir := t.TempDir()
 	root := repoRoot(t)
-	for _, f := range []string{"pipeline.toml", "inputs/program.csv", "config/schedule.toml", "config/program.lock.json"} {
+	// The generator writes the config it varies (and may overwrite
+	// these); the field declarations are the sample's.
+	for _, f := range []string{"pipeline.toml", "inputs/program.csv", "config/schedule.toml", "config/program.lock.json", "config/fields.toml"} {
 		copyFile(t, filepath.Join(root, f), filepath.Join(dir, f))
 	}
 	progPatches, _ := filepath.Glob(filepath.Join(root, "patches", "program", "*.toml"))

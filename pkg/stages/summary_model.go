@@ -3,12 +3,14 @@ package stages
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"bethel/pkg/csvio"
 	"bethel/pkg/pos"
+	"bethel/pkg/schema"
 	"bethel/pkg/stage"
 )
 
@@ -68,48 +70,57 @@ const (
 
 func (m *countModel) field(name string) *countField { return m.fields[name] }
 
-// countModelOf builds the model from the node's inputs: config/values.toml
-// gives the vocabularies, config/privacy.toml the sensitive fields and
-// config/bethels.csv the bethel directory.
+// FieldsFile is the input name of the field declarations
+// (config/fields.toml, pkg/schema describes the format).
+const FieldsFile = "fields.toml"
+
+// countModelOf builds the model from the node's field declarations.
 func countModelOf(r *stage.Run) (*countModel, error) {
-	priv, err := PrivacyOf(r)
+	file, err := r.Input(FieldsFile)
 	if err != nil {
 		return nil, err
 	}
-	m := &countModel{file: priv.File, key: "registration_id", fields: map[string]*countField{}, memberType: "member_type"}
-	for _, f := range RegistrationFields {
-		m.fields[f] = &countField{name: f, kind: kindFree, sensitive: priv.IsSensitive(f)}
+	sc, err := schema.Load(r.FS, file)
+	if err != nil {
+		return nil, err
 	}
-	for _, mt := range MemberTypes {
-		m.groups = append(m.groups, countGroup{name: mt, cats: []string{mt}})
+	return countModelFrom(sc), nil
+}
+
+// countModelFrom is the count stage's view of a schema.
+func countModelFrom(sc *schema.Schema) *countModel {
+	m := &countModel{file: sc.File, key: sc.PrimaryKey, fields: map[string]*countField{}, memberType: sc.Roles.MemberType}
+	for _, f := range sc.Fields {
+		cf := &countField{name: f.Name, kind: kindFree, sensitive: f.Sensitive, countable: f.Countable}
+		switch {
+		case f.Reference != nil:
+			cf.kind = kindReference
+			cf.ref = &countRef{file: f.Reference.Resource, key: f.Reference.Field, integer: f.Type == schema.Integer}
+		case f.Type == schema.List:
+			cf.kind, cf.categories, cf.delimiter = kindList, f.Categories, f.Delimiter
+			if cf.delimiter == "" {
+				cf.delimiter = ";"
+			}
+		case f.Type == schema.Boolean && len(f.TrueValues) > 0 && len(f.FalseValues) > 0:
+			cf.kind, cf.categories = kindCategory, []string{f.TrueValues[0], f.FalseValues[0]}
+		case len(f.Categories) > 0:
+			cf.kind, cf.categories = kindCategory, f.Categories
+		}
+		m.fields[f.Name] = cf
 	}
-	for f, cats := range regFixedValues {
-		if cats != nil {
-			m.fields[f].kind, m.fields[f].categories = kindCategory, cats
+	if mt := m.fields[m.memberType]; mt != nil && len(sc.Roles.GroupOrder) > 0 {
+		for _, g := range sc.Roles.GroupOrder {
+			cg := countGroup{name: g}
+			// The group's categories in the member type's order.
+			for _, c := range mt.categories {
+				if sc.Roles.Groups[c] == g {
+					cg.cats = append(cg.cats, c)
+				}
+			}
+			m.groups = append(m.groups, cg)
 		}
 	}
-	// Counting categories of dietary text is what summaries of sensitive
-	// free text are for.
-	for _, f := range []string{"dietary_needs", "allergies"} {
-		m.fields[f].countable = true
-	}
-	if vf, err := r.Input(ValuesFile); err == nil {
-		m.file = vf
-		cfg := &regConfig{}
-		if err := regLoadValues(r.FS, vf, cfg); err != nil {
-			return nil, err
-		}
-		if hm := cfg.maps["housing"]; hm != nil {
-			m.fields["housing"].kind, m.fields["housing"].categories = kindCategory, hm.order
-		}
-		m.fields["days_attending"].kind, m.fields["days_attending"].categories = kindList, cfg.days
-		m.fields["days_attending"].delimiter = ";"
-	}
-	if bf, err := r.Input(BethelsFile); err == nil {
-		m.fields["bethel"].kind = kindReference
-		m.fields["bethel"].ref = &countRef{file: bf, key: "number", integer: true}
-	}
-	return m, nil
+	return m
 }
 
 // countDirectory is a reference field's directory as read for a summary:
@@ -124,6 +135,9 @@ type countDirectory struct {
 // readDirectory reads a reference field's directory file. Keys must be
 // unique; integer keys must be integers.
 func readDirectory(r *stage.Run, ref *countRef) (*countDirectory, error) {
+	if !slices.Contains(r.Inputs, ref.file) {
+		return nil, fmt.Errorf("node %s: a summary by a reference field reads its directory %s; add it to the node's inputs", r.Node, ref.file)
+	}
 	f, err := r.FS.Open(ref.file)
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w (a summary by a reference field needs its directory among the inputs)", r.Node, err)

@@ -31,6 +31,53 @@ func sumFS() fstest.MapFS {
 		"out/private/registrations.csv": {Data: []byte(sumRegs)},
 		"config/privacy.toml":           {Data: []byte(`sensitive = ["first_name", "dietary_needs", "allergies"]` + "\n")},
 		"config/bethels.csv":            {Data: []byte("number,name,city,district\n12,Twelve,B,D1\n21,TwentyOne,C,D2\n30,Thirty,D,D3\n")},
+		"config/fields.toml": {Data: []byte(`primaryKey = "registration_id"
+[roles]
+member_type = "member_type"
+status      = "payment_status"
+[roles.groups]
+daughter = ["daughter"]
+adult    = ["adult"]
+guest    = ["guest"]
+[roles.inactive]
+values = ["cancelled", "refunded"]
+[[fields]]
+name = "registration_id"
+[[fields]]
+name      = "bethel"
+type      = "integer"
+reference = { resource = "config/bethels.csv", field = "number" }
+[[fields]]
+name       = "member_type"
+categories = ["daughter", "adult", "guest"]
+[[fields]]
+name       = "banquet_meal"
+categories = ["chicken", "vegetarian", "vegan", "child", "none"]
+[[fields]]
+name       = "tshirt_size"
+categories = ["YS", "YM", "YL", "XS", "S", "M", "L", "XL", "2XL", "3XL", "4XL"]
+[[fields]]
+name       = "days_attending"
+type       = "list"
+categories = ["Friday", "Saturday", "Sunday"]
+[[fields]]
+name       = "housing"
+categories = ["hotel", "dorm", "none"]
+[[fields]]
+name      = "dietary_needs"
+sensitive = true
+countable = true
+[[fields]]
+name      = "allergies"
+sensitive = true
+countable = true
+[[fields]]
+name       = "payment_status"
+categories = ["paid", "pending", "cancelled", "refunded"]
+[[fields]]
+name      = "first_name"
+sensitive = true
+`)},
 		"config/values.toml": {Data: []byte(`[member_type]
 [tshirt_size]
 [banquet_meal]
@@ -92,7 +139,7 @@ var dietaryParams = byMember(map[string]any{"rows": []any{"dietary_needs", "alle
 	"vegetarian": []any{"vegetarian"}, "nut allergy": []any{"peanut", "tree nut"}, "gluten free": []any{"gluten"}}})
 
 func TestSummaries(t *testing.T) {
-	withValues := append(regIn, "config/values.toml")
+	withValues := append(regIn, "config/fields.toml")
 	for _, tc := range []struct {
 		name   string
 		inputs []string
@@ -113,8 +160,10 @@ func TestSummaries(t *testing.T) {
 			"housing,count\nhotel,2\ndorm,1\nnone,1\n"},
 		{"meal-by-housing", withValues, map[string]any{"rows": "banquet_meal", "columns": "housing"},
 			"banquet_meal,hotel,dorm,none,total\nchicken,2,0,0,2\nvegetarian,0,0,0,0\nvegan,0,1,0,1\nchild,0,0,0,0\nnone,0,0,1,1\n"},
-		{"bethel-free", withValues, map[string]any{"rows": "bethel", "total_row": true},
-			"bethel,count\n12,2\n21,2\nTOTAL,4\n"},
+		{"bethel-count", append(withValues, "config/bethels.csv"), map[string]any{"rows": "bethel", "total_row": true},
+			"bethel,count\n12,2\n21,2\n30,0\nTOTAL,4\n"},
+		{"free", withValues, map[string]any{"rows": "registration_id"},
+			"registration_id,count\nR-1,1\nR-2,1\nR-3,1\nR-4,1\n"},
 		{"dietary", withValues, dietaryParams,
 			"category,daughters,adults,guests,total\ngluten free,1,0,0,1\nnut allergy,0,1,0,1\nvegetarian,1,0,0,1\nunclassified,0,0,1,1\nany,2,1,1,4\n"},
 	} {
@@ -154,7 +203,7 @@ func TestSummaries(t *testing.T) {
 
 func TestDietaryNeverWritesText(t *testing.T) {
 	params := byMember(map[string]any{"rows": []any{"dietary_needs", "allergies"}, "keywords": map[string]any{"vegetarian": []any{"vegetarian"}}})
-	in := append(regIn, "config/values.toml")
+	in := append(regIn, "config/fields.toml")
 	res, err := runStage(t, summaryCount{}, sumFS(), stage.Public, in, []string{"x/dietary.csv"}, params)
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +230,7 @@ func TestDietaryNeverWritesText(t *testing.T) {
 		{"rows": "housing", "labels": map[string]any{"x": "name"}},
 		{"rows": "housing", "blank": "none"},
 		{"rows": "nosuch"},
+		{"rows": "bethel"}, // its directory is not an input
 	} {
 		if _, err := runStage(t, summaryCount{}, sumFS(), stage.Internal, in, []string{"x/dietary.csv"}, p); err == nil {
 			t.Errorf("params %v accepted", p)
@@ -359,7 +409,7 @@ func TestMergeSorted(t *testing.T) {
 // later row repeats the bad one.
 func TestSummaryRefusesUnnormalized(t *testing.T) {
 	const file = "out/private/registrations.csv"
-	in := append(regIn, "config/values.toml", "config/bethels.csv")
+	in := append(regIn, "config/fields.toml", "config/bethels.csv")
 	for _, tc := range []struct {
 		name     string
 		params   map[string]any
