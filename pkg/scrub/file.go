@@ -1,0 +1,129 @@
+package scrub
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// The file format of a Set (a private artifact, e.g.
+// out/private/registrations.sensitive): three text lines, then the keys.
+//
+//	bethel-scrub-set 1
+//	birth-year 2016
+//	keys 48213
+//	<keys: 8 bytes each, little-endian, strictly increasing>
+//
+// birth-year is the latest year of a birth date added (0: none). A key is
+// a 64-bit hash of one normalized form or word prefix with its two low
+// bits as flags (1: a whole form, 2: the start of a longer word form); no
+// value is stored in clear. The same values give the same bytes.
+const magic = "bethel-scrub-set 1"
+
+// maxKeys bounds what ReadSet believes of a header: 2^28 keys is 2 GiB of
+// keys, far beyond any event's forms.
+const maxKeys = 1 << 28
+
+// WriteTo writes the Set in its file format (see above).
+func (s *Set) WriteTo(w io.Writer) (int64, error) {
+	var keys []uint64
+	by := 0
+	if s != nil {
+		keys, by = s.keys, s.latestBY
+	}
+	bw := bufio.NewWriter(w)
+	n, _ := fmt.Fprintf(bw, "%s\nbirth-year %d\nkeys %d\n", magic, by, len(keys))
+	total := int64(n)
+	var buf [8]byte
+	for _, k := range keys {
+		binary.LittleEndian.PutUint64(buf[:], k)
+		bw.Write(buf[:])
+		total += 8
+	}
+	if err := bw.Flush(); err != nil {
+		return total, fmt.Errorf("writing scrub set: %w", err)
+	}
+	return total, nil
+}
+
+// ReadSet reads a Set written by WriteTo. Errors name the line of the
+// header or the index of the key at fault (the caller adds the file).
+func ReadSet(r io.Reader) (*Set, error) {
+	br := bufio.NewReader(r)
+	line := func(n int, want string) (string, error) {
+		s, err := br.ReadString('\n')
+		if err != nil {
+			if err == io.EOF {
+				return "", fmt.Errorf("line %d: unexpected end of file, want %q", n, want)
+			}
+			return "", fmt.Errorf("line %d: %w", n, err)
+		}
+		if len(s) > 64 {
+			return "", fmt.Errorf("line %d: too long for a header line, want %q", n, want)
+		}
+		return strings.TrimSuffix(s, "\n"), nil
+	}
+	head, err := line(1, magic)
+	if err != nil {
+		return nil, err
+	}
+	if head != magic {
+		return nil, fmt.Errorf("line 1: not a scrub set (want %q)", magic)
+	}
+	num := func(n int, key string) (int, error) {
+		s, err := line(n, key+" N")
+		if err != nil {
+			return 0, err
+		}
+		v, ok := strings.CutPrefix(s, key+" ")
+		if !ok {
+			return 0, fmt.Errorf("line %d: want %q", n, key+" N")
+		}
+		x, err := strconv.Atoi(v)
+		if err != nil || x < 0 || strconv.Itoa(x) != v {
+			return 0, fmt.Errorf("line %d: %s is not a count", n, key)
+		}
+		return x, nil
+	}
+	by, err := num(2, "birth-year")
+	if err != nil {
+		return nil, err
+	}
+	if by > 9999 {
+		return nil, fmt.Errorf("line 2: birth-year %d is not a year", by)
+	}
+	n, err := num(3, "keys")
+	if err != nil {
+		return nil, err
+	}
+	if n > maxKeys {
+		return nil, fmt.Errorf("line 3: %d keys is more than a scrub set holds (%d)", n, maxKeys)
+	}
+	// Grow with what is read rather than trusting the count up front.
+	keys := make([]uint64, 0, min(n, 1<<16))
+	var buf [8]byte
+	for i := 0; i < n; i++ {
+		if _, err := io.ReadFull(br, buf[:]); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, fmt.Errorf("key %d: file ends after %d of %d keys", i, i, n)
+			}
+			return nil, fmt.Errorf("key %d: %w", i, err)
+		}
+		k := binary.LittleEndian.Uint64(buf[:])
+		if k&flagMask == 0 || slot(k) != k&^flagMask {
+			return nil, fmt.Errorf("key %d: not a key (no flag, or the empty slot)", i)
+		}
+		if len(keys) > 0 && slot(keys[len(keys)-1]) >= slot(k) {
+			return nil, fmt.Errorf("key %d: keys out of order", i)
+		}
+		keys = append(keys, k)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		return nil, fmt.Errorf("key %d: data after the last key", n)
+	}
+	return newSet(keys, by), nil
+}

@@ -1,0 +1,68 @@
+package scrub
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzReadSet: any bytes are read without a panic, and a set that reads
+// is written back byte for byte.
+func FuzzReadSet(f *testing.F) {
+	var buf bytes.Buffer
+	sample().WriteTo(&buf)
+	f.Add(buf.Bytes())
+	f.Add([]byte(magic + "\nbirth-year 0\nkeys 0\n"))
+	f.Add([]byte(magic + "\nbirth-year 2011\nkeys 1\n\x05\x00\x00\x00\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ReadSet(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		var out bytes.Buffer
+		s.WriteTo(&out)
+		if !bytes.Equal(out.Bytes(), data) {
+			t.Fatalf("read %q, wrote %q", data, out.Bytes())
+		}
+		s.Find(data)
+	})
+}
+
+// FuzzScrub: the scrubbed text holds no known value and nothing the
+// patterns flag, hits lie inside the text in order, and a text without
+// hits comes back unchanged.
+func FuzzScrub(f *testing.F) {
+	for _, s := range []string{
+		"Mia Talcroft's mom Helen called from (559) 555-0120: severe peanut allergy, DOB 1/21/2011",
+		"ruby oakfield", "+1 656 555 0141", "born 01/08/2011 or Jan 8th, 2011", "a@b.co", "Bethel 57",
+		"Zoë\u0308 TALCROFT\n\nmia.talcroft37@example.org", "R-10004,5,3,2,10",
+	} {
+		f.Add(s)
+	}
+	set := sample()
+	f.Fuzz(func(t *testing.T, in string) {
+		out, hits := set.Scrub(in)
+		end := 0
+		for _, h := range hits {
+			if h.Offset < end || h.Length <= 0 || h.Offset+h.Length > len(in) {
+				t.Fatalf("hit %+v out of order or range (len %d, previous end %d)", h, len(in), end)
+			}
+			end = h.Offset + h.Length
+		}
+		if len(hits) == 0 && out != in {
+			t.Fatalf("no hit but %q became %q", in, out)
+		}
+		if !utf8.ValidString(in) {
+			return
+		}
+		if hs := set.Find([]byte(out)); len(hs) > 0 {
+			h := hs[0]
+			t.Fatalf("scrubbed %q still holds %q", out, out[h.Offset:h.Offset+h.Length])
+		}
+		again, _ := set.Scrub(out)
+		if strings.Count(again, Withheld) != strings.Count(out, Withheld) {
+			t.Fatalf("scrubbing %q again withholds more: %q", out, again)
+		}
+	})
+}

@@ -1,0 +1,299 @@
+package scrub
+
+import (
+	"sort"
+	"strings"
+)
+
+// Limits of the scanner's candidates. A word form continues over a
+// separator of at most maxWordGap bytes on one line ("Mia  Talcroft",
+// "Talcroft, Mia"'s parts); a phone number over at most maxPhoneTokens
+// digit groups.
+const (
+	maxWordGap     = 4
+	maxPhoneTokens = 6
+	window         = 4 // tokens a date may span
+)
+
+type wordCand struct {
+	start int
+	line  int
+	one   bool // a single token so far
+	h     uint64
+}
+
+type phoneCand struct {
+	start, line int
+	fnv         uint64
+	nd, ntok    int
+	first       token
+	second      token
+}
+
+// scanner walks the tokens of one text and collects hits.
+type scanner struct {
+	s        *Set
+	b        []byte
+	patterns bool
+	hits     []Hit
+	words    []wordCand
+	next     []wordCand
+	phones   []phoneCand
+	win      [window]token
+	nwin     int
+	dates    []dateHit
+}
+
+func (sc *scanner) hit(start, end, line int, k Kind) {
+	sc.hits = append(sc.hits, Hit{Offset: start, Length: end - start, Line: line, Kind: k})
+}
+
+func (sc *scanner) run() []Hit {
+	l := newLexer(sc.b)
+	var prev token
+	have := false
+	words := sc.s != nil && len(sc.s.keys) > 0
+	for {
+		t, ok := l.next()
+		if !ok {
+			break
+		}
+		joined := have && t.line == prev.line && t.start-prev.end <= maxWordGap
+		if words {
+			sc.stepWords(t, joined)
+		}
+		sc.stepPhones(t, prev, have)
+		sc.stepDates(t, joined)
+		prev, have = t, true
+	}
+	return merge(sc.hits)
+}
+
+// stepWords extends every word candidate by t and starts one at t.
+func (sc *scanner) stepWords(t token, joined bool) {
+	next := sc.next[:0]
+	try := func(c wordCand) {
+		f := sc.s.lookup(c.h)
+		if f&flagFull != 0 {
+			k := Known
+			if c.one {
+				k = KnownWord
+			}
+			sc.hit(c.start, t.end, c.line, k)
+		}
+		if f&flagPrefix != 0 {
+			next = append(next, c)
+		}
+	}
+	if joined {
+		for _, c := range sc.words {
+			c.h = wordsNext(c.h, t.h)
+			c.one = false
+			try(c)
+		}
+	}
+	try(wordCand{start: t.start, line: t.line, one: true, h: wordsStart(t.h)})
+	sc.words, sc.next = next, sc.words
+}
+
+// phoneGap: what may stand between the digit groups of a phone number.
+const phoneGap = " -.()+/"
+
+// stepPhones extends every run of digit groups by t and starts one at t.
+func (sc *scanner) stepPhones(t token, prev token, have bool) {
+	if !t.digit {
+		sc.phones = sc.phones[:0]
+		return
+	}
+	kept := sc.phones[:0]
+	if have && prev.digit && prev.line == t.line && gapIs(sc.b, prev, t, phoneGap, 3) {
+		for _, c := range sc.phones {
+			c.fnv = digitsHash(c.fnv, sc.b[t.start:t.end])
+			c.nd += t.nd
+			c.ntok++
+			if c.ntok == 2 {
+				c.second = t
+			}
+			if c.nd <= 15 && c.ntok <= maxPhoneTokens {
+				kept = append(kept, c)
+			}
+		}
+	}
+	kept = append(kept, phoneCand{start: t.start, line: t.line, fnv: digitsHash(fnvOffset, sc.b[t.start:t.end]), nd: t.nd, ntok: 1, first: t})
+	sc.phones = kept
+	for _, c := range kept {
+		if c.nd < 7 {
+			continue
+		}
+		if sc.s.lookup(phoneKey(c.fnv))&flagFull != 0 {
+			sc.hit(c.start, t.end, c.line, Known)
+			continue
+		}
+		if sc.patterns && sc.phoneLike(c, t) {
+			sc.hit(c.start, t.end, c.line, PhoneLike)
+		}
+	}
+}
+
+// phoneLike: ten digits (eleven after a country code 1, up to fifteen
+// after a +), or a local number written 555-0120.
+func (sc *scanner) phoneLike(c phoneCand, last token) bool {
+	switch {
+	case c.nd == 10:
+		return true
+	case c.nd == 11 && sc.b[c.start] == '1':
+		return true
+	case c.nd >= 11 && c.start > 0 && sc.b[c.start-1] == '+':
+		return true
+	case c.nd == 7 && c.ntok == 2 && c.first.nd == 3 && last.nd == 4:
+		return gapIs(sc.b, c.first, last, "-.", 1)
+	}
+	return false
+}
+
+// stepDates checks the dates that end at t.
+func (sc *scanner) stepDates(t token, joined bool) {
+	if !joined {
+		sc.nwin = 0
+	}
+	if sc.nwin == window {
+		copy(sc.win[:], sc.win[1:])
+		sc.nwin--
+	}
+	sc.win[sc.nwin] = t
+	sc.nwin++
+	if !t.digit {
+		return
+	}
+	sc.dates = datesEnding(sc.b, sc.win[:sc.nwin], sc.dates[:0])
+	for _, d := range sc.dates {
+		first := sc.win[d.first]
+		if sc.s.lookup(dateKey(d.date.y, d.date.m, d.date.d))&flagFull != 0 {
+			sc.hit(first.start, t.end, first.line, Known)
+		} else if sc.patterns && d.date.y >= 1900 && d.date.y <= sc.s.birthYear() {
+			sc.hit(first.start, t.end, first.line, BirthLike)
+		}
+	}
+}
+
+// merge sorts hits by offset and joins those that overlap, so every
+// byte is in at most one hit; a joined hit keeps the first's line and the
+// strongest kind (Known first).
+func merge(hs []Hit) []Hit {
+	if len(hs) < 2 {
+		return hs
+	}
+	sort.Slice(hs, func(i, j int) bool {
+		if hs[i].Offset != hs[j].Offset {
+			return hs[i].Offset < hs[j].Offset
+		}
+		return hs[i].Length > hs[j].Length
+	})
+	out := hs[:1]
+	for _, h := range hs[1:] {
+		last := &out[len(out)-1]
+		if h.Offset < last.Offset+last.Length {
+			if end := h.Offset + h.Length; end > last.Offset+last.Length {
+				last.Length = end - last.Offset
+			}
+			if h.Kind < last.Kind {
+				last.Kind = h.Kind
+			}
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// Find returns where known values of the Set occur in text, in order, not
+// overlapping. It applies no patterns: an output full of program dates is
+// not a leak. A hit of Kind KnownWord is a single word (a first name alone)
+// that may also be an ordinary word of the output (a bethel named after a
+// flower); Known is a whole multi-word value, a phone number or a date. Fast enough to scan every output of a build (see the
+// benchmarks).
+func (s *Set) Find(text []byte) []Hit {
+	if s == nil || len(s.keys) == 0 {
+		return nil
+	}
+	sc := scanner{s: s, b: text}
+	return sc.run()
+}
+
+// Scrub returns text with every known value of the Set and everything
+// shaped like an email address, a phone number or a possible birth date
+// replaced by Withheld, and the hits (offsets in text). A nil Set applies
+// the patterns only.
+func (s *Set) Scrub(text string) (string, []Hit) {
+	b := []byte(text)
+	sc := scanner{s: s, b: b, patterns: true}
+	hits := sc.run()
+	hits = merge(append(hits, emails(b)...))
+	if len(hits) == 0 {
+		return text, nil
+	}
+	// A withheld phone takes its "(" or "+" with it.
+	for i := range hits {
+		h := &hits[i]
+		if h.Offset > 0 && (b[h.Offset-1] == '(' || b[h.Offset-1] == '+') && (i == 0 || hits[i-1].Offset+hits[i-1].Length < h.Offset-1) {
+			h.Offset--
+			h.Length++
+		}
+	}
+	var out strings.Builder
+	at := 0
+	for _, h := range hits {
+		out.WriteString(text[at:h.Offset])
+		out.WriteString(Withheld)
+		at = h.Offset + h.Length
+	}
+	out.WriteString(text[at:])
+	return out.String(), hits
+}
+
+// emails finds text shaped like an email address: a local part, an @, and
+// a domain with a dot.
+func emails(b []byte) []Hit {
+	var hs []Hit
+	line := 1
+	lineAt := 0
+	for i := 0; i < len(b); i++ {
+		if b[i] != '@' {
+			continue
+		}
+		lo := i
+		for lo > 0 && emailLocal(b[lo-1]) {
+			lo--
+		}
+		hi := i + 1
+		dot := false
+		for hi < len(b) && emailDomain(b[hi]) {
+			if b[hi] == '.' && hi+1 < len(b) && emailDomain(b[hi+1]) && b[hi+1] != '.' {
+				dot = true
+			}
+			hi++
+		}
+		for hi > i+1 && b[hi-1] == '.' {
+			hi--
+		}
+		if lo == i || !dot {
+			continue
+		}
+		for ; lineAt < lo; lineAt++ {
+			if b[lineAt] == '\n' {
+				line++
+			}
+		}
+		hs = append(hs, Hit{Offset: lo, Length: hi - lo, Line: line, Kind: EmailLike})
+		i = hi - 1
+	}
+	return hs
+}
+
+func emailLocal(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".!#$%&'*+/=?^_`{|}~-", c) >= 0
+}
+
+func emailDomain(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-'
+}

@@ -1,0 +1,411 @@
+// Package scrub finds sensitive values in text however they are written,
+// and withholds them from free text.
+//
+// A Set holds keys of the normalized forms of known sensitive values (every
+// name, email, phone and birth date of every record, active or not), never
+// the values themselves. Text is compared with it token by token, after the
+// same normalization (see lex.go), so "MIA  talcroft", "Mia Talcroft" and
+// "Talcroft, Mia"'s "Mia" all meet the value "Mia Talcroft"; "+1 656 555
+// 0141", "(656) 555-0141" and "656.555.0141" the phone "656-555-0141";
+// "1/8/2011", "01/08/2011" and "Jan 8, 2011" the birth date 2011-01-08. A
+// match is always a whole number of tokens: the name Beth is found in "Beth
+// moved", never in "Bethel 57".
+//
+// Find reports where known values occur (the leak gate's question: did a
+// private value reach this output?). Scrub answers the corrections report's
+// question for a reason or an author: it withholds known values and also
+// whatever looks like an email address, a phone number, or a date that could
+// be a birth date, known or not.
+//
+// Values shorter than three letters or digits are not kept: they identify
+// nobody and would garble every text they were withheld from.
+package scrub
+
+import (
+	"slices"
+	"strings"
+)
+
+// Formats of a value for Forms and (*Builder).Add. They follow the
+// field's declaration: a field with format email or phone, a field of type
+// date, a name, or other text.
+const (
+	// Text is free text kept whole: an allergy, a dietary need. It is
+	// found as a whole, never word by word.
+	Text = ""
+	// Name is a person's name: found whole and by each part of three
+	// letters or more ("Mary Ann Smith": also "mary", "ann", "smith").
+	Name = "name"
+	// Email is an email address: found whole and by its local part.
+	Email = "email"
+	// Phone is a phone number: found by its digits, with and without the
+	// country code 1.
+	Phone = "phone"
+	// Date is a date (a birth date): found in every written form.
+	Date = "date"
+)
+
+// Withheld replaces what Scrub withholds; the same text as the patch
+// reports' marker for a withheld value.
+const Withheld = "<withheld>"
+
+// Kind says why a hit was found; never what it holds.
+type Kind uint8
+
+const (
+	// Known is a known sensitive value of the Set: several words of one
+	// value, a phone number or a date.
+	Known Kind = iota + 1
+	// KnownWord is one word that is a known value or a part of one (a
+	// first name, a surname, one word of an allergy). It is weaker
+	// evidence than Known: a first name Willow also names the bethel
+	// Willow Creek. Scrub withholds it all the same; a leak check may
+	// weigh it (see Find).
+	KnownWord
+	// EmailLike is text shaped like an email address (Scrub only).
+	EmailLike
+	// PhoneLike is text shaped like a phone number (Scrub only).
+	PhoneLike
+	// BirthLike is a date that could be a birth date (Scrub only): a full
+	// date in or before the Set's latest birth year.
+	BirthLike
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Known:
+		return "a sensitive value"
+	case KnownWord:
+		return "a word of a sensitive value"
+	case EmailLike:
+		return "an email address"
+	case PhoneLike:
+		return "a phone number"
+	case BirthLike:
+		return "a date that could be a birth date"
+	}
+	return "unknown"
+}
+
+// Hit is where a sensitive value was found: byte offset and length in the
+// searched text, and its 1-based line. It never holds the value.
+type Hit struct {
+	Offset, Length int
+	Line           int
+	Kind           Kind
+}
+
+// form is one normalized form of a value, ready to be keyed.
+type form struct {
+	kind   byte // 'w' words, 'd' date, 'p' phone digits
+	words  []uint64
+	date   ymd
+	digits string
+	text   string // the readable form, for Forms
+}
+
+func (f form) key() uint64 {
+	switch f.kind {
+	case 'd':
+		return dateKey(f.date.y, f.date.m, f.date.d)
+	case 'p':
+		return phoneKey(digitsHash(fnvOffset, []byte(f.digits)))
+	}
+	h := wordsStart(f.words[0])
+	for _, t := range f.words[1:] {
+		h = wordsNext(h, t)
+	}
+	return h
+}
+
+// Forms returns the normalized forms of value under format (Text, Name,
+// Email, Phone, Date), in a stable order without repeats: what a Set built
+// from the value finds. Words are lower-cased, accent-folded and joined by
+// one space; a multi-word value also joined with none ("o brien",
+// "obrien"); dates are yyyy-mm-dd (an ambiguous 1/8/2011 gives both
+// readings); phones are digits. A value that does not read as its format
+// (a phone of fewer than 7 digits, a date that is no date) is taken as
+// Text.
+func Forms(format, value string) []string {
+	fs := forms(format, value)
+	out := make([]string, 0, len(fs))
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if !seen[f.text] {
+			seen[f.text] = true
+			out = append(out, f.text)
+		}
+	}
+	return out
+}
+
+func forms(format, value string) []form {
+	switch format {
+	case Phone:
+		var d []byte
+		for i := 0; i < len(value); i++ {
+			if c := value[i]; c >= '0' && c <= '9' {
+				d = append(d, c)
+			}
+		}
+		if len(d) < 7 || len(d) > 15 {
+			return forms(Text, value)
+		}
+		s := string(d)
+		fs := []form{{kind: 'p', digits: s, text: s}}
+		switch {
+		case len(s) == 10:
+			fs = append(fs, form{kind: 'p', digits: "1" + s, text: "1" + s})
+		case len(s) == 11 && s[0] == '1':
+			fs = append(fs, form{kind: 'p', digits: s[1:], text: s[1:]})
+		}
+		return fs
+	case Date:
+		ds := parseDates(value)
+		if len(ds) == 0 {
+			return forms(Text, value)
+		}
+		var fs []form
+		for _, d := range ds {
+			fs = append(fs, form{kind: 'd', date: d, text: isoDate(d)})
+		}
+		return fs
+	case Email:
+		fs := wordForms(value, false)
+		if at := strings.LastIndexByte(value, '@'); at > 0 {
+			fs = append(fs, wordForms(value[:at], false)...)
+		}
+		return fs
+	case Name:
+		return wordForms(value, true)
+	}
+	return wordForms(value, false)
+}
+
+func isoDate(d ymd) string {
+	b := []byte("0000-00-00")
+	put := func(at, v, n int) {
+		for i := at + n - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, d.y, 4)
+	put(5, d.m, 2)
+	put(8, d.d, 2)
+	return string(b)
+}
+
+// wordForms are the word forms of value: all its tokens, all of them run
+// together, and with parts each token of three letters or more.
+func wordForms(value string, parts bool) []form {
+	ts := tokens(value)
+	if len(ts) == 0 {
+		return nil
+	}
+	size := 0
+	var words []string
+	for _, t := range ts {
+		size += t.end - t.start
+		words = append(words, strings.ToLower(normWord(value[t.start:t.end])))
+	}
+	if size < 3 {
+		return nil
+	}
+	var fs []form
+	add := func(text string) {
+		ts := tokens(text)
+		var hs []uint64
+		for _, t := range ts {
+			hs = append(hs, t.h)
+		}
+		if len(hs) > 0 {
+			fs = append(fs, form{kind: 'w', words: hs, text: text})
+		}
+	}
+	add(strings.Join(words, " "))
+	if len(words) > 1 {
+		add(strings.Join(words, ""))
+	}
+	if parts && len(words) > 1 {
+		for i, w := range words {
+			if ts[i].digit || len([]rune(w)) < 3 {
+				continue
+			}
+			add(w)
+		}
+	}
+	return fs
+}
+
+// normWord is a token's text as the lexer hashes it.
+func normWord(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(normRune(r))
+	}
+	return b.String()
+}
+
+// Flags stored in a key's two low bits.
+const (
+	flagFull   = 1 // a whole form ends here
+	flagPrefix = 2 // a longer word form continues
+	flagMask   = 3
+)
+
+// Builder collects the forms of sensitive values into a Set. The zero
+// value is ready to use.
+type Builder struct {
+	keys     []uint64
+	packed   int // keys[:packed] are sorted and distinct
+	latestBY int
+}
+
+// Add adds value's forms (see Forms) under format. Values too short to
+// identify anybody add nothing.
+func (b *Builder) Add(format, value string) {
+	for _, f := range forms(format, value) {
+		if f.kind == 'd' && f.date.y > b.latestBY {
+			b.latestBY = f.date.y
+		}
+		if f.kind == 'w' {
+			// Every shorter run of the form's first words is a prefix the
+			// scanner may extend.
+			h := wordsStart(f.words[0])
+			for _, t := range f.words[1:] {
+				b.push(h, flagPrefix)
+				h = wordsNext(h, t)
+			}
+			b.push(h, flagFull)
+			continue
+		}
+		b.push(f.key(), flagFull)
+	}
+}
+
+func (b *Builder) push(h uint64, flag uint64) {
+	b.keys = append(b.keys, slot(h)|flag)
+	// Repeats are common (first names, shared prefixes): fold them now and
+	// then so that memory follows the distinct forms, not the records.
+	if len(b.keys) >= 2*b.packed+1<<16 {
+		b.pack()
+	}
+}
+
+func (b *Builder) pack() {
+	b.keys = packKeys(b.keys)
+	b.packed = len(b.keys)
+}
+
+// slot is the part of a key that identifies the form (the flags cleared),
+// never zero, which marks an empty table slot.
+func slot(h uint64) uint64 {
+	h &^= flagMask
+	if h == 0 {
+		h = 4
+	}
+	return h
+}
+
+// packKeys sorts keys by slot and merges the flags of equal slots.
+func packKeys(keys []uint64) []uint64 {
+	slices.Sort(keys)
+	out := keys[:0]
+	for _, k := range keys {
+		if n := len(out); n > 0 && slot(out[n-1]) == slot(k) {
+			out[n-1] |= k & flagMask
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// Set returns the Set of everything added. The Builder may be used on.
+func (b *Builder) Set() *Set {
+	b.pack()
+	keys := append([]uint64(nil), b.keys...)
+	return newSet(keys, b.latestBY)
+}
+
+// Set is a set of keys of normalized sensitive forms; safe for concurrent
+// use. A nil *Set knows no values (Scrub still applies its patterns).
+type Set struct {
+	keys  []uint64 // sorted by slot, distinct, flags in the low bits
+	table []uint64 // open addressing by slot; 0 is empty
+	mask  uint64
+	// filter has one bit set per key, at a position of its own hash; a
+	// clear bit answers most lookups of an ordinary word from a table
+	// small enough for the CPU's cache instead of the large one.
+	filter   []uint64
+	fmask    uint64
+	latestBY int
+}
+
+// DefaultBirthYear is the latest year Scrub takes a date for a possible
+// birth date in when the Set knows no birth date.
+const DefaultBirthYear = 2020
+
+func newSet(keys []uint64, latestBY int) *Set {
+	s := &Set{keys: keys, latestBY: latestBY}
+	size := 16
+	for size < 2*len(keys) {
+		size *= 2
+	}
+	s.table = make([]uint64, size)
+	s.mask = uint64(size - 1)
+	fbits := 64
+	for fbits < 8*len(keys) {
+		fbits *= 2
+	}
+	s.filter = make([]uint64, fbits/64)
+	s.fmask = uint64(fbits - 1)
+	for _, k := range keys {
+		f := (slot(k) >> 2) & s.fmask
+		s.filter[f/64] |= 1 << (f % 64)
+		i := mix64(slot(k)) & s.mask
+		for s.table[i] != 0 {
+			i = (i + 1) & s.mask
+		}
+		s.table[i] = k
+	}
+	return s
+}
+
+// Len is the number of distinct keys (forms and word prefixes).
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.keys)
+}
+
+// lookup returns the flags of h, 0 when the Set does not hold it.
+func (s *Set) lookup(h uint64) uint64 {
+	if s == nil || len(s.keys) == 0 {
+		return 0
+	}
+	k := slot(h)
+	if f := (k >> 2) & s.fmask; s.filter[f/64]&(1<<(f%64)) == 0 {
+		return 0
+	}
+	i := mix64(k) & s.mask
+	for {
+		e := s.table[i]
+		if e == 0 {
+			return 0
+		}
+		if slot(e) == k {
+			return e & flagMask
+		}
+		i = (i + 1) & s.mask
+	}
+}
+
+func (s *Set) birthYear() int {
+	if s == nil || s.latestBY == 0 {
+		return DefaultBirthYear
+	}
+	return s.latestBY
+}

@@ -1,0 +1,229 @@
+package scrub
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestForms(t *testing.T) {
+	tests := []struct {
+		format, value string
+		want          []string
+	}{
+		{Name, "Ruby Oakfield", []string{"ruby oakfield", "rubyoakfield", "ruby", "oakfield"}},
+		{Name, "  MIA ", []string{"mia"}},
+		{Name, "O'Brien", []string{"o brien", "obrien", "brien"}},
+		{Name, "Zoë Ångström", []string{"zoe angstrom", "zoeangstrom", "zoe", "angstrom"}},
+		{Name, "Jo", nil},
+		{Text, "Peanuts, tree nuts", []string{"peanuts tree nuts", "peanutstreenuts"}},
+		{Email, "Jim.Calgate35@Example.org", []string{"jim calgate 35 example org", "jimcalgate35exampleorg", "jim calgate 35", "jimcalgate35"}},
+		{Phone, "+1 656 555 0141", []string{"16565550141", "6565550141"}},
+		{Phone, "(559) 555-0120", []string{"5595550120", "15595550120"}},
+		{Phone, "555", []string{"555"}},
+		{Date, "2011-01-08", []string{"2011-01-08"}},
+		{Date, "1/8/2011", []string{"2011-01-08", "2011-08-01"}},
+		{Date, "01/21/2011", []string{"2011-01-21"}},
+		{Date, "2011-01-21T09:31:07", []string{"2011-01-21"}},
+		{Date, "Jan 21, 2011", []string{"2011-01-21"}},
+		{Date, "21st January 2011", []string{"2011-01-21"}},
+		{Date, "not a date", []string{"not a date", "notadate"}},
+	}
+	for _, tt := range tests {
+		if got := Forms(tt.format, tt.value); !reflect.DeepEqual(got, tt.want) && len(got)+len(tt.want) > 0 {
+			t.Errorf("Forms(%q, %q) = %q, want %q", tt.format, tt.value, got, tt.want)
+		}
+	}
+}
+
+// sample is a Set of one synthetic registration's sensitive values.
+func sample() *Set {
+	var b Builder
+	b.Add(Name, "Mia")
+	b.Add(Name, "Talcroft")
+	b.Add(Name, "Ruby Oakfield") // another record's name, dropped or refunded
+	b.Add(Email, "mia.talcroft37@example.org")
+	b.Add(Phone, "640-555-0182")
+	b.Add(Phone, "+1 656 555 0141")
+	b.Add(Date, "1/21/2011")
+	b.Add(Date, "2011-01-08")
+	b.Add(Name, "Helen Talcroft")
+	b.Add(Phone, "(559) 555-0120")
+	b.Add(Text, "severe peanut allergy")
+	b.Add(Name, "Beth")
+	return b.Set()
+}
+
+func TestFind(t *testing.T) {
+	s := sample()
+	tests := []struct {
+		text string
+		want []string // the texts found
+	}{
+		{"Mia moved", []string{"Mia"}},
+		{"ruby oakfield called", []string{"ruby oakfield"}},
+		{"RUBY  OAKFIELD", []string{"RUBY  OAKFIELD"}},
+		{"Oakfield, Ruby", []string{"Oakfield", "Ruby"}},
+		{"Bethel 57 and Beth", []string{"Beth"}},
+		{"Bethany", nil},
+		{"call 656-555-0141 now", []string{"656-555-0141"}},
+		{"call +1 (656) 555.0141", []string{"1 (656) 555.0141"}},
+		{"call 6565550141", []string{"6565550141"}},
+		{"call 16405550182", []string{"16405550182"}},
+		{"born 1/8/2011", []string{"1/8/2011"}},
+		{"born 01/08/2011", []string{"01/08/2011"}},
+		{"born 2011-01-08", []string{"2011-01-08"}},
+		{"born 8 January 2011", []string{"8 January 2011"}},
+		{"born January 21st, 2011", []string{"January 21st, 2011"}},
+		{"born 1-21-11", []string{"1-21-11"}},
+		{"born 2011-01-21T00:00:00", []string{"2011-01-21"}},
+		{"born 2011-01-22", nil},
+		{"mail MIA.Talcroft37@example.org", []string{"MIA.Talcroft37@example.org"}},
+		{"mail mia.talcroft37", []string{"mia.talcroft37"}},
+		{"Severe Peanut Allergy!", []string{"Severe Peanut Allergy"}},
+		{"peanut", nil},
+		{"12,Mia\n", []string{"Mia"}},
+		{"Helen\nTalcroft", []string{"Helen", "Talcroft"}},
+		{"R-10004,5,3,2,10", nil},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, h := range s.Find([]byte(tt.text)) {
+			got = append(got, tt.text[h.Offset:h.Offset+h.Length])
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Find(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestScrub(t *testing.T) {
+	s := sample()
+	tests := []struct {
+		in, want string
+	}{
+		// The reason: every spelling of this record and others.
+		{"Mia Talcroft's mom Helen called from (559) 555-0120: severe peanut allergy, DOB 1/21/2011",
+			"<withheld> <withheld>'s mom <withheld> called from <withheld>: <withheld>, DOB <withheld>"},
+		{"ruby oakfield is a duplicate", "<withheld> is a duplicate"},
+		{"reach her at 656-555-0141", "reach her at <withheld>"},
+		{"born 1/8/2011", "born <withheld>"},
+		// Patterns: unknown values shaped like private data.
+		{"write to someone.else@example.net please", "write to <withheld> please"},
+		{"her cell is 212 555 0199", "her cell is <withheld>"},
+		{"call 555-0199", "call <withheld>"},
+		{"sister born 3/4/2013", "sister born 3/4/2013"}, // after the latest known birth year
+		{"sister born 3/4/2009", "sister born <withheld>"},
+		{"moved on 2026-04-02", "moved on 2026-04-02"},
+		// What stays.
+		{"Parent confirmed by email: typo on the form, she is in Bethel 80", "Parent confirmed by email: typo on the form, she is in Bethel 80"},
+		{"Duplicate of R-10030: same person submitted twice", "Duplicate of R-10030: same person submitted twice"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		got, hits := s.Scrub(tt.in)
+		if got != tt.want {
+			t.Errorf("Scrub(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+		}
+		if (got != tt.in) != (len(hits) > 0) {
+			t.Errorf("Scrub(%q): %d hits, changed %v", tt.in, len(hits), got != tt.in)
+		}
+	}
+	var nilSet *Set
+	if got, _ := nilSet.Scrub("Mia at mia@example.org"); got != "Mia at <withheld>" {
+		t.Errorf("nil Set: %q", got)
+	}
+}
+
+func TestHitLine(t *testing.T) {
+	hs := sample().Find([]byte("a\nb\nx Talcroft\n"))
+	if len(hs) != 1 || hs[0].Line != 3 || hs[0].Kind != KnownWord {
+		t.Fatalf("hits %+v, want one on line 3", hs)
+	}
+}
+
+func TestSetFile(t *testing.T) {
+	s := sample()
+	var buf bytes.Buffer
+	if _, err := s.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	if bytes.Contains(bytes.ToLower(data), []byte("talcroft")) {
+		t.Fatal("the set file holds a value in clear")
+	}
+	r, err := ReadSet(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again bytes.Buffer
+	r.WriteTo(&again)
+	if !bytes.Equal(again.Bytes(), data) {
+		t.Fatal("read and written again, the set differs")
+	}
+	if got, _ := r.Scrub("Ruby Oakfield"); got != Withheld {
+		t.Fatalf("read set does not withhold: %q", got)
+	}
+	// Same values, other order: same bytes.
+	var b Builder
+	for _, v := range []struct{ f, v string }{{Name, "Beth"}, {Text, "severe peanut allergy"}, {Phone, "(559) 555-0120"}, {Name, "Helen Talcroft"},
+		{Date, "2011-01-08"}, {Date, "1/21/2011"}, {Phone, "+1 656 555 0141"}, {Phone, "640-555-0182"}, {Email, "mia.talcroft37@example.org"},
+		{Name, "Ruby Oakfield"}, {Name, "Talcroft"}, {Name, "Mia"}, {Name, "Mia"}} {
+		b.Add(v.f, v.v)
+	}
+	var other bytes.Buffer
+	b.Set().WriteTo(&other)
+	if !bytes.Equal(other.Bytes(), data) {
+		t.Fatal("the same values added in another order give other bytes")
+	}
+}
+
+func TestReadSetErrors(t *testing.T) {
+	good := func() []byte {
+		var buf bytes.Buffer
+		sample().WriteTo(&buf)
+		return buf.Bytes()
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "line 1: unexpected end"},
+		{"magic", []byte("bethel-scrub-set 2\n"), "line 1: not a scrub set"},
+		{"year", []byte(magic + "\nbirth-year x\n"), "line 2: birth-year is not a count"},
+		{"count", []byte(magic + "\nbirth-year 0\nkeys -1\n"), "line 3: keys is not a count"},
+		{"huge", []byte(magic + "\nbirth-year 0\nkeys 999999999999\n"), "more than a scrub set holds"},
+		{"short", good()[:len(good())-3], "file ends after"},
+		{"trailing", append(good(), 0), "data after the last key"},
+		{"order", append([]byte(magic+"\nbirth-year 0\nkeys 2\n"), 9, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0), "key 1: keys out of order"},
+		{"flag", append([]byte(magic+"\nbirth-year 0\nkeys 1\n"), 8, 0, 0, 0, 0, 0, 0, 0), "key 0: not a key"},
+	}
+	for _, tt := range tests {
+		_, err := ReadSet(bytes.NewReader(tt.data))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestFindKinds(t *testing.T) {
+	s := sample()
+	tests := []struct {
+		text string
+		want Kind
+	}{
+		{"Talcroft", KnownWord},
+		{"Helen Talcroft", Known},
+		{"656 555 0141", Known},
+		{"2011-01-08", Known},
+		{"mia.talcroft37", Known},
+	}
+	for _, tt := range tests {
+		hs := s.Find([]byte(tt.text))
+		if len(hs) != 1 || hs[0].Kind != tt.want {
+			t.Errorf("Find(%q) = %+v, want one hit of kind %v", tt.text, hs, tt.want)
+		}
+	}
+}
