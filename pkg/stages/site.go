@@ -52,17 +52,48 @@ var _ stage.Introspective = siteStage{}
 // siteSummary describes how one summary input is shown on the overview.
 type siteSummary struct {
 	base, id, heading, caption string
-	chart                      site.ChartKind
-	chartCol                   string
-	print                      bool
 }
 
-var siteSummaries = []siteSummary{
-	{"days.csv", "days", "Attendance per day", "Active registrations attending each day, by member type", site.ChartStacked, "", true},
-	{"meals.csv", "meals", "Banquet meals", "Banquet meal choices by member type", site.ChartStacked, "", true},
-	{"tshirts.csv", "tshirts", "T-shirts", "T-shirts to order by size", site.ChartBars, "count", true},
-	{"housing.csv", "housing", "Housing", "Active registrations by housing", site.ChartBars, "count", true},
-	{"dietary.csv", "dietary", "Dietary needs and allergies", "Registrations per dietary or allergy category (one registration can be in several)", site.ChartStacked, "", true},
+// siteKnown are the headings and captions of the sample's summaries. Any
+// other summary input is shown the same way, under a heading made from
+// its file name (siteSummaryOf): a summary declared in pipeline.toml
+// needs no code here.
+var siteKnown = map[string]siteSummary{
+	"days.csv":    {"days.csv", "days", "Attendance per day", "Active registrations attending each day, by member type"},
+	"meals.csv":   {"meals.csv", "meals", "Banquet meals", "Banquet meal choices by member type"},
+	"tshirts.csv": {"tshirts.csv", "tshirts", "T-shirts", "T-shirts to order by size"},
+	"housing.csv": {"housing.csv", "housing", "Housing", "Active registrations by housing"},
+	"dietary.csv": {"dietary.csv", "dietary", "Dietary needs and allergies", "Registrations per dietary or allergy category (one registration can be in several)"},
+}
+
+// siteNotSummaries are the CSV inputs the site reads for other parts.
+var siteNotSummaries = map[string]bool{"attendance.csv": true, "duplicates.csv": true, BethelsFile: true, "schedule.csv": true, "issues.csv": true}
+
+// siteSummaryOf is how a summary input is shown: the sample's by name,
+// any other under its file name ("choir_singers.csv": "Choir singers").
+func siteSummaryOf(base string) siteSummary {
+	if s, ok := siteKnown[base]; ok {
+		return s
+	}
+	id := strings.TrimSuffix(base, ".csv")
+	heading := strings.NewReplacer("_", " ", "-", " ").Replace(id)
+	if heading != "" {
+		heading = strings.ToUpper(heading[:1]) + heading[1:]
+	}
+	return siteSummary{base: base, id: "summary-" + id, heading: heading, caption: "Active registrations by " + heading}
+}
+
+// summaryBases are the summary inputs in the node's input order: every
+// CSV that is not config and not one the site reads for another part.
+func (b *siteBuilder) summaryBases() []string {
+	var out []string
+	for _, in := range b.r.Inputs {
+		base := path.Base(in)
+		if strings.HasSuffix(base, ".csv") && !siteNotSummaries[base] && !strings.HasPrefix(in, "config/") && b.byName[base] == in {
+			out = append(out, base)
+		}
+	}
+	return out
 }
 
 // siteCountCols are the columns of summary CSVs that hold counts.
@@ -188,6 +219,45 @@ type siteCSV struct {
 	path   string
 	header []string
 	rows   [][]string
+	// counts are columns known to hold counts besides siteCountCols.
+	counts map[string]bool
+}
+
+// countColumns marks as counts every column but the first whose cells
+// are all counts: what summary.count writes after its label columns.
+func (t *siteCSV) countColumns() {
+	t.counts = map[string]bool{}
+	for c := 1; c < len(t.header); c++ {
+		all := len(t.rows) > 0
+		for _, row := range t.rows {
+			if n, err := strconv.Atoi(row[c]); err != nil || n < 0 || strconv.Itoa(n) != row[c] {
+				all = false
+				break
+			}
+		}
+		t.counts[t.header[c]] = all
+	}
+}
+
+// chart picks how a summary is drawn: stacked by member type when it has
+// those columns, else bars of its total or of its one count column.
+func (t *siteCSV) chart() (site.ChartKind, string) {
+	if t.col("daughters") >= 0 && t.col("adults") >= 0 && t.col("guests") >= 0 {
+		return site.ChartStacked, ""
+	}
+	if t.col("total") >= 0 {
+		return site.ChartBars, "total"
+	}
+	var counts []string
+	for _, h := range t.header {
+		if t.counts[h] {
+			counts = append(counts, h)
+		}
+	}
+	if len(counts) == 1 {
+		return site.ChartBars, counts[0]
+	}
+	return site.NoChart, ""
 }
 
 func (b *siteBuilder) readCSV(base string) (*siteCSV, error) {
@@ -218,7 +288,7 @@ func (b *siteBuilder) table(t *siteCSV, id, heading, caption string) (*site.Tabl
 		if label == "" {
 			label = h
 		}
-		c := site.Col{Name: h, Label: label, Count: siteCountCols[h], Header: i == 0}
+		c := site.Col{Name: h, Label: label, Count: siteCountCols[h] || t.counts[h], Header: i == 0}
 		c.Numeric = c.Count
 		st.Cols = append(st.Cols, c)
 	}
@@ -283,12 +353,16 @@ func (b *siteBuilder) startExplain() {
 // always.
 func (b *siteBuilder) earlyPaths() []string {
 	var out []string
+	summary := map[string]bool{}
+	for _, base := range b.summaryBases() {
+		summary[base] = true
+	}
 	for _, base := range b.lineageBases() {
 		p := b.byName[base]
 		if p == "" {
 			continue
 		}
-		if base == "schedule.csv" {
+		if base == "schedule.csv" || summary[base] {
 			out = append(out, p)
 			continue
 		}
@@ -311,9 +385,7 @@ func (b *siteBuilder) earlyPaths() []string {
 // lineageBases are the inputs build may ask lineage for, in its order.
 func (b *siteBuilder) lineageBases() []string {
 	out := []string{"attendance.csv"}
-	for _, sum := range siteSummaries {
-		out = append(out, sum.base)
-	}
+	out = append(out, b.summaryBases()...)
 	return append(out, "duplicates.csv", "schedule.csv")
 }
 
@@ -384,19 +456,19 @@ func (b *siteBuilder) build() (*site.Site, error) {
 	if err := b.attendance(s, att); err != nil {
 		return nil, err
 	}
-	for _, sum := range siteSummaries {
+	for _, base := range b.summaryBases() {
+		sum := siteSummaryOf(base)
 		t, err := b.readCSV(sum.base)
 		if err != nil {
 			return nil, err
 		}
-		if t == nil {
-			continue
-		}
+		t.countColumns()
 		st, err := b.table(t, sum.id, sum.heading, sum.caption)
 		if err != nil {
 			return nil, err
 		}
-		st.Chart, st.ChartCol, st.Print = sum.chart, sum.chartCol, sum.print
+		st.Chart, st.ChartCol = t.chart()
+		st.Print = true
 		s.Overview = append(s.Overview, st)
 	}
 	if t, err := b.readCSV("duplicates.csv"); err != nil {

@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -305,6 +308,93 @@ func TestSiteRefuses(t *testing.T) {
 			t.Errorf("%s: no index.html", tc.name)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestSiteShowsDeclaredSummaries: summaries the sample does not have,
+// declared in pipeline.toml only, reach summary.json and the overview as
+// a table with lineage and a chart each.
+func TestSiteShowsDeclaredSummaries(t *testing.T) {
+	root, dir := repoRoot(t), t.TempDir()
+	for _, sub := range []string{"inputs", "config", "patches"} {
+		err := filepath.WalkDir(filepath.Join(root, sub), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(root, p)
+			copyFile(t, p, filepath.Join(dir, rel))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(root, "pipeline.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe := string(data)
+	extra := []string{"out/summary/photo_consent.csv", "out/summary/meal_by_housing.csv"}
+	for _, node := range []string{"summary", "site"} {
+		i := strings.Index(pipe, "name       = \""+node+"\"")
+		j := i + strings.Index(pipe[i:], "inputs     = [") + len("inputs     = [")
+		if i < 0 || j < i {
+			t.Fatalf("no inputs of node %s in the sample pipeline", node)
+		}
+		pipe = pipe[:j] + `"` + strings.Join(extra, `", "`) + `", ` + pipe[j:]
+	}
+	pipe += `
+[[node]]
+name       = "photos"
+stage      = "summary.count"
+inputs     = ["out/private/registrations.csv", "config/fields.toml", "config/privacy.toml"]
+outputs    = ["out/summary/photo_consent.csv"]
+visibility = "internal"
+  [node.params]
+  rows          = "photo_consent"
+  columns       = "member_type"
+  column_labels = { daughter = "daughters", adult = "adults", guest = "guests" }
+
+[[node]]
+name       = "meal-by-housing"
+stage      = "summary.count"
+inputs     = ["out/private/registrations.csv", "config/fields.toml", "config/privacy.toml"]
+outputs    = ["out/summary/meal_by_housing.csv"]
+visibility = "internal"
+  [node.params]
+  rows    = "banquet_meal"
+  columns = "housing"
+`
+	if err := os.WriteFile(filepath.Join(dir, "pipeline.toml"), []byte(pipe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := siteExplainRepeats.Load()
+	b := buildWorkspace(t, dir)
+	if siteExplainRepeats.Load() != before {
+		t.Error("the site asked for lineage twice: earlyPaths missed a declared summary")
+	}
+	checkSite(t, b)
+	index := string(siteFiles(b)[site.IndexPage])
+	js := string(b.outputs["out/summary/summary.json"])
+	for _, c := range []struct{ id, heading, cell string }{
+		{"summary-photo_consent", "Photo consent", "out/summary/photo_consent.csv:1:daughters"},
+		{"summary-meal_by_housing", "Meal by housing", "out/summary/meal_by_housing.csv:1:hotel"},
+	} {
+		i := strings.Index(index, `id="`+c.id+`-section"`)
+		if i < 0 {
+			t.Errorf("index.html has no section %s", c.id)
+			continue
+		}
+		section := index[i:]
+		section = section[:strings.Index(section, "</section>")]
+		for _, want := range []string{c.heading, "<svg", c.cell} {
+			if !strings.Contains(section, want) {
+				t.Errorf("index.html: summary %s lacks %q", c.id, want)
+			}
+		}
+		if !strings.Contains(js, `"`+strings.TrimPrefix(c.id, "summary-")+`": [`) {
+			t.Errorf("summary.json lacks %s", c.id)
 		}
 	}
 }
