@@ -63,6 +63,9 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 		e.load(nodes)
 	}
 	phase("load state")
+	if err := e.classify(); err != nil {
+		return nil, err
+	}
 	e.sweep()
 	res := e.schedule(ctx, nodes)
 	phase("decide and run")
@@ -765,6 +768,9 @@ func outputPerm(n *pipeline.Node) os.FileMode {
 func dryRun(p *pipeline.Pipeline, opts Options, nodes []*pipeline.Node, t0 time.Time) (*Result, error) {
 	e, err := newEngine(p, opts, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.classify(); err != nil {
 		return nil, err
 	}
 	e.load(nodes)

@@ -46,6 +46,8 @@ type engine struct {
 	graph     []stage.NodeInfo // the static graph for introspective stages
 	graphOnce sync.Once
 
+	decl *pipeline.Declaration // the privacy declaration (visibility.go)
+
 	// Time spent in the phases of running nodes, summed over workers
 	// (BETHEL_DEBUG=time).
 	tRun, tCheck, tRecord atomic.Int64
@@ -430,6 +432,9 @@ func Check(p *pipeline.Pipeline, opts Options) ([]NodeResult, error) {
 	}
 	e, err := newEngine(p, opts, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.classify(); err != nil {
 		return nil, err
 	}
 	e.load(nodes)

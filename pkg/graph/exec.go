@@ -135,6 +135,8 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node, reads []readFil
 		Visibility: n.Visibility,
 		Params:     n.Params,
 		Declassify: n.Declassify,
+		Fields:     e.p.Fields,
+		Privacy:    e.p.Privacy,
 		FS:         &nodeFS{root: e.root, node: n.Name, allowed: allowed},
 		Create: func(p string) (io.Writer, error) {
 			mu.Lock()

@@ -51,7 +51,7 @@ import (
 
 const (
 	compiledMagic   = "bethel-pipeline\n"
-	compiledVersion = 2
+	compiledVersion = 3
 )
 
 // LoadCached is Load with a compiled-pipeline cache in cacheDir (relative
@@ -181,6 +181,8 @@ func encodeCompiled(p *Pipeline, dc *dirCache, srcSum, stSum cache.Hash) ([]byte
 		body.strs(n.Outputs)
 		body.str(string(n.Visibility))
 		body.str(n.Declassify)
+		body.uint(b2u(n.VisibilityDeclared))
+		body.strs(n.Env)
 		body.uint(uint64(n.Pos.Line))
 		body.uint(uint64(n.Pos.Col))
 		if n.Params == nil {
@@ -200,6 +202,8 @@ func encodeCompiled(p *Pipeline, dc *dirCache, srcSum, stSum cache.Hash) ([]byte
 	body.strs(p.Sources)
 	body.strs(p.Globs)
 	body.str(p.Report)
+	body.str(p.Fields)
+	body.str(p.Privacy)
 	if body.err != nil {
 		return nil, body.err
 	}
@@ -623,6 +627,8 @@ func decodeBody(d *dec, root, rel string) (*Pipeline, error) {
 		nd.Outputs = d.strs()
 		nd.Visibility = stage.Visibility(d.str())
 		nd.Declassify = d.str()
+		nd.VisibilityDeclared = d.uint() == 1
+		nd.Env = d.strs()
 		nd.Pos = pos.Pos{File: rel, Line: int(d.uint()), Col: int(d.uint())}
 		if d.uint() == 1 {
 			m, ok := d.value(0).(map[string]any)
@@ -655,10 +661,19 @@ func decodeBody(d *dec, root, rel string) (*Pipeline, error) {
 	p.Sources = d.strs()
 	p.Globs = d.strs()
 	p.Report = d.str()
+	p.Fields = d.str()
+	p.Privacy = d.str()
 	if d.err != nil || len(d.b) != 0 {
 		return nil, errCorrupt
 	}
 	return p, nil
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func contains(s []string, x string) bool {

@@ -22,9 +22,11 @@ import (
 
 // knownKeys are the keys of a [[node]] table, in the order the reference
 // documents them.
-var knownKeys = []string{"name", "description", "stage", "run", "inputs", "patches", "outputs", "visibility", "declassify", "params"}
+var knownKeys = []string{"name", "description", "stage", "run", "inputs", "patches", "outputs", "visibility", "declassify", "env", "params"}
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Load reads, validates and links the pipeline file of the workspace root.
 // file is relative to root (or absolute). stages are the known built-in
@@ -65,7 +67,8 @@ type loader struct {
 	p        *Pipeline
 	fs       *dirCache
 	declared []bool // visibility written explicitly
-	order    []int  // node indexes in topological order
+	declPos  []declAt
+	order    []int // node indexes in topological order
 }
 
 func newLoader(root, file string) (*loader, error) {
@@ -125,6 +128,7 @@ func (l *loader) load(src []byte, stages []string) (*Pipeline, error) {
 		return nil, err
 	}
 	l.checkOutputs()
+	l.declFiles()
 	if err := l.e.err(); err != nil {
 		return nil, err
 	}
@@ -228,6 +232,10 @@ func (l *loader) decode(doc map[string]any, stages []string) {
 			l.decodeReport(doc[k])
 			continue
 		}
+		if k == "fields" || k == "privacy" {
+			l.decodeDecl(k, doc[k])
+			continue
+		}
 		p := srcPos{1, 0}
 		if e := l.sc.find(-1, k); e != nil {
 			p = e.key
@@ -236,7 +244,7 @@ func (l *loader) decode(doc map[string]any, stages []string) {
 		if strings.EqualFold(k, "node") || strings.EqualFold(k, "nodes") {
 			hint = `did you mean [[node]]?`
 		}
-		l.e.at(p, hint, "unknown top-level key %q: a pipeline file holds [[node]] tables and an optional report path", k)
+		l.e.at(p, hint, "unknown top-level key %q: a pipeline file holds [[node]] tables and the optional report, fields and privacy paths", k)
 	}
 	raw, ok := doc["node"]
 	if !ok {
@@ -296,6 +304,9 @@ func (l *loader) decode(doc map[string]any, stages []string) {
 			l.e.at(np, "", `%s: missing stage or run: a node runs a built-in stage (stage = "...") or a command (run = "...")`, l.label(i))
 		case hasStage && hasRun:
 			l.e.at(l.keyPos(i, "run"), "", "%s: both stage and run are set; a node has exactly one of them", l.label(i))
+		}
+		if hasStage && len(n.Env) > 0 {
+			l.e.at(l.keyPos(i, "env"), "", "%s: env is for command nodes; a built-in stage reads no environment", l.label(i))
 		}
 		if n.Stage != "" && stages != nil && !stageSet[n.Stage] {
 			hint := didYouMean(closest(n.Stage, stages))
@@ -404,6 +415,7 @@ func (l *loader) decodeKey(i int, n *Node, k string, v any) {
 				return
 			}
 			n.Visibility = vis
+			n.VisibilityDeclared = true
 			l.declared[i] = true
 		}
 	case "declassify":
@@ -412,6 +424,23 @@ func (l *loader) decodeKey(i int, n *Node, k string, v any) {
 				l.e.at(l.valPos(i, k), "", `%s: declassify needs a reason, e.g. declassify = "counts only, no names"`, l.label(i))
 			}
 			n.Declassify = s
+		}
+	case "env":
+		a, ok := v.([]any)
+		if !ok {
+			l.e.at(l.valPos(i, k), "", "%s: env must be an array of variable names, not %s", l.label(i), typeName(v))
+			return
+		}
+		for j, x := range a {
+			s, ok := x.(string)
+			switch {
+			case !ok:
+				l.e.at(l.elemPos(i, k, j), "", "%s: env[%d] must be a string, not %s", l.label(i), j, typeName(x))
+			case !envNameRE.MatchString(s):
+				l.e.at(l.elemPos(i, k, j), "", "%s: env[%d]: %q is not an environment variable name", l.label(i), j, s)
+			default:
+				n.Env = append(n.Env, s)
+			}
 		}
 	case "params":
 		m, ok := v.(map[string]any)

@@ -128,6 +128,7 @@ func (l *loader) expand() {
 		// were written in.
 		sort.Strings(n.PatchFiles)
 	}
+	l.declReads()
 }
 
 func (l *loader) expandList(i int, n *Node, key string, list []string) []string {

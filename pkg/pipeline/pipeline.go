@@ -35,6 +35,15 @@ type Pipeline struct {
 	// Report is where the CLI writes the build report after every build
 	// (top-level `report = "out/site/build.js"`); empty for none.
 	Report string
+	// Fields and Privacy are the workspace's one privacy declaration:
+	// the field model (top-level `fields`, default config/fields.toml)
+	// and the privacy file (top-level `privacy`, default
+	// config/privacy.toml). Each is empty when not declared and the
+	// default file does not exist. Every node reads both (they are
+	// added to its InputFiles), and no node may read another file of
+	// the same name.
+	Fields  string
+	Privacy string
 }
 
 // Node is one [[node]] of pipeline.toml.
@@ -59,8 +68,15 @@ type Node struct {
 	Outputs []string
 	// Visibility is as declared, "internal" when not declared, and
 	// "private" for an undeclared command node that reads a private
-	// output.
+	// output. The engine replaces it with the computed level before a
+	// build (see Classify).
 	Visibility stage.Visibility
+	// VisibilityDeclared is set when pipeline.toml gives visibility.
+	VisibilityDeclared bool
+	// Env are the names of environment variables a command node passes
+	// through to its command (`env = ["PYTHONPATH"]`), beyond the
+	// sandbox's own few.
+	Env []string
 	// Declassify is the node's stated reason for publishing aggregates of
 	// private inputs (`declassify = "..."`); empty when none was given.
 	Declassify string

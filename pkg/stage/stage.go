@@ -67,6 +67,11 @@ type Run struct {
 	// private inputs (`declassify = "..."` in pipeline.toml); empty when
 	// none was given. Stages pass it to their privacy check.
 	Declassify string
+	// Fields and Privacy are the workspace's privacy declaration: the
+	// field model and the privacy file (workspace paths; empty when the
+	// workspace has none). The engine adds both to every node's inputs,
+	// so a stage opens them through FS.
+	Fields, Privacy string
 	// Params are the node's `[node.params]` table as decoded TOML values
 	// (string, int64, float64, bool, time types, []any, map[string]any).
 	Params map[string]any

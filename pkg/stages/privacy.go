@@ -91,6 +91,8 @@ func LoadPrivacy(fsys fs.FS, file string) (*Privacy, error) {
 				continue
 			}
 			p.MinCell = int(n)
+		case "countable", "sources", "sensitive_values", "unsandboxed":
+			// The engine's part of the declaration (pipeline.Declaration).
 		default:
 			errs = append(errs, pos.Errorf(at, "unknown key %q (want sensitive, min_cell)", k))
 		}

@@ -68,7 +68,7 @@ func bethelMake(t *testing.T, dir string) makeResult {
 }
 
 // TestSiteEarlyCutoff runs the real binary on a copy of the sample: a
-// change that alters no summary (a comment in privacy.toml) reruns the
+// change that alters no summary (a comment in schedule.toml) reruns the
 // nodes that read the file but leaves the site up to date; a change the
 // site shows (a patch's reason) runs it.
 func TestSiteEarlyCutoff(t *testing.T) {
@@ -101,10 +101,12 @@ func TestSiteEarlyCutoff(t *testing.T) {
 		f.WriteString(s)
 		f.Close()
 	}
-	appendTo("config/privacy.toml", "# a comment changes no summary\n")
+	// Not privacy.toml: every node reads the privacy declaration, the
+	// site too.
+	appendTo("config/schedule.toml", "# a comment changes no summary\n")
 	res := bethelMake(t, dir)
-	if !slices.Contains(res.Ran, "corrections") || !slices.Contains(res.Ran, "attendance") {
-		t.Fatalf("the privacy.toml edit reran neither corrections nor attendance: %+v", res)
+	if !slices.Contains(res.Ran, "corrections") || !slices.Contains(res.Ran, "program") {
+		t.Fatalf("the schedule.toml edit reran neither corrections nor program: %+v", res)
 	}
 	if !slices.Contains(res.UpToDate, "site") {
 		t.Errorf("site not skipped after an edit that changes no summary: %+v", res)
