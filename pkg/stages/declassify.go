@@ -1,6 +1,10 @@
 package stages
 
-import "bethel/pkg/stage"
+import (
+	"fmt"
+
+	"bethel/pkg/stage"
+)
 
 // The built-in stages that turn private registrations into aggregates
 // declare what they read and emit (stage.Declassifier); the engine checks
@@ -9,55 +13,39 @@ import "bethel/pkg/stage"
 // suppress small counts).
 
 var (
-	_ stage.Declassifier = summaryAttendance{}
-	_ stage.Declassifier = summaryMeals{}
-	_ stage.Declassifier = summaryTShirts{}
-	_ stage.Declassifier = summaryDays{}
-	_ stage.Declassifier = summaryHousing{}
-	_ stage.Declassifier = summaryDietary{}
+	_ stage.Declassifier = summaryCount{}
 	_ stage.Declassifier = publicAttendance{}
 	_ stage.Declassifier = registrationsDuplicates{}
 	_ stage.Declassifier = program{}
 	_ stage.Declassifier = patchesReport{}
 )
 
-// counts declares a table of counts of fields by member type.
+// counts declares a table of counts of fields.
 func counts(fields ...string) stage.Declassification {
 	return stage.Declassification{Reads: append(fields, "payment_status"), Counts: fields}
 }
 
-// Declassifies implements stage.Declassifier: counts by bethel and member type.
-func (summaryAttendance) Declassifies(map[string]any) (stage.Declassification, error) {
-	d := counts("bethel", "member_type")
-	d.Values = []string{"bethel"}
-	return d, nil
-}
-
-// Declassifies implements stage.Declassifier: counts by meal and member type.
-func (summaryMeals) Declassifies(map[string]any) (stage.Declassification, error) {
-	return counts("banquet_meal", "member_type"), nil
-}
-
-// Declassifies implements stage.Declassifier: counts by size.
-func (summaryTShirts) Declassifies(map[string]any) (stage.Declassification, error) {
-	return counts("tshirt_size"), nil
-}
-
-// Declassifies implements stage.Declassifier: counts by day and member type.
-func (summaryDays) Declassifies(map[string]any) (stage.Declassification, error) {
-	return counts("days_attending", "member_type"), nil
-}
-
-// Declassifies implements stage.Declassifier: counts by housing.
-func (summaryHousing) Declassifies(map[string]any) (stage.Declassification, error) {
-	return counts("housing"), nil
-}
-
-// Declassifies implements stage.Declassifier: counts of the dietary
-// categories found in two sensitive fields, which the field model must
-// mark countable.
-func (summaryDietary) Declassifies(map[string]any) (stage.Declassification, error) {
-	return counts("dietary_needs", "allergies"), nil
+// Declassifies implements stage.Declassifier: counts by the rows field (or
+// the keyword categories of several) and the columns field.
+func (summaryCount) Declassifies(params map[string]any) (stage.Declassification, error) {
+	var fields []string
+	switch v := params["rows"].(type) {
+	case string:
+		fields = append(fields, v)
+	case []any:
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				fields = append(fields, s)
+			}
+		}
+	}
+	if c, ok := params["columns"].(string); ok && c != "" {
+		fields = append(fields, c)
+	}
+	if len(fields) == 0 {
+		return stage.Declassification{}, fmt.Errorf("summary.count: params.rows names no field")
+	}
+	return counts(fields...), nil
 }
 
 // Declassifies implements stage.Declassifier: attendance counts with small
