@@ -78,7 +78,7 @@ func runMake(ctx context.Context, env *Env, args []string) error {
 	pr := &progress{w: env.Stdout, errw: env.Stderr, terminal: env.IsTerminal && !*asJSON, explain: *explain || *dryRun, quiet: *asJSON, dry: *dryRun}
 	opts.Events = pr.event
 	res, err := graph.Build(ctx, p, opts)
-	pr.clear()
+	pr.finish()
 	if rc != nil {
 		if ctx.Err() != nil {
 			sc.wait = 0 // interrupted: stop now, give the uploads up
@@ -112,6 +112,23 @@ type progress struct {
 	dry      bool
 	drawn    bool
 	lastDraw time.Time
+	// skipped are the nodes not run because a dependency failed: one line
+	// names them all at the end, after the error that matters.
+	skipped []string
+}
+
+// finish ends the build's output: the status line cleared, then one line
+// for every node skipped because a dependency failed.
+func (p *progress) finish() {
+	p.clear()
+	if len(p.skipped) > 0 && !p.quiet {
+		verb := "they need"
+		if len(p.skipped) == 1 {
+			verb = "it needs"
+		}
+		fmt.Fprintf(p.w, "skipped %s (%s a node that failed)\n", strings.Join(p.skipped, ", "), verb)
+	}
+	p.skipped = nil
 }
 
 // redrawEvery limits how often the status line is redrawn: a thousand
@@ -170,8 +187,8 @@ func (p *progress) event(ev graph.Event) {
 			}
 		}
 	case graph.Skipped:
-		if !p.quiet && len(ev.Reasons) > 0 && strings.HasPrefix(ev.Reasons[0], "dependency") {
-			fmt.Fprintf(p.w, "[%d/%d] skipped %s: %s\n", ev.Done, ev.Total, ev.Node, ev.Reasons[0])
+		if len(ev.Reasons) > 0 && strings.HasPrefix(ev.Reasons[0], "dependency") {
+			p.skipped = append(p.skipped, ev.Node)
 		}
 	}
 	if p.terminal && ev.Done < ev.Total {

@@ -388,7 +388,7 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 		}
 	}
 	res, err := buildStoppable(ctx, wt.p, opts)
-	pr.clear()
+	pr.finish()
 	if rc != nil {
 		sc.finish(rc, wt.errw)
 	}
