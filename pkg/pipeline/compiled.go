@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"bethel/pkg/cache"
 	"bethel/pkg/pos"
 	"bethel/pkg/stage"
 
@@ -29,7 +30,7 @@ import (
 // File format (all integers unsigned varints, strings length-prefixed):
 //
 //	magic "bethel-pipeline\n", format version
-//	key:     BLAKE3 of the pipeline file, BLAKE3 of the stage name list
+//	key:     SHA-256 of the pipeline file, SHA-256 of the stage name list
 //	         (or a zero hash for "unchecked"), the pipeline file's path,
 //	         the running executable's identity (path, size, mtime), so that
 //	         a rebuilt bethel with a changed loader never trusts an older
@@ -37,10 +38,10 @@ import (
 //	deps:    count, then per dependency a kind byte and a path:
 //	         'd' directory: the generated names its listing leaves out
 //	             (outputs, and out/ and .bethel/ at the root), then the
-//	             BLAKE3 of the listing (name, NUL, type bits, newline per
+//	             SHA-256 of the listing (name, NUL, type bits, newline per
 //	             entry, sorted; a zero hash when missing)
 //	         'l' symbolic link: the type bits of what it points to
-//	payload: BLAKE3 of the payload, then the payload (nodes, order,
+//	payload: SHA-256 of the payload, then the payload (nodes, order,
 //	         sources, globs)
 //
 // Any mismatch, short read or decode error is a miss and falls back to
@@ -76,8 +77,8 @@ func loadCached(root, file string, stages []string, cacheDir string) (*Pipeline,
 	if !filepath.IsAbs(cacheDir) {
 		cacheDir = filepath.Join(l.root, cacheDir)
 	}
-	cpath := filepath.Join(cacheDir, "pipeline-"+cache.Sum([]byte(l.rel)).Short()+".bin")
-	srcSum := cache.Sum(src)
+	cpath := filepath.Join(cacheDir, "pipeline-"+sumOf([]byte(l.rel)).short()+".bin")
+	srcSum := sumOf(src)
 	stSum := stagesSum(stages)
 	if b, err := os.ReadFile(cpath); err == nil {
 		if p, err := decodeCompiled(b, l.root, l.rel, srcSum, stSum); err == nil {
@@ -100,21 +101,40 @@ func loadCached(root, file string, stages []string, cacheDir string) (*Pipeline,
 // payload carries its own hash, so a write lost in a crash reads back as a
 // miss, never as a wrong pipeline.
 func writeCompiled(path string, b []byte) {
-	f, err := cache.Create(path, 0o600)
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+tempMarker+"*")
 	if err != nil {
 		return
 	}
-	defer f.Abort()
-	f.NoSync = true
-	if _, err := f.Write(b); err != nil {
-		return
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	f.Commit()
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
 }
 
-func stagesSum(stages []string) cache.Hash {
+// tempMarker is in the name of every temporary file bethel creates (see
+// cache.IsTemp), so that one left by a crash is known for what it is.
+const tempMarker = ".bethel-tmp-"
+
+// sum is a SHA-256 digest: the compiled pipeline's own checksum, which
+// needs no speed beyond the standard library's (a megabyte of pipeline
+// hashes in well under a millisecond) and keeps the loader independent of
+// the build cache.
+type sum [sha256.Size]byte
+
+func sumOf(b []byte) sum { return sha256.Sum256(b) }
+
+// short is the first 6 bytes in hex, for file names.
+func (s sum) short() string { return hex.EncodeToString(s[:6]) }
+
+func stagesSum(stages []string) sum {
 	if stages == nil {
-		return cache.Hash{}
+		return sum{}
 	}
 	s := append([]string(nil), stages...)
 	sort.Strings(s)
@@ -124,15 +144,15 @@ func stagesSum(stages []string) cache.Hash {
 		b.WriteString(n)
 		b.WriteByte('\n')
 	}
-	return cache.Sum(b.Bytes())
+	return sumOf(b.Bytes())
 }
 
 // listingSum hashes a directory listing, leaving out the names in ignore:
 // generated files come and go with every build and clean, and loading
 // never looks at them.
-func listingSum(ents []dirEnt, missing bool, ignore []string) cache.Hash {
+func listingSum(ents []dirEnt, missing bool, ignore []string) sum {
 	if missing {
-		return cache.Hash{}
+		return sum{}
 	}
 	var b bytes.Buffer
 	for _, e := range ents {
@@ -144,7 +164,7 @@ func listingSum(ents []dirEnt, missing bool, ignore []string) cache.Hash {
 		b.WriteString(fmt.Sprint(uint32(e.typ)))
 		b.WriteByte('\n')
 	}
-	return cache.Sum(b.Bytes())
+	return sumOf(b.Bytes())
 }
 
 // enc is an append-only binary writer.
@@ -156,7 +176,7 @@ type enc struct {
 func (e *enc) uint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
 func (e *enc) int(v int64)   { e.b = binary.AppendVarint(e.b, v) }
 func (e *enc) str(s string)  { e.uint(uint64(len(s))); e.b = append(e.b, s...) }
-func (e *enc) hash(h cache.Hash) {
+func (e *enc) hash(h sum) {
 	e.b = append(e.b, h[:]...)
 }
 func (e *enc) strs(s []string) {
@@ -166,7 +186,7 @@ func (e *enc) strs(s []string) {
 	}
 }
 
-func encodeCompiled(p *Pipeline, dc *dirCache, srcSum, stSum cache.Hash) ([]byte, error) {
+func encodeCompiled(p *Pipeline, dc *dirCache, srcSum, stSum sum) ([]byte, error) {
 	var body enc
 	body.uint(uint64(len(p.Nodes)))
 	for _, n := range p.Nodes {
@@ -239,7 +259,7 @@ func encodeCompiled(p *Pipeline, dc *dirCache, srcSum, stSum cache.Hash) ([]byte
 		e.str(l)
 		e.uint(uint64(dc.links[l]))
 	}
-	e.hash(cache.Sum(body.b))
+	e.hash(sumOf(body.b))
 	e.b = append(e.b, body.b...)
 	return e.b, nil
 }
@@ -431,8 +451,8 @@ func (d *dec) str() string {
 	return d.s[off : off+n]
 }
 
-func (d *dec) hash() cache.Hash {
-	var h cache.Hash
+func (d *dec) hash() sum {
+	var h sum
 	copy(h[:], d.bytes(len(h)))
 	return h
 }
@@ -531,7 +551,7 @@ func (d *dec) value(depth int) any {
 
 // decodeCompiled checks the key of a cache file against the current
 // pipeline file and workspace, and decodes the pipeline when it holds.
-func decodeCompiled(b []byte, root, rel string, srcSum, stSum cache.Hash) (*Pipeline, error) {
+func decodeCompiled(b []byte, root, rel string, srcSum, stSum sum) (*Pipeline, error) {
 	return decodeCompiledKey(b, root, rel, func(h compiledHeader) bool {
 		return h.version == compiledVersion && h.src == srcSum && h.stages == stSum && h.file == rel && h.exe == exeIdentity()
 	}, true)
@@ -545,7 +565,7 @@ func decodeCompiledUnchecked(b []byte, root string) (*Pipeline, error) {
 
 type compiledHeader struct {
 	version     uint64
-	src, stages cache.Hash
+	src, stages sum
 	file, exe   string
 }
 
@@ -597,7 +617,7 @@ func decodeCompiledKey(b []byte, root, rel string, keyOK func(compiledHeader) bo
 		}
 	}
 	sum := d.hash()
-	if d.err != nil || (check && cache.Sum(d.b) != sum) {
+	if d.err != nil || (check && sumOf(d.b) != sum) {
 		return nil, errCorrupt
 	}
 	return decodeBody(d, root, rel)
