@@ -32,8 +32,10 @@ package watch
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -44,8 +46,6 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
-
-	"bethel/pkg/cache"
 )
 
 // DefaultDebounce is the quiet period after the last event of a burst. An
@@ -168,7 +168,7 @@ type baseline struct {
 	mtime  time.Time
 	ino    uint64
 	hashed bool
-	hash   cache.Hash
+	hash   [sha256.Size]byte
 }
 
 // New starts watching. It returns once every directory of interest is
@@ -565,11 +565,29 @@ func (w *Watcher) stat(rel string) baseline {
 	}
 	b := baseline{exists: true, size: fi.Size(), mtime: fi.ModTime(), ino: inode(fi)}
 	if fi.Size() <= hashLimit {
-		if h, _, err := cache.HashFile(w.abs(rel)); err == nil {
+		if h, err := hashFile(w.abs(rel)); err == nil {
 			b.hashed, b.hash = true, h
 		}
 	}
 	return b
+}
+
+// hashFile is the SHA-256 of a file's content. The watcher only compares
+// the hashes it took itself, in one process, so any strong hash will do
+// and the standard library's keeps it free of the build cache.
+func hashFile(path string) ([sha256.Size]byte, error) {
+	var sum [sha256.Size]byte
+	f, err := os.Open(path)
+	if err != nil {
+		return sum, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return sum, err
+	}
+	h.Sum(sum[:0])
+	return sum, nil
 }
 
 // same reports whether two baselines describe the same content.
