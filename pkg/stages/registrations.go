@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/zeebo/blake3"
-
 	"bethel/pkg/csvio"
 	"bethel/pkg/lineage"
 	"bethel/pkg/patch"
@@ -102,34 +100,20 @@ func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, erro
 	// read the records); the key is known once it is written.
 	seed := make(chan *memoSeed, 1)
 	go func() { seed <- res.memoColumns(csvOut) }()
-	// The engine's writer hashes what it writes; any other is hashed here.
-	summer, ok := w.(stage.Summer)
-	if !ok {
-		h := &blake3Summer{blake3.New()}
-		w, summer = io.MultiWriter(w, h), h
-	}
+	// The engine's writer hashes what it writes, and the memo is keyed by
+	// that hash; under any other writer there is no key and no memo.
+	summer, _ := w.(stage.Summer)
 	if err := res.write(w, rec); err != nil {
 		<-seed
 		return err
 	}
-	sum := summer.Sum256()
-	if sd := <-seed; sd != nil {
-		regMemo.put(memoKey{file: csvOut, content: sum, size: -1}, sd.rows, sd.rowIdx, res.handover(), res.touched())
+	if sd := <-seed; sd != nil && summer != nil {
+		regMemo.put(memoKey{file: csvOut, content: summer.Sum256(), size: -1}, sd.rows, sd.rowIdx, res.handover(), res.touched())
 	}
 	if jsonOut != "" {
 		return writeJSON(r, jsonOut, res.report)
 	}
 	return nil
-}
-
-// blake3Summer hashes what is written to it.
-type blake3Summer struct{ h *blake3.Hasher }
-
-func (b *blake3Summer) Write(p []byte) (int, error) { return b.h.Write(p) }
-
-func (b *blake3Summer) Sum256() (sum [32]byte) {
-	b.h.Digest().Read(sum[:])
-	return sum
 }
 
 // PatchReport evaluates the node's patches against its current inputs

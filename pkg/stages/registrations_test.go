@@ -17,6 +17,8 @@ import (
 
 	"bethel/pkg/lineage"
 	"bethel/pkg/stage"
+
+	"github.com/zeebo/blake3"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -59,7 +61,7 @@ func workspaceRun(t testing.TB, fsys fs.FS, node string, inputs, outputs []strin
 			rr.created = append(rr.created, p)
 			b := &bytes.Buffer{}
 			rr.outputs[p] = b
-			return b, nil
+			return summingBuffer{b}, nil
 		},
 		Lineage: func(p string) *lineage.Recorder {
 			rec := &lineage.Recorder{}
@@ -70,6 +72,12 @@ func workspaceRun(t testing.TB, fsys fs.FS, node string, inputs, outputs []strin
 	}
 	return r, rr
 }
+
+// summingBuffer is a buffer that is a stage.Summer, as the engine's
+// writers are.
+type summingBuffer struct{ *bytes.Buffer }
+
+func (b summingBuffer) Sum256() [32]byte { return blake3.Sum256(b.Bytes()) }
 
 var regInputs = []string{"inputs/registrations.csv", "config/columns.toml", "config/values.toml", "config/bethels.csv", "config/privacy.toml"}
 var regOutputs = []string{"out/private/registrations.csv", "out/private/registrations.patches.json"}
