@@ -192,3 +192,31 @@ func digitsHash(h uint64, b []byte) uint64 {
 	}
 	return h
 }
+
+// continueHash continues a token's FNV-1a state over b, the bytes of a
+// following token of the same class, normalized as the lexer does: the
+// hash of the two tokens written together.
+func continueHash(h uint64, b []byte) uint64 {
+	var enc [utf8.UTFMax]byte
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			h = (h ^ uint64(c)) * fnvPrime
+			i++
+			continue
+		}
+		cl, r, size := classAt(b, i)
+		i += size
+		if cl != 1 {
+			continue
+		}
+		n := utf8.EncodeRune(enc[:], normRune(r))
+		for _, x := range enc[:n] {
+			h = (h ^ uint64(x)) * fnvPrime
+		}
+	}
+	return h
+}

@@ -24,6 +24,7 @@ package scrub
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Formats of a value for Forms and (*Builder).Add. They follow the
@@ -44,6 +45,24 @@ const (
 	// Date is a date (a birth date): found in every written form.
 	Date = "date"
 )
+
+// FormatOf is the format to add a sensitive field's values under, from
+// its declaration: its format (email, phone), its type (date, datetime),
+// and whether it is countable. A countable field (an allergy, a dietary
+// need) holds categories that summaries count, so its values are found
+// whole (Text), never word by word; any other free field is taken for a
+// name (Name).
+func FormatOf(typ, format string, countable bool) string {
+	switch {
+	case format == Email || format == Phone:
+		return format
+	case typ == "date" || typ == "datetime":
+		return Date
+	case countable:
+		return Text
+	}
+	return Name
+}
 
 // Withheld replaces what Scrub withholds; the same text as the patch
 // reports' marker for a withheld value.
@@ -257,45 +276,141 @@ const (
 // Builder collects the forms of sensitive values into a Set. The zero
 // value is ready to use.
 type Builder struct {
-	keys     []uint64
-	packed   int // keys[:packed] are sorted and distinct
+	ts       []token
+	hs       []uint64
+	table    []uint64 // open addressing by slot, flags merged; 0 is empty
+	n        int
 	latestBY int
 }
 
 // Add adds value's forms (see Forms) under format. Values too short to
 // identify anybody add nothing.
 func (b *Builder) Add(format, value string) {
-	for _, f := range forms(format, value) {
-		if f.kind == 'd' && f.date.y > b.latestBY {
-			b.latestBY = f.date.y
-		}
-		if f.kind == 'w' {
-			// Every shorter run of the form's first words is a prefix the
-			// scanner may extend.
-			h := wordsStart(f.words[0])
-			for _, t := range f.words[1:] {
-				b.push(h, flagPrefix)
-				h = wordsNext(h, t)
+	switch format {
+	case Phone, Date:
+		for _, f := range forms(format, value) {
+			if f.kind == 'w' {
+				b.words(f.words)
+				continue
 			}
-			b.push(h, flagFull)
+			if f.kind == 'd' && f.date.y > b.latestBY {
+				b.latestBY = f.date.y
+			}
+			b.push(f.key(), flagFull)
+		}
+	case Email:
+		b.addWords(value, false)
+		if at := strings.LastIndexByte(value, '@'); at > 0 {
+			b.addWords(value[:at], false)
+		}
+	case Name:
+		b.addWords(value, true)
+	default:
+		b.addWords(value, false)
+	}
+}
+
+// addWords adds the word forms of value without building their texts
+// (the same keys as wordForms; TestAddMatchesForms checks it).
+func (b *Builder) addWords(value string, parts bool) {
+	text := []byte(value)
+	b.ts = b.ts[:0]
+	l := newLexer(text)
+	size := 0
+	for {
+		t, ok := l.next()
+		if !ok {
+			break
+		}
+		size += t.end - t.start
+		b.ts = append(b.ts, t)
+	}
+	if size < 3 || len(b.ts) == 0 {
+		return
+	}
+	b.hs = b.hs[:0]
+	for _, t := range b.ts {
+		b.hs = append(b.hs, t.h)
+	}
+	b.words(b.hs)
+	if len(b.ts) == 1 {
+		return
+	}
+	// All tokens run together: neighbours of one class merge into one
+	// token, as the lexer would read the joined text.
+	b.hs = b.hs[:0]
+	for i, t := range b.ts {
+		if i > 0 && t.digit == b.ts[i-1].digit {
+			b.hs[len(b.hs)-1] = continueHash(b.hs[len(b.hs)-1], text[t.start:t.end])
 			continue
 		}
-		b.push(f.key(), flagFull)
+		b.hs = append(b.hs, t.h)
+	}
+	b.words(b.hs)
+	if parts {
+		for _, t := range b.ts {
+			if !t.digit && utf8.RuneCount(text[t.start:t.end]) >= 3 {
+				b.push(wordsStart(t.h), flagFull)
+			}
+		}
 	}
 }
 
+// words adds one word form: every shorter run of its first words is a
+// prefix the scanner may extend.
+func (b *Builder) words(hs []uint64) {
+	h := wordsStart(hs[0])
+	for _, t := range hs[1:] {
+		b.push(h, flagPrefix)
+		h = wordsNext(h, t)
+	}
+	b.push(h, flagFull)
+}
+
+// AddSet adds every form of s (a Set read from a file, say).
+func (b *Builder) AddSet(s *Set) {
+	if s == nil {
+		return
+	}
+	for _, k := range s.keys {
+		b.push(k, k&flagMask)
+	}
+	b.latestBY = max(b.latestBY, s.latestBY)
+}
+
+// push adds a key with its flag to the Builder's table, merging the flags
+// of a key seen before: repeats are common (first names, shared prefixes),
+// and memory follows the distinct forms, not the records.
 func (b *Builder) push(h uint64, flag uint64) {
-	b.keys = append(b.keys, slot(h)|flag)
-	// Repeats are common (first names, shared prefixes): fold them now and
-	// then so that memory follows the distinct forms, not the records.
-	if len(b.keys) >= 2*b.packed+1<<16 {
-		b.pack()
+	if 2*(b.n+1) > len(b.table) {
+		b.grow()
+	}
+	k := slot(h)
+	i := mix64(k) & uint64(len(b.table)-1)
+	for {
+		e := b.table[i]
+		if e == 0 {
+			b.table[i] = k | flag
+			b.n++
+			return
+		}
+		if slot(e) == k {
+			b.table[i] = e | flag
+			return
+		}
+		i = (i + 1) & uint64(len(b.table)-1)
 	}
 }
 
-func (b *Builder) pack() {
-	b.keys = packKeys(b.keys)
-	b.packed = len(b.keys)
+func (b *Builder) grow() {
+	old := b.table
+	b.table = make([]uint64, max(1024, 2*len(old)))
+	b.n = 0
+	for _, e := range old {
+		if e != 0 {
+			b.push(e, e&flagMask)
+		}
+	}
 }
 
 // slot is the part of a key that identifies the form (the flags cleared),
@@ -308,24 +423,15 @@ func slot(h uint64) uint64 {
 	return h
 }
 
-// packKeys sorts keys by slot and merges the flags of equal slots.
-func packKeys(keys []uint64) []uint64 {
-	slices.Sort(keys)
-	out := keys[:0]
-	for _, k := range keys {
-		if n := len(out); n > 0 && slot(out[n-1]) == slot(k) {
-			out[n-1] |= k & flagMask
-			continue
-		}
-		out = append(out, k)
-	}
-	return out
-}
-
 // Set returns the Set of everything added. The Builder may be used on.
 func (b *Builder) Set() *Set {
-	b.pack()
-	keys := append([]uint64(nil), b.keys...)
+	keys := make([]uint64, 0, b.n)
+	for _, e := range b.table {
+		if e != 0 {
+			keys = append(keys, e)
+		}
+	}
+	slices.Sort(keys)
 	return newSet(keys, b.latestBY)
 }
 

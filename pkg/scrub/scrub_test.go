@@ -227,3 +227,28 @@ func TestFindKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestAddMatchesForms: the Builder's fast path adds exactly the keys of
+// the forms Forms describes.
+func TestAddMatchesForms(t *testing.T) {
+	values := []struct{ f, v string }{
+		{Name, "Ruby Oakfield"}, {Name, "O'Brien"}, {Name, "Zoë Ångström-Ébé"}, {Name, "Mia2 Lee"}, {Name, "Jo"},
+		{Name, "Zoe\u0308 X"}, {Text, "Peanuts, tree nuts"}, {Email, "Jim.Calgate35@Example.org"}, {Email, "a@b"},
+		{Phone, "+1 656 555 0141"}, {Phone, "12"}, {Date, "1/8/2011"}, {Date, "no date"}, {Text, "ÀÉÎ õü 12ab"},
+	}
+	for _, v := range values {
+		var fast, slow Builder
+		fast.Add(v.f, v.v)
+		for _, f := range forms(v.f, v.v) {
+			if f.kind == 'w' {
+				slow.words(f.words)
+			} else {
+				slow.push(f.key(), flagFull)
+			}
+		}
+		a, b := fast.Set().keys, slow.Set().keys
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("Add(%q, %q): %d keys, its forms %d keys", v.f, v.v, len(a), len(b))
+		}
+	}
+}
