@@ -30,6 +30,7 @@ import (
 //	blank         = "(blank)"        # label of the row counting blank values (default "(blank)")
 //	skip_blank    = true             # do not count records whose value is blank
 //	keywords      = { "gluten free" = ["gluten", "celiac"] }  # see below
+//	include_inactive = true          # count inactive registrations too (the status role's inactive values)
 //
 // Rows, by the field's declaration: a vocabulary's categories in its order
 // (zero rows included); a list field's categories, a record counted once on
@@ -71,6 +72,7 @@ type countSpec struct {
 	totalRow     bool
 	blank        string
 	skipBlank    bool
+	inactive     bool
 	keywords     map[string][]string
 }
 
@@ -135,22 +137,25 @@ func countParams(r *stage.Run) (*countSpec, error) {
 					s.labels = append(s.labels, [2]string{h, t[h]})
 				}
 			}
-		case "total_row", "skip_blank":
+		case "total_row", "skip_blank", "include_inactive":
 			b, ok := v.(bool)
 			if !ok {
 				return nil, bad(k, "must be true or false")
 			}
-			if k == "total_row" {
+			switch k {
+			case "total_row":
 				s.totalRow = b
-			} else {
+			case "skip_blank":
 				s.skipBlank = b
+			default:
+				s.inactive = b
 			}
 		case "blank":
 			s.blank, err = str(k, v)
 		case "keywords":
 			s.keywords, err = countKeywords(r, v)
 		default:
-			return nil, fmt.Errorf("node %s: unknown param %q (want rows, label, columns, column_labels, labels, total_row, blank, skip_blank, keywords)", r.Node, k)
+			return nil, fmt.Errorf("node %s: unknown param %q (want rows, label, columns, column_labels, labels, total_row, blank, skip_blank, include_inactive, keywords)", r.Node, k)
 		}
 		if err != nil {
 			return nil, err
@@ -281,6 +286,9 @@ func (summaryCount) Run(ctx context.Context, r *stage.Run) error {
 	if spec.columns != "" && !slices.Contains(read, spec.columns) {
 		read = append(read, spec.columns)
 	}
+	if m.status != "" && !spec.inactive && !slices.Contains(read, m.status) {
+		read = append(read, m.status)
+	}
 	rr, rowIdx, err := readRegistrations(ctx, r, read...)
 	if err != nil {
 		return err
@@ -299,7 +307,18 @@ func (summaryCount) Run(ctx context.Context, r *stage.Run) error {
 		colOf = newByValue(rr.col(spec.columns), cols.of)
 	}
 	ids := rr.col(m.key)
+	// Inactive registrations count nowhere unless the node says so.
+	var inactive *byValue[bool]
+	if m.status != "" && !spec.inactive {
+		inactive = newByValue(rr.col(m.status), func(v string) (bool, bool) { return slices.Contains(m.inactive, v), true })
+	}
+	// column is the count column of record i, or -1 for a record not counted.
 	column := func(i int) (int, error) {
+		if inactive != nil {
+			if skip, _ := inactive.at(i); skip {
+				return -1, nil
+			}
+		}
 		if colOf == nil {
 			return 0, nil
 		}
@@ -449,6 +468,9 @@ func countByField(r *stage.Run, m *countModel, rr *regRows, rowIdx []int, spec *
 		where = "in " + d.file
 	case kindFree:
 		for i := 0; i < rr.n; i++ {
+			if c, _ := column(i); c < 0 {
+				continue
+			}
 			if v := vs.at(i); v != "" {
 				keys = append(keys, v)
 			}
@@ -501,6 +523,9 @@ func countByField(r *stage.Run, m *countModel, rr *regRows, rowIdx []int, spec *
 		if err != nil {
 			return nil, err
 		}
+		if c < 0 {
+			continue
+		}
 		h, ok := rowsOf.at(i)
 		if !ok {
 			return nil, pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "%s: %s %q is not %s (is the file normalized?)", ids.at(i), f.name, h.bad, where)
@@ -546,6 +571,9 @@ func countByKeywords(r *stage.Run, rr *regRows, rowIdx []int, spec *countSpec, t
 		c, err := column(i)
 		if err != nil {
 			return nil, err
+		}
+		if c < 0 {
+			continue
 		}
 		key := strings.Join(parts, "\n")
 		rows, seen := rowsOf[key]
@@ -603,14 +631,18 @@ func writeCountTable(r *stage.Run, out string, spec *countSpec, cols *countCols,
 		return err
 	}
 	rec := lineageOf(r, out)
+	what := "count of active registrations"
+	if spec.inactive {
+		what = "count of registrations, inactive ones included,"
+	}
 	with := func(row, col string) string {
 		switch {
 		case row == "":
-			return "count of active registrations with " + col
+			return what + " with " + col
 		case col == "":
-			return "count of active registrations with " + row
+			return what + " with " + row
 		}
-		return "count of active registrations with " + row + " and " + col
+		return what + " with " + row + " and " + col
 	}
 	sum := make([]int, len(cols.names))
 	for i, k := range t.keys {
@@ -666,13 +698,13 @@ func writeCountTable(r *stage.Run, out string, spec *countSpec, cols *countCols,
 			}
 			colRefs[c] = mergeSorted(lists...)
 			if cols.single {
-				rec.AddCell(countCell(n, cols.names[c], "count of active registrations", totalFields, input, colRefs[c]))
+				rec.AddCell(countCell(n, cols.names[c], strings.TrimSuffix(what, ","), totalFields, input, colRefs[c]))
 			} else {
 				rec.AddCell(countCell(n, cols.names[c], with("", cols.descr[c]), totalFields, input, colRefs[c]))
 			}
 		}
 		if !cols.single {
-			rec.AddCell(countCell(n, "total", "count of active registrations", totalFields, input, mergeSorted(colRefs...)))
+			rec.AddCell(countCell(n, "total", strings.TrimSuffix(what, ","), totalFields, input, mergeSorted(colRefs...)))
 		}
 	}
 	return cw.Flush()

@@ -27,6 +27,10 @@ type countModel struct {
 	// its summary groups in column order; empty when the event has none.
 	memberType string
 	groups     []countGroup
+	// status is the field bound to the status role, and inactive its
+	// values that count nowhere; empty when the event has none.
+	status   string
+	inactive []string
 }
 
 // countGroup is one member-type group: the categories counted in it.
@@ -89,7 +93,8 @@ func countModelOf(r *stage.Run) (*countModel, error) {
 
 // countModelFrom is the count stage's view of a schema.
 func countModelFrom(sc *schema.Schema) *countModel {
-	m := &countModel{file: sc.File, key: sc.PrimaryKey, fields: map[string]*countField{}, memberType: sc.Roles.MemberType}
+	m := &countModel{file: sc.File, key: sc.PrimaryKey, fields: map[string]*countField{}, memberType: sc.Roles.MemberType,
+		status: sc.Roles.Status, inactive: sc.Roles.Inactive}
 	for _, f := range sc.Fields {
 		cf := &countField{name: f.Name, kind: kindFree, sensitive: f.Sensitive, countable: f.Countable}
 		switch {

@@ -520,3 +520,29 @@ func TestRosterOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestSummaryInactive: the status role's inactive values count nowhere,
+// unless the node says include_inactive; the role binds any field.
+func TestSummaryInactive(t *testing.T) {
+	fsys := sumFS()
+	fields := string(fsys["config/fields.toml"].Data)
+	fields = strings.Replace(fields, `status      = "payment_status"`, `status      = "housing"`, 1)
+	fields = strings.Replace(fields, `values = ["cancelled", "refunded"]`, `values = ["dorm"]`, 1)
+	fsys["config/fields.toml"] = &fstest.MapFile{Data: []byte(fields)}
+	in := append(regIn, "config/fields.toml")
+	for _, c := range []struct {
+		params map[string]any
+		want   string
+	}{
+		{map[string]any{"rows": "banquet_meal"}, "banquet_meal,count\nchicken,2\nvegetarian,0\nvegan,0\nchild,0\nnone,1\n"},
+		{map[string]any{"rows": "banquet_meal", "include_inactive": true}, "banquet_meal,count\nchicken,2\nvegetarian,0\nvegan,1\nchild,0\nnone,1\n"},
+	} {
+		res, err := runStage(t, summaryCount{}, fsys, stage.Internal, in, []string{"x/meals.csv"}, c.params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.out["x/meals.csv"]; got != c.want {
+			t.Errorf("params %v: got\n%s\nwant\n%s", c.params, got, c.want)
+		}
+	}
+}
