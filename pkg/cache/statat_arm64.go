@@ -1,7 +1,0 @@
-//go:build linux && arm64
-
-package cache
-
-import "syscall"
-
-const sysFstatat = syscall.SYS_FSTATAT
