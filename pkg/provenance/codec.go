@@ -515,7 +515,9 @@ func (t *Table) RowSimpleKey(i int) (kind int, src lineage.Source, key []byte, r
 				key, r.p = r.p[:n], r.p[n:]
 			}
 		}
-		if r.count() != 0 || r.count() != 0 || r.err != nil {
+		// A record row has no refs and no patches: two counts of 0.
+		refs, patches := r.count(), r.count()
+		if refs != 0 || patches != 0 || r.err != nil {
 			return RowOther, lineage.Source{}, nil, ref, r.err
 		}
 		return RowSource, src, key, ref, nil
