@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test-deps.sh: makes sure the tests can run here. The browser tests of the
-# review site (test/browser) drive Debian's Chromium headless; when it is
-# missing and this runs as root with apt-get (CI, a fresh machine), it is
-# installed, quietly and with retries; otherwise this says how to get it.
+# review site (test/browser) drive Debian's Chromium headless; the shared
+# cache's tests (pkg/remote, cmd/bethel) run a real nginx with its WebDAV
+# module. When one is missing and this runs as root with apt-get (CI, a
+# fresh machine), it is installed, quietly and with retries; otherwise this
+# says how to get it (without nginx the shared cache's tests are skipped).
 # `make test` runs this first; .ci/run too (through make test).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -18,13 +20,34 @@ have_chromium() {
   return 1
 }
 
-if [ "${BETHEL_SKIP_BROWSER:-}" = 1 ] || have_chromium; then
+have_nginx() {
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]
+}
+
+need=()
+if [ "${BETHEL_SKIP_BROWSER:-}" != 1 ] && ! have_chromium; then
+  need+=(chromium)
+fi
+if [ "${BETHEL_SKIP_NGINX:-}" != 1 ] && ! have_nginx; then
+  need+=(nginx)
+fi
+if [ ${#need[@]} = 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-  echo "test-deps: the browser tests need Chromium: install it (Debian: apt-get install chromium)," >&2
-  echo "test-deps: name another binary with BETHEL_CHROMIUM=PATH, or skip them with BETHEL_SKIP_BROWSER=1" >&2
-  exit 1
+  for p in "${need[@]}"; do
+    case $p in
+    chromium)
+      echo "test-deps: the browser tests need Chromium: install it (Debian: apt-get install chromium)," >&2
+      echo "test-deps: name another binary with BETHEL_CHROMIUM=PATH, or skip them with BETHEL_SKIP_BROWSER=1" >&2
+      ;;
+    nginx)
+      echo "test-deps: note: the shared cache tests need nginx with WebDAV (Debian: apt-get install nginx); they are skipped without it" >&2
+      ;;
+    esac
+  done
+  case " ${need[*]} " in *" chromium "*) exit 1 ;; esac
+  exit 0
 fi
 
 # apt_quiet CMD...: run an apt command with its output kept in a log that is
@@ -45,7 +68,20 @@ apt_quiet() {
   return 1
 }
 
-echo "test-deps: installing chromium for the browser tests"
+echo "test-deps: installing ${need[*]} for the tests"
+# The tests start their own nginx on a loopback port; the package must not
+# start the system's on port 80. A policy-rc.d that denies every start does
+# that, unless the machine has its own.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  own_policy=1
+fi
+trap 'rm -f "$apt_log"; if [ "$own_policy" = 1 ]; then rm -f "$policy"; fi' EXIT
 apt_quiet apt-get update -q
-apt_quiet apt-get install -y -q chromium
-chromium --version 2>/dev/null || true
+apt_quiet apt-get install -y -q "${need[@]}"
+if [[ " ${need[*]} " == *" chromium "* ]]; then
+  chromium --version 2>/dev/null || true
+fi
