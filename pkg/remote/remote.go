@@ -316,6 +316,17 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, timeou
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 		return nil, nil, false
 	}
+	if n := resp.ContentLength; n > maxBody {
+		return nil, fmt.Errorf("answer of %d bytes is larger than %d", n, maxBody), false
+	} else if n >= 0 {
+		// One allocation of the announced size: growing a buffer to tens
+		// of megabytes zeroes and copies it several times over.
+		b = make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, err, true
+		}
+		return b, nil, false
+	}
 	b, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return nil, err, true
@@ -328,13 +339,16 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, timeou
 
 // Ping reports whether the server answers (a HEAD of an entry nobody
 // wrote: 404 is a healthy answer).
+// One attempt, no retries: `bethel status` must answer promptly.
 func (c *Client) Ping(ctx context.Context) error {
-	_, err := c.do(ctx, http.MethodHead, "ac", acName(cache.Hash{}), nil, c.o.Timeout)
+	if c.down.Load() {
+		return errDown
+	}
+	u := *c.base
+	u.Path = c.base.Path + "/ac/" + acName(cache.Hash{})
+	_, err, _ := c.once(ctx, http.MethodHead, u.String(), nil, c.o.Timeout)
 	if err == nil || isNotFound(err) {
 		return nil
-	}
-	if errors.Is(err, errDown) {
-		return errors.New("unreachable")
 	}
 	return err
 }
@@ -376,15 +390,34 @@ func (c *Client) Fetch(ctx context.Context, node string, key cache.Hash, st *cac
 	if e.Sealed && len(c.o.Identities) == 0 {
 		return miss("its shared cache blobs are encrypted and no identity is configured")
 	}
+	// A node's blobs (its outputs and their lineage) come in parallel:
+	// the node's dependents wait for all of them.
 	seen := map[cache.Hash]bool{}
+	var (
+		wg    sync.WaitGroup
+		errMu sync.Mutex
+		first error
+	)
 	for _, h := range e.Manifest.Blobs() {
 		if seen[h] || st.HasBlob(h) {
 			continue
 		}
 		seen[h] = true
-		if err := c.fetchBlob(ctx, node, h, e.CAS[h], e.Sealed, st); err != nil {
-			return err
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.fetchBlob(ctx, node, h, e.CAS[h], e.Sealed, st); err != nil {
+				errMu.Lock()
+				if first == nil {
+					first = err
+				}
+				errMu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return first
 	}
 	// The server's word on file modes is not trusted beyond what bethel
 	// itself would write.
