@@ -548,7 +548,11 @@ func (e *engine) act(ctx context.Context, n *pipeline.Node, d *decision) (NodeRe
 		remote = err == nil
 	}
 	if err == nil {
-		err = e.restore(n, d, m)
+		status := "restored"
+		if remote {
+			status = "restored from remote" // the artifacts' provenance records say so
+		}
+		err = e.restore(n, d, m, status)
 		if err == nil {
 			r.Status = Restored
 			if remote {
@@ -625,7 +629,7 @@ func (e *engine) moveAside(o string, h cache.Hash) (string, error) {
 
 // restore writes every output from the cache (each verified on the way)
 // and records the node as built.
-func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest) error {
+func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest, status string) error {
 	if err := e.verifyLineage(m); err != nil {
 		return errors.New(missReason(err))
 	}
@@ -650,7 +654,7 @@ func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest) error
 	}
 	// Provenance records are written last and off the node's path (a
 	// file per output); finish waits for them.
-	e.bg.add(func() error { return e.writeRecords(n, d, m.Outputs, m.Extra, "restored") })
+	e.bg.add(func() error { return e.writeRecords(n, d, m.Outputs, m.Extra, status) })
 	e.store.Used(d.key)
 	for i, o := range m.Outputs {
 		e.stat.RecordWritten(o.Path, e.abs(o.Path), o.Hash, stamps[i])

@@ -37,7 +37,8 @@ type Record struct {
 	Inputs  []FileHash `json:"inputs"`
 	Config  []FileHash `json:"config"`
 	Patches []FileHash `json:"patches"`
-	// Status is "ran" or "restored" (from the cache).
+	// Status is "ran", "restored" (from the cache) or "restored from
+	// remote" (from the shared cache).
 	Status string `json:"status"`
 	Bethel string `json:"bethel_version"`
 	Built  string `json:"built"` // RFC 3339, UTC
