@@ -224,32 +224,18 @@ func Credentials(rawURL string) (token, user, password string) {
 }
 
 // PrivateNodes returns which nodes' products only leave the machine
-// encrypted: a node declared private, and a command node that reads a raw
-// export, a patch or a private node's output without declaring a
-// declassification (its output can hold anything it read).
-//
-// The declared visibility is the pipeline's; when the engine computes each
-// artifact's level, this is where that level should be used instead.
+// encrypted: the nodes whose visibility is private. The engine computes
+// each node's level from what it reads (the workspace's privacy
+// declaration, declassifying stages, a command's declassify reason) when a
+// build starts, in place on the pipeline's nodes, so the answer is taken
+// when asked, during the build. An unknown node is private.
 func PrivateNodes(p *pipeline.Pipeline) func(node string) bool {
-	priv := make(map[string]bool, len(p.Nodes))
-	for _, n := range p.Order {
-		private := n.Visibility == stage.Private
-		if !private && !n.IsStage() && n.Declassify == "" {
-			for _, l := range [][]string{n.InputFiles, n.PatchFiles} {
-				for _, f := range l {
-					if strings.HasPrefix(f, "inputs/") || strings.HasPrefix(f, "patches/") {
-						private = true
-					}
-					if prod := p.Producer[f]; prod != nil && priv[prod.Name] {
-						private = true
-					}
-				}
-			}
-		}
-		priv[n.Name] = private
+	byName := make(map[string]*pipeline.Node, len(p.Nodes))
+	for _, n := range p.Nodes {
+		byName[n.Name] = n
 	}
 	return func(node string) bool {
-		v, ok := priv[node]
-		return v || !ok
+		n := byName[node]
+		return n == nil || n.Visibility == stage.Private
 	}
 }
