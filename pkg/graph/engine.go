@@ -213,19 +213,19 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 		if !ok {
 			return nil, &inputError{fmt.Errorf("%s: node %s: unknown stage %q", n.Pos, n.Name, n.Stage)}
 		}
-		desc.Add("stage " + n.Stage + " " + st.Version())
+		addKey(desc, kStage, n.Stage+" "+st.Version())
 		if e.opts.NoLineage {
 			// A stage's products include its outputs' lineage: a build
 			// without it must not pass for one with it (the next build
 			// with lineage on would find nothing stale and keep none).
-			desc.Add("lineage off")
+			addKey(desc, kLineageOff, "off")
 		}
 	} else {
-		desc.AddQuoted("run", n.Run)
+		addKeyQuoted(desc, kRun, n.Run)
 	}
-	desc.Add("visibility " + string(n.Visibility))
+	addKey(desc, kVisibility, string(n.Visibility))
 	if n.Declassify != "" {
-		desc.AddQuoted("declassify", n.Declassify)
+		addKeyQuoted(desc, kDeclassify, n.Declassify)
 	}
 	if len(n.Params) > 0 {
 		keys := make([]string, 0, len(n.Params))
@@ -234,13 +234,14 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			desc.Add("param " + quotePath(k) + "=" + canon(n.Params[k]))
+			addKey(desc, kParam, quotePath(k)+"="+canon(n.Params[k]))
 		}
 	}
 	for _, o := range n.Outputs {
-		desc.Add("output " + quotePath(o))
+		addKey(desc, kOutput, quotePath(o))
 	}
-	add := func(kind, p string) error {
+	add := func(k keyKind, p string) error {
+		kind := keyKinds[k].word
 		v := e.file(p)
 		if v.pending != "" {
 			if !d.pending {
@@ -256,19 +257,19 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 				}
 				return &inputError{fmt.Errorf("node %s: %s %s is missing", n.Name, kind, p)}
 			}
-			return &inputError{fmt.Errorf("node %s: %s %s: %v", n.Name, kind, p, v.err)}
+			return &inputError{fmt.Errorf("node %s: %s %s: %w", n.Name, kind, p, v.err)}
 		}
 		d.reads = append(d.reads, readFile{p, v.h})
-		desc.AddFile(kind, quotePath(p), v.h)
+		addKeyFile(desc, k, p, v.h)
 		return nil
 	}
 	for _, p := range n.InputFiles {
-		if err := add("input", p); err != nil {
+		if err := add(kInput, p); err != nil {
 			return nil, err
 		}
 	}
 	for _, p := range n.PatchFiles {
-		if err := add("patch", p); err != nil {
+		if err := add(kPatch, p); err != nil {
 			return nil, err
 		}
 	}

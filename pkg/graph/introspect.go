@@ -73,7 +73,7 @@ func (e *engine) introspectKey(desc *cache.Desc, n *pipeline.Node) {
 		fmt.Fprintf(&b, "%q %q %q %q %q %q %q %q %q %q\n", ni.Name, ni.Stage, ni.StageVersion, ni.Command,
 			ni.Inputs, ni.Patches, ni.Outputs, ni.Visibility, ni.Declassify, ni.Deps)
 	}
-	desc.Add("graph " + cache.Sum([]byte(b.String())).String())
+	addKey(desc, kGraph, cache.Sum([]byte(b.String())).String())
 	for _, u := range e.p.Closure(n) {
 		if u == n {
 			continue
@@ -81,7 +81,7 @@ func (e *engine) introspectKey(desc *cache.Desc, n *pipeline.Node) {
 		lin := e.lineageOf(u)
 		for _, o := range u.Outputs {
 			if h, ok := lin[o]; ok {
-				desc.Add("lineage " + quotePath(o) + " " + h.String())
+				addKeyFile(desc, kUpstreamLineage, o, h)
 			}
 		}
 	}

@@ -11,22 +11,150 @@ import (
 	"bethel/pkg/cache"
 )
 
-// Action key descriptions. A node's key is the hash of these lines (see
-// cache.Desc), in this order:
+// Action key descriptions. A node's key is the hash of its description
+// (cache.Desc): one line per fact, each of one of the kinds in keyKinds,
+// written in that order. The kinds are declared once, below, with the
+// shape --explain reads them by: a new kind is a new row, and it can never
+// be reported as another.
 //
-//	bethel <version>
-//	stage <name> <version>          or   run "<command>"
-//	lineage off                     a stage node built with lineage off (BETHEL_LINEAGE=off)
-//	visibility <private|internal|public>
-//	declassify "<reason>"           only when given
-//	param <key>=<canonical value>   sorted by key
-//	output <path>                   declared order
-//	input <path> <hash>             InputFiles order
-//	patch <path> <hash>             PatchFiles order
-//
-// The node's name is not part of it: renaming a node is not a new
+// The node's name is not part of the key: renaming a node is not a new
 // computation. Paths holding spaces or other odd bytes are Go-quoted so that
 // the hash, always the last field, can be split off.
+
+// keyKind is one kind of line of an action key's description.
+type keyKind int
+
+const (
+	// bethel <version>: every key is salted with bethel's version.
+	kBethel keyKind = iota
+	// stage <name> <version>: a built-in stage node's stage.
+	kStage
+	// run "<command>": a command node's shell command.
+	kRun
+	// lineage off: a stage node built with cell lineage off
+	// (BETHEL_LINEAGE=off); its products differ from a build with it.
+	kLineageOff
+	// visibility <private|internal|public>
+	kVisibility
+	// declassify "<reason>": only when the node gives one.
+	kDeclassify
+	// param <key>=<canonical value>: sorted by key (canon).
+	kParam
+	// output <path>: in declared order.
+	kOutput
+	// input <path> <hash>: in InputFiles order.
+	kInput
+	// patch <path> <hash>: in PatchFiles order.
+	kPatch
+	// graph <hash>: the static graph, for an introspective stage
+	// (introspect.go).
+	kGraph
+	// upstream-lineage <path> <hash>: the lineage blob of an output
+	// upstream of an introspective stage (introspect.go).
+	kUpstreamLineage
+	numKeyKinds
+)
+
+// keyShape is how the lines of one kind are told apart and compared.
+type keyShape int
+
+const (
+	single keyShape = iota // at most one line: compared by its text
+	keyed                  // <id>=<value>, one line per id
+	list                   // an ordered list of ids
+	file                   // <id> <hash>, one line per id
+)
+
+// keyKinds declares every kind: its first word, its shape, and what
+// --explain says when lines of it differ between the last build and this
+// one (old or new is "" on the side that has no such line).
+var keyKinds = [numKeyKinds]struct {
+	word    string
+	shape   keyShape
+	explain func(id, old, new string) string
+}{
+	kBethel: {"bethel", single, func(_, o, n string) string { return fmt.Sprintf("bethel version changed: %s -> %s", o, n) }},
+	kStage: {"stage", single, func(_, o, n string) string {
+		oname, over, _ := strings.Cut(o, " ")
+		nname, nver, _ := strings.Cut(n, " ")
+		switch {
+		case o == "" || n == "":
+			return "node changed between a stage and a command"
+		case oname == nname:
+			return fmt.Sprintf("stage %s version changed: %s -> %s", nname, over, nver)
+		}
+		return fmt.Sprintf("stage changed: %s -> %s", oname, nname)
+	}},
+	kRun: {"run", single, func(_, o, n string) string {
+		if o == "" || n == "" {
+			return "node changed between a stage and a command"
+		}
+		return fmt.Sprintf("command changed: %s -> %s", clip(o), clip(n))
+	}},
+	kLineageOff: {"lineage", single, func(_, o, n string) string {
+		if n != "" {
+			return "cell lineage switched off"
+		}
+		return "cell lineage switched on (the last build had it off)"
+	}},
+	kVisibility: {"visibility", single, func(_, o, n string) string { return fmt.Sprintf("visibility changed: %s -> %s", o, n) }},
+	kDeclassify: {"declassify", single, func(_, o, n string) string { return "declassify reason changed" }},
+	kParam: {"param", keyed, func(k, o, n string) string {
+		switch {
+		case o == "":
+			return fmt.Sprintf("param %s added: %s", k, clip(n))
+		case n == "":
+			return fmt.Sprintf("param %s removed (was %s)", k, clip(o))
+		}
+		return fmt.Sprintf("param %s changed: %s -> %s", k, clip(o), clip(n))
+	}},
+	kOutput: {"output", list, func(_, o, n string) string { return fmt.Sprintf("declared outputs changed: [%s] -> [%s]", o, n) }},
+	kInput:  {"input", file, fileChange("input", "input")},
+	kPatch:  {"patch", file, fileChange("patch file", "patch")},
+	kGraph: {"graph", single, func(_, o, n string) string {
+		return "the pipeline's graph changed (a node, stage, command, path or visibility)"
+	}},
+	kUpstreamLineage: {"upstream-lineage", file, fileChange("lineage of", "lineage of")},
+}
+
+// fileChange explains a file line that appeared, went, or names other
+// content.
+func fileChange(noun, changedNoun string) func(id, o, n string) string {
+	return func(id, o, n string) string {
+		switch {
+		case o == "":
+			return fmt.Sprintf("%s %s added", noun, id)
+		case n == "":
+			return fmt.Sprintf("%s %s removed", noun, id)
+		}
+		return fmt.Sprintf("%s %s changed: %s -> %s", changedNoun, id, short(o), short(n))
+	}
+}
+
+// keyKindOf is the kind of a line's first word; ok is false for a word no
+// kind has (a description written by another version of bethel).
+func keyKindOf(word, rest string) (keyKind, bool) {
+	for k := range keyKinds {
+		if keyKinds[k].word == word {
+			if keyKind(k) == kLineageOff && rest != "off" {
+				return 0, false
+			}
+			return keyKind(k), true
+		}
+	}
+	return 0, false
+}
+
+// addKey appends a line of kind k whose text after the word is rest.
+func addKey(d *cache.Desc, k keyKind, rest string) { d.Add(keyKinds[k].word + " " + rest) }
+
+// addKeyQuoted appends a line of kind k holding s Go-quoted.
+func addKeyQuoted(d *cache.Desc, k keyKind, s string) { d.AddQuoted(keyKinds[k].word, s) }
+
+// addKeyFile appends a file line of kind k.
+func addKeyFile(d *cache.Desc, k keyKind, path string, h cache.Hash) {
+	d.AddFile(keyKinds[k].word, quotePath(path), h)
+}
 
 func quotePath(p string) string {
 	for _, r := range p {
@@ -115,39 +243,43 @@ func writeCanon(b *strings.Builder, v any) {
 	}
 }
 
-// parsedDesc is a description split into what explain compares.
-type parsedDesc struct {
-	head    map[string]string // "bethel", "stage", "run", "visibility", "declassify"
-	params  map[string]string
-	outputs []string
-	files   []descFile // inputs and patches, in order
+// keyLine is one parsed line of a description.
+type keyLine struct {
+	id, value string
 }
 
-type descFile struct {
-	kind string // "input" or "patch"
-	path string
-	hash string
+// parsedDesc is a description split by kind, in the order of its lines;
+// other holds the lines of no known kind.
+type parsedDesc struct {
+	lines [numKeyKinds][]keyLine
+	other []string
 }
 
 func parseDesc(s string) *parsedDesc {
-	d := &parsedDesc{head: map[string]string{}, params: map[string]string{}}
+	d := &parsedDesc{}
 	for _, line := range cache.Lines(s) {
-		kind, rest, _ := strings.Cut(line, " ")
-		switch kind {
-		case "param":
-			k, v, _ := strings.Cut(rest, "=")
-			d.params[k] = v
-		case "output":
-			d.outputs = append(d.outputs, rest)
-		case "input", "patch":
+		word, rest, _ := strings.Cut(line, " ")
+		k, ok := keyKindOf(word, rest)
+		if !ok {
+			d.other = append(d.other, line)
+			continue
+		}
+		var l keyLine
+		switch keyKinds[k].shape {
+		case single, list:
+			l.value = rest
+			l.id = rest
+		case keyed:
+			l.id, l.value, _ = strings.Cut(rest, "=")
+		case file:
 			i := strings.LastIndexByte(rest, ' ')
 			if i < 0 {
+				d.other = append(d.other, line)
 				continue
 			}
-			d.files = append(d.files, descFile{kind: kind, path: rest[:i], hash: rest[i+1:]})
-		default:
-			d.head[kind] = rest
+			l.id, l.value = rest[:i], rest[i+1:]
 		}
+		d.lines[k] = append(d.lines[k], l)
 	}
 	return d
 }
@@ -167,98 +299,96 @@ func clip(s string) string {
 	return s
 }
 
-// explainChange says, line by line, how the description a node was last
+// explainChange says, kind by kind, how the description a node was last
 // built from differs from its current one.
 func explainChange(oldDesc, newDesc string) []string {
 	o, n := parseDesc(oldDesc), parseDesc(newDesc)
 	var r []string
-	if o.head["bethel"] != n.head["bethel"] {
-		r = append(r, fmt.Sprintf("bethel version changed: %s -> %s", o.head["bethel"], n.head["bethel"]))
-	}
-	os, ns := o.head["stage"], n.head["stage"]
-	switch {
-	case os != "" && ns != "":
-		oname, over, _ := strings.Cut(os, " ")
-		nname, nver, _ := strings.Cut(ns, " ")
-		if oname == nname && over != nver {
-			r = append(r, fmt.Sprintf("stage %s version changed: %s -> %s", nname, over, nver))
-		} else if os != ns {
-			r = append(r, fmt.Sprintf("stage changed: %s -> %s", oname, nname))
-		}
-	case os != "" || ns != "" || o.head["run"] != n.head["run"]:
-		if o.head["run"] != "" && n.head["run"] != "" {
-			r = append(r, fmt.Sprintf("command changed: %s -> %s", clip(o.head["run"]), clip(n.head["run"])))
-		} else {
-			r = append(r, "node changed between a stage and a command")
+	seen := map[string]bool{}
+	say := func(msg string) {
+		if !seen[msg] {
+			seen[msg] = true
+			r = append(r, msg)
 		}
 	}
-	if o.head["lineage"] != n.head["lineage"] {
-		if n.head["lineage"] == "off" {
-			r = append(r, "cell lineage switched off")
-		} else {
-			r = append(r, "cell lineage switched on (the last build had it off)")
-		}
-	}
-	if o.head["visibility"] != n.head["visibility"] {
-		r = append(r, fmt.Sprintf("visibility changed: %s -> %s", o.head["visibility"], n.head["visibility"]))
-	}
-	if o.head["declassify"] != n.head["declassify"] {
-		r = append(r, "declassify reason changed")
-	}
-	keys := make([]string, 0, len(o.params)+len(n.params))
-	for k := range o.params {
-		keys = append(keys, k)
-	}
-	for k := range n.params {
-		if _, ok := o.params[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		ov, inOld := o.params[k]
-		nv, inNew := n.params[k]
-		switch {
-		case !inOld:
-			r = append(r, fmt.Sprintf("param %s added: %s", k, clip(nv)))
-		case !inNew:
-			r = append(r, fmt.Sprintf("param %s removed (was %s)", k, clip(ov)))
-		case ov != nv:
-			r = append(r, fmt.Sprintf("param %s changed: %s -> %s", k, clip(ov), clip(nv)))
-		}
-	}
-	if strings.Join(o.outputs, "\n") != strings.Join(n.outputs, "\n") {
-		r = append(r, fmt.Sprintf("declared outputs changed: [%s] -> [%s]", strings.Join(o.outputs, " "), strings.Join(n.outputs, " ")))
-	}
-	old := make(map[string]descFile, len(o.files))
-	for _, f := range o.files {
-		old[f.kind+" "+f.path] = f
-	}
-	seen := make(map[string]bool, len(n.files))
-	for _, f := range n.files {
-		k := f.kind + " " + f.path
-		seen[k] = true
-		of, ok := old[k]
-		switch {
-		case !ok && f.kind == "patch":
-			r = append(r, fmt.Sprintf("patch file %s added", f.path))
-		case !ok:
-			r = append(r, fmt.Sprintf("input %s added", f.path))
-		case of.hash != f.hash:
-			r = append(r, fmt.Sprintf("%s %s changed: %s -> %s", f.kind, f.path, short(of.hash), short(f.hash)))
-		}
-	}
-	for _, f := range o.files {
-		if !seen[f.kind+" "+f.path] {
-			if f.kind == "patch" {
-				r = append(r, fmt.Sprintf("patch file %s removed", f.path))
-			} else {
-				r = append(r, fmt.Sprintf("input %s removed", f.path))
+	reordered := false
+	for k := range keyKinds {
+		kind := &keyKinds[k]
+		ol, nl := o.lines[k], n.lines[k]
+		switch kind.shape {
+		case single:
+			var ov, nv string
+			if len(ol) > 0 {
+				ov = ol[0].value
+			}
+			if len(nl) > 0 {
+				nv = nl[0].value
+			}
+			if ov != nv {
+				say(kind.explain("", ov, nv))
+			}
+		case list:
+			ids := func(ls []keyLine) string {
+				s := make([]string, len(ls))
+				for i, l := range ls {
+					s[i] = l.id
+				}
+				return strings.Join(s, " ")
+			}
+			if ov, nv := ids(ol), ids(nl); ov != nv {
+				say(kind.explain("", ov, nv))
+			}
+		case keyed, file:
+			old := make(map[string]string, len(ol))
+			for _, l := range ol {
+				old[l.id] = l.value
+			}
+			cur := make(map[string]bool, len(nl))
+			var changed []string
+			for _, l := range nl {
+				cur[l.id] = true
+				if ov, ok := old[l.id]; !ok || ov != l.value {
+					changed = append(changed, kind.explain(l.id, ov, l.value))
+				}
+			}
+			for _, l := range ol {
+				if !cur[l.id] {
+					changed = append(changed, kind.explain(l.id, l.value, ""))
+				}
+			}
+			if kind.shape == keyed {
+				sort.Strings(changed)
+			}
+			for _, c := range changed {
+				say(c)
+			}
+			if len(changed) == 0 && len(ol) == len(nl) {
+				for i := range ol {
+					reordered = reordered || ol[i].id != nl[i].id
+				}
 			}
 		}
 	}
-	if len(r) == 0 && oldDesc != newDesc {
+	oldOther := make(map[string]bool, len(o.other))
+	for _, l := range o.other {
+		oldOther[l] = true
+	}
+	for _, l := range n.other {
+		if !oldOther[l] {
+			say(fmt.Sprintf("key line %q added", clip(l)))
+		}
+		delete(oldOther, l)
+	}
+	for _, l := range o.other {
+		if oldOther[l] {
+			say(fmt.Sprintf("key line %q is gone", clip(l)))
+		}
+	}
+	if len(r) == 0 && reordered {
 		r = append(r, "inputs reordered")
+	}
+	if len(r) == 0 && oldDesc != newDesc {
+		r = append(r, "its key description changed")
 	}
 	return r
 }
