@@ -48,7 +48,7 @@ func ParseHash(s string) (Hash, error) {
 		return h, fmt.Errorf("hash %q: want 64 hex digits, have %d", s, len(s))
 	}
 	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
-		return h, fmt.Errorf("hash %q: %v", s, err)
+		return h, fmt.Errorf("hash %q: %w", s, err)
 	}
 	return h, nil
 }

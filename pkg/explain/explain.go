@@ -368,7 +368,7 @@ func (w *Walker) cellAt(a *art, row int, col string) (*Resolved, bool, error) {
 func (w *Walker) cellIdx(a *art, i int) (*Resolved, bool, error) {
 	c, rows, one, err := a.Table.CellAtIndex(i)
 	if err != nil {
-		return nil, false, fmt.Errorf("%s: %v", a.Path, err)
+		return nil, false, fmt.Errorf("%s: %w", a.Path, err)
 	}
 	if r := a.cells[cellKey{c.Row, c.Col}]; r != nil {
 		return r, true, nil
@@ -386,7 +386,7 @@ func (w *Walker) cellIdx(a *art, i int) (*Resolved, bool, error) {
 	if one {
 		// The general walk takes the rows as a list.
 		if c, err = a.Table.CellAt(i); err != nil {
-			return nil, false, fmt.Errorf("%s: %v", a.Path, err)
+			return nil, false, fmt.Errorf("%s: %w", a.Path, err)
 		}
 	}
 	r, err := w.cell(a, c)
@@ -536,7 +536,7 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 	// of an input: read those without building a lineage.Row.
 	kind, src, key, ref, err := a.Table.RowSimpleKey(i)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", a.Path, err)
+		return nil, fmt.Errorf("%s: %w", a.Path, err)
 	}
 	var (
 		lr     lineage.Row
@@ -587,7 +587,7 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 		lr.Refs = refBuf[:]
 	default:
 		if lr, err = a.Table.Row(i); err != nil {
-			return nil, fmt.Errorf("%s: %v", a.Path, err)
+			return nil, fmt.Errorf("%s: %w", a.Path, err)
 		}
 	}
 	arts, all := a.bit()

@@ -56,7 +56,7 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 			if w.Eager {
 				c, rows, one, err := a.Table.CellAtIndex(i)
 				if err != nil {
-					return nil, fmt.Errorf("%s: %v", a.Path, err)
+					return nil, fmt.Errorf("%s: %w", a.Path, err)
 				}
 				if one {
 					child, err := w.denseInput(x, c, rows)

@@ -529,7 +529,7 @@ func (e *engine) act(ctx context.Context, n *pipeline.Node, d *decision) (NodeRe
 	for _, ed := range d.edited {
 		rel, err := e.moveAside(ed.path, ed.h)
 		if err != nil {
-			r.Status, r.Err = Failed, fmt.Errorf("node %s: output %s was edited by hand and could not be moved aside: %v", n.Name, ed.path, err)
+			r.Status, r.Err = Failed, fmt.Errorf("node %s: output %s was edited by hand and could not be moved aside: %w", n.Name, ed.path, err)
 			return r, nodeOutput{}
 		}
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s was edited by hand: bethel does not overwrite it; the edited copy is now %s. "+
@@ -538,7 +538,7 @@ func (e *engine) act(ctx context.Context, n *pipeline.Node, d *decision) (NodeRe
 	e.emit(Event{Kind: Start, Node: n.Name, Reasons: r.Reasons, Warnings: r.Warnings})
 	prev, _ := e.j.get(n.Name)
 	if err := e.j.start(n.Name, d.key); err != nil {
-		r.Status, r.Err = Failed, fmt.Errorf("node %s: state: %v", n.Name, err)
+		r.Status, r.Err = Failed, fmt.Errorf("node %s: state: %w", n.Name, err)
 		return r, nodeOutput{}
 	}
 	m, err := e.restorable(n, d.key)
@@ -698,7 +698,7 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 		abs := e.abs(o)
 		fi, err := os.Stat(abs)
 		if err != nil {
-			return out, fmt.Errorf("node %s: output %s: %v", n.Name, o, err)
+			return out, fmt.Errorf("node %s: output %s: %w", n.Name, o, err)
 		}
 		outs[i] = cache.Output{Path: o, Size: fi.Size(), Hash: hashes[o], Mode: fi.Mode().Perm()}
 	}
@@ -734,17 +734,17 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	}
 	extras, err := e.storeLineage(n)
 	if err != nil {
-		return out, fmt.Errorf("node %s: cache: %v", n.Name, err)
+		return out, fmt.Errorf("node %s: cache: %w", n.Name, err)
 	}
 	man := &cache.Manifest{Outputs: outs, Extra: extras, Desc: d.desc}
 	if err := e.store.PutManifest(d.key, man); err != nil {
-		return out, fmt.Errorf("node %s: cache: %v", n.Name, err)
+		return out, fmt.Errorf("node %s: cache: %w", n.Name, err)
 	}
 	if e.opts.Remote != nil {
 		e.opts.Remote.Upload(n.Name, d.key, man, e.store)
 	}
 	if err := e.j.done(n.Name, d.key, outs); err != nil {
-		return out, fmt.Errorf("node %s: state: %v", n.Name, err)
+		return out, fmt.Errorf("node %s: state: %w", n.Name, err)
 	}
 	for _, o := range outs {
 		e.wroteFile(e.abs(o.Path))

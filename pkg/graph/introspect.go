@@ -218,10 +218,10 @@ func (b *buildArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact,
 	}
 	data, err := b.readBlob(lh)
 	if err != nil {
-		return nil, fmt.Errorf("%s: lineage of node %s is not in the cache (%v); run bethel make again", path, n.Name, err)
+		return nil, fmt.Errorf("%s: lineage of node %s is not in the cache (%w); run bethel make again", path, n.Name, err)
 	}
 	if a.Table, err = provenance.Open(data); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return a, nil
 }
@@ -252,7 +252,7 @@ func (e *engine) explainFunc(n *pipeline.Node) func(...string) (*stage.Explained
 			}
 			v := e.file(path)
 			if v.err != nil {
-				return nil, fmt.Errorf("node %s: %s: %v", n.Name, path, v.err)
+				return nil, fmt.Errorf("node %s: %s: %w", n.Name, path, v.err)
 			}
 			a, err := w.Artifact(path, v.h)
 			if errors.Is(err, provenance.ErrNoRecord) && e.p.Producer[path] == nil {
@@ -260,7 +260,7 @@ func (e *engine) explainFunc(n *pipeline.Node) func(...string) (*stage.Explained
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("node %s: %v", n.Name, err)
+				return nil, fmt.Errorf("node %s: %w", n.Name, err)
 			}
 			arts[i] = a
 		}

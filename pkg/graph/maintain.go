@@ -51,7 +51,7 @@ func Clean(p *pipeline.Pipeline, opts Options) (*CleanResult, error) {
 				if rec, ok := prev.output(o); ok && rec != h && !e.store.HasBlob(h) {
 					rel, err := e.moveAside(o, h)
 					if err != nil {
-						return res, fmt.Errorf("%s was edited by hand and could not be moved aside: %v", o, err)
+						return res, fmt.Errorf("%s was edited by hand and could not be moved aside: %w", o, err)
 					}
 					res.Warnings = append(res.Warnings, fmt.Sprintf("%s was edited by hand: kept as %s (a correction belongs in a patch)", o, rel))
 					dirs[filepath.Dir(abs)] = true

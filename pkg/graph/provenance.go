@@ -87,7 +87,7 @@ func (e *engine) storeLineage(n *pipeline.Node) ([]cache.Extra, error) {
 		b := provenance.Encode(r)
 		h, err := e.store.PutBytes(b)
 		if err != nil {
-			return nil, fmt.Errorf("lineage of %s: %v", o, err)
+			return nil, fmt.Errorf("lineage of %s: %w", o, err)
 		}
 		extras = append(extras, cache.Extra{Name: LineageExtra(o), Hash: h, Size: int64(len(b))})
 	}
@@ -214,7 +214,7 @@ func (e *engine) writeRecords(n *pipeline.Node, d *decision, outs []cache.Output
 		r.Path, r.Hash, r.Size = o.Path, o.Hash, o.Size
 		r.Lineage = lin[o.Path]
 		if err := e.prov.Put(&r); err != nil {
-			return fmt.Errorf("node %s: provenance of %s: %v", n.Name, o.Path, err)
+			return fmt.Errorf("node %s: provenance of %s: %w", n.Name, o.Path, err)
 		}
 	}
 	return nil

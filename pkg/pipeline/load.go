@@ -77,7 +77,7 @@ func newLoader(root, file string) (*loader, error) {
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
-		return nil, fmt.Errorf("workspace %s: %v", root, err)
+		return nil, fmt.Errorf("workspace %s: %w", root, err)
 	}
 	if file == "" {
 		file = "pipeline.toml"
