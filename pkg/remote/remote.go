@@ -91,6 +91,9 @@ type Client struct {
 
 	down     atomic.Bool
 	warnDown sync.Once
+	// noUpload: the server refused an upload (403).
+	noUpload   atomic.Bool
+	warnUpload sync.Once
 
 	queue   chan job
 	wg      sync.WaitGroup
@@ -256,8 +259,12 @@ func (c *Client) do(ctx context.Context, method, kind, name string, body []byte,
 			}
 		}
 		b, err, retry := c.once(ctx, method, u.String(), body, timeout)
-		if err == nil || !retry {
-			return b, err
+		if err == nil {
+			return b, nil
+		}
+		if !retry {
+			c.refused(method, err)
+			return nil, err
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -266,6 +273,27 @@ func (c *Client) do(ctx context.Context, method, kind, name string, body []byte,
 	}
 	c.giveUp(last)
 	return nil, errDown
+}
+
+// refused handles a server that will not let this member in: without (or
+// with wrong) credentials nothing will work for the rest of the build; a
+// member whose credentials only read keeps downloading.
+func (c *Client) refused(method string, err error) {
+	var s *statusError
+	if !errors.As(err, &s) {
+		return
+	}
+	switch {
+	case s.code == http.StatusUnauthorized:
+		c.giveUp(fmt.Errorf("%w: the server wants credentials (~/.netrc or BETHEL_REMOTE_CACHE_TOKEN)", err))
+	case s.code == http.StatusForbidden && method == http.MethodPut:
+		c.noUpload.Store(true)
+		c.warnUpload.Do(func() {
+			c.o.Warn(fmt.Sprintf("shared cache %s refuses uploads (%v); downloading only (--remote-cache-upload=false says so)", c.base, err))
+		})
+	case s.code == http.StatusForbidden:
+		c.giveUp(fmt.Errorf("%w: these credentials may not read it", err))
+	}
 }
 
 // maxBody bounds what a GET may return (a corrupt server must not exhaust
@@ -497,7 +525,7 @@ func open(b []byte, ids []age.Identity) ([]byte, error) {
 // at once; Wait waits for the queue. A private node goes up only
 // encrypted, and not at all without recipients.
 func (c *Client) Upload(node string, key cache.Hash, m *cache.Manifest, st *cache.Store) {
-	if !c.o.Upload || c.down.Load() {
+	if !c.o.Upload || c.down.Load() || c.noUpload.Load() {
 		return
 	}
 	if c.o.Private(node) && len(c.o.Recipients) == 0 {

@@ -7,7 +7,14 @@
 package remotetest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -28,8 +35,25 @@ const (
 	Fail
 )
 
+// Config says how the server is set up beyond Start's defaults.
+type Config struct {
+	// Prefix is the path the cache is served under ("" for the root).
+	Prefix string
+	// User and Password, when set, are required (basic authentication).
+	User, Password string
+	// Token, when set, is required as a bearer token.
+	Token string
+	// ReadOnlyUser, when set, may read with Password but not upload.
+	ReadOnlyUser string
+	// TLS serves https with a certificate for 127.0.0.1 signed by a CA
+	// written to Server.CAFile.
+	TLS bool
+}
+
 // Server is one running nginx.
 type Server struct {
+	// CAFile is the PEM certificate that signed the server's (TLS only).
+	CAFile string
 	// URL is the cache's base URL (with the prefix, no trailing slash).
 	URL string
 	// Data is the directory the server stores under: the cache's files
@@ -39,6 +63,7 @@ type Server struct {
 	dir    string
 	port   int
 	prefix string
+	conf   Config
 	bin    string
 	cmd    *exec.Cmd
 	done   chan struct{}
@@ -63,19 +88,46 @@ func Binary() string {
 // the server is stopped when the test ends.
 func Start(t testing.TB, prefix string) *Server {
 	t.Helper()
+	return StartWith(t, Config{Prefix: prefix})
+}
+
+// StartWith is Start with authentication or TLS.
+func StartWith(t testing.TB, conf Config) *Server {
+	t.Helper()
+	prefix := conf.Prefix
 	bin := Binary()
 	if bin == "" {
 		t.Skip("nginx is not installed (Debian: apt-get install nginx; scripts/test-deps.sh does it as root)")
 	}
 	dir := t.TempDir()
-	s := &Server{dir: dir, Data: filepath.Join(dir, "data"), prefix: strings.TrimSuffix(prefix, "/"), bin: bin}
+	s := &Server{dir: dir, Data: filepath.Join(dir, "data"), prefix: strings.TrimSuffix(prefix, "/"), bin: bin, conf: conf}
 	for _, d := range []string{s.Data, filepath.Join(dir, "tmp")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s.port = freePort(t)
-	s.URL = fmt.Sprintf("http://127.0.0.1:%d%s", s.port, s.prefix)
+	scheme := "http"
+	if conf.TLS {
+		scheme = "https"
+		if err := writeCert(dir); err != nil {
+			t.Fatal(err)
+		}
+		s.CAFile = filepath.Join(dir, "ca.pem")
+	}
+	if conf.User != "" || conf.ReadOnlyUser != "" {
+		var b strings.Builder
+		// nginx reads {PLAIN} passwords: no hashing tool is needed.
+		for _, u := range []string{conf.User, conf.ReadOnlyUser} {
+			if u != "" {
+				fmt.Fprintf(&b, "%s:{PLAIN}%s\n", u, conf.Password)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "htpasswd"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.URL = fmt.Sprintf("%s://127.0.0.1:%d%s", scheme, s.port, s.prefix)
 	if err := s.start(Serve); err != nil {
 		t.Fatal(err)
 	}
@@ -132,12 +184,29 @@ func (s *Server) config(mode Mode) string {
 		fmt.Fprintf(&b, "  %s_temp_path %s/tmp/%s;\n", k, s.dir, k)
 	}
 	b.WriteString("  client_max_body_size 0;\n")
-	fmt.Fprintf(&b, "  server {\n    listen 127.0.0.1:%d;\n    root %s;\n", s.port, s.Data)
+	ssl := ""
+	if s.conf.TLS {
+		ssl = " ssl"
+	}
+	fmt.Fprintf(&b, "  server {\n    listen 127.0.0.1:%d%s;\n    root %s;\n", s.port, ssl, s.Data)
+	if s.conf.TLS {
+		fmt.Fprintf(&b, "    ssl_certificate %s/cert.pem;\n    ssl_certificate_key %s/key.pem;\n", s.dir, s.dir)
+	}
 	switch mode {
 	case Fail:
 		b.WriteString("    location / { return 500; }\n")
 	default:
-		b.WriteString("    location / {\n      dav_methods PUT;\n      create_full_put_path on;\n      dav_access user:rw;\n    }\n")
+		b.WriteString("    location / {\n")
+		if s.conf.User != "" || s.conf.ReadOnlyUser != "" {
+			fmt.Fprintf(&b, "      auth_basic bethel;\n      auth_basic_user_file %s/htpasswd;\n", s.dir)
+		}
+		if s.conf.ReadOnlyUser != "" {
+			fmt.Fprintf(&b, "      if ($request_method = PUT) { set $put_by $remote_user; }\n      if ($put_by = %s) { return 403; }\n", s.conf.ReadOnlyUser)
+		}
+		if s.conf.Token != "" {
+			fmt.Fprintf(&b, "      if ($http_authorization != \"Bearer %s\") { return 401; }\n", s.conf.Token)
+		}
+		b.WriteString("      dav_methods PUT;\n      create_full_put_path on;\n      dav_access user:rw;\n    }\n")
 	}
 	b.WriteString("  }\n}\n")
 	return b.String()
@@ -199,4 +268,55 @@ func (s *Server) Files(t testing.TB) []string {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// writeCert writes a CA (ca.pem) and a certificate for 127.0.0.1 it signed
+// (cert.pem, key.pem) into dir.
+func writeCert(dir string) error {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bethel test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	for name, block := range map[string]*pem.Block{
+		"ca.pem":   {Type: "CERTIFICATE", Bytes: caDER},
+		"cert.pem": {Type: "CERTIFICATE", Bytes: der},
+		"key.pem":  {Type: "EC PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(block), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }
