@@ -402,3 +402,31 @@ func containsWord(b []byte, v string) bool {
 		off = i + 1
 	}
 }
+
+// TestSharedCacheWatch: bethel watch restores from the shared cache too,
+// and its JSON lines say which nodes came from there.
+func TestSharedCacheWatch(t *testing.T) {
+	srv := remotetest.Start(t, "")
+	a, b := sampleClone(t), sampleClone(t)
+	ja, _ := makeRemote(t, a, srv.URL)
+	w := startWatch(t, b, "--remote-cache", srv.URL)
+	rec := w.next()
+	if want := len(ja.Ran) - len(privateNodes(t, a)); len(rec.RestoredRemote) != want || len(rec.Failed) != 0 {
+		t.Errorf("watch's first build restored %v from the shared cache, want %d nodes (failed %v)", rec.RestoredRemote, want, rec.Failed)
+	}
+	w.stop()
+	sameOutputs(t, a, b)
+}
+
+// TestSharedCacheDownloadOnly: --remote-cache-upload=false sends nothing.
+func TestSharedCacheDownloadOnly(t *testing.T) {
+	srv := remotetest.Start(t, "")
+	a := sampleClone(t)
+	r := runWith(t, a, nil, "make", "--remote-cache", srv.URL, "--remote-cache-upload=false")
+	if r.code != 0 || strings.Contains(r.stderr, "uploaded") {
+		t.Fatalf("make: exit %d\n%s", r.code, r.stderr)
+	}
+	if files := srv.Files(t); len(files) != 0 {
+		t.Errorf("a download-only member uploaded %d files", len(files))
+	}
+}
