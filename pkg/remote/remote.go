@@ -74,9 +74,10 @@ type Options struct {
 	// Warn receives each warning (one line, no private value); it may be
 	// called from several goroutines at once.
 	Warn func(string)
-	// Timeout bounds each request (default 5s); a body transfer gets
-	// BodyTimeout (default 60s).
-	Timeout, BodyTimeout time.Duration
+	// Timeout is how long a request may go without a byte moving
+	// (default 5s): a large body on a slow line gets through, a server
+	// that stops answering is given up in seconds.
+	Timeout time.Duration
 	// Retries after the first attempt of a request (default 2).
 	Retries int
 	// Workers uploading at once (default 4).
@@ -145,9 +146,6 @@ func New(o Options) (*Client, error) {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
-	}
-	if o.BodyTimeout <= 0 {
-		o.BodyTimeout = 60 * time.Second
 	}
 	if o.Retries < 0 {
 		o.Retries = 0
@@ -239,7 +237,7 @@ func (c *Client) giveUp(err error) {
 // do sends one request with retries: a network error, a timeout, a 5xx or
 // 429 is retried after a backoff; when retries run out the server is
 // given up. It returns the body of a 2xx answer, or a statusError.
-func (c *Client) do(ctx context.Context, method, kind, name string, body []byte, timeout time.Duration) ([]byte, error) {
+func (c *Client) do(ctx context.Context, method, kind, name string, body []byte) ([]byte, error) {
 	if c.down.Load() {
 		return nil, errDown
 	}
@@ -258,9 +256,16 @@ func (c *Client) do(ctx context.Context, method, kind, name string, body []byte,
 				return nil, ctx.Err()
 			}
 		}
-		b, err, retry := c.once(ctx, method, u.String(), body, timeout)
+		b, err, retry := c.once(ctx, method, u.String(), body)
 		if err == nil {
 			return b, nil
+		}
+		var idle *idleError
+		if errors.As(err, &idle) {
+			// A server that stopped answering will not answer the retry
+			// sooner: waiting again would stall the build.
+			c.giveUp(err)
+			return nil, errDown
 		}
 		if !retry {
 			c.refused(method, err)
@@ -300,12 +305,40 @@ func (c *Client) refused(method string, err error) {
 // memory).
 const maxBody = 4 << 30
 
-func (c *Client) once(ctx context.Context, method, u string, body []byte, timeout time.Duration) (b []byte, err error, retry bool) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+// idleError is a request during which nothing moved for the timeout.
+type idleError struct{ d time.Duration }
+
+func (e *idleError) Error() string { return fmt.Sprintf("no answer for %v", e.d) }
+
+// progress is a reader that tells the idle timer bytes are moving.
+type progress struct {
+	r     io.Reader
+	alive func()
+}
+
+func (p *progress) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.alive()
+	}
+	return n, err
+}
+
+func (c *Client) once(ctx context.Context, method, u string, body []byte) (b []byte, err error, retry bool) {
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var timedOut atomic.Bool
+	idle := time.AfterFunc(c.o.Timeout, func() { timedOut.Store(true); cancel() })
+	defer idle.Stop()
+	alive := func() { idle.Reset(c.o.Timeout) }
+	defer func() {
+		if err != nil && timedOut.Load() {
+			err, retry = &idleError{c.o.Timeout}, false
+		}
+	}()
 	var rd io.Reader
 	if body != nil {
-		rd = bytes.NewReader(body)
+		rd = &progress{bytes.NewReader(body), alive}
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
@@ -332,16 +365,18 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, timeou
 		return nil, err, true
 	}
 	defer resp.Body.Close()
+	alive()
+	respBody := &progress{resp.Body, alive}
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		io.Copy(io.Discard, io.LimitReader(respBody, 1<<16))
 		return nil, &statusError{resp.StatusCode}, true
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		io.Copy(io.Discard, io.LimitReader(respBody, 1<<16))
 		return nil, &statusError{resp.StatusCode}, false
 	}
 	if method != http.MethodGet {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		io.Copy(io.Discard, io.LimitReader(respBody, 1<<16))
 		return nil, nil, false
 	}
 	if n := resp.ContentLength; n > maxBody {
@@ -350,12 +385,12 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, timeou
 		// One allocation of the announced size: growing a buffer to tens
 		// of megabytes zeroes and copies it several times over.
 		b = make([]byte, n)
-		if _, err := io.ReadFull(resp.Body, b); err != nil {
+		if _, err := io.ReadFull(respBody, b); err != nil {
 			return nil, err, true
 		}
 		return b, nil, false
 	}
-	b, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	b, err = io.ReadAll(io.LimitReader(respBody, maxBody+1))
 	if err != nil {
 		return nil, err, true
 	}
@@ -374,7 +409,7 @@ func (c *Client) Ping(ctx context.Context) error {
 	}
 	u := *c.base
 	u.Path = c.base.Path + "/ac/" + acName(cache.Hash{})
-	_, err, _ := c.once(ctx, http.MethodHead, u.String(), nil, c.o.Timeout)
+	_, err, _ := c.once(ctx, http.MethodHead, u.String(), nil)
 	if err == nil || isNotFound(err) {
 		return nil
 	}
@@ -394,7 +429,7 @@ func miss(format string, args ...any) error { return &MissError{Reason: fmt.Spri
 // is a miss (a MissError or the server's unreachability), never an error
 // that fails the build.
 func (c *Client) Fetch(ctx context.Context, node string, key cache.Hash, st *cache.Store) error {
-	body, err := c.do(ctx, http.MethodGet, "ac", acName(key), nil, c.o.Timeout)
+	body, err := c.do(ctx, http.MethodGet, "ac", acName(key), nil)
 	if err != nil {
 		if isNotFound(err) {
 			return miss("not in the shared cache")
@@ -466,7 +501,7 @@ func (c *Client) Fetch(ctx context.Context, node string, key cache.Hash, st *cac
 }
 
 func (c *Client) fetchBlob(ctx context.Context, node string, h cache.Hash, name string, isSealed bool, st *cache.Store) error {
-	body, err := c.do(ctx, http.MethodGet, "cas", name, nil, c.o.BodyTimeout)
+	body, err := c.do(ctx, http.MethodGet, "cas", name, nil)
 	if err != nil {
 		if isNotFound(err) {
 			return miss("blob %s is missing from the shared cache", h.Short())
@@ -482,12 +517,16 @@ func (c *Client) fetchBlob(ctx context.Context, node string, h cache.Hash, name 
 			return miss("blob %s of the shared cache does not decrypt (%v)", name[:12], err)
 		}
 	}
-	if cache.Sum(body) != h {
+	// The store names what it stores by its BLAKE3 hash, which is the
+	// check: bytes that are not what the entry names land under another
+	// name, which no entry refers to (gc removes them), and are not used.
+	got, err := st.PutBytes(body)
+	if err != nil {
+		return miss("storing blob %s: %v", h.Short(), err)
+	}
+	if got != h {
 		c.o.Warn(fmt.Sprintf("node %s: blob %s from the shared cache is not the content its entry names: not used", node, name[:12]))
 		return miss("blob %s from the shared cache is not the content its entry names", name[:12])
-	}
-	if _, err := st.PutBytes(body); err != nil {
-		return miss("storing blob %s: %v", h.Short(), err)
 	}
 	return nil
 }
@@ -579,7 +618,7 @@ func (c *Client) worker() {
 // never names a blob the server lacks).
 func (c *Client) upload(ctx context.Context, j job) (present bool, err error) {
 	ac := acName(j.key)
-	if _, err := c.do(ctx, http.MethodHead, "ac", ac, nil, c.o.Timeout); err == nil {
+	if _, err := c.do(ctx, http.MethodHead, "ac", ac, nil); err == nil {
 		return true, nil
 	} else if !isNotFound(err) {
 		return false, err
@@ -602,11 +641,11 @@ func (c *Client) upload(ctx context.Context, j job) (present bool, err error) {
 		name := shaName(b)
 		e.CAS[h] = name
 		if !private {
-			if _, err := c.do(ctx, http.MethodHead, "cas", name, nil, c.o.Timeout); err == nil {
+			if _, err := c.do(ctx, http.MethodHead, "cas", name, nil); err == nil {
 				continue
 			}
 		}
-		if _, err := c.do(ctx, http.MethodPut, "cas", name, b, c.o.BodyTimeout); err != nil {
+		if _, err := c.do(ctx, http.MethodPut, "cas", name, b); err != nil {
 			return false, err
 		}
 		c.count(func(s *Stats) { s.Blobs++; s.Bytes += int64(len(b)) })
@@ -620,7 +659,7 @@ func (c *Client) upload(ctx context.Context, j job) (present bool, err error) {
 			return false, err
 		}
 	}
-	_, err = c.do(ctx, http.MethodPut, "ac", ac, body, c.o.Timeout)
+	_, err = c.do(ctx, http.MethodPut, "ac", ac, body)
 	return false, err
 }
 

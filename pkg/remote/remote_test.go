@@ -3,6 +3,7 @@ package remote_test
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -240,20 +241,29 @@ func TestWrongBody(t *testing.T) {
 	}
 }
 
-// TestServerFailing: a server answering 500, or not at all, costs a few
-// retries, one warning, and then nothing more for the rest of the build.
+// TestServerFailing: a server answering 500, not at all, or accepting
+// connections and then saying nothing costs a few retries (none for the
+// silent one), one warning, and then nothing more for the rest of the
+// build.
 func TestServerFailing(t *testing.T) {
-	for _, mode := range []string{"500", "stopped"} {
+	for _, mode := range []string{"500", "stopped", "silent"} {
 		t.Run(mode, func(t *testing.T) {
-			srv := remotetest.Start(t, "")
-			if mode == "500" {
-				srv.Restart(t, remotetest.Fail)
-			} else {
-				srv.Stop()
+			url := ""
+			switch mode {
+			case "silent":
+				url = silentServer(t)
+			default:
+				srv := remotetest.Start(t, "")
+				if mode == "500" {
+					srv.Restart(t, remotetest.Fail)
+				} else {
+					srv.Stop()
+				}
+				url = srv.URL
 			}
 			var w warnings
 			a := buildOne(t, "x,1\n")
-			c := newClient(t, srv.URL, a.root, clientOpts{}, &w)
+			c := newClient(t, url, a.root, clientOpts{}, &w)
 			t0 := time.Now()
 			for i := 0; i < 5; i++ {
 				if err := c.Fetch(context.Background(), "x", cache.Sum([]byte{byte(i)}), emptyStore(t)); err == nil {
@@ -274,9 +284,43 @@ func TestServerFailing(t *testing.T) {
 			if msgs := w.list(); len(msgs) != 1 || !strings.Contains(msgs[0], "local cache only") {
 				t.Fatalf("warnings %q, want exactly one", msgs)
 			}
+			if mode == "silent" && !strings.Contains(w.list()[0], "no answer for 2s") {
+				t.Errorf("warning %q does not say the server went silent", w.list()[0])
+			}
 			if err := c.Ping(context.Background()); err == nil {
 				t.Error("ping of a failing server succeeded")
 			}
 		})
 	}
+}
+
+// silentServer is a TCP server that accepts connections and never
+// answers: a cache server that hangs. It returns its URL.
+func silentServer(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + l.Addr().String()
 }
