@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Engine benchmark: bethel make side by side with GNU make and ninja on the
-# same generated layered pipelines of tiny cat/wc command nodes (100, 1000
-# and 5000 nodes), in the same run. Run by `make bench`; see docs/engine.md
-# (Performance) for what the columns mean and the figures measured.
+# Engine benchmark: bethel make side by side with GNU make (-r) and ninja on
+# the same generated layered pipelines of tiny cat/wc command nodes, in the
+# same run: a full build, a no-op, a touch of every source (content decides:
+# nothing reruns), and one changed source (about a tenth of the nodes
+# rerun); then bethel's start-up against an empty Go program. Run by `make
+# bench`; docs/engine.md (Performance) says what the columns mean.
 #
-#   scripts/bench-engine.sh [SIZE...]     RUNS=5 JOBS=2 by default
+#   scripts/bench-engine.sh [SIZE...]     RUNS=5 JOBS=2 by default; sizes 1000 5000
+#   BASE=<commit> scripts/bench-engine.sh also measures bethel built at that
+#                                         commit, in the same run (before/after)
 #
 # Installs nothing: without make or ninja it says how to get them and skips.
 set -euo pipefail
@@ -22,19 +26,35 @@ fi
 RUNS=${RUNS:-5}
 JOBS=${JOBS:-2}
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(100 1000 5000)
+[ ${#sizes[@]} -gt 0 ] || sizes=(1000 5000)
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+cleanup() {
+  [ -d "$tmp/base" ] && git worktree remove --force "$tmp/base" >/dev/null 2>&1
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 go build -o "$tmp/bethel" ./cmd/bethel
 go build -o "$tmp/benchgen" ./pkg/graph/graphtest/benchgen
+mkdir "$tmp/empty"
+printf 'package main\n\nfunc main() {}\n' > "$tmp/empty/main.go"
+(cd "$tmp/empty" && GO111MODULE=off go build -o "$tmp/empty-go" main.go)
+bethels=(bethel)
+if [ -n "${BASE:-}" ]; then
+  git worktree add --detach "$tmp/base" "$BASE" >/dev/null 2>&1
+  (cd "$tmp/base" && go build -o "$tmp/bethel-base" ./cmd/bethel)
+  bethels+=(bethel-base)
+fi
 
-echo "bethel $("$tmp/bethel" version | cut -d' ' -f2), $(make --version | head -1), ninja $(ninja --version); $(nproc) CPUs; -j $JOBS; medians of $RUNS runs"
+echo "bethel $("$tmp/bethel" version | cut -d' ' -f2)${BASE:+ (bethel-base: $BASE)}, $(make --version | head -1), ninja $(ninja --version); $(nproc) CPUs; -j $JOBS; medians of $RUNS runs"
 echo
-printf '%-6s %-9s %9s %9s %9s %6s %9s %6s %6s\n' nodes tool "full ms" "noop ms" "touch ms" cmds "change ms" cmds "noop#"
+printf '%-6s %-12s %9s %9s %9s %6s %9s %6s %6s\n' nodes tool "full ms" "noop ms" "touch ms" cmds "change ms" cmds "noop#"
 for n in "${sizes[@]}"; do
-  for t in bethel ninja make; do
-    "$tmp/benchgen" bench -n "$n" -tool "$t" -bethel "$tmp/bethel" -runs "$RUNS" -j "$JOBS"
+  for b in "${bethels[@]}"; do
+    "$tmp/benchgen" bench -n "$n" -tool bethel -label "$b" -bethel "$tmp/$b" -runs "$RUNS" -j "$JOBS"
+  done
+  for t in ninja make; do
+    "$tmp/benchgen" bench -n "$n" -tool "$t" -runs "$RUNS" -j "$JOBS"
   done
 done
 
@@ -48,12 +68,13 @@ for n in "${sizes[@]}"; do
 done
 
 echo
-echo "Start-up: bethel version, and bethel make on the up-to-date sample event (startup + load + no-op):"
-"$tmp/benchgen" time -runs 21 -- "$tmp/bethel" version
+echo "Start-up against an empty Go program, and bethel make on the up-to-date sample event:"
+for b in "${bethels[@]}"; do
+  "$tmp/benchgen" time -runs 21 -ref "$tmp/empty-go" -- "$tmp/$b" version
+done
 if [ -f pipeline.toml ]; then
   mkdir -p "$tmp/sample"
   cp -r pipeline.toml inputs config patches "$tmp/sample/" 2>/dev/null || true
   (cd "$tmp/sample" && "$tmp/bethel" make >/dev/null 2>&1 && sleep 0.1 && "$tmp/bethel" make >/dev/null 2>&1)
   "$tmp/benchgen" time -runs 21 -dir "$tmp/sample" -- "$tmp/bethel" make
-  (cd "$tmp/sample" && BETHEL_DEBUG=time "$tmp/bethel" make 2>&1 | sed 's/^/  /')
 fi

@@ -129,6 +129,7 @@ func bench(args []string) {
 	bethel := fs.String("bethel", "bethel", "path of the bethel binary")
 	runs := fs.Int("runs", 5, "runs per measurement (the median is printed)")
 	jobs := fs.Int("j", 2, "parallel jobs for every tool")
+	label := fs.String("label", "", "the tool's name in the table (default: -tool)")
 	fs.Parse(args)
 	g := graphtest.Sized(*n)
 	g.Log = "log.txt"
@@ -139,7 +140,9 @@ func bench(args []string) {
 	case "ninja":
 		t.argv = func(j int) []string { return []string{"ninja", "-j", fmt.Sprint(j)} }
 	case "make":
-		t.argv = func(j int) []string { return []string{"make", "-s", "-j", fmt.Sprint(j)} }
+		// -r: no built-in rules, as the generated Makefile needs none
+		// (make would otherwise try its implicit rules on every file).
+		t.argv = func(j int) []string { return []string{"make", "-r", "-s", "-j", fmt.Sprint(j)} }
 	case "commands":
 	default:
 		usage()
@@ -168,7 +171,7 @@ func bench(args []string) {
 		check(g, dir)
 	}
 	if *name == "commands" {
-		fmt.Printf("%-6d %-9s %9s\n", *n, *name, ms(median(full)))
+		fmt.Printf("%-6d %-12s %9s\n", *n, *name, ms(median(full)))
 		return
 	}
 	// The workspace of the last full build stays for the other measures.
@@ -202,7 +205,10 @@ func bench(args []string) {
 		f.Close()
 	})
 	check(g, dir)
-	fmt.Printf("%-6d %-9s %9s %9s %9s %6d %9s %6d %6d\n", *n, *name, ms(median(full)), ms(noop), ms(touch), touchCmds, ms(change), changeCmds, noopCmds)
+	if *label == "" {
+		*label = *name
+	}
+	fmt.Printf("%-6d %-12s %9s %9s %9s %6d %9s %6d %6d\n", *n, *label, ms(median(full)), ms(noop), ms(touch), touchCmds, ms(change), changeCmds, noopCmds)
 }
 
 func overhead(args []string) {
@@ -255,27 +261,31 @@ func timeCmd(args []string) {
 	fs := flag.NewFlagSet("time", flag.ExitOnError)
 	runs := fs.Int("runs", 21, "runs (the median is printed)")
 	dir := fs.String("dir", ".", "directory to run in")
+	ref := fs.String("ref", "/bin/true", "the reference command to compare with")
 	fs.Parse(args)
 	argv := fs.Args()
 	if len(argv) == 0 {
 		usage()
 	}
-	med := func(argv []string) time.Duration {
-		var ds []time.Duration
-		for r := 0; r < *runs; r++ {
-			cmd := exec.Command(argv[0], argv[1:]...)
-			cmd.Dir = *dir
-			start := time.Now()
-			if out, err := cmd.CombinedOutput(); err != nil {
-				fatal(fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, out))
-			}
-			ds = append(ds, time.Since(start))
-		}
-		return median(ds)
+	// Alternate the two so that both see the same machine load.
+	var ds, bs []time.Duration
+	for r := 0; r < *runs; r++ {
+		bs = append(bs, timeOnce(*dir, []string{*ref}))
+		ds = append(ds, timeOnce(*dir, argv))
 	}
-	base := med([]string{"/bin/true"})
-	d := med(argv)
-	fmt.Printf("%-40s %8s ms  (/bin/true %s ms, difference %s ms)\n", strings.Join(argv, " "), ms(d), ms(base), ms(d-base))
+	base, d := median(bs), median(ds)
+	fmt.Printf("%-40s %8s ms  (%s %s ms, difference %s ms)\n", strings.Join(argv, " "), ms(d), filepath.Base(*ref), ms(base), ms(d-base))
+}
+
+// timeOnce is one timed run of argv in dir.
+func timeOnce(dir string, argv []string) time.Duration {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fatal(fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, out))
+	}
+	return time.Since(start)
 }
 
 func check(g graphtest.Layered, dir string) {
