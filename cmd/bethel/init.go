@@ -28,9 +28,14 @@ func init() {
 func runInit(ctx context.Context, env *Env, args []string) error {
 	fset := flag.NewFlagSet("init", flag.ContinueOnError)
 	fset.SetOutput(env.Stderr)
+	fromExport := fset.String("from-export", "", "declare the fields from this registration `export` (CSV) and build on it")
 	fset.Usage = func() {
-		fmt.Fprintln(env.Stderr, "usage: bethel init DIR")
+		fmt.Fprintln(env.Stderr, "usage: bethel init [--from-export FILE] DIR")
 		fmt.Fprintln(env.Stderr, "Creates DIR (which must be empty or absent) with pipeline.toml, config/, inputs/, patches/ and a README.")
+		fmt.Fprintln(env.Stderr, "With --from-export, config/fields.toml declares FILE's columns (types, vocabularies and personal")
+		fmt.Fprintln(env.Stderr, "columns guessed), FILE becomes inputs/registrations.csv and pipeline.toml counts every field with a")
+		fmt.Fprintln(env.Stderr, "vocabulary. It prints what it guessed and what to check, never a value of a personal column.")
+		fset.PrintDefaults()
 	}
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -40,6 +45,17 @@ func runInit(ctx context.Context, env *Env, args []string) error {
 	}
 	if fset.NArg() != 1 {
 		return usagef("bethel init: want one DIR")
+	}
+	var scaffold *exportScaffold
+	if *fromExport != "" {
+		export := *fromExport
+		if !filepath.IsAbs(export) && env.Dir != "" {
+			export = filepath.Join(env.Dir, export)
+		}
+		var err error
+		if scaffold, err = scaffoldFromExport(export, *fromExport); err != nil {
+			return err
+		}
 	}
 	dir := fset.Arg(0)
 	if !filepath.IsAbs(dir) && env.Dir != "" {
@@ -70,10 +86,18 @@ func runInit(ctx context.Context, env *Env, args []string) error {
 		if strings.HasSuffix(p, "/.keep") {
 			return nil
 		}
+		if scaffold != nil {
+			if data, err = scaffold.file(p, data); err != nil {
+				return err
+			}
+		}
 		return os.WriteFile(target, data, 0o644)
 	})
 	if err != nil {
 		return err
+	}
+	if scaffold != nil {
+		scaffold.guess.report(env.Stdout)
 	}
 	fmt.Fprintf(env.Stdout, "created the event workspace %s; next: cd %s && bethel make (see README.md there)\n", fset.Arg(0), fset.Arg(0))
 	return nil
