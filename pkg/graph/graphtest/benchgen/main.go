@@ -261,7 +261,8 @@ func timeCmd(args []string) {
 	fs := flag.NewFlagSet("time", flag.ExitOnError)
 	runs := fs.Int("runs", 21, "runs (the median is printed)")
 	dir := fs.String("dir", ".", "directory to run in")
-	ref := fs.String("ref", "/bin/true", "the reference command to compare with")
+	ref := fs.String("ref", "/bin/true", "the reference command to compare with (split at spaces)")
+	prep := fs.String("prep", "", "a command (split at spaces) run untimed before every timed one")
 	fs.Parse(args)
 	argv := fs.Args()
 	if len(argv) == 0 {
@@ -269,12 +270,20 @@ func timeCmd(args []string) {
 	}
 	// Alternate the two so that both see the same machine load.
 	var ds, bs []time.Duration
+	refArgv := strings.Fields(*ref)
+	timed := func(argv []string) time.Duration {
+		if *prep != "" {
+			timeOnce(*dir, strings.Fields(*prep))
+		}
+		return timeOnce(*dir, argv)
+	}
 	for r := 0; r < *runs; r++ {
-		bs = append(bs, timeOnce(*dir, []string{*ref}))
-		ds = append(ds, timeOnce(*dir, argv))
+		bs = append(bs, timed(refArgv))
+		ds = append(ds, timed(argv))
 	}
 	base, d := median(bs), median(ds)
-	fmt.Printf("%-40s %8s ms  (%s %s ms, difference %s ms)\n", strings.Join(argv, " "), ms(d), filepath.Base(*ref), ms(base), ms(d-base))
+	refName := strings.Join(append([]string{filepath.Base(refArgv[0])}, refArgv[1:]...), " ")
+	fmt.Printf("%-40s %8s ms  (%s %s ms, difference %s ms)\n", strings.Join(argv, " "), ms(d), refName, ms(base), ms(d-base))
 }
 
 // timeOnce is one timed run of argv in dir.
