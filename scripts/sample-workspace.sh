@@ -12,7 +12,9 @@ workspace() {
 	mkdir -p "$dir/inputs" "$dir/config" "$dir/patches/program"
 	cp "${PIPELINE:-$repo/pipeline.toml}" "$dir/pipeline.toml"
 	cp "$repo/inputs/program.csv" "$dir/inputs/"
-	cp "$repo/config/schedule.toml" "$repo/config/program.lock.json" "$dir/config/"
+	# The field declarations are the sample's; the generator writes the
+	# config it varies after, and may overwrite them.
+	cp "$repo/config/schedule.toml" "$repo/config/program.lock.json" "$repo/config/fields.toml" "$dir/config/"
 	cp "$repo"/patches/program/*.toml "$dir/patches/program/"
 	"$tmp/bethel-sample" -rows "$n" -seed 1 -out "$dir" >/dev/null
 }
