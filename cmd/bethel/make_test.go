@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -19,17 +20,20 @@ import (
 	"bethel/pkg/graph/graphtest"
 )
 
-// layered is a generated workspace whose commands append their node name
-// to log.txt, so that a test counts exactly which commands ran.
+// layered is a generated workspace; its builds' reports say which
+// commands ran, so that a test counts exactly those. (A command cannot
+// log itself to a shared file: the sandbox lets it write only its
+// declared outputs.)
 type layered struct {
 	t   *testing.T
 	dir string
 	g   graphtest.Layered
+	ran []string
 }
 
 func newLayered(t *testing.T, nodes, width int) *layered {
 	t.Helper()
-	w := &layered{t: t, dir: t.TempDir(), g: graphtest.Layered{Nodes: nodes, Width: width, Log: "log.txt"}}
+	w := &layered{t: t, dir: t.TempDir(), g: graphtest.Layered{Nodes: nodes, Width: width}}
 	if err := w.g.Write(w.dir); err != nil {
 		t.Fatal(err)
 	}
@@ -48,20 +52,31 @@ func (w *layered) make(args ...string) runResult {
 	if r.code != 0 {
 		w.t.Fatalf("bethel make %v: exit %d\nstdout:\n%s\nstderr:\n%s", args, r.code, r.stdout, r.stderr)
 	}
+	if !slices.Contains(args, "-n") { // a dry run's report lists what would run
+		w.record(r.stdout)
+	}
 	return r
 }
 
-// execs returns the sorted node names whose commands ran since the last
-// call, and empties the log.
-func (w *layered) execs() []string {
-	w.t.Helper()
-	p := filepath.Join(w.dir, "log.txt")
-	b, err := os.ReadFile(p)
-	if err != nil && !os.IsNotExist(err) {
-		w.t.Fatal(err)
+// record notes the nodes a build's output (text or --json) says ran.
+func (w *layered) record(out string) {
+	var js struct{ Ran []string }
+	if json.Unmarshal([]byte(out), &js) == nil {
+		w.ran = append(w.ran, js.Ran...)
+		return
 	}
-	os.Remove(p)
-	names := strings.Fields(string(b))
+	for _, line := range strings.Split(out, "\n") {
+		if _, rest, ok := strings.Cut(line, "] ran "); ok && strings.HasPrefix(line, "[") {
+			w.ran = append(w.ran, strings.TrimSpace(rest))
+		}
+	}
+}
+
+// execs returns the sorted node names whose commands ran since the last
+// call.
+func (w *layered) execs() []string {
+	names := w.ran
+	w.ran = nil
 	sort.Strings(names)
 	return names
 }
@@ -289,6 +304,7 @@ func TestMakeConcurrent(t *testing.T) {
 		if err := c.Wait(); err != nil {
 			t.Fatalf("make %d: %v\n%s", i, err, outs[i])
 		}
+		w.record(outs[i].String())
 	}
 	// The second waited for the first and found everything up to date.
 	if got := len(w.execs()); got != 30 {

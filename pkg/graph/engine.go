@@ -227,6 +227,9 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 	if n.Declassify != "" {
 		addKeyQuoted(desc, kDeclassify, n.Declassify)
 	}
+	for _, k := range n.Env {
+		addKey(desc, kEnv, envKey(k))
+	}
 	if len(n.Params) > 0 {
 		keys := make([]string, 0, len(n.Params))
 		for k := range n.Params {

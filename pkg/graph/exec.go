@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -19,9 +18,9 @@ import (
 	"bethel/pkg/stage"
 )
 
-// runCommand runs a command node with /bin/sh -c from the workspace root.
-// Its declared outputs are removed first, so that "exit 0 and every output
-// exists" proves the command wrote them. The command writes its outputs
+// runCommand runs a command node with /bin/sh -c from the workspace root,
+// confined (see commandFor). Its declared outputs are removed first, so
+// that "exit 0 and every output exists" proves the command wrote them. The command writes its outputs
 // itself, so bethel cannot make those writes atomic; the journal's start
 // record makes the next build rerun a node whose run did not finish.
 func (e *engine) runCommand(ctx context.Context, n *pipeline.Node) (map[string]cache.Hash, nodeOutput, error) {
@@ -34,21 +33,19 @@ func (e *engine) runCommand(ctx context.Context, n *pipeline.Node) (map[string]c
 			return nil, nodeOutput{}, fmt.Errorf("node %s: %v", n.Name, err)
 		}
 	}
-	script := n.Run
-	if n.Visibility == stage.Private {
-		// Private outputs must never exist with a readable mode, not even
-		// between the command writing them and bethel's chmod.
-		script = "umask 077\n" + script
+	cmd, done, note, err := e.commandFor(ctx, n)
+	if err != nil {
+		return nil, nodeOutput{}, fmt.Errorf("node %s: %w", n.Name, err)
 	}
 	var buf bytes.Buffer
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", script)
-	cmd.Dir = e.root
+	buf.WriteString(note)
 	cmd.Stdout = &buf
 	cmd.Stderr = &buf
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
 	cmd.WaitDelay = 2 * time.Second
-	err := cmd.Run()
+	err = cmd.Run()
+	done()
 	out := nodeOutput{stderr: buf.Bytes()}
 	hashes := make(map[string]cache.Hash, len(n.Outputs))
 	for _, o := range n.Outputs {

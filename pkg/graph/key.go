@@ -38,6 +38,10 @@ const (
 	kVisibility
 	// declassify "<reason>": only when the node gives one.
 	kDeclassify
+	// env <NAME>=<hash>: a command node's declared environment variable,
+	// in declared order, with a short hash of its value ("-" when unset),
+	// never the value itself.
+	kEnv
 	// param <key>=<canonical value>: sorted by key (canon).
 	kParam
 	// output <path>: in declared order.
@@ -99,6 +103,15 @@ var keyKinds = [numKeyKinds]struct {
 	}},
 	kVisibility: {"visibility", single, func(_, o, n string) string { return fmt.Sprintf("visibility changed: %s -> %s", o, n) }},
 	kDeclassify: {"declassify", single, func(_, o, n string) string { return "declassify reason changed" }},
+	kEnv: {"env", keyed, func(k, o, n string) string {
+		switch {
+		case o == "":
+			return fmt.Sprintf("environment variable %s declared", k)
+		case n == "":
+			return fmt.Sprintf("environment variable %s no longer declared", k)
+		}
+		return fmt.Sprintf("environment variable %s changed", k)
+	}},
 	kParam: {"param", keyed, func(k, o, n string) string {
 		switch {
 		case o == "":

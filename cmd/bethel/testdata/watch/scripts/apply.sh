@@ -2,7 +2,9 @@
 # Applies every patch line "old=new" to inputs/names.txt, patch files in
 # name order. A line without "=" is an error that names file:line.
 set -eu
-cp inputs/names.txt out/names.txt.work
+work=$(mktemp)
+next=$(mktemp)
+cp inputs/names.txt "$work"
 for f in patches/*.txt; do
 	[ -e "$f" ] || continue
 	n=0
@@ -13,14 +15,15 @@ for f in patches/*.txt; do
 		*=*) ;;
 		*)
 			echo "$f:$n: patch line has no '=': $line" >&2
-			rm -f out/names.txt.work
+			rm -f "$work" "$next"
 			exit 1
 			;;
 		esac
 		old=${line%%=*}
 		new=${line#*=}
-		sed "s/^$old\$/$new/" out/names.txt.work > out/names.txt.next
-		mv out/names.txt.next out/names.txt.work
+		sed "s/^$old\$/$new/" "$work" > "$next"
+		cat "$next" > "$work"
 	done < "$f"
 done
-mv out/names.txt.work out/names.txt
+cat "$work" > out/names.txt
+rm -f "$work" "$next"

@@ -1,0 +1,135 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"sort"
+	"strings"
+
+	"bethel/pkg/cache"
+	"bethel/pkg/pipeline"
+	"bethel/pkg/sandbox"
+	"bethel/pkg/stage"
+)
+
+// commandFor prepares a command node's process: confined by pkg/sandbox
+// (its declared inputs and patches readable, its declared outputs
+// writable, a private temporary directory, an environment of the
+// sandbox's allowlist and the node's `env`). Where the kernel cannot
+// confine it, a node that reads a private file is refused unless the
+// privacy declaration says `unsandboxed = "reason"`; others run unconfined
+// with a note. done removes the temporary directory and any declared
+// output the command never wrote (the sandbox creates them empty
+// beforehand, since it can allow only files that exist). note is printed
+// with the node's output.
+func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cmd, done func(), note string, err error) {
+	tmp, err := os.MkdirTemp("", "bethel-cmd-")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	env := sandbox.Environ(os.LookupEnv, n.Env, tmp)
+	umask := 0o022
+	script := n.Run
+	if n.Visibility == stage.Private {
+		// Private outputs must never exist with a readable mode, not even
+		// between the command writing them and bethel's chmod.
+		umask = 0o077
+		script = "umask 077\n" + script
+	}
+	if why := sandboxAvailable(); why != nil {
+		if f := e.privateRead(n); f != "" && e.decl.Unsandboxed == "" {
+			os.RemoveAll(tmp)
+			return nil, nil, "", fmt.Errorf("reads private %s, and commands cannot be confined here (%v): refusing to run it unconfined; "+
+				"state why it may run anyway with unsandboxed = \"<reason>\" in the privacy declaration", f, why)
+		}
+		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", script)
+		cmd.Dir = e.root
+		cmd.Env = env
+		return cmd, func() { os.RemoveAll(tmp) }, fmt.Sprintf("warning: command runs unconfined: %v\n", why), nil
+	}
+	spec := &sandbox.Spec{Script: script, Dir: e.root, Tmp: tmp, Env: env, Umask: umask}
+	dirs := map[string]bool{}
+	for _, l := range [][]string{n.InputFiles, n.PatchFiles} {
+		for _, p := range l {
+			spec.Read = append(spec.Read, e.abs(p))
+			dirs[path.Dir(p)] = true
+		}
+	}
+	for _, l := range [][]string{n.Inputs, n.Patches} {
+		for _, g := range l {
+			if i := strings.IndexAny(g, "*?["); i >= 0 {
+				dirs[path.Dir(g[:i]+"x")] = true
+			}
+		}
+	}
+	delete(dirs, ".") // the workspace's own listing stays closed
+	for d := range dirs {
+		spec.List = append(spec.List, e.abs(d))
+	}
+	sort.Strings(spec.List)
+	perm := outputPerm(n)
+	made := make([]os.FileInfo, len(n.Outputs))
+	for i, o := range n.Outputs {
+		abs := e.abs(o)
+		f, err := os.OpenFile(abs, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
+		if err == nil {
+			made[i], err = f.Stat()
+			f.Close()
+		}
+		if err != nil {
+			os.RemoveAll(tmp)
+			return nil, nil, "", err
+		}
+		spec.Write = append(spec.Write, abs)
+	}
+	cmd, err = sandbox.CommandContext(ctx, spec)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, nil, "", err
+	}
+	done = func() {
+		os.RemoveAll(tmp)
+		for i, o := range n.Outputs {
+			if st, err := os.Lstat(e.abs(o)); err == nil && os.SameFile(st, made[i]) && st.Size() == 0 &&
+				st.ModTime().Equal(made[i].ModTime()) {
+				os.Remove(e.abs(o)) // never opened for writing: not written
+			}
+		}
+	}
+	return cmd, done, "", nil
+}
+
+// envKey is the action key's line for a declared environment variable:
+// its name and a short hash of its value, never the value itself (a token
+// must not land in the cache's manifests).
+func envKey(name string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return name + "=" + cache.Sum([]byte(name+"="+v)).Short()
+	}
+	return name + "=-"
+}
+
+// sandboxAvailable is sandbox.Available; tests replace it to see what
+// happens on a system without Landlock.
+var sandboxAvailable = sandbox.Available
+
+// privateRead returns a file the node reads whose level is private, or "".
+func (e *engine) privateRead(n *pipeline.Node) string {
+	for _, l := range [][]string{n.InputFiles, n.PatchFiles} {
+		for _, f := range l {
+			if w := e.p.Producer[f]; w != nil {
+				if w.Visibility == stage.Private {
+					return f
+				}
+				continue
+			}
+			if lv, _ := e.decl.SourceLevel(f); lv == stage.Private {
+				return f
+			}
+		}
+	}
+	return ""
+}

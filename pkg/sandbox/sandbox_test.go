@@ -1,0 +1,93 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestConfined runs commands in the sandbox that try to reach what they
+// must not: an undeclared private file of the workspace, bethel's cache,
+// a file outside the declared outputs, and the environment.
+func TestConfined(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skip(err)
+	}
+	ws := t.TempDir()
+	write := func(rel, s string) string {
+		p := filepath.Join(ws, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	in := write("out/summary/attendance.csv", "bethel,total\n1,3\n")
+	write("out/private/registrations.csv", "name\nSECRET-NAME\n")
+	write(".bethel/cache/blob", "SECRET-CACHE\n")
+	out := write("out/leak/out.txt", "")
+	t.Setenv("BETHEL_TEST_SECRET", "SECRET-ENV")
+	t.Setenv("BETHEL_TEST_DECLARED", "declared-value")
+
+	run := func(script string) (string, error) {
+		tmp := t.TempDir()
+		env := Environ(os.LookupEnv, []string{"BETHEL_TEST_DECLARED"}, tmp)
+		cmd, err := CommandContext(context.Background(), &Spec{Script: script, Dir: ws, Read: []string{in}, Write: []string{out}, Tmp: tmp, Env: env, Umask: 0o22})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &b, &b
+		err = cmd.Run()
+		return b.String(), err
+	}
+
+	for _, tc := range []struct {
+		name, script string
+		ok           bool
+		want, never  string
+	}{
+		{"reads its input and writes its output", "cut -d, -f2 out/summary/attendance.csv > out/leak/out.txt && cat out/leak/out.txt", true, "total", ""},
+		{"appends to its output", "echo more >> out/leak/out.txt", true, "", ""},
+		{"cannot read an undeclared private file", "cat out/private/registrations.csv", false, "", "SECRET-NAME"},
+		{"cannot read the cache", "cat .bethel/cache/blob", false, "", "SECRET-CACHE"},
+		{"cannot list the workspace", "ls out/private", false, "", "registrations"},
+		{"cannot write beside its output", "echo x > out/leak/other.txt", false, "", ""},
+		{"cannot overwrite another node's output", "echo x > out/summary/attendance.csv", false, "", ""},
+		{"environment is the allowlist and the declared", "env", true, "BETHEL_TEST_DECLARED=declared-value", "SECRET-ENV"},
+		{"cannot read bethel's environment through /proc", "cat /proc/$PPID/environ /proc/1/environ", false, "", "SECRET-ENV"},
+		{"has a private temporary directory as HOME", `echo hi > "$HOME/x" && cat "$TMPDIR/x"`, true, "hi", ""},
+		{"runs system programs", "sort --version | head -1", true, "sort", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := run(tc.script)
+			if tc.ok && err != nil {
+				t.Fatalf("failed: %v\n%s", err, got)
+			}
+			if !tc.ok && err == nil {
+				t.Fatalf("succeeded, want refused:\n%s", got)
+			}
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, got)
+			}
+			if tc.never != "" && strings.Contains(got, tc.never) {
+				t.Errorf("output holds %q:\n%s", tc.never, got)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(filepath.Join(ws, "out/summary/attendance.csv")); string(b) != "bethel,total\n1,3\n" {
+		t.Errorf("input changed: %q", b)
+	}
+}
+
+func TestEnviron(t *testing.T) {
+	env := map[string]string{"PATH": "/bin", "HOME": "/root", "SECRET": "x", "LANG": "C.UTF-8", "PYTHONPATH": "/p"}
+	look := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	got := strings.Join(Environ(look, []string{"PYTHONPATH", "MISSING"}, "/tmp/t"), " ")
+	if want := "HOME=/tmp/t LANG=C.UTF-8 PATH=/bin PYTHONPATH=/p TMPDIR=/tmp/t"; got != want {
+		t.Errorf("Environ = %s, want %s", got, want)
+	}
+}
