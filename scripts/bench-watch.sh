@@ -87,7 +87,7 @@ if [ ! -f "$repo/pipeline.toml" ]; then
 [[node]]
 name       = "registrations"
 stage      = "registrations.normalize"
-inputs     = ["inputs/registrations.csv", "config/columns.toml", "config/values.toml",
+inputs     = ["inputs/registrations.csv", "config/fields.toml",
               "config/bethels.csv", "config/privacy.toml"]
 patches    = ["patches/registrations/*.toml"]
 outputs    = ["out/private/registrations.csv", "out/private/registrations.patches.json"]

@@ -5,47 +5,145 @@ import (
 	"strings"
 )
 
-const columnsTOML = `# Registration export header -> canonical field (docs/registrations.md).
-# Another platform with other headers: change only this file.
-[columns]
-"Registration ID"         = "registration_id"
-"Submitted At"            = "submitted_at"
-"First Name"              = "first_name"
-"Last Name"               = "last_name"
-"Preferred Name"          = "preferred_name"
-"Email"                   = "email"
-"Phone"                   = "phone"
-"Date of Birth"           = "date_of_birth"
-"Bethel"                  = "bethel"
-"Member Type"             = "member_type"
-"Grand Bethel Office"     = "grand_bethel_office"
-"Days Attending"          = "days_attending"
-"Banquet Meal"            = "banquet_meal"
-"Dietary Needs"           = "dietary_needs"
-"Allergies"               = "allergies"
-"T-Shirt Size"            = "tshirt_size"
-"Housing"                 = "housing"
-"Emergency Contact Name"  = "emergency_contact_name"
-"Emergency Contact Phone" = "emergency_contact_phone"
-"Photo Consent"           = "photo_consent"
-"Amount Paid"             = "amount_paid"
-"Payment Status"          = "payment_status"
-`
+const fieldsTOML = `# The registration form of Grand Bethel 2026, as data: one [[fields]] per
+# canonical field, in the column order of out/private/registrations.csv.
+# Another platform or another year's form: change this file only
+# (docs/registrations.md describes every key).
 
-const valuesTOML = `# Messy export values -> canonical values (docs/registrations.md).
-# Each table: canonical value = [aliases]. Aliases match case-insensitively,
-# ignoring dots and repeated spaces. "empty" says what an empty cell means;
-# without it an empty cell is an error. Bethels are parsed, not listed here:
+primaryKey    = "registration_id"
+missingValues = [""]     # cell texts that mean blank, for every field
+dateOrder     = "MDY"    # the platform writes 7/2/2011 for July 2
+
+# The roles the built-in stages know, bound to fields by name.
+[roles]
+bethel      = "bethel"
+member_type = "member_type"
+status      = "payment_status"
+days        = "days_attending"
+
+# member_type categories per summary group (columns daughters, adults, guests).
+[roles.groups]
+daughter = ["daughter"]
+adult    = ["adult"]
+guest    = ["guest"]
+
+# payment_status values that make a registration inactive: it counts nowhere.
+[roles.inactive]
+values = ["cancelled", "refunded"]
+
+[[fields]]
+name        = "registration_id"
+headers     = ["Registration ID"]
+constraints = { required = true }
+
+[[fields]]
+name    = "submitted_at"
+headers = ["Submitted At"]
+type    = "datetime"
+
+[[fields]]
+name        = "first_name"
+headers     = ["First Name"]
+sensitive   = true
+constraints = { required = true }
+
+[[fields]]
+name        = "last_name"
+headers     = ["Last Name"]
+sensitive   = true
+constraints = { required = true }
+
+[[fields]]
+name      = "preferred_name"
+headers   = ["Preferred Name"]
+sensitive = true
+
+[[fields]]
+name      = "email"
+headers   = ["Email"]
+format    = "email"
+sensitive = true
+
+[[fields]]
+name      = "phone"
+headers   = ["Phone"]
+format    = "phone"
+sensitive = true
+
+[[fields]]
+name      = "date_of_birth"
+headers   = ["Date of Birth"]
+type      = "date"
+sensitive = true
+
 # 12, 012, #12, Bethel No. 12, "Bethel 12 - City", or a city or name from
-# config/bethels.csv.
+# the directory all mean bethel 12.
+[[fields]]
+name        = "bethel"
+headers     = ["Bethel"]
+type        = "integer"
+reference   = { resource = "config/bethels.csv", field = "number" }
+constraints = { required = true }
 
-[member_type]
+[[fields]]
+name        = "member_type"
+headers     = ["Member Type"]
+categories  = ["daughter", "adult", "guest"]
+constraints = { required = true }
+[fields.aliases]
 daughter = ["JD", "Job's Daughter", "Job's Daughters", "Daughter"]
 adult    = ["Bethel Guardian", "BG", "ABG", "Associate Bethel Guardian", "Majority Member", "Council", "Adult"]
 guest    = ["Parent", "Guest", "Parent/Guardian", "Family"]
 
-[tshirt_size]
-empty = ""
+[[fields]]
+name          = "grand_bethel_office"
+headers       = ["Grand Bethel Office"]
+missingValues = ["None", "N/A", "NA", "-", "No", "Nothing"]
+
+[[fields]]
+name        = "days_attending"
+headers     = ["Days Attending"]
+type        = "list"
+delimiter   = ";"
+categories  = ["Friday", "Saturday", "Sunday"]
+all         = ["All days", "All", "Whole weekend"]
+constraints = { required = true }
+[fields.aliases]
+Friday   = ["Fri"]
+Saturday = ["Sat"]
+Sunday   = ["Sun"]
+
+[[fields]]
+name       = "banquet_meal"
+headers    = ["Banquet Meal"]
+categories = ["chicken", "vegetarian", "vegan", "child", "none"]
+blank      = "none"
+[fields.aliases]
+chicken    = ["Chicken", "Roast Chicken"]
+vegetarian = ["Veg", "Vegetarian"]
+vegan      = ["Vegan (plant based)"]
+child      = ["Child's Plate", "Kids Meal", "Child"]
+none       = ["None", "No banquet", "Not attending banquet"]
+
+[[fields]]
+name          = "dietary_needs"
+headers       = ["Dietary Needs"]
+sensitive     = true
+countable     = true
+missingValues = ["None", "N/A", "NA", "-", "No", "Nothing"]
+
+[[fields]]
+name          = "allergies"
+headers       = ["Allergies"]
+sensitive     = true
+countable     = true
+missingValues = ["None", "N/A", "NA", "-", "No", "Nothing"]
+
+[[fields]]
+name       = "tshirt_size"
+headers    = ["T-Shirt Size"]
+categories = ["YS", "YM", "YL", "XS", "S", "M", "L", "XL", "2XL", "3XL", "4XL"]
+[fields.aliases]
 YS  = ["Youth Small", "Youth S"]
 YM  = ["Youth Medium", "Youth M"]
 YL  = ["Youth Large", "Youth L"]
@@ -58,53 +156,63 @@ XL  = ["X-Large", "Adult XL", "Extra Large"]
 3XL = ["XXXL", "3X"]
 4XL = ["XXXXL", "4X"]
 
-[banquet_meal]
-empty      = "none"
-chicken    = ["Chicken", "Roast Chicken"]
-vegetarian = ["Veg", "Vegetarian"]
-vegan      = ["Vegan (plant based)"]
-child      = ["Child's Plate", "Kids Meal", "Child"]
-none       = ["None", "No banquet", "Not attending banquet"]
-
-[payment_status]
-paid      = ["Complete", "Paid in full"]
-pending   = ["Unpaid", "Awaiting payment"]
-cancelled = ["Canceled"]
-refunded  = ["Refund issued"]
-
-[photo_consent]
-empty = ""
-yes = ["Y", "I consent"]
-no  = ["N"]
-
-[housing]
-empty    = "none"
+[[fields]]
+name       = "housing"
+headers    = ["Housing"]
+categories = ["hotel", "dorm", "commuter", "none"]
+blank      = "none"
+[fields.aliases]
 hotel    = ["Hotel", "Hotel - group block"]
 dorm     = ["Dorm", "Dormitory"]
 commuter = ["Commuting", "Driving in daily"]
 none     = ["None", "Not needed"]
 
-[days]
-order = ["Friday", "Saturday", "Sunday"]
-all   = ["All days", "All", "Whole weekend"]
-[days.aliases]
-Friday   = ["Fri"]
-Saturday = ["Sat"]
-Sunday   = ["Sun"]
+[[fields]]
+name      = "emergency_contact_name"
+headers   = ["Emergency Contact Name"]
+sensitive = true
 
-[free_text]
-# In dietary_needs, allergies and grand_bethel_office these mean "nothing".
-none = ["None", "N/A", "NA", "-", "No", "Nothing"]
+[[fields]]
+name      = "emergency_contact_phone"
+headers   = ["Emergency Contact Phone"]
+format    = "phone"
+sensitive = true
+
+[[fields]]
+name       = "photo_consent"
+headers    = ["Photo Consent"]
+categories = ["yes", "no"]
+[fields.aliases]
+yes = ["Y", "I consent"]
+no  = ["N"]
+
+[[fields]]
+name    = "amount_paid"
+headers = ["Amount Paid"]
+format  = "money"
+
+[[fields]]
+name        = "payment_status"
+headers     = ["Payment Status"]
+categories  = ["paid", "pending", "cancelled", "refunded"]
+constraints = { required = true }
+[fields.aliases]
+paid      = ["Complete", "Paid in full"]
+pending   = ["Unpaid", "Awaiting payment"]
+cancelled = ["Canceled"]
+refunded  = ["Refund issued"]
 `
 
-const privacyTOML = `# The one declaration of sensitive fields (canonical names). Their values
-# never appear in an internal or public output, an error or a log line.
-sensitive = [
-  "first_name", "last_name", "preferred_name", "email", "phone", "date_of_birth",
-  "dietary_needs", "allergies", "emergency_contact_name", "emergency_contact_phone",
-]
-# Public outputs suppress counts below this.
+const privacyTOML = `# Which fields are sensitive is declared with the fields (sensitive = true
+# in config/fields.toml). Public outputs suppress counts below this.
 min_cell = 5
+
+# Source levels (the engine computes every output's level from them).
+# The raw exports and the corrections are private; the program is not
+# about anyone.
+[sources]
+private  = ["inputs/**", "patches/**"]
+internal = ["inputs/program.csv", "patches/program/**"]
 `
 
 // patches writes patch files that show every kind and apply cleanly to

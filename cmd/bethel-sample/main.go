@@ -12,7 +12,7 @@
 // The same -rows and -seed give byte-identical files.
 //
 // Files written under -out: inputs/registrations.csv, config/bethels.csv,
-// config/columns.toml, config/values.toml, config/privacy.toml and
+// config/fields.toml, config/privacy.toml and
 // patches/registrations/{10-corrections,20-duplicates,30-walk-ins,40-bulk}.toml.
 // With -export-only, only inputs/registrations.csv (for benchmarks that
 // keep a workspace's config and patches).
@@ -504,8 +504,7 @@ func (g *gen) writeAll(dir string, exportOnly bool) error {
 		return err
 	}
 	files := map[string]string{
-		"config/columns.toml": columnsTOML,
-		"config/values.toml":  valuesTOML,
+		"config/fields.toml":  fieldsTOML,
 		"config/privacy.toml": privacyTOML,
 	}
 	for name, text := range g.patches() {

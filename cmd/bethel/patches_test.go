@@ -11,7 +11,7 @@ import (
 const patchesPipeline = `[[node]]
 name    = "registrations"
 stage   = "registrations.normalize"
-inputs  = ["inputs/registrations.csv", "config/columns.toml", "config/values.toml", "config/bethels.csv", "config/privacy.toml"]
+inputs  = ["inputs/registrations.csv", "config/fields.toml", "config/bethels.csv", "config/privacy.toml"]
 patches = ["patches/registrations/*.toml"]
 outputs = ["out/private/registrations.csv", "out/private/registrations.patches.json"]
 visibility = "private"
@@ -23,7 +23,7 @@ func patchesWorkspace(t *testing.T) string {
 	t.Helper()
 	src := filepath.Join("..", "..", "pkg", "stages", "testdata", "registrations", "small")
 	dir := t.TempDir()
-	for _, f := range []string{"inputs/registrations.csv", "config/columns.toml", "config/values.toml", "config/bethels.csv",
+	for _, f := range []string{"inputs/registrations.csv", "config/fields.toml", "config/bethels.csv",
 		"config/privacy.toml", "patches/registrations/10-fixes.toml", "patches/registrations/20-more.toml"} {
 		b, err := os.ReadFile(filepath.Join(src, f))
 		if err != nil {

@@ -649,14 +649,14 @@ func (w *why) private(a *whyAnswer) bool {
 	}
 	if w.priv == nil {
 		w.priv = map[string]bool{}
-		file := stages.PrivacyFile
+		file := "config/" + stages.FieldsFile
 		for _, f := range a.Artifact.Config {
-			if strings.HasSuffix(f.Path, "/"+stages.PrivacyFile) || f.Path == stages.PrivacyFile {
+			if strings.HasSuffix(f.Path, "/"+stages.FieldsFile) || f.Path == stages.FieldsFile {
 				file = f.Path
 			}
 		}
-		if pr, err := stages.LoadPrivacy(os.DirFS(w.root), file); err == nil {
-			w.priv = pr.SensitiveSet()
+		if set, err := stages.LoadSensitive(os.DirFS(w.root), file); err == nil {
+			w.priv = set
 		}
 	}
 	return w.priv[a.Column]

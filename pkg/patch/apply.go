@@ -29,6 +29,9 @@ type Table struct {
 	// form (for example days in configured order), or refuses it. It sees
 	// every match, expect, set and add value.
 	Canon func(field, value string) (string, error)
+	// Required fields may not be left blank: an add must give them, and a
+	// set may not blank them.
+	Required map[string]bool
 	// Source is the file the records were read from, for lineage.
 	Source string
 	// Records in input order. Apply marks dropped records and appends
@@ -222,6 +225,10 @@ func (a *applier) resolve(i int, p *Patch, key string, fs []Field) ([]Field, boo
 				return nil, false
 			}
 			v = strings.Join(f.Value.List, a.sep())
+		}
+		if (key == string(Set) || key == string(Add)) && a.t.Required[f.Name] && strings.TrimSpace(v) == "" {
+			a.fail(i, StatusInvalid, "%s.%s is blank, but %s is required", key, f.Name, f.Name)
+			return nil, false
 		}
 		if a.t.Canon != nil {
 			c, err := a.t.Canon(f.Name, v)
@@ -424,6 +431,23 @@ func (a *applier) add(i int, p *Patch, values []Field) {
 		}
 		a.fail(i, StatusConflict, "adds record %s, but the export now has it with %s (drop the add patch, or turn it into a set patch)",
 			key, strings.Join(diff, ", "))
+		return
+	}
+	var lacking []string
+	for _, name := range a.t.Fields {
+		if !a.t.Required[name] {
+			continue
+		}
+		given := false
+		for _, f := range values {
+			given = given || f.Name == name
+		}
+		if !given {
+			lacking = append(lacking, name)
+		}
+	}
+	if len(lacking) > 0 {
+		a.fail(i, StatusInvalid, "add lacks required field(s) %s; every record needs them", strings.Join(lacking, ", "))
 		return
 	}
 	vals := make([]string, len(a.t.Fields))

@@ -22,8 +22,8 @@ const (
 )
 
 // ParseDate maps a date as exports and patches write it to its canonical
-// form 2006-01-02. Accepted: 2011-07-02, 2011/7/2, 7/2/2011, 7-2-2011,
-// 7.2.2011 (day and month in the given order), July 2, 2011, Jul 2 2011,
+// form 2006-01-02. Accepted: 2011-07-02, 2011/7/2, 7/2/2011, 7-2-2011
+// (day and month in the given order), July 2, 2011, Jul 2 2011,
 // 2 July 2011. A two-digit year is an error: 7/2/11 could be 1911 or 2011.
 func ParseDate(text string, order DateOrder) (string, error) {
 	s := strings.TrimSpace(text)
@@ -188,7 +188,7 @@ func parseDate(s string, order DateOrder) (y, m, d int, err error) {
 		return 0, 0, 0, notDate
 	}
 	if c := s[0]; c >= '0' && c <= '9' && !strings.ContainsAny(s, " ,") {
-		sep := strings.IndexAny(s, "/-.")
+		sep := strings.IndexAny(s, "/-")
 		if sep < 0 {
 			return 0, 0, 0, notDate
 		}

@@ -24,7 +24,9 @@ type Columns struct {
 // the field's headers the export has, compared trimmed, then
 // case-insensitively. A required field without a column is an error at
 // the export's header line that names the field's line in the schema (the
-// place to edit) and the closest header the export has.
+// place to edit) and the closest header the export has; so is an optional
+// field whose header looks renamed (an unclaimed header within typo
+// distance of it, "E-mail" for "Email").
 func (s *Schema) Columns(exportFile string, header []string) (*Columns, error) {
 	exact := map[string]int{}
 	folded := map[string]int{}
@@ -69,14 +71,22 @@ func (s *Schema) Columns(exportFile string, header []string) (*Columns, error) {
 		if c.Index[i] >= 0 {
 			continue
 		}
-		if !f.Required {
+		near := closestHeader(f.Headers, c.Extra)
+		renamed := near != "" && closeEnough(f.Headers, near)
+		if !f.Required && !renamed {
 			c.Missing = append(c.Missing, f)
+			continue
+		}
+		if renamed {
+			errs = append(errs, &pos.Error{Pos: pos.Pos{File: exportFile, Line: 1},
+				Msg: fmt.Sprintf("no column for field %q (headers %s), but the export has %q: if the platform renamed the column, add the new header to the field at %s:%d",
+					f.Name, quoteList(f.Headers), near, s.File, f.Line)})
 			continue
 		}
 		e := &pos.Error{Pos: pos.Pos{File: exportFile, Line: 1},
 			Msg: fmt.Sprintf("no column for required field %q (headers %s); if the platform renamed it, add the new header to the field at %s:%d",
 				f.Name, quoteList(f.Headers), s.File, f.Line)}
-		if near := closestHeader(f.Headers, c.Extra); near != "" {
+		if near != "" {
 			e.Hint = fmt.Sprintf("closest header in the export: %q", near)
 		} else {
 			e.Hint = "the export has no other header left"
@@ -97,6 +107,17 @@ func (c *Columns) MissingWarning(exportFile string) string {
 		names[i] = f.Name
 	}
 	return fmt.Sprintf("%s:1: no column for optional field(s) %s: blank in every record", exportFile, strings.Join(names, ", "))
+}
+
+// closeEnough reports whether header h is within typo distance of one
+// of want: a renamed column rather than another question.
+func closeEnough(want []string, h string) bool {
+	for _, w := range want {
+		if Closest(h, []string{w}) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // closestHeader returns the candidate closest to any of want, by edit

@@ -90,7 +90,7 @@ var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 func Load(fsys fs.FS, file string) (*Schema, error) {
 	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, err // names the file
 	}
 	return Parse(file, data)
 }

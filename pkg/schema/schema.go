@@ -262,18 +262,17 @@ type ValueError struct {
 }
 
 func (e *ValueError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.What)
+	var parts []string
 	if e.Want != "" {
-		b.WriteString(" (want ")
-		b.WriteString(e.Want)
-		b.WriteString(")")
+		parts = append(parts, "want "+e.Want)
 	}
 	if e.Hint != "" {
-		b.WriteString("; ")
-		b.WriteString(e.Hint)
+		parts = append(parts, e.Hint)
 	}
-	return b.String()
+	if len(parts) == 0 {
+		return e.What
+	}
+	return e.What + " (" + strings.Join(parts, "; ") + ")"
 }
 
 func (f *Field) bad(what, want, hint string) error {

@@ -22,10 +22,10 @@ func TestCanonical(t *testing.T) {
 	}{
 		{"banquet_meal", "Roast  chicken", "chicken", ""},
 		{"banquet_meal", "", "none", ""},
-		{"banquet_meal", "Beef", "", `unknown value (want chicken, vegetarian, vegan, child or none); or add an alias under [fields.aliases] of field banquet_meal in config/fields.toml`},
+		{"banquet_meal", "Beef", "", `unknown value (want chicken, vegetarian, vegan, child or none; or add an alias under [fields.aliases] of field banquet_meal in config/fields.toml)`},
 		{"banquet_meal", "vegen", "", `did you mean "vegan"?`},
 		{"member_type", "job’s daughter", "daughter", ""},
-		{"member_type", "", "", "blank (want daughter, adult or guest); the field is required"},
+		{"member_type", "", "", "blank (want daughter, adult or guest; the field is required)"},
 		{"tshirt_size", "", "", ""},
 		{"tshirt_size", "xxxxl", "4XL", ""},
 		{"housing", " ", "none", ""},
@@ -33,7 +33,7 @@ func TestCanonical(t *testing.T) {
 		{"days_attending", "Saturday; fri", "Friday;Saturday", ""},
 		{"days_attending", "sat and sun", "Saturday;Sunday", ""},
 		{"days_attending", "whole weekend", "Friday;Saturday;Sunday", ""},
-		{"days_attending", "Fri;Mon", "", "unknown value (want one or more of Friday, Saturday or Sunday separated by ; , or /)"},
+		{"days_attending", "Fri;Mon", "", "unknown value (want one or more of Friday, Saturday or Sunday separated by ; , or /; or add an alias"},
 		{"allergies", "N/A", "", ""},
 		{"allergies", "  Peanuts  and\ttree nuts ", "Peanuts and tree nuts", ""},
 		{"grand_bethel_office", "none", "", ""},
@@ -165,7 +165,7 @@ func TestParseDate(t *testing.T) {
 		{"7/2/2011", MDY, "2011-07-02", ""},
 		{"7/2/2011", DMY, "2011-02-07", ""},
 		{"07-02-2011", MDY, "2011-07-02", ""},
-		{"7.2.2011", DMY, "2011-02-07", ""},
+		{"7.2.2011", DMY, "", "not a date"},
 		{"July 2, 2011", DMY, "2011-07-02", ""},
 		{"Jul 2 2011", MDY, "2011-07-02", ""},
 		{"2 July 2011", MDY, "2011-07-02", ""},
@@ -244,7 +244,14 @@ func TestColumns(t *testing.T) {
 	}
 	header[7] = "Bethel #"
 	_, err = s.Columns("inputs/registrations.csv", header)
-	for _, w := range []string{`inputs/registrations.csv:1: no column for required field "bethel" (headers "Bethel")`, "add the new header to the field at config/fields.toml:", `closest header in the export: "Bethel #"`} {
+	for _, w := range []string{`inputs/registrations.csv:1: no column for field "bethel" (headers "Bethel"), but the export has "Bethel #": if the platform renamed the column, add the new header to the field at config/fields.toml:`} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("err lacks %q:\n%v", w, err)
+		}
+	}
+	header[7] = "Chapter"
+	_, err = s.Columns("inputs/registrations.csv", header)
+	for _, w := range []string{`inputs/registrations.csv:1: no column for required field "bethel" (headers "Bethel"); if the platform renamed it, add the new header to the field at config/fields.toml:`, `closest header in the export: `} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("err lacks %q:\n%v", w, err)
 		}

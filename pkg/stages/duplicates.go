@@ -13,6 +13,7 @@ import (
 
 	"bethel/pkg/csvio"
 	"bethel/pkg/lineage"
+	"bethel/pkg/schema"
 	"bethel/pkg/stage"
 )
 
@@ -25,7 +26,15 @@ import (
 // email_name (same email, same first and last name). Names compare
 // case-insensitively, ignoring accents, spaces and punctuation.
 //
-// Inputs: a registrations CSV (the .csv input) and privacy.toml. Output:
+// Inputs: a registrations CSV (the .csv input), config/fields.toml and
+// config/privacy.toml. Params name the fields compared (defaults in
+// brackets; a default field the event does not declare drops its rule):
+//
+//	names      = ["first_name", "last_name"]   # compared in both rules
+//	birth_date = "date_of_birth"
+//	email      = "email"
+//
+// Output:
 // one .csv with columns registration_id_a,registration_id_b,rule; a pair
 // is listed once (a < b), sorted, with every matching rule joined by ";".
 type registrationsDuplicates struct{}
@@ -34,6 +43,70 @@ func init() { register(registrationsDuplicates{}) }
 
 func (registrationsDuplicates) Name() string    { return "registrations.duplicates" }
 func (registrationsDuplicates) Version() string { return "1" }
+
+// dupFields are the fields the duplicate rules compare; "" drops a rule.
+type dupFields struct {
+	names            []string
+	birthDate, email string
+}
+
+func dupFieldsOf(r *stage.Run, sch *schema.Schema) (*dupFields, error) {
+	d := &dupFields{names: []string{"first_name", "last_name"}, birthDate: "date_of_birth", email: "email"}
+	declared := func(key, f string, explicit bool) (string, error) {
+		if sch.Field(f) != nil {
+			return f, nil
+		}
+		if explicit {
+			return "", fmt.Errorf("node %s: params.%s: no field %q is declared in %s%s", r.Node, key, f, sch.File, regDidYouMean(f, sch.Names()))
+		}
+		return "", nil
+	}
+	for k, v := range r.Params {
+		var err error
+		switch k {
+		case "names":
+			if d.names, err = paramStrings(v); err == nil && len(d.names) == 0 {
+				err = fmt.Errorf("names one field at least")
+			}
+		case "birth_date", "email":
+			s, ok := v.(string)
+			if !ok {
+				err = fmt.Errorf("must be a field name")
+			} else if k == "email" {
+				d.email = s
+			} else {
+				d.birthDate = s
+			}
+		default:
+			return nil, fmt.Errorf("node %s: unknown param %q (want names, birth_date, email)", r.Node, k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("node %s: params.%s %v", r.Node, k, err)
+		}
+	}
+	_, explicitNames := r.Params["names"]
+	for i, n := range d.names {
+		f, err := declared("names", n, explicitNames)
+		if err != nil {
+			return nil, err
+		}
+		if f == "" {
+			d.names = nil // a default name field missing: no name to compare
+			break
+		}
+		d.names[i] = f
+	}
+	var err error
+	_, explicit := r.Params["birth_date"]
+	if d.birthDate, err = declared("birth_date", d.birthDate, explicit); err != nil {
+		return nil, err
+	}
+	_, explicit = r.Params["email"]
+	if d.email, err = declared("email", d.email, explicit); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
 
 // DuplicateColumns are the columns of duplicates.csv.
 var DuplicateColumns = []string{"registration_id_a", "registration_id_b", "rule"}
@@ -55,7 +128,24 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 	if err != nil {
 		return err
 	}
-	identity := []string{"first_name", "last_name", "date_of_birth", "email"}
+	sch, err := SchemaOf(r)
+	if err != nil {
+		return err
+	}
+	df, err := dupFieldsOf(r, sch)
+	if err != nil {
+		return err
+	}
+	// Columns read: the key, the names, then the birth date and the
+	// email (the key again in place of a rule's missing field).
+	identity := append([]string{}, df.names...)
+	nNames := len(identity)
+	for _, f := range []string{df.birthDate, df.email} {
+		if f == "" {
+			f = sch.PrimaryKey
+		}
+		identity = append(identity, f)
+	}
 	if err := priv.CheckPrivacy(r.Node, r.Visibility, "", out, []Derivation{
 		{Column: "registration_id_a", From: []string{"registration_id"}},
 		{Column: "registration_id_b", From: []string{"registration_id"}},
@@ -76,7 +166,7 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 	if in == "" {
 		return fmt.Errorf("node %s: no registrations .csv among the inputs", r.Node)
 	}
-	sc, done, err := scanRegistrations(r, in, append([]string{"registration_id"}, identity...)...)
+	sc, done, err := scanRegistrations(r, in, append([]string{sch.PrimaryKey}, identity...)...)
 	if err != nil {
 		return err
 	}
@@ -114,18 +204,22 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 			id = strings.Clone(id)
 		}
 		ids = append(ids, id)
-		name = dupAppendName(name[:0], fl[1])
-		name = append(name, '|')
-		name = dupAppendName(name, fl[2])
-		hasName := len(name) > 1
-		if dob := strings.TrimSpace(fl[3]); hasName && dob != "" {
+		name = name[:0]
+		for k := 1; k <= nNames; k++ {
+			if k > 1 {
+				name = append(name, '|')
+			}
+			name = dupAppendName(name, fl[k])
+		}
+		hasName := nNames > 0 && len(name) > nNames-1
+		if dob := strings.TrimSpace(fl[nNames+1]); hasName && df.birthDate != "" && dob != "" {
 			k := keyed{row: row, start: uint32(len(keys))}
 			keys = append(append(append(keys, name...), '|'), dob...)
 			k.end = uint32(len(keys))
 			k.h = dupHash(keys[k.start:k.end])
 			byDOB = append(byDOB, k)
 		}
-		if e := strings.TrimSpace(fl[4]); hasName && e != "" {
+		if e := strings.TrimSpace(fl[nNames+2]); hasName && df.email != "" && e != "" {
 			k := keyed{row: row, start: uint32(len(keys))}
 			keys = append(append(keys, name...), '|')
 			for i := 0; i < len(e); i++ {

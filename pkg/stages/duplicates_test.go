@@ -17,15 +17,15 @@ import (
 // normalized registrations.
 func runDuplicates(t *testing.T, regs string) (fstest.MapFS, *regRun) {
 	t.Helper()
-	privacy, err := os.ReadFile("testdata/registrations/small/config/privacy.toml")
-	if err != nil {
-		t.Fatal(err)
+	fsys := fstest.MapFS{"out/private/registrations.csv": {Data: []byte(regs)}}
+	for _, f := range []string{"config/privacy.toml", "config/fields.toml"} {
+		b, err := os.ReadFile("testdata/registrations/small/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsys[f] = &fstest.MapFile{Data: b}
 	}
-	fsys := fstest.MapFS{
-		"out/private/registrations.csv": {Data: []byte(regs)},
-		"config/privacy.toml":           {Data: privacy},
-	}
-	r, rr := workspaceRun(t, fsys, "duplicates", []string{"out/private/registrations.csv", "config/privacy.toml"},
+	r, rr := workspaceRun(t, fsys, "duplicates", []string{"out/private/registrations.csv", "config/fields.toml", "config/privacy.toml"},
 		[]string{"out/summary/duplicates.csv"}, "")
 	r.Visibility = stage.Internal
 	if err := (registrationsDuplicates{}).Run(context.Background(), r); err != nil {
@@ -69,7 +69,7 @@ func TestDuplicates(t *testing.T) {
 		t.Errorf("lineage %+v", rows)
 	}
 
-	r, _ := workspaceRun(t, fsys, "duplicates", []string{"out/private/registrations.csv", "config/privacy.toml"},
+	r, _ := workspaceRun(t, fsys, "duplicates", []string{"out/private/registrations.csv", "config/fields.toml", "config/privacy.toml"},
 		[]string{"out/public/duplicates.csv"}, "")
 	r.Visibility = stage.Public
 	err := (registrationsDuplicates{}).Run(context.Background(), r)

@@ -287,11 +287,7 @@ func touchedSecrets(ctx context.Context, r *stage.Run, regs string, reports []*p
 		return sortedKeys(set), nil
 	}
 	cols := []string{"registration_id"}
-	for _, f := range RegistrationFields {
-		if priv.IsSensitive(f) {
-			cols = append(cols, f)
-		}
-	}
+	cols = append(cols, priv.Sensitive...)
 	sc, done, err := scanRegistrations(r, regs, cols...)
 	if err != nil {
 		return nil, err

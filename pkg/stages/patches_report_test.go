@@ -129,13 +129,13 @@ func TestPatchesReportPrivacyFile(t *testing.T) {
 	b := buildWorkspace(t, repoRoot(t))
 	for _, tc := range []struct {
 		name      string
-		sensitive string
+		sensitive []string
 		withheld  bool
 	}{
-		{"bethel not sensitive", `"first_name"`, false},
-		{"bethel sensitive", `"first_name", "bethel"`, true},
+		{"bethel not sensitive", []string{"first_name"}, false},
+		{"bethel sensitive", []string{"first_name", "bethel"}, true},
 	} {
-		doc, err := runCorrections(t, b, map[string][]byte{"config/privacy.toml": []byte("sensitive = [" + tc.sensitive + "]\n")})
+		doc, err := runCorrections(t, b, map[string][]byte{"config/fields.toml": []byte(testFieldsTOML(tc.sensitive...))})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -167,10 +167,11 @@ func TestPatchesReportScrub(t *testing.T) {
 	}}}
 	data, _ := json.Marshal(rep)
 	var buf bytes.Buffer
-	r := &stage.Run{Node: "corrections", Inputs: []string{"out/private/registrations.patches.json", "config/privacy.toml"},
+	r := &stage.Run{Node: "corrections", Inputs: []string{"out/private/registrations.patches.json", "config/fields.toml", "config/privacy.toml"},
 		Outputs: []string{"out/summary/patches.json"}, Visibility: stage.Internal,
 		FS: fstest.MapFS{"out/private/registrations.patches.json": {Data: data},
-			"config/privacy.toml": {Data: []byte(`sensitive = ["first_name", "last_name"]` + "\n")}},
+			"config/fields.toml":  {Data: []byte(testFieldsTOML("first_name", "last_name"))},
+			"config/privacy.toml": {Data: []byte("min_cell = 5\n")}},
 		Create: func(string) (io.Writer, error) { return &buf, nil }, Warnf: func(string, ...any) {}}
 	if err := (patchesReport{}).Run(context.Background(), r); err != nil {
 		t.Fatal(err)
@@ -210,11 +211,12 @@ func TestPatchesReportScrubsTouchedRecords(t *testing.T) {
 	}}}
 	data, _ := json.Marshal(rep)
 	var buf bytes.Buffer
-	r := &stage.Run{Node: "corrections", Inputs: []string{"out/private/registrations.patches.json", "out/private/registrations.csv", "config/privacy.toml"},
+	r := &stage.Run{Node: "corrections", Inputs: []string{"out/private/registrations.patches.json", "out/private/registrations.csv", "config/fields.toml", "config/privacy.toml"},
 		Outputs: []string{"out/summary/patches.json"}, Visibility: stage.Internal,
 		FS: fstest.MapFS{"out/private/registrations.patches.json": {Data: data},
 			"out/private/registrations.csv": {Data: []byte(regs)},
-			"config/privacy.toml":           {Data: []byte(`sensitive = ["first_name", "last_name", "emergency_contact_name"]` + "\n")}},
+			"config/fields.toml":            {Data: []byte(testFieldsTOML("first_name", "last_name", "emergency_contact_name"))},
+			"config/privacy.toml":           {Data: []byte("min_cell = 5\n")}},
 		Create: func(string) (io.Writer, error) { return &buf, nil }, Warnf: func(string, ...any) {}}
 	if err := (patchesReport{}).Run(context.Background(), r); err != nil {
 		t.Fatal(err)

@@ -11,29 +11,31 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"bethel/pkg/pos"
+	"bethel/pkg/schema"
 	"bethel/pkg/stage"
 	"bethel/pkg/tomlguard"
 )
 
 // PrivacyFile is the input name every stage that handles personal data
-// looks for: the one declaration of which canonical fields are sensitive.
+// looks for, beside FieldsFile: the workspace's privacy settings.
 //
 // Format (config/privacy.toml):
 //
-//	# canonical fields whose values identify or describe a person
-//	sensitive = ["first_name", "last_name", "email", ...]
 //	# public outputs suppress counts below this (default 5)
 //	min_cell = 5
 //
-// Unknown keys, wrong types and a min_cell below 1 are errors naming
-// file:line. There is no built-in default list on purpose: a second list
-// in code would be a second declaration that can drift.
+// Which fields are sensitive is declared with the fields themselves
+// (`sensitive = true` in config/fields.toml): one place for all that is
+// known of a field. Unknown keys, wrong types and a min_cell below 1 are
+// errors naming file:line.
 const PrivacyFile = "privacy.toml"
 
 // Privacy is the loaded privacy declaration.
 type Privacy struct {
-	// File is where it was declared, for messages.
+	// File is the privacy settings file, for messages.
 	File string
+	// FieldsFile is where the fields (and their sensitivity) are declared.
+	FieldsFile string
 	// Sensitive is sorted.
 	Sensitive []string
 	// MinCell is the smallest count a public output may show.
@@ -48,17 +50,56 @@ func (p *Privacy) IsSensitive(field string) bool { return p.set[field] }
 // modify), the shape pkg/patch's Table wants.
 func (p *Privacy) SensitiveSet() map[string]bool { return p.set }
 
-// PrivacyOf loads the privacy declaration from the node's inputs; a node
-// that handles personal data must list config/privacy.toml.
+// PrivacyOf loads the workspace's privacy declaration for a stage: the
+// files the engine names (stage.Run.Privacy and stage.Run.Fields), or,
+// run without an engine that does, the node's inputs named privacy.toml
+// and fields.toml.
 func PrivacyOf(r *stage.Run) (*Privacy, error) {
-	f, err := r.Input(PrivacyFile)
+	f, ff := r.Privacy, r.Fields
+	var err error
+	if f == "" {
+		if f, err = r.Input(PrivacyFile); err != nil {
+			return nil, err
+		}
+	}
+	if ff == "" {
+		if ff, err = r.Input(FieldsFile); err != nil {
+			return nil, err
+		}
+	}
+	return LoadPrivacyWith(r.FS, f, ff)
+}
+
+// LoadPrivacyWith reads the privacy settings and the sensitive fields of
+// the field declaration.
+func LoadPrivacyWith(fsys fs.FS, file, fieldsFile string) (*Privacy, error) {
+	p, err := LoadPrivacy(fsys, file)
 	if err != nil {
 		return nil, err
 	}
-	return LoadPrivacy(r.FS, f)
+	sens, err := LoadSensitive(fsys, fieldsFile)
+	if err != nil {
+		return nil, err
+	}
+	p.FieldsFile, p.set = fieldsFile, sens
+	for f := range sens {
+		p.Sensitive = append(p.Sensitive, f)
+	}
+	sort.Strings(p.Sensitive)
+	return p, nil
 }
 
-// LoadPrivacy reads and checks a privacy declaration.
+// LoadSensitive returns the sensitive fields of a field declaration.
+func LoadSensitive(fsys fs.FS, fieldsFile string) (map[string]bool, error) {
+	s, err := schema.Load(fsys, fieldsFile)
+	if err != nil {
+		return nil, err
+	}
+	return s.SensitiveSet(), nil
+}
+
+// LoadPrivacy reads and checks the privacy settings alone; its Sensitive
+// is empty (LoadPrivacyWith adds the field declaration's).
 func LoadPrivacy(fsys fs.FS, file string) (*Privacy, error) {
 	var doc map[string]any
 	data, _, err := cfgDecode(fsys, file, &doc)
@@ -71,19 +112,7 @@ func LoadPrivacy(fsys fs.FS, file string) (*Privacy, error) {
 		at := pos.Pos{File: file, Line: cfgKeyLine(data, k)}
 		switch k {
 		case "sensitive":
-			list, ok := doc[k].([]any)
-			if !ok {
-				errs = append(errs, pos.Errorf(at, "sensitive must be an array of field names"))
-				continue
-			}
-			for _, v := range list {
-				s, ok := v.(string)
-				if !ok || strings.TrimSpace(s) == "" {
-					errs = append(errs, pos.Errorf(at, "sensitive must hold field names (strings), not %v", v))
-					continue
-				}
-				p.set[s] = true
-			}
+			errs = append(errs, pos.Errorf(at, "the sensitive list is declared with the fields now: mark each field sensitive = true in %s, and remove this key", schema.DefaultFile))
 		case "min_cell":
 			n, ok := doc[k].(int64)
 			if !ok || n < 1 {
@@ -94,16 +123,9 @@ func LoadPrivacy(fsys fs.FS, file string) (*Privacy, error) {
 		case "countable", "sources", "sensitive_values", "unsandboxed":
 			// The engine's part of the declaration (pipeline.Declaration).
 		default:
-			errs = append(errs, pos.Errorf(at, "unknown key %q (want sensitive, min_cell)", k))
+			errs = append(errs, pos.Errorf(at, "unknown key %q (want min_cell)", k))
 		}
 	}
-	if _, ok := doc["sensitive"]; !ok {
-		errs = append(errs, pos.Errorf(pos.Pos{File: file, Line: 1}, "missing sensitive = [...]: declare the sensitive fields, even if none (sensitive = [])"))
-	}
-	for s := range p.set {
-		p.Sensitive = append(p.Sensitive, s)
-	}
-	sort.Strings(p.Sensitive)
 	return p, errs.Err()
 }
 
@@ -135,7 +157,7 @@ func (p *Privacy) CheckPrivacy(node string, vis stage.Visibility, declassify, ou
 		for _, f := range c.From {
 			if p.set[f] {
 				errs = append(errs, fmt.Errorf("node %s: %s output %s: column %q copies the values of sensitive field %q (declared in %s); make the node private, output counts instead, or declare the node's declassify reason",
-					node, vis, output, c.Column, f, p.File))
+					node, vis, output, c.Column, f, p.FieldsFile))
 			}
 		}
 	}

@@ -12,13 +12,12 @@ func TestLoadPrivacy(t *testing.T) {
 		name, data, err string
 		min             int
 	}{
-		{"ok", "sensitive = [\"email\", \"first_name\"]\nmin_cell = 3\n", "", 3},
-		{"default min", "sensitive = []\n", "", 5},
-		{"unknown key", "sensitive = []\n\nmincell = 3\n", "config/privacy.toml:3: unknown key \"mincell\" (want sensitive, min_cell)", 0},
-		{"bad min", "sensitive = []\nmin_cell = 0\n", "config/privacy.toml:2: min_cell must be an integer of at least 1", 0},
-		{"not list", "sensitive = \"email\"\n", "config/privacy.toml:1: sensitive must be an array of field names", 0},
-		{"missing", "min_cell = 5\n", "config/privacy.toml:1: missing sensitive = [...]: declare the sensitive fields, even if none (sensitive = [])", 0},
-		{"syntax", "sensitive = [\n", "config/privacy.toml:1: unexpected EOF; expected value", 0},
+		{"ok", "min_cell = 3\n", "", 3},
+		{"default min", "# nothing\n", "", 5},
+		{"unknown key", "# x\n\nmincell = 3\n", "config/privacy.toml:3: unknown key \"mincell\" (want min_cell)", 0},
+		{"bad min", "# x\nmin_cell = 0\n", "config/privacy.toml:2: min_cell must be an integer of at least 1", 0},
+		{"sensitive moved", "min_cell = 5\nsensitive = [\"email\"]\n", "config/privacy.toml:2: the sensitive list is declared with the fields now: mark each field sensitive = true in config/fields.toml, and remove this key", 0},
+		{"syntax", "min_cell = [\n", "config/privacy.toml:1: unexpected EOF; expected value", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,8 +40,9 @@ func TestLoadPrivacy(t *testing.T) {
 }
 
 func TestCheckPrivacy(t *testing.T) {
-	fsys := fstest.MapFS{"config/privacy.toml": {Data: []byte(`sensitive = ["first_name", "allergies"]`)}}
-	p, err := LoadPrivacy(fsys, "config/privacy.toml")
+	fsys := fstest.MapFS{"config/privacy.toml": {Data: []byte("min_cell = 5\n")},
+		"config/fields.toml": {Data: []byte(testFieldsTOML("first_name", "allergies"))}}
+	p, err := LoadPrivacyWith(fsys, "config/privacy.toml", "config/fields.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestCheckPrivacy(t *testing.T) {
 		{Column: "allergy_count", From: []string{"allergies"}, Aggregate: true},
 		{Column: "who", From: []string{"bethel", "first_name"}},
 	}
-	want := `node names: internal output out/summary/x.csv: column "who" copies the values of sensitive field "first_name" (declared in config/privacy.toml); make the node private, output counts instead, or declare the node's declassify reason`
+	want := `node names: internal output out/summary/x.csv: column "who" copies the values of sensitive field "first_name" (declared in config/fields.toml); make the node private, output counts instead, or declare the node's declassify reason`
 	if err := p.CheckPrivacy("names", stage.Internal, "", "out/summary/x.csv", cols); err == nil || err.Error() != want {
 		t.Errorf("internal: err = %v\nwant %s", err, want)
 	}

@@ -56,8 +56,7 @@ const progRegs = "registration_id,bethel,member_type,days_attending,payment_stat
 	"R-2,12,adult,Friday,paid\n" +
 	"R-3,21,daughter,Friday,pending\n" +
 	"R-4,21,guest,Friday,paid\n" +
-	"R-5,7,daughter,Saturday,paid\n" +
-	"R-6,7,daughter,Friday,cancelled\n"
+	"R-5,7,daughter,Saturday,paid\n"
 
 // progFixture writes a small program workspace; files override or add.
 func progFixture(t *testing.T, files map[string]string) string {
@@ -67,7 +66,8 @@ func progFixture(t *testing.T, files map[string]string) string {
 		"config/schedule.toml":          progSchedule,
 		"inputs/program.csv":            progCSV,
 		"config/bethels.csv":            "number,name,city,district\n7,Seven,A,D1\n12,Twelve,B,D1\n21,TwentyOne,C,D2\n",
-		"config/privacy.toml":           "sensitive = []\n",
+		"config/privacy.toml":           "min_cell = 5\n",
+		"config/fields.toml":            testFieldsTOML(),
 		"config/program.lock.json":      string(UnlockedProgram()),
 		"out/private/registrations.csv": progRegs,
 	}
@@ -104,7 +104,7 @@ func progRun(dir string) (*stage.Run, *progResult) {
 	}
 	sort.Strings(patches)
 	inputs := []string{"inputs/program.csv", "config/schedule.toml", "config/bethels.csv", "config/program.lock.json",
-		"out/private/registrations.csv", "config/privacy.toml"}
+		"out/private/registrations.csv", "config/fields.toml", "config/privacy.toml"}
 	r := &stage.Run{Node: "program", Inputs: inputs, Patches: patches, Outputs: progOutputs, Visibility: stage.Internal,
 		FS: os.DirFS(dir), Warnf: func(string, ...any) {}}
 	return r, &progResult{out: map[string]string{}}

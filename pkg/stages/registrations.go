@@ -15,6 +15,7 @@ import (
 	"bethel/pkg/lineage"
 	"bethel/pkg/patch"
 	"bethel/pkg/pos"
+	"bethel/pkg/schema"
 	"bethel/pkg/stage"
 )
 
@@ -159,15 +160,11 @@ type valueError struct {
 // (with the patch report) even on error when the patches could be
 // evaluated, for PatchReport.
 func normalizeRegistrations(ctx context.Context, r *stage.Run, opt patch.Options) (*regResult, error) {
-	src, err := regSources(r)
+	src, cfg, err := regSources(r)
 	if err != nil {
 		return nil, err
 	}
 	priv, err := PrivacyOf(r)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := src.load(r.FS, true)
 	if err != nil {
 		return nil, err
 	}
@@ -182,42 +179,74 @@ func normalizeRegistrations(ctx context.Context, r *stage.Run, opt patch.Options
 	return patchRegistrations(m, cfg, priv, patches, opt)
 }
 
-// regSourceFiles are the files the mapping half reads: the export and the
-// three config files it needs (privacy.toml is the patching half's).
+// regSourceFiles are the files the mapping half reads: the export, the
+// field declaration and the directories its reference fields name.
 type regSourceFiles struct {
-	export, columns, values, bethels string
+	export, fields string
+	refs           []string
 }
 
-// regSources finds the mapping half's files among r's inputs.
-func regSources(r *stage.Run) (regSourceFiles, error) {
+// regSources finds the mapping half's files among r's inputs and loads
+// the field declaration: the export is the one .csv input that is not a
+// reference field's directory.
+func regSources(r *stage.Run) (regSourceFiles, *regConfig, error) {
 	var s regSourceFiles
+	var err error
+	if s.fields, err = fieldsFileOf(r); err != nil {
+		return s, nil, err
+	}
+	cfg, err := loadRegConfig(r.FS, s.fields, r.Inputs)
+	if err != nil {
+		return s, nil, err
+	}
+	s.refs = cfg.refs()
 	for _, in := range r.Inputs {
-		if !strings.HasSuffix(in, ".csv") {
-			continue
-		}
-		if in == BethelsFile || strings.HasSuffix(in, "/"+BethelsFile) {
-			s.bethels = in
+		if !strings.HasSuffix(in, ".csv") || slices.Contains(s.refs, in) {
 			continue
 		}
 		if s.export != "" {
-			return s, fmt.Errorf("node %s: two exports among the inputs (%s and %s); %s reads one", r.Node, s.export, in, regStageName(r))
+			return s, nil, fmt.Errorf("node %s: two exports among the inputs (%s and %s); %s reads one", r.Node, s.export, in, regStageName(r))
 		}
 		s.export = in
 	}
 	if s.export == "" {
-		return s, fmt.Errorf("node %s: no export among the inputs: add the registration export (a .csv) to the node's inputs", r.Node)
+		return s, nil, fmt.Errorf("node %s: no export among the inputs: add the registration export (a .csv) to the node's inputs", r.Node)
 	}
-	if s.bethels == "" {
-		return s, fmt.Errorf("node %s: stage needs an input %q; add it to the node's inputs", r.Node, BethelsFile)
+	return s, cfg, nil
+}
+
+// loadRegConfig loads the field declaration and binds its directories,
+// which must be among inputs.
+func loadRegConfig(fsys fs.FS, fields string, inputs []string) (*regConfig, error) {
+	sch, err := schema.Load(fsys, fields)
+	if err != nil {
+		return nil, err
 	}
-	var err error
-	if s.columns, err = r.Input(ColumnsFile); err != nil {
-		return s, err
+	if err := bindReferences(fsys, sch, inputs); err != nil {
+		return nil, err
 	}
-	if s.values, err = r.Input(ValuesFile); err != nil {
-		return s, err
+	return &regConfig{schema: sch, header: regDeclaredHeaders(sch)}, nil
+}
+
+// regDeclaredHeaders names each field by its first declared header, for
+// messages before (or without) an export's header.
+func regDeclaredHeaders(sch *schema.Schema) []string {
+	h := make([]string, len(sch.Fields))
+	for i, f := range sch.Fields {
+		h[i] = f.Headers[0]
 	}
-	return s, nil
+	return h
+}
+
+// refs lists the reference fields' directories.
+func (c *regConfig) refs() []string {
+	var out []string
+	for _, f := range c.schema.Fields {
+		if f.Reference != nil && !slices.Contains(out, f.Reference.Resource) {
+			out = append(out, f.Reference.Resource)
+		}
+	}
+	return out
 }
 
 // regStageName names the stage in messages: the registrations stages
@@ -236,25 +265,6 @@ func regStageName(r *stage.Run) string {
 	return "registrations.normalize"
 }
 
-// load reads the config files; with columns false, the export header is
-// not needed (the patching half, which has it from the mapped table).
-func (s regSourceFiles) load(fsys fs.FS, columns bool) (*regConfig, error) {
-	cfg := &regConfig{}
-	var err error
-	if columns {
-		if cfg.header, err = regLoadColumns(fsys, s.columns); err != nil {
-			return nil, err
-		}
-	}
-	if err := regLoadValues(fsys, s.values, cfg); err != nil {
-		return nil, err
-	}
-	if cfg.bethels, err = LoadBethels(fsys, s.bethels); err != nil {
-		return nil, err
-	}
-	return cfg, nil
-}
-
 // regMapped is the export mapped to canonical values, before patches: what
 // the registrations.map stage stores (registrations_mapped.go) and the
 // registrations.patch stage reads back.
@@ -269,7 +279,7 @@ type regMapped struct {
 
 // mapRegistrations reads and maps the export.
 func mapRegistrations(ctx context.Context, fsys fs.FS, src regSourceFiles, cfg *regConfig) (*regMapped, error) {
-	m := &regMapped{export: src.export, header: cfg.header}
+	m := &regMapped{export: src.export, header: slices.Clone(cfg.header)}
 	table, verrs, err := readExport(ctx, fsys, src.export, cfg, m)
 	if err != nil {
 		return nil, err
@@ -288,7 +298,9 @@ func patchRegistrations(m *regMapped, cfg *regConfig, priv *Privacy, patches []*
 		res.counts["rows_read"] = m.rowsRead
 	}
 	table := m.table
+	sch := cfg.schema
 	table.Canon = cfg.canon
+	table.Required = cfg.required()
 	table.Sensitive = priv.SensitiveSet()
 	res.table = table
 	rep, warns, perr := patch.Apply(table, patches, opt)
@@ -299,14 +311,13 @@ func patchRegistrations(m *regMapped, cfg *regConfig, priv *Privacy, patches []*
 	if perr != nil {
 		errs = append(errs, perr.(pos.List)...)
 	}
-	field := func(name string) int { return slices.Index(RegistrationFields, name) }
-	statusCol := field("payment_status")
-	res.keyCol = field("registration_id")
-	inactive := func(i int) bool { return regContains(InactiveStatuses, table.Records[i].Get(statusCol)) }
+	statusCol := sch.Index(sch.Roles.Status)
+	res.keyCol = sch.Index(sch.PrimaryKey)
+	inactive := func(i int) bool { return statusCol >= 0 && sch.IsInactive(table.Records[i].Get(statusCol)) }
 	var open []valueError
 	for _, ve := range m.verrs {
 		rec := &table.Records[ve.rec]
-		if rec.Dropped || (ve.field != statusCol && inactive(ve.rec)) || patchedField(table, ve.rec, RegistrationFields[ve.field]) {
+		if rec.Dropped || (ve.field != statusCol && inactive(ve.rec)) || patchedField(table, ve.rec, table.Fields[ve.field]) {
 			continue
 		}
 		open = append(open, ve)
@@ -367,23 +378,35 @@ func patchedField(t *patch.Table, rec int, field string) bool {
 // valueErr formats a value error: file:line, record key, column, and the
 // raw value unless the column is sensitive.
 func valueErr(header []string, export string, t *patch.Table, ve valueError, priv *Privacy, opt patch.Options) error {
-	field := RegistrationFields[ve.field]
-	key := t.Records[ve.rec].Get(slices.Index(RegistrationFields, "registration_id"))
-	bv, ok := ve.err.(*regBadValue)
+	field := t.Fields[ve.field]
+	key := t.Records[ve.rec].Get(slices.Index(t.Fields, t.Key))
+	bv, ok := ve.err.(*schema.ValueError)
 	if !ok {
 		return pos.Errorf(pos.Pos{File: export, Line: ve.line}, "%s: column %q: %v", key, header[ve.field], ve.err)
 	}
 	shown := strconv.Quote(ve.raw)
+	hint := bv.Hint
 	if priv.IsSensitive(field) && !opt.ShowPrivate {
 		shown = "(value withheld: sensitive field " + field + ")"
+		if strings.HasPrefix(hint, "did you mean") {
+			hint = "" // the closest category says what the value nearly is
+		}
 	}
 	if strings.TrimSpace(ve.raw) == "" {
 		shown = ""
 	} else {
 		shown = " " + shown
 	}
-	return pos.Errorf(pos.Pos{File: export, Line: ve.line}, "%s: column %q: %s%s (%s; or fix the record with a patch that sets %s)",
-		key, header[ve.field], bv.what, shown, bv.hint, field)
+	var why []string
+	if bv.Want != "" {
+		why = append(why, "want "+bv.Want)
+	}
+	if hint != "" {
+		why = append(why, hint)
+	}
+	why = append(why, "or fix the record with a patch that sets "+field)
+	return pos.Errorf(pos.Pos{File: export, Line: ve.line}, "%s: column %q: %s%s (%s)",
+		key, header[ve.field], bv.What, shown, strings.Join(why, "; "))
 }
 
 // regBatch is a batch of raw records handed from the parsing goroutine to
@@ -410,13 +433,24 @@ func readExport(ctx context.Context, fsys fs.FS, export string, cfg *regConfig, 
 	if err != nil {
 		return nil, nil, err
 	}
-	idx, err := cr.Require(cfg.header...)
+	cols, err := cfg.schema.Columns(export, cr.Header())
 	if err != nil {
 		return nil, nil, err
 	}
-	t := newRegTable(export)
+	idx := cols.Index
+	cfg.cols = cols
+	for i, j := range idx {
+		if j >= 0 {
+			m.header[i] = strings.TrimSpace(cr.Header()[j])
+		}
+	}
+	if w := cols.MissingWarning(export); w != "" {
+		m.warns = append(m.warns, w)
+	}
+	t := newRegTable(export, cfg.schema)
+	keyCol := cfg.schema.Index(cfg.schema.PrimaryKey)
 	var verrs []valueError
-	n := len(RegistrationFields)
+	n := len(cfg.schema.Fields)
 	vals := make([]string, n)
 	mappers := cfg.mappers()
 	// Parsing and mapping run on two goroutines, in batches: each is
@@ -441,7 +475,11 @@ func readExport(ctx context.Context, fsys fs.FS, export string, cfg *regConfig, 
 					return
 				}
 				for fi := 0; fi < n; fi++ {
-					b.fields = append(b.fields, rec.Fields[idx[fi]])
+					if j := idx[fi]; j >= 0 {
+						b.fields = append(b.fields, rec.Fields[j])
+					} else {
+						b.fields = append(b.fields, "")
+					}
 				}
 				b.lines = append(b.lines, rec.Line)
 			}
@@ -460,6 +498,11 @@ func readExport(ctx context.Context, fsys fs.FS, export string, cfg *regConfig, 
 			m.rowsRead++
 			raws := b.fields[k*n : (k+1)*n]
 			for fi, raw := range raws {
+				if idx[fi] < 0 {
+					// No column: blank, not what a blank cell means.
+					vals[fi] = ""
+					continue
+				}
 				v, err := mappers[fi](raw)
 				if err != nil {
 					verrs = append(verrs, valueError{rec: len(t.Records), field: fi, line: line, err: err, raw: raw})
@@ -472,14 +515,19 @@ func readExport(ctx context.Context, fsys fs.FS, export string, cfg *regConfig, 
 				}
 				vals[fi] = v
 			}
-			if vals[0] == "" {
-				return nil, nil, pos.Errorf(pos.Pos{File: export, Line: line}, "column %q is empty: every registration needs its id", cfg.header[0])
+			if vals[keyCol] == "" {
+				return nil, nil, pos.Errorf(pos.Pos{File: export, Line: line}, "column %q is empty: every registration needs its %s", m.header[keyCol], cfg.schema.PrimaryKey)
 			}
 			t.Records = append(t.Records, patch.NewRecord(vals, line))
 		}
 		if b.err != nil {
 			return nil, nil, b.err
 		}
+	}
+	if len(t.Records) == 0 {
+		// A new event's first export, or a truncated download: say so
+		// once, and build (the program and the site need no records).
+		m.warns = append(m.warns, export+":1: the export has no records, only a header")
 	}
 	if n, first := cr.Converted(); n > 0 {
 		m.warns = append(m.warns, fmt.Sprintf("%s:%d: %d cells were not UTF-8 and were read as Windows-1252; export as \"CSV UTF-8\" to be sure", export, first, n))
@@ -489,7 +537,7 @@ func readExport(ctx context.Context, fsys fs.FS, export string, cfg *regConfig, 
 	keys := make([]string, len(t.Records))
 	for i := range t.Records {
 		order[i] = int32(i)
-		keys[i] = t.Records[i].Get(0)
+		keys[i] = t.Records[i].Get(keyCol)
 	}
 	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(keys[a], keys[b]) })
 	var errs pos.List
@@ -497,7 +545,7 @@ func readExport(ctx context.Context, fsys fs.FS, export string, cfg *regConfig, 
 		a, b := order[j-1], order[j]
 		if keys[a] == keys[b] {
 			la, lb := t.Records[a].Line, t.Records[b].Line
-			errs = append(errs, pos.Errorf(pos.Pos{File: export, Line: max(la, lb)}, "registration_id %s appears twice (also at line %d); the export must have one row per registration", keys[a], min(la, lb)))
+			errs = append(errs, pos.Errorf(pos.Pos{File: export, Line: max(la, lb)}, "%s %s appears twice (also at line %d); the export must have one row per registration", cfg.schema.PrimaryKey, keys[a], min(la, lb)))
 			if len(errs) == maxListedErrors {
 				break
 			}
@@ -507,15 +555,32 @@ func readExport(ctx context.Context, fsys fs.FS, export string, cfg *regConfig, 
 }
 
 // newRegTable is the empty registrations table of an export.
-func newRegTable(export string) *patch.Table {
-	return &patch.Table{
-		Name: "registrations", Fields: RegistrationFields, Key: "registration_id",
-		Lists: map[string]bool{"days_attending": true}, ListSep: ";",
-		Source: export,
+func newRegTable(export string, sch *schema.Schema) *patch.Table {
+	t := &patch.Table{
+		Name: "registrations", Fields: sch.Names(), Key: sch.PrimaryKey,
+		Lists: map[string]bool{}, ListSep: ";", Source: export,
 	}
+	for _, f := range sch.Fields {
+		if f.IsList() {
+			t.Lists[f.Name] = true
+			t.ListSep = f.Delimiter
+		}
+	}
+	return t
 }
 
-// mappers returns, per canonical field, the function that maps a raw cell.
+// required lists the fields a patch may not leave blank.
+func (c *regConfig) required() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range c.schema.Fields {
+		if f.Required {
+			m[f.Name] = true
+		}
+	}
+	return m
+}
+
+// mappers returns, per field, the function that maps a raw cell.
 // Mappings of low-cardinality fields are memoized: a million rows hold a
 // few hundred distinct bethel or meal spellings.
 func (c *regConfig) mappers() []func(string) (string, error) {
@@ -536,87 +601,64 @@ func (c *regConfig) mappers() []func(string) (string, error) {
 			return v, err
 		}
 	}
-	enum := func(field string) func(string) (string, error) {
-		return memo(func(raw string) (string, error) { return c.mapEnum(field, raw) })
-	}
-	text := func(raw string) (string, error) { return c.cleanText(raw, false), nil }
-	noneText := func(raw string) (string, error) { return c.cleanText(raw, true), nil }
-	m := make([]func(string) (string, error), len(RegistrationFields))
-	for i, f := range RegistrationFields {
-		switch f {
-		case "submitted_at":
-			m[i] = regDateTime
-		case "date_of_birth":
-			m[i] = regDate
-		case "email":
-			m[i] = regEmail
-		case "bethel":
-			m[i] = memo(c.parseBethel)
-		case "days_attending":
-			m[i] = memo(c.parseDays)
-		case "member_type", "tshirt_size", "banquet_meal", "payment_status", "photo_consent", "housing":
-			m[i] = enum(f)
-		case "amount_paid":
-			m[i] = memo(regAmount)
-		case "grand_bethel_office", "dietary_needs", "allergies":
-			m[i] = noneText
+	m := make([]func(string) (string, error), len(c.schema.Fields))
+	for i, f := range c.schema.Fields {
+		switch {
+		case len(f.Categories) > 0 || f.Reference != nil || f.Type == schema.Boolean || f.Format == schema.Money || f.Type == schema.Integer:
+			m[i] = memo(f.Canonical)
 		default:
-			m[i] = text
+			m[i] = f.Canonical
 		}
 	}
 	return m
 }
 
-// canon checks a patch value: canonical values only for mapped fields
-// (patches speak canonical), days in configured order.
+// canon checks a patch value against the field declaration. Patches
+// speak canonical values: a category, a yes/no value or a directory key
+// must be written as the build writes it (an export spelling gets "did you
+// mean" the canonical value); a list may name its values in any order and
+// spelling; dates, times, amounts and addresses may take any form the
+// export may. Blank stays blank (pkg/patch refuses it for a required
+// field in a set or an add).
 func (c *regConfig) canon(field, v string) (string, error) {
-	switch field {
-	case "bethel":
-		return c.canonBethel(v)
-	case "days_attending":
-		out, err := c.parseDays(v)
-		if err != nil {
-			return "", fmt.Errorf("want days among %s", strings.Join(c.days, ", "))
-		}
-		return out, nil
-	case "member_type", "tshirt_size", "banquet_meal", "payment_status", "photo_consent", "housing":
-		m := c.maps[field]
-		if regContains(m.order, v) || (v == "" && m.hasEmpty && m.empty == "") {
+	f := c.schema.Field(field)
+	if f == nil || strings.TrimSpace(v) == "" {
+		return v, nil
+	}
+	strict := f.Type == schema.Boolean || f.Reference != nil || f.Type == schema.String && len(f.Categories) > 0
+	if strict {
+		err := f.Check(v)
+		if err == nil {
 			return v, nil
 		}
-		return "", fmt.Errorf("not a canonical %s (want %s)", field, regOrList(m.order))
-	case "date_of_birth":
-		if d, err := regDate(v); err != nil || d != v {
-			return "", fmt.Errorf("want a date as 2010-04-03")
+		ve, ok := err.(*schema.ValueError)
+		if !ok {
+			return "", err
 		}
-	case "submitted_at":
-		if d, err := regDateTime(v); err != nil || d != v {
-			return "", fmt.Errorf("want a time as 2026-03-14T09:31:07")
+		out := *ve
+		if canonical, cerr := f.Canonical(v); cerr == nil && canonical != v {
+			out.Hint = fmt.Sprintf("did you mean %q?", canonical)
+		} else if strings.HasPrefix(out.Hint, "or add an alias") {
+			out.Hint = ""
 		}
-	case "amount_paid":
-		if d, err := regAmount(v); err != nil || d != v {
-			return "", fmt.Errorf("want an amount as 45.00")
-		}
-	case "email":
-		if d, err := regEmail(v); err != nil || d != v {
-			return "", fmt.Errorf("want one lower-case address")
-		}
-	case "registration_id":
-		if strings.TrimSpace(v) != v || v == "" {
-			return "", fmt.Errorf("want an id without surrounding space")
-		}
+		return "", &out
 	}
-	return v, nil
+	out, err := f.Canonical(v)
+	if ve, ok := err.(*schema.ValueError); ok && strings.HasPrefix(ve.Hint, "or add an alias") {
+		// Where to add an alias is advice for exports.
+		return "", &schema.ValueError{Field: ve.Field, What: ve.What, Want: ve.Want}
+	}
+	return out, err
 }
 
 // write writes the active records, sorted, and their lineage.
 func (res *regResult) write(w io.Writer, rec *lineage.Recorder) error {
 	cw := csvio.NewWriter(w)
-	if err := cw.Write(RegistrationFields); err != nil {
+	t := res.table
+	if err := cw.Write(t.Fields); err != nil {
 		return err
 	}
-	t := res.table
-	row := make([]string, 0, len(RegistrationFields))
+	row := make([]string, 0, len(t.Fields))
 	rec.Grow(len(res.active))
 	for _, i := range res.active {
 		row = t.Records[i].AppendValues(row[:0])
@@ -678,17 +720,20 @@ func (res *regResult) memoColumns(file string) *memoSeed {
 			continue
 		}
 		r := &t.Records[i]
-		for f := range RegistrationFields {
+		for f := range t.Fields {
 			if strings.ContainsAny(r.Get(f), "\r\n") {
 				return nil
 			}
 		}
 	}
-	rr := &regRows{file: file, header: RegistrationFields, cols: map[string]*regCol{}, n: len(res.active)}
+	rr := &regRows{file: file, header: t.Fields, cols: map[string]*regCol{}, n: len(res.active)}
 	idx := make([]int, len(regMemoColumns))
 	cs := make([]*regCol, len(regMemoColumns))
 	for k, c := range regMemoColumns {
-		idx[k] = slices.Index(RegistrationFields, c)
+		idx[k] = slices.Index(t.Fields, c)
+		if idx[k] < 0 {
+			return nil // a field the memo expects is not declared: the stages parse the file
+		}
 		cs[k] = newRegCol(c, len(res.active))
 		rr.cols[c] = cs[k]
 	}
@@ -751,7 +796,7 @@ func (res *regResult) touched() map[string][]string {
 		all = r.AppendValues(all[:0])
 		var vs []string
 		for f, v := range all {
-			if res.privacy.IsSensitive(RegistrationFields[f]) {
+			if res.privacy.IsSensitive(res.table.Fields[f]) {
 				vs = append(vs, v)
 			}
 		}

@@ -91,11 +91,9 @@ func fixtureSensitiveValues(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fsys := fstest.MapFS{"config/privacy.toml": {Data: []byte(`sensitive = []`)}}
-	_ = fsys
 	lines := strings.Split(string(b), "\n")
 	header := strings.Split(strings.TrimPrefix(lines[0], "\uFEFF"), ",")
-	priv, err := LoadPrivacy(os.DirFS(filepath.Join("testdata", "registrations", "small")), "config/privacy.toml")
+	priv, err := LoadPrivacyWith(os.DirFS(filepath.Join("testdata", "registrations", "small")), "config/privacy.toml", "config/fields.toml")
 	if err != nil {
 		t.Fatal(err)
 	}

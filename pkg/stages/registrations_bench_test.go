@@ -47,7 +47,7 @@ func benchRegistrations(b *testing.B, rows int) {
 		out := rr.outputs["out/private/registrations.csv"].Bytes()
 		fsys := map[string][]byte{"out/private/registrations.csv": out}
 		_ = fsys
-		d, dr := workspaceRun(b, os.DirFS(dir), "duplicates", []string{"out/private/registrations.csv", "config/privacy.toml"}, []string{"out/summary/duplicates.csv"}, "")
+		d, dr := workspaceRun(b, os.DirFS(dir), "duplicates", []string{"out/private/registrations.csv", "config/fields.toml", "config/privacy.toml"}, []string{"out/summary/duplicates.csv"}, "")
 		d.FS = overlayFS{base: os.DirFS(dir), files: fsys}
 		d.Visibility = stage.Internal
 		if err := (registrationsDuplicates{}).Run(context.Background(), d); err != nil {

@@ -1,89 +1,20 @@
 package stages
 
 import (
-	"bethel/pkg/stage"
 	"fmt"
 	"io"
 	"io/fs"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"bethel/pkg/csvio"
 	"bethel/pkg/pos"
+	"bethel/pkg/schema"
+	"bethel/pkg/stage"
 )
-
-// RegistrationFields are the canonical fields of a registration, in the
-// order of out/private/registrations.csv.
-var RegistrationFields = []string{
-	"registration_id", "submitted_at", "first_name", "last_name", "preferred_name", "email", "phone",
-	"date_of_birth", "bethel", "member_type", "grand_bethel_office", "days_attending", "banquet_meal",
-	"dietary_needs", "allergies", "tshirt_size", "housing", "emergency_contact_name",
-	"emergency_contact_phone", "photo_consent", "amount_paid", "payment_status",
-}
-
-// Canonical values fixed by the product brief; config/values.toml maps
-// messy values onto them (and may not invent others), so that every
-// summary can rely on them.
-var (
-	// MemberTypes in summary column order.
-	MemberTypes = []string{"daughter", "adult", "guest"}
-	// TShirtSizes in canonical size order.
-	TShirtSizes = []string{"YS", "YM", "YL", "XS", "S", "M", "L", "XL", "2XL", "3XL", "4XL"}
-	// BanquetMeals in summary order.
-	BanquetMeals = []string{"chicken", "vegetarian", "vegan", "child", "none"}
-	// PaymentStatuses; InactiveStatuses count nowhere.
-	PaymentStatuses  = []string{"paid", "pending", "cancelled", "refunded"}
-	InactiveStatuses = []string{"cancelled", "refunded"}
-	// PhotoConsents are the canonical photo_consent values.
-	PhotoConsents = []string{"yes", "no"}
-)
-
-// ColumnsFile maps the platform's headers to canonical fields.
-//
-// Format (config/columns.toml):
-//
-//	[columns]
-//	"Registration ID" = "registration_id"
-//	"Submitted At"    = "submitted_at"
-//	...
-//
-// Every canonical field must be mapped exactly once; a header in the export
-// that is not mapped is ignored (platforms add columns), a mapped header
-// missing from the export is an error naming it.
-const ColumnsFile = "columns.toml"
-
-// ValuesFile maps messy cell values to canonical ones.
-//
-// Format (config/values.toml): one table per mapped field, whose keys are
-// the canonical values (in the order summaries list them) and whose values
-// are the aliases that mean them; a string key `empty` says what an empty
-// cell means (leave it out and an empty cell is an error):
-//
-//	[member_type]
-//	daughter = ["JD", "Job's Daughter"]
-//	adult    = ["Bethel Guardian", "BG", "ABG", "Majority Member", "Council"]
-//	guest    = ["Parent", "Guest"]
-//
-//	[banquet_meal]
-//	empty = "none"
-//	chicken = ["Chicken", "Roast chicken"]
-//
-//	[days]
-//	order = ["Friday", "Saturday", "Sunday"]   # the configured days
-//	all   = ["All days", "Whole weekend"]     # phrases meaning every day
-//	[days.aliases]
-//	Friday = ["Fri", "Fr"]
-//
-//	[free_text]
-//	none = ["None", "N/A", "-"]   # dietary_needs, allergies, grand_bethel_office: means empty
-//
-// Tables: member_type, tshirt_size, banquet_meal, payment_status,
-// photo_consent, housing (canonical values of housing are whatever the
-// file lists), days, free_text. Aliases compare case-insensitively, with
-// runs of spaces collapsed, dots dropped and curly apostrophes straight;
-// a canonical value is always its own alias.
-const ValuesFile = "values.toml"
 
 // BethelsFile is the bethel directory: config/bethels.csv with columns
 // number,name,city,district.
@@ -159,7 +90,7 @@ func LoadBethels(fsys fs.FS, file string) (*Bethels, error) {
 		b.ByNumber[n] = e
 		b.List = append(b.List, e)
 		for _, place := range []string{e.City, e.Name} {
-			if k := regFold(place); k != "" && !regContainsBethel(b.byPlace[k], e) {
+			if k := schema.Fold(place); k != "" && !regContainsBethel(b.byPlace[k], e) {
 				b.byPlace[k] = append(b.byPlace[k], e)
 			}
 		}
@@ -171,6 +102,15 @@ func LoadBethels(fsys fs.FS, file string) (*Bethels, error) {
 	return b, nil
 }
 
+// byNumber returns the bethel numbered n, or nil (also for a nil
+// directory).
+func (b *Bethels) byNumber(n int) *Bethel {
+	if b == nil {
+		return nil
+	}
+	return b.ByNumber[n]
+}
+
 func regContainsBethel(l []*Bethel, e *Bethel) bool {
 	for _, x := range l {
 		if x == e {
@@ -180,305 +120,193 @@ func regContainsBethel(l []*Bethel, e *Bethel) bool {
 	return false
 }
 
-// regConfig is everything registrations.normalize reads from config/.
-type regConfig struct {
-	// header maps canonical field index -> export header.
-	header  []string
-	maps    map[string]*regValueMap // by canonical field
-	days    []string
-	dayIdx  map[string]int // folded day name or alias -> index in days
-	allDays map[string]bool
-	none    map[string]bool
-	noneMax int // the longest "none" word, to skip folding longer text
-	bethels *Bethels
-}
-
-// regValueMap is one table of values.toml.
-type regValueMap struct {
-	field    string
-	order    []string          // canonical values in file order
-	alias    map[string]string // folded alias -> canonical
-	empty    string
-	hasEmpty bool
-}
-
-// regLoadColumns reads columns.toml.
-func regLoadColumns(fsys fs.FS, file string) ([]string, error) {
-	var doc map[string]any
-	data, _, err := cfgDecode(fsys, file, &doc)
+// SchemaOf loads the workspace's field declaration for a stage. Its
+// reference fields are not bound: a stage that maps raw values binds the
+// directories it lists (bindReferences).
+func SchemaOf(r *stage.Run) (*schema.Schema, error) {
+	file, err := fieldsFileOf(r)
 	if err != nil {
 		return nil, err
 	}
-	var errs pos.List
-	for _, k := range cfgSortedKeys(doc) {
-		if k != "columns" {
-			errs = append(errs, pos.Errorf(pos.Pos{File: file, Line: cfgKeyLine(data, k)}, "unknown key %q (want [columns])", k))
-		}
-	}
-	cols, ok := doc["columns"].(map[string]any)
-	if !ok {
-		return nil, append(errs, pos.Errorf(pos.Pos{File: file, Line: 1}, "missing [columns] table: export header = canonical field"))
-	}
-	fieldIdx := map[string]int{}
-	for i, f := range RegistrationFields {
-		fieldIdx[f] = i
-	}
-	header := make([]string, len(RegistrationFields))
-	for _, h := range cfgSortedKeys(cols) {
-		at := pos.Pos{File: file, Line: cfgKeyLine(data, h)}
-		f, ok := cols[h].(string)
-		if !ok {
-			errs = append(errs, pos.Errorf(at, "column %q must map to a canonical field name (a string)", h))
-			continue
-		}
-		i, ok := fieldIdx[f]
-		if !ok {
-			errs = append(errs, pos.Errorf(at, "column %q maps to %q, which is not a canonical field%s", h, f, regDidYouMean(f, RegistrationFields)))
-			continue
-		}
-		if header[i] != "" {
-			errs = append(errs, pos.Errorf(at, "canonical field %q is mapped twice (from %q and %q)", f, header[i], h))
-			continue
-		}
-		header[i] = strings.TrimSpace(h)
-	}
-	for i, h := range header {
-		if h == "" && len(errs) == 0 {
-			errs = append(errs, pos.Errorf(pos.Pos{File: file, Line: cfgKeyLine(data, "columns")}, "canonical field %q has no column; map the export's header to it", RegistrationFields[i]))
-		}
-	}
-	return header, errs.Err()
+	return schema.Load(r.FS, file)
 }
 
-// regFixedValues are the mapped fields whose canonical values the brief fixes.
-var regFixedValues = map[string][]string{
-	"member_type":    MemberTypes,
-	"tshirt_size":    TShirtSizes,
-	"banquet_meal":   BanquetMeals,
-	"payment_status": PaymentStatuses,
-	"photo_consent":  PhotoConsents,
-	"housing":        nil, // any canonical values the file lists
+// fieldsFileOf is the field declaration the engine names
+// (stage.Run.Fields), or the node's input named fields.toml.
+func fieldsFileOf(r *stage.Run) (string, error) {
+	if r.Fields != "" {
+		return r.Fields, nil
+	}
+	return r.Input(FieldsFile)
 }
 
-// regLoadValues reads values.toml.
-func regLoadValues(fsys fs.FS, file string, c *regConfig) error {
-	var doc map[string]any
-	data, md, err := cfgDecode(fsys, file, &doc)
-	if err != nil {
-		return err
-	}
-	// Key order in the file gives the canonical order of housing values.
-	order := map[string][]string{}
-	for _, k := range md.Keys() {
-		if len(k) == 2 {
-			order[k[0]] = append(order[k[0]], k[1])
-		}
-	}
+// bindReferences loads the directory of every reference field, which must
+// be among inputs (every byte a stage reads is declared), and binds it.
+// The field bound to the bethel role reads the bethel directory, with its
+// spellings (Bethel #12, a city); any other reads its key column.
+func bindReferences(fsys fs.FS, s *schema.Schema, inputs []string) error {
 	var errs pos.List
-	at := func(k string) pos.Pos { return pos.Pos{File: file, Line: cfgKeyLine(data, k)} }
-	c.maps = map[string]*regValueMap{}
-	for _, sec := range cfgSortedKeys(doc) {
-		tab, ok := doc[sec].(map[string]any)
-		if !ok {
-			errs = append(errs, pos.Errorf(at(sec), "%s must be a table", sec))
+	for _, f := range s.Fields {
+		if f.Reference == nil {
 			continue
 		}
-		switch sec {
-		case "days":
-			errs = append(errs, c.loadDays(file, data, tab)...)
-			continue
-		case "free_text":
-			c.none = map[string]bool{}
-			for _, k := range cfgSortedKeys(tab) {
-				if k != "none" {
-					errs = append(errs, pos.Errorf(at(k), "unknown key %q in [free_text] (want none)", k))
-					continue
-				}
-				l, err := regStringList(tab[k])
-				if err != nil {
-					errs = append(errs, pos.Errorf(at(k), "free_text.none %v", err))
-				}
-				for _, s := range l {
-					c.none[regFold(s)] = true
-					c.noneMax = max(c.noneMax, len(s)+8)
-				}
-			}
+		res := f.Reference.Resource
+		if !slices.Contains(inputs, res) {
+			errs = append(errs, pos.Errorf(pos.Pos{File: s.File, Line: f.Line}, "field %s: its directory %s is not among the node's inputs; add it there", f.Name, res))
 			continue
 		}
-		fixed, known := regFixedValues[sec]
-		if !known {
-			errs = append(errs, pos.Errorf(at(sec), "unknown table [%s] (want member_type, tshirt_size, banquet_meal, payment_status, photo_consent, housing, days, free_text)", sec))
-			continue
-		}
-		m := &regValueMap{field: sec, alias: map[string]string{}}
-		for _, canon := range order[sec] {
-			v := tab[canon]
-			if canon == "empty" {
-				s, ok := v.(string)
-				if !ok {
-					errs = append(errs, pos.Errorf(at(canon), "%s.empty must be the canonical value of an empty cell (a string)", sec))
-					continue
-				}
-				m.empty, m.hasEmpty = s, true
-				continue
-			}
-			if fixed != nil && !regContains(fixed, canon) {
-				errs = append(errs, pos.Errorf(at(canon), "%q is not a canonical %s (want one of %s)", canon, sec, strings.Join(fixed, ", ")))
-				continue
-			}
-			aliases, err := regStringList(v)
+		if f.Name == s.Roles.Bethel {
+			b, err := LoadBethels(fsys, res)
 			if err != nil {
-				errs = append(errs, pos.Errorf(at(canon), "%s.%s %v", sec, canon, err))
+				errs = append(errs, err)
 				continue
 			}
-			m.order = append(m.order, canon)
-			for _, a := range append([]string{canon}, aliases...) {
-				k := regFold(a)
-				if prev, dup := m.alias[k]; dup && prev != canon {
-					errs = append(errs, pos.Errorf(at(canon), "alias %q of %s means both %q and %q", a, sec, prev, canon))
-					continue
-				}
-				m.alias[k] = canon
-			}
+			f.Bind(b)
+			continue
 		}
-		if m.hasEmpty && m.empty != "" && !regContains(m.order, m.empty) {
-			errs = append(errs, pos.Errorf(at("empty"), "%s.empty = %q is not one of its canonical values", sec, m.empty))
+		d, err := loadDirectory(fsys, res, f.Reference.Field)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		if fixed != nil {
-			// A canonical value is always its own alias, even unlisted.
-			for _, v := range fixed {
-				if _, ok := m.alias[regFold(v)]; !ok {
-					m.alias[regFold(v)] = v
-				}
-			}
-			m.order = fixed
-		}
-		c.maps[sec] = m
-	}
-	for _, sec := range []string{"member_type", "tshirt_size", "banquet_meal", "payment_status", "photo_consent", "housing", "days"} {
-		if _, ok := doc[sec]; !ok {
-			errs = append(errs, pos.Errorf(pos.Pos{File: file, Line: 1}, "missing table [%s]", sec))
-		}
-	}
-	if c.none == nil {
-		c.none = map[string]bool{}
+		f.Bind(d)
 	}
 	return errs.Err()
 }
 
-func (c *regConfig) loadDays(file string, data []byte, tab map[string]any) pos.List {
-	var errs pos.List
-	at := func(k string) pos.Pos { return pos.Pos{File: file, Line: cfgKeyLine(data, k)} }
-	c.dayIdx = map[string]int{}
-	c.allDays = map[string]bool{}
-	for _, k := range cfgSortedKeys(tab) {
-		switch k {
-		case "order", "all":
-		case "aliases":
-		default:
-			errs = append(errs, pos.Errorf(at(k), "unknown key %q in [days] (want order, all, aliases)", k))
-		}
-	}
-	days, err := regStringList(tab["order"])
-	if err != nil || len(days) == 0 {
-		return append(errs, pos.Errorf(at("days"), "days.order must list the event's days in order"))
-	}
-	c.days = days
-	for i, d := range days {
-		if strings.ContainsAny(d, ";,/") || strings.TrimSpace(d) != d || d == "" {
-			errs = append(errs, pos.Errorf(at("order"), "day %q: a day name holds no ; , / and no surrounding space", d))
-		}
-		c.dayIdx[regFold(d)] = i
-	}
-	if v, ok := tab["all"]; ok {
-		all, err := regStringList(v)
-		if err != nil {
-			errs = append(errs, pos.Errorf(at("all"), "days.all %v", err))
-		}
-		for _, a := range all {
-			c.allDays[regFold(a)] = true
-		}
-	}
-	if v, ok := tab["aliases"]; ok {
-		al, ok := v.(map[string]any)
-		if !ok {
-			return append(errs, pos.Errorf(at("aliases"), "days.aliases must be a table: day = [aliases]"))
-		}
-		for _, d := range cfgSortedKeys(al) {
-			i, ok := c.dayIdx[regFold(d)]
-			if !ok {
-				errs = append(errs, pos.Errorf(at(d), "days.aliases.%s: %q is not in days.order", d, d))
-				continue
-			}
-			l, err := regStringList(al[d])
-			if err != nil {
-				errs = append(errs, pos.Errorf(at(d), "days.aliases.%s %v", d, err))
-			}
-			for _, a := range l {
-				c.dayIdx[regFold(a)] = i
-			}
-		}
-	}
-	return errs
+// directory is a reference field's directory file: the values of its key
+// column.
+type directory struct {
+	file, column string
+	keys         []string
+	byFold       map[string]string
 }
 
-func regStringList(v any) ([]string, error) {
-	l, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("must be an array of strings")
+func loadDirectory(fsys fs.FS, file, column string) (*directory, error) {
+	f, err := fsys.Open(file)
+	if err != nil {
+		return nil, err
 	}
-	out := make([]string, 0, len(l))
-	for _, x := range l {
-		s, ok := x.(string)
-		if !ok {
-			return nil, fmt.Errorf("must be an array of strings")
-		}
-		out = append(out, s)
+	defer f.Close()
+	r, err := csvio.NewReader(f, file)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
-}
-
-func regContains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
+	idx, err := r.Require(column)
+	if err != nil {
+		return nil, err
 	}
-	return false
-}
-
-// fold is the comparison form of an alias: lower case, curly apostrophes
-// straight, dots dropped, runs of space collapsed, trimmed.
-func regFold(s string) string {
-	s = strings.TrimSpace(s)
-	simple := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 || c == '.' || (c >= 'A' && c <= 'Z') || (c == ' ' && i > 0 && s[i-1] == ' ') || c == '\t' {
-			simple = false
+	d := &directory{file: file, column: column, byFold: map[string]string{}}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
 			break
 		}
+		if err != nil {
+			return nil, err
+		}
+		k := strings.TrimSpace(rec.Fields[idx[0]])
+		if _, dup := d.byFold[schema.Fold(k)]; dup || k == "" {
+			return nil, pos.Errorf(pos.Pos{File: file, Line: rec.Line}, "%s %q is blank or listed twice", column, k)
+		}
+		d.byFold[schema.Fold(k)] = k
+		d.keys = append(d.keys, k)
 	}
-	if simple {
-		return s
-	}
-	s = strings.ToLower(s)
-	s = regFoldReplacer.Replace(s)
-	return strings.Join(strings.Fields(s), " ")
+	return d, nil
 }
 
-var regFoldReplacer = strings.NewReplacer("\u2019", "'", "\u2018", "'", ".", "")
+// Resolve maps a cell to the directory key it names (compared folded).
+func (d *directory) Resolve(raw string) (string, error) {
+	if k, ok := d.byFold[schema.Fold(raw)]; ok {
+		return k, nil
+	}
+	return "", &schema.ValueError{What: "unknown value", Want: "a " + d.column + " listed in " + d.file}
+}
 
-// didYouMean suggests the closest of names to s.
-func regDidYouMean(s string, names []string) string {
-	best, bestD := "", 4
-	for _, n := range names {
-		if d := pos.Distance(strings.ToLower(s), n); d < bestD {
-			best, bestD = n, d
+// Check reports whether v is a key of the directory.
+func (d *directory) Check(v string) error {
+	if _, ok := d.byFold[schema.Fold(v)]; ok && d.byFold[schema.Fold(v)] == v {
+		return nil
+	}
+	return &schema.ValueError{What: "unknown value", Want: "a " + d.column + " listed in " + d.file}
+}
+
+// regConfig is what the registrations stages read from config/: the field
+// declaration with its directories bound.
+type regConfig struct {
+	schema *schema.Schema
+	// header names, per field, the export column it was read from (the
+	// field's first declared header when the export has none), for
+	// messages.
+	header []string
+	cols   *schema.Columns
+}
+
+// regBethelRE parses the numbered forms of a bethel cell: 12, 012, #12,
+// Bethel 12, Bethel #12, Bethel No. 12, Bethel 12 - Springfield,
+// Bethel #12 (Springfield). Group 1 is the number, group 2 the place.
+var regBethelRE = regexp.MustCompile(`(?i)^(?:bethel\s*)?(?:(?:no\.?|nr\.?|num\.?|number)\s*|#\s*)?0*([0-9]{1,6})(?:\s*[-\x{2013}\x{2014},:/(]\s*|\s+)?(.*?)\)?$`)
+
+var regBethelWordRE = regexp.MustCompile(`(?i)^bethel\s+(?:of\s+)?`)
+
+// Resolve maps a bethel cell to its number, checked against the
+// directory. A place after the number must be that bethel's city or name;
+// a cell with only a place is looked up by city or name.
+func (b *Bethels) Resolve(raw string) (string, error) {
+	s := strings.TrimSpace(raw)
+	if m := regBethelRE.FindStringSubmatch(s); m != nil {
+		n, err := strconv.Atoi(m[1])
+		if err != nil || n == 0 {
+			return "", &schema.ValueError{What: "unknown bethel", Hint: "0 is not a bethel number"}
 		}
+		e, ok := b.ByNumber[n]
+		if !ok {
+			return "", &schema.ValueError{What: "unknown bethel", Hint: fmt.Sprintf("bethel %d is not in %s", n, b.File)}
+		}
+		if place := schema.Fold(m[2]); place != "" && place != schema.Fold(e.City) && place != schema.Fold(e.Name) {
+			return "", &schema.ValueError{What: "contradictory bethel", Hint: fmt.Sprintf("bethel %d is %s in %s, per %s", n, e.Name, e.City, b.File)}
+		}
+		return strconv.Itoa(n), nil
 	}
-	if best == "" {
-		return ""
+	place := schema.Fold(regBethelWordRE.ReplaceAllString(s, ""))
+	found := b.byPlace[place]
+	if len(found) == 0 {
+		found = b.byPlace[schema.Fold(s)]
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	switch len(found) {
+	case 1:
+		return strconv.Itoa(found[0].Number), nil
+	case 0:
+		return "", &schema.ValueError{What: "unknown bethel", Hint: "neither a bethel number nor a city or name in " + b.File}
+	}
+	nums := make([]string, len(found))
+	for i, e := range found {
+		nums[i] = strconv.Itoa(e.Number)
+	}
+	return "", &schema.ValueError{What: "ambiguous bethel", Hint: fmt.Sprintf("%s has bethels %s; give the number", strings.TrimSpace(s), strings.Join(nums, ", "))}
+}
+
+// Check reports whether v is a canonical bethel: a number of the
+// directory without leading zeros.
+func (b *Bethels) Check(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || strconv.Itoa(n) != v {
+		return &schema.ValueError{What: "not a canonical bethel", Want: "a number without leading zeros, as in " + b.File}
+	}
+	if _, ok := b.ByNumber[n]; !ok {
+		return &schema.ValueError{What: "unknown bethel", Hint: fmt.Sprintf("bethel %d is not in %s", n, b.File)}
+	}
+	return nil
+}
+
+var _ schema.Resolver = (*Bethels)(nil)
+var _ schema.Resolver = (*directory)(nil)
+
+// regDidYouMean suggests the closest of names to s, as " (did you mean
+// ...?)", or "".
+func regDidYouMean(s string, names []string) string {
+	if c := schema.Closest(s, names); c != "" {
+		return fmt.Sprintf(" (did you mean %q?)", c)
+	}
+	return ""
 }

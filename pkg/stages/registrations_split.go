@@ -13,6 +13,7 @@ import (
 	"bethel/pkg/lineage"
 	"bethel/pkg/patch"
 	"bethel/pkg/pos"
+	"bethel/pkg/schema"
 	"bethel/pkg/stage"
 )
 
@@ -51,11 +52,7 @@ func (registrationsMap) Run(ctx context.Context, r *stage.Run) error {
 	if len(r.Patches) > 0 {
 		return fmt.Errorf("node %s: registrations.map applies no patches; give them to the registrations.patch node", r.Node)
 	}
-	src, err := regSources(r)
-	if err != nil {
-		return err
-	}
-	cfg, err := src.load(r.FS, true)
+	src, cfg, err := regSources(r)
 	if err != nil {
 		return err
 	}
@@ -132,14 +129,11 @@ func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh boo
 	if err != nil {
 		return nil, err
 	}
-	var src regSourceFiles
-	if src.values, err = r.Input(ValuesFile); err != nil {
+	fields, err := fieldsFileOf(r)
+	if err != nil {
 		return nil, err
 	}
-	if src.bethels, err = r.Input(BethelsFile); err != nil {
-		return nil, err
-	}
-	cfg, err := src.load(r.FS, false)
+	cfg, err := loadRegConfig(r.FS, fields, r.Inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -156,12 +150,12 @@ func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh boo
 	if fi, err := f.Stat(); err == nil {
 		size = fi.Size()
 	}
-	m, from, err := readMapped(f, size, mapped, !fresh)
+	m, from, err := readMapped(f, size, mapped, cfg.schema, !fresh)
 	if err != nil {
 		return nil, err
 	}
 	if fresh {
-		mcfg, err := from.load(r.FS, true)
+		mcfg, err := loadRegConfig(r.FS, from.fields, from.refs)
 		if err != nil {
 			return nil, err
 		}
@@ -182,17 +176,17 @@ func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh boo
 // fast rather than for other tools: each record is stored in pkg/patch's
 // packed form, so reading a table is one read of the file and no copy.
 //
-//	"bethel registrations.map 2\n"
-//	str export, str columns.toml, str values.toml, str bethels.csv
-//	uvarint nfields, str header[nfields]      (export column per canonical field)
+//	"bethel registrations.map 3\n"
+//	str export, str fields.toml, uvarint nrefs, str directory[nrefs]
+//	uvarint nfields, per field: str name, str header (its export column)
 //	uvarint rows_read
 //	uvarint nrecords, per record: uvarint line, str packed (patch.Record.Packed)
 //	uvarint nerrors, per value error: uvarint record, field, line, kind;
-//	    str what, str hint (kind 1, a value no mapping knows) or str message
-//	    (kind 0), str raw
+//	    str what, str want, str hint (kind 1, a value no mapping knows) or
+//	    str message (kind 0), str raw
 //
 // where str is a uvarint length and the bytes.
-const regMappedMagic = "bethel registrations.map 2\n"
+const regMappedMagic = "bethel registrations.map 3\n"
 
 func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
@@ -200,12 +194,14 @@ func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 	str := func(b []byte, s string) []byte { return append(binary.AppendUvarint(b, uint64(len(s))), s...) }
 	u := func(b []byte, v int) []byte { return binary.AppendUvarint(b, uint64(v)) }
 	b = append(b, regMappedMagic...)
-	for _, s := range []string{src.export, src.columns, src.values, src.bethels} {
+	b = str(str(b, src.export), src.fields)
+	b = u(b, len(src.refs))
+	for _, s := range src.refs {
 		b = str(b, s)
 	}
 	b = u(b, len(m.header))
-	for _, h := range m.header {
-		b = str(b, h)
+	for i, h := range m.header {
+		b = str(str(b, m.table.Fields[i]), h)
 	}
 	b = u(b, m.rowsRead)
 	b = u(b, len(m.table.Records))
@@ -220,8 +216,8 @@ func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 	b = u(b[:0], len(m.verrs))
 	for _, ve := range m.verrs {
 		b = u(u(u(b, ve.rec), ve.field), ve.line)
-		if bv, ok := ve.err.(*regBadValue); ok {
-			b = str(str(u(b, 1), bv.what), bv.hint)
+		if bv, ok := ve.err.(*schema.ValueError); ok {
+			b = str(str(str(u(b, 1), bv.What), bv.Want), bv.Hint)
 		} else {
 			b = str(u(b, 0), ve.err.Error())
 		}
@@ -233,9 +229,10 @@ func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 
 var errMappedCorrupt = errors.New("not a registrations.map table, or a damaged one; rebuild it (bethel make)")
 
-// readMapped reads a stored table; with records false, only its header
-// (the files it was mapped from).
-func readMapped(f io.Reader, size int64, file string, records bool) (*regMapped, regSourceFiles, error) {
+// readMapped reads a stored table of the given fields; with records
+// false, only its header (the files it was mapped from).
+func readMapped(f io.Reader, size int64, file string, sch *schema.Schema, records bool) (*regMapped, regSourceFiles, error) {
+	fields := sch.Names()
 	var src regSourceFiles
 	bad := func() (*regMapped, regSourceFiles, error) {
 		return nil, src, pos.Errorf(pos.Pos{File: file, Line: 1}, "%v", errMappedCorrupt)
@@ -298,13 +295,20 @@ func readMapped(f io.Reader, size int64, file string, records bool) (*regMapped,
 		p += n
 		return data[p-n : p]
 	}
-	src = regSourceFiles{export: str(), columns: str(), values: str(), bethels: str()}
+	src = regSourceFiles{export: str(), fields: str()}
+	nr := u()
+	for i := 0; i < nr && ok; i++ {
+		src.refs = append(src.refs, str())
+	}
 	nf := u()
-	if !ok || nf != len(RegistrationFields) {
+	if !ok || nf != len(fields) {
 		return bad()
 	}
 	m := &regMapped{export: src.export, header: make([]string, nf)}
 	for i := range m.header {
+		if str() != fields[i] {
+			return bad()
+		}
 		m.header[i] = str()
 	}
 	m.rowsRead = u()
@@ -315,7 +319,7 @@ func readMapped(f io.Reader, size int64, file string, records bool) (*regMapped,
 	if !records {
 		return m, src, nil
 	}
-	t := newRegTable(src.export)
+	t := newRegTable(src.export, sch)
 	t.Records = make([]patch.Record, n)
 	for i := range t.Records {
 		line := u()
@@ -330,7 +334,7 @@ func readMapped(f io.Reader, size int64, file string, records bool) (*regMapped,
 		ve := valueError{rec: u(), field: u(), line: u()}
 		switch u() {
 		case 1:
-			ve.err = &regBadValue{what: str(), hint: str()}
+			ve.err = &schema.ValueError{Field: fields[min(ve.field, nf-1)], What: str(), Want: str(), Hint: str()}
 		default:
 			ve.err = errors.New(str())
 		}

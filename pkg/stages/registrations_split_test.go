@@ -29,7 +29,7 @@ const mappedPath = "out/private/registrations.mapped"
 // the mapping half's.
 func runSplit(t *testing.T, fsys fstest.MapFS) (mapRun, patchRun *regRun, err error) {
 	t.Helper()
-	mr, mrr := workspaceRun(t, fsys, "registrations-map", regInputs[:4], []string{mappedPath}, "")
+	mr, mrr := workspaceRun(t, fsys, "registrations-map", regInputs[:3], []string{mappedPath}, "")
 	if err := (registrationsMap{}).Run(context.Background(), mr); err != nil {
 		if len(mrr.created) > 0 {
 			t.Errorf("failed mapping created outputs %v", mrr.created)
@@ -41,7 +41,7 @@ func runSplit(t *testing.T, fsys fstest.MapFS) (mapRun, patchRun *regRun, err er
 		over[k] = v
 	}
 	over[mappedPath] = &fstest.MapFile{Data: mrr.outputs[mappedPath].Bytes()}
-	pr, prr := workspaceRun(t, over, "registrations", []string{mappedPath, "config/values.toml", "config/bethels.csv", "config/privacy.toml"},
+	pr, prr := workspaceRun(t, over, "registrations", []string{mappedPath, "config/fields.toml", "config/bethels.csv", "config/privacy.toml"},
 		regOutputs, "patches/registrations/*.toml")
 	err = (registrationsPatch{}).Run(context.Background(), pr)
 	if err != nil && len(prr.created) > 0 {
@@ -177,7 +177,7 @@ func TestSplitBadInputs(t *testing.T) {
 func TestSplitPatchReport(t *testing.T) {
 	dir := filepath.Join("testdata", "registrations", "small")
 	fsys := dirFS(t, dir)
-	mr, mrr := workspaceRun(t, fsys, "registrations-map", regInputs[:4], []string{mappedPath}, "")
+	mr, mrr := workspaceRun(t, fsys, "registrations-map", regInputs[:3], []string{mappedPath}, "")
 	if err := (registrationsMap{}).Run(context.Background(), mr); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestSplitPatchReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr, _ := workspaceRun(t, fsys, "registrations", []string{mappedPath, "config/values.toml", "config/bethels.csv", "config/privacy.toml"},
+	pr, _ := workspaceRun(t, fsys, "registrations", []string{mappedPath, "config/fields.toml", "config/bethels.csv", "config/privacy.toml"},
 		regOutputs, "patches/registrations/*.toml")
 	rep, err := (registrationsPatch{}).PatchReport(context.Background(), pr, patch.Options{})
 	if err != nil {
@@ -203,7 +203,7 @@ func TestSplitPatchReport(t *testing.T) {
 	}
 	lines := strings.SplitAfter(string(fsys["inputs/registrations.csv"].Data), "\n")
 	fsys["inputs/registrations.csv"] = &fstest.MapFile{Data: []byte(strings.Join(lines[:len(lines)-3], ""))}
-	pr, _ = workspaceRun(t, fsys, "registrations", []string{mappedPath, "config/values.toml", "config/bethels.csv", "config/privacy.toml"},
+	pr, _ = workspaceRun(t, fsys, "registrations", []string{mappedPath, "config/fields.toml", "config/bethels.csv", "config/privacy.toml"},
 		regOutputs, "patches/registrations/*.toml")
 	rep2, _ := (registrationsPatch{}).PatchReport(context.Background(), pr, patch.Options{})
 	if rep2 == nil || rep2.Counts["rows_read"] != rep.Counts["rows_read"]-1 {
@@ -215,17 +215,17 @@ func TestSplitPatchReport(t *testing.T) {
 // the file, never a panic or a wrong table.
 func TestMappedDamaged(t *testing.T) {
 	fsys := dirFS(t, filepath.Join("testdata", "registrations", "small"))
-	mr, mrr := workspaceRun(t, fsys, "registrations-map", regInputs[:4], []string{mappedPath}, "")
+	mr, mrr := workspaceRun(t, fsys, "registrations-map", regInputs[:3], []string{mappedPath}, "")
 	if err := (registrationsMap{}).Run(context.Background(), mr); err != nil {
 		t.Fatal(err)
 	}
 	good := mrr.outputs[mappedPath].Bytes()
-	if m, _, err := readMapped(bytes.NewReader(good), 0, mappedPath, true); err != nil || len(m.table.Records) == 0 {
+	if m, _, err := readMapped(bytes.NewReader(good), 0, mappedPath, testSchema(t), true); err != nil || len(m.table.Records) == 0 {
 		t.Fatalf("good table: %v", err)
 	}
 	for i := 0; i < len(good); i += 7 {
 		for _, b := range [][]byte{good[:i], append(append([]byte{}, good[:i]...), append([]byte{good[i] ^ 0x5a}, good[i+1:]...)...)} {
-			m, _, err := readMapped(bytes.NewReader(b), 0, mappedPath, true)
+			m, _, err := readMapped(bytes.NewReader(b), 0, mappedPath, testSchema(t), true)
 			if err == nil && len(b) < len(good) {
 				t.Fatalf("truncated at %d: no error", i)
 			}
@@ -299,8 +299,8 @@ func TestHandedOverRecords(t *testing.T) {
 			outputs []string
 			vis     stage.Visibility
 		}{
-			{roster{}, []string{regOutputs[0], "config/bethels.csv", "config/privacy.toml"}, []string{"out/private/roster.csv"}, stage.Private},
-			{registrationsDuplicates{}, []string{regOutputs[0], "config/privacy.toml"}, []string{"out/summary/duplicates.csv"}, stage.Internal},
+			{roster{}, []string{regOutputs[0], "config/fields.toml", "config/bethels.csv", "config/privacy.toml"}, []string{"out/private/roster.csv"}, stage.Private},
+			{registrationsDuplicates{}, []string{regOutputs[0], "config/fields.toml", "config/privacy.toml"}, []string{"out/summary/duplicates.csv"}, stage.Internal},
 		} {
 			run := func(sum func(string) ([32]byte, bool)) (string, []lineage.Row) {
 				t.Helper()
@@ -363,7 +363,7 @@ func TestHandedOverRecords(t *testing.T) {
 				if err := json.Unmarshal(prr.outputs[regOutputs[1]].Bytes(), &rep); err != nil {
 					t.Fatal(err)
 				}
-				r := &stage.Run{FS: fsys, Sum: sum, Inputs: []string{regOutputs[0], "config/privacy.toml"}}
+				r := &stage.Run{FS: fsys, Sum: sum, Inputs: []string{regOutputs[0], "config/fields.toml", "config/privacy.toml"}}
 				priv, err := PrivacyOf(r)
 				if err != nil {
 					t.Fatal(err)
@@ -436,9 +436,10 @@ func FuzzReadMapped(f *testing.F) {
 	f.Add([]byte(regMappedMagic))
 	f.Add([]byte("bethel registrations.map 1\n"))
 	f.Add([]byte{})
+	sch := testSchema(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, size := range []int64{int64(len(data)), 0, int64(len(data)) / 2} {
-			m, src, err := readMapped(bytes.NewReader(data), size, "m.mapped", true)
+			m, src, err := readMapped(bytes.NewReader(data), size, "m.mapped", sch, true)
 			if err != nil {
 				if !strings.Contains(err.Error(), "m.mapped:1: ") {
 					t.Fatalf("error without the file's position: %v", err)
@@ -449,7 +450,7 @@ func FuzzReadMapped(f *testing.F) {
 			if err := writeMapped(&again, src, m); err != nil {
 				t.Fatal(err)
 			}
-			m2, src2, err := readMapped(bytes.NewReader(again.Bytes()), int64(again.Len()), "m.mapped", true)
+			m2, src2, err := readMapped(bytes.NewReader(again.Bytes()), int64(again.Len()), "m.mapped", sch, true)
 			if err != nil {
 				t.Fatalf("a table written from an accepted one does not read: %v", err)
 			}

@@ -16,6 +16,7 @@ import (
 	"testing/fstest"
 
 	"bethel/pkg/lineage"
+	"bethel/pkg/schema"
 	"bethel/pkg/stage"
 
 	"github.com/zeebo/blake3"
@@ -79,7 +80,7 @@ type summingBuffer struct{ *bytes.Buffer }
 
 func (b summingBuffer) Sum256() [32]byte { return blake3.Sum256(b.Bytes()) }
 
-var regInputs = []string{"inputs/registrations.csv", "config/columns.toml", "config/values.toml", "config/bethels.csv", "config/privacy.toml"}
+var regInputs = []string{"inputs/registrations.csv", "config/fields.toml", "config/bethels.csv", "config/privacy.toml"}
 var regOutputs = []string{"out/private/registrations.csv", "out/private/registrations.patches.json"}
 
 func runRegistrations(t testing.TB, dir string) (*regRun, error) {
@@ -315,4 +316,31 @@ func TestRegistrationsNodeShape(t *testing.T) {
 	if err == nil || err.Error() != "node regs: no export among the inputs: add the registration export (a .csv) to the node's inputs" {
 		t.Errorf("no export: %v", err)
 	}
+}
+
+// testSchema is the small fixture's field declaration (the sample's),
+// its bethel directory bound.
+func testSchema(t testing.TB) *schema.Schema {
+	t.Helper()
+	fsys := os.DirFS(filepath.Join("testdata", "registrations", "small"))
+	s, err := schema.Load(fsys, "config/fields.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bindReferences(fsys, s, []string{"config/bethels.csv"}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// testFieldsTOML is a field declaration of the record key and the named
+// sensitive fields: all a stage that reads only the sensitive list
+// (PrivacyOf) needs of it.
+func testFieldsTOML(sensitive ...string) string {
+	var b strings.Builder
+	b.WriteString("primaryKey = \"registration_id\"\n\n[[fields]]\nname = \"registration_id\"\n")
+	for _, f := range sensitive {
+		fmt.Fprintf(&b, "\n[[fields]]\nname = %q\nsensitive = true\n", f)
+	}
+	return b.String()
 }

@@ -15,32 +15,118 @@ import (
 	"strings"
 
 	"bethel/pkg/csvio"
+	"bethel/pkg/schema"
 	"bethel/pkg/stage"
 )
 
 // roster writes out/private/roster.csv: the check-in roster, one row per
-// active registration, grouped by bethel (by number), then by last name,
-// first name and registration id, with an empty checked_in column to tick
-// at the desk. It carries names, allergies and emergency contacts, which
-// is why it exists (staff need them on site) and why it is private: the
-// privacy check refuses it in an internal or public node.
+// active registration, grouped by bethel (by number, then the bethel's
+// name from the directory), then by the sort fields and the record key,
+// with an empty checked_in column to tick at the desk. It carries names,
+// allergies and emergency contacts, which is why it exists (staff need
+// them on site) and why it is private: the privacy check refuses it in an
+// internal or public node.
 //
-// Inputs: the normalized registrations, config/bethels.csv,
-// config/privacy.toml. No params.
+// Inputs: the normalized registrations, config/fields.toml (the field
+// bound to the bethel role, and its directory), config/privacy.toml.
+// Params (both optional, field names of config/fields.toml):
+//
+//	columns = ["registration_id", "last_name", ...]  # after bethel, bethel_name (default: every field)
+//	sort    = ["last_name", "first_name"]             # within a bethel, case-insensitive; the key breaks ties
 type roster struct{}
 
 func init() { register(roster{}) }
 
 func (roster) Name() string    { return "roster" }
-func (roster) Version() string { return "1" }
+func (roster) Version() string { return "2" }
 
-// RosterColumns is the header of roster.csv; every column but bethel_name
-// and checked_in is a canonical field copied as is.
-var RosterColumns = []string{
-	"bethel", "bethel_name", "registration_id", "last_name", "first_name", "preferred_name",
-	"member_type", "grand_bethel_office", "days_attending", "housing", "tshirt_size", "banquet_meal",
-	"dietary_needs", "allergies", "emergency_contact_name", "emergency_contact_phone",
-	"photo_consent", "payment_status", "checked_in",
+// rosterPlan is the roster's columns as the node declares them.
+type rosterPlan struct {
+	header []string // output header
+	src    []string // registration columns read: the bethel, then the copied columns
+	sortBy []int    // indexes into src[1:] of the sort fields, then of the key
+	// status is the index in src of the status field when it is read
+	// (after the copied columns), or -1; inactive its values that count
+	// nowhere, skipped defensively (the registrations stage leaves them
+	// out already).
+	status   int
+	inactive map[string]bool
+}
+
+func rosterPlanOf(r *stage.Run, sch *schema.Schema) (*rosterPlan, error) {
+	bethel := sch.Roles.Bethel
+	if bethel == "" {
+		return nil, fmt.Errorf("node %s: the roster groups by bethel: bind roles.bethel to a field in %s", r.Node, sch.File)
+	}
+	names := func(key string, def []string) ([]string, error) {
+		v, ok := r.Params[key]
+		if !ok {
+			return def, nil
+		}
+		l, err := paramStrings(v)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: params.%s %v", r.Node, key, err)
+		}
+		for _, n := range l {
+			if sch.Field(n) == nil {
+				return nil, fmt.Errorf("node %s: params.%s: no field %q is declared in %s%s", r.Node, key, n, sch.File, regDidYouMean(n, sch.Names()))
+			}
+		}
+		return l, nil
+	}
+	for k := range r.Params {
+		if k != "columns" && k != "sort" {
+			return nil, fmt.Errorf("node %s: unknown param %q (want columns, sort)", r.Node, k)
+		}
+	}
+	var all []string
+	for _, f := range sch.Fields {
+		if f.Name != bethel {
+			all = append(all, f.Name)
+		}
+	}
+	cols, err := names("columns", all)
+	if err != nil {
+		return nil, err
+	}
+	sortBy, err := names("sort", nil)
+	if err != nil {
+		return nil, err
+	}
+	p := &rosterPlan{header: append(append([]string{bethel, bethel + "_name"}, cols...), "checked_in"), src: append([]string{bethel}, cols...), status: -1}
+	if st := sch.Roles.Status; st != "" && len(sch.Roles.Inactive) > 0 {
+		p.status = len(p.src)
+		p.src = append(p.src, st)
+		p.inactive = map[string]bool{}
+		for _, v := range sch.Roles.Inactive {
+			p.inactive[v] = true
+		}
+	}
+	for _, f := range append(sortBy, sch.PrimaryKey) {
+		i := slices.Index(cols, f)
+		if i < 0 {
+			return nil, fmt.Errorf("node %s: the roster sorts by %s, which params.columns leaves out", r.Node, f)
+		}
+		p.sortBy = append(p.sortBy, i)
+	}
+	return p, nil
+}
+
+// paramStrings reads a param that is an array of strings.
+func paramStrings(v any) ([]string, error) {
+	l, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("must be an array of field names")
+	}
+	out := make([]string, len(l))
+	for i, x := range l {
+		s, ok := x.(string)
+		if !ok {
+			return nil, fmt.Errorf("must be an array of field names")
+		}
+		out[i] = s
+	}
+	return out, nil
 }
 
 func (roster) Run(ctx context.Context, r *stage.Run) error {
@@ -52,11 +138,19 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 	if err != nil {
 		return err
 	}
+	sch, err := SchemaOf(r)
+	if err != nil {
+		return err
+	}
+	plan, err := rosterPlanOf(r, sch)
+	if err != nil {
+		return err
+	}
 	var ds []Derivation
-	for _, c := range RosterColumns {
+	for _, c := range plan.header {
 		switch c {
-		case "bethel_name":
-			ds = append(ds, Derivation{Column: c, From: []string{"bethel"}})
+		case plan.src[0] + "_name":
+			ds = append(ds, Derivation{Column: c, From: []string{plan.src[0]}})
 		case "checked_in":
 		default:
 			ds = append(ds, Derivation{Column: c, From: []string{c}})
@@ -65,16 +159,17 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 	if err := priv.CheckPrivacy(r.Node, r.Visibility, declassifyOf(r), out, ds); err != nil {
 		return err
 	}
-	bethels, err := BethelsOf(r)
-	if err != nil {
-		return err
+	var bethels *Bethels
+	if f := sch.Field(plan.src[0]); f.Reference != nil {
+		if bethels, err = LoadBethels(r.FS, f.Reference.Resource); err != nil {
+			return err
+		}
 	}
 	in, err := r.Input(RegistrationsFile)
 	if err != nil {
 		return err
 	}
-	src := RosterColumns[2 : len(RosterColumns)-1]
-	sc, done, err := scanRegistrations(r, in, append([]string{"bethel"}, src...)...)
+	sc, done, err := scanRegistrations(r, in, plan.src...)
 	if err != nil {
 		return err
 	}
@@ -97,7 +192,7 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		arena = make([]byte, 0, fi.Size()+fi.Size()/4)
 		rows = make([]row, 0, fi.Size()/150)
 	}
-	cells := make([]string, 0, len(RosterColumns))
+	cells := make([]string, 0, len(plan.header))
 	for n := 0; ; n++ {
 		if n&0xffff == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -109,25 +204,29 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		if err != nil {
 			return err
 		}
-		status := v[len(v)-1]
-		if status == "cancelled" || status == "refunded" {
-			continue
+		if plan.status >= 0 {
+			if plan.inactive[v[plan.status]] {
+				continue
+			}
+			v = v[:plan.status]
 		}
 		b, _ := strconv.Atoi(v[0])
 		name := ""
-		if e := bethels.ByNumber[b]; e != nil {
+		if e := bethels.byNumber(b); e != nil {
 			name = e.Name
 		}
 		cells = append(cells[:0], v[0], name)
 		cells = append(cells, v[1:]...)
 		cells = append(cells, "")
-		// cells: 0 bethel, 1 name, 2 id, 3 last, 4 first.
+		// The sort key: each sort field lower-cased, then the record key
+		// as it is, separated by zero bytes.
 		x := row{bethel: int32(b), input: int32(n), keyStart: uint32(len(arena))}
-		arena = appendLower(arena, cells[3])
-		arena = append(arena, 0)
-		arena = appendLower(arena, cells[4])
-		arena = append(arena, 0)
-		arena = append(arena, cells[2]...)
+		last := len(plan.sortBy) - 1
+		for _, k := range plan.sortBy[:last] {
+			arena = appendLower(arena, v[1+k])
+			arena = append(arena, 0)
+		}
+		arena = append(arena, v[1+plan.sortBy[last]]...)
 		x.lineStart = uint32(len(arena))
 		arena = csvio.AppendRow(arena, cells)
 		x.end = uint32(len(arena))
@@ -186,7 +285,7 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 	rec := lineageOf(r, out)
 	rec.Grow(len(keys))
 	cw := csvio.NewWriter(w)
-	cw.Write(RosterColumns)
+	cw.Write(plan.header)
 	if err := cw.Flush(); err != nil {
 		return err
 	}

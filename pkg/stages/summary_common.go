@@ -109,8 +109,9 @@ func (c *regCol) add(v string) {
 }
 
 // readRegistrations reads the named canonical columns of the node's
-// registrations input. Records whose payment_status is inactive are
-// skipped defensively (normalize already leaves them out). rowIdx maps
+// registrations input, every record as the file holds it (the
+// registrations stage writes active ones only; summary.count filters by
+// the status role itself). rowIdx maps
 // each kept row to its 0-based data row in the file, for lineage refs.
 //
 // The summaries, the program and the public tables all read the same
@@ -350,8 +351,7 @@ func parseRegistrations(ctx context.Context, fsys fs.FS, file string, cols []str
 		}
 		cols = present
 	}
-	want := append([]string{"payment_status"}, cols...)
-	idx, err := cr.Require(want...)
+	idx, err := cr.Require(cols...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -360,10 +360,6 @@ func parseRegistrations(ctx context.Context, fsys fs.FS, file string, cols []str
 	for k, c := range cols {
 		cs[k] = newRegCol(c, 0)
 		rr.cols[c] = cs[k]
-	}
-	inactive := map[string]bool{}
-	for _, s := range InactiveStatuses {
-		inactive[s] = true
 	}
 	for row := 0; ; row++ {
 		if row&0xffff == 0 && ctx.Err() != nil {
@@ -376,11 +372,8 @@ func parseRegistrations(ctx context.Context, fsys fs.FS, file string, cols []str
 		if err != nil {
 			return nil, nil, err
 		}
-		if inactive[rec.Fields[idx[0]]] {
-			continue
-		}
 		for k, c := range cs {
-			c.add(rec.Fields[idx[k+1]])
+			c.add(rec.Fields[idx[k]])
 		}
 		rr.lines = append(rr.lines, int32(rec.Line))
 		rr.rowIdx = append(rr.rowIdx, int32(row))
@@ -429,58 +422,6 @@ func output(r *stage.Run, suffix string) (string, error) {
 	return found[0], nil
 }
 
-// countTable counts rows into labelled rows × member type columns.
-type countTable struct {
-	keys   []string // row keys in output order
-	pos    map[string]int
-	counts [][3]int
-	refs   [][3][]int // input rows per cell, only when lineage is on
-	track  bool
-}
-
-func newCountTable(keys []string, track bool) *countTable {
-	t := &countTable{pos: map[string]int{}, track: track}
-	for _, k := range keys {
-		t.addKey(k)
-	}
-	return t
-}
-
-func (t *countTable) addKey(k string) int {
-	if i, ok := t.pos[k]; ok {
-		return i
-	}
-	t.pos[k] = len(t.keys)
-	t.keys = append(t.keys, k)
-	t.counts = append(t.counts, [3]int{})
-	t.refs = append(t.refs, [3][]int{})
-	return len(t.keys) - 1
-}
-
-// memberIndex maps a canonical member type to its column.
-func memberIndex(mt string) int {
-	switch mt {
-	case "daughter":
-		return 0
-	case "adult":
-		return 1
-	case "guest":
-		return 2
-	}
-	return -1
-}
-
-// memberColumns are the plural column names of MemberTypes.
-var memberColumns = []string{"daughters", "adults", "guests"}
-
-// addAt counts row in table row i (an index addKey gave).
-func (t *countTable) addAt(i, mt, row int) {
-	t.counts[i][mt]++
-	if t.track {
-		t.refs[i][mt] = append(t.refs[i][mt], row)
-	}
-}
-
 // byValue answers f once per distinct value of a column: summaries count a
 // hundred thousand rows over a few dozen values, and per row the string
 // work (map lookups, splitting, keyword search) was most of their cost.
@@ -511,85 +452,6 @@ func (b *byValue[T]) at(i int) (T, bool) {
 		b.seen[code] = true
 	}
 	return b.vals[code], b.ok[code]
-}
-
-// memberOf answers memberIndex per value of the member_type column.
-func memberOf(c *regCol) *byValue[int] {
-	return newByValue(c, func(v string) (int, bool) {
-		m := memberIndex(v)
-		return m, m >= 0
-	})
-}
-
-// rowOf answers, per value of c, its row in t (ok false for a value t
-// does not list).
-func rowOf(c *regCol, t *countTable) *byValue[int] {
-	return newByValue(c, func(v string) (int, bool) {
-		i, ok := t.pos[v]
-		return i, ok
-	})
-}
-
-// badMember is the error for a member type the normalizer should have
-// refused: the file was edited or produced by something else.
-func badMember(rr *regRows, i int, key, value string) error {
-	return pos.Errorf(pos.Pos{File: rr.file, Line: rr.line(i)}, "%s: member_type %q is not one of %s (is the file normalized?)", key, value, strings.Join(MemberTypes, ", "))
-}
-
-// writeMemberTable writes `<first>,daughters,adults,guests,total` rows,
-// plus a TOTAL row when total is set, and records the lineage of each
-// count cell. describe says in words which records a row counts.
-func writeMemberTable(r *stage.Run, out, first string, t *countTable, label func(key string) []string, extra []string, total bool, input string, fields []string, describe func(key string) string) error {
-	w, err := r.Create(out)
-	if err != nil {
-		return err
-	}
-	cw := csvio.NewWriter(w)
-	header := append(append([]string{first}, extra...), "daughters", "adults", "guests", "total")
-	cw.Write(header)
-	rec := lineageOf(r, out)
-	var sum [3]int
-	var sumRefs [3][]int
-	for i, k := range t.keys {
-		c := t.counts[i]
-		row := append(label(k), itoa(c[0]), itoa(c[1]), itoa(c[2]), itoa(c[0]+c[1]+c[2]))
-		if err := cw.Write(row); err != nil {
-			return err
-		}
-		for m := 0; m < 3; m++ {
-			sum[m] += c[m]
-			if rec != nil {
-				rec.AddCell(countCell(i, memberColumns[m], fmt.Sprintf("count of active registrations with %s and member_type = %s", describe(k), MemberTypes[m]), fields, input, t.refs[i][m]))
-			}
-		}
-		if rec != nil {
-			rec.AddCell(countCell(i, "total", fmt.Sprintf("count of active registrations with %s", describe(k)), fields, input, mergeSorted(t.refs[i][:]...)))
-		}
-	}
-	if total && rec != nil {
-		for m := 0; m < 3; m++ {
-			lists := make([][]int, len(t.keys))
-			for i := range t.keys {
-				lists[i] = t.refs[i][m]
-			}
-			sumRefs[m] = mergeSorted(lists...)
-		}
-	}
-	if total {
-		row := append([]string{"TOTAL"}, make([]string, len(extra))...)
-		row = append(row, itoa(sum[0]), itoa(sum[1]), itoa(sum[2]), itoa(sum[0]+sum[1]+sum[2]))
-		if err := cw.Write(row); err != nil {
-			return err
-		}
-		if rec != nil {
-			n := len(t.keys)
-			for m := 0; m < 3; m++ {
-				rec.AddCell(countCell(n, memberColumns[m], "count of active registrations with member_type = "+MemberTypes[m], []string{"member_type"}, input, sumRefs[m]))
-			}
-			rec.AddCell(countCell(n, "total", "count of active registrations", []string{"member_type"}, input, mergeSorted(sumRefs[:]...)))
-		}
-	}
-	return cw.Flush()
 }
 
 func lineageOf(r *stage.Run, out string) *lineage.Recorder {

@@ -29,7 +29,7 @@ const sumRegs = "registration_id,bethel,member_type,banquet_meal,tshirt_size,day
 func sumFS() fstest.MapFS {
 	return fstest.MapFS{
 		"out/private/registrations.csv": {Data: []byte(sumRegs)},
-		"config/privacy.toml":           {Data: []byte(`sensitive = ["first_name", "dietary_needs", "allergies"]` + "\n")},
+		"config/privacy.toml":           {Data: []byte("min_cell = 5\n")},
 		"config/bethels.csv":            {Data: []byte("number,name,city,district\n12,Twelve,B,D1\n21,TwentyOne,C,D2\n30,Thirty,D,D3\n")},
 		"config/fields.toml": {Data: []byte(`primaryKey = "registration_id"
 [roles]
@@ -77,18 +77,6 @@ categories = ["paid", "pending", "cancelled", "refunded"]
 [[fields]]
 name      = "first_name"
 sensitive = true
-`)},
-		"config/values.toml": {Data: []byte(`[member_type]
-[tshirt_size]
-[banquet_meal]
-[payment_status]
-[photo_consent]
-[housing]
-hotel = []
-dorm = []
-none = []
-[days]
-order = ["Friday", "Saturday", "Sunday"]
 `)},
 	}
 }
@@ -241,15 +229,15 @@ func TestDietaryNeverWritesText(t *testing.T) {
 // TestRosterIsPrivate: the roster copies sensitive values, so the privacy
 // check refuses it anywhere but in a private node.
 func TestRosterIsPrivate(t *testing.T) {
-	fsys := sumFS()
+	fsys := rosterFS()
 	regs := "registration_id,bethel,last_name,first_name,preferred_name,member_type,grand_bethel_office,days_attending,housing,tshirt_size,banquet_meal,dietary_needs,allergies,emergency_contact_name,emergency_contact_phone,photo_consent,payment_status\n" +
 		"R-2,21,Zed,Amy,,daughter,,Friday,hotel,S,chicken,,,P,1,yes,paid\n" +
 		"R-1,12,young,bea,,adult,,Friday,hotel,S,chicken,,Peanuts,P,1,yes,paid\n" +
 		"R-3,12,Adams,Cal,,guest,,Friday,hotel,S,chicken,,,P,1,yes,refunded\n" +
 		"R-4,12,Young,Al,,guest,,Friday,hotel,S,chicken,,,P,1,yes,paid\n"
 	fsys["out/private/registrations.csv"] = &fstest.MapFile{Data: []byte(regs)}
-	in := append(regIn, "config/bethels.csv")
-	res, err := runStage(t, roster{}, fsys, stage.Private, in, []string{"out/private/roster.csv"}, nil)
+	in := append(regIn, "config/fields.toml", "config/bethels.csv")
+	res, err := runStage(t, roster{}, fsys, stage.Private, in, []string{"out/private/roster.csv"}, rosterParams)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +249,7 @@ func TestRosterIsPrivate(t *testing.T) {
 		t.Errorf("roster order %v, want by bethel, then last and first name; the refunded R-3 left out", ids)
 	}
 	for _, vis := range []stage.Visibility{stage.Internal, stage.Public} {
-		_, err := runStage(t, roster{}, fsys, vis, in, []string{"out/x/roster.csv"}, nil)
+		_, err := runStage(t, roster{}, fsys, vis, in, []string{"out/x/roster.csv"}, rosterParams)
 		if err == nil || !strings.Contains(err.Error(), `column "last_name" copies the values of sensitive field "last_name"`) && !strings.Contains(err.Error(), `sensitive field "allergies"`) {
 			t.Errorf("%s roster: error %v", vis, err)
 		}
@@ -272,8 +260,9 @@ func TestPublicAttendance(t *testing.T) {
 	internal := "bethel,bethel_name,daughters,adults,guests,total\n" +
 		"2,Two,30,12,3,45\n4,Four,25,8,6,39\n7,Seven,2,1,0,3\n9,Nine,40,20,10,70\nTOTAL,,97,41,19,157\n"
 	fsys := fstest.MapFS{"out/summary/attendance.csv": {Data: []byte(internal)},
-		"config/privacy.toml": {Data: []byte("sensitive = []\nmin_cell = 5\n")}}
-	in := []string{"out/summary/attendance.csv", "config/privacy.toml"}
+		"config/privacy.toml": {Data: []byte("min_cell = 5\n")},
+		"config/fields.toml":  {Data: []byte(testFieldsTOML())}}
+	in := []string{"out/summary/attendance.csv", "config/fields.toml", "config/privacy.toml"}
 	res, err := runStage(t, publicAttendance{}, fsys, stage.Public, in, []string{"out/public/attendance.csv"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -362,7 +351,7 @@ func TestSharedParse(t *testing.T) {
 			t.Fatal("concurrent readers parsed the same content twice")
 		}
 	}
-	if got[0].n != 4 || got[0].col("bethel").at(2) != "21" || got[0].col("registration_id").at(3) != "R-4" {
+	if got[0].n != 5 || got[0].col("bethel").at(2) != "21" || got[0].col("registration_id").at(3) != "R-4" {
 		t.Fatalf("parsed %d rows: %q %q", got[0].n, got[0].col("bethel").at(2), got[0].col("registration_id").at(3))
 	}
 	other := sumFS()
@@ -490,10 +479,10 @@ func TestRosterOrder(t *testing.T) {
 					}
 				}
 			}
-			fsys := sumFS()
+			fsys := rosterFS()
 			fsys["out/private/registrations.csv"] = &fstest.MapFile{Data: []byte(csv.String())}
 			fsys["config/bethels.csv"] = &fstest.MapFile{Data: []byte(bethels)}
-			res, err := runStage(t, roster{}, fsys, stage.Private, append(regIn, "config/bethels.csv"), []string{"out/private/roster.csv"}, nil)
+			res, err := runStage(t, roster{}, fsys, stage.Private, append(regIn, "config/fields.toml", "config/bethels.csv"), []string{"out/private/roster.csv"}, rosterParams)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -534,8 +523,10 @@ func TestSummaryInactive(t *testing.T) {
 		params map[string]any
 		want   string
 	}{
-		{map[string]any{"rows": "banquet_meal"}, "banquet_meal,count\nchicken,2\nvegetarian,0\nvegan,0\nchild,0\nnone,1\n"},
-		{map[string]any{"rows": "banquet_meal", "include_inactive": true}, "banquet_meal,count\nchicken,2\nvegetarian,0\nvegan,1\nchild,0\nnone,1\n"},
+		// R-5's payment_status says cancelled, but the status role is
+		// housing here: R-5 counts.
+		{map[string]any{"rows": "banquet_meal"}, "banquet_meal,count\nchicken,2\nvegetarian,0\nvegan,0\nchild,1\nnone,1\n"},
+		{map[string]any{"rows": "banquet_meal", "include_inactive": true}, "banquet_meal,count\nchicken,2\nvegetarian,0\nvegan,1\nchild,1\nnone,1\n"},
 	} {
 		res, err := runStage(t, summaryCount{}, fsys, stage.Internal, in, []string{"x/meals.csv"}, c.params)
 		if err != nil {

@@ -348,31 +348,38 @@ const minValueRunes = 4
 // and the bethel "Willow Bend", and is not searched for alone.
 func sensitiveValues(ws string) ([]privateValue, error) {
 	var privacy struct {
-		Sensitive []string `toml:"sensitive"`
-		MinCell   int      `toml:"min_cell"`
+		Sensitive []string
+		MinCell   int `toml:"min_cell"`
 	}
 	if _, err := toml.DecodeFile(filepath.Join(ws, "config", "privacy.toml"), &privacy); err != nil {
 		return nil, err
 	}
-	if len(privacy.Sensitive) == 0 {
-		return nil, fmt.Errorf("config/privacy.toml declares no sensitive fields")
-	}
 	if privacy.MinCell <= 0 {
 		privacy.MinCell = 5
 	}
-	var columns struct {
-		Columns map[string]string `toml:"columns"`
+	var decl struct {
+		Fields []struct {
+			Name      string   `toml:"name"`
+			Headers   []string `toml:"headers"`
+			Sensitive bool     `toml:"sensitive"`
+		} `toml:"fields"`
 	}
-	if _, err := toml.DecodeFile(filepath.Join(ws, "config", "columns.toml"), &columns); err != nil {
+	if _, err := toml.DecodeFile(filepath.Join(ws, "config", "fields.toml"), &decl); err != nil {
 		return nil, err
 	}
 	byHeader := map[string]string{}
-	for h, f := range columns.Columns {
-		byHeader[strings.ToLower(strings.TrimSpace(h))] = f
-	}
 	sensitive := map[string]bool{}
-	for _, f := range privacy.Sensitive {
-		sensitive[f] = true
+	for _, f := range decl.Fields {
+		for _, h := range f.Headers {
+			byHeader[strings.ToLower(strings.TrimSpace(h))] = f.Name
+		}
+		if f.Sensitive {
+			sensitive[f.Name] = true
+			privacy.Sensitive = append(privacy.Sensitive, f.Name)
+		}
+	}
+	if len(privacy.Sensitive) == 0 {
+		return nil, fmt.Errorf("config/fields.toml declares no sensitive fields")
 	}
 	header, rows, err := readCSV(filepath.Join(ws, "inputs", "registrations.csv"))
 	if err != nil {
