@@ -2,15 +2,14 @@ package main
 
 import (
 	"bytes"
-	"encoding/csv"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"bethel/pkg/csvio"
 	"bethel/pkg/pos"
 )
 
@@ -25,36 +24,26 @@ type csvTable struct {
 	byKey  map[string]int
 }
 
-// readTable reads a CSV output of the workspace.
+// readTable reads a CSV output of the workspace, the formula guard undone
+// (a phone written '+1 ... is +1 ... to a patch).
 func readTable(root, rel string) (*csvTable, error) {
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	f, err := os.Open(filepath.Join(root, filepath.FromSlash(rel)))
 	if err != nil {
 		return nil, err
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	t := &csvTable{byKey: map[string]int{}}
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", rel, err)
-		}
-		if t.header == nil {
-			t.header = rec
-			continue
-		}
-		if len(rec) == 0 {
-			continue
-		}
-		t.byKey[rec[0]] = len(t.rows)
-		t.rows = append(t.rows, rec)
+	defer f.Close()
+	header, rows, err := csvio.ReadAll(f, rel)
+	if err != nil {
+		return nil, err
 	}
-	if t.header == nil {
+	if len(header) == 0 {
 		return nil, fmt.Errorf("%s: empty table", rel)
+	}
+	t := &csvTable{header: header, rows: rows, byKey: make(map[string]int, len(rows))}
+	for i, rec := range rows {
+		if len(rec) > 0 {
+			t.byKey[rec[0]] = i
+		}
 	}
 	return t, nil
 }
