@@ -2,7 +2,8 @@
 # test-deps.sh: makes sure the tests can run here. The browser tests of the
 # review site (test/browser) drive Debian's Chromium headless; the shared
 # cache's tests (pkg/remote, cmd/bethel) run a real nginx with its WebDAV
-# module. When one is missing and this runs as root with apt-get (CI, a
+# module; the workbook tests (pkg/stages) read .xlsx with Debian's
+# python3-openpyxl. When one is missing and this runs as root with apt-get (CI, a
 # fresh machine), it is installed, quietly and with retries; otherwise this
 # says how to get it (without nginx the shared cache's tests are skipped).
 # `make test` runs this first; .ci/run too (through make test).
@@ -24,12 +25,25 @@ have_nginx() {
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]
 }
 
+# have_openpyxl: a python3 that reads .xlsx workbooks, a reader other than
+# the writer, for the tests that open the spreadsheets bethel writes.
+have_openpyxl() {
+  local py
+  for py in /usr/bin/python3 python3; do
+    "$py" -c 'import openpyxl' >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+
 need=()
 if [ "${BETHEL_SKIP_BROWSER:-}" != 1 ] && ! have_chromium; then
   need+=(chromium)
 fi
 if [ "${BETHEL_SKIP_NGINX:-}" != 1 ] && ! have_nginx; then
   need+=(nginx)
+fi
+if [ "${BETHEL_SKIP_XLSX_READER:-}" != 1 ] && ! have_openpyxl; then
+  need+=(python3-openpyxl)
 fi
 if [ ${#need[@]} = 0 ]; then
   exit 0
@@ -44,9 +58,13 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     nginx)
       echo "test-deps: note: the shared cache tests need nginx with WebDAV (Debian: apt-get install nginx); they are skipped without it" >&2
       ;;
+    python3-openpyxl)
+      echo "test-deps: the workbook tests read .xlsx with openpyxl: install it (Debian: apt-get install python3-openpyxl)," >&2
+      echo "test-deps: or skip them with BETHEL_SKIP_XLSX_READER=1" >&2
+      ;;
     esac
   done
-  case " ${need[*]} " in *" chromium "*) exit 1 ;; esac
+  case " ${need[*]} " in *" chromium "* | *" python3-openpyxl "*) exit 1 ;; esac
   exit 0
 fi
 

@@ -1,0 +1,453 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+
+	"bethel/pkg/csvio"
+	"bethel/pkg/stage"
+)
+
+// xlsxWorkbook writes CSV tables other nodes built as one spreadsheet
+// workbook (.xlsx) that organizers open as they would any spreadsheet: a
+// sheet per input, readable headers, the header row frozen, filters on, the
+// columns wide enough, numbers as numbers and date-times as date-time cells
+// (a CSV's RFC 3339 time becomes the wall-clock time of its zone, the
+// event's). The CSVs stay the tools' format; the workbook is for people.
+//
+// Params (all optional):
+//
+//	sheets   = { "out/program/schedule.csv" = "Program" }  # sheet names; default: the file name, capitalized
+//	split_by = "bethel"   # one input only: a sheet per value of this column, in the input's order
+//	typed    = false      # every cell text (a roster: phones and ids stay as written); default true
+//
+// A sheet name is at most 31 characters and holds none of []:*?/\ (the
+// format's rules). The bytes are deterministic: the document's created and
+// modified times are fixed, and excelize writes its parts in a fixed order.
+type xlsxWorkbook struct{}
+
+func init() { register(xlsxWorkbook{}) }
+
+func (xlsxWorkbook) Name() string    { return "xlsx.workbook" }
+func (xlsxWorkbook) Version() string { return "1" }
+
+// xlsxEpoch is the created and modified time written into every workbook:
+// a fixed one, so that the same tables give the same bytes.
+const xlsxEpoch = "2000-01-01T00:00:00Z"
+
+// xlsxSheet is one sheet to write.
+type xlsxSheet struct {
+	name   string
+	header []string
+	rows   [][]string
+}
+
+func (xlsxWorkbook) Run(ctx context.Context, r *stage.Run) error {
+	if len(r.Outputs) != 1 || !strings.HasSuffix(r.Outputs[0], ".xlsx") {
+		return fmt.Errorf("node %s: xlsx.workbook writes one .xlsx output, have %v", r.Node, r.Outputs)
+	}
+	names, splitBy, typed, err := xlsxParams(r)
+	if err != nil {
+		return err
+	}
+	var csvs []string
+	for _, in := range r.Inputs {
+		if strings.HasSuffix(in, ".csv") {
+			csvs = append(csvs, in)
+		}
+	}
+	if len(csvs) == 0 {
+		return fmt.Errorf("node %s: xlsx.workbook needs at least one .csv input", r.Node)
+	}
+	if splitBy != "" && len(csvs) != 1 {
+		return fmt.Errorf("node %s: split_by takes one .csv input, have %d", r.Node, len(csvs))
+	}
+	var sheets []xlsxSheet
+	for _, in := range csvs {
+		f, err := r.FS.Open(in)
+		if err != nil {
+			return err
+		}
+		header, rows, err := csvio.ReadAll(f, in)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if splitBy != "" {
+			s, err := splitSheets(in, header, rows, splitBy)
+			if err != nil {
+				return err
+			}
+			sheets = append(sheets, s...)
+			continue
+		}
+		name := names[in]
+		if name == "" {
+			name = sheetTitle(in)
+		}
+		sheets = append(sheets, xlsxSheet{name: name, header: header, rows: rows})
+	}
+	if err := uniqueSheetNames(sheets); err != nil {
+		return fmt.Errorf("node %s: %w", r.Node, err)
+	}
+	for in := range names {
+		if !hasString(csvs, in) {
+			return fmt.Errorf("node %s: params.sheets names %s, which is not a .csv input", r.Node, in)
+		}
+	}
+	w, err := r.Create(r.Outputs[0])
+	if err != nil {
+		return err
+	}
+	return writeWorkbook(w, sheets, typed)
+}
+
+func hasString(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// xlsxParams decodes the node's params.
+func xlsxParams(r *stage.Run) (names map[string]string, splitBy string, typed bool, err error) {
+	names = map[string]string{}
+	typed = true
+	keys := make([]string, 0, len(r.Params))
+	for k := range r.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := r.Params[k]
+		switch k {
+		case "sheets":
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, "", false, fmt.Errorf("node %s: params.sheets must be a table of input path = sheet name", r.Node)
+			}
+			for in, n := range m {
+				s, ok := n.(string)
+				if !ok || strings.TrimSpace(s) == "" {
+					return nil, "", false, fmt.Errorf("node %s: params.sheets.%q must be a sheet name", r.Node, in)
+				}
+				names[in] = s
+			}
+		case "split_by":
+			s, ok := v.(string)
+			if !ok || s == "" {
+				return nil, "", false, fmt.Errorf("node %s: params.split_by must be a column name", r.Node)
+			}
+			splitBy = s
+		case "typed":
+			b, ok := v.(bool)
+			if !ok {
+				return nil, "", false, fmt.Errorf("node %s: params.typed must be true or false", r.Node)
+			}
+			typed = b
+		default:
+			return nil, "", false, fmt.Errorf("node %s: unknown param %q of xlsx.workbook (sheets, split_by, typed)", r.Node, k)
+		}
+	}
+	return names, splitBy, typed, nil
+}
+
+// splitSheets makes a sheet per value of column by, in the order the
+// values first appear; a column named by+"_name" (bethel_name) adds its
+// value to the sheet name.
+func splitSheets(file string, header []string, rows [][]string, by string) ([]xlsxSheet, error) {
+	col, nameCol := -1, -1
+	for i, h := range header {
+		switch h {
+		case by:
+			col = i
+		case by + "_name":
+			nameCol = i
+		}
+	}
+	if col < 0 {
+		return nil, fmt.Errorf("%s: no column %q to split by (params.split_by)", file, by)
+	}
+	idx := map[string]int{}
+	var out []xlsxSheet
+	for _, row := range rows {
+		v := cell(row, col)
+		i, ok := idx[v]
+		if !ok {
+			name := v
+			if name == "" {
+				name = "(blank)"
+			}
+			if nameCol >= 0 && cell(row, nameCol) != "" {
+				name += " " + cell(row, nameCol)
+			}
+			i = len(out)
+			idx[v] = i
+			out = append(out, xlsxSheet{name: name, header: header})
+		}
+		out[i].rows = append(out[i].rows, row)
+	}
+	if len(out) == 0 {
+		out = append(out, xlsxSheet{name: sheetTitle(file), header: header})
+	}
+	return out, nil
+}
+
+func cell(row []string, i int) string {
+	if i < len(row) {
+		return row[i]
+	}
+	return ""
+}
+
+// sheetTitle names a sheet after its file: out/summary/tshirts.csv is
+// "Tshirts", with the header words' spellings (T-shirts).
+func sheetTitle(file string) string {
+	base := file[strings.LastIndexByte(file, '/')+1:]
+	base = strings.TrimSuffix(base, ".csv")
+	return readableHeader(base)
+}
+
+var badSheetChars = regexp.MustCompile(`[\[\]:*?/\\]`)
+
+// uniqueSheetNames makes every name a valid sheet name, unique ignoring
+// case as the format requires.
+func uniqueSheetNames(sheets []xlsxSheet) error {
+	seen := map[string]bool{}
+	for i := range sheets {
+		n := strings.TrimSpace(badSheetChars.ReplaceAllString(sheets[i].name, "-"))
+		n = strings.Trim(n, "'")
+		if n == "" {
+			n = "Sheet"
+		}
+		n = truncRunes(n, 31)
+		base := n
+		for k := 2; seen[strings.ToLower(n)]; k++ {
+			suffix := " " + strconv.Itoa(k)
+			n = truncRunes(base, 31-len(suffix)) + suffix
+		}
+		seen[strings.ToLower(n)] = true
+		sheets[i].name = n
+	}
+	return nil
+}
+
+func truncRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimSpace(string(r[:n]))
+}
+
+// headerWords spells the words of snake_case headers as people write them.
+var headerWords = map[string]string{
+	"id": "ID", "tshirt": "T-shirt", "tshirts": "T-shirts", "ics": "ICS", "json": "JSON",
+}
+
+// readableHeader turns a snake_case column name into words with a capital
+// first letter: bethel_name is "Bethel name", tshirt_size "T-shirt size".
+func readableHeader(h string) string {
+	words := strings.FieldsFunc(h, func(r rune) bool { return r == '_' || r == ' ' })
+	for i, w := range words {
+		if s, ok := headerWords[strings.ToLower(w)]; ok {
+			words[i] = s
+			continue
+		}
+		if i == 0 {
+			r, n := utf8.DecodeRuneInString(w)
+			words[i] = strings.ToUpper(string(r)) + w[n:]
+		}
+	}
+	if len(words) == 0 {
+		return h
+	}
+	return strings.Join(words, " ")
+}
+
+// Column kinds, decided per column from every non-blank cell.
+const (
+	kindText = iota
+	kindInt
+	kindDecimal
+	kindDateTime
+	kindDate
+)
+
+var (
+	intRE     = regexp.MustCompile(`^-?(0|[1-9][0-9]{0,14})$`)
+	decimalRE = regexp.MustCompile(`^-?(0|[1-9][0-9]{0,12})\.[0-9]{1,6}$`)
+	dateRE    = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+)
+
+// columnKind is the kind every non-blank cell of column c agrees on; a
+// column with none, or with cells of several kinds, is text. A number with
+// a leading zero (012) stays text: it is a code, not a quantity.
+func columnKind(rows [][]string, c int) int {
+	kind := -1
+	for _, row := range rows {
+		v := cell(row, c)
+		if v == "" {
+			continue
+		}
+		k := kindText
+		switch {
+		case intRE.MatchString(v):
+			k = kindInt
+		case decimalRE.MatchString(v):
+			k = kindDecimal
+		case dateRE.MatchString(v):
+			if _, err := time.Parse("2006-01-02", v); err == nil {
+				k = kindDate
+			}
+		default:
+			if _, err := time.Parse(time.RFC3339, v); err == nil {
+				k = kindDateTime
+			}
+		}
+		switch {
+		case kind == -1:
+			kind = k
+		case kind == kindInt && k == kindDecimal, kind == kindDecimal && k == kindInt:
+			kind = kindDecimal
+		case kind != k:
+			return kindText
+		}
+	}
+	if kind == -1 {
+		return kindText
+	}
+	return kind
+}
+
+// writeWorkbook writes the sheets as one workbook to w.
+func writeWorkbook(w io.Writer, sheets []xlsxSheet, typed bool) (err error) {
+	f := excelize.NewFile()
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return err
+	}
+	dec, err := f.NewStyle(&excelize.Style{NumFmt: 2}) // 0.00
+	if err != nil {
+		return err
+	}
+	dtFmt, dFmt := "yyyy-mm-dd hh:mm", "yyyy-mm-dd"
+	dt, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dtFmt})
+	if err != nil {
+		return err
+	}
+	d, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dFmt})
+	if err != nil {
+		return err
+	}
+	for si, s := range sheets {
+		if si == 0 {
+			if err := f.SetSheetName("Sheet1", s.name); err != nil {
+				return err
+			}
+		} else if _, err := f.NewSheet(s.name); err != nil {
+			return err
+		}
+		kinds := make([]int, len(s.header))
+		widths := make([]int, len(s.header))
+		for c, h := range s.header {
+			if typed {
+				kinds[c] = columnKind(s.rows, c)
+			}
+			title := readableHeader(h)
+			widths[c] = utf8.RuneCountInString(title) + 3 // room for the filter button
+			ref, _ := excelize.CoordinatesToCellName(c+1, 1)
+			if err := f.SetCellStr(s.name, ref, title); err != nil {
+				return err
+			}
+		}
+		if len(s.header) > 0 {
+			last, _ := excelize.CoordinatesToCellName(len(s.header), 1)
+			if err := f.SetCellStyle(s.name, "A1", last, bold); err != nil {
+				return err
+			}
+		}
+		for ri, row := range s.rows {
+			for c := range s.header {
+				v := cell(row, c)
+				ref, _ := excelize.CoordinatesToCellName(c+1, ri+2)
+				if v == "" {
+					continue
+				}
+				n := utf8.RuneCountInString(v)
+				switch kinds[c] {
+				case kindInt:
+					i, _ := strconv.ParseInt(v, 10, 64)
+					err = f.SetCellInt(s.name, ref, i)
+				case kindDecimal:
+					x, _ := strconv.ParseFloat(v, 64)
+					err = f.SetCellFloat(s.name, ref, x, -1, 64)
+					if err == nil {
+						err = f.SetCellStyle(s.name, ref, ref, dec)
+					}
+				case kindDateTime:
+					t, _ := time.Parse(time.RFC3339, v)
+					// The wall-clock time in the zone it was written in (the
+					// event's): a spreadsheet cell has no zone.
+					wall := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
+					err = f.SetCellValue(s.name, ref, wall)
+					if err == nil {
+						err = f.SetCellStyle(s.name, ref, ref, dt)
+					}
+					n = 16
+				case kindDate:
+					t, _ := time.Parse("2006-01-02", v)
+					err = f.SetCellValue(s.name, ref, t)
+					if err == nil {
+						err = f.SetCellStyle(s.name, ref, ref, d)
+					}
+				default:
+					err = f.SetCellStr(s.name, ref, v)
+				}
+				if err != nil {
+					return err
+				}
+				if n+2 > widths[c] {
+					widths[c] = n + 2
+				}
+			}
+		}
+		for c, wd := range widths {
+			col, _ := excelize.ColumnNumberToName(c + 1)
+			if err := f.SetColWidth(s.name, col, col, float64(min(wd, 60))); err != nil {
+				return err
+			}
+		}
+		if err := f.SetPanes(s.name, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+			return err
+		}
+		if len(s.header) > 0 {
+			last, _ := excelize.CoordinatesToCellName(len(s.header), len(s.rows)+1)
+			if err := f.AutoFilter(s.name, "A1:"+last, nil); err != nil {
+				return err
+			}
+		}
+	}
+	f.SetActiveSheet(0)
+	if err := f.SetDocProps(&excelize.DocProperties{Created: xlsxEpoch, Modified: xlsxEpoch, Creator: "bethel"}); err != nil {
+		return err
+	}
+	_, err = f.WriteTo(w)
+	return err
+}
