@@ -5,14 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
 	"bethel/pkg/cache"
+	"bethel/pkg/graph"
 	"bethel/pkg/pipeline"
-	"bethel/pkg/stage"
 	"bethel/pkg/stages"
 )
 
@@ -35,7 +34,7 @@ func runLock(ctx context.Context, env *Env, args []string, lock bool) error {
 	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	ws := addWorkspaceFlags(fs)
-	nodeName := fs.String("node", "", "the program `NODE` (default: the one node whose stage is program)")
+	nodeName := fs.String("node", "", "the program `NODE` (default: the one node that reads a program lock file)")
 	fs.Usage = func() {
 		fmt.Fprintf(env.Stderr, "usage: bethel %s [-C DIR] [-f FILE] [-node NODE] program\n", verb)
 		fs.PrintDefaults()
@@ -53,29 +52,19 @@ func runLock(ctx context.Context, env *Env, args []string, lock bool) error {
 	if err != nil {
 		return err
 	}
-	n, err := programNode(p, *nodeName)
+	n, lockPath, err := programNode(p, *nodeName)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
-	}
-	lockPath := ""
-	for _, in := range n.InputFiles {
-		if strings.HasSuffix(in, "/"+stages.ProgramLockFile) || in == stages.ProgramLockFile {
-			lockPath = in
-		}
-	}
-	if lockPath == "" {
-		return &ExitError{Code: 2, Err: fmt.Errorf("%s: node %s has no lock file among its inputs; create config/%s holding the unlocked state {\"locked\": false, \"sessions\": []} and add it to the node's inputs",
-			n.Pos, n.Name, stages.ProgramLockFile)}
 	}
 	root := ws.root(env)
 	var data []byte
 	var msg string
 	if lock {
-		run := &stage.Run{
-			Node: n.Name, Inputs: n.InputFiles, Patches: n.PatchFiles, Outputs: n.Outputs,
-			Visibility: n.Visibility, Params: n.Params, FS: os.DirFS(root),
-			Create: func(string) (io.Writer, error) { return nil, errors.New("bethel lock writes no output") },
-			Warnf:  func(format string, a ...any) { fmt.Fprintf(env.Stderr, "warning: "+format+"\n", a...) },
+		run, err := graph.QueryRun(p, n, graph.Query{
+			Warnf: func(format string, a ...any) { fmt.Fprintf(env.Stderr, "warning: "+format+"\n", a...) },
+		})
+		if err != nil {
+			return &ExitError{Code: 2, Err: err}
 		}
 		l, err := stages.LockProgram(ctx, run)
 		if err != nil {
@@ -94,30 +83,51 @@ func runLock(ctx context.Context, env *Env, args []string, lock bool) error {
 	return nil
 }
 
-// programNode finds the program node: by name, or the only node running
-// the program stage.
-func programNode(p *pipeline.Pipeline, name string) (*pipeline.Node, error) {
+// programNode finds the node whose program to lock: the one named, or the
+// one stage node that reads a program lock file (stages.ProgramLockFile),
+// and the path of that file. The stage is not known by name: a node is a
+// program node because it reads the lock.
+func programNode(p *pipeline.Pipeline, name string) (*pipeline.Node, string, error) {
+	lockOf := func(n *pipeline.Node) string {
+		if !n.IsStage() {
+			return ""
+		}
+		for _, in := range n.InputFiles {
+			if path.Base(in) == stages.ProgramLockFile {
+				return in
+			}
+		}
+		return ""
+	}
+	if name != "" {
+		n := p.Lookup(name)
+		if n == nil || n.Name != name {
+			return nil, "", fmt.Errorf("%s: no node called %q", p.File, name)
+		}
+		lp := lockOf(n)
+		if lp == "" {
+			return nil, "", fmt.Errorf("%s: node %s reads no program lock file (%s): it has no program to lock", n.Pos, n.Name, stages.ProgramLockFile)
+		}
+		return n, lp, nil
+	}
 	var found []*pipeline.Node
 	for _, n := range p.Nodes {
-		if (name != "" && n.Name == name) || (name == "" && n.Stage == "program") {
+		if lockOf(n) != "" {
 			found = append(found, n)
 		}
 	}
-	switch {
-	case len(found) == 1 && found[0].Stage == "program":
-		return found[0], nil
-	case len(found) == 1:
-		return nil, fmt.Errorf("%s: node %s runs %q, not the program stage", found[0].Pos, name, found[0].Stage+found[0].Run)
-	case len(found) == 0 && name != "":
-		return nil, fmt.Errorf("%s: no node called %q", p.File, name)
-	case len(found) == 0:
-		return nil, fmt.Errorf("%s: no node runs stage \"program\"", p.File)
+	switch len(found) {
+	case 1:
+		return found[0], lockOf(found[0]), nil
+	case 0:
+		return nil, "", fmt.Errorf("%s: no node reads a program lock file; create config/%s holding the unlocked state {\"locked\": false, \"sessions\": []} and add it to the program node's inputs",
+			p.File, stages.ProgramLockFile)
 	}
 	names := make([]string, len(found))
 	for i, n := range found {
 		names[i] = n.Name
 	}
-	return nil, fmt.Errorf("%s: several nodes run stage \"program\" (%s); choose one with -node", p.File, strings.Join(names, ", "))
+	return nil, "", fmt.Errorf("%s: several nodes read a program lock file (%s); choose one with -node", p.File, strings.Join(names, ", "))
 }
 
 func writeAtomic(path string, data []byte) error {

@@ -63,7 +63,7 @@ reason = "director asked"
 	if r := runBethel(t, dir, "lock"); r.code != 2 {
 		t.Errorf("lock without a target: exit %d", r.code)
 	}
-	if r := runBethel(t, dir, "lock", "-node", "attendance", "program"); r.code != 2 || !strings.Contains(r.stderr, "not the program stage") {
+	if r := runBethel(t, dir, "lock", "-node", "attendance", "program"); r.code != 2 || !strings.Contains(r.stderr, "reads no program lock file") {
 		t.Errorf("lock of a non-program node: exit %d %s", r.code, r.stderr)
 	}
 }
