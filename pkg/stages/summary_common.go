@@ -160,7 +160,7 @@ func contains1(l []string, s string) bool {
 
 // regMemoColumns are the columns shared between stages.
 var regMemoColumns = []string{"registration_id", "submitted_at", "bethel", "member_type", "banquet_meal", "tshirt_size",
-	"days_attending", "housing", "dietary_needs", "allergies"}
+	"days_attending", "housing", "dietary_needs", "allergies", "payment_status"}
 
 // regMemo remembers the parsed columns of the last registrations file,
 // keyed by its content (size and a 64-bit hash of every byte: hashing is
