@@ -96,11 +96,12 @@ type Client struct {
 	noUpload   atomic.Bool
 	warnUpload sync.Once
 
-	queue   chan job
-	wg      sync.WaitGroup
-	startUp sync.Once
-	stop    chan struct{}
-	stopped sync.Once
+	// The upload queue and its workers, started by the first Upload and
+	// ended by Wait (Upload and Wait are called from one goroutine).
+	queue  chan job
+	wg     sync.WaitGroup
+	cancel context.CancelFunc // stops the workers' requests
+	given  atomic.Bool        // Wait's limit passed: the rest is given up
 
 	mu    sync.Mutex
 	stats Stats
@@ -186,7 +187,7 @@ func New(o Options) (*Client, error) {
 		IdleConnTimeout:       30 * time.Second,
 		ForceAttemptHTTP2:     true,
 	}
-	return &Client{o: o, base: u, http: &http.Client{Transport: tr}, stop: make(chan struct{})}, nil
+	return &Client{o: o, base: u, http: &http.Client{Transport: tr}}, nil
 }
 
 // Redact returns a URL without its user information, for messages.
@@ -571,13 +572,16 @@ func (c *Client) Upload(node string, key cache.Hash, m *cache.Manifest, st *cach
 		c.count(func(s *Stats) { s.KeptLocal++ })
 		return
 	}
-	c.startUp.Do(func() {
+	if c.queue == nil {
 		c.queue = make(chan job, 1<<16)
+		var ctx context.Context
+		ctx, c.cancel = context.WithCancel(context.Background())
+		c.given.Store(false)
 		for w := 0; w < c.o.Workers; w++ {
 			c.wg.Add(1)
-			go c.worker()
+			go c.worker(ctx, c.queue)
 		}
-	})
+	}
 	select {
 	case c.queue <- job{node, key, m, st}:
 	default:
@@ -591,16 +595,12 @@ func (c *Client) count(f func(*Stats)) {
 	c.mu.Unlock()
 }
 
-func (c *Client) worker() {
+func (c *Client) worker(ctx context.Context, queue <-chan job) {
 	defer c.wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { <-c.stop; cancel() }()
-	for j := range c.queue {
-		select {
-		case <-c.stop:
+	for j := range queue {
+		if c.given.Load() {
 			c.count(func(s *Stats) { s.GivenUp++ })
 			continue
-		default:
 		}
 		present, err := c.upload(ctx, j)
 		switch {
@@ -685,19 +685,18 @@ func (c *Client) blob(j job, h cache.Hash) ([]byte, error) {
 // returns what was done.
 func (c *Client) Wait(limit time.Duration) Stats {
 	if c.queue != nil {
-		c.stopped.Do(func() { close(c.queue) })
+		close(c.queue)
 		done := make(chan struct{})
 		go func() { c.wg.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(limit):
-			close(c.stop)
+			c.given.Store(true)
+			c.cancel()
 			<-done
 		}
+		c.cancel()
 		c.queue = nil
-		c.startUp = sync.Once{}
-		c.stopped = sync.Once{}
-		c.stop = make(chan struct{})
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

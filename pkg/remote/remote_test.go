@@ -324,3 +324,23 @@ func silentServer(t *testing.T) string {
 	})
 	return "http://" + l.Addr().String()
 }
+
+// TestWaitGivesUp: uploads still running when Wait's limit passes are
+// given up, counted, and stopped.
+func TestWaitGivesUp(t *testing.T) {
+	url := silentServer(t)
+	var w warnings
+	a := buildOne(t, "x,1\n")
+	c, err := remote.New(remote.Options{URL: url, Upload: true, Root: a.root, Private: func(string) bool { return false },
+		Warn: w.add, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 6; i++ {
+		c.Upload("x", a.key, a.m, a.store)
+	}
+	s := c.Wait(100 * time.Millisecond)
+	if s.GivenUp != 6 || s.Uploaded != 0 {
+		t.Errorf("stats %+v, want all 6 given up", s)
+	}
+}
