@@ -13,14 +13,17 @@ import (
 func init() {
 	register(&command{
 		name:    "cache",
-		summary: "shared cache tools: keygen writes this member's identity and prints its recipient",
+		summary: "shared cache tools: keygen makes this member's identity, push uploads the current outputs",
 		run:     runCache,
 	})
 }
 
 func runCache(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "push" {
+		return runCachePush(ctx, env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "keygen" {
-		return usagef("cache: want a subcommand: keygen")
+		return usagef("cache: want a subcommand: keygen or push")
 	}
 	fs := flag.NewFlagSet("cache keygen", flag.ContinueOnError)
 	def, _ := remote.IdentityFile()

@@ -430,3 +430,29 @@ func TestSharedCacheDownloadOnly(t *testing.T) {
 		t.Errorf("a download-only member uploaded %d files", len(files))
 	}
 }
+
+// TestSharedCachePush: a workspace built before the shared cache was set
+// up shares its results with bethel cache push; a clone then restores
+// every node that is not private.
+func TestSharedCachePush(t *testing.T) {
+	srv := remotetest.Start(t, "")
+	a, b := sampleClone(t), sampleClone(t)
+	if r := runWith(t, a, nil, "make"); r.code != 0 {
+		t.Fatalf("make: %s", r.stderr)
+	}
+	r := runWith(t, a, nil, "cache", "push", "--remote-cache", srv.URL)
+	if r.code != 0 || !strings.Contains(r.stdout, "private kept local") || strings.Contains(r.stdout, "not pushed") {
+		t.Fatalf("push: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	private := privateNodes(t, a)
+	jb, rb := makeRemote(t, b, srv.URL)
+	if !equal(sorted(jb.Ran), sorted(private)) {
+		t.Errorf("B ran %v, want only the private nodes %v\n%s", jb.Ran, private, rb.stderr)
+	}
+	sameOutputs(t, a, b)
+	// Pushing again sends nothing new.
+	r = runWith(t, a, nil, "cache", "push", "--remote-cache", srv.URL)
+	if r.code != 0 || !strings.Contains(r.stdout, " 0 uploaded") {
+		t.Errorf("second push:\n%s%s", r.stdout, r.stderr)
+	}
+}
