@@ -207,6 +207,11 @@ const privacyTOML = `# Which fields are sensitive is declared with the fields (s
 # in config/fields.toml). Public outputs suppress counts below this.
 min_cell = 5
 
+# Every sensitive value of the export and the patches, in pkg/scrub's set
+# format (the registrations node writes it): the leak gate looks for them
+# in every internal and public output after each build.
+sensitive_values = ["out/private/registrations.sensitive"]
+
 # Source levels (the engine computes every output's level from them).
 # The raw exports and the corrections are private; the program is not
 # about anyone.

@@ -16,6 +16,7 @@ import (
 	"bethel/pkg/patch"
 	"bethel/pkg/pos"
 	"bethel/pkg/schema"
+	scrubset "bethel/pkg/scrub"
 	"bethel/pkg/stage"
 )
 
@@ -51,6 +52,7 @@ type regResult struct {
 	counts  map[string]int
 	keyCol  int
 	privacy *Privacy
+	schema  *schema.Schema
 }
 
 func (s registrationsNormalize) Run(ctx context.Context, r *stage.Run) error {
@@ -60,15 +62,17 @@ func (s registrationsNormalize) Run(ctx context.Context, r *stage.Run) error {
 // runNormalize checks the outputs of registrations.normalize or
 // registrations.patch, computes the result with do, and writes it.
 func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, error)) error {
-	var csvOut, jsonOut string
+	var csvOut, jsonOut, sensOut string
 	for _, o := range r.Outputs {
 		switch {
 		case strings.HasSuffix(o, ".csv") && csvOut == "":
 			csvOut = o
 		case strings.HasSuffix(o, ".json") && jsonOut == "":
 			jsonOut = o
+		case strings.HasSuffix(o, regSensitiveSuffix) && sensOut == "":
+			sensOut = o
 		default:
-			return fmt.Errorf("node %s: %s writes one .csv (the registrations) and at most one .json (the patch report); output %s is neither", r.Node, regStageName(r), o)
+			return fmt.Errorf("node %s: %s writes one .csv (the registrations), at most one .json (the patch report) and at most one %s (the sensitive values); output %s is none of these", r.Node, regStageName(r), regSensitiveSuffix, o)
 		}
 	}
 	if csvOut == "" {
@@ -111,10 +115,66 @@ func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, erro
 	if sd := <-seed; sd != nil && summer != nil {
 		regMemo.put(memoKey{file: csvOut, content: summer.Sum256(), size: -1}, sd.rows, sd.rowIdx, res.handover(), res.touched())
 	}
+	if sensOut != "" {
+		w, err := r.Create(sensOut)
+		if err != nil {
+			return err
+		}
+		if _, err := res.sensitiveSet().WriteTo(w); err != nil {
+			return err
+		}
+	}
 	if jsonOut != "" {
 		return writeJSON(r, jsonOut, res.report)
 	}
 	return nil
+}
+
+// regSensitiveSuffix names the output that lists the sensitive values
+// (pkg/scrub's set file): the leak gate and the corrections report read it.
+const regSensitiveSuffix = ".sensitive"
+
+// sensitiveSet is every sensitive value of every record, active, inactive
+// or dropped, as the export gave it and as patches set or added it (the
+// values a patch overwrote are in its changes): what no internal or
+// public output may show. Each field's values are added under the format
+// of its declaration (scrubset.FormatOf).
+func (res *regResult) sensitiveSet() *scrubset.Set {
+	var b scrubset.Builder
+	t := res.table
+	formats := make([]string, len(t.Fields))
+	for i, name := range t.Fields {
+		if f := res.schema.Field(name); f != nil && f.Sensitive {
+			formats[i] = scrubset.FormatOf(f.Type, f.Format, f.Countable)
+		} else {
+			formats[i] = "-"
+		}
+	}
+	var vals []string
+	for i := range t.Records {
+		vals = t.Records[i].AppendValues(vals[:0])
+		for c, v := range vals {
+			if formats[c] != "-" && v != "" {
+				b.Add(formats[c], v)
+			}
+		}
+	}
+	col := map[string]int{}
+	for i, name := range t.Fields {
+		col[name] = i
+	}
+	for _, e := range res.report.Patches {
+		for _, ch := range e.Changes {
+			if c, ok := col[ch.Field]; ok && formats[c] != "-" {
+				for _, v := range []string{ch.Old, ch.New} {
+					if v != "" {
+						b.Add(formats[c], v)
+					}
+				}
+			}
+		}
+	}
+	return b.Set()
 }
 
 // PatchReport evaluates the node's patches against its current inputs
@@ -299,6 +359,7 @@ func patchRegistrations(m *regMapped, cfg *regConfig, priv *Privacy, patches []*
 	}
 	table := m.table
 	sch := cfg.schema
+	res.schema = sch
 	table.Canon = cfg.canon
 	table.Required = cfg.required()
 	table.Sensitive = priv.SensitiveSet()

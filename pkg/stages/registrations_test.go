@@ -308,7 +308,7 @@ func TestRegistrationsNodeShape(t *testing.T) {
 	}
 	r, _ = workspaceRun(t, os.DirFS(dir), "regs", regInputs, []string{"out/private/registrations.csv", "out/private/x.txt"}, "")
 	err = registrationsNormalize{}.Run(context.Background(), r)
-	if err == nil || !strings.Contains(err.Error(), "output out/private/x.txt is neither") {
+	if err == nil || !strings.Contains(err.Error(), "output out/private/x.txt is none of these") {
 		t.Errorf("txt output: %v", err)
 	}
 	r, _ = workspaceRun(t, os.DirFS(dir), "regs", regInputs[1:], regOutputs, "")

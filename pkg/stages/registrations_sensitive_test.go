@@ -1,0 +1,81 @@
+package stages
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"bethel/pkg/csvio"
+	"bethel/pkg/schema"
+	scrubset "bethel/pkg/scrub"
+)
+
+// TestSensitiveArtifact: the registrations node's .sensitive output knows
+// every sensitive value of every export record (active, inactive and
+// dropped alike) and of every patch (a walk-in's name, a value a set
+// replaced), and no value of a field that is not sensitive.
+func TestSensitiveArtifact(t *testing.T) {
+	dir := filepath.Join("testdata", "registrations", "small")
+	outs := append(append([]string{}, regOutputs...), "out/private/registrations.sensitive")
+	r, rr := workspaceRun(t, os.DirFS(dir), "registrations", regInputs, outs, "patches/registrations/*.toml")
+	if err := (registrationsNormalize{}).Run(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	set, err := scrubset.ReadSet(bytes.NewReader(rr.outputs["out/private/registrations.sensitive"].Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch := testSchema(t)
+	f, err := os.Open(filepath.Join(dir, "inputs", "registrations.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cr, err := csvio.NewReader(f, "export")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := sch.Columns("export", cr.Header())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for {
+		rec, err := cr.Read()
+		if err != nil {
+			break
+		}
+		for i, fl := range sch.Fields {
+			j := cols.Index[i]
+			if j < 0 {
+				continue
+			}
+			v := schema.Clean(rec.Fields[j])
+			if len([]rune(v)) < 4 || fl.IsBlank(v) {
+				continue
+			}
+			hits := set.Find([]byte(v))
+			if fl.Sensitive && len(hits) == 0 {
+				t.Errorf("line %d: the %s value is not in the set", rec.Line, fl.Name)
+			}
+			checked++
+		}
+	}
+	if checked < 50 {
+		t.Fatalf("only %d values checked", checked)
+	}
+	// The walk-in a patch adds, and a first name a patch sets.
+	for _, v := range []string{"Maren Quilford", "Isabella"} {
+		if len(set.Find([]byte(v))) == 0 {
+			t.Errorf("patch value %q is not in the set", v)
+		}
+	}
+	// Not sensitive: a registration id, a meal.
+	for _, v := range []string{"R-1001", "chicken", "Birchwood"} {
+		if hits := set.Find([]byte(v)); len(hits) > 0 {
+			t.Errorf("%q is in the set", v)
+		}
+	}
+}
