@@ -326,41 +326,25 @@ func (e *engine) mkdirOnce(dir string) error {
 	return nil
 }
 
-// schedule runs the nodes (in Order) with up to Jobs at a time, each as
-// soon as every node it depends on has finished. A failed node skips its
-// dependents; without KeepGoing it also stops new nodes from starting.
+// schedule is the Builder: it runs the nodes (in Order) with up to Jobs at
+// a time, each as soon as every node it depends on has finished, in the
+// order the plan gives. A failed node skips its dependents; without
+// KeepGoing it also stops new nodes from starting.
 func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 	idx := make(map[*pipeline.Node]int, len(nodes))
 	for i, n := range nodes {
 		idx[n] = i
 	}
-	waiting := make([]int, len(nodes))
-	dependents := make([][]int, len(nodes))
+	deps := make([][]int, len(nodes))
 	for i, n := range nodes {
 		for _, d := range n.Deps {
 			if j, ok := idx[d]; ok {
-				waiting[i]++
-				dependents[j] = append(dependents[j], i)
+				deps[i] = append(deps[i], j)
 			}
 		}
 	}
-	// A stale node waiting for a worker goes first when the longest chain
-	// of nodes below it is longer: the critical path decides the build's
-	// wall time, and a leaf (a private roster) can share a core with the
-	// last step of a long chain (the review site) instead of delaying it.
-	height := make([]int, len(nodes))
-	for i := len(nodes) - 1; i >= 0; i-- {
-		for _, k := range dependents[i] {
-			height[i] = max(height[i], height[k]+1)
-		}
-	}
+	pl := newPlan(deps, e.opts.KeepGoing)
 	results := make([]*NodeResult, len(nodes))
-	var ready []int
-	for i := range nodes {
-		if waiting[i] == 0 {
-			ready = append(ready, i)
-		}
-	}
 
 	type job struct {
 		i int
@@ -392,68 +376,44 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 		e.emit(Event{Kind: Finish, Node: r.Name, Status: r.Status, Reasons: r.Reasons, Err: r.Err,
 			Stderr: o.stderr, Warnings: r.Warnings, Done: count, Total: total})
 	}
-	var skip func(i int, why string)
-	skip = func(i int, why string) {
-		if results[i] != nil {
-			return
-		}
-		report(i, NodeResult{Name: nodes[i].Name, Status: Skipped, Reasons: []string{why}}, nodeOutput{})
-		for _, k := range dependents[i] {
-			skip(k, why)
-		}
-	}
-	running, stop := 0, false
 	complete := func(i int, r NodeResult, o nodeOutput) {
 		report(i, r, o)
-		if r.Status == Failed {
-			for _, k := range dependents[i] {
-				skip(k, "dependency "+r.Name+" failed")
-			}
-			if !e.opts.KeepGoing {
-				stop = true
-			}
-			return
-		}
-		for _, k := range dependents[i] {
-			waiting[k]--
-			if waiting[k] == 0 && results[k] == nil {
-				ready = append(ready, k)
-			}
+		for _, k := range pl.finish(i, r.Status == Failed) {
+			report(k, NodeResult{Name: nodes[k].Name, Status: Skipped, Reasons: []string{"dependency " + r.Name + " failed"}}, nodeOutput{})
 		}
 	}
-	var queue []job // stale nodes waiting for a worker
+	decisions := make(map[int]*decision)
+	running := 0
 	for {
 		if ctx.Err() != nil {
-			stop = true
+			pl.stop()
 		}
-		for !stop && len(ready) > 0 {
-			i := ready[0]
-			ready = ready[1:]
-			if results[i] != nil {
-				continue
+		for {
+			i, ok := pl.nextReady()
+			if !ok {
+				break
 			}
 			d, r := e.prepare(ctx, nodes[i])
 			if r != nil {
 				complete(i, *r, nodeOutput{})
 				continue
 			}
-			queue = append(queue, job{i, d})
+			decisions[i] = d
+			pl.enqueue(i)
 		}
-		for !stop && running < nj && len(queue) > 0 {
+		for running < nj {
+			i, ok := pl.nextQueued()
+			if !ok {
+				break
+			}
 			if started < nj {
 				startWorker()
 			}
-			best := 0
-			for q := range queue {
-				if height[queue[q].i] > height[queue[best].i] {
-					best = q
-				}
-			}
-			work <- queue[best]
-			queue = append(queue[:best], queue[best+1:]...)
+			work <- job{i, decisions[i]}
+			delete(decisions, i)
 			running++
 		}
-		if running == 0 && (stop || len(ready) == 0) {
+		if running == 0 && pl.idle() {
 			break
 		}
 		f := <-done
@@ -465,10 +425,8 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 	if ctx.Err() != nil {
 		why = "not started: the build was interrupted"
 	}
-	for i := range nodes {
-		if results[i] == nil {
-			report(i, NodeResult{Name: nodes[i].Name, Status: Skipped, Reasons: []string{why}}, nodeOutput{})
-		}
+	for _, i := range pl.unfinished() {
+		report(i, NodeResult{Name: nodes[i].Name, Status: Skipped, Reasons: []string{why}}, nodeOutput{})
 	}
 	res := &Result{Nodes: make([]NodeResult, len(nodes))}
 	for i, r := range results {
@@ -478,9 +436,6 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 			res.Ran = append(res.Ran, r.Name)
 		case Restored:
 			res.Restored = append(res.Restored, r.Name)
-			if r.Remote {
-				res.RestoredRemote = append(res.RestoredRemote, r.Name)
-			}
 		case UpToDate:
 			res.UpToDate = append(res.UpToDate, r.Name)
 		case Failed:
