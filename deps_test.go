@@ -34,7 +34,7 @@ var allowed = map[string][]string{
 	"pkg/serve":     {}, // the preview server knows nothing of bethel
 	"pkg/tomlguard": {"pkg/pos"},
 	"pkg/csvio":     {"pkg/pos"},
-	"pkg/schema":    {"pkg/pos", "github.com/BurntSushi/toml"},
+	"pkg/schema":    {"pkg/pos", "pkg/tomlguard", "github.com/BurntSushi/toml"},
 	"pkg/scrub":     {"pkg/pos", "pkg/schema"},
 	"pkg/suppress":  {"gonum.org/v1/gonum"},
 	"pkg/sandbox":   {"pkg/pos", "golang.org/x/sys/unix", "github.com/landlock-lsm/go-landlock"},
@@ -58,7 +58,7 @@ var allowed = map[string][]string{
 	"pkg/graph/graphtest/benchgen": {"pkg/graph/graphtest"},
 
 	// The shared cache client.
-	"pkg/remote":            {"pkg/cache", "pkg/pipeline", "pkg/pos", "pkg/stage", "filippo.io/age", "github.com/BurntSushi/toml"},
+	"pkg/remote":            {"pkg/cache", "pkg/pipeline", "pkg/pos", "pkg/stage", "pkg/tomlguard", "filippo.io/age", "github.com/BurntSushi/toml"},
 	"pkg/remote/remotetest": {},
 
 	// Patches and the stages: the event's data, nothing of the engine.

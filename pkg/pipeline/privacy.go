@@ -13,6 +13,7 @@ import (
 
 	"bethel/pkg/pos"
 	"bethel/pkg/stage"
+	"bethel/pkg/tomlguard"
 
 	"github.com/BurntSushi/toml"
 )
@@ -193,6 +194,9 @@ func (d *Declaration) readPrivacy(root string) pos.List {
 	if err != nil {
 		return pos.List{fmt.Errorf("%s: %w", file, err)}
 	}
+	if err := tomlguard.Check(file, data); err != nil {
+		return pos.List{err}
+	}
 	var doc map[string]any
 	if _, err := toml.Decode(string(data), &doc); err != nil {
 		var pe toml.ParseError
@@ -302,6 +306,9 @@ func (d *Declaration) readFields(root string) error {
 	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
+	}
+	if err := tomlguard.Check(file, data); err != nil {
+		return err
 	}
 	var doc struct {
 		Fields []struct {

@@ -18,6 +18,7 @@ import (
 	"bethel/pkg/pipeline"
 	"bethel/pkg/pos"
 	"bethel/pkg/stage"
+	"bethel/pkg/tomlguard"
 )
 
 // WorkspaceFile is the workspace's shared cache settings, relative to its
@@ -61,6 +62,9 @@ func LoadFile(root string) (*File, error) {
 		} `toml:"remote_cache"`
 	}
 	at := func(key string) pos.Pos { return pos.Pos{File: WorkspaceFile, Line: keyLine(data, key)} }
+	if err := tomlguard.Check(WorkspaceFile, data); err != nil {
+		return nil, err
+	}
 	md, err := toml.Decode(string(data), &doc)
 	if err != nil {
 		var pe toml.ParseError

@@ -11,6 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"bethel/pkg/pos"
+	"bethel/pkg/tomlguard"
 )
 
 // DefaultFile is where a workspace declares its fields unless
@@ -102,6 +103,9 @@ func Parse(file string, data []byte) (*Schema, error) {
 	at := func(line int) pos.Pos { return pos.Pos{File: file, Line: line} }
 	if len(data) > maxFileSize {
 		return nil, pos.Errorf(at(0), "%d bytes: a field declaration is at most %d", len(data), maxFileSize)
+	}
+	if err := tomlguard.Check(file, data); err != nil {
+		return nil, err
 	}
 	var raw rawFile
 	md, err := toml.Decode(string(data), &raw)
