@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,12 +62,11 @@ func writeReport(p *pipeline.Pipeline, res *graph.Result, version string, now ti
 	}
 	root := p.Root
 	abs := filepath.Join(root, filepath.FromSlash(p.Report))
-	if len(res.UpToDate) == len(res.Nodes) {
+	if len(res.UpToDate) == len(res.Nodes) && reportOK(abs) {
 		// Nothing ran, was restored or failed: the outputs are exactly
 		// what the last report describes, and a no-op stays a few stats.
-		if _, err := os.Stat(abs); err == nil {
-			return nil
-		}
+		// After a failed build it is written anew: the failure is over.
+		return nil
 	}
 	stat := cache.LoadStatCache(filepath.Join(root, graph.StateDir, "state", "stat"))
 	recs := provenance.OpenStore(filepath.Join(root, filepath.FromSlash(graph.ProvenanceDir)))
@@ -128,4 +128,17 @@ func writeReport(p *pipeline.Pipeline, res *graph.Result, version string, now ti
 		return err
 	}
 	return f.Commit()
+}
+
+// reportOK reports whether the report at abs exists and says its build
+// succeeded. "ok" comes third in the report, within its first bytes.
+func reportOK(abs string) bool {
+	f, err := os.Open(abs)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	return bytes.Contains(head[:n], []byte(`"ok":true`))
 }

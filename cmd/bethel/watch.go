@@ -421,7 +421,9 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 		}
 		wt.emit(rec)
 	}
-	if err == nil && wt.site != nil {
+	// Open pages reload after a failed build too: build.js now says it
+	// failed, and every page shows the banner until a good build.
+	if (err == nil || res != nil) && wt.site != nil {
 		wt.site.Reload()
 	}
 	return err

@@ -118,6 +118,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.html(w, r, full)
 		return
 	}
+	// Always the whole file: a rebuild may rewrite a file within the same
+	// second (build.js after a failed and then a good build) or backdate
+	// it, and Last-Modified, in whole seconds, would then answer 304 with
+	// the old content.
+	r.Header.Del("If-Modified-Since")
+	r.Header.Del("If-None-Match")
+	w.Header().Set("Cache-Control", "no-store")
 	http.FileServer(http.Dir(s.dir)).ServeHTTP(w, r)
 }
 

@@ -225,7 +225,112 @@ func TestSiteServed(t *testing.T) {
 		}
 	})
 
+	t.Run("banner while the last build failed", func(t *testing.T) {
+		tb := openTab(t, origin+"program.html", servedRecorder(origin))
+		if n := alertText(t, tb); n != "" {
+			t.Fatalf("a banner before any failure: %q", n)
+		}
+		if _, err := eval[bool](tb, `window.__bethelBannerMark = true`); err != nil {
+			t.Fatal(err)
+		}
+		// A patch file with a TOML mistake holding a private-looking value
+		// fails the registrations node.
+		broken := filepath.Join(ws, "patches", "registrations", "99-broken.toml")
+		saveLikeEditor(t, broken, "[[patch]]\nid = \"broken\"\ntarget = \"registrations\"\nset = { first_name = EmmaSECRET }\n")
+		waitBuild(t, w, true)
+		waitReload(t, tb)
+		msg := alertText(t, tb)
+		for _, want := range []string{"The last build failed", "registrations", "99-broken.toml"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("the banner does not say %q: %q", want, msg)
+			}
+		}
+		if strings.Contains(msg, "EmmaSECRET") {
+			t.Errorf("the banner shows the value typed by mistake: %q", msg)
+		}
+		// A good build takes the banner away.
+		if err := os.Remove(broken); err != nil {
+			t.Fatal(err)
+		}
+		waitBuild(t, w, false)
+		waitReload(t, tb)
+		if msg := alertText(t, tb); msg != "" {
+			t.Errorf("the banner stays after a good build: %q", msg)
+		}
+		for _, p := range tb.rec.Problems() {
+			t.Errorf("page: %s", p)
+		}
+	})
+
 	w.stop(t)
+}
+
+// alertText is the text of the page's role="alert" banner, or "".
+func alertText(t *testing.T, tb *tab) string {
+	t.Helper()
+	s, err := eval[string](tb, `(document.querySelector('[role="alert"]') || {}).textContent || ""`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// saveLikeEditor writes a file as editors save: a temporary file renamed
+// over it.
+func saveLikeEditor(t *testing.T, file, text string) {
+	t.Helper()
+	tmp := file + ".tmp~"
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitBuild waits for the watch's next build that did something and
+// checks whether it failed.
+func waitBuild(t *testing.T, w *watchProc, failed bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		l, err := w.next(time.Until(deadline))
+		if err != nil {
+			t.Fatalf("waiting for a build: %v\n%s", err, w.stderr.String())
+		}
+		bad := l.Error != "" || len(l.Failed) > 0
+		if bad == failed && (bad || len(l.Ran) > 0 || len(l.Changed) > 0) {
+			return
+		}
+		if bad != failed {
+			t.Fatalf("build failed = %v, want %v: %+v\n%s", bad, failed, l, w.stderr.String())
+		}
+	}
+}
+
+// waitReload waits until the page marked before has reloaded (the mark is
+// gone) and settled, then marks the new document.
+func waitReload(t *testing.T, tb *tab) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var lastErr error
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("the open page did not reload within 60 s (last error: %v)", lastErr)
+		}
+		var gone bool
+		gone, lastErr = eval[bool](tb, `window.__bethelBannerMark === undefined && document.readyState === "complete" && !!window.bethelBuild`)
+		if gone && lastErr == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := tb.settle(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eval[bool](tb, `window.__bethelBannerMark = true`); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // servedRecorder allows the requests of a page served from origin.

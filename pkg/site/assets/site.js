@@ -174,6 +174,35 @@
   // build.js: the time of the last build, each node's status and its
   // outputs' provenance records.
   var B = window.bethelBuild;
+  // A failed last build is the first thing on every page: a banner naming
+  // each failed node and its error (build.js carries it scrubbed), while
+  // the numbers below stay those of the last good build. A good build
+  // writes ok: true and the banner is gone.
+  if (B && !B.ok) {
+    var main = document.getElementById("main") || document.body;
+    var box = el("div", null, "build-failed");
+    box.setAttribute("role", "alert");
+    var head = el("p");
+    head.appendChild(el("strong", "The last build failed"));
+    var when = el("time", B.built);
+    when.setAttribute("datetime", B.built);
+    head.appendChild(document.createTextNode(" ("));
+    head.appendChild(when);
+    head.appendChild(document.createTextNode("). The numbers on this page are from the last good build; fix the error and build again."));
+    box.appendChild(head);
+    (B.nodes || []).forEach(function (n) {
+      if (n.status !== "failed") { return; }
+      var p = el("p");
+      p.appendChild(document.createTextNode("Node "));
+      p.appendChild(el("code", n.node));
+      p.appendChild(document.createTextNode(" failed:"));
+      box.appendChild(p);
+      var lines = String(n.error || "").split("\n");
+      if (lines.length > 20) { lines = lines.slice(0, 20).concat(["... (" + (lines.length - 20) + " more lines: run bethel make)"]); }
+      box.appendChild(el("pre", lines.join("\n")));
+    });
+    main.insertBefore(box, main.firstChild);
+  }
   if (B) {
     var lb = document.getElementById("last-build");
     if (lb) {
