@@ -235,7 +235,8 @@ func (s *Set) Scrub(text string) (string, []Hit) {
 	// A withheld phone takes its "(" or "+" with it.
 	for i := range hits {
 		h := &hits[i]
-		if h.Offset > 0 && (b[h.Offset-1] == '(' || b[h.Offset-1] == '+') && (i == 0 || hits[i-1].Offset+hits[i-1].Length < h.Offset-1) {
+		if h.Offset > 0 && (b[h.Offset-1] == '(' || b[h.Offset-1] == '+') && b[h.Offset] >= '0' && b[h.Offset] <= '9' &&
+			(i == 0 || hits[i-1].Offset+hits[i-1].Length < h.Offset-1) {
 			h.Offset--
 			h.Length++
 		}

@@ -64,6 +64,34 @@ func FormatOf(typ, format string, countable bool) string {
 	return Name
 }
 
+// Guess is the format a value of an undeclared field reads as: Email with
+// an @, Phone for 7 to 15 digits among phone punctuation only, Date for a
+// date in one of its written forms, else Name.
+func Guess(value string) string {
+	switch {
+	case strings.Contains(value, "@"):
+		return Email
+	case phoneShaped(value):
+		return Phone
+	case len(parseDates(value)) > 0:
+		return Date
+	}
+	return Name
+}
+
+func phoneShaped(s string) bool {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			n++
+		case strings.IndexByte(phoneGap, c) < 0:
+			return false
+		}
+	}
+	return n >= 7 && n <= 15
+}
+
 // Withheld replaces what Scrub withholds; the same text as the patch
 // reports' marker for a withheld value.
 const Withheld = "<withheld>"

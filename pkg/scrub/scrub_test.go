@@ -113,6 +113,7 @@ func TestScrub(t *testing.T) {
 		{"write to someone.else@example.net please", "write to <withheld> please"},
 		{"her cell is 212 555 0199", "her cell is <withheld>"},
 		{"call 555-0199", "call <withheld>"},
+		{"Ann (ann.o@example.net)", "Ann (<withheld>)"},
 		{"sister born 3/4/2013", "sister born 3/4/2013"}, // after the latest known birth year
 		{"sister born 3/4/2009", "sister born <withheld>"},
 		{"moved on 2026-04-02", "moved on 2026-04-02"},

@@ -1,16 +1,18 @@
 package stages
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"bethel/pkg/csvio"
 	"bethel/pkg/patch"
+	"bethel/pkg/schema"
+	"bethel/pkg/scrub"
 	"bethel/pkg/stage"
 )
 
@@ -162,23 +164,26 @@ func (patchesReport) Run(ctx context.Context, r *stage.Run) error {
 		doc.Export = &ExportTime{File: regs, Field: "submitted_at", Latest: latest}
 	}
 	copied := map[string]bool{}
-	secrets := patchSecrets(reports, priv)
-	if regs, err := r.Input(RegistrationsFile); err == nil {
-		// An organizer writing a reason types the person's name ("Emma
-		// moved to her sister's bethel"): the sensitive values of every
-		// record a registrations patch touched are withheld from the
-		// free text too, not only those the patches changed.
-		touched, err := touchedSecrets(ctx, r, regs, reports, priv)
-		if err != nil {
-			return err
-		}
-		secrets = mergeSecrets(secrets, touched)
+	set, err := correctionsSet(ctx, r, reports, priv)
+	if err != nil {
+		return err
 	}
 	for i, rep := range reports {
 		tr := TargetReport{Target: rep.Target, From: from[i], Counts: rep.Counts, Patches: []PatchEntry{}}
 		for _, e := range rep.Patches {
 			pe := PatchEntry{ID: e.ID, File: e.File, Line: e.Line, Target: e.Target, Kind: string(e.Kind), Status: string(e.Status),
-				Message: scrub(e.Message, secrets), Reason: scrub(e.Reason, secrets), Author: scrub(e.Author, secrets), Date: e.Date}
+				Message: scrubText(set, e.Message, nil), Date: e.Date}
+			var kinds []scrub.Kind
+			pe.Reason = scrubText(set, e.Reason, &kinds)
+			pe.Author = scrubText(set, e.Author, &kinds)
+			if len(kinds) > 0 {
+				r.Warnf("%s:%d: patch %s: its reason or author mentions %s: withheld from %s; rephrase it without private data",
+					e.File, e.Line, e.ID, hitKinds(kinds), out)
+			}
+			if _, hits := set.Scrub(e.ID); len(hits) > 0 {
+				r.Warnf("%s:%d: patch %s: its id mentions %s; the id is shown on the review site: rename the patch",
+					e.File, e.Line, "(id withheld)", hits[0].Kind)
+			}
 			for _, c := range e.Changes {
 				pc := PatchChange{Key: c.Key, Op: string(c.Op), Field: c.Field}
 				if c.Sensitive || priv.IsSensitive(c.Field) {
@@ -231,12 +236,66 @@ func latestSubmission(ctx context.Context, r *stage.Run) (string, error) {
 	return latest, nil
 }
 
-// patchSecrets are the values of sensitive fields the reports carry,
-// longest first so that scrub replaces a full name before a part of it.
-// Values shorter than 3 bytes are left out: replacing every "a" would
-// garble the text and such a value identifies nobody.
-func patchSecrets(reports []*patch.Report, priv *Privacy) []string {
-	set := map[string]bool{}
+// scrubText is set.Scrub(s), adding the kinds of its hits to kinds (when
+// not nil), each once.
+func scrubText(set *scrub.Set, s string, kinds *[]scrub.Kind) string {
+	out, hits := set.Scrub(s)
+	if kinds != nil {
+		for _, h := range hits {
+			if !slices.Contains(*kinds, h.Kind) {
+				*kinds = append(*kinds, h.Kind)
+			}
+		}
+	}
+	return out
+}
+
+// hitKinds names kinds for a warning: "a sensitive value and a phone
+// number".
+func hitKinds(kinds []scrub.Kind) string {
+	slices.Sort(kinds)
+	var names []string
+	for _, k := range kinds {
+		names = append(names, k.String())
+	}
+	if len(names) <= 1 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// correctionsSet is the scrub set the report's free text is checked
+// against (see patchesReport).
+func correctionsSet(ctx context.Context, r *stage.Run, reports []*patch.Report, priv *Privacy) (*scrub.Set, error) {
+	var b scrub.Builder
+	found := false
+	for _, in := range r.Inputs {
+		if !strings.HasSuffix(in, ".sensitive") {
+			continue
+		}
+		f, err := r.FS.Open(in)
+		if err != nil {
+			return nil, err
+		}
+		s, err := scrub.ReadSet(bufio.NewReader(f))
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", in, err)
+		}
+		b.AddSet(s)
+		found = true
+	}
+	formats, err := sensitiveFormats(r, priv)
+	if err != nil {
+		return nil, err
+	}
+	format := func(field, value string) string {
+		if f, ok := formats[field]; ok {
+			return f
+		}
+		return scrub.Guess(value)
+	}
+	// The reports' own sensitive values: those a patch sets or adds.
 	for _, rep := range reports {
 		for _, e := range rep.Patches {
 			for _, c := range e.Changes {
@@ -244,117 +303,102 @@ func patchSecrets(reports []*patch.Report, priv *Privacy) []string {
 					continue
 				}
 				for _, v := range []string{c.Old, c.New} {
-					if len(v) >= 3 && v != patch.Withheld {
-						set[v] = true
+					if v != "" && v != patch.Withheld {
+						b.Add(format(c.Field, v), v)
 					}
 				}
 			}
 		}
 	}
-	vs := sortedKeys(set)
-	sort.SliceStable(vs, func(i, j int) bool { return len(vs[i]) > len(vs[j]) })
-	return vs
-}
-
-// touchedSecrets are the values (3 bytes or longer) of the sensitive
-// fields of the registrations whose keys the registrations reports'
-// changes name: handed over by the registrations stage when it just wrote
-// regs in this process, else read from regs.
-func touchedSecrets(ctx context.Context, r *stage.Run, regs string, reports []*patch.Report, priv *Privacy) ([]string, error) {
-	keys := map[string]bool{}
-	for _, rep := range reports {
-		if rep.Target != "registrations" {
-			continue
-		}
-		for _, e := range rep.Patches {
-			for _, c := range e.Changes {
-				keys[c.Key] = true
-			}
-		}
+	if found {
+		return b.Set(), nil
 	}
-	if len(keys) == 0 {
-		return nil, nil
+	regs, err := r.Input(RegistrationsFile)
+	if err != nil {
+		return b.Set(), nil
 	}
-	set := map[string]bool{}
-	if m := regMemo.touchedView(regs, r.Sum); m != nil {
-		for k := range keys {
-			for _, x := range m[k] {
-				if len(x) >= 3 {
-					set[x] = true
-				}
-			}
-		}
-		return sortedKeys(set), nil
+	cols, err := presentColumns(r, regs, priv)
+	if err != nil || len(cols) == 0 {
+		return b.Set(), err
 	}
-	cols := []string{"registration_id"}
-	cols = append(cols, priv.Sensitive...)
 	sc, done, err := scanRegistrations(r, regs, cols...)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	for {
-		v, err := sc.NextWhere(keys)
+	fs := make([]string, len(cols))
+	for i, c := range cols {
+		fs[i] = formats[c]
+	}
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		v, err := sc.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, err
 		}
-		for _, x := range v[1:] {
-			if len(x) >= 3 {
-				set[x] = true
-			}
-		}
-	}
-	return sortedKeys(set), nil
-}
-
-// mergeSecrets is the union of two secret lists, longest first (see
-// patchSecrets).
-func mergeSecrets(a, b []string) []string {
-	set := map[string]bool{}
-	for _, v := range append(append([]string{}, a...), b...) {
-		set[v] = true
-	}
-	vs := sortedKeys(set)
-	sort.SliceStable(vs, func(i, j int) bool { return len(vs[i]) > len(vs[j]) })
-	return vs
-}
-
-// scrub replaces each secret in s where it stands as a whole word (or
-// words): a first name Beth is withheld from "Beth moved", not from
-// "Bethel 57".
-func scrub(s string, secrets []string) string {
-	for _, v := range secrets {
-		if !strings.Contains(s, v) {
-			continue
-		}
-		var b strings.Builder
-		rest := s
-		for {
-			i := strings.Index(rest, v)
-			if i < 0 {
-				break
-			}
-			before, _ := utf8.DecodeLastRuneInString(rest[:i])
-			after, _ := utf8.DecodeRuneInString(rest[i+len(v):])
-			b.WriteString(rest[:i])
-			if i > 0 && isWordRune(before) || i+len(v) < len(rest) && isWordRune(after) {
-				b.WriteString(v[:1])
-				rest = rest[i+1:]
+		for i, x := range v {
+			if x == "" {
 				continue
 			}
-			b.WriteString(patch.Withheld)
-			rest = rest[i+len(v):]
+			f := fs[i]
+			if _, ok := formats[cols[i]]; !ok {
+				f = scrub.Guess(x)
+			}
+			b.Add(f, x)
 		}
-		b.WriteString(rest)
-		s = b.String()
 	}
-	return s
+	return b.Set(), nil
 }
 
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+// sensitiveFormats maps each sensitive field to its scrub format, from
+// the workspace's field declarations (r.Fields, else a fields.toml input);
+// without them the formats are guessed from each value.
+func sensitiveFormats(r *stage.Run, priv *Privacy) (map[string]string, error) {
+	file := r.Fields
+	if file == "" {
+		f, err := r.Input(FieldsFile)
+		if err != nil {
+			return map[string]string{}, nil
+		}
+		file = f
+	}
+	sc, err := schema.Load(r.FS, file)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for _, f := range sc.Fields {
+		if f.Sensitive || priv.IsSensitive(f.Name) {
+			m[f.Name] = scrub.FormatOf(f.Type, f.Format, f.Countable)
+		}
+	}
+	return m, nil
+}
+
+// presentColumns are the sensitive fields the registrations file has.
+func presentColumns(r *stage.Run, regs string, priv *Privacy) ([]string, error) {
+	f, err := r.FS.Open(regs)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cr, err := csvio.NewReader(f, regs)
+	if err != nil {
+		return nil, err
+	}
+	var cols []string
+	for _, h := range cr.Header() {
+		if priv.IsSensitive(h) {
+			cols = append(cols, h)
+		}
+	}
+	return cols, nil
+}
 
 func readAll(r *stage.Run, path string) ([]byte, error) {
 	f, err := r.FS.Open(path)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
+	"bethel/pkg/scrub"
 	"bethel/pkg/stage"
 )
 
@@ -198,8 +200,8 @@ func TestPatchesReportScrub(t *testing.T) {
 // TestPatchesReportScrubsTouchedRecords: a reason that names the person a
 // patch corrects (her name, her emergency contact), though the patch
 // changes no sensitive field, is withheld there: the values come from the
-// registrations the patches touched. Only whole words are replaced: a
-// first name Beth leaves "Bethel" alone.
+// registrations. Only whole words are replaced: a first name Beth leaves
+// "Bethel" alone.
 func TestPatchesReportScrubsTouchedRecords(t *testing.T) {
 	const regs = "registration_id,submitted_at,first_name,last_name,emergency_contact_name,bethel,payment_status\n" +
 		"R-1,2026-03-01T10:00:00,Beth,Zorander,Mira Zorander,12,paid\n" +
@@ -226,24 +228,121 @@ func TestPatchesReportScrubsTouchedRecords(t *testing.T) {
 	if !strings.Contains(plain, want) {
 		t.Errorf("patches.json lacks %s:\n%s", want, plain)
 	}
-	// R-2 was not touched: her values are nowhere to withhold, and the
-	// report does not read them into the text either.
+	// R-2's values are known but not in the text: nothing reads them in.
 	if strings.Contains(plain, "Ann") || strings.Contains(plain, "Ola") {
 		t.Errorf("patches.json holds an untouched record's values:\n%s", plain)
 	}
 }
 
-func TestScrubWholeWords(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"Beth moved", "<withheld> moved"},
-		{"Bethel 57", "Bethel 57"},
-		{"to Beth.", "to <withheld>."},
-		{"ElizaBeth Beth", "ElizaBeth <withheld>"},
-		{"Zoë Beth-Ann", "Zoë <withheld>-Ann"},
-		{"Béth Beth", "Béth <withheld>"},
-	} {
-		if got := scrub(tc.in, []string{"Beth"}); got != tc.want {
-			t.Errorf("scrub(%q) = %q, want %q", tc.in, got, tc.want)
+// TestPatchesReportScrubsEverythingKnown: free text is scrubbed against
+// every sensitive value of every record, however written, and against the
+// patterns of private data; each patch whose reason or author loses text
+// is warned about at its file:line, naming no value. The values of a
+// record no longer in registrations.csv (dropped, refunded) come from the
+// node's scrub set input.
+func TestPatchesReportScrubsEverythingKnown(t *testing.T) {
+	const regs = "registration_id,submitted_at,first_name,last_name,phone,date_of_birth,emergency_contact_name,emergency_contact_phone,bethel,payment_status\n" +
+		"R-1,2026-03-01T10:00:00,Mia,Talcroft,640-555-0182,2011-01-21,Helen Talcroft,(559) 555-0120,20,paid\n" +
+		"R-2,2026-03-01T11:00:00,Ruby,Oakfield,+1 656 555 0141,2011-01-08,Ann Oakfield,656-555-0199,12,paid\n"
+	const fields = `primaryKey = "registration_id"
+[[fields]]
+name = "registration_id"
+[[fields]]
+name = "first_name"
+sensitive = true
+[[fields]]
+name = "last_name"
+sensitive = true
+[[fields]]
+name = "phone"
+format = "phone"
+sensitive = true
+[[fields]]
+name = "date_of_birth"
+type = "date"
+sensitive = true
+[[fields]]
+name = "emergency_contact_name"
+sensitive = true
+[[fields]]
+name = "emergency_contact_phone"
+format = "phone"
+sensitive = true
+[[fields]]
+name = "bethel"
+`
+	// The scrub set holds every record; Quinn Harrowgate's was dropped by
+	// a patch, so only the set still knows her.
+	var all scrub.Builder
+	for _, v := range []struct{ f, v string }{{scrub.Name, "Mia"}, {scrub.Name, "Talcroft"}, {scrub.Phone, "640-555-0182"},
+		{scrub.Date, "2011-01-21"}, {scrub.Name, "Helen Talcroft"}, {scrub.Phone, "(559) 555-0120"}, {scrub.Name, "Ruby"},
+		{scrub.Name, "Oakfield"}, {scrub.Phone, "+1 656 555 0141"}, {scrub.Date, "2011-01-08"}, {scrub.Name, "Ann Oakfield"},
+		{scrub.Phone, "656-555-0199"}, {scrub.Name, "Quinn"}, {scrub.Name, "Harrowgate"}} {
+		all.Add(v.f, v.v)
+	}
+	var set bytes.Buffer
+	all.Set().WriteTo(&set)
+	reasons := []string{
+		"Mia Talcroft's mom Helen called from (559) 555-0120: severe peanut allergy, DOB 1/21/2011",
+		"ruby oakfield moved; reach her at 656-555-0141, born 1/8/2011",
+		"Same family as QUINN harrowgate",
+		"Parent confirmed by email: typo on the form, she is in Bethel 80",
+	}
+	var entries []patch.Entry
+	for i, reason := range reasons {
+		entries = append(entries, patch.Entry{ID: fmt.Sprintf("p%d", i), File: "patches/registrations/10.toml", Line: 1 + 9*i,
+			Target: "registrations", Kind: patch.Set, Status: patch.StatusApplied, Reason: reason, Author: "Registrar",
+			Changes: []patch.Change{{Key: "R-1", Op: patch.Set, Field: "bethel", Old: "20", New: "80"}}})
+	}
+	entries[2].Author = "Ann Oakfield (ann.o@example.net)"
+	data, _ := json.Marshal(patch.Report{Target: "registrations", Patches: entries})
+	var buf bytes.Buffer
+	var warnings []string
+	r := &stage.Run{Node: "corrections",
+		Inputs: []string{"out/private/registrations.patches.json", "out/private/registrations.csv", "out/private/registrations.sensitive",
+			"config/fields.toml", "config/privacy.toml"},
+		Outputs: []string{"out/summary/patches.json"}, Visibility: stage.Internal,
+		FS: fstest.MapFS{"out/private/registrations.patches.json": {Data: data},
+			"out/private/registrations.csv":       {Data: []byte(regs)},
+			"out/private/registrations.sensitive": {Data: set.Bytes()},
+			"config/fields.toml":                  {Data: []byte(fields)},
+			"config/privacy.toml": {Data: []byte(`sensitive = ["first_name", "last_name", "phone", "date_of_birth", ` +
+				`"emergency_contact_name", "emergency_contact_phone"]` + "\n")}},
+		Create: func(string) (io.Writer, error) { return &buf, nil },
+		Warnf:  func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) }}
+	if err := (patchesReport{}).Run(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	doc := decodePatchesReport(t, buf.Bytes())
+	want := []struct{ reason, author string }{
+		{"<withheld> <withheld>'s mom <withheld> called from <withheld>: severe peanut allergy, DOB <withheld>", "Registrar"},
+		{"<withheld> <withheld> moved; reach her at <withheld>, born <withheld>", "Registrar"},
+		{"Same family as <withheld> <withheld>", "<withheld> (<withheld>)"},
+		{reasons[3], "Registrar"},
+	}
+	for i, p := range doc.Reports[0].Patches {
+		if p.Reason != want[i].reason || p.Author != want[i].author {
+			t.Errorf("patch %s: reason %q author %q\nwant reason %q author %q", p.ID, p.Reason, p.Author, want[i].reason, want[i].author)
+		}
+	}
+	wantWarn := []string{
+		"patches/registrations/10.toml:1: patch p0: its reason or author mentions a sensitive value and a word of a sensitive value: withheld",
+		"patches/registrations/10.toml:10: patch p1: its reason or author mentions a sensitive value and a word of a sensitive value: withheld",
+		"patches/registrations/10.toml:19: patch p2: its reason or author mentions a sensitive value and a word of a sensitive value: withheld",
+	}
+	if len(warnings) != len(wantWarn) {
+		t.Fatalf("warnings:\n%s", strings.Join(warnings, "\n"))
+	}
+	for i, w := range wantWarn {
+		if !strings.HasPrefix(warnings[i], w) {
+			t.Errorf("warning %q\nwant prefix %q", warnings[i], w)
+		}
+	}
+	for _, w := range warnings {
+		for _, v := range []string{"Mia", "Talcroft", "0120", "Quinn", "Oakfield"} {
+			if strings.Contains(w, v) {
+				t.Errorf("a warning names %q: %s", v, w)
+			}
 		}
 	}
 }

@@ -355,31 +355,6 @@ func TestHandedOverRecords(t *testing.T) {
 			if got, want := where(engine), where(nil); len(want) != 1 || !reflect.DeepEqual(got, want) {
 				t.Errorf("%s: NextWhere over the handed-over records %q, over the file %q", dir, got, want)
 			}
-			// The touched records' sensitive values: handed over, and read
-			// from the file, alike.
-			secrets := func(sum func(string) ([32]byte, bool)) []string {
-				t.Helper()
-				var rep patch.Report
-				if err := json.Unmarshal(prr.outputs[regOutputs[1]].Bytes(), &rep); err != nil {
-					t.Fatal(err)
-				}
-				r := &stage.Run{FS: fsys, Sum: sum, Inputs: []string{regOutputs[0], "config/fields.toml", "config/privacy.toml"}}
-				priv, err := PrivacyOf(r)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := regMemo.touchedView(regOutputs[0], sum) != nil; got != (sum != nil) {
-					t.Fatalf("%s: touched values handed over: %v", dir, got)
-				}
-				vs, err := touchedSecrets(context.Background(), r, regOutputs[0], []*patch.Report{&rep}, priv)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return vs
-			}
-			if got, want := secrets(engine), secrets(nil); len(want) == 0 || !reflect.DeepEqual(got, want) {
-				t.Errorf("%s: touched secrets handed over %q, read from the file %q", dir, got, want)
-			}
 			gotOut, gotLin := run(engine)
 			wantOut, wantLin := run(nil)
 			if gotOut != wantOut {
