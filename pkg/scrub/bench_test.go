@@ -87,3 +87,26 @@ func BenchmarkBuild(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReadSet reads the Set file of n registrations, as the
+// corrections report does on every build that runs it.
+func BenchmarkReadSet(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			_, vs := rows(n, false)
+			var bld Builder
+			for _, v := range vs {
+				bld.Add(v.format, v.value)
+			}
+			var buf bytes.Buffer
+			bld.Set().WriteTo(&buf)
+			b.SetBytes(int64(buf.Len()))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := ReadSet(bytes.NewReader(buf.Bytes())); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -103,24 +103,27 @@ func ReadSet(r io.Reader) (*Set, error) {
 	if n > maxKeys {
 		return nil, fmt.Errorf("line 3: %d keys is more than a scrub set holds (%d)", n, maxKeys)
 	}
-	// Grow with what is read rather than trusting the count up front.
+	// Read in chunks rather than trusting the count up front.
 	keys := make([]uint64, 0, min(n, 1<<16))
-	var buf [8]byte
-	for i := 0; i < n; i++ {
-		if _, err := io.ReadFull(br, buf[:]); err != nil {
+	buf := make([]byte, 8*min(n, 1<<13))
+	for i := 0; i < n; {
+		chunk := buf[:8*min(n-i, len(buf)/8)]
+		if got, err := io.ReadFull(br, chunk); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, fmt.Errorf("key %d: file ends after %d of %d keys", i, i, n)
+				return nil, fmt.Errorf("key %d: file ends after %d of %d keys", i+got/8, i+got/8, n)
 			}
-			return nil, fmt.Errorf("key %d: %w", i, err)
+			return nil, fmt.Errorf("key %d: %w", i+got/8, err)
 		}
-		k := binary.LittleEndian.Uint64(buf[:])
-		if k&flagMask == 0 || slot(k) != k&^flagMask {
-			return nil, fmt.Errorf("key %d: not a key (no flag, or the empty slot)", i)
+		for off := 0; off < len(chunk); off, i = off+8, i+1 {
+			k := binary.LittleEndian.Uint64(chunk[off:])
+			if k&flagMask == 0 || slot(k) != k&^flagMask {
+				return nil, fmt.Errorf("key %d: not a key (no flag, or the empty slot)", i)
+			}
+			if len(keys) > 0 && slot(keys[len(keys)-1]) >= slot(k) {
+				return nil, fmt.Errorf("key %d: keys out of order", i)
+			}
+			keys = append(keys, k)
 		}
-		if len(keys) > 0 && slot(keys[len(keys)-1]) >= slot(k) {
-			return nil, fmt.Errorf("key %d: keys out of order", i)
-		}
-		keys = append(keys, k)
 	}
 	if _, err := br.ReadByte(); err != io.EOF {
 		return nil, fmt.Errorf("key %d: data after the last key", n)

@@ -22,6 +22,7 @@
 package scrub
 
 import (
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -395,17 +396,6 @@ func (b *Builder) words(hs []uint64) {
 	b.push(h, flagFull)
 }
 
-// AddSet adds every form of s (a Set read from a file, say).
-func (b *Builder) AddSet(s *Set) {
-	if s == nil {
-		return
-	}
-	for _, k := range s.keys {
-		b.push(k, k&flagMask)
-	}
-	b.latestBY = max(b.latestBY, s.latestBY)
-}
-
 // push adds a key with its flag to the Builder's table, merging the flags
 // of a key seen before: repeats are common (first names, shared prefixes),
 // and memory follows the distinct forms, not the records.
@@ -465,13 +455,15 @@ func (b *Builder) Set() *Set {
 
 // Set is a set of keys of normalized sensitive forms; safe for concurrent
 // use. A nil *Set knows no values (Scrub still applies its patterns).
+//
+// The keys are kept sorted, as the file holds them, so reading a set
+// builds no table: the keys are uniform hashes, so a lookup guesses a
+// key's place from its value and searches a few neighbours.
 type Set struct {
-	keys  []uint64 // sorted by slot, distinct, flags in the low bits
-	table []uint64 // open addressing by slot; 0 is empty
-	mask  uint64
+	keys []uint64 // sorted by slot, distinct, flags in the low bits
 	// filter has one bit set per key, at a position of its own hash; a
-	// clear bit answers most lookups of an ordinary word from a table
-	// small enough for the CPU's cache instead of the large one.
+	// clear bit answers most lookups of an ordinary word from a bitmap
+	// small enough for the CPU's cache instead of the keys.
 	filter   []uint64
 	fmask    uint64
 	latestBY int
@@ -483,12 +475,6 @@ const DefaultBirthYear = 2020
 
 func newSet(keys []uint64, latestBY int) *Set {
 	s := &Set{keys: keys, latestBY: latestBY}
-	size := 16
-	for size < 2*len(keys) {
-		size *= 2
-	}
-	s.table = make([]uint64, size)
-	s.mask = uint64(size - 1)
 	fbits := 64
 	for fbits < 8*len(keys) {
 		fbits *= 2
@@ -498,13 +484,46 @@ func newSet(keys []uint64, latestBY int) *Set {
 	for _, k := range keys {
 		f := (slot(k) >> 2) & s.fmask
 		s.filter[f/64] |= 1 << (f % 64)
-		i := mix64(slot(k)) & s.mask
-		for s.table[i] != 0 {
-			i = (i + 1) & s.mask
-		}
-		s.table[i] = k
 	}
 	return s
+}
+
+// Union is the Set of every form of the sets (nil ones are empty): a set
+// read from a file and one of a few more values, merged in linear time.
+func Union(sets ...*Set) *Set {
+	var keys []uint64
+	by := 0
+	for _, s := range sets {
+		if s == nil {
+			continue
+		}
+		by = max(by, s.latestBY)
+		keys = mergeKeys(keys, s.keys)
+	}
+	return newSet(keys, by)
+}
+
+// mergeKeys merges two sorted key lists, OR-ing the flags of a slot in
+// both.
+func mergeKeys(a, b []uint64) []uint64 {
+	out := make([]uint64, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch sa, sb := slot(a[i]), slot(b[j]); {
+		case sa < sb:
+			out = append(out, a[i])
+			i++
+		case sa > sb:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i]|b[j])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }
 
 // Len is the number of distinct keys (forms and word prefixes).
@@ -524,17 +543,51 @@ func (s *Set) lookup(h uint64) uint64 {
 	if f := (k >> 2) & s.fmask; s.filter[f/64]&(1<<(f%64)) == 0 {
 		return 0
 	}
-	i := mix64(k) & s.mask
-	for {
-		e := s.table[i]
-		if e == 0 {
-			return 0
+	keys := s.keys
+	n := len(keys)
+	// The expected place of a uniform key, then a gallop to bracket it.
+	g, _ := bits.Mul64(k, uint64(n))
+	i := int(g)
+	lo, hi := 0, n // keys[lo-1] < k <= keys[hi] once bracketed
+	if slot(keys[i]) < k {
+		for step := 1; ; step *= 2 {
+			j := i + step
+			if j >= n {
+				lo = i + 1
+				break
+			}
+			if slot(keys[j]) >= k {
+				lo, hi = i+1, j
+				break
+			}
+			i = j
 		}
-		if slot(e) == k {
-			return e & flagMask
+	} else {
+		for step := 1; ; step *= 2 {
+			j := i - step
+			if j < 0 {
+				hi = i
+				break
+			}
+			if slot(keys[j]) < k {
+				lo, hi = j+1, i
+				break
+			}
+			i = j
 		}
-		i = (i + 1) & s.mask
 	}
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if slot(keys[m]) < k {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < n && slot(keys[lo]) == k {
+		return keys[lo] & flagMask
+	}
+	return 0
 }
 
 func (s *Set) birthYear() int {

@@ -253,3 +253,57 @@ func TestAddMatchesForms(t *testing.T) {
 		}
 	}
 }
+
+// TestLookup: every key of a large set is found with its flags, and keys
+// it does not hold are not, at both ends of the key range too.
+func TestLookup(t *testing.T) {
+	var b Builder
+	for i := 0; i < 20000; i++ {
+		b.Add(Name, "Name"+strings.Repeat("x", i%7)+string(rune('a'+i%26))+strings.Repeat("q", i/26%30)+" Z"+string(rune('a'+i/780%26)))
+	}
+	s := b.Set()
+	if s.Len() < 20000 {
+		t.Fatalf("only %d keys", s.Len())
+	}
+	for _, k := range s.keys {
+		if got := s.lookup(k); got != k&flagMask {
+			t.Fatalf("key %x: flags %d, want %d", k, got, k&flagMask)
+		}
+	}
+	held := map[uint64]bool{}
+	for _, k := range s.keys {
+		held[slot(k)] = true
+	}
+	for _, k := range []uint64{4, 8, 1 << 63, ^uint64(0), ^uint64(0) - 4, s.keys[0] + 4, s.keys[len(s.keys)-1] + 4} {
+		if !held[slot(k)] && s.lookup(k) != 0 {
+			t.Errorf("key %x found, not held", k)
+		}
+	}
+	x := uint64(1)
+	for i := 0; i < 100000; i++ {
+		x = mix64(x + uint64(i))
+		if !held[slot(x)] && s.lookup(x) != 0 {
+			t.Fatalf("key %x found, not held", x)
+		}
+	}
+}
+
+// TestUnion: the union of sets finds what each finds, with merged flags,
+// and equals the set of all their values.
+func TestUnion(t *testing.T) {
+	var a, b, all Builder
+	a.Add(Name, "Helen Talcroft")
+	a.Add(Date, "2011-01-08")
+	b.Add(Name, "Helen")
+	b.Add(Date, "2016-05-05")
+	for _, v := range []struct{ f, v string }{{Name, "Helen Talcroft"}, {Date, "2011-01-08"}, {Name, "Helen"}, {Date, "2016-05-05"}} {
+		all.Add(v.f, v.v)
+	}
+	u := Union(a.Set(), nil, b.Set())
+	if !reflect.DeepEqual(u.keys, all.Set().keys) || u.latestBY != 2016 {
+		t.Fatalf("union %d keys (birth year %d), want %d (2016)", len(u.keys), u.latestBY, len(all.Set().keys))
+	}
+	if got := len(u.Find([]byte("Helen, Helen Talcroft"))); got != 2 {
+		t.Errorf("%d hits, want 2", got)
+	}
+}

@@ -58,7 +58,7 @@ type patchesReport struct{}
 func init() { register(patchesReport{}) }
 
 func (patchesReport) Name() string    { return "patches.report" }
-func (patchesReport) Version() string { return "1" }
+func (patchesReport) Version() string { return "2" }
 
 // PatchesReport is the format of out/summary/patches.json.
 type PatchesReport struct {
@@ -268,7 +268,7 @@ func hitKinds(kinds []scrub.Kind) string {
 // against (see patchesReport).
 func correctionsSet(ctx context.Context, r *stage.Run, reports []*patch.Report, priv *Privacy) (*scrub.Set, error) {
 	var b scrub.Builder
-	found := false
+	var read []*scrub.Set
 	for _, in := range r.Inputs {
 		if !strings.HasSuffix(in, ".sensitive") {
 			continue
@@ -282,8 +282,7 @@ func correctionsSet(ctx context.Context, r *stage.Run, reports []*patch.Report, 
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", in, err)
 		}
-		b.AddSet(s)
-		found = true
+		read = append(read, s)
 	}
 	formats, err := sensitiveFormats(r, priv)
 	if err != nil {
@@ -310,8 +309,8 @@ func correctionsSet(ctx context.Context, r *stage.Run, reports []*patch.Report, 
 			}
 		}
 	}
-	if found {
-		return b.Set(), nil
+	if len(read) > 0 {
+		return scrub.Union(append(read, b.Set())...), nil
 	}
 	regs, err := r.Input(RegistrationsFile)
 	if err != nil {

@@ -306,8 +306,7 @@ name = "bethel"
 			"out/private/registrations.csv":       {Data: []byte(regs)},
 			"out/private/registrations.sensitive": {Data: set.Bytes()},
 			"config/fields.toml":                  {Data: []byte(fields)},
-			"config/privacy.toml": {Data: []byte(`sensitive = ["first_name", "last_name", "phone", "date_of_birth", ` +
-				`"emergency_contact_name", "emergency_contact_phone"]` + "\n")}},
+			"config/privacy.toml":                 {Data: []byte("min_cell = 5\n")}},
 		Create: func(string) (io.Writer, error) { return &buf, nil },
 		Warnf:  func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) }}
 	if err := (patchesReport{}).Run(context.Background(), r); err != nil {
