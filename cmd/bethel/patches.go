@@ -13,6 +13,7 @@ import (
 
 	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
+	"bethel/pkg/scrub"
 	"bethel/pkg/stage"
 	"bethel/pkg/stages"
 )
@@ -72,6 +73,11 @@ func runPatches(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if !*showPrivate {
+		// Free text first, while the reports still hold the values of
+		// sensitive changes that it must be scrubbed against.
+		if err := scrubReports(p, root, reports); err != nil {
+			return err
+		}
 		for _, nr := range reports {
 			for i := range nr.Report.Patches {
 				for j := range nr.Report.Patches[i].Changes {
@@ -206,6 +212,9 @@ func printPatchReports(w io.Writer, reports []nodeReport) {
 		fmt.Fprintln(w)
 		for _, e := range nr.Report.Patches {
 			fmt.Fprintf(w, "  %-9s %s  %s:%d  (%s)\n", e.Status, e.ID, e.File, e.Line, e.Kind)
+			if e.Reason != "" {
+				fmt.Fprintf(w, "            reason: %s\n", e.Reason)
+			}
 			if e.Message != "" {
 				msg := strings.TrimPrefix(e.Message, fmt.Sprintf("patch %q: %s: ", e.ID, e.Status))
 				fmt.Fprintf(w, "            %s\n", msg)
@@ -248,4 +257,41 @@ func quoteValue(s string) string {
 		return s
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// scrubReports withholds private data from the reports' free text (reason,
+// author, message) as the corrections report does: against the scrub sets
+// the last build left (every *.sensitive output of the pipeline that
+// exists), the sensitive values the reports carry, and the patterns of
+// private data. Before a first build only the last two apply.
+func scrubReports(p *pipeline.Pipeline, root string, reports []nodeReport) error {
+	built, err := builtScrubSet(p, root)
+	if err != nil {
+		return err
+	}
+	var b scrub.Builder
+	for _, nr := range reports {
+		for _, e := range nr.Report.Patches {
+			for _, c := range e.Changes {
+				if !c.Sensitive {
+					continue
+				}
+				for _, v := range []string{c.Old, c.New} {
+					if v != "" && v != patch.Withheld {
+						b.Add(scrub.Guess(v), v)
+					}
+				}
+			}
+		}
+	}
+	set := scrub.Union(built, b.Set())
+	for _, nr := range reports {
+		for i := range nr.Report.Patches {
+			e := &nr.Report.Patches[i]
+			e.Reason, _ = set.Scrub(e.Reason)
+			e.Author, _ = set.Scrub(e.Author)
+			e.Message, _ = set.Scrub(e.Message)
+		}
+	}
+	return nil
 }
