@@ -13,6 +13,7 @@ import (
 	"bethel/pkg/graph"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/provenance"
+	"bethel/pkg/scrub"
 )
 
 // The build report holds what no artifact may: when the last build ran and
@@ -75,6 +76,13 @@ func writeReport(p *pipeline.Pipeline, res *graph.Result, version string, now ti
 	for _, n := range p.Nodes {
 		byName[n.Name] = n
 	}
+	// An error may quote what a command printed or a value a stage read:
+	// the report is internal, so it goes through the scrubber. The sets
+	// are read only when some node failed.
+	var set *scrub.Set
+	if len(res.Failed) > 0 {
+		set, _ = builtScrubSet(p, root) // unreadable: the patterns still apply
+	}
 	for _, nr := range res.Nodes {
 		n := byName[nr.Name]
 		if n == nil {
@@ -82,7 +90,7 @@ func writeReport(p *pipeline.Pipeline, res *graph.Result, version string, now ti
 		}
 		rn := reportNode{Node: nr.Name, Status: reportStatus[nr.Status], Outputs: []reportOutput{}}
 		if nr.Err != nil {
-			rn.Error = nr.Err.Error()
+			rn.Error, _ = set.Scrub(nr.Err.Error())
 		}
 		for _, o := range n.Outputs {
 			ro := reportOutput{Path: o}
