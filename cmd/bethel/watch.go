@@ -496,6 +496,7 @@ func (wt *watcher) startServer(addr string, public bool) (func(), error) {
 			"the review site holds internal event data (counts per bethel, the program, record keys); "+
 			"anyone who can connect can read it\n", addr)
 	}
+	wt.site.Bind(ln.Addr().String())
 	hs := &http.Server{Handler: wt.site, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	fmt.Fprintf(wt.errw, "bethel: serving %s/ at http://%s/\n", siteDir, ln.Addr())

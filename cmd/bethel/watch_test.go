@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -656,6 +657,46 @@ func TestWatchServe(t *testing.T) {
 	w.next()
 	if e := next(); e != "reload" {
 		t.Fatalf("event after the recovering build: %q", e)
+	}
+	w.stop()
+}
+
+// TestWatchServeAnswersItsOwnAddressOnly: the real preview refuses a
+// DNS-rebinding Host (421), serves no symlink planted in out/site/, and
+// sends the policy headers with its pages.
+func TestWatchServeAnswersItsOwnAddressOnly(t *testing.T) {
+	dir := wWorkspace(t)
+	w := startWatch(t, dir, "--serve", "127.0.0.1:0")
+	w.next()
+	addr := w.waitStderr(regexp.MustCompile(`serving out/site/ at (http://[^/\s]+)/`))
+	get := func(path, host string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", addr+path, nil)
+		if host != "" {
+			req.Host = host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(addr, "http://"))
+	if resp := get("/", "attacker.test:"+port); resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("rebinding Host: %s, want 421", resp.Status)
+	}
+	resp := get("/", "")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Security-Policy") != serve.Policy ||
+		resp.Header.Get("Referrer-Policy") != "no-referrer" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("page: %s, headers %v", resp.Status, resp.Header)
+	}
+	if err := os.Symlink("/", filepath.Join(dir, "out", "site", "root")); err != nil {
+		t.Fatal(err)
+	}
+	if resp := get("/root/etc/hostname", ""); resp.StatusCode != 404 {
+		t.Errorf("symlink to /: %s, want 404", resp.Status)
 	}
 	w.stop()
 }

@@ -8,30 +8,53 @@
 // makes sense during a preview).
 //
 // The site holds internal event data, so the preview listens on loopback
-// unless the caller explicitly allows more (see IsLoopback).
+// unless the caller explicitly allows more (see IsLoopback), and defends
+// what a browser on this machine could be tricked into: it answers only
+// Host headers naming the address it bound (a DNS-rebinding page, whose
+// requests carry its own host name, gets 421), accepts the event stream
+// only from its own origin, lists no directory, serves no symbolic link
+// (nor anything outside the directory), and sends a Content-Security-Policy
+// that allows nothing but its own files, with no referrer and no MIME
+// sniffing.
 package serve
 
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // EventsPath is where pages subscribe to reload events.
 const EventsPath = "/_bethel/events"
 
-// Script is inserted into every served HTML page. It reconnects on its own
-// (EventSource does) and reloads the page on a "reload" event.
-const Script = `<script>/* bethel watch --serve: live reload (not part of the built site) */` +
+// ReloadPath serves ReloadJS.
+const ReloadPath = "/_bethel/reload.js"
+
+// ReloadJS subscribes a page to reload events. It reconnects on its own
+// (EventSource does) and reloads the page on a "reload" event. It is a
+// file of its own, not an inline script, so that the policy below holds.
+const ReloadJS = `/* bethel watch --serve: live reload (not part of the built site) */` +
 	`(function(){var s=new EventSource("` + EventsPath + `");` +
-	`s.addEventListener("reload",function(){s.close();location.reload();});})();</script>`
+	`s.addEventListener("reload",function(){s.close();location.reload();});})();` + "\n"
+
+// Script is inserted into every served HTML page.
+const Script = `<script src="` + ReloadPath + `"></script>`
+
+// Policy is the Content-Security-Policy of every response: the site's own
+// files only (its pages use no inline script or style), and data: images
+// besides, for the empty icon (href="data:,") with which every page spares
+// the browser a request for /favicon.ico.
+const Policy = "default-src 'self'; img-src 'self' data:"
 
 // Server serves one directory with live reload. Its zero value is not
 // usable; call New.
@@ -39,6 +62,10 @@ type Server struct {
 	dir string
 	// Label names the directory in the placeholder page ("out/site/").
 	Label string
+	// hosts are the Host headers answered (see Bind); port is the bound
+	// port, for a server bound beyond loopback.
+	hosts map[string]bool
+	port  string
 
 	mu      sync.Mutex
 	seq     int // number of reloads so far; also the SSE event id
@@ -50,6 +77,55 @@ type Server struct {
 // New returns a server for the directory dir.
 func New(dir string) *Server {
 	return &Server{dir: dir, Label: dir, clients: map[chan int]struct{}{}, done: make(chan struct{})}
+}
+
+// Bind tells the server the address its listener bound (host:port, as
+// net.Listener.Addr gives it). Bound to a loopback address, it answers
+// only Host headers naming that address or localhost with that port;
+// bound wider (the caller allowed it), any host name with that port.
+// Until Bind is called it answers any loopback host name with any port.
+func (s *Server) Bind(addr string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return
+	}
+	s.port = port
+	s.hosts = map[string]bool{}
+	if IsLoopback(addr) {
+		s.hosts[net.JoinHostPort(host, port)] = true
+		s.hosts[net.JoinHostPort("localhost", port)] = true
+		if port == "80" {
+			s.hosts[hostOnly(host)] = true
+			s.hosts["localhost"] = true
+		}
+	}
+}
+
+func hostOnly(h string) string {
+	if strings.Contains(h, ":") {
+		return "[" + h + "]"
+	}
+	return h
+}
+
+// hostAllowed reports whether a request's Host header names this server.
+func (s *Server) hostAllowed(host string) bool {
+	host = strings.ToLower(host)
+	if s.hosts == nil {
+		h, _, err := net.SplitHostPort(host)
+		if err != nil {
+			h = strings.Trim(host, "[]")
+		}
+		return IsLoopback(net.JoinHostPort(h, "0"))
+	}
+	if len(s.hosts) > 0 {
+		return s.hosts[host]
+	}
+	_, port, err := net.SplitHostPort(host)
+	if err != nil {
+		port = "80"
+	}
+	return port == s.port
 }
 
 // Reload tells every open page to reload.
@@ -86,7 +162,21 @@ func (s *Server) Close() {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", Policy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	if !s.hostAllowed(r.Host) {
+		// 421: this server is not the one the name points at (DNS
+		// rebinding points a foreign name at loopback).
+		http.Error(w, "misdirected request: this preview answers only its own loopback address", http.StatusMisdirectedRequest)
+		return
+	}
 	if r.URL.Path == EventsPath {
+		if o := r.Header.Get("Origin"); o != "" && !s.originAllowed(o, r.Host) {
+			http.Error(w, "forbidden: the event stream is for this preview's own pages", http.StatusForbidden)
+			return
+		}
 		s.events(w, r)
 		return
 	}
@@ -95,47 +185,102 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if fi, err := os.Stat(s.dir); err != nil || !fi.IsDir() {
+	if r.URL.Path == ReloadPath {
+		h.Set("Content-Type", "text/javascript; charset=utf-8")
+		h.Set("Cache-Control", "no-store")
+		if r.Method != http.MethodHead {
+			io.WriteString(w, ReloadJS)
+		}
+		return
+	}
+	h.Set("Cache-Control", "no-cache")
+	if fi, err := os.Lstat(s.dir); err != nil || !fi.IsDir() {
 		s.placeholder(w, r)
 		return
 	}
 	p := path.Clean("/" + r.URL.Path)
-	full := filepath.Join(s.dir, filepath.FromSlash(p))
-	fi, err := os.Stat(full)
-	if err == nil && fi.IsDir() {
+	rel := strings.TrimPrefix(p, "/")
+	if rel == "" {
+		rel = "."
+	}
+	root, err := os.OpenRoot(s.dir)
+	if err != nil {
+		s.placeholder(w, r)
+		return
+	}
+	defer root.Close()
+	fi, err := s.lstat(root, rel)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	if fi.IsDir() {
 		if !strings.HasSuffix(r.URL.Path, "/") {
 			http.Redirect(w, r, path.Base(p)+"/", http.StatusMovedPermanently)
 			return
 		}
-		index := filepath.Join(full, "index.html")
-		if fi, err := os.Stat(index); err == nil && !fi.IsDir() {
-			s.html(w, r, index)
+		// A directory's index.html, never a listing.
+		rel = path.Join(rel, "index.html")
+		if fi, err = s.lstat(root, rel); err != nil || fi.IsDir() {
+			http.NotFound(w, r)
 			return
 		}
-	} else if err == nil && isHTML(full) {
-		s.html(w, r, full)
+	}
+	f, err := root.Open(rel)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	if isHTML(rel) {
+		s.html(w, r, f)
 		return
 	}
 	// Always the whole file: a rebuild may rewrite a file within the same
 	// second (build.js after a failed and then a good build) or backdate
 	// it, and Last-Modified, in whole seconds, would then answer 304 with
-	// the old content.
-	r.Header.Del("If-Modified-Since")
-	r.Header.Del("If-None-Match")
-	w.Header().Set("Cache-Control", "no-store")
-	http.FileServer(http.Dir(s.dir)).ServeHTTP(w, r)
+	// the old content. A zero time sends no Last-Modified.
+	h.Set("Cache-Control", "no-store")
+	http.ServeContent(w, r, path.Base(rel), time.Time{}, f)
+}
+
+// lstat is the file at rel under root, refused when rel or any directory
+// on its way is a symbolic link: the built site has none, and one planted
+// in it (ln -s / out/site/root) must not serve what it points at.
+func (s *Server) lstat(root *os.Root, rel string) (fs.FileInfo, error) {
+	var fi fs.FileInfo
+	at := ""
+	for _, part := range strings.Split(rel, "/") {
+		at = path.Join(at, part)
+		var err error
+		if fi, err = root.Lstat(at); err != nil {
+			return nil, err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, fs.ErrNotExist
+		}
+	}
+	return fi, nil
+}
+
+// originAllowed reports whether an Origin header names this server: the
+// scheme http and an allowed host, the request's own.
+func (s *Server) originAllowed(origin, host string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme != "http" || u.Path != "" {
+		return false
+	}
+	return strings.EqualFold(u.Host, host) && s.hostAllowed(u.Host)
 }
 
 func isHTML(name string) bool {
-	ext := strings.ToLower(filepath.Ext(name))
+	ext := strings.ToLower(path.Ext(name))
 	return ext == ".html" || ext == ".htm"
 }
 
 // html serves an HTML file with the reload script inserted.
-func (s *Server) html(w http.ResponseWriter, r *http.Request, name string) {
-	b, err := os.ReadFile(name)
+func (s *Server) html(w http.ResponseWriter, r *http.Request, f io.Reader) {
+	b, err := io.ReadAll(f)
 	if err != nil {
 		http.Error(w, "cannot read page", http.StatusInternalServerError)
 		return

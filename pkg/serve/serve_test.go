@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -230,6 +231,113 @@ func TestIsLoopback(t *testing.T) {
 	for _, c := range cases {
 		if got := IsLoopback(c.addr); got != c.want {
 			t.Errorf("IsLoopback(%q) = %v, want %v", c.addr, got, c.want)
+		}
+	}
+}
+
+// request sends a GET with the given Host and Origin headers (empty:
+// none beyond the URL's host).
+func request(t *testing.T, url, host, origin string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Type") == "text/event-stream" {
+		return resp, ""
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// TestServeDefends: only the bound loopback address is answered (a
+// rebinding host name gets 421), the event stream only for its own
+// origin, no directory is listed, no symbolic link is followed, and every
+// response carries the policy headers.
+func TestServeDefends(t *testing.T) {
+	dir := site(t)
+	os.MkdirAll(filepath.Join(dir, "empty"), 0o755)
+	os.WriteFile(filepath.Join(dir, "program", "b.css"), []byte("p{}\n"), 0o644)
+	os.Symlink("/", filepath.Join(dir, "root"))
+	os.Symlink("style.css", filepath.Join(dir, "alias.css"))
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret.csv"), []byte("first_name\nMia\n"), 0o644)
+	os.Symlink(outside, filepath.Join(dir, "program", "priv"))
+	srv := New(dir)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	bound := ts.Listener.Addr().String()
+	srv.Bind(bound)
+	_, port, _ := net.SplitHostPort(bound)
+	own := "http://" + bound
+	cases := []struct {
+		name, path, host, origin string
+		code                     int
+	}{
+		{"own address", "/", "", "", 200},
+		{"localhost", "/style.css", "localhost:" + port, "", 200},
+		{"rebinding host", "/", "attacker.test:" + port, "", 421},
+		{"rebinding host, a file", "/style.css", "attacker.test:" + port, "", 421},
+		{"other port", "/", "127.0.0.1:1", "", 421},
+		{"no port", "/", "127.0.0.1", "", 421},
+		{"events, own origin", EventsPath, "", own, 200},
+		{"events, no origin", EventsPath, "", "", 200},
+		{"events, foreign origin", EventsPath, "", "http://attacker.test:" + port, 403},
+		{"events, https origin", EventsPath, "", "https://" + bound, 403},
+		{"events, null origin", EventsPath, "", "null", 403},
+		{"directory without index", "/empty/", "", "", 404},
+		{"directory with a file", "/program/", "", "", 404},
+		{"symlink to /", "/root/etc/passwd", "", "", 404},
+		{"symlink to /, listing", "/root/", "", "", 404},
+		{"symlinked file", "/alias.css", "", "", 404},
+		{"symlinked directory", "/program/priv/secret.csv", "", "", 404},
+		{"reload script", ReloadPath, "", "", 200},
+	}
+	for _, c := range cases {
+		resp, body := request(t, ts.URL+c.path, c.host, c.origin)
+		if resp.StatusCode != c.code {
+			t.Errorf("%s: GET %s (Host %q, Origin %q): %s, want %d", c.name, c.path, c.host, c.origin, resp.Status, c.code)
+		}
+		for k, v := range map[string]string{"Content-Security-Policy": Policy,
+			"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"} {
+			if got := resp.Header.Get(k); got != v {
+				t.Errorf("%s: %s: %q, want %q", c.name, k, got, v)
+			}
+		}
+		if strings.Contains(body, "Mia") || strings.Contains(body, "root:") || strings.Contains(body, "<a href") {
+			t.Errorf("%s: body shows what it must not:\n%s", c.name, body)
+		}
+	}
+	if _, body := request(t, ts.URL+ReloadPath, "", ""); body != ReloadJS {
+		t.Errorf("reload script: %q", body)
+	}
+	// The served pages load it from a file: no inline script.
+	if _, body := request(t, ts.URL+"/", "", ""); strings.Contains(body, "<script>") || !strings.Contains(body, `<script src="`+ReloadPath+`"></script>`) {
+		t.Errorf("page:\n%s", body)
+	}
+}
+
+// TestServeUnbound: before Bind, loopback names with any port are
+// answered, other names are not.
+func TestServeUnbound(t *testing.T) {
+	ts := httptest.NewServer(New(site(t)))
+	defer ts.Close()
+	for host, code := range map[string]int{"localhost:8080": 200, "127.0.0.1:1": 200, "[::1]:9": 200, "attacker.test:80": 421, "attacker.test": 421} {
+		if resp, _ := request(t, ts.URL+"/style.css", host, ""); resp.StatusCode != code {
+			t.Errorf("Host %s: %s, want %d", host, resp.Status, code)
 		}
 	}
 }
