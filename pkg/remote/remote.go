@@ -303,8 +303,12 @@ func (c *Client) refused(method string, err error) {
 }
 
 // maxBody bounds what a GET may return (a corrupt server must not exhaust
-// memory).
-const maxBody = 4 << 30
+// memory); preallocMax is the largest announced size read into a buffer
+// allocated up front.
+const (
+	maxBody     = 1 << 30
+	preallocMax = 256 << 20
+)
 
 // idleError is a request during which nothing moved for the timeout.
 type idleError struct{ d time.Duration }
@@ -382,9 +386,11 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte) (b []b
 	}
 	if n := resp.ContentLength; n > maxBody {
 		return nil, fmt.Errorf("answer of %d bytes is larger than %d", n, maxBody), false
-	} else if n >= 0 {
+	} else if n >= 0 && n <= preallocMax {
 		// One allocation of the announced size: growing a buffer to tens
-		// of megabytes zeroes and copies it several times over.
+		// of megabytes zeroes and copies it several times over. (Beyond
+		// preallocMax the buffer grows with what actually arrives, so a
+		// server announcing gigabytes it never sends costs nothing.)
 		b = make([]byte, n)
 		if _, err := io.ReadFull(respBody, b); err != nil {
 			return nil, err, true
@@ -402,8 +408,8 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte) (b []b
 }
 
 // Ping reports whether the server answers (a HEAD of an entry nobody
-// wrote: 404 is a healthy answer).
-// One attempt, no retries: `bethel status` must answer promptly.
+// wrote: 404 is a healthy answer). It makes one attempt, without retries:
+// `bethel status` must answer promptly.
 func (c *Client) Ping(ctx context.Context) error {
 	if c.down.Load() {
 		return errDown
@@ -461,6 +467,7 @@ func (c *Client) Fetch(ctx context.Context, node string, key cache.Hash, st *cac
 		wg    sync.WaitGroup
 		errMu sync.Mutex
 		first error
+		slots = make(chan struct{}, fetchParallel)
 	)
 	for _, h := range e.Manifest.Blobs() {
 		if seen[h] || st.HasBlob(h) {
@@ -468,8 +475,9 @@ func (c *Client) Fetch(ctx context.Context, node string, key cache.Hash, st *cac
 		}
 		seen[h] = true
 		wg.Add(1)
+		slots <- struct{}{}
 		go func() {
-			defer wg.Done()
+			defer func() { <-slots; wg.Done() }()
 			if err := c.fetchBlob(ctx, node, h, e.CAS[h], e.Sealed, st); err != nil {
 				errMu.Lock()
 				if first == nil {
@@ -500,6 +508,10 @@ func (c *Client) Fetch(ctx context.Context, node string, key cache.Hash, st *cac
 	}
 	return nil
 }
+
+// fetchParallel bounds the blobs of one node fetched at once (an entry may
+// name many).
+const fetchParallel = 4
 
 func (c *Client) fetchBlob(ctx context.Context, node string, h cache.Hash, name string, isSealed bool, st *cache.Store) error {
 	body, err := c.do(ctx, http.MethodGet, "cas", name, nil)
