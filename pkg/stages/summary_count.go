@@ -371,6 +371,7 @@ func countColumns(r *stage.Run, m *countModel, spec *countSpec) (*countCols, err
 	f := m.field(spec.columns)
 	c := &countCols{field: f.name}
 	idx := map[string]int{}
+	var names []string // what column_labels may name: the groups or the categories
 	head := func(cat string) string {
 		if h := spec.columnLabels[cat]; h != "" {
 			return h
@@ -380,6 +381,7 @@ func countColumns(r *stage.Run, m *countModel, spec *countSpec) (*countCols, err
 	switch {
 	case f.name == m.memberType && len(m.groups) > 0:
 		for i, g := range m.groups {
+			names = append(names, g.name)
 			c.names = append(c.names, head(g.name))
 			if len(g.cats) == 1 {
 				c.descr = append(c.descr, f.name+" = "+g.cats[0])
@@ -392,6 +394,7 @@ func countColumns(r *stage.Run, m *countModel, spec *countSpec) (*countCols, err
 			}
 		}
 	case f.kind == kindCategory:
+		names = f.categories
 		for i, cat := range f.categories {
 			c.names = append(c.names, head(cat))
 			c.descr = append(c.descr, f.name+" = "+cat)
@@ -401,9 +404,9 @@ func countColumns(r *stage.Run, m *countModel, spec *countSpec) (*countCols, err
 	default:
 		return nil, fmt.Errorf("node %s: params.columns: field %q has no vocabulary to make columns of (declare its categories)", r.Node, f.name)
 	}
-	for k := range spec.columnLabels {
-		if _, ok := idx[k]; !ok {
-			return nil, fmt.Errorf("node %s: params.column_labels.%s: %q is not a column of field %q (%s)", r.Node, k, k, f.name, strings.Join(sortedKeys(idx), ", "))
+	for _, k := range sortedKeys(spec.columnLabels) {
+		if !slices.Contains(names, k) {
+			return nil, fmt.Errorf("node %s: params.column_labels.%s: %q is not a column of field %q (%s)", r.Node, k, k, f.name, strings.Join(names, ", "))
 		}
 	}
 	c.of = func(v string) (int, bool) {
