@@ -156,7 +156,7 @@ func (patchesReport) Run(ctx context.Context, r *stage.Run) error {
 		return fmt.Errorf("node %s: patches.report needs a patch report (an input ending in .patches.json) or the program (program.csv, schedule.toml) among its inputs", r.Node)
 	}
 	doc := PatchesReport{Reports: []TargetReport{}}
-	if regs, err := r.Input(RegistrationsFile); err == nil {
+	if regs, err := r.Input(RegistrationsFile); err == nil && hasSubmittedAt(r) {
 		latest, err := latestSubmission(ctx, r)
 		if err != nil {
 			return err
@@ -215,6 +215,13 @@ func (patchesReport) Run(ctx context.Context, r *stage.Run) error {
 		return err
 	}
 	return writeJSON(r, out, doc)
+}
+
+// hasSubmittedAt reports whether the event's form has a submitted_at
+// field to date the export by; another platform's may have none.
+func hasSubmittedAt(r *stage.Run) bool {
+	sc, err := SchemaOf(r)
+	return err != nil || sc.Field("submitted_at") != nil
 }
 
 // latestSubmission is the latest submitted_at of the normalized

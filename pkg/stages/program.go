@@ -100,6 +100,9 @@ type programState struct {
 	sessions  []*Session // active, in schedule order
 	cancelled []*Session // dropped by patches, in id order
 	bethels   *Bethels
+	// bethelField and daysField are the registrations' fields bound to
+	// the bethel and days roles, which expected attendance counts by.
+	bethelField, daysField string
 }
 
 func (program) Run(ctx context.Context, r *stage.Run) error {
@@ -470,16 +473,28 @@ func expectedAttendance(ctx context.Context, r *stage.Run, ps *programState, tra
 	if err != nil {
 		return nil, err
 	}
+	// The bethel and the days are roles: fields of any name in the
+	// field declarations.
+	bethelF, daysF := "bethel", "days_attending"
+	if sc, err := SchemaOf(r); err == nil {
+		if sc.Roles.Bethel != "" {
+			bethelF = sc.Roles.Bethel
+		}
+		if sc.Roles.Days != "" {
+			daysF = sc.Roles.Days
+		}
+	}
 	var ds []Derivation
 	for _, c := range ScheduleColumns {
 		if c == "expected" {
-			ds = append(ds, Derivation{Column: c, From: []string{"bethel", "days_attending"}, Aggregate: true})
+			ds = append(ds, Derivation{Column: c, From: []string{bethelF, daysF}, Aggregate: true})
 		}
 	}
 	if err := priv.CheckPrivacy(r.Node, r.Visibility, declassifyOf(r), out, ds); err != nil {
 		return nil, err
 	}
-	rr, rowIdx, err := readRegistrations(ctx, r, "bethel", "days_attending")
+	ps.bethelField, ps.daysField = bethelF, daysF
+	rr, rowIdx, err := readRegistrations(ctx, r, bethelF, daysF)
 	if err != nil {
 		return nil, err
 	}
@@ -498,7 +513,7 @@ func expectedAttendance(ctx context.Context, r *stage.Run, ps *programState, tra
 		bad string
 	}
 	dupDays := false
-	daysOf := newByValue(rr.col("days_attending"), func(v string) (days, bool) {
+	daysOf := newByValue(rr.col(daysF), func(v string) (days, bool) {
 		var x days
 		if v == "" {
 			return x, true
@@ -516,7 +531,7 @@ func expectedAttendance(ctx context.Context, r *stage.Run, ps *programState, tra
 		return x, true
 	})
 	bethelIdx := map[string]int{}
-	bethelOf := newByValue(rr.col("bethel"), func(v string) (int, bool) {
+	bethelOf := newByValue(rr.col(bethelF), func(v string) (int, bool) {
 		b, ok := bethelIdx[v]
 		if !ok {
 			b = len(bethelIdx)
@@ -707,8 +722,8 @@ func writeScheduleCSV(r *stage.Run, out string, ps *programState, refs [][]int) 
 				if s.Bethels != "all" {
 					who = "bethel in " + s.Bethels
 				}
-				rec.AddCell(countCell(i, "expected", fmt.Sprintf("count of active registrations with days_attending containing %s and %s", s.Day, who),
-					[]string{"bethel", "days_attending"}, regs, refs[i]))
+				rec.AddCell(countCell(i, "expected", fmt.Sprintf("count of active registrations with %s containing %s and %s", ps.daysField, s.Day, who),
+					[]string{ps.bethelField, ps.daysField}, regs, refs[i]))
 			}
 		}
 	}
