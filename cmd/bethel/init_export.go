@@ -620,9 +620,10 @@ const (
 	summariesEnd   = "[[node]]\nname       = \"summary\""
 )
 
-// templateSummaries are the template's summary outputs, which the
-// generated ones replace in the inputs of summary.json and the site.
-var templateSummaries = []string{"out/summary/attendance.csv", "out/summary/meals.csv", "out/summary/tshirts.csv",
+// templateSummaries are the template's summary outputs besides
+// attendance (which every scaffold has), which the generated ones replace
+// wherever a node reads them (summary.json, the site, the workbook).
+var templateSummaries = []string{"out/summary/meals.csv", "out/summary/tshirts.csv",
 	"out/summary/days.csv", "out/summary/housing.csv", "out/summary/dietary.csv"}
 
 // pipeline rewrites the template's pipeline.toml for the export.
@@ -648,7 +649,9 @@ func (s *exportScaffold) pipeline(tmpl []byte) ([]byte, error) {
 	nodes.WriteString("# Every summary is a node of the one counting stage, summary.count\n" +
 		"# (docs/stages.md): one per field of the export with a vocabulary, by\n" +
 		"# member type. A new question on the form gets its table here.\n\n")
-	node("attendance", "out/summary/attendance.csv", fmt.Sprintf("  rows          = %s\n  labels        = { bethel_name = \"name\" }\n%s  total_row     = true\n", tomlString(g.bethel), members))
+	// attendance.csv's header is the same for every event (the public
+	// table and the site read it): bethel,bethel_name,daughters,...
+	node("attendance", "out/summary/attendance.csv", fmt.Sprintf("  rows          = %s\n  label         = \"bethel\"\n  labels        = { bethel_name = \"name\" }\n%s  total_row     = true\n", tomlString(g.bethel), members))
 	taken := map[string]bool{"attendance": true, "duplicates": true, "schedule": true, "issues": true, "bethels": true, "patches": true, "summary": true}
 	for _, f := range g.summaryFields() {
 		if f.name == g.bethel {
@@ -668,31 +671,98 @@ func (s *exportScaffold) pipeline(tmpl []byte) ([]byte, error) {
 			"  \"nut allergy\"    = [\"peanut\", \"tree nut\", \"nut\"]\n  \"shellfish allergy\" = [\"shellfish\"]\n"+
 			"  \"vegetarian\"     = [\"vegetarian\", \"vegan\"]\n")
 	}
-	text = text[:a] + nodes.String() + text[b:]
-	for _, n := range []string{"summary", "site"} {
-		var err error
-		if text, err = replaceSummaryInputs(text, n, outs); err != nil {
-			return nil, err
-		}
+	rest := text[b:]
+	var err error
+	if rest, err = replaceSummaryInputs(rest, outs[1:]); err != nil {
+		return nil, err
 	}
-	return []byte(text), nil
+	head, err := s.rosterParams(text[:a])
+	if err != nil {
+		return nil, err
+	}
+	// The roster's first column is the bethel field, by its name.
+	rest = strings.ReplaceAll(rest, "split_by = \"bethel\"", "split_by = "+tomlString(g.bethel))
+	return []byte(head + nodes.String() + rest), nil
 }
 
-// replaceSummaryInputs swaps the template's summary outputs among node
-// n's inputs for outs, in their place.
-func replaceSummaryInputs(text, n string, outs []string) (string, error) {
-	i := strings.Index(text, "name       = "+tomlString(n)+"\n")
-	j := strings.Index(text[max(i, 0):], "inputs     = [")
+// rosterParams rewrites the roster node's params for the export's fields:
+// every field but the bethel (which the roster puts first), sorted by the
+// name fields when there are any, else by the record key.
+func (s *exportScaffold) rosterParams(text string) (string, error) {
+	i := strings.Index(text, "name       = \"roster\"\n")
+	j := strings.Index(text[max(i, 0):], "  [node.params]\n")
 	if i < 0 || j < 0 {
-		return "", fmt.Errorf("bethel init: the built-in template's pipeline.toml has no inputs of node %s", n)
+		return text, nil
 	}
-	start := i + j + len("inputs     = [")
-	end := start + strings.IndexByte(text[start:], ']')
+	start := i + j
+	end := start + strings.Index(text[start:], "\n\n")
+	if end < start {
+		return "", fmt.Errorf("bethel init: the built-in template's roster node does not end in a blank line")
+	}
+	// The comment above the params goes with them.
+	if k := strings.LastIndex(text[:start], "\n  #"); k > i {
+		start = k + 1
+	}
+	g := s.guess
+	var cols, sort []string
+	for _, f := range g.fields {
+		if f.name != g.bethel {
+			cols = append(cols, f.name)
+		}
+	}
+	for _, w := range []string{"last", "surname", "first", "given"} {
+		for _, f := range g.fields {
+			if strings.Contains(strings.ToLower(f.header), w) && f.sensitive && !slices.Contains(sort, f.name) {
+				sort = append(sort, f.name)
+			}
+		}
+	}
+	if len(sort) == 0 {
+		sort = []string{g.key}
+	}
+	params := "  # after bethel and bethel_name; CHECK the columns and the sort order\n  [node.params]\n" +
+		"  columns = " + tomlList(cols) + "\n  sort    = " + tomlList(sort)
+	return text[:start] + params + text[end:], nil
+}
+
+// replaceSummaryInputs swaps the template's summary outputs among the
+// inputs of every node in text for outs, in their place.
+func replaceSummaryInputs(text string, outs []string) (string, error) {
+	var b strings.Builder
+	for {
+		i := strings.Index(text, "inputs")
+		if i < 0 {
+			b.WriteString(text)
+			return b.String(), nil
+		}
+		m := inputsRE.FindStringIndex(text[i:])
+		if m == nil || m[0] != 0 {
+			b.WriteString(text[:i+len("inputs")])
+			text = text[i+len("inputs"):]
+			continue
+		}
+		start := i + m[1]
+		end := start + strings.IndexByte(text[start:], ']')
+		if end < start {
+			return "", fmt.Errorf("bethel init: the built-in template's pipeline.toml has an unterminated inputs list")
+		}
+		b.WriteString(text[:start])
+		b.WriteString(rewriteInputs(text[start:end], outs, m[1]))
+		text = text[end:]
+	}
+}
+
+var inputsRE = regexp.MustCompile(`^inputs\s*=\s*\[`)
+
+// rewriteInputs rewrites one inputs list's body; indent is the column
+// its first entry starts at.
+func rewriteInputs(body string, outs []string, indent int) string {
 	var list []string
-	added := false
-	for _, m := range regexp.MustCompile(`"[^"]*"`).FindAllString(text[start:end], -1) {
+	added, changed := false, false
+	for _, m := range regexp.MustCompile(`"[^"]*"`).FindAllString(body, -1) {
 		p := strings.Trim(m, `"`)
 		if slices.Contains(templateSummaries, p) {
+			changed = true
 			if !added {
 				list = append(list, outs...)
 				added = true
@@ -701,16 +771,19 @@ func replaceSummaryInputs(text, n string, outs []string) (string, error) {
 		}
 		list = append(list, p)
 	}
+	if !changed {
+		return body
+	}
 	var b strings.Builder
-	width := len("inputs     = [")
+	width := indent
 	for k, p := range list {
 		q := tomlString(p)
 		if k > 0 {
 			b.WriteString(",")
 			width++
 			if width+len(q)+2 > 100 {
-				b.WriteString("\n              ")
-				width = 14
+				b.WriteString("\n" + strings.Repeat(" ", indent))
+				width = indent
 			} else {
 				b.WriteString(" ")
 				width++
@@ -719,5 +792,5 @@ func replaceSummaryInputs(text, n string, outs []string) (string, error) {
 		b.WriteString(q)
 		width += len(q)
 	}
-	return text[:start] + b.String() + text[end:], nil
+	return b.String()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -97,18 +98,16 @@ func otherPlatformExport(rows int) []byte {
 	days := []string{"Friday, Saturday", "Saturday", "Friday, Saturday, Sunday", "Sunday", "Saturday, Sunday"}
 	allergies := []string{"", "", "", "Peanuts", "", "Gluten (celiac)", "", "Dairy", "", ""}
 	status := []string{"Confirmed", "Confirmed", "Confirmed", "Waitlist", "Withdrawn"}
+	rnd := rand.New(rand.NewSource(11))
+	pick := func(l []string) string { return l[rnd.Intn(len(l))] }
 	var b strings.Builder
 	b.WriteString("Confirmation #,Timestamp,Participant First,Participant Last,E-mail Address,Cell Phone,Birthdate,Chapter Number,Registrant Type,Meal Choice,Sing in Choir?,Food Allergies,Days,Status\n")
 	for i := 0; i < rows; i++ {
-		f, l := first[i%len(first)], last[(i*7)%len(last)]
-		choir := "No"
-		if i%3 == 0 {
-			choir = "Yes"
-		}
+		f, l := pick(first), pick(last)
 		fmt.Fprintf(&b, "C%05d,2026-03-%02d 10:%02d,%s,%s,%s.%s%d@example.net,(555) 01%02d-%04d,%d/%d/20%02d,%d,%s,%s,%s,%s,\"%s\",%s\n",
-			7000+i, 1+i%28, i%60, f, l, strings.ToLower(f), strings.ToLower(l), i, i%100, 1000+i, 1+i%12, 1+i%28, 8+i%10,
-			[]int{3, 5, 8, 13}[i%4], types[(i*5)%len(types)], meals[(i*3)%len(meals)], choir, allergies[i%len(allergies)],
-			days[(i*2)%len(days)], status[(i*11)%len(status)])
+			7000+i, 1+rnd.Intn(28), rnd.Intn(60), f, l, strings.ToLower(f), strings.ToLower(l), i, rnd.Intn(100), 1000+i, 1+rnd.Intn(12), 1+rnd.Intn(28), 8+rnd.Intn(10),
+			[]int{3, 5, 8, 13}[rnd.Intn(4)], pick(types), pick(meals), pick([]string{"Yes", "No", "No"}), pick(allergies),
+			pick(days), pick(status))
 	}
 	return []byte(b.String())
 }
