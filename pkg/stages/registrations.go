@@ -53,6 +53,9 @@ type regResult struct {
 	keyCol  int
 	privacy *Privacy
 	schema  *schema.Schema
+	// exportSet is the sensitive values of the export's records, from the
+	// mapped table; nil when they are to be gathered from the records.
+	exportSet *scrubset.Set
 }
 
 func (s registrationsNormalize) Run(ctx context.Context, r *stage.Run) error {
@@ -138,43 +141,76 @@ const regSensitiveSuffix = ".sensitive"
 // or dropped, as the export gave it and as patches set or added it (the
 // values a patch overwrote are in its changes): what no internal or
 // public output may show. Each field's values are added under the format
-// of its declaration (scrubset.FormatOf).
+// of its declaration (scrub.FormatOf). The export's share comes from the
+// mapped table when the mapping half computed it; then only the patches'
+// values are added here, which keeps a one-patch rebuild from redoing it.
 func (res *regResult) sensitiveSet() *scrubset.Set {
 	var b scrubset.Builder
 	t := res.table
-	formats := make([]string, len(t.Fields))
-	for i, name := range t.Fields {
-		if f := res.schema.Field(name); f != nil && f.Sensitive {
-			formats[i] = scrubset.FormatOf(f.Type, f.Format, f.Countable)
-		} else {
-			formats[i] = "-"
-		}
+	cols := regSensitiveCols(res.schema, t.Fields)
+	if res.exportSet == nil {
+		regAddSensitive(&b, t, cols)
 	}
-	var vals []string
-	for i := range t.Records {
-		vals = t.Records[i].AppendValues(vals[:0])
-		for c, v := range vals {
-			if formats[c] != "-" && v != "" {
-				b.Add(formats[c], v)
-			}
-		}
-	}
-	col := map[string]int{}
-	for i, name := range t.Fields {
-		col[name] = i
+	format := map[string]string{}
+	for _, c := range cols {
+		format[t.Fields[c.col]] = c.format
 	}
 	for _, e := range res.report.Patches {
 		for _, ch := range e.Changes {
-			if c, ok := col[ch.Field]; ok && formats[c] != "-" {
-				for _, v := range []string{ch.Old, ch.New} {
-					if v != "" {
-						b.Add(formats[c], v)
-					}
+			f, ok := format[ch.Field]
+			if !ok {
+				continue
+			}
+			for _, v := range []string{ch.Old, ch.New} {
+				if v != "" {
+					b.Add(f, v)
 				}
 			}
 		}
 	}
+	if res.exportSet != nil {
+		return scrubset.Union(res.exportSet, b.Set())
+	}
 	return b.Set()
+}
+
+// regSensCol is a sensitive column and the scrub format its values are
+// added under.
+type regSensCol struct {
+	col    int
+	format string
+}
+
+// regSensitiveCols lists the sensitive fields among fields.
+func regSensitiveCols(sch *schema.Schema, fields []string) []regSensCol {
+	var out []regSensCol
+	for i, name := range fields {
+		if f := sch.Field(name); f != nil && f.Sensitive {
+			out = append(out, regSensCol{i, scrubset.FormatOf(f.Type, f.Format, f.Countable)})
+		}
+	}
+	return out
+}
+
+// regAddSensitive adds the sensitive values of every record of t, each
+// distinct value of a field once (names and allergies repeat: a hundred
+// thousand records hold a few thousand first names).
+func regAddSensitive(b *scrubset.Builder, t *patch.Table, cols []regSensCol) {
+	seen := make([]map[string]bool, len(cols))
+	for k := range cols {
+		seen[k] = map[string]bool{}
+	}
+	for i := range t.Records {
+		r := &t.Records[i]
+		for k, c := range cols {
+			v := r.Get(c.col)
+			if v == "" || seen[k][v] {
+				continue
+			}
+			seen[k][v] = true
+			b.Add(c.format, v)
+		}
+	}
 }
 
 // PatchReport evaluates the node's patches against its current inputs
@@ -329,6 +365,9 @@ func regStageName(r *stage.Run) string {
 // the registrations.map stage stores (registrations_mapped.go) and the
 // registrations.patch stage reads back.
 type regMapped struct {
+	// sens is the export's sensitive values (stored in the mapped table);
+	// nil when not gathered.
+	sens     *scrubset.Set
 	export   string
 	header   []string // export header per canonical field, for messages
 	table    *patch.Table

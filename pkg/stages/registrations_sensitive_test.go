@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/fstest"
 
 	"bethel/pkg/csvio"
 	"bethel/pkg/schema"
@@ -77,5 +78,32 @@ func TestSensitiveArtifact(t *testing.T) {
 		if hits := set.Find([]byte(v)); len(hits) > 0 {
 			t.Errorf("%q is in the set", v)
 		}
+	}
+}
+
+// TestSensitiveArtifactSplit: the two halves (the mapping half gathers the
+// export's values, the patching half adds the patches') write the same set
+// as the one node.
+func TestSensitiveArtifactSplit(t *testing.T) {
+	dir := filepath.Join("testdata", "registrations", "small")
+	sens := "out/private/registrations.sensitive"
+	outs := append(append([]string{}, regOutputs...), sens)
+	r, one := workspaceRun(t, os.DirFS(dir), "registrations", regInputs, outs, "patches/registrations/*.toml")
+	if err := (registrationsNormalize{}).Run(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	fsys := dirFS(t, dir)
+	mr, mrr := workspaceRun(t, fsys, "registrations-map", regInputs[:3], []string{mappedPath}, "")
+	if err := (registrationsMap{}).Run(context.Background(), mr); err != nil {
+		t.Fatal(err)
+	}
+	fsys[mappedPath] = &fstest.MapFile{Data: mrr.outputs[mappedPath].Bytes()}
+	pr, prr := workspaceRun(t, fsys, "registrations", []string{mappedPath, "config/fields.toml", "config/bethels.csv", "config/privacy.toml"},
+		outs, "patches/registrations/*.toml")
+	if err := (registrationsPatch{}).Run(context.Background(), pr); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(one.outputs[sens].Bytes(), prr.outputs[sens].Bytes()) {
+		t.Error("the two halves' sensitive set differs from the one node's")
 	}
 }

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"bethel/pkg/patch"
 	"bethel/pkg/pos"
 	"bethel/pkg/schema"
+	scrubset "bethel/pkg/scrub"
 	"bethel/pkg/stage"
 )
 
@@ -65,6 +67,11 @@ func (registrationsMap) Run(ctx context.Context, r *stage.Run) error {
 			r.Warnf("%s", w)
 		}
 	}
+	// The export's sensitive values, gathered here once: the patching
+	// half adds only what its patches change.
+	var sb scrubset.Builder
+	regAddSensitive(&sb, m.table, regSensitiveCols(cfg.schema, m.table.Fields))
+	m.sens = sb.Set()
 	w, err := r.Create(r.Outputs[0])
 	if err != nil {
 		return err
@@ -167,6 +174,7 @@ func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh boo
 	res, err := patchRegistrations(m, cfg, priv, patches, opt)
 	if res != nil && !fresh {
 		res.mapped = mapped
+		res.exportSet = m.sens
 	}
 	return res, err
 }
@@ -184,9 +192,10 @@ func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh boo
 //	uvarint nerrors, per value error: uvarint record, field, line, kind;
 //	    str what, str want, str hint (kind 1, a value no mapping knows) or
 //	    str message (kind 0), str raw
+//	str sensitive: the export's sensitive values as a pkg/scrub set file
 //
 // where str is a uvarint length and the bytes.
-const regMappedMagic = "bethel registrations.map 3\n"
+const regMappedMagic = "bethel registrations.map 4\n"
 
 func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
@@ -223,6 +232,11 @@ func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 		}
 		b = str(b, ve.raw)
 	}
+	var set bytes.Buffer
+	if _, err := m.sens.WriteTo(&set); err != nil {
+		return err
+	}
+	b = str(b, set.String())
 	bw.Write(b)
 	return bw.Flush()
 }
@@ -344,9 +358,15 @@ func readMapped(f io.Reader, size int64, file string, sch *schema.Schema, record
 		}
 		m.verrs = append(m.verrs, ve)
 	}
+	set := str()
 	if !ok || p != len(data) {
 		return bad()
 	}
+	sens, err := scrubset.ReadSet(strings.NewReader(set))
+	if err != nil {
+		return bad()
+	}
+	m.sens = sens
 	m.table = t
 	return m, src, nil
 }
