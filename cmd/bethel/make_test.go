@@ -322,8 +322,8 @@ func TestMakeLockBusy(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "pipeline.toml"), []byte(`
 [[node]]
 name = "slow"
-run = "while [ ! -e go ]; do sleep 0.01; done; echo done > out.txt"
-outputs = ["out.txt"]
+run = "while [ ! -e go ]; do sleep 0.01; done; echo done > out/done.txt"
+outputs = ["out/done.txt"]
 `), 0o644)
 	cmd := exec.Command(bethelBin, "make")
 	cmd.Dir = dir

@@ -43,6 +43,10 @@ func Clean(p *pipeline.Pipeline, opts Options) (*CleanResult, error) {
 		prev, built := e.j.get(n.Name)
 		for _, o := range n.Outputs {
 			abs := e.abs(o)
+			if l := linkedDir(p.Root, o); l != "" {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("%s is under %s, a symbolic link: not followed, not removed", o, l))
+				continue
+			}
 			h, _, err := cache.HashFile(abs)
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
@@ -84,6 +88,9 @@ func Clean(p *pipeline.Pipeline, opts Options) (*CleanResult, error) {
 	}
 	sort.Slice(ds, func(i, j int) bool { return len(ds[i]) > len(ds[j]) })
 	for _, d := range ds {
+		if fi, err := os.Lstat(d); err != nil || fi.Mode()&fs.ModeSymlink != 0 {
+			continue // a link to a directory is never removed
+		}
 		os.Remove(d) // fails, harmlessly, when not empty
 	}
 	return res, nil

@@ -52,7 +52,7 @@ import (
 
 const (
 	compiledMagic   = "bethel-pipeline\n"
-	compiledVersion = 3
+	compiledVersion = 4
 )
 
 // LoadCached is Load with a compiled-pipeline cache in cacheDir (relative
@@ -224,6 +224,7 @@ func encodeCompiled(p *Pipeline, dc *dirCache, srcSum, stSum sum) ([]byte, error
 	body.str(p.Report)
 	body.str(p.Fields)
 	body.str(p.Privacy)
+	body.strs(p.Links)
 	if body.err != nil {
 		return nil, body.err
 	}
@@ -683,6 +684,7 @@ func decodeBody(d *dec, root, rel string) (*Pipeline, error) {
 	p.Report = d.str()
 	p.Fields = d.str()
 	p.Privacy = d.str()
+	p.Links = d.strs()
 	if d.err != nil || len(d.b) != 0 {
 		return nil, errCorrupt
 	}

@@ -141,6 +141,7 @@ func (l *loader) load(src []byte, stages []string) (*Pipeline, error) {
 	}
 	l.visibility()
 	l.checkReport()
+	l.links()
 	if err := l.e.err(); err != nil {
 		return nil, err
 	}

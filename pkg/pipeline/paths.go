@@ -64,6 +64,10 @@ func (l *loader) checkOutputs() {
 			case p == l.rel:
 				l.e.at(at, "", "%s: output %s is the pipeline file itself", l.label(i), p)
 				continue
+			case !under(p, "out"):
+				l.e.at(at, "write it under out/, e.g. "+path.Join("out", p),
+					"%s: output %s is outside out/: bethel writes only under out/, never sources such as config/, patches/ or .git", l.label(i), p)
+				continue
 			}
 			if c, ok := claimed[p]; ok {
 				if c[0] == i {
@@ -196,6 +200,41 @@ func (l *loader) expandList(i int, n *Node, key string, list []string) []string 
 		}
 	}
 	return files
+}
+
+// links records the sources whose path goes through a symbolic link (the
+// file itself or a directory above it): the engine resolves them before
+// every build (see Pipeline.Links). The listings say which entries are
+// links, so only those paths cost anything.
+func (l *loader) links() {
+	seen := map[string]bool{}
+	for _, n := range l.p.Nodes {
+		for _, f := range n.reads() {
+			if seen[f] || l.producerOf(f) != nil {
+				continue
+			}
+			seen[f] = true
+			if l.viaLink(f) {
+				l.p.Links = append(l.p.Links, f)
+			}
+		}
+	}
+	sort.Strings(l.p.Links)
+}
+
+// viaLink reports whether any element of the workspace path p is a
+// symbolic link.
+func (l *loader) viaLink(p string) bool {
+	dir := ""
+	for _, name := range strings.Split(p, "/") {
+		ents := l.fs.list(dir)
+		k := sort.Search(len(ents), func(i int) bool { return ents[i].name >= name })
+		if k < len(ents) && ents[k].name == name && ents[k].typ&fs.ModeSymlink != 0 {
+			return true
+		}
+		dir = join(dir, name)
+	}
+	return false
 }
 
 // glob returns the files matching a cleaned pattern, sorted. '*', '?' and

@@ -44,6 +44,12 @@ type Pipeline struct {
 	// the same name.
 	Fields  string
 	Privacy string
+	// Links are the sources whose path goes through a symbolic link,
+	// sorted. Where a link points can change without the pipeline
+	// changing, so the engine resolves them before every build and
+	// refuses one that leads outside the workspace, or into out/ or
+	// .bethel/ (a private output laundered as a source).
+	Links []string
 }
 
 // Node is one [[node]] of pipeline.toml.

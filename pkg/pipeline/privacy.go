@@ -87,7 +87,7 @@ func (d *Declaration) SourceLevel(p string) (stage.Visibility, string) {
 		}
 	}
 	if best == nil {
-		return stage.Internal, "not listed in any [sources] level"
+		return stage.Internal, "internal (in no [sources] list)"
 	}
 	where := "by default"
 	if best.line > 0 {
