@@ -48,6 +48,10 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 	if fast && e.crashed() {
 		fast = false
 	}
+	if w := tightenState(p.Root); len(w) > 0 {
+		e.notes.add(w...)
+		fast = false // the warnings go out with the nodes' results
+	}
 	if fast {
 		e.prestatWait(nodes)()
 		fp, fpOK = e.fingerprint(nodes, lockedAt)
@@ -467,6 +471,7 @@ func (e *engine) prepare(ctx context.Context, n *pipeline.Node) (*decision, *Nod
 	}
 	if !d.stale {
 		r.Status, r.Reasons = UpToDate, d.reasons
+		r.Warnings = e.tightenOutputs(n)
 		return nil, r
 	}
 	return d, nil
@@ -474,7 +479,7 @@ func (e *engine) prepare(ctx context.Context, n *pipeline.Node) (*decision, *Nod
 
 // act restores or runs a stale node, on a worker.
 func (e *engine) act(ctx context.Context, n *pipeline.Node, d *decision) (NodeResult, nodeOutput) {
-	r := NodeResult{Name: n.Name, Reasons: d.reasons}
+	r := NodeResult{Name: n.Name, Reasons: d.reasons, Warnings: e.notes.take()}
 	e.mu.Lock()
 	if !e.wrote {
 		e.wrote = true

@@ -46,7 +46,8 @@ type engine struct {
 	graph     []stage.NodeInfo // the static graph for introspective stages
 	graphOnce sync.Once
 
-	decl *pipeline.Declaration // the privacy declaration (visibility.go)
+	decl  *pipeline.Declaration // the privacy declaration (visibility.go)
+	notes permNotes             // build-wide warnings (perms.go)
 
 	// Time spent in the phases of running nodes, summed over workers
 	// (BETHEL_DEBUG=time).
