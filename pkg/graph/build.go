@@ -48,6 +48,11 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 	if fast && e.crashed() {
 		fast = false
 	}
+	if endSurvivors(p.Root) > 0 {
+		// A killed build's commands kept running until now: what they
+		// wrote meanwhile is judged by content, node by node.
+		fast = false
+	}
 	if w := tightenState(p.Root); len(w) > 0 {
 		e.notes.add(w...)
 		fast = false // the warnings go out with the nodes' results

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -39,12 +40,7 @@ func (e *engine) runCommand(ctx context.Context, n *pipeline.Node) (map[string]c
 	}
 	var buf bytes.Buffer
 	buf.WriteString(note)
-	cmd.Stdout = &buf
-	cmd.Stderr = &buf
-	cmd.SysProcAttr = sysProcAttr()
-	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
-	cmd.WaitDelay = 2 * time.Second
-	err = cmd.Run()
+	err = e.runGroup(cmd, &buf)
 	done()
 	out := nodeOutput{stderr: buf.Bytes()}
 	hashes := make(map[string]cache.Hash, len(n.Outputs))
@@ -236,4 +232,46 @@ func (f *nodeFS) Open(name string) (fs.File, error) {
 
 func killGroup(pid int) error {
 	return syscall.Kill(-pid, syscall.SIGKILL)
+}
+
+// runGroup runs cmd in a process group of its own, recorded while it runs
+// (procs.go), with its output collected into buf. When the command exits,
+// whatever it left running in its group is killed: a command's work ends
+// when it does, and a straggler must not write its outputs later.
+func (e *engine) runGroup(cmd *exec.Cmd, buf *bytes.Buffer) error {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(buf, pr)
+		close(copied)
+	}()
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		<-copied
+		return err
+	}
+	rec, rerr := recordGroup(e.root, cmd.Process.Pid)
+	err = cmd.Wait()
+	if rerr == nil {
+		rec.end()
+	} else {
+		killGroup(cmd.Process.Pid)
+	}
+	// A process that left the group (setsid) may still hold the pipe.
+	select {
+	case <-copied:
+	case <-time.After(2 * time.Second):
+		pr.Close()
+		<-copied
+	}
+	pr.Close()
+	return err
 }
