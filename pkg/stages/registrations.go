@@ -459,9 +459,14 @@ func patchRegistrations(m *regMapped, cfg *regConfig, priv *Privacy, patches []*
 	}
 	res.counts["active"] = len(res.active)
 	rep.Counts = res.counts
-	if n := res.counts["cancelled"] + res.counts["refunded"]; n > 0 {
-		res.warns = append(res.warns, fmt.Sprintf("%d inactive registrations left out (cancelled %d, refunded %d)",
-			n, res.counts["cancelled"], res.counts["refunded"]))
+	n := 0
+	var by []string
+	for _, v := range sch.Roles.Inactive {
+		n += res.counts[v]
+		by = append(by, fmt.Sprintf("%s %d", v, res.counts[v]))
+	}
+	if n > 0 {
+		res.warns = append(res.warns, fmt.Sprintf("%d inactive registrations left out (%s)", n, strings.Join(by, ", ")))
 	}
 	return res, nil
 }

@@ -107,3 +107,33 @@ func TestSensitiveArtifactSplit(t *testing.T) {
 		t.Error("the two halves' sensitive set differs from the one node's")
 	}
 }
+
+// TestAddWithoutHousingCountsBlank: a walk-in added by a patch that gives
+// no housing builds (housing is optional; blank = "none" is what a blank
+// export cell means, not a field a patch leaves out), and the housing
+// summary counts it in its blank row.
+func TestAddWithoutHousingCountsBlank(t *testing.T) {
+	dir := filepath.Join("testdata", "registrations", "small")
+	rr, err := runRegistrations(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	regs := rr.outputs["out/private/registrations.csv"].Bytes()
+	fsys := dirFS(t, dir)
+	fsys["out/private/registrations.csv"] = &fstest.MapFile{Data: regs}
+	res, err := runStage(t, summaryCount{}, fsys, "internal", []string{"out/private/registrations.csv", "config/fields.toml", "config/privacy.toml"},
+		[]string{"out/summary/housing.csv"}, map[string]any{"rows": "housing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := parseCSV(t, "housing", []byte(res.out["out/summary/housing.csv"]))
+	blank := ""
+	for _, r := range tab.rows {
+		if r[0] == "(blank)" {
+			blank = r[1]
+		}
+	}
+	if blank != "1" {
+		t.Errorf("housing.csv blank row = %q, want 1 (the walk-in W-0001):\n%s", blank, res.out["out/summary/housing.csv"])
+	}
+}
