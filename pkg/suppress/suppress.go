@@ -27,6 +27,15 @@
 // bridge, the cheapest path of cells joining its two sides, closing a
 // cycle through it, and repeats until no hidden cell is a bridge.
 //
+// Not recoverable is not enough: counts are never negative, so a row
+// 9, *, *, 10 tells that its two hidden cells lie in [0, 1]. Every hidden
+// cell must keep a protection interval: the range of values consistent
+// with everything published (the exact bounds of the linear program) is
+// at least threshold wide. Interval computes that range exactly, as two
+// maximum flows (see slack); while a hidden cell is narrower, the
+// cheapest visible cell (or pair of cells of a new line) that widens it
+// is hidden too, zeros included, and cycles are closed again.
+//
 // The cost of hiding a cell is its value (small cells are the cheapest to
 // lose); zero cells cost like a cell at the threshold, since a hidden zero
 // protects little; totals cost far more than data cells, so they are hidden
@@ -35,6 +44,7 @@ package suppress
 
 import (
 	"container/heap"
+	"math"
 )
 
 // Result is the outcome of Suppress over the extended table: row n is the
@@ -71,7 +81,8 @@ func Extend(cells [][]int, m int) [][]int {
 }
 
 // Suppress returns which cells of the table to hide so that no cell with
-// 1 <= value < threshold is published or recoverable. cells has one slice
+// 1 <= value < threshold is published or recoverable, and no hidden cell
+// can be placed in a range narrower than threshold. cells has one slice
 // of m data columns per data row (m is given so that an empty table is
 // well formed).
 func Suppress(cells [][]int, m int, threshold int) Result {
@@ -86,20 +97,256 @@ func Suppress(cells [][]int, m int, threshold int) Result {
 			}
 		}
 	}
-	g := &graph{n: n, m: m, hidden: res.Hidden, cost: costs(ext, n, m, threshold)}
-	for {
-		i, j, ok := g.firstBridge()
+	g := &graph{n: n, m: m, hidden: res.Hidden, cost: costs(ext, n, m, threshold), values: ext}
+	for steps := 0; steps <= (n+1)*(m+1); steps++ {
+		if !g.closeBridges() {
+			break
+		}
+		i, j, ok := g.narrow(threshold)
 		if !ok {
 			break
 		}
-		if !g.closeCycle(i, j) {
-			// Only a table with a single data row or column has no
-			// cycle to close (e.g. n = 0); hide the whole line instead.
+		if !g.widen(i, j, threshold) {
 			g.hideAll()
 			break
 		}
 	}
 	return res
+}
+
+// closeBridges closes a cycle through every bridge; false when it had to
+// hide the whole table instead.
+func (g *graph) closeBridges() bool {
+	for {
+		i, j, ok := g.firstBridge()
+		if !ok {
+			return true
+		}
+		if !g.closeCycle(i, j) {
+			// Only a table with a single data row or column has no
+			// cycle to close (e.g. n = 0); hide the whole line instead.
+			g.hideAll()
+			return false
+		}
+	}
+}
+
+// Interval returns the range [lo, hi] of values that hidden cell (i, j) of
+// res can take given everything published: every visible cell, and that
+// no count is negative. It is exact (the bounds of the linear program,
+// computed as maximum flows, see width); hi is math.MaxInt when nothing
+// bounds it.
+func Interval(res Result, i, j int) (lo, hi int) {
+	n, m := len(res.Values)-1, len(res.Values[0])-1
+	g := &graph{n: n, m: m, hidden: res.Hidden, values: res.Values}
+	inc, dec := g.slack(i, j)
+	v := res.Values[i][j]
+	if inc >= g.big() {
+		return v - int(dec), math.MaxInt
+	}
+	return v - int(dec), v + int(inc)
+}
+
+// The widths of hidden cells: the published equations, each weighted as
+// in the package comment, leave free exactly the circulations on the
+// graph of hidden cells, each cell an arc from the line where it counts
+// -1 to the line where it counts +1. A cell can grow by t when t units
+// can return from its head to its tail over the other hidden cells, each
+// of which may grow without limit (its arc's direction) or shrink by at
+// most its value (against it, since no count goes below zero): a maximum
+// flow. It can shrink likewise, from tail to head, by at most its value.
+
+// arc is hidden cell (i, j) as an arc tail -> head of the line graph.
+func (g *graph) arc(i, j int) (tail, head int) {
+	switch {
+	case i < g.n && j < g.m:
+		return g.col(j), i
+	case i < g.n:
+		return i, g.col(g.m)
+	case j < g.m:
+		return g.n, g.col(j)
+	}
+	return g.col(g.m), g.n
+}
+
+// big stands for "without limit": more than any count of the table.
+func (g *graph) big() int64 {
+	return int64(g.values[g.n][g.m])*2 + 1
+}
+
+// slack is how much hidden cell (i, j) can grow and shrink.
+func (g *graph) slack(i, j int) (inc, dec int64) {
+	V := g.vertices()
+	big := g.big()
+	if len(g.capacity) != V*V {
+		g.capacity, g.flow = make([]int64, V*V), make([]int64, V*V)
+		g.prev, g.queue = make([]int, V), make([]int, 0, V)
+	}
+	clear(g.capacity)
+	for a := 0; a <= g.n; a++ {
+		for b := 0; b <= g.m; b++ {
+			if !g.hidden[a][b] || (a == i && b == j) {
+				continue
+			}
+			t, h := g.arc(a, b)
+			g.capacity[t*V+h] += big
+			g.capacity[h*V+t] += int64(g.values[a][b])
+		}
+	}
+	t, h := g.arc(i, j)
+	inc = g.maxFlow(h, t, big)
+	dec = g.maxFlow(t, h, int64(g.values[i][j]))
+	return inc, dec
+}
+
+// width is the width of hidden cell (i, j)'s interval.
+func (g *graph) width(i, j int) int64 {
+	inc, dec := g.slack(i, j)
+	return min(inc, g.big()) + dec
+}
+
+// maxFlow is the maximum flow from s to t over g.capacity (a V×V matrix),
+// up to limit: Edmonds-Karp, on scratch space the graph keeps, since it
+// runs for every candidate cell.
+func (g *graph) maxFlow(s, t int, limit int64) int64 {
+	V := g.vertices()
+	capacity, flow, prev := g.capacity, g.flow, g.prev
+	clear(flow)
+	var total int64
+	for total < limit {
+		for v := range prev {
+			prev[v] = -1
+		}
+		prev[s] = s
+		queue := append(g.queue[:0], s)
+		for k := 0; k < len(queue) && prev[t] < 0; k++ {
+			u := queue[k]
+			row := u * V
+			for w := 0; w < V; w++ {
+				if prev[w] < 0 && capacity[row+w]-flow[row+w] > 0 {
+					prev[w] = u
+					queue = append(queue, w)
+				}
+			}
+		}
+		g.queue = queue
+		if prev[t] < 0 {
+			break
+		}
+		push := limit - total
+		for v := t; v != s; v = prev[v] {
+			push = min(push, capacity[prev[v]*V+v]-flow[prev[v]*V+v])
+		}
+		for v := t; v != s; v = prev[v] {
+			flow[prev[v]*V+v] += push
+			flow[v*V+prev[v]] -= push
+		}
+		total += push
+	}
+	return total
+}
+
+// narrow returns the first hidden cell, row-major, whose interval is
+// narrower than threshold. Hiding more cells only widens intervals (the
+// adversary knows less), so a cell found wide enough is not measured
+// again.
+func (g *graph) narrow(threshold int) (int, int, bool) {
+	if g.wide == nil {
+		g.wide = grid(g.n+1, g.m+1)
+	}
+	for i := 0; i <= g.n; i++ {
+		for j := 0; j <= g.m; j++ {
+			if !g.hidden[i][j] || g.wide[i][j] {
+				continue
+			}
+			if g.width(i, j) < int64(threshold) {
+				return i, j, true
+			}
+			g.wide[i][j] = true
+		}
+	}
+	return 0, 0, false
+}
+
+// widen hides the cheapest published cell, or pair of cells in one line,
+// that widens hidden cell (i, j) to threshold; failing that, the one that
+// widens it most. False when nothing widens it.
+func (g *graph) widen(i, j, threshold int) bool {
+	cur := g.width(i, j)
+	var best [][2]int
+	var bestW, bestC int64
+	try := func(cells ...[2]int) {
+		var c int64
+		for _, x := range cells {
+			if g.hidden[x[0]][x[1]] {
+				return
+			}
+			c += g.cost[x[0]][x[1]]
+		}
+		for _, x := range cells {
+			g.hidden[x[0]][x[1]] = true
+		}
+		w := g.width(i, j)
+		for _, x := range cells {
+			g.hidden[x[0]][x[1]] = false
+		}
+		if w <= cur {
+			return
+		}
+		enough, bestEnough := w >= int64(threshold), bestW >= int64(threshold)
+		better := best == nil ||
+			(enough && (!bestEnough || c < bestC)) ||
+			(!enough && !bestEnough && (w > bestW || (w == bestW && c < bestC)))
+		if better {
+			best, bestW, bestC = append([][2]int(nil), cells...), w, c
+		}
+	}
+	// A new arc carries flow for (i, j) only if it joins two lines its
+	// hidden cells reach; a line they do not reach joins with two cells.
+	in := g.reach(i, -1, -1)
+	for a := 0; a <= g.n; a++ {
+		for b := 0; b <= g.m; b++ {
+			if in[a] && in[g.col(b)] {
+				try([2]int{a, b})
+			}
+		}
+	}
+	if best == nil || bestW < int64(threshold) {
+		for a := 0; a <= g.n; a++ {
+			if in[a] {
+				continue
+			}
+			for b := 0; b <= g.m; b++ {
+				for c := b + 1; c <= g.m; c++ {
+					if in[g.col(b)] && in[g.col(c)] {
+						try([2]int{a, b}, [2]int{a, c})
+					}
+				}
+			}
+		}
+	}
+	if best == nil {
+		// Rarely: a column they do not reach, joined by two cells.
+		for b := 0; b <= g.m; b++ {
+			if in[g.col(b)] {
+				continue
+			}
+			for a := 0; a <= g.n; a++ {
+				for c := a + 1; c <= g.n; c++ {
+					if in[a] && in[c] {
+						try([2]int{a, b}, [2]int{c, b})
+					}
+				}
+			}
+		}
+	}
+	if best == nil {
+		return false
+	}
+	for _, x := range best {
+		g.hidden[x[0]][x[1]] = true
+	}
+	return true
 }
 
 func grid(r, c int) [][]bool {
@@ -138,6 +385,12 @@ type graph struct {
 	n, m   int
 	hidden [][]bool
 	cost   [][]int64
+	values [][]int
+	// wide marks hidden cells known to be wide enough (see narrow).
+	wide [][]bool
+	// Scratch space of slack and maxFlow.
+	capacity, flow []int64
+	prev, queue    []int
 }
 
 func (g *graph) vertices() int { return g.n + g.m + 2 }
