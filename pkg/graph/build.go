@@ -445,6 +445,9 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 			res.Ran = append(res.Ran, r.Name)
 		case Restored:
 			res.Restored = append(res.Restored, r.Name)
+			if r.Remote {
+				res.RestoredRemote = append(res.RestoredRemote, r.Name)
+			}
 		case UpToDate:
 			res.UpToDate = append(res.UpToDate, r.Name)
 		case Failed:
