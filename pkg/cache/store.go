@@ -81,6 +81,11 @@ func (s *Store) discard(p string) {
 // Dir is the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
+// BlobPath is the file of blob h, which may be missing. Whoever reads it
+// re-hashes what it read (as ReadBlob does): a blob file is trusted for
+// nothing but its name. The shared cache streams blobs from it.
+func (s *Store) BlobPath(h Hash) string { return s.blobPath(h) }
+
 func (s *Store) blobPath(h Hash) string {
 	x := h.String()
 	return filepath.Join(s.dir, "blobs", x[:2], x)

@@ -1,7 +1,10 @@
 package remote
 
 import (
+	"strings"
 	"testing"
+
+	"bethel/pkg/cache"
 )
 
 func TestNetrc(t *testing.T) {
@@ -92,4 +95,12 @@ func FuzzNetrc(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTempPattern: the store's sweeps recognise the temporary files the
+// shared cache leaves among its blobs.
+func TestTempPattern(t *testing.T) {
+	if !cache.IsTemp(strings.Replace(tempPattern, "*", "123456", 1)) {
+		t.Fatalf("%q is not a name cache.IsTemp knows", tempPattern)
+	}
 }

@@ -239,6 +239,30 @@ func (c *Client) giveUp(err error) {
 // 429 is retried after a backoff; when retries run out the server is
 // given up. It returns the body of a 2xx answer, or a statusError.
 func (c *Client) do(ctx context.Context, method, kind, name string, body []byte) ([]byte, error) {
+	return c.stream(ctx, method, kind, name, payload{b: body}, nil)
+}
+
+// payload is a request body: bytes, or n bytes of a file (a blob too
+// large to hold in memory twice).
+type payload struct {
+	b []byte
+	f *os.File
+	n int64
+}
+
+func (p payload) reader() (io.Reader, int64) {
+	switch {
+	case p.f != nil:
+		return io.NewSectionReader(p.f, 0, p.n), p.n
+	case p.b != nil:
+		return bytes.NewReader(p.b), int64(len(p.b))
+	}
+	return nil, 0
+}
+
+// stream is do with the body from a file, or the answer written to dst
+// (from its start, again on every retry) instead of returned.
+func (c *Client) stream(ctx context.Context, method, kind, name string, body payload, dst *os.File) ([]byte, error) {
 	if c.down.Load() {
 		return nil, errDown
 	}
@@ -257,7 +281,7 @@ func (c *Client) do(ctx context.Context, method, kind, name string, body []byte)
 				return nil, ctx.Err()
 			}
 		}
-		b, err, retry := c.once(ctx, method, u.String(), body)
+		b, err, retry := c.once(ctx, method, u.String(), body, dst)
 		if err == nil {
 			return b, nil
 		}
@@ -329,7 +353,7 @@ func (p *progress) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (c *Client) once(ctx context.Context, method, u string, body []byte) (b []byte, err error, retry bool) {
+func (c *Client) once(ctx context.Context, method, u string, body payload, dst *os.File) (b []byte, err error, retry bool) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var timedOut atomic.Bool
@@ -342,15 +366,16 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte) (b []b
 		}
 	}()
 	var rd io.Reader
-	if body != nil {
-		rd = &progress{bytes.NewReader(body), alive}
+	r, n := body.reader()
+	if r != nil {
+		rd = &progress{r, alive}
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, err, false
 	}
-	if body != nil {
-		req.ContentLength = int64(len(body))
+	if r != nil {
+		req.ContentLength = n
 		req.Header.Set("Content-Type", "application/octet-stream")
 	}
 	switch {
@@ -382,6 +407,22 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte) (b []b
 	}
 	if method != http.MethodGet {
 		io.Copy(io.Discard, io.LimitReader(respBody, 1<<16))
+		return nil, nil, false
+	}
+	if dst != nil {
+		if _, err := dst.Seek(0, io.SeekStart); err != nil {
+			return nil, err, false
+		}
+		if err := dst.Truncate(0); err != nil {
+			return nil, err, false
+		}
+		n, err := io.Copy(dst, io.LimitReader(respBody, maxBody+1))
+		if err != nil {
+			return nil, err, true
+		}
+		if n > maxBody {
+			return nil, fmt.Errorf("answer larger than %d bytes", maxBody), false
+		}
 		return nil, nil, false
 	}
 	if n := resp.ContentLength; n > maxBody {
@@ -416,7 +457,7 @@ func (c *Client) Ping(ctx context.Context) error {
 	}
 	u := *c.base
 	u.Path = c.base.Path + "/ac/" + acName(cache.Hash{})
-	_, err, _ := c.once(ctx, http.MethodHead, u.String(), nil)
+	_, err, _ := c.once(ctx, http.MethodHead, u.String(), payload{}, nil)
 	if err == nil || isNotFound(err) {
 		return nil
 	}
@@ -514,26 +555,57 @@ func (c *Client) Fetch(ctx context.Context, node string, key cache.Hash, st *cac
 const fetchParallel = 4
 
 func (c *Client) fetchBlob(ctx context.Context, node string, h cache.Hash, name string, isSealed bool, st *cache.Store) error {
-	body, err := c.do(ctx, http.MethodGet, "cas", name, nil)
+	// The body goes to a file, not to memory: a blob can be hundreds of
+	// megabytes. It is encrypted if the blob is private, so the system's
+	// temporary directory will do.
+	body, err := os.CreateTemp("", "bethel-remote-*")
 	if err != nil {
+		return miss("shared cache: %v", err)
+	}
+	defer func() { body.Close(); os.Remove(body.Name()) }()
+	if _, err := c.stream(ctx, http.MethodGet, "cas", name, payload{}, body); err != nil {
 		if isNotFound(err) {
 			return miss("blob %s is missing from the shared cache", h.Short())
 		}
 		return miss("shared cache: %v", err)
 	}
-	if shaName(body) != name {
+	sum := sha256.New()
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return miss("shared cache: %v", err)
+	}
+	if _, err := io.Copy(sum, body); err != nil {
+		return miss("shared cache: %v", err)
+	}
+	if hex.EncodeToString(sum.Sum(nil)) != name {
 		c.o.Warn(fmt.Sprintf("node %s: blob %s from the shared cache does not match its hash: not used", node, name[:12]))
 		return miss("blob %s from the shared cache does not match its hash", name[:12])
 	}
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return miss("shared cache: %v", err)
+	}
+	src := body.Name()
 	if isSealed {
-		if body, err = open(body, c.o.Identities); err != nil {
+		// The clear bytes are private: they go next to the store's blobs,
+		// named as bethel's temporary files so that a crash's leftovers
+		// are swept with the store's own.
+		r, err := age.Decrypt(body, c.o.Identities...)
+		if err != nil {
 			return miss("blob %s of the shared cache does not decrypt (%v)", name[:12], err)
 		}
+		plain, err := os.CreateTemp(filepath.Join(st.Dir(), "blobs"), tempPattern)
+		if err != nil {
+			return miss("shared cache: %v", err)
+		}
+		defer func() { plain.Close(); os.Remove(plain.Name()) }()
+		if _, err := io.Copy(plain, r); err != nil {
+			return miss("blob %s of the shared cache does not decrypt (%v)", name[:12], err)
+		}
+		src = plain.Name()
 	}
 	// The store names what it stores by its BLAKE3 hash, which is the
 	// check: bytes that are not what the entry names land under another
 	// name, which no entry refers to (gc removes them), and are not used.
-	got, err := st.PutBytes(body)
+	got, _, err := st.PutFile(src)
 	if err != nil {
 		return miss("storing blob %s: %v", h.Short(), err)
 	}
@@ -543,6 +615,11 @@ func (c *Client) fetchBlob(ctx context.Context, node string, h cache.Hash, name 
 	}
 	return nil
 }
+
+// tempPattern names the temporary files pkg/remote leaves among the
+// store's blobs: cache.IsTemp recognises them, so the engine's sweep after
+// a crash and gc remove them.
+const tempPattern = ".remote.bethel-tmp-*"
 
 // seal encrypts b to the recipients.
 func seal(b []byte, rs []age.Recipient) ([]byte, error) {
@@ -641,26 +718,14 @@ func (c *Client) upload(ctx context.Context, j job) (present bool, err error) {
 		if _, done := e.CAS[h]; done {
 			continue
 		}
-		b, err := c.blob(j, h)
+		name, n, err := c.putBlob(ctx, j, h, private)
 		if err != nil {
 			return false, err
 		}
-		if private {
-			if b, err = seal(b, c.o.Recipients); err != nil {
-				return false, err
-			}
-		}
-		name := shaName(b)
 		e.CAS[h] = name
-		if !private {
-			if _, err := c.do(ctx, http.MethodHead, "cas", name, nil); err == nil {
-				continue
-			}
+		if n > 0 {
+			c.count(func(s *Stats) { s.Blobs++; s.Bytes += n })
 		}
-		if _, err := c.do(ctx, http.MethodPut, "cas", name, b); err != nil {
-			return false, err
-		}
-		c.count(func(s *Stats) { s.Blobs++; s.Bytes += int64(len(b)) })
 	}
 	body, err := json.Marshal(&e)
 	if err != nil {
@@ -675,19 +740,71 @@ func (c *Client) upload(ctx context.Context, j job) (present bool, err error) {
 	return false, err
 }
 
-// blob returns the bytes of h: from the local store, or (an output still
-// being copied there in the background) from the output file, verified.
-func (c *Client) blob(j job, h cache.Hash) ([]byte, error) {
-	if b, err := j.st.ReadBlob(h); err == nil {
-		return b, nil
+// putBlob uploads blob h of the job (sealed when private) and returns its
+// name on the server and the bytes sent (0: the server had it). The blob
+// is streamed from a file, never held in memory: from the local store, or
+// (an output still being copied there in the background) from the output
+// file, verified against h on the way.
+func (c *Client) putBlob(ctx context.Context, j job, h cache.Hash, private bool) (string, int64, error) {
+	f, err := c.openBlob(j, h)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	src := f
+	if private {
+		sealedF, err := os.CreateTemp("", "bethel-remote-*")
+		if err != nil {
+			return "", 0, err
+		}
+		defer func() { sealedF.Close(); os.Remove(sealedF.Name()) }()
+		w, err := age.Encrypt(sealedF, c.o.Recipients...)
+		if err != nil {
+			return "", 0, err
+		}
+		x := cache.NewHasher()
+		if _, err := io.Copy(io.MultiWriter(w, x), f); err != nil {
+			return "", 0, err
+		}
+		if err := w.Close(); err != nil {
+			return "", 0, err
+		}
+		if x.Sum() != h {
+			return "", 0, fmt.Errorf("blob %s changed while it was read", h.Short())
+		}
+		src = sealedF
+	}
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return "", 0, err
+	}
+	sum, x := sha256.New(), cache.NewHasher()
+	n, err := io.Copy(io.MultiWriter(sum, x), src)
+	if err != nil {
+		return "", 0, err
+	}
+	if !private && x.Sum() != h {
+		return "", 0, fmt.Errorf("blob %s changed while it was read", h.Short())
+	}
+	name := hex.EncodeToString(sum.Sum(nil))
+	if !private {
+		if _, err := c.do(ctx, http.MethodHead, "cas", name, nil); err == nil {
+			return name, 0, nil
+		}
+	}
+	if _, err := c.stream(ctx, http.MethodPut, "cas", name, payload{f: src, n: n}, nil); err != nil {
+		return "", 0, err
+	}
+	return name, n, nil
+}
+
+// openBlob opens blob h of the job for reading.
+func (c *Client) openBlob(j job, h cache.Hash) (*os.File, error) {
+	if f, err := os.Open(j.st.BlobPath(h)); err == nil {
+		return f, nil
 	}
 	for _, o := range j.m.Outputs {
-		if o.Hash != h {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(c.o.Root, filepath.FromSlash(o.Path)))
-		if err == nil && cache.Sum(b) == h {
-			return b, nil
+		if o.Hash == h {
+			return os.Open(filepath.Join(c.o.Root, filepath.FromSlash(o.Path)))
 		}
 	}
 	return nil, fmt.Errorf("blob %s is no longer available", h.Short())

@@ -176,6 +176,12 @@ func TestRoundTrip(t *testing.T) {
 						t.Errorf("blob %s: %v", h.Short(), err)
 					}
 				}
+				filepath.WalkDir(b.Dir(), func(p string, d os.DirEntry, err error) error {
+					if err == nil && cache.IsTemp(d.Name()) {
+						t.Errorf("temporary file %s left in the store", d.Name())
+					}
+					return nil
+				})
 				got, _ := b.ReadBlob(m.Outputs[0].Hash)
 				if string(got) != content {
 					t.Errorf("restored %q", got)
