@@ -521,10 +521,11 @@ func (g *exportGuess) writeFields(w io.Writer, export string) {
 	}
 }
 
-// tomlComment keeps a header on one comment line.
+// tomlComment keeps a header on one comment line, without the control
+// characters a TOML file may not hold.
 func tomlComment(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' {
+		if r < 0x20 || r == 0x7f {
 			return ' '
 		}
 		return r

@@ -175,3 +175,28 @@ func TestInitFromExport(t *testing.T) {
 		}
 	}
 }
+
+// FuzzGuessExport: whatever the export holds, the declaration init writes
+// loads, and binds the roles it names.
+func FuzzGuessExport(f *testing.F) {
+	f.Add(otherPlatformExport(12))
+	f.Add([]byte("Registration ID,Bethel,Member Type,Days\nR-1,Bethel 12 - Springfield,JD,Fri;Sat\nR-2,#12,Adult,All days\nR-3,7,Guest,Sun\n"))
+	f.Add([]byte("a,a,A!,123\n1,2,3,4\n1,2,3,4\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		header, rows, err := csvio.ReadAll(bytes.NewReader(data), "export.csv")
+		if err != nil || len(header) == 0 {
+			return
+		}
+		g := guessExport(header, rows)
+		var decl, rep bytes.Buffer
+		g.writeFields(&decl, "export.csv")
+		g.report(&rep)
+		sc, err := schema.Parse("config/fields.toml", decl.Bytes())
+		if err != nil {
+			t.Fatalf("the guessed declaration does not load: %v\n%s", err, decl.String())
+		}
+		if sc.PrimaryKey != g.key || sc.Roles.Bethel != g.bethel || sc.Roles.MemberType != g.memberType || sc.Roles.Days != g.days {
+			t.Fatalf("roles %+v, guessed key %q bethel %q member type %q days %q", sc.Roles, g.key, g.bethel, g.memberType, g.days)
+		}
+	})
+}
