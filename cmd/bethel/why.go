@@ -22,6 +22,7 @@ import (
 	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/provenance"
+	"bethel/pkg/stage"
 	"bethel/pkg/stages"
 )
 
@@ -129,6 +130,35 @@ type whyAnswer struct {
 	Patches    []whyPatch         `json:"patches"`
 	Artifact   *provenance.Record `json:"artifact"`
 	Note       string             `json:"note,omitempty"`
+	// Suppressed marks a hidden cell of a public output, whose sources
+	// and patches are left out (unless --show-private).
+	Suppressed bool `json:"suppressed,omitempty"`
+}
+
+// suppressedCell reports whether the answer is a cell a public output
+// hides: its stage recorded a suppression as the cell's derivation, or
+// the cell shows the suppression mark.
+func suppressedCell(a *whyAnswer) bool {
+	if a.Artifact == nil || a.Artifact.Visibility != string(stage.Public) || a.Column == "" {
+		return false
+	}
+	return strings.HasPrefix(a.Derivation, "suppressed") || (a.Value != nil && *a.Value == stages.SuppressedMark)
+}
+
+// scrubWhyReasons withholds private data from the patch reasons an answer
+// quotes, as the corrections report does.
+func scrubWhyReasons(p *pipeline.Pipeline, root string, a *whyAnswer) error {
+	if len(a.Patches) == 0 {
+		return nil
+	}
+	set, err := builtScrubSet(p, root)
+	if err != nil {
+		return err
+	}
+	for i := range a.Patches {
+		a.Patches[i].Reason, _ = set.Scrub(a.Patches[i].Reason)
+	}
+	return nil
 }
 
 func runWhy(ctx context.Context, env *Env, args []string) error {
@@ -165,6 +195,19 @@ func runWhy(ctx context.Context, env *Env, args []string) error {
 	}
 	if !*showPrivate && a.Value != nil && w.private(a) {
 		a.Value, a.Withheld = nil, true
+	}
+	if !*showPrivate && suppressedCell(a) {
+		// Its records, their number, the patches that touched them and
+		// even why it was hidden (small, or hidden to protect a small
+		// one) would give back what the public output withholds.
+		a.Suppressed = true
+		a.Derivation = "suppressed in this public output; its count, records and patches are not shown (--show-private shows them)"
+		a.Sources, a.Patches, a.Fields = []whySource{}, []whyPatch{}, nil
+	}
+	if !*showPrivate {
+		if err := scrubWhyReasons(p, ws.root(env), a); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
@@ -662,6 +705,22 @@ func (w *why) private(a *whyAnswer) bool {
 	return w.priv[a.Column]
 }
 
+// printWhySources prints an answer's patches and source records.
+func printWhySources(b *strings.Builder, a *whyAnswer, all bool) {
+	fmt.Fprintf(b, "patches:     %d\n", len(a.Patches))
+	for _, p := range a.Patches {
+		fmt.Fprintf(b, "  %s  %s:%d  %s\n", p.ID, p.File, p.Line, p.Reason)
+	}
+	fmt.Fprintf(b, "sources:     %d records\n", len(a.Sources))
+	for i, s := range a.Sources {
+		if i == whyMaxSources && !all {
+			fmt.Fprintf(b, "  ... and %d more (--all lists them)\n", len(a.Sources)-i)
+			break
+		}
+		fmt.Fprintf(b, "  %s:%d  %s\n", s.File, s.Line, s.Key)
+	}
+}
+
 func printWhy(out io.Writer, a *whyAnswer, all bool) {
 	var b strings.Builder
 	switch {
@@ -694,19 +753,14 @@ func printWhy(out io.Writer, a *whyAnswer, all bool) {
 		chain = append(chain, fmt.Sprintf("[%s: %s, %s] %s", n.Node, what, n.Status, n.Output))
 	}
 	fmt.Fprintf(&b, "chain:       %s\n", strings.Join(chain, "\n             -> "))
-	fmt.Fprintf(&b, "patches:     %d\n", len(a.Patches))
-	for _, p := range a.Patches {
-		fmt.Fprintf(&b, "  %s  %s:%d  %s\n", p.ID, p.File, p.Line, p.Reason)
-	}
-	fmt.Fprintf(&b, "sources:     %d records\n", len(a.Sources))
-	for i, s := range a.Sources {
-		if i == whyMaxSources && !all {
-			fmt.Fprintf(&b, "  ... and %d more (--all lists them)\n", len(a.Sources)-i)
-			break
-		}
-		fmt.Fprintf(&b, "  %s:%d  %s\n", s.File, s.Line, s.Key)
+	if a.Suppressed {
+		fmt.Fprintf(&b, "patches:     not shown (a suppressed cell)\n")
+		fmt.Fprintf(&b, "sources:     not shown (a suppressed cell)\n")
+	} else {
+		printWhySources(&b, a, all)
 	}
 	r := a.Artifact
+
 	fmt.Fprintf(&b, "artifact:    %s %s, %d bytes, node %s, %s %s, action %s, bethel %s\n",
 		r.Path, r.Hash.Short(), r.Size, r.Node, r.Status, r.Built, r.ActionKey.Short(), r.Bethel)
 	for _, l := range []struct {
