@@ -71,7 +71,7 @@ func runLock(ctx context.Context, env *Env, args []string, lock bool) error {
 			return fmt.Errorf("node %s: cannot lock the program:\n%w", n.Name, err)
 		}
 		data = stages.MarshalLock(l)
-		msg = fmt.Sprintf("locked %d sessions in %s; commit it. From now on a change needs a program patch with after_lock = true and a reason.", len(l.Sessions), lockPath)
+		msg = fmt.Sprintf("locked %d sessions in %s. From now on a change needs a program patch with after_lock = true and a reason.", len(l.Sessions), lockPath)
 	} else {
 		data = stages.UnlockedProgram()
 		msg = fmt.Sprintf("unlocked the program (%s now holds the unlocked state)", lockPath)
