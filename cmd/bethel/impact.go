@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"bethel/pkg/pipeline"
@@ -66,7 +68,7 @@ func computeImpact(p *pipeline.Pipeline, root string) *patchImpact {
 				if err != nil || !ok {
 					continue
 				}
-				target := fmt.Sprintf("%s:%d:%s", o, c.Row+1, c.Col)
+				target := fmt.Sprintf("%s:%d:%s", o, c.Row+2, c.Col) // the header is row 1
 				if c.Row < 0 {
 					target = o + "#" + c.Col
 				}
@@ -83,23 +85,24 @@ func computeImpact(p *pipeline.Pipeline, root string) *patchImpact {
 				}
 				for _, pt := range r.Patches {
 					if len(pt.Fields) == 0 {
-						add(pt.ID, fmt.Sprintf("%s:%d (the whole row: added)", o, i+1))
+						add(pt.ID, fmt.Sprintf("%s:%d (the whole row: added)", o, i+2))
 					}
 					for _, f := range pt.Fields {
-						add(pt.ID, fmt.Sprintf("%s:%d:%s", o, i+1, f))
+						add(pt.ID, fmt.Sprintf("%s:%d:%s", o, i+2, f))
 					}
 				}
 			}
 		}
 	}
 	for id := range imp.Cells {
-		sort.Strings(imp.Cells[id])
+		sortCells(imp.Cells[id])
 	}
 	return imp
 }
 
 func printImpact(out io.Writer, imp *patchImpact, reports []nodeReport) {
-	fmt.Fprintf(out, "\nimpact (%s):\n", imp.Method)
+	fmt.Fprintf(out, "\nCells each patch changed, as FILE:ROW:COLUMN (row 1 is the header; bethel why FILE:ROW:COLUMN explains one)\n")
+	fmt.Fprintf(out, "  (%s)\n", imp.Method)
 	for _, s := range imp.Skipped {
 		fmt.Fprintf(out, "  skipped %s\n", s)
 	}
@@ -117,3 +120,37 @@ func printImpact(out io.Writer, imp *patchImpact, reports []nodeReport) {
 		}
 	}
 }
+
+// sortCells puts cell targets in file order, then row order (numerically:
+// row 2 before row 10), then column.
+func sortCells(cells []string) {
+	type key struct {
+		path string
+		row  int
+		rest string
+	}
+	parse := func(c string) key {
+		if i := strings.Index(c, "#"); i >= 0 {
+			return key{c[:i], 0, c[i:]}
+		}
+		m := cellTargetRE.FindStringSubmatch(c)
+		if m == nil {
+			return key{c, 0, ""}
+		}
+		n, _ := strconv.Atoi(m[2])
+		return key{m[1], n, m[3]}
+	}
+	sort.SliceStable(cells, func(i, j int) bool {
+		a, b := parse(cells[i]), parse(cells[j])
+		if a.path != b.path {
+			return a.path < b.path
+		}
+		if a.row != b.row {
+			return a.row < b.row
+		}
+		return a.rest < b.rest
+	})
+}
+
+// cellTargetRE splits PATH:ROW[:COL | (note)].
+var cellTargetRE = regexp.MustCompile(`^(.*?):([0-9]+)(.*)$`)

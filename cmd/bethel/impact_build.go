@@ -274,13 +274,13 @@ func diffCSV(path string, base, other []byte) ([]string, bool) {
 			j, ok = byKey[r[key]]
 		}
 		if !ok {
-			cells = append(cells, fmt.Sprintf("%s:%d (the whole row: not there without the patch)", path, i+1))
+			cells = append(cells, fmt.Sprintf("%s:%d (the whole row: not there without the patch)", path, i+2)) // the header is row 1
 			continue
 		}
 		matched[j] = true
 		for c := range h1 {
 			if c >= len(r) || c >= len(r2[j]) || r[c] != r2[j][c] {
-				cells = append(cells, fmt.Sprintf("%s:%d:%s", path, i+1, h1[c]))
+				cells = append(cells, fmt.Sprintf("%s:%d:%s", path, i+2, h1[c]))
 			}
 		}
 	}

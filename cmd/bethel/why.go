@@ -44,11 +44,14 @@ const withheld = "(withheld: private; --show-private shows it)"
 // whyTarget is a parsed TARGET.
 type whyTarget struct {
 	path    string
-	row     int    // 1-based data row; 0 = not given
+	row     int    // the row as a spreadsheet shows it (the header is row 1, data from 2); 0 = not given
 	col     string // header name or 1-based number; "" = not given
 	keyCol  string // PATH@KEYCOL=VALUE:COL
 	keyVal  string
 	pointer string // PATH#/json/pointer
+	// WORKBOOK.xlsx!SHEET!A1: a cell of a workbook an xlsx.workbook node
+	// wrote, answered as the cell of the CSV its sheet came from.
+	book, sheet, ref string
 }
 
 var rowColRE = regexp.MustCompile(`^(.+):([0-9]+):([^:]+)$`)
@@ -56,6 +59,14 @@ var rowColRE = regexp.MustCompile(`^(.+):([0-9]+):([^:]+)$`)
 func parseWhyTarget(s string) (whyTarget, error) {
 	var t whyTarget
 	switch {
+	case strings.Contains(s, ".xlsx!"):
+		i := strings.Index(s, ".xlsx!") + len(".xlsx")
+		j := strings.LastIndex(s, "!")
+		if j <= i {
+			return t, usagef("why: %q: expected WORKBOOK.xlsx!SHEET!CELL (summary.xlsx!Meals!C3)", s)
+		}
+		t.book, t.sheet, t.ref = s[:i], s[i+1:j], s[j+1:]
+		t.path = t.book
 	case strings.Contains(s, "#"):
 		i := strings.Index(s, "#")
 		t.path, t.pointer = s[:i], s[i+1:]
@@ -76,8 +87,8 @@ func parseWhyTarget(s string) (whyTarget, error) {
 		if m := rowColRE.FindStringSubmatch(s); m != nil {
 			t.path, t.col = m[1], m[3]
 			n, err := strconv.Atoi(m[2])
-			if err != nil || n < 1 {
-				return t, usagef("why: %q: ROW is a data row number from 1 (the header is not a row)", s)
+			if err != nil || n < 2 {
+				return t, usagef("why: %q: ROW counts rows as a spreadsheet shows them: the header is row 1, the first data row is row 2", s)
 			}
 			t.row = n
 		} else {
@@ -170,7 +181,7 @@ func runWhy(ctx context.Context, env *Env, args []string) error {
 	fset.Usage = usageFunc(fset, "bethel why TARGET [-C DIR] [--json] [--show-private] [--all]",
 		"Shows where an output came from: the value, its derivation, the chain of nodes from\n"+
 			"the raw inputs, the patches (id, file:line, reason) and the source records (file:line\n"+
-			"and record key). TARGET is PATH:ROW:COL (ROW from 1, header excluded; COL a number\n"+
+			"and record key). TARGET is PATH:ROW:COL (ROW as a spreadsheet shows it: the header is row 1; COL a number\n"+
 			"from 1 or a header name), PATH@KEYCOL=VALUE:COL, PATH#/json/pointer, or PATH alone\n"+
 			"(the artifact). Reads only; writes nothing.")
 	rest, err := parseFlags(fset, env, args)
@@ -187,6 +198,11 @@ func runWhy(ctx context.Context, env *Env, args []string) error {
 	p, err := ws.loadReadOnly(env)
 	if err != nil {
 		return err
+	}
+	if t.book != "" {
+		if t, err = workbookCell(p, t); err != nil {
+			return err
+		}
 	}
 	w := newWhy(p, ws.root(env))
 	a, err := w.answer(t, rest[0])
@@ -525,8 +541,9 @@ func (w *why) csvCell(a *explain.Artifact, t whyTarget, ans *whyAnswer) error {
 			return fmt.Errorf("%s: unknown column %q; columns: %s", ans.Path, t.keyCol, strings.Join(header, ", "))
 		}
 	}
+	// Rows are counted as a spreadsheet shows them: the header is row 1.
 	var rec []string
-	rows := 0
+	rows := 1
 	for {
 		r, err := cr.Read()
 		if err == io.EOF {
@@ -550,7 +567,10 @@ func (w *why) csvCell(a *explain.Artifact, t whyTarget, ans *whyAnswer) error {
 		if keyIdx >= 0 {
 			return fmt.Errorf("%s: no row has %s = %q", ans.Path, t.keyCol, t.keyVal)
 		}
-		return fmt.Errorf("%s: row %d is out of range: the file has %d data rows", ans.Path, t.row, rows)
+		if rows == 1 {
+			return fmt.Errorf("%s: row %d is out of range: the file has only its header (row 1)", ans.Path, t.row)
+		}
+		return fmt.Errorf("%s: row %d is out of range: the data rows are 2 to %d (row 1 is the header)", ans.Path, t.row, rows)
 	}
 	ans.Row, ans.Column = t.row, header[col]
 	if col < len(rec) {
@@ -560,7 +580,7 @@ func (w *why) csvCell(a *explain.Artifact, t whyTarget, ans *whyAnswer) error {
 	if a.Table == nil {
 		return fmt.Errorf("%s: node %s recorded no cell lineage for this output", ans.Path, a.Node)
 	}
-	return w.resolveCell(a, t.row-1, header[col], ans)
+	return w.resolveCell(a, t.row-2, header[col], ans)
 }
 
 // resolveCell follows the lineage of one recorded cell, or of the row
@@ -780,4 +800,46 @@ func printWhy(out io.Writer, a *whyAnswer, all bool) {
 		fmt.Fprintf(&b, "  lineage:   %s\n", r.Lineage.Short())
 	}
 	io.WriteString(out, b.String())
+}
+
+var cellRefRE = regexp.MustCompile(`^([A-Za-z]{1,3})([0-9]+)$`)
+
+// workbookCell turns WORKBOOK.xlsx!SHEET!C3 into the CSV cell the sheet
+// was written from: the same row (a sheet and its CSV both count the
+// header as row 1) and column. WORKBOOK may be the output's path or its
+// file name.
+func workbookCell(p *pipeline.Pipeline, t whyTarget) (whyTarget, error) {
+	var n *pipeline.Node
+	for path, prod := range p.Producer {
+		if path == t.book || strings.HasSuffix(path, "/"+t.book) {
+			if n != nil && n != prod {
+				return t, usagef("why: several outputs are named %s: give its path", t.book)
+			}
+			n, t.book = prod, path
+		}
+	}
+	if n == nil {
+		return t, usagef("why: no node writes %s", t.book)
+	}
+	if n.Stage != "xlsx.workbook" {
+		return t, usagef("why: %s is written by node %s, not by an xlsx.workbook stage", t.book, n.Name)
+	}
+	csv, err := stages.WorkbookSheet(n.InputFiles, n.Params, t.sheet)
+	if err != nil {
+		return t, &ExitError{Code: 1, Err: fmt.Errorf("why: %s: %w", t.book, err)}
+	}
+	m := cellRefRE.FindStringSubmatch(t.ref)
+	if m == nil {
+		return t, usagef("why: %q is not a cell (a column's letters and a row number: C3)", t.ref)
+	}
+	col := 0
+	for _, c := range strings.ToUpper(m[1]) {
+		col = col*26 + int(c-'A'+1)
+	}
+	row, _ := strconv.Atoi(m[2])
+	if row < 2 {
+		return t, usagef("why: %s row %d is the header; ask about a data row (from 2)", t.ref, row)
+	}
+	t.path, t.row, t.col = csv, row, strconv.Itoa(col)
+	return t, nil
 }

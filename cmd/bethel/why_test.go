@@ -129,9 +129,9 @@ func TestWhyLineageCompleteAndSound(t *testing.T) {
 					continue // not a count (bethel_name)
 				}
 				cells++
-				a := whyIn(t, dir, fmt.Sprintf("%s:%d:%s", path, ri+1, header[ci]))
+				a := whyIn(t, dir, fmt.Sprintf("%s:%d:%s", path, ri+2, header[ci]))
 				if len(a.Sources) != n {
-					t.Errorf("%s row %d %s = %d, lineage has %d source records", path, ri+1, header[ci], n, len(a.Sources))
+					t.Errorf("%s row %d %s = %d, lineage has %d source records", path, ri+2, header[ci], n, len(a.Sources))
 					continue
 				}
 				if summaryKeyField[file] == "" {
@@ -337,7 +337,7 @@ func stable(a whyAnswer) string {
 func TestWhyLineageSurvivesRestoreAndNoop(t *testing.T) {
 	dir := whySample(t)
 	targets := []string{"out/summary/attendance.csv@bethel=80:daughters", "out/summary/summary.json#/meals/vegetarian/total",
-		"out/public/attendance.csv:3:total"}
+		"out/public/attendance.csv:4:total"}
 	want := map[string]string{}
 	for _, tg := range targets {
 		want[tg] = stable(whyIn(t, dir, tg))
@@ -383,7 +383,7 @@ func TestWhyLineageOffIsNotRestored(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("make: %s%s", r.stdout, r.stderr)
 	}
-	res := runBethel(t, dir, "why", "out/summary/meals.csv:1:total")
+	res := runBethel(t, dir, "why", "out/summary/meals.csv:2:total")
 	if res.code != 1 || !strings.Contains(res.stderr, "recorded no cell lineage") {
 		t.Fatalf("why after a build without lineage: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
@@ -391,7 +391,7 @@ func TestWhyLineageOffIsNotRestored(t *testing.T) {
 	if r := runBethel(t, dir, "make"); r.code != 0 || strings.Contains(r.stdout+r.stderr, ": 0 ran") {
 		t.Fatalf("make with lineage on after a build without should run, not restore:\n%s%s", r.stdout, r.stderr)
 	}
-	if a := whyIn(t, dir, "out/summary/meals.csv:1:total"); len(a.Sources) == 0 {
+	if a := whyIn(t, dir, "out/summary/meals.csv:2:total"); len(a.Sources) == 0 {
 		t.Fatal("no lineage after rebuilding with lineage on")
 	}
 }
@@ -426,18 +426,18 @@ outputs = ["out/summary/meal-names.txt"]
 		name string
 		args []string
 	}{
-		{"row-col-name", []string{"out/summary/attendance.csv:1:daughters"}},
-		{"row-col-number", []string{"out/summary/meals.csv:2:5"}},
+		{"row-col-name", []string{"out/summary/attendance.csv:2:daughters"}},
+		{"row-col-number", []string{"out/summary/meals.csv:3:5"}},
 		{"key", []string{"out/summary/attendance.csv@bethel=80:daughters"}},
 		{"key-all", []string{"out/summary/attendance.csv@bethel=80:daughters", "--all"}},
 		{"pointer", []string{"out/summary/summary.json#/meals/vegetarian/total"}},
 		{"pointer-index", []string{"out/summary/summary.json#/attendance/0/daughters"}},
-		{"public", []string{"out/public/attendance.csv:2:total"}},
+		{"public", []string{"out/public/attendance.csv:3:total"}},
 		{"artifact", []string{"out/summary/meals.csv"}},
-		{"private-row", []string{"out/private/registrations.csv:4:bethel"}},
-		{"private-row-shown", []string{"out/private/registrations.csv:4:bethel", "--show-private"}},
-		{"private-sensitive", []string{"out/private/registrations.csv:4:first_name"}},
-		{"command-cell", []string{"out/summary/meal-names.txt:1:1"}},
+		{"private-row", []string{"out/private/registrations.csv:5:bethel"}},
+		{"private-row-shown", []string{"out/private/registrations.csv:5:bethel", "--show-private"}},
+		{"private-sensitive", []string{"out/private/registrations.csv:5:first_name"}},
+		{"command-cell", []string{"out/summary/meal-names.txt:2:1"}},
 		{"command-artifact", []string{"out/summary/meal-names.txt"}},
 	}
 	for _, c := range cases {
@@ -492,26 +492,26 @@ func TestWhyErrors(t *testing.T) {
 		want   string
 	}{
 		{"missing file", nil, "out/summary/nothing.csv", 1, "out/summary/nothing.csv does not exist"},
-		{"row out of range", nil, "out/summary/meals.csv:99:total", 1, "row 99 is out of range: the file has 5 data rows"},
-		{"column out of range", nil, "out/summary/meals.csv:1:9", 1, "column 9 is out of range: the file has 5 columns"},
-		{"unknown column", nil, "out/summary/meals.csv:1:vegetables", 1, `unknown column "vegetables"; columns: meal, daughters, adults, guests, total`},
+		{"row out of range", nil, "out/summary/meals.csv:99:total", 1, "row 99 is out of range: the data rows are 2 to 6 (row 1 is the header)"},
+		{"column out of range", nil, "out/summary/meals.csv:2:9", 1, "column 9 is out of range: the file has 5 columns"},
+		{"unknown column", nil, "out/summary/meals.csv:2:vegetables", 1, `unknown column "vegetables"; columns: meal, daughters, adults, guests, total`},
 		{"unknown key", nil, "out/summary/attendance.csv@bethel=999:total", 1, `no row has bethel = "999"`},
 		{"unknown key column", nil, "out/summary/attendance.csv@chapter=1:total", 1, `unknown column "chapter"`},
 		{"bad pointer", nil, "out/summary/summary.json#/meals/tofu/total", 1, `no value at /meals/tofu/total`},
 		{"not a value", nil, "out/summary/summary.json#/meals", 1, `is an object or array, not a value`},
-		{"bad row", nil, "out/summary/meals.csv:0:total", 2, "ROW is a data row number from 1"},
-		{"raw input", nil, "inputs/registrations.csv:1:1", 1, "is not an output of any node"},
+		{"bad row", nil, "out/summary/meals.csv:1:total", 2, "the header is row 1, the first data row is row 2"},
+		{"raw input", nil, "inputs/registrations.csv:2:1", 1, "is not an output of any node"},
 		{"edited by hand", func() {
 			p := filepath.Join(dir, "out/summary/tshirts.csv")
 			b, _ := os.ReadFile(p)
 			os.WriteFile(p, append(b, "XL,1\n"...), 0o644)
-		}, "out/summary/tshirts.csv:1:count", 1, "has no provenance record for its current content: it was never built by bethel, or was edited by hand since"},
+		}, "out/summary/tshirts.csv:2:count", 1, "has no provenance record for its current content: it was never built by bethel, or was edited by hand since"},
 		{"stale", func() {
 			p := filepath.Join(dir, "config/bethels.csv")
 			b, _ := os.ReadFile(p)
 			os.WriteFile(p, append(b, "99,Test,Nowhere,1\n"...), 0o644)
-		}, "out/summary/attendance.csv:1:total", 1, "out/summary/attendance.csv is stale: config/bethels.csv changed since node attendance built it; run bethel make first"},
-		{"stale upstream", nil, "out/public/attendance.csv:1:total", 1, "is stale: config/bethels.csv changed"},
+		}, "out/summary/attendance.csv:2:total", 1, "out/summary/attendance.csv is stale: config/bethels.csv changed since node attendance built it; run bethel make first"},
+		{"stale upstream", nil, "out/public/attendance.csv:2:total", 1, "is stale: config/bethels.csv changed"},
 		{"never built", func() { os.Remove(filepath.Join(dir, "out/summary/housing.csv")) },
 			"out/summary/housing.csv", 1, "out/summary/housing.csv does not exist: node housing writes it; run bethel make"},
 	}

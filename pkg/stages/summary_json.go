@@ -33,7 +33,7 @@ type summaryJSON struct{}
 func init() { register(summaryJSON{}) }
 
 func (summaryJSON) Name() string    { return "summary.json" }
-func (summaryJSON) Version() string { return "1" }
+func (summaryJSON) Version() string { return "2" }
 
 func (summaryJSON) Run(ctx context.Context, r *stage.Run) error {
 	out, err := output(r, ".json")
@@ -94,7 +94,7 @@ func (summaryJSON) Run(ctx context.Context, r *stage.Run) error {
 				bw.WriteString(jsonScalar(row[ci]))
 				if rec != nil {
 					rec.AddCell(lineage.Cell{Row: -1, Col: fmt.Sprintf("/%s/%d/%s", jsonPointerEscape(t.name), ri, jsonPointerEscape(h)),
-						Derivation: fmt.Sprintf("copied from %s row %d column %s", t.file, ri, h),
+						Derivation: fmt.Sprintf("copied from %s row %d column %s", t.file, ri+2, h), // rows as a spreadsheet shows them: the header is row 1
 						Fields:     []string{h}, Refs: []lineage.Ref{{Input: t.file, Row: ri}}})
 				}
 			}

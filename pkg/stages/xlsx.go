@@ -451,3 +451,42 @@ func writeWorkbook(w io.Writer, sheets []xlsxSheet, typed bool) (err error) {
 	_, err = f.WriteTo(w)
 	return err
 }
+
+// WorkbookSheet names the CSV input a sheet of an xlsx.workbook node's
+// workbook was written from, by the names Run gives sheets, so that `bethel
+// why summary.xlsx!Meals!C3` can ask about the CSV's cell. A workbook split
+// by a column has no one CSV per sheet: that is an error.
+func WorkbookSheet(inputs []string, params map[string]any, sheet string) (string, error) {
+	r := &stage.Run{Node: "workbook", Inputs: inputs, Params: params}
+	names, splitBy, _, err := xlsxParams(r)
+	if err != nil {
+		return "", err
+	}
+	if splitBy != "" {
+		return "", fmt.Errorf("its sheets stand for the values of column %s, not for one CSV each: ask about the CSV", splitBy)
+	}
+	var sheets []xlsxSheet
+	var csvs []string
+	for _, in := range inputs {
+		if !strings.HasSuffix(in, ".csv") {
+			continue
+		}
+		n := names[in]
+		if n == "" {
+			n = sheetTitle(in)
+		}
+		sheets = append(sheets, xlsxSheet{name: n})
+		csvs = append(csvs, in)
+	}
+	if err := uniqueSheetNames(sheets); err != nil {
+		return "", err
+	}
+	var all []string
+	for i, s := range sheets {
+		if strings.EqualFold(s.name, sheet) {
+			return csvs[i], nil
+		}
+		all = append(all, s.name)
+	}
+	return "", fmt.Errorf("no sheet %q; the sheets are %s", sheet, strings.Join(all, ", "))
+}
