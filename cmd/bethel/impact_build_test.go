@@ -32,12 +32,12 @@ func TestDiffOutput(t *testing.T) {
 		want                    []string
 	}{
 		{"same", "a.csv", "k,n\nx,1\n", "k,n\nx,1\n", nil},
-		{"keyed cell", "a.csv", "k,n\nx,1\ny,2\n", "k,n\ny,2\nx,3\n", []string{"a.csv:1:n"}},
-		{"row added by the patch", "a.csv", "k,n\nx,1\nw,5\n", "k,n\nx,1\n", []string{"a.csv:2 (the whole row: not there without the patch)"}},
+		{"keyed cell", "a.csv", "k,n\nx,1\ny,2\n", "k,n\ny,2\nx,3\n", []string{"a.csv:2:n"}},
+		{"row added by the patch", "a.csv", "k,n\nx,1\nw,5\n", "k,n\nx,1\n", []string{"a.csv:3 (the whole row: not there without the patch)"}},
 		{"row removed by the patch", "a.csv", "k,n\nx,1\n", "k,n\nx,1\nz,4\n", []string{"a.csv (rows there without the patch, gone with it: 1)"}},
 		// No unique column: rows by position.
-		{"positional", "a.csv", "k,n\nx,1\nx,2\n", "k,n\nx,1\nx,1\n", []string{"a.csv:2:n"}},
-		{"key in a later column", "r.csv", "b,id\n2,R-1\n2,R-2\n", "b,id\n4,R-2\n2,R-1\n", []string{"r.csv:2:b"}},
+		{"positional", "a.csv", "k,n\nx,1\nx,2\n", "k,n\nx,1\nx,1\n", []string{"a.csv:3:n"}},
+		{"key in a later column", "r.csv", "b,id\n2,R-1\n2,R-2\n", "b,id\n4,R-2\n2,R-1\n", []string{"r.csv:3:b"}},
 		{"header changed", "a.csv", "k,n\nx,1\n", "k,m\nx,1\n", []string{"a.csv"}},
 		{"json", "s.json", `{"meals":{"veg":3,"a/b":1},"l":[1,2]}`, `{"meals":{"veg":2,"a/b":1,"x":0},"l":[1,2,3]}`,
 			[]string{"s.json#/l", "s.json#/meals/veg", "s.json#/meals/x"}},

@@ -187,7 +187,7 @@ func cellValues(t *testing.T, dir string) map[string]int {
 			for ci := 1; ci < len(h); ci++ {
 				if n, err := strconv.Atoi(r[ci]); err == nil {
 					out[fmt.Sprintf("%s@%s=%s:%s", p, h[0], r[0], h[ci])] = n
-					rowForm[fmt.Sprintf("%s@%s=%s:%s", p, h[0], r[0], h[ci])] = fmt.Sprintf("%s:%d:%s", p, ri+1, h[ci])
+					rowForm[fmt.Sprintf("%s@%s=%s:%s", p, h[0], r[0], h[ci])] = fmt.Sprintf("%s:%d:%s", p, ri+2, h[ci]) // the header is row 1
 				}
 			}
 		}
@@ -279,7 +279,7 @@ reason = "Transferred to Bethel 4 (test)"
 	row := 0
 	for i, line := range strings.Split(string(data), "\n")[1:] {
 		if strings.HasPrefix(line, key+",") {
-			row = i + 1
+			row = i + 2 // the header is row 1
 		}
 	}
 	if cell := fmt.Sprintf("out/private/registrations.csv:%d:bethel", row); row == 0 || !slices.Contains(rep.Cells[id], cell) {
