@@ -94,6 +94,13 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 	if err != nil && len(res.Failed) == 0 {
 		return res, err
 	}
+	if err == nil && len(res.Failed) == 0 {
+		if err := e.leakGate(nodes, res); err != nil {
+			res.Seconds = since(t0)
+			return res, err
+		}
+		phase("leak gate")
+	}
 	res.Seconds = since(t0)
 	if len(res.Failed) > 0 {
 		return res, &BuildError{Failed: res.Failed}

@@ -48,6 +48,8 @@ type engine struct {
 
 	decl  *pipeline.Declaration // the privacy declaration (visibility.go)
 	notes permNotes             // build-wide warnings (perms.go)
+	// declass holds the declassifier stages' declarations (visibility.go).
+	declass map[*pipeline.Node]*stage.Declassification
 
 	// Time spent in the phases of running nodes, summed over workers
 	// (BETHEL_DEBUG=time).

@@ -26,6 +26,7 @@ func (e *engine) classify() error {
 		return err
 	}
 	e.decl = d
+	e.declass = map[*pipeline.Node]*stage.Declassification{}
 	return pipeline.Classify(e.p, d, func(n *pipeline.Node) (*stage.Declassification, error) {
 		st, ok := e.opts.Registry.Lookup(n.Stage)
 		if !ok {
@@ -39,6 +40,7 @@ func (e *engine) classify() error {
 		if err != nil {
 			return nil, err
 		}
+		e.declass[n] = &c
 		return &c, nil
 	})
 }

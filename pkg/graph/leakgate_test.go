@@ -1,0 +1,72 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"bethel/pkg/scrub"
+	"bethel/pkg/stage"
+)
+
+// TestLeakGate plants a sensitive value in an internal output (a command
+// that prints a name and a phone number it was never given as data) and
+// watches the build fail, naming node, output and line but not the value;
+// the output is removed, and the next build fails the same way.
+func TestLeakGate(t *testing.T) {
+	root := workspace(t, map[string]string{
+		"pipeline.toml": `
+[[node]]
+name = "values"
+stage = "mkset"
+inputs = ["inputs/regs.csv"]
+outputs = ["out/private/regs.sensitive"]
+
+[[node]]
+name = "count"
+run = "wc -l < inputs/regs.csv > out/summary/count.txt"
+inputs = ["inputs/regs.csv"]
+outputs = ["out/summary/count.txt"]
+declassify = "a line count"
+
+[[node]]
+name = "planted"
+run = "printf 'bethel,note\n12,called Mia Talcroft back\n' > out/summary/notes.csv"
+outputs = ["out/summary/notes.csv"]
+`,
+		"inputs/regs.csv":     "id,name,phone\nR-1,Mia Talcroft,(559) 555-0120\n",
+		"config/privacy.toml": "sensitive_values = [\"out/private/regs.sensitive\"]\n",
+	})
+	mkset := &funcStage{name: "mkset", run: func(ctx context.Context, r *stage.Run) error {
+		var b scrub.Builder
+		b.Add(scrub.Name, "Mia Talcroft")
+		b.Add(scrub.Phone, "(559) 555-0120")
+		w, err := r.Create("out/private/regs.sensitive")
+		if err != nil {
+			return err
+		}
+		_, err = b.Set().WriteTo(w)
+		return err
+	}}
+	opts := Options{Version: "t", Registry: stage.NewRegistry(mkset)}
+	for round := 0; round < 2; round++ {
+		_, err := Build(context.Background(), load(t, root, opts.Registry), opts)
+		var le *LeakError
+		if !errors.As(err, &le) {
+			t.Fatalf("round %d: err = %v, want a leak", round, err)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, `out/summary/notes.csv:2: node "planted" wrote a sensitive value of the inputs into this internal output`) {
+			t.Errorf("round %d: %s", round, msg)
+		}
+		if strings.Contains(msg, "Talcroft") || strings.Contains(msg, "count.txt") {
+			t.Errorf("round %d: the message names the value or a clean output: %s", round, msg)
+		}
+		if _, err := os.Stat(filepath.Join(root, "out/summary/notes.csv")); !os.IsNotExist(err) {
+			t.Errorf("round %d: the leaking output is still there", round)
+		}
+	}
+}
