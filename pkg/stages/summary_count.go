@@ -112,11 +112,14 @@ func countParams(r *stage.Run) (*countSpec, error) {
 		case "rows":
 			switch x := v.(type) {
 			case string:
+				if strings.TrimSpace(x) == "" {
+					return nil, bad(k, "must be a field name or a list of field names")
+				}
 				s.rows = []string{x}
 			case []any:
 				for _, e := range x {
 					f, ok := e.(string)
-					if !ok || f == "" {
+					if !ok || strings.TrimSpace(f) == "" {
 						return nil, bad(k, "must be a field name or a list of field names")
 					}
 					s.rows = append(s.rows, f)

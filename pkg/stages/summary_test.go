@@ -14,6 +14,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/BurntSushi/toml"
+
 	"bethel/pkg/lineage"
 	"bethel/pkg/stage"
 	"bethel/pkg/suppress"
@@ -536,4 +538,31 @@ func TestSummaryInactive(t *testing.T) {
 			t.Errorf("params %v: got\n%s\nwant\n%s", c.params, got, c.want)
 		}
 	}
+}
+
+// FuzzSummaryParams: any [node.params] table either is refused with an
+// error naming the node, or runs the stage over the fixture without a
+// panic; a run that succeeds writes a header and one row per counted value.
+func FuzzSummaryParams(f *testing.F) {
+	f.Add("rows = \"banquet_meal\"\ncolumns = \"member_type\"\n")
+	f.Add("rows = [\"dietary_needs\", \"allergies\"]\n[keywords]\nnuts = [\"peanut\"]\n")
+	f.Add("rows = \"bethel\"\nlabels = { bethel_name = \"name\" }\ntotal_row = true\nblank = \"none\"\n")
+	f.Add("rows = \"days_attending\"\nskip_blank = true\ninclude_inactive = true\ncolumn_labels = { x = \"y\" }\n")
+	in := append(regIn, "config/fields.toml", "config/bethels.csv")
+	f.Fuzz(func(t *testing.T, params string) {
+		var p map[string]any
+		if _, err := toml.Decode(params, &p); err != nil {
+			return
+		}
+		res, err := runStage(t, summaryCount{}, sumFS(), stage.Internal, in, []string{"x/out.csv"}, p)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "node n: ") && !strings.Contains(err.Error(), ".csv:") {
+				t.Fatalf("error without the node or a file: %v", err)
+			}
+			return
+		}
+		if out := res.out["x/out.csv"]; !strings.HasSuffix(out, "\n") {
+			t.Fatalf("output %q", out)
+		}
+	})
 }
