@@ -13,16 +13,21 @@ import (
 // The file format of a Set (a private artifact, e.g.
 // out/private/registrations.sensitive): three text lines, then the keys.
 //
-//	bethel-scrub-set 1
+//	bethel-scrub-set 2
 //	birth-year 2016
 //	keys 48213
 //	<keys: 8 bytes each, little-endian, strictly increasing>
 //
 // birth-year is the latest year of a birth date added (0: none). A key is
-// a 64-bit hash of one normalized form or word prefix with its two low
-// bits as flags (1: a whole form, 2: the start of a longer word form); no
-// value is stored in clear. The same values give the same bytes.
-const magic = "bethel-scrub-set 1"
+// a 64-bit hash of one normalized form or word prefix with its three low
+// bits as flags (1: a whole form, 2: the start of a longer word form, 4: a
+// whole Category form); no value is stored in clear. The same values give
+// the same bytes. Version 1, whose keys had two flag bits (1 and 2), is
+// still read.
+const magic = "bethel-scrub-set 2"
+
+// magic1 is version 1's first line.
+const magic1 = "bethel-scrub-set 1"
 
 // maxKeys bounds what ReadSet believes of a header: 2^28 keys is 2 GiB of
 // keys, far beyond any event's forms.
@@ -71,8 +76,19 @@ func ReadSet(r io.Reader) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	if head != magic {
+	mask := uint64(flagMask)
+	switch head {
+	case magic:
+	case magic1:
+		mask = flagFull | flagPrefix
+	default:
 		return nil, fmt.Errorf("line 1: not a scrub set (want %q)", magic)
+	}
+	slotOf := func(k uint64) uint64 { // slot under the file's own mask
+		if k &^= mask; k == 0 {
+			return mask + 1
+		}
+		return k
 	}
 	num := func(n int, key string) (int, error) {
 		s, err := line(n, key+" N")
@@ -116,10 +132,10 @@ func ReadSet(r io.Reader) (*Set, error) {
 		}
 		for off := 0; off < len(chunk); off, i = off+8, i+1 {
 			k := binary.LittleEndian.Uint64(chunk[off:])
-			if k&flagMask == 0 || slot(k) != k&^flagMask {
+			if k&mask == 0 || slotOf(k) != k&^mask {
 				return nil, fmt.Errorf("key %d: not a key (no flag, or the empty slot)", i)
 			}
-			if len(keys) > 0 && slot(keys[len(keys)-1]) >= slot(k) {
+			if len(keys) > 0 && slotOf(keys[len(keys)-1]) >= slotOf(k) {
 				return nil, fmt.Errorf("key %d: keys out of order", i)
 			}
 			keys = append(keys, k)
@@ -128,5 +144,24 @@ func ReadSet(r io.Reader) (*Set, error) {
 	if _, err := br.ReadByte(); err != io.EOF {
 		return nil, fmt.Errorf("key %d: data after the last key", n)
 	}
+	if head == magic1 {
+		keys = fromVersion1(keys)
+	}
 	return newSet(keys, by), nil
+}
+
+// fromVersion1 gives version 1 keys the third flag bit: a hash's bit 2
+// becomes a flag, so two keys may now share a slot (adjacent, since they
+// differed in their lowest hash bit only); their flags merge.
+func fromVersion1(keys []uint64) []uint64 {
+	out := keys[:0]
+	for _, k := range keys {
+		k = slot(k) | k&(flagFull|flagPrefix)
+		if n := len(out); n > 0 && slot(out[n-1]) == slot(k) {
+			out[n-1] |= k & flagMask
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
 }

@@ -14,7 +14,8 @@ func FuzzReadSet(f *testing.F) {
 	sample().WriteTo(&buf)
 	f.Add(buf.Bytes())
 	f.Add([]byte(magic + "\nbirth-year 0\nkeys 0\n"))
-	f.Add([]byte(magic + "\nbirth-year 2011\nkeys 1\n\x05\x00\x00\x00\x00\x00\x00\x00"))
+	f.Add([]byte(magic + "\nbirth-year 2011\nkeys 1\n\x0c\x00\x00\x00\x00\x00\x00\x00"))
+	f.Add([]byte(magic1 + "\nbirth-year 2011\nkeys 2\n\x09\x00\x00\x00\x00\x00\x00\x00\x0e\x00\x00\x00\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := ReadSet(bytes.NewReader(data))
 		if err != nil {
@@ -22,6 +23,14 @@ func FuzzReadSet(f *testing.F) {
 		}
 		var out bytes.Buffer
 		s.WriteTo(&out)
+		if bytes.HasPrefix(data, []byte(magic1+"\n")) {
+			// Version 1 is written back as version 2: that must read.
+			again, err := ReadSet(bytes.NewReader(out.Bytes()))
+			if err != nil || again.Len() != s.Len() {
+				t.Fatalf("version 1 %q written as %q: %v", data, out.Bytes(), err)
+			}
+			data = out.Bytes()
+		}
 		if !bytes.Equal(out.Bytes(), data) {
 			t.Fatalf("read %q, wrote %q", data, out.Bytes())
 		}

@@ -74,12 +74,13 @@ func (sc *scanner) stepWords(t token, joined bool) {
 	next := sc.next[:0]
 	try := func(c wordCand) {
 		f := sc.s.lookup(c.h)
-		if f&flagFull != 0 {
-			k := Known
-			if c.one {
-				k = KnownWord
-			}
-			sc.hit(c.start, t.end, c.line, k)
+		switch {
+		case f&flagFull != 0 && c.one:
+			sc.hit(c.start, t.end, c.line, KnownWord)
+		case f&flagFull != 0:
+			sc.hit(c.start, t.end, c.line, Known)
+		case f&flagCategory != 0:
+			sc.hit(c.start, t.end, c.line, KnownCategory)
 		}
 		if f&flagPrefix != 0 {
 			next = append(next, c)
@@ -210,7 +211,9 @@ func merge(hs []Hit) []Hit {
 // overlapping. It applies no patterns: an output full of program dates is
 // not a leak. A hit of Kind KnownWord is a single word (a first name alone)
 // that may also be an ordinary word of the output (a bethel named after a
-// flower); Known is a whole multi-word value, a phone number or a date. Fast enough to scan every output of a build (see the
+// flower); KnownCategory a countable field's category, which summaries
+// name on purpose; Known is a whole multi-word value, a phone number or a
+// date. Fast enough to scan every output of a build (see the
 // benchmarks).
 func (s *Set) Find(text []byte) []Hit {
 	if s == nil || len(s.keys) == 0 {

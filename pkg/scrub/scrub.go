@@ -32,9 +32,14 @@ import (
 // field's declaration: a field with format email or phone, a field of type
 // date, a name, or other text.
 const (
-	// Text is free text kept whole: an allergy, a dietary need. It is
-	// found as a whole, never word by word.
+	// Text is free text kept whole. It is found as a whole, never word
+	// by word.
 	Text = ""
+	// Category is a value of a countable sensitive field (an allergy, a
+	// dietary need): found as a whole like Text, but reported by Find as
+	// KnownCategory, since summaries publish such categories' counts
+	// under their names on purpose.
+	Category = "category"
 	// Name is a person's name: found whole and by each part of three
 	// letters or more ("Mary Ann Smith": also "mary", "ann", "smith").
 	Name = "name"
@@ -51,8 +56,8 @@ const (
 // its declaration: its format (email, phone), its type (date, datetime),
 // and whether it is countable. A countable field (an allergy, a dietary
 // need) holds categories that summaries count, so its values are found
-// whole (Text), never word by word; any other free field is taken for a
-// name (Name).
+// whole (Category), never word by word; any other free field is taken
+// for a name (Name).
 func FormatOf(typ, format string, countable bool) string {
 	switch {
 	case format == Email || format == Phone:
@@ -60,7 +65,7 @@ func FormatOf(typ, format string, countable bool) string {
 	case typ == "date" || typ == "datetime":
 		return Date
 	case countable:
-		return Text
+		return Category
 	}
 	return Name
 }
@@ -105,11 +110,14 @@ const (
 	// value, a phone number or a date.
 	Known Kind = iota + 1
 	// KnownWord is one word that is a known value or a part of one (a
-	// first name, a surname, one word of an allergy). It is weaker
-	// evidence than Known: a first name Willow also names the bethel
-	// Willow Creek. Scrub withholds it all the same; a leak check may
-	// weigh it (see Find).
+	// first name, a surname). It is weaker evidence than Known: a first
+	// name Willow also names the bethel Willow Creek. Scrub withholds it
+	// all the same; a leak check may weigh it (see Find).
 	KnownWord
+	// KnownCategory is a known value of a countable field (Category):
+	// "gluten free" in dietary.csv is a category counted on purpose, the
+	// same words in a patch reason are private. Scrub withholds it.
+	KnownCategory
 	// EmailLike is text shaped like an email address (Scrub only).
 	EmailLike
 	// PhoneLike is text shaped like a phone number (Scrub only).
@@ -125,6 +133,8 @@ func (k Kind) String() string {
 		return "a sensitive value"
 	case KnownWord:
 		return "a word of a sensitive value"
+	case KnownCategory:
+		return "a category of a sensitive field"
 	case EmailLike:
 		return "an email address"
 	case PhoneLike:
@@ -297,9 +307,10 @@ func normWord(s string) string {
 
 // Flags stored in a key's two low bits.
 const (
-	flagFull   = 1 // a whole form ends here
-	flagPrefix = 2 // a longer word form continues
-	flagMask   = 3
+	flagFull     = 1 // a whole form ends here
+	flagPrefix   = 2 // a longer word form continues
+	flagCategory = 4 // a whole Category form ends here
+	flagMask     = 7
 )
 
 // Builder collects the forms of sensitive values into a Set. The zero
@@ -310,6 +321,7 @@ type Builder struct {
 	table    []uint64 // open addressing by slot, flags merged; 0 is empty
 	n        int
 	latestBY int
+	full     uint64 // see fullFlag
 }
 
 // Add adds value's forms (see Forms) under format. Values too short to
@@ -334,6 +346,10 @@ func (b *Builder) Add(format, value string) {
 		}
 	case Name:
 		b.addWords(value, true)
+	case Category:
+		b.full = flagCategory
+		b.addWords(value, false)
+		b.full = flagFull
 	default:
 		b.addWords(value, false)
 	}
@@ -393,7 +409,16 @@ func (b *Builder) words(hs []uint64) {
 		b.push(h, flagPrefix)
 		h = wordsNext(h, t)
 	}
-	b.push(h, flagFull)
+	b.push(h, b.fullFlag())
+}
+
+// fullFlag is the flag of a whole form being added: flagFull, or
+// flagCategory while a Category value is.
+func (b *Builder) fullFlag() uint64 {
+	if b.full == 0 {
+		return flagFull
+	}
+	return b.full
 }
 
 // push adds a key with its flag to the Builder's table, merging the flags
@@ -436,7 +461,7 @@ func (b *Builder) grow() {
 func slot(h uint64) uint64 {
 	h &^= flagMask
 	if h == 0 {
-		h = 4
+		h = flagMask + 1
 	}
 	return h
 }
@@ -482,7 +507,7 @@ func newSet(keys []uint64, latestBY int) *Set {
 	s.filter = make([]uint64, fbits/64)
 	s.fmask = uint64(fbits - 1)
 	for _, k := range keys {
-		f := (slot(k) >> 2) & s.fmask
+		f := (slot(k) >> 3) & s.fmask
 		s.filter[f/64] |= 1 << (f % 64)
 	}
 	return s
@@ -540,7 +565,7 @@ func (s *Set) lookup(h uint64) uint64 {
 		return 0
 	}
 	k := slot(h)
-	if f := (k >> 2) & s.fmask; s.filter[f/64]&(1<<(f%64)) == 0 {
+	if f := (k >> 3) & s.fmask; s.filter[f/64]&(1<<(f%64)) == 0 {
 		return 0
 	}
 	keys := s.keys
