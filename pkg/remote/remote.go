@@ -97,7 +97,9 @@ type Client struct {
 	warnUpload sync.Once
 
 	// The upload queue and its workers, started by the first Upload and
-	// ended by Wait (Upload and Wait are called from one goroutine).
+	// ended by Wait. The engine calls Upload from its workers at once;
+	// qmu guards the queue's start and end.
+	qmu    sync.Mutex
 	queue  chan job
 	wg     sync.WaitGroup
 	cancel context.CancelFunc // stops the workers' requests
@@ -661,6 +663,8 @@ func (c *Client) Upload(node string, key cache.Hash, m *cache.Manifest, st *cach
 		c.count(func(s *Stats) { s.KeptLocal++ })
 		return
 	}
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
 	if c.queue == nil {
 		c.queue = make(chan job, 1<<16)
 		var ctx context.Context
@@ -813,6 +817,8 @@ func (c *Client) openBlob(j job, h cache.Hash) (*os.File, error) {
 // Wait waits up to limit for the queued uploads, gives up the rest, and
 // returns what was done.
 func (c *Client) Wait(limit time.Duration) Stats {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
 	if c.queue != nil {
 		close(c.queue)
 		done := make(chan struct{})

@@ -350,3 +350,27 @@ func TestWaitGivesUp(t *testing.T) {
 		t.Errorf("stats %+v, want all 6 given up", s)
 	}
 }
+
+// TestConcurrentUploads: the engine hands over nodes from its workers at
+// once (run with -race).
+func TestConcurrentUploads(t *testing.T) {
+	srv := remotetest.Start(t, "")
+	var w warnings
+	var built []built
+	for i := 0; i < 8; i++ {
+		built = append(built, buildOne(t, "bethel,count\n12,"+strings.Repeat("4", i+1)+"\n"))
+	}
+	c := newClient(t, srv.URL, built[0].root, clientOpts{}, &w)
+	var wg sync.WaitGroup
+	for _, b := range built {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.Upload("x", b.key, b.m, b.store)
+		}()
+	}
+	wg.Wait()
+	if s := c.Wait(30 * time.Second); s.Uploaded != len(built) {
+		t.Errorf("stats %+v, warnings %q", s, w.list())
+	}
+}
