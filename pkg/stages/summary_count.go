@@ -170,6 +170,9 @@ func countParams(r *stage.Run) (*countSpec, error) {
 	if len(s.rows) > 1 && s.keywords == nil {
 		return nil, bad("rows", "lists several fields, which only keywords can count (params.keywords)")
 	}
+	if s.columnLabels != nil && s.columns == "" {
+		return nil, bad("column_labels", "names columns, but the node has no params.columns")
+	}
 	if s.label == "" {
 		s.label = s.rows[0]
 		if s.keywords != nil {
@@ -411,6 +414,16 @@ func countColumns(r *stage.Run, m *countModel, spec *countSpec) (*countCols, err
 		if !slices.Contains(names, k) {
 			return nil, fmt.Errorf("node %s: params.column_labels.%s: %q is not a column of field %q (%s)", r.Node, k, k, f.name, strings.Join(names, ", "))
 		}
+	}
+	seen := map[string]bool{spec.label: true, "total": true}
+	for _, l := range spec.labels {
+		seen[l[0]] = true
+	}
+	for _, h := range c.names {
+		if seen[h] {
+			return nil, fmt.Errorf("node %s: params.columns: two columns would be headed %q; rename one with params.column_labels", r.Node, h)
+		}
+		seen[h] = true
 	}
 	c.of = func(v string) (int, bool) {
 		i, ok := idx[v]

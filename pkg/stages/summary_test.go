@@ -221,6 +221,9 @@ func TestDietaryNeverWritesText(t *testing.T) {
 		{"rows": "housing", "blank": "none"},
 		{"rows": "nosuch"},
 		{"rows": "bethel"}, // its directory is not an input
+		{"rows": "housing", "column_labels": map[string]any{"daughter": "d"}},
+		{"rows": "housing", "columns": "member_type", "column_labels": map[string]any{"daughter": "total"}},
+		{"rows": "housing", "columns": "member_type", "column_labels": map[string]any{"daughter": "x", "adult": "x"}},
 	} {
 		if _, err := runStage(t, summaryCount{}, sumFS(), stage.Internal, in, []string{"x/dietary.csv"}, p); err == nil {
 			t.Errorf("params %v accepted", p)
