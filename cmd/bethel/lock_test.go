@@ -50,7 +50,7 @@ reason = "director asked"
 		t.Fatalf("make with an after_lock patch: %s", r.stderr)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "out", "program", "schedule.csv"))
-	if !strings.Contains(string(b), "S-2,Choir,music,Friday,2026-06-12T14:00:00-05:00") {
+	if !strings.Contains(string(b), "S-2,Choir,music,Friday,2026-06-12,14:00,") {
 		t.Errorf("the after_lock change is not in the schedule:\n%s", b)
 	}
 	if r := runBethel(t, dir, "unlock", "program"); r.code != 0 {

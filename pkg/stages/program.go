@@ -29,7 +29,7 @@ import (
 // involved), checks the schedule rules, checks the program lock, and
 // writes:
 //
-//   - schedule.csv: id,title,kind,day,start,end,time_zone,room,capacity,bethels,expected
+//   - schedule.csv: id,title,kind,day,date,start_time,end_time,start,end,time_zone,room,capacity,bethels,expected
 //     (start and end in RFC 3339 with the zone's offset), sorted by start,
 //     end, room order, id;
 //   - schedule.json: the event, its days and the same sessions, plus the
@@ -56,14 +56,17 @@ type program struct{}
 func init() { register(program{}) }
 
 func (program) Name() string    { return "program" }
-func (program) Version() string { return "1" }
+func (program) Version() string { return "2" }
 
 // ProgramFields are the columns of inputs/program.csv and the fields
 // program patches name.
 var ProgramFields = []string{"id", "title", "day", "start", "end", "room", "kind", "bethels"}
 
 // ScheduleColumns is the header of schedule.csv.
-var ScheduleColumns = []string{"id", "title", "kind", "day", "start", "end", "time_zone", "room", "capacity", "bethels", "expected"}
+// date, start_time and end_time are the local date and times in the event's
+// time zone, as the printed program shows them and spreadsheets read them;
+// start and end are the same instants in RFC 3339, for tools.
+var ScheduleColumns = []string{"id", "title", "kind", "day", "date", "start_time", "end_time", "start", "end", "time_zone", "room", "capacity", "bethels", "expected"}
 
 // IssueColumns is the header of issues.csv.
 var IssueColumns = []string{"rule", "level", "session", "other", "detail"}
@@ -706,7 +709,8 @@ func writeScheduleCSV(r *stage.Run, out string, ps *programState, refs [][]int) 
 		if s.Expected >= 0 {
 			exp = itoa(s.Expected)
 		}
-		row := []string{s.ID, s.Title, s.Kind, s.Day, s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339),
+		row := []string{s.ID, s.Title, s.Kind, s.Day, s.Start.Format("2006-01-02"), s.Start.Format("15:04"), s.End.Format("15:04"),
+			s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339),
 			ps.sched.Location.String(), s.Room, itoa(s.Capacity), s.Bethels, exp}
 		if err := cw.Write(row); err != nil {
 			return err

@@ -145,11 +145,11 @@ func TestProgramBasic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "\uFEFFid,title,kind,day,start,end,time_zone,room,capacity,bethels,expected\n" +
-		"S-1,Opening,ceremony,Friday,2026-06-12T09:00:00-05:00,2026-06-12T10:00:00-05:00,America/Chicago,Hall,100,all,4\n" +
-		"S-3,Workshop B,workshop,Friday,2026-06-12T10:00:00-05:00,2026-06-12T11:00:00-05:00,America/Chicago,Hall,100,7,0\n" +
-		"S-2,Workshop A,workshop,Friday,2026-06-12T10:00:00-05:00,2026-06-12T11:00:00-05:00,America/Chicago,Salon,3,12;21,4\n" +
-		"S-4,Lunch,meal,Saturday,2026-06-13T12:00:00-05:00,2026-06-13T13:00:00-05:00,America/Chicago,Hall,100,all,2\n"
+	want := "\uFEFFid,title,kind,day,date,start_time,end_time,start,end,time_zone,room,capacity,bethels,expected\n" +
+		"S-1,Opening,ceremony,Friday,2026-06-12,09:00,10:00,2026-06-12T09:00:00-05:00,2026-06-12T10:00:00-05:00,America/Chicago,Hall,100,all,4\n" +
+		"S-3,Workshop B,workshop,Friday,2026-06-12,10:00,11:00,2026-06-12T10:00:00-05:00,2026-06-12T11:00:00-05:00,America/Chicago,Hall,100,7,0\n" +
+		"S-2,Workshop A,workshop,Friday,2026-06-12,10:00,11:00,2026-06-12T10:00:00-05:00,2026-06-12T11:00:00-05:00,America/Chicago,Salon,3,12;21,4\n" +
+		"S-4,Lunch,meal,Saturday,2026-06-13,12:00,13:00,2026-06-13T12:00:00-05:00,2026-06-13T13:00:00-05:00,America/Chicago,Hall,100,all,2\n"
 	if got := res.out["out/program/schedule.csv"]; got != want {
 		t.Errorf("schedule.csv:\n%s\nwant:\n%s", got, want)
 	}
@@ -290,8 +290,8 @@ func TestProgramPatches(t *testing.T) {
 	}
 	csv := res.out["out/program/schedule.csv"]
 	for _, want := range []string{
-		"S-2,Workshop A,workshop,Friday,2026-06-12T14:00:00-05:00,2026-06-12T15:00:00-05:00,America/Chicago,Hall,100,12;21,4\n",
-		`S-9,"Walk-in; choir, extra",music,Saturday,2026-06-13T15:00:00-05:00,2026-06-13T16:00:00-05:00,America/Chicago,Salon,3,12;21,1` + "\n",
+		"S-2,Workshop A,workshop,Friday,2026-06-12,14:00,15:00,2026-06-12T14:00:00-05:00,2026-06-12T15:00:00-05:00,America/Chicago,Hall,100,12;21,4\n",
+		`S-9,"Walk-in; choir, extra",music,Saturday,2026-06-13,15:00,16:00,2026-06-13T15:00:00-05:00,2026-06-13T16:00:00-05:00,America/Chicago,Salon,3,12;21,1` + "\n",
 	} {
 		if !strings.Contains(csv, want) {
 			t.Errorf("schedule.csv lacks %q:\n%s", want, csv)

@@ -22,7 +22,7 @@ import (
 // sheet per input, readable headers, the header row frozen, filters on, the
 // columns wide enough, numbers as numbers and date-times as date-time cells
 // (a CSV's RFC 3339 time becomes the wall-clock time of its zone, the
-// event's). The CSVs stay the tools' format; the workbook is for people.
+// event's), dates as dates and HH:MM as times of day. The CSVs stay the tools' format; the workbook is for people.
 //
 // Params (all optional):
 //
@@ -283,12 +283,14 @@ const (
 	kindDecimal
 	kindDateTime
 	kindDate
+	kindTime
 )
 
 var (
 	intRE     = regexp.MustCompile(`^-?(0|[1-9][0-9]{0,14})$`)
 	decimalRE = regexp.MustCompile(`^-?(0|[1-9][0-9]{0,12})\.[0-9]{1,6}$`)
 	dateRE    = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+	clockRE   = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 )
 
 // columnKind is the kind every non-blank cell of column c agrees on; a
@@ -307,6 +309,8 @@ func columnKind(rows [][]string, c int) int {
 			k = kindInt
 		case decimalRE.MatchString(v):
 			k = kindDecimal
+		case clockRE.MatchString(v):
+			k = kindTime
 		case dateRE.MatchString(v):
 			if _, err := time.Parse("2006-01-02", v); err == nil {
 				k = kindDate
@@ -347,12 +351,16 @@ func writeWorkbook(w io.Writer, sheets []xlsxSheet, typed bool) (err error) {
 	if err != nil {
 		return err
 	}
-	dtFmt, dFmt := "yyyy-mm-dd hh:mm", "yyyy-mm-dd"
+	dtFmt, dFmt, tFmt := "yyyy-mm-dd hh:mm", "yyyy-mm-dd", "hh:mm"
 	dt, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dtFmt})
 	if err != nil {
 		return err
 	}
 	d, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dFmt})
+	if err != nil {
+		return err
+	}
+	tm, err := f.NewStyle(&excelize.Style{CustomNumFmt: &tFmt})
 	if err != nil {
 		return err
 	}
@@ -416,6 +424,14 @@ func writeWorkbook(w io.Writer, sheets []xlsxSheet, typed bool) (err error) {
 					err = f.SetCellValue(s.name, ref, t)
 					if err == nil {
 						err = f.SetCellStyle(s.name, ref, ref, d)
+					}
+				case kindTime:
+					// A time of day is a fraction of a day in a cell.
+					h, _ := strconv.Atoi(v[:2])
+					m, _ := strconv.Atoi(v[3:])
+					err = f.SetCellFloat(s.name, ref, float64(h*60+m)/1440, -1, 64)
+					if err == nil {
+						err = f.SetCellStyle(s.name, ref, ref, tm)
 					}
 				default:
 					err = f.SetCellStr(s.name, ref, v)

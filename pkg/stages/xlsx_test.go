@@ -36,6 +36,8 @@ for ws in wb.worksheets:
                 cells.append({"t": "float", "v": repr(v)})
             elif isinstance(v, datetime.datetime):
                 cells.append({"t": "datetime", "v": v.isoformat()})
+            elif isinstance(v, datetime.time):
+                cells.append({"t": "time", "v": v.isoformat()})
             else:
                 cells.append({"t": "str", "v": str(v)})
         rows.append(cells)
@@ -156,6 +158,15 @@ func TestSummaryWorkbookRead(t *testing.T) {
 					numbers++
 					if got.T != "int" || got.V != v {
 						t.Errorf("%s!%s%d: %+v, want the number %s", s.Name, colName(c), r+2, got, v)
+					}
+				case dateRE.MatchString(v):
+					if got.T != "datetime" || got.V != v+"T00:00:00" {
+						t.Errorf("%s!%s%d: %+v, want the date %s", s.Name, colName(c), r+2, got, v)
+					}
+				case clockRE.MatchString(v):
+					// A float day fraction may read back a second off: compare minutes.
+					if got.T != "time" || !strings.HasPrefix(got.V, v) {
+						t.Errorf("%s!%s%d: %+v, want the time %s", s.Name, colName(c), r+2, got, v)
 					}
 				case strings.Contains(v, "T") && len(v) == 25:
 					// 2026-06-12T06:45:00-05:00: the wall-clock time, no zone.
