@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"pkg/serve":     {}, // the preview server knows nothing of bethel
 	"pkg/tomlguard": {"pkg/pos"},
 	"pkg/csvio":     {"pkg/pos"},
+	"pkg/coltable":  {},
 	"pkg/schema":    {"pkg/pos", "pkg/tomlguard", "github.com/BurntSushi/toml"},
 	"pkg/scrub":     {"pkg/pos", "pkg/schema"},
 	"pkg/suppress":  {"gonum.org/v1/gonum"},
@@ -64,7 +65,7 @@ var allowed = map[string][]string{
 	// Patches and the stages: the event's data, nothing of the engine.
 	"pkg/patch": {"pkg/pos", "pkg/stage", "pkg/tomlguard", "pkg/schema", "pkg/scrub", "pkg/csvio", "github.com/BurntSushi/toml"},
 	"pkg/site":  {"pkg/par", "pkg/pos", "pkg/lineage"},
-	"pkg/stages": {"pkg/csvio", "pkg/ics", "pkg/lineage", "pkg/par", "pkg/patch", "pkg/pos", "pkg/schema",
+	"pkg/stages": {"pkg/coltable", "pkg/csvio", "pkg/ics", "pkg/lineage", "pkg/par", "pkg/patch", "pkg/pos", "pkg/schema",
 		"pkg/scrub", "pkg/site", "pkg/stage", "pkg/suppress", "pkg/tomlguard",
 		"github.com/BurntSushi/toml", "github.com/xuri/excelize"},
 

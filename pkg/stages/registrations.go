@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"bethel/pkg/coltable"
 	"bethel/pkg/csvio"
 	"bethel/pkg/lineage"
 	"bethel/pkg/patch"
@@ -65,7 +66,7 @@ func (s registrationsNormalize) Run(ctx context.Context, r *stage.Run) error {
 // runNormalize checks the outputs of registrations.normalize or
 // registrations.patch, computes the result with do, and writes it.
 func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, error)) error {
-	var csvOut, jsonOut, sensOut string
+	var csvOut, jsonOut, sensOut, tabOut string
 	for _, o := range r.Outputs {
 		switch {
 		case strings.HasSuffix(o, ".csv") && csvOut == "":
@@ -74,8 +75,10 @@ func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, erro
 			jsonOut = o
 		case strings.HasSuffix(o, regSensitiveSuffix) && sensOut == "":
 			sensOut = o
+		case strings.HasSuffix(o, regTableSuffix) && tabOut == "":
+			tabOut = o
 		default:
-			return fmt.Errorf("node %s: %s writes one .csv (the registrations), at most one .json (the patch report) and at most one %s (the sensitive values); output %s is none of these", r.Node, regStageName(r), regSensitiveSuffix, o)
+			return fmt.Errorf("node %s: %s writes one .csv (the registrations), at most one .json (the patch report), at most one %s (the sensitive values) and at most one %s (its column table); output %s is none of these", r.Node, regStageName(r), regSensitiveSuffix, regTableSuffix, o)
 		}
 	}
 	if csvOut == "" {
@@ -101,22 +104,17 @@ func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, erro
 	if r.Lineage != nil {
 		rec = r.Lineage(csvOut)
 	}
-	// The summaries, the program and the public table read this file
-	// next, in this process: hand them its columns, keyed by the hash the
-	// engine will give them, instead of having them parse it. The columns
-	// are gathered on another core while the file is written (both only
-	// read the records); the key is known once it is written.
-	seed := make(chan *memoSeed, 1)
-	go func() { seed <- res.memoColumns(csvOut) }()
-	// The engine's writer hashes what it writes, and the memo is keyed by
-	// that hash; under any other writer there is no key and no memo.
-	summer, _ := w.(stage.Summer)
 	if err := res.write(w, rec); err != nil {
-		<-seed
 		return err
 	}
-	if sd := <-seed; sd != nil && summer != nil {
-		regMemo.put(memoKey{file: csvOut, content: summer.Sum256(), size: -1}, sd.rows, sd.rowIdx, res.handover(), res.touched())
+	if tabOut != "" {
+		w, err := r.Create(tabOut)
+		if err != nil {
+			return err
+		}
+		if err := res.writeTable(w); err != nil {
+			return err
+		}
 	}
 	if sensOut != "" {
 		w, err := r.Create(sensOut)
@@ -811,107 +809,21 @@ func (res *regResult) lineage(rec *lineage.Recorder, i int, key string) {
 	rec.AddRow(lr)
 }
 
-// memoColumns gathers the shared columns of the file being written, for
-// regMemo, as parseRegistrations would read them back: one row
-// per active record in output order, values as they are (the file's
-// formula escaping undone). Line numbers are data row + 2, which holds
-// when no value holds a line break: mapped values never do (text is
-// collapsed), so only patched records are checked, and a line break there
-// skips seeding (the stages then parse the file).
-func (res *regResult) memoColumns(file string) *memoSeed {
+// writeTable writes the column table of the registrations file just
+// written (package coltable): the same rows, values and lines, for the
+// stages that read a few of its columns.
+func (res *regResult) writeTable(w io.Writer) error {
 	t := res.table
-	for _, i := range res.active {
-		if len(t.Applied(i)) == 0 {
-			continue
+	lines := make([]int, len(res.active))
+	line := 2
+	for k, i := range res.active {
+		lines[k] = line
+		// A value with line breaks (quoted) spans more lines of the file.
+		for _, v := range t.Records[i].AppendValues(nil) {
+			line += strings.Count(v, "\n")
 		}
-		r := &t.Records[i]
-		for f := range t.Fields {
-			if strings.ContainsAny(r.Get(f), "\r\n") {
-				return nil
-			}
-		}
+		line++
 	}
-	rr := &regRows{file: file, header: t.Fields, cols: map[string]*regCol{}, n: len(res.active)}
-	idx := make([]int, len(regMemoColumns))
-	cs := make([]*regCol, len(regMemoColumns))
-	for k, c := range regMemoColumns {
-		idx[k] = slices.Index(t.Fields, c)
-		if idx[k] < 0 {
-			return nil // a field the memo expects is not declared: the stages parse the file
-		}
-		cs[k] = newRegCol(c, len(res.active))
-		rr.cols[c] = cs[k]
-	}
-	rr.lines = make([]int32, len(res.active))
-	rr.rowIdx = make([]int32, len(res.active))
-	rowIdx := make([]int, len(res.active))
-	for row, i := range res.active {
-		r := &t.Records[i]
-		for k, c := range cs {
-			c.add(r.Get(idx[k])) // 10 of 22 columns: Get beats AppendValues
-		}
-		rr.lines[row] = int32(row + 2)
-		rr.rowIdx[row] = int32(row)
-		rowIdx[row] = row
-	}
-	return &memoSeed{rr, rowIdx}
-}
-
-// regFullMaxBytes bounds the records handed over to the next stages
-// (regScanner): holding them until the build ends costs their size in
-// memory, which a hundred thousand registrations (~25 MB) afford and a
-// million (~250 MB, on top of the site's walk) do not under the 1 GiB
-// target; above it, the roster and the duplicate report parse the file.
-var regFullMaxBytes = 64 << 20
-
-// handover is the full view of the records for regMemo, or nil when they
-// are too large to keep.
-func (res *regResult) handover() *regFull {
-	size := 0
-	for _, i := range res.active {
-		size += len(res.table.Records[i].Packed())
-		if size > regFullMaxBytes {
-			return nil
-		}
-	}
-	return &regFull{t: res.table, active: res.active}
-}
-
-// touched maps the key of every written record a patch changed to the
-// values of its sensitive fields: what the corrections report withholds
-// from free text (touchedSecrets), handed over so that it need not read
-// the file when the records themselves are not.
-func (res *regResult) touched() map[string][]string {
-	keys := map[string]bool{}
-	for _, e := range res.report.Patches {
-		for _, c := range e.Changes {
-			keys[c.Key] = true
-		}
-	}
-	m := map[string][]string{}
-	if res.privacy == nil || len(keys) == 0 {
-		return m
-	}
-	var all []string
-	for _, i := range res.active {
-		r := &res.table.Records[i]
-		if !keys[r.Get(res.keyCol)] {
-			continue
-		}
-		all = r.AppendValues(all[:0])
-		var vs []string
-		for f, v := range all {
-			if res.privacy.IsSensitive(res.table.Fields[f]) {
-				vs = append(vs, v)
-			}
-		}
-		m[all[res.keyCol]] = vs
-	}
-	return m
-}
-
-// memoSeed is what the memo gets for the file just written.
-type memoSeed struct {
-	rows   *regRows
-	rowIdx []int
+	return coltable.Write(w, t.Fields, len(res.active), func(k int) int { return lines[k] },
+		func(k, c int) string { return t.Records[res.active[k]].Get(c) })
 }

@@ -1,40 +1,30 @@
 package stages
 
 import (
+	"fmt"
 	"io"
-	"slices"
 
+	"bethel/pkg/coltable"
 	"bethel/pkg/csvio"
-	"bethel/pkg/patch"
 	"bethel/pkg/stage"
 )
 
 // regScanner reads chosen columns of a normalized registrations file row
 // by row, values as they are (csvio.Reader undoes the file's formula
-// escaping; undoing it twice would turn '=x into =x). The
-// roster and the duplicate report need personal columns the shared memo
-// does not keep; parsing the whole file again cost each of them about as
-// much as the rest of its work. When the registrations stage wrote that
-// file in this process, it handed over its records (regMemo's full view),
-// and the scanner reads them instead: the same values in the same order,
-// since the file is exactly those records written out.
+// escaping; undoing it twice would turn '=x into =x). When the node lists
+// the file's column table (registrations.table), the scanner reads the
+// columns from it: the roster and the duplicate report need a few
+// personal columns, and parsing the whole file cost each of them about as
+// much as the rest of its work.
 type regScanner struct {
 	cells []string
 	row   int
-	// From the handed-over records:
-	full *regFull
-	fidx []int
-	all  []string
+	// From the column table:
+	cols []*coltable.Column
+	n    int
 	// From the file:
 	cr  *csvio.Reader
 	idx []int
-}
-
-// regFull is the registrations stage's result as the file it wrote holds
-// it: row i of the file is t.Records[active[i]]. It is read-only.
-type regFull struct {
-	t      *patch.Table
-	active []int
 }
 
 // scanRegistrations opens file (an input of r) for cols. A column the file
@@ -42,19 +32,21 @@ type regFull struct {
 // the file, if one was opened.
 func scanRegistrations(r *stage.Run, file string, cols ...string) (s *regScanner, close func(), err error) {
 	s = &regScanner{cells: make([]string, len(cols))}
-	if full := regMemo.fullView(file, r.Sum); full != nil {
-		s.full = full
+	if tab := regTableOf(r, file); tab != "" {
+		t, closeT, err := openRegTable(r.FS, tab)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer closeT()
 		for _, c := range cols {
-			i := slices.Index(full.t.Fields, c)
-			if i < 0 {
-				s.full = nil
-				break
+			col, err := t.Column(c)
+			if err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", tab, err)
 			}
-			s.fidx = append(s.fidx, i)
+			s.cols = append(s.cols, col)
 		}
-		if s.full != nil {
-			return s, func() {}, nil
-		}
+		s.n = t.Len()
+		return s, func() {}, nil
 	}
 	f, err := r.FS.Open(file)
 	if err != nil {
@@ -74,23 +66,12 @@ func scanRegistrations(r *stage.Run, file string, cols ...string) (s *regScanner
 // Next returns the next row's cells in the order of cols, valid until the
 // next call, or io.EOF after the last row.
 func (s *regScanner) Next() ([]string, error) {
-	if s.full != nil {
-		if s.row >= len(s.full.active) {
+	if s.cols != nil || s.cr == nil {
+		if s.row >= s.n {
 			return nil, io.EOF
 		}
-		rec := &s.full.t.Records[s.full.active[s.row]]
-		if 2*len(s.fidx) < len(s.full.t.Fields) {
-			// Fewer than half the columns (the duplicate report's five): a
-			// Get each costs less than decoding them all (100,000 records:
-			// 1.5 ms a column, against 18 ms for all 22).
-			for k, f := range s.fidx {
-				s.cells[k] = rec.Get(f)
-			}
-		} else {
-			s.all = rec.AppendValues(s.all[:0])
-			for k, f := range s.fidx {
-				s.cells[k] = s.all[f]
-			}
+		for k, c := range s.cols {
+			s.cells[k] = c.At(s.row)
 		}
 		s.row++
 		return s.cells, nil
@@ -107,35 +88,26 @@ func (s *regScanner) Next() ([]string, error) {
 }
 
 // NextWhere is Next for the rows whose first cell is in keep, skipping the
-// others without decoding them from the handed-over records (a patch
-// touches a few of a hundred thousand).
+// others.
 func (s *regScanner) NextWhere(keep map[string]bool) ([]string, error) {
-	if s.full == nil {
-		for {
-			v, err := s.Next()
-			if err != nil || keep[v[0]] {
-				return v, err
-			}
+	for {
+		v, err := s.Next()
+		if err != nil || keep[v[0]] {
+			return v, err
 		}
 	}
-	for ; s.row < len(s.full.active); s.row++ {
-		if keep[s.full.t.Records[s.full.active[s.row]].Get(s.fidx[0])] {
-			return s.Next()
-		}
-	}
-	return nil, io.EOF
 }
 
-// Len is the number of rows when known in advance (handed-over records),
-// else -1: callers size their tables with it.
+// Len is the number of rows when known in advance (a column table), else
+// -1: callers size their tables with it.
 func (s *regScanner) Len() int {
-	if s.full != nil {
-		return len(s.full.active)
+	if s.cr == nil {
+		return s.n
 	}
 	return -1
 }
 
 // Stable reports whether the cells Next returns stay valid after the next
-// call (the handed-over records' values do; a parsed file's do not), so
-// that a caller keeping them can skip copying.
-func (s *regScanner) Stable() bool { return s.full != nil }
+// call (a column table's values do; a parsed file's do not), so that a
+// caller keeping them can skip copying.
+func (s *regScanner) Stable() bool { return s.cr == nil }

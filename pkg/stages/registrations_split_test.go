@@ -14,8 +14,6 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/zeebo/blake3"
-
 	"bethel/pkg/lineage"
 	"bethel/pkg/patch"
 	"bethel/pkg/stage"
@@ -237,76 +235,85 @@ func TestMappedDamaged(t *testing.T) {
 	}
 }
 
-// TestSeededMemo: the columns the patching half hands to the summaries
-// (memoColumns) are exactly what parsing the file it wrote gives.
-func TestSeededMemo(t *testing.T) {
+const tablePath = "out/private/registrations.table"
+
+// runSplitTable is runSplit with the patching half writing the column
+// table too; it returns the workspace with both outputs laid over it.
+func runSplitTable(t *testing.T, fsys fstest.MapFS) fstest.MapFS {
+	t.Helper()
+	mr, mrr := workspaceRun(t, fsys, "registrations-map", regInputs[:3], []string{mappedPath}, "")
+	if err := (registrationsMap{}).Run(context.Background(), mr); err != nil {
+		t.Fatal(err)
+	}
+	fsys[mappedPath] = &fstest.MapFile{Data: mrr.outputs[mappedPath].Bytes()}
+	pr, prr := workspaceRun(t, fsys, "registrations", []string{mappedPath, "config/fields.toml", "config/bethels.csv", "config/privacy.toml"},
+		append(append([]string{}, regOutputs...), tablePath), "patches/registrations/*.toml")
+	if err := (registrationsPatch{}).Run(context.Background(), pr); err != nil {
+		t.Fatal(err)
+	}
+	fsys[regOutputs[0]] = &fstest.MapFile{Data: prr.outputs[regOutputs[0]].Bytes()}
+	fsys[tablePath] = &fstest.MapFile{Data: prr.outputs[tablePath].Bytes()}
+	return fsys
+}
+
+// TestTableMatchesFile: the column table the patching half writes holds
+// exactly what parsing the file it wrote gives: every column, every
+// row's line (records with line breaks span several) and data row.
+func TestTableMatchesFile(t *testing.T) {
 	for _, dir := range []string{filepath.Join("testdata", "registrations", "small"), "../.."} {
 		fsys := dirFS(t, dir)
 		withEscapedCells(t, fsys)
-		_, prr, err := runSplit(t, fsys)
+		fsys = runSplitTable(t, fsys)
+		want, wantIdx, err := parseRegistrations(context.Background(), fsys, regOutputs[0], testSchema(t).Names(), false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := prr.outputs[regOutputs[0]].Bytes()
-		regMemo.mu.Lock()
-		e := regMemo.entry
-		regMemo.mu.Unlock()
-		if e == nil || e.key.content != blake3.Sum256(out) || e.key.file != regOutputs[0] {
-			t.Fatalf("%s: no seeded entry for the written file", dir)
-		}
-		want, wantIdx, err := parseRegistrations(context.Background(), fstest.MapFS{regOutputs[0]: {Data: out}}, regOutputs[0], regMemoColumns, true)
+		got, gotIdx, err := readRegTable(fsys, regOutputs[0], tablePath, testSchema(t).Names())
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := e.rows
 		if got.n != want.n || got.file != want.file || !reflect.DeepEqual(got.header, want.header) ||
-			!reflect.DeepEqual(got.lines, want.lines) || !reflect.DeepEqual(got.rowIdx, want.rowIdx) || !reflect.DeepEqual(e.rowIdx, wantIdx) {
-			t.Fatalf("%s: seeded rows differ in shape", dir)
+			!reflect.DeepEqual(got.lines, want.lines) || !reflect.DeepEqual(got.rowIdx, want.rowIdx) || !reflect.DeepEqual(gotIdx, wantIdx) {
+			t.Fatalf("%s: the table differs from the file in shape", dir)
 		}
-		for _, c := range regMemoColumns {
+		for c := range want.cols {
 			for i := 0; i < want.n; i++ {
 				if g, w := got.col(c).at(i), want.col(c).at(i); g != w {
-					t.Fatalf("%s: %s row %d: seeded %q, parsed %q", dir, c, i, g, w)
+					t.Fatalf("%s: %s row %d: table %q, file %q", dir, c, i, g, w)
 				}
 			}
 		}
 	}
 }
 
-// TestHandedOverRecords: the roster and the duplicate report read the
-// records the patching half handed over (regMemo's full view) when the
-// engine's hash says the file is the one it wrote, and their outputs and
-// lineage are exactly those of parsing the file; a file with other content
-// is parsed.
-func TestHandedOverRecords(t *testing.T) {
+// TestTableReaders: the roster and the duplicate report read the column
+// table when their node lists it, and their outputs and lineage are
+// exactly those of parsing the file.
+func TestTableReaders(t *testing.T) {
 	for _, dir := range []string{filepath.Join("testdata", "registrations", "small"), "../.."} {
 		fsys := dirFS(t, dir)
 		first := firstRegistrationID(t, fsys)
 		withEscapedCells(t, fsys)
-		_, prr, err := runSplit(t, fsys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		csv := prr.outputs[regOutputs[0]].Bytes()
+		fsys = runSplitTable(t, fsys)
+		csv := fsys[regOutputs[0]].Data
 		if !bytes.Contains(csv, []byte(`"'-Jo, ""JJ"""`)) || !bytes.Contains(csv, []byte("'=HYPERLINK(1)")) || !bytes.Contains(csv, []byte("''=as typed")) {
 			t.Fatalf("%s: the patched cells are not escaped in the file as this test expects", dir)
 		}
-		fsys[regOutputs[0]] = &fstest.MapFile{Data: csv}
-		written := blake3.Sum256(csv)
 		for _, tc := range []struct {
 			s       stage.Stage
 			inputs  []string
 			outputs []string
 			vis     stage.Visibility
+			params  map[string]any
 		}{
-			{roster{}, []string{regOutputs[0], "config/fields.toml", "config/bethels.csv", "config/privacy.toml"}, []string{"out/private/roster.csv"}, stage.Private},
-			{registrationsDuplicates{}, []string{regOutputs[0], "config/fields.toml", "config/privacy.toml"}, []string{"out/summary/duplicates.csv"}, stage.Internal},
+			{roster{}, []string{regOutputs[0], "config/fields.toml", "config/bethels.csv", "config/privacy.toml"}, []string{"out/private/roster.csv"}, stage.Private, rosterParams},
+			{registrationsDuplicates{}, []string{regOutputs[0], "config/fields.toml", "config/privacy.toml"}, []string{"out/summary/duplicates.csv"}, stage.Internal, nil},
 		} {
-			run := func(sum func(string) ([32]byte, bool)) (string, []lineage.Row) {
+			run := func(inputs []string) (string, []lineage.Row) {
 				t.Helper()
 				var out bytes.Buffer
 				rec := &lineage.Recorder{}
-				r := &stage.Run{Node: "n", Inputs: tc.inputs, Outputs: tc.outputs, Visibility: tc.vis, FS: fsys, Sum: sum,
+				r := &stage.Run{Node: "n", Inputs: inputs, Outputs: tc.outputs, Visibility: tc.vis, FS: fsys, Params: tc.params,
 					Create:  func(string) (io.Writer, error) { return &out, nil },
 					Lineage: func(string) *lineage.Recorder { return rec },
 					Warnf:   func(string, ...any) {}}
@@ -319,25 +326,18 @@ func TestHandedOverRecords(t *testing.T) {
 				}
 				return out.String(), rows
 			}
-			engine := func(p string) ([32]byte, bool) { return written, p == regOutputs[0] }
-			if regMemo.fullView(regOutputs[0], engine) == nil {
-				t.Fatalf("%s: the patching half handed over no records", dir)
-			}
-			other := func(string) ([32]byte, bool) { return blake3.Sum256([]byte("other content")), true }
-			if regMemo.fullView(regOutputs[0], other) != nil {
-				t.Fatalf("%s: records handed over for content they were not written as", dir)
-			}
+			withTable := append(append([]string{}, tc.inputs...), tablePath)
 			// NextWhere reads the same rows both ways.
-			where := func(sum func(string) ([32]byte, bool)) [][]string {
+			where := func(inputs []string) [][]string {
 				t.Helper()
-				r := &stage.Run{FS: fsys, Sum: sum}
+				r := &stage.Run{FS: fsys, Inputs: inputs}
 				sc, done, err := scanRegistrations(r, regOutputs[0], "registration_id", "preferred_name", "allergies")
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer done()
-				if (sum != nil) != sc.Stable() {
-					t.Fatalf("%s: handed-over records used: %v, want %v", dir, sc.Stable(), sum != nil)
+				if (len(inputs) == len(withTable)) != sc.Stable() {
+					t.Fatalf("%s: table used: %v", dir, sc.Stable())
 				}
 				keep := map[string]bool{first: true, "no such id": true}
 				var rows [][]string
@@ -352,16 +352,16 @@ func TestHandedOverRecords(t *testing.T) {
 					rows = append(rows, slices.Clone(v))
 				}
 			}
-			if got, want := where(engine), where(nil); len(want) != 1 || !reflect.DeepEqual(got, want) {
-				t.Errorf("%s: NextWhere over the handed-over records %q, over the file %q", dir, got, want)
+			if got, want := where(withTable), where(tc.inputs); len(want) != 1 || !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: NextWhere over the table %q, over the file %q", dir, got, want)
 			}
-			gotOut, gotLin := run(engine)
-			wantOut, wantLin := run(nil)
+			gotOut, gotLin := run(withTable)
+			wantOut, wantLin := run(tc.inputs)
 			if gotOut != wantOut {
-				t.Errorf("%s: %s: output from the handed-over records differs from parsing the file", dir, tc.s.Name())
+				t.Errorf("%s: %s: output from the table differs from parsing the file", dir, tc.s.Name())
 			}
 			if !reflect.DeepEqual(gotLin, wantLin) {
-				t.Errorf("%s: %s: lineage from the handed-over records differs from parsing the file", dir, tc.s.Name())
+				t.Errorf("%s: %s: lineage from the table differs from parsing the file", dir, tc.s.Name())
 			}
 		}
 	}
@@ -438,24 +438,4 @@ func FuzzReadMapped(f *testing.F) {
 			}
 		}
 	})
-}
-
-// TestHandoverCap: records larger than regFullMaxBytes are not kept for
-// the next stages (they parse the file), while the touched records'
-// values, a few strings, still are.
-func TestHandoverCap(t *testing.T) {
-	defer func(n int) { regFullMaxBytes = n }(regFullMaxBytes)
-	regFullMaxBytes = 100
-	_, prr, err := runSplit(t, dirFS(t, filepath.Join("testdata", "registrations", "small")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := blake3.Sum256(prr.outputs[regOutputs[0]].Bytes())
-	engine := func(string) ([32]byte, bool) { return sum, true }
-	if regMemo.fullView(regOutputs[0], engine) != nil {
-		t.Error("records over the cap handed over")
-	}
-	if regMemo.touchedView(regOutputs[0], engine) == nil {
-		t.Error("the touched records' values were not handed over")
-	}
 }

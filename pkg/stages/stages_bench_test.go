@@ -44,9 +44,6 @@ func BenchmarkNode(b *testing.B) {
 		}
 		st, _ := Registry().Lookup(n.Stage)
 		for i := 0; i < b.N; i++ {
-			regMemo.mu.Lock()
-			regMemo.entry = nil
-			regMemo.mu.Unlock()
 			r := &stage.Run{Node: n.Name, Inputs: n.InputFiles, Patches: n.PatchFiles, Outputs: n.Outputs,
 				Visibility: n.Visibility, Params: n.Params, FS: os.DirFS(dir),
 				Create:  func(string) (io.Writer, error) { return io.Discard, nil },

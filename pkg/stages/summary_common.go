@@ -1,19 +1,18 @@
 package stages
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"io/fs"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"unsafe"
 
+	"bethel/pkg/coltable"
 	"bethel/pkg/csvio"
 	"bethel/pkg/lineage"
 	"bethel/pkg/pos"
@@ -111,223 +110,106 @@ func (c *regCol) add(v string) {
 // readRegistrations reads the named canonical columns of the node's
 // registrations input, every record as the file holds it (the
 // registrations stage writes active ones only; summary.count filters by
-// the status role itself). rowIdx maps
-// each kept row to its 0-based data row in the file, for lineage refs.
+// the status role itself). rowIdx maps each row to its 0-based data row in
+// the file, for lineage refs. The result is read-only.
 //
-// The summaries, the program and the public tables all read the same
-// normalized file, which at a million rows costs far more to parse than
-// to count; so the columns they use are parsed once per file content and
-// shared (see regMemo). The result is read-only.
+// When the node also lists the registrations node's column table
+// (registrations.table beside registrations.csv, package coltable), the
+// columns are read from it: the few a stage needs, already split,
+// instead of parsing the whole file again.
 func readRegistrations(ctx context.Context, r *stage.Run, cols ...string) (*regRows, []int, error) {
 	file, err := r.Input(RegistrationsFile)
 	if err != nil {
 		return nil, nil, err
 	}
-	shared := true
-	for _, c := range cols {
-		if !contains1(regMemoColumns, c) {
-			shared = false
-		}
+	if tab := regTableOf(r, file); tab != "" {
+		return readRegTable(r.FS, file, tab, cols)
 	}
-	if !shared {
-		return parseRegistrations(ctx, r.FS, file, cols, false)
+	return parseRegistrations(ctx, r.FS, file, cols, false)
+}
+
+// regTableSuffix names the column table the registrations node writes
+// beside its CSV.
+const regTableSuffix = ".table"
+
+// regTableOf is the column table of the registrations file csv among the
+// node's inputs, or "".
+func regTableOf(r *stage.Run, csv string) string {
+	want := strings.TrimSuffix(csv, ".csv") + regTableSuffix
+	if slices.Contains(r.Inputs, want) {
+		return want
 	}
-	rr, rowIdx, err := regMemo.get(ctx, r.FS, file, r.Sum)
+	return ""
+}
+
+// readRegTable reads cols from the column table of file. Its lines are
+// file's lines, its rows file's data rows.
+func readRegTable(fsys fs.FS, file, table string, cols []string) (*regRows, []int, error) {
+	t, closeT, err := openRegTable(fsys, table)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer closeT()
 	var missing []string
 	for _, c := range cols {
-		if _, ok := rr.cols[c]; !ok {
+		if !slices.Contains(t.Names, c) {
 			missing = append(missing, fmt.Sprintf("%q", c))
 		}
 	}
 	if len(missing) > 0 {
 		return nil, nil, pos.Errorf(pos.Pos{File: file, Line: 1}, "missing required %s %s (header has %s)",
-			plural(len(missing), "column", "columns"), strings.Join(missing, ", "), strings.Join(rr.header, ", "))
+			plural(len(missing), "column", "columns"), strings.Join(missing, ", "), strings.Join(t.Names, ", "))
+	}
+	n := t.Len()
+	rr := &regRows{file: file, header: t.Names, cols: map[string]*regCol{}, n: n, lines: t.Lines, rowIdx: make([]int32, n)}
+	rowIdx := make([]int, n)
+	for i := range rowIdx {
+		rowIdx[i] = i
+		rr.rowIdx[i] = int32(i)
+	}
+	for _, c := range cols {
+		col, err := t.Column(c)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", table, err)
+		}
+		// A non-nil index marks a dictionary column; nothing is added to
+		// a column read from a table.
+		rr.cols[c] = &regCol{dict: col.Dict, codes: col.Codes, index: map[string]uint32{}}
 	}
 	return rr, rowIdx, nil
 }
 
-func contains1(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
+// openRegTable opens a column table for reading its columns at their
+// offsets; close releases it.
+func openRegTable(fsys fs.FS, table string) (*coltable.Table, func(), error) {
+	f, err := fsys.Open(table)
+	if err != nil {
+		return nil, nil, err
 	}
-	return false
-}
-
-// regMemoColumns are the columns shared between stages.
-var regMemoColumns = []string{"registration_id", "submitted_at", "bethel", "member_type", "banquet_meal", "tshirt_size",
-	"days_attending", "housing", "dietary_needs", "allergies", "payment_status"}
-
-// regMemo remembers the parsed columns of the last registrations file,
-// keyed by its content (size and a 64-bit hash of every byte: hashing is
-// ~20 times cheaper than parsing). Stages running at the same time wait
-// for one parse. Only one file is kept, so a long-running `bethel watch`
-// holds at most one parse in memory; a cancelled parse is not kept.
-var regMemo = &memo{}
-
-type memo struct {
-	mu    sync.Mutex
-	seed  maphash.Seed
-	entry *memoEntry
-}
-
-// errMemoInterrupted marks an entry whose parse never finished.
-var errMemoInterrupted = errors.New("parse interrupted")
-
-type memoEntry struct {
-	key    memoKey
-	done   chan struct{}
-	rows   *regRows
-	rowIdx []int
-	err    error
-	// full is every column, when the stage that wrote the file handed
-	// over its records (see regScanner).
-	full *regFull
-	// touched is the sensitive values of every record a patch changed,
-	// by key (see regResult.touched), when the writing stage handed it over.
-	touched map[string][]string
-}
-
-// memoKey names a file's content: by the engine's BLAKE3 of it when the
-// engine gave one (stage.Run.Sum), otherwise by its size and a 64-bit hash
-// of every byte read here.
-type memoKey struct {
-	file    string
-	content [32]byte
-	size    int64
-	sum     uint64
-}
-
-func (m *memo) get(ctx context.Context, fsys fs.FS, file string, engineSum func(string) ([32]byte, bool)) (*regRows, []int, error) {
-	m.mu.Lock()
-	if m.entry == nil {
-		m.seed = maphash.MakeSeed()
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
 	}
-	seed := m.seed
-	m.mu.Unlock()
-	var key memoKey
-	if sum, ok := callSum(engineSum, file); ok {
-		key = memoKey{file: file, content: sum, size: -1}
-	} else {
-		var err error
-		if key, err = hashFile(fsys, file, seed); err != nil {
+	ra, ok := f.(io.ReaderAt)
+	if !ok {
+		b, err := io.ReadAll(f)
+		f.Close()
+		if err != nil {
 			return nil, nil, err
 		}
-	}
-	m.mu.Lock()
-	if e := m.entry; e != nil && e.key == key {
-		m.mu.Unlock()
-		select {
-		case <-e.done:
-		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+		t, err := coltable.Read(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", table, err)
 		}
-		if e.err != nil && (errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded) || e.err == errMemoInterrupted) {
-			// The stage that parsed was cancelled or failed, not this
-			// one: parse anew.
-			return parseRegistrations(ctx, fsys, file, regMemoColumns, true)
-		}
-		return e.rows, e.rowIdx, e.err
+		return t, func() {}, nil
 	}
-	e := &memoEntry{key: key, done: make(chan struct{})}
-	m.entry = e
-	m.mu.Unlock()
-	finished := false
-	defer func() {
-		// Waiters must never hang: on a panic (the engine recovers it as
-		// the node's failure) or a cancelled parse, release them and
-		// forget the entry.
-		if !finished {
-			e.err = errMemoInterrupted
-		}
-		if !finished || (e.err != nil && ctx.Err() != nil) {
-			m.mu.Lock()
-			if m.entry == e {
-				m.entry = nil
-			}
-			m.mu.Unlock()
-		}
-		if !finished {
-			close(e.done)
-		}
-	}()
-	e.rows, e.rowIdx, e.err = parseRegistrations(ctx, fsys, file, regMemoColumns, true)
-	finished = true
-	close(e.done)
-	return e.rows, e.rowIdx, e.err
-}
-
-// put remembers rows under key, as if a stage had parsed them: the stage
-// that wrote the file hands over what it knows instead (memoColumns), and
-// its records (full) for the stages that read other columns.
-func (m *memo) put(key memoKey, rows *regRows, rowIdx []int, full *regFull, touched map[string][]string) {
-	e := &memoEntry{key: key, done: make(chan struct{}), rows: rows, rowIdx: rowIdx, full: full, touched: touched}
-	close(e.done)
-	m.mu.Lock()
-	if m.entry == nil {
-		m.seed = maphash.MakeSeed()
-	}
-	m.entry = e
-	m.mu.Unlock()
-}
-
-// fullView returns the records handed over for file, if the engine's
-// hash of it (engineSum) names the content they were written as. Without
-// the engine's hash there is no cheap way to tell, and the caller parses.
-func (m *memo) fullView(file string, engineSum func(string) ([32]byte, bool)) *regFull {
-	if e := m.written(file, engineSum); e != nil {
-		return e.full
-	}
-	return nil
-}
-
-// touchedView is fullView for the touched records' sensitive values.
-func (m *memo) touchedView(file string, engineSum func(string) ([32]byte, bool)) map[string][]string {
-	if e := m.written(file, engineSum); e != nil {
-		return e.touched
-	}
-	return nil
-}
-
-// written is the entry a stage put for file, if the engine's hash of file
-// names the content it was written as.
-func (m *memo) written(file string, engineSum func(string) ([32]byte, bool)) *memoEntry {
-	sum, ok := callSum(engineSum, file)
-	if !ok {
-		return nil
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if e := m.entry; e != nil && e.key == (memoKey{file: file, content: sum, size: -1}) {
-		return e
-	}
-	return nil
-}
-
-func callSum(sum func(string) ([32]byte, bool), file string) ([32]byte, bool) {
-	if sum == nil {
-		return [32]byte{}, false
-	}
-	return sum(file)
-}
-
-func hashFile(fsys fs.FS, file string, seed maphash.Seed) (memoKey, error) {
-	f, err := fsys.Open(file)
+	t, err := coltable.Read(ra, st.Size())
 	if err != nil {
-		return memoKey{}, err
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", table, err)
 	}
-	defer f.Close()
-	var h maphash.Hash
-	h.SetSeed(seed)
-	n, err := io.Copy(&h, f)
-	if err != nil {
-		return memoKey{}, err
-	}
-	return memoKey{file: file, size: n, sum: h.Sum64()}, nil
+	return t, func() { f.Close() }, nil
 }
 
 // parseRegistrations reads cols of file; with optional, columns missing

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -329,46 +328,20 @@ func TestSummaryJSON(t *testing.T) {
 	}
 }
 
-// TestSharedParse: stages reading one file at once share a parse; a file
-// with the same path and other content is parsed anew.
-func TestSharedParse(t *testing.T) {
+// TestReadRegistrations: the registrations are read as the file holds
+// them; a column the file lacks is an error naming it.
+func TestReadRegistrations(t *testing.T) {
 	fsys := sumFS()
 	run := func(fsys fstest.MapFS) *stage.Run {
 		return &stage.Run{Node: "n", Inputs: regIn, FS: fsys}
 	}
-	var wg sync.WaitGroup
-	got := make([]*regRows, 8)
-	for i := range got {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			rr, _, err := readRegistrations(context.Background(), run(fsys), "bethel", "member_type")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			got[i] = rr
-		}(i)
-	}
-	wg.Wait()
-	for _, rr := range got[1:] {
-		if rr != got[0] {
-			t.Fatal("concurrent readers parsed the same content twice")
-		}
-	}
-	if got[0].n != 5 || got[0].col("bethel").at(2) != "21" || got[0].col("registration_id").at(3) != "R-4" {
-		t.Fatalf("parsed %d rows: %q %q", got[0].n, got[0].col("bethel").at(2), got[0].col("registration_id").at(3))
-	}
-	other := sumFS()
-	other["out/private/registrations.csv"] = &fstest.MapFile{Data: []byte(strings.Replace(sumRegs, "R-1,12,", "R-1,21,", 1))}
-	rr, _, err := readRegistrations(context.Background(), run(other), "bethel")
+	rr, _, err := readRegistrations(context.Background(), run(fsys), "bethel", "registration_id")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rr == got[0] || rr.col("bethel").at(0) != "21" {
-		t.Fatal("changed content served from the old parse")
+	if rr.n != 5 || rr.col("bethel").at(2) != "21" || rr.col("registration_id").at(3) != "R-4" {
+		t.Fatalf("parsed %d rows: %q %q", rr.n, rr.col("bethel").at(2), rr.col("registration_id").at(3))
 	}
-	// A column the file lacks is an error naming it, shared parse or not.
 	if _, _, err := readRegistrations(context.Background(), run(fsys), "member_type", "photo_consent"); err == nil {
 		t.Fatal("missing column accepted")
 	}

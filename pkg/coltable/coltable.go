@@ -1,0 +1,304 @@
+// Package coltable is a columnar table file: the registrations node writes
+// one beside out/private/registrations.csv, declared as its output, so
+// that the stages downstream read the few columns they need, already
+// split and dictionary-coded, instead of parsing the CSV again. Every byte
+// a stage reads is then an artifact the engine hashed; nothing is handed
+// from stage to stage in memory.
+//
+// File format (integers are unsigned varints, str is a varint length and
+// the bytes):
+//
+//	"bethel coltable 1\n"
+//	ncols, str name[ncols]
+//	nrows, then per row the line of the CSV it is written on, as the
+//	    difference from the previous row's line (the header is line 1)
+//	per column: the byte length of its block
+//	per column, its block: ndict, str value[ndict] (in order of first
+//	    use), width (1, 2 or 4), then nrows codes of width bytes each,
+//	    little-endian
+//
+// A reader reads the header, then only the blocks of the columns asked
+// for, at their offsets.
+package coltable
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// Magic starts every table file.
+const Magic = "bethel coltable 1\n"
+
+// maxHeader bounds what Read believes of a header's counts.
+const maxHeader = 1 << 30
+
+// ErrCorrupt is a file that is not a table, or a damaged one.
+var ErrCorrupt = errors.New("not a column table, or a damaged one; rebuild it (bethel make)")
+
+// Write writes a table of n rows: names are the columns, line(i) the CSV
+// line row i is written on, value(i, c) the value of row i in column c.
+func Write(w io.Writer, names []string, n int, line func(i int) int, value func(i, c int) string) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	var b []byte
+	str := func(b []byte, s string) []byte { return append(binary.AppendUvarint(b, uint64(len(s))), s...) }
+	b = append(b, Magic...)
+	b = binary.AppendUvarint(b, uint64(len(names)))
+	for _, s := range names {
+		b = str(b, s)
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	prev := 1
+	for i := 0; i < n; i++ {
+		l := line(i)
+		if l <= prev {
+			return fmt.Errorf("coltable: row %d on line %d, not after line %d", i, l, prev)
+		}
+		b = binary.AppendUvarint(b, uint64(l-prev))
+		prev = l
+	}
+	blocks := make([][]byte, len(names))
+	for c := range names {
+		index := map[string]uint32{}
+		var dict []string
+		codes := make([]uint32, n)
+		for i := 0; i < n; i++ {
+			v := value(i, c)
+			code, ok := index[v]
+			if !ok {
+				code = uint32(len(dict))
+				index[v] = code
+				dict = append(dict, v)
+			}
+			codes[i] = code
+		}
+		var blk []byte
+		blk = binary.AppendUvarint(blk, uint64(len(dict)))
+		for _, v := range dict {
+			blk = str(blk, v)
+		}
+		width := widthOf(len(dict))
+		blk = append(blk, byte(width))
+		for _, code := range codes {
+			switch width {
+			case 1:
+				blk = append(blk, byte(code))
+			case 2:
+				blk = binary.LittleEndian.AppendUint16(blk, uint16(code))
+			default:
+				blk = binary.LittleEndian.AppendUint32(blk, code)
+			}
+		}
+		blocks[c] = blk
+		b = binary.AppendUvarint(b, uint64(len(blk)))
+	}
+	bw.Write(b)
+	for _, blk := range blocks {
+		bw.Write(blk)
+	}
+	return bw.Flush()
+}
+
+func widthOf(ndict int) int {
+	switch {
+	case ndict <= 1<<8:
+		return 1
+	case ndict <= 1<<16:
+		return 2
+	}
+	return 4
+}
+
+// Table is a table file's header: its columns, rows and lines.
+type Table struct {
+	// Names are the columns in file order.
+	Names []string
+	// Lines are the CSV lines of the rows.
+	Lines []int32
+	r     io.ReaderAt
+	// offs and lens locate each column's block.
+	offs, lens []int64
+}
+
+// Len is the number of rows.
+func (t *Table) Len() int { return len(t.Lines) }
+
+// Column is one decoded column: row i holds Dict[Codes[i]].
+type Column struct {
+	Dict  []string
+	Codes []uint32
+}
+
+// At returns row i's value.
+func (c *Column) At(i int) string { return c.Dict[c.Codes[i]] }
+
+// Read reads a table's header from r, whose size is size.
+func Read(r io.ReaderAt, size int64) (*Table, error) {
+	// The header is read in growing chunks: its size is known only once
+	// it is parsed.
+	chunk := int64(64 << 10)
+	for {
+		n := min(chunk, size)
+		buf := make([]byte, n)
+		if _, err := r.ReadAt(buf, 0); err != nil && !(errors.Is(err, io.EOF) && n == size) {
+			return nil, err
+		}
+		t, end, err := parseHeader(buf)
+		if err == errShort && n < size {
+			chunk *= 4
+			continue
+		}
+		if err != nil {
+			return nil, ErrCorrupt
+		}
+		t.r = r
+		off := int64(end)
+		for i := range t.lens {
+			t.offs[i] = off
+			off += t.lens[i]
+		}
+		if off != size {
+			return nil, ErrCorrupt
+		}
+		return t, nil
+	}
+}
+
+var errShort = errors.New("short")
+
+func parseHeader(b []byte) (*Table, int, error) {
+	if len(b) < len(Magic) {
+		return nil, 0, errShort
+	}
+	if string(b[:len(Magic)]) != Magic {
+		return nil, 0, ErrCorrupt
+	}
+	p := len(Magic)
+	var err error
+	u := func() uint64 {
+		if err != nil {
+			return 0
+		}
+		v, k := binary.Uvarint(b[p:])
+		if k <= 0 {
+			if k == 0 {
+				err = errShort
+			} else {
+				err = ErrCorrupt
+			}
+			return 0
+		}
+		p += k
+		return v
+	}
+	t := &Table{}
+	nc := u()
+	if nc > maxHeader {
+		return nil, 0, ErrCorrupt
+	}
+	for i := uint64(0); i < nc && err == nil; i++ {
+		l := u()
+		if err == nil && l > uint64(len(b)-p) {
+			err = errShort
+			if l > maxHeader {
+				err = ErrCorrupt
+			}
+		}
+		if err != nil {
+			break
+		}
+		t.Names = append(t.Names, string(b[p:p+int(l)]))
+		p += int(l)
+	}
+	nr := u()
+	if nr > maxHeader {
+		return nil, 0, ErrCorrupt
+	}
+	line := uint64(1)
+	for i := uint64(0); i < nr && err == nil; i++ {
+		d := u()
+		if d == 0 || line+d > 1<<31-1 {
+			if err == nil {
+				err = ErrCorrupt
+			}
+			break
+		}
+		line += d
+		t.Lines = append(t.Lines, int32(line))
+	}
+	for i := uint64(0); i < nc && err == nil; i++ {
+		t.lens = append(t.lens, int64(u()))
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	t.offs = make([]int64, len(t.lens))
+	return t, p, nil
+}
+
+// Column reads and decodes the named column.
+func (t *Table) Column(name string) (*Column, error) {
+	c := slices.Index(t.Names, name)
+	if c < 0 {
+		return nil, fmt.Errorf("no column %q (the table has %v)", name, t.Names)
+	}
+	blk := make([]byte, t.lens[c])
+	if _, err := t.r.ReadAt(blk, t.offs[c]); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	col, ok := decodeBlock(blk, len(t.Lines))
+	if !ok {
+		return nil, ErrCorrupt
+	}
+	return col, nil
+}
+
+func decodeBlock(b []byte, n int) (*Column, bool) {
+	p := 0
+	nd, k := binary.Uvarint(b)
+	if k <= 0 || nd > uint64(len(b)) {
+		return nil, false
+	}
+	p += k
+	col := &Column{Dict: make([]string, nd)}
+	// One string holds every dictionary value; they are slices of it.
+	all := string(b)
+	for i := range col.Dict {
+		l, k := binary.Uvarint(b[p:])
+		if k <= 0 || l > uint64(len(b)-p-k) {
+			return nil, false
+		}
+		p += k
+		col.Dict[i] = all[p : p+int(l)]
+		p += int(l)
+	}
+	if p >= len(b) {
+		return nil, false
+	}
+	width := int(b[p])
+	p++
+	if width != widthOf(int(nd)) || len(b)-p != width*n {
+		return nil, false
+	}
+	col.Codes = make([]uint32, n)
+	for i := range col.Codes {
+		var code uint32
+		switch width {
+		case 1:
+			code = uint32(b[p])
+		case 2:
+			code = uint32(binary.LittleEndian.Uint16(b[p:]))
+		default:
+			code = binary.LittleEndian.Uint32(b[p:])
+		}
+		p += width
+		if code >= uint32(nd) {
+			return nil, false
+		}
+		col.Codes[i] = code
+	}
+	return col, true
+}
