@@ -19,6 +19,7 @@ import (
 	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/pos"
+	"bethel/pkg/schema"
 	"bethel/pkg/stage"
 	"bethel/pkg/stages"
 )
@@ -114,6 +115,9 @@ func runPatchCmd(ctx context.Context, env *Env, args []string) error {
 	if err := checkFields(req, cur, table); err != nil {
 		return err
 	}
+	if err := canonicalValues(req, root, p.Fields); err != nil {
+		return err
+	}
 	entry := &newPatch{req: req, reason: *reason, author: *author, date: now.Format("2006-01-02")}
 	switch req.kind {
 	case patch.Set, patch.Drop:
@@ -179,7 +183,14 @@ func runPatchCmd(ctx context.Context, env *Env, args []string) error {
 		return &ExitError{Code: 1, Err: fmt.Errorf("patch: refused, nothing written: %s", msg)}
 	}
 	if *dryRun {
-		fmt.Fprintf(env.Stdout, "# would append to %s:\n\n%s\n", rel, text)
+		shown := text
+		if !*showPrivate {
+			// The terminal gets no private value the organizer did not
+			// type: a sensitive field's current value in expect (and,
+			// alike, its new one) is withheld unless asked for.
+			shown = entry.withhold(sensitiveFields(root, p.Fields)).toml()
+		}
+		fmt.Fprintf(env.Stdout, "# would append to %s:\n\n%s\n", rel, shown)
 		printChanges(env.Stdout, e, *showPrivate)
 		return nil
 	}
@@ -380,6 +391,70 @@ func hasField(fs []patch.Field, name string) bool {
 		}
 	}
 	return false
+}
+
+// canonicalValues turns each value into its field's canonical form by the
+// field declarations (tshirt_size=xl is XL, a date in any form the export
+// takes is YYYY-MM-DD), before anything is written; a value the field does
+// not allow is refused with the allowed ones and the closest. Fields the
+// declarations do not have (a session's) and directory lookups are left to
+// the stage's own check, which evaluates the entry next.
+func canonicalValues(req *patchRequest, root, fieldsFile string) error {
+	if fieldsFile == "" {
+		return nil
+	}
+	sc, err := schema.Load(os.DirFS(root), fieldsFile)
+	if err != nil {
+		return err
+	}
+	for i, v := range req.values {
+		f := sc.Field(v.Name)
+		if f == nil || f.Reference != nil {
+			continue
+		}
+		c, err := f.Canonical(v.Value.Scalar)
+		if err != nil {
+			return &ExitError{Code: 1, Err: fmt.Errorf("patch: refused, nothing written: %s: %w", v.Name, err)}
+		}
+		req.values[i].Value.Scalar = c
+	}
+	return nil
+}
+
+// sensitiveFields are the fields the declarations mark sensitive.
+func sensitiveFields(root, fieldsFile string) map[string]bool {
+	out := map[string]bool{}
+	if fieldsFile == "" {
+		return out
+	}
+	sc, err := schema.Load(os.DirFS(root), fieldsFile)
+	if err != nil {
+		return out
+	}
+	for _, n := range sc.Sensitive() {
+		out[n] = true
+	}
+	return out
+}
+
+// withhold is a copy of the entry with sensitive values replaced, for
+// printing.
+func (n *newPatch) withhold(sensitive map[string]bool) *newPatch {
+	hide := func(fs []patch.Field) []patch.Field {
+		out := append([]patch.Field(nil), fs...)
+		for i := range out {
+			if sensitive[out[i].Name] {
+				out[i].Value = patch.Value{Scalar: patch.Withheld}
+			}
+		}
+		return out
+	}
+	c := *n
+	req := *n.req
+	req.values = hide(req.values)
+	c.req = &req
+	c.expect = hide(n.expect)
+	return &c
 }
 
 // closestName is the name nearest to a mistyped one (a few edits away, or
