@@ -42,6 +42,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	if err := printRemoteStatus(ctx, env.Stdout, p); err != nil {
 		return err
 	}
+	printExtraColumns(env.Stdout, p)
 	stale := 0
 	for _, r := range results {
 		switch r.Status {
