@@ -75,7 +75,8 @@ func runMake(ctx context.Context, env *Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stderr, "bethel: waiting for %s running in this workspace\n", who)
 	}
-	pr := &progress{w: env.Stdout, errw: env.Stderr, terminal: env.IsTerminal && !*asJSON, explain: *explain || *dryRun, quiet: *asJSON, dry: *dryRun}
+	pr := &progress{w: env.Stdout, errw: env.Stderr, terminal: env.IsTerminal && !*asJSON, explain: *explain || *dryRun, quiet: *asJSON, dry: *dryRun,
+		scrub: newErrScrubber(p, p.Root)}
 	opts.Events = pr.event
 	res, err := graph.Build(ctx, p, opts)
 	pr.finish()
@@ -115,6 +116,8 @@ type progress struct {
 	// skipped are the nodes not run because a dependency failed: one line
 	// names them all at the end, after the error that matters.
 	skipped []string
+	// scrub withholds private data from errors and warnings (nil: none).
+	scrub *errScrubber
 }
 
 // finish ends the build's output: the status line cleared, then one line
@@ -163,7 +166,7 @@ func (p *progress) event(ev graph.Event) {
 		p.clear()
 	}
 	for _, w := range ev.Warnings {
-		fmt.Fprintf(p.errw, "bethel: %s: %s\n", ev.Node, w)
+		fmt.Fprintf(p.errw, "bethel: %s: %s\n", ev.Node, p.scrub.warning(w))
 	}
 	if len(ev.Stderr) > 0 {
 		for _, line := range strings.Split(strings.TrimRight(string(ev.Stderr), "\n"), "\n") {
@@ -172,7 +175,7 @@ func (p *progress) event(ev graph.Event) {
 	}
 	switch ev.Status {
 	case graph.Failed:
-		fmt.Fprintf(p.errw, "FAILED %s: %v\n", ev.Node, ev.Err)
+		fmt.Fprintf(p.errw, "FAILED %s: %s\n", ev.Node, p.scrub.failure(ev.Err.Error()))
 	case graph.Ran, graph.Restored:
 		if !p.quiet && (!p.terminal || p.explain) {
 			verb := string(ev.Status)

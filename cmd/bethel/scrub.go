@@ -45,3 +45,40 @@ func builtScrubSet(p *pipeline.Pipeline, root string) (*scrub.Set, error) {
 	}
 	return scrub.Union(sets...), nil
 }
+
+// errScrubber withholds private data from what a build prints: a failed
+// node's error against the scrub sets the last build left and the
+// patterns, a warning against the patterns only (stages write warnings
+// without private values, and the sets are read only when a node fails,
+// which keeps a rebuild that warns from reading them every time).
+type errScrubber struct {
+	p    *pipeline.Pipeline
+	root string
+	set  *scrub.Set
+	read bool
+}
+
+func newErrScrubber(p *pipeline.Pipeline, root string) *errScrubber {
+	return &errScrubber{p: p, root: root}
+}
+
+func (e *errScrubber) failure(msg string) string {
+	if e == nil {
+		return msg
+	}
+	if !e.read {
+		e.read = true
+		e.set, _ = builtScrubSet(e.p, e.root) // unreadable: the patterns still apply
+	}
+	out, _ := e.set.Scrub(msg)
+	return out
+}
+
+func (e *errScrubber) warning(msg string) string {
+	if e == nil {
+		return msg
+	}
+	var none *scrub.Set
+	out, _ := none.Scrub(msg)
+	return out
+}

@@ -364,7 +364,7 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 		}
 		fmt.Fprintf(wt.errw, "bethel: waiting for %s running in this workspace\n", who)
 	}
-	pr := &progress{w: out, errw: wt.errw, terminal: wt.env.IsTerminal && !wt.json, quiet: wt.json}
+	pr := &progress{w: out, errw: wt.errw, terminal: wt.env.IsTerminal && !wt.json, quiet: wt.json, scrub: newErrScrubber(wt.p, wt.root)}
 	opts.Events = pr.event
 	var rc *remote.Client
 	sc, err := sharedCacheFor(wt.remote, wt.p, wt.errw)
