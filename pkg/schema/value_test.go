@@ -275,3 +275,27 @@ func FuzzParseDateTime(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCanonical: every field of the sample's declaration maps any text
+// without panicking, and a canonical value maps to itself and passes
+// Check.
+func FuzzCanonical(f *testing.F) {
+	for _, s := range []string{"JD", "Fri; Sat", "All days", "Youth Medium", "$45", "7/2/2011", "N/A", "Bethel 12"} {
+		f.Add(s)
+	}
+	s := sample(f)
+	f.Fuzz(func(t *testing.T, in string) {
+		for _, fl := range s.Fields {
+			v, err := fl.Canonical(in)
+			if err != nil || v == "" || fl.Reference != nil {
+				continue
+			}
+			if v2, err := fl.Canonical(v); err != nil || v2 != v {
+				t.Fatalf("field %s: %q -> %q -> %q, %v", fl.Name, in, v, v2, err)
+			}
+			if err := fl.Check(v); err != nil {
+				t.Fatalf("field %s: canonical %q fails Check: %v", fl.Name, v, err)
+			}
+		}
+	})
+}
