@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/provenance"
 )
@@ -100,7 +101,53 @@ func computeImpact(p *pipeline.Pipeline, root string) *patchImpact {
 	return imp
 }
 
-func printImpact(out io.Writer, imp *patchImpact, reports []nodeReport) {
+// impactValues reads the current value of PATH:ROW:COL targets of CSV
+// outputs, each file once, with the row's key (its first column); a
+// private output's values are withheld unless showPrivate.
+type impactValues struct {
+	p           *pipeline.Pipeline
+	root        string
+	showPrivate bool
+	tables      map[string]*csvTable
+}
+
+func (cv *impactValues) value(target string) (value, key string, ok bool) {
+	m := cellTargetRE.FindStringSubmatch(target)
+	if m == nil || !strings.HasPrefix(m[3], ":") || !strings.HasSuffix(m[1], ".csv") {
+		return "", "", false
+	}
+	path, col := m[1], m[3][1:]
+	row, _ := strconv.Atoi(m[2])
+	if n := cv.p.Producer[path]; n != nil && n.Visibility == "private" && !cv.showPrivate {
+		return patch.Withheld, "", true
+	}
+	t, ok := cv.tables[path]
+	if !ok {
+		t, _ = readTable(cv.root, path)
+		cv.tables[path] = t
+	}
+	if t == nil || row < 2 || row-2 >= len(t.rows) {
+		return "", "", false
+	}
+	c := t.col(col)
+	if c < 0 {
+		return "", "", false
+	}
+	r := t.rows[row-2]
+	return cell(r, c), cell(r, 0), true
+}
+
+func cell(row []string, i int) string {
+	if i < len(row) {
+		return row[i]
+	}
+	return ""
+}
+
+// printImpact lists each patch's cells with their values now: a record's
+// field with its old and new value (from the patch report), a count with
+// the value it has with the patch.
+func printImpact(out io.Writer, imp *patchImpact, reports []nodeReport, cv *impactValues) {
 	fmt.Fprintf(out, "\nCells each patch changed, as FILE:ROW:COLUMN (row 1 is the header; bethel why FILE:ROW:COLUMN explains one)\n")
 	fmt.Fprintf(out, "  (%s)\n", imp.Method)
 	for _, s := range imp.Skipped {
@@ -114,8 +161,27 @@ func printImpact(out io.Writer, imp *patchImpact, reports []nodeReport) {
 				continue
 			}
 			fmt.Fprintf(out, "  %s  %s:%d: %d cells\n", e.ID, e.File, e.Line, len(cells))
-			if len(cells) > 0 {
-				fmt.Fprintf(out, "    %s\n", strings.Join(cells, "\n    "))
+			// A record's field: the patch report knows its old value.
+			old := map[string]string{}
+			for _, c := range e.Changes {
+				if c.Field != "" && c.Op == patch.Set {
+					old[c.Key+"\x00"+c.Field] = c.Old
+				}
+			}
+			for _, c := range cells {
+				v, key, ok := cv.value(c)
+				col := c[strings.LastIndexByte(c, ':')+1:]
+				o, isField := old[key+"\x00"+col]
+				switch {
+				case !ok:
+					fmt.Fprintf(out, "    %s\n", c)
+				case v == patch.Withheld:
+					fmt.Fprintf(out, "    %s  %s\n", c, v)
+				case isField:
+					fmt.Fprintf(out, "    %s  %q -> %q\n", c, o, v)
+				default:
+					fmt.Fprintf(out, "    %s  now %q\n", c, v)
+				}
 			}
 		}
 	}

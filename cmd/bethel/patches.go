@@ -130,7 +130,7 @@ func runPatches(ctx context.Context, env *Env, args []string) error {
 	} else {
 		printPatchReports(env.Stdout, reports)
 		if imp != nil {
-			printImpact(env.Stdout, imp, reports)
+			printImpact(env.Stdout, imp, reports, &impactValues{p: p, root: root, showPrivate: *showPrivate, tables: map[string]*csvTable{}})
 		}
 	}
 	if failed > 0 {
