@@ -24,33 +24,30 @@ import (
 // with a note. done removes the temporary directory and any declared
 // output the command never wrote (the sandbox creates them empty
 // beforehand, since it can allow only files that exist). note is printed
-// with the node's output.
-func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cmd, done func(), note string, err error) {
+// with the node's output. spec is nil when the command runs unconfined.
+func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cmd, spec *sandbox.Spec, done func(), note string, err error) {
 	tmp, err := os.MkdirTemp("", "bethel-cmd-")
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, "", err
 	}
-	env := sandbox.Environ(os.LookupEnv, n.Env, tmp)
-	umask := 0o022
 	script := n.Run
 	if n.Visibility == stage.Private {
 		// Private outputs must never exist with a readable mode, not even
 		// between the command writing them and bethel's chmod.
-		umask = 0o077
 		script = "umask 077\n" + script
 	}
+	cmd = exec.CommandContext(ctx, "/bin/sh", "-c", script)
+	cmd.Dir = e.root
+	cmd.Env = sandbox.Environ(os.LookupEnv, n.Env, tmp)
 	if why := sandboxAvailable(); why != nil {
 		if f := e.privateRead(n); f != "" && e.decl.Unsandboxed == "" {
 			os.RemoveAll(tmp)
-			return nil, nil, "", fmt.Errorf("reads private %s, and commands cannot be confined here (%v): refusing to run it unconfined; "+
+			return nil, nil, nil, "", fmt.Errorf("reads private %s, and commands cannot be confined here (%v): refusing to run it unconfined; "+
 				"state why it may run anyway with unsandboxed = \"<reason>\" in the privacy declaration", f, why)
 		}
-		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", script)
-		cmd.Dir = e.root
-		cmd.Env = env
-		return cmd, func() { os.RemoveAll(tmp) }, fmt.Sprintf("warning: command runs unconfined: %v\n", why), nil
+		return cmd, nil, func() { os.RemoveAll(tmp) }, fmt.Sprintf("warning: command runs unconfined: %v\n", why), nil
 	}
-	spec := &sandbox.Spec{Script: script, Dir: e.root, Tmp: tmp, Env: env, Umask: umask}
+	spec = &sandbox.Spec{Tmp: tmp}
 	dirs := map[string]bool{}
 	for _, l := range [][]string{n.InputFiles, n.PatchFiles} {
 		for _, p := range l {
@@ -81,14 +78,9 @@ func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cm
 		}
 		if err != nil {
 			os.RemoveAll(tmp)
-			return nil, nil, "", err
+			return nil, nil, nil, "", err
 		}
 		spec.Write = append(spec.Write, abs)
-	}
-	cmd, err = sandbox.CommandContext(ctx, spec)
-	if err != nil {
-		os.RemoveAll(tmp)
-		return nil, nil, "", err
 	}
 	done = func() {
 		os.RemoveAll(tmp)
@@ -99,7 +91,7 @@ func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cm
 			}
 		}
 	}
-	return cmd, done, "", nil
+	return cmd, spec, done, "", nil
 }
 
 // envKey is the action key's line for a declared environment variable:

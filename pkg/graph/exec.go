@@ -16,6 +16,7 @@ import (
 
 	"bethel/pkg/cache"
 	"bethel/pkg/pipeline"
+	"bethel/pkg/sandbox"
 	"bethel/pkg/stage"
 )
 
@@ -34,13 +35,13 @@ func (e *engine) runCommand(ctx context.Context, n *pipeline.Node) (map[string]c
 			return nil, nodeOutput{}, fmt.Errorf("node %s: %v", n.Name, err)
 		}
 	}
-	cmd, done, note, err := e.commandFor(ctx, n)
+	cmd, spec, done, note, err := e.commandFor(ctx, n)
 	if err != nil {
 		return nil, nodeOutput{}, fmt.Errorf("node %s: %w", n.Name, err)
 	}
 	var buf bytes.Buffer
 	buf.WriteString(note)
-	err = e.runGroup(cmd, &buf)
+	err = e.runGroup(cmd, spec, &buf)
 	done()
 	out := nodeOutput{stderr: buf.Bytes()}
 	hashes := make(map[string]cache.Hash, len(n.Outputs))
@@ -237,8 +238,10 @@ func killGroup(pid int) error {
 // runGroup runs cmd in a process group of its own, recorded while it runs
 // (procs.go), with its output collected into buf. When the command exits,
 // whatever it left running in its group is killed: a command's work ends
-// when it does, and a straggler must not write its outputs later.
-func (e *engine) runGroup(cmd *exec.Cmd, buf *bytes.Buffer) error {
+// when it does, and a straggler must not write its outputs later. With a
+// spec, the command is started and waited for on a thread confined to it
+// (sandbox.Run); the rest happens here, unconfined.
+func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer) error {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return err
@@ -251,7 +254,29 @@ func (e *engine) runGroup(cmd *exec.Cmd, buf *bytes.Buffer) error {
 		io.Copy(buf, pr)
 		close(copied)
 	}()
-	err = cmd.Start()
+	wait := cmd.Wait
+	if spec == nil {
+		err = cmd.Start()
+	} else {
+		started, waited := make(chan error, 1), make(chan error, 1)
+		go func() {
+			ran := false
+			err := sandbox.Run(spec, func() error {
+				ran = true
+				err := cmd.Start()
+				started <- err
+				if err == nil {
+					waited <- cmd.Wait()
+				}
+				return nil
+			})
+			if !ran {
+				started <- err
+			}
+		}()
+		err = <-started
+		wait = func() error { return <-waited }
+	}
 	pw.Close()
 	if err != nil {
 		pr.Close()
@@ -259,7 +284,7 @@ func (e *engine) runGroup(cmd *exec.Cmd, buf *bytes.Buffer) error {
 		return err
 	}
 	rec, rerr := recordGroup(e.root, cmd.Process.Pid)
-	err = cmd.Wait()
+	err = wait()
 	if rerr == nil {
 		rec.end()
 	} else {

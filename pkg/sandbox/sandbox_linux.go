@@ -3,8 +3,8 @@ package sandbox
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
-	"syscall"
 
 	"github.com/landlock-lsm/go-landlock/landlock"
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
@@ -21,37 +21,37 @@ var (
 // none).
 func ABI() (int, error) {
 	abiOnce.Do(func() {
-		v, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
+		v, err := ll.LandlockGetABIVersion()
 		switch {
-		case errno == unix.ENOSYS:
+		case err == unix.ENOSYS:
 			abiErr = fmt.Errorf("%w: the kernel was built without it", ErrUnavailable)
-		case errno == unix.EOPNOTSUPP:
+		case err == unix.EOPNOTSUPP:
 			abiErr = fmt.Errorf("%w: it is disabled at boot (add landlock to the lsm= kernel parameter)", ErrUnavailable)
-		case errno != 0:
-			abiErr = fmt.Errorf("%w: %v", ErrUnavailable, errno)
+		case err != nil:
+			abiErr = fmt.Errorf("%w: %v", ErrUnavailable, err)
+		case v < 1:
+			abiErr = ErrUnavailable
 		default:
-			abi = int(v)
+			abi = v
 		}
 	})
 	return abi, abiErr
 }
 
-// disabled is set by tests that check what happens without a sandbox.
-var disabled bool
-
 // Available reports why commands cannot be confined here, or nil.
 func Available() error {
-	if disabled {
-		return fmt.Errorf("%w: switched off for a test", ErrUnavailable)
-	}
 	_, err := ABI()
 	return err
 }
 
-// confine restricts this process (all its threads) and what it will
-// exec to the spec's files. Rights the kernel does not know (an older
-// ABI) are left out, never the whole restriction: Available was checked.
-func confine(s *Spec) error {
+// Run calls start, which must start the command (and may wait for it), on
+// a fresh OS thread restricted to spec: everything start forks inherits
+// the restriction. Rights the kernel does not know (an older ABI) are left
+// out, never the whole restriction: Available must be nil.
+func Run(spec *Spec, start func() error) error {
+	if err := Available(); err != nil {
+		return err
+	}
 	var sys []string
 	for _, d := range System {
 		if _, err := os.Stat(d); err == nil {
@@ -61,29 +61,45 @@ func confine(s *Spec) error {
 	rules := []landlock.Rule{
 		landlock.RODirs(sys...),
 		landlock.PathAccess(ll.AccessFSReadFile|ll.AccessFSWriteFile|ll.AccessFSReadDir, "/dev"),
-		landlock.RWDirs(s.Tmp),
+		landlock.RWDirs(spec.Tmp),
 	}
-	if len(s.Read) > 0 {
-		rules = append(rules, landlock.ROFiles(s.Read...))
+	if len(spec.Read) > 0 {
+		rules = append(rules, landlock.ROFiles(spec.Read...))
 	}
-	if len(s.List) > 0 {
-		rules = append(rules, landlock.PathAccess(ll.AccessFSReadDir, s.List...).IgnoreIfMissing())
+	if len(spec.List) > 0 {
+		rules = append(rules, landlock.PathAccess(ll.AccessFSReadDir, spec.List...).IgnoreIfMissing())
 	}
-	if len(s.Write) > 0 {
-		rules = append(rules, landlock.RWFiles(s.Write...))
+	if len(spec.Write) > 0 {
+		rules = append(rules, landlock.RWFiles(spec.Write...))
 	}
-	cfg := landlock.V7.BestEffort()
-	if err := cfg.RestrictPaths(rules...); err != nil {
+	// Files, and (ABI 6) signals and abstract sockets stay within the
+	// sandbox; the network is not restricted.
+	cfg, err := landlock.NewConfig(landlock.V7.HandledAccessFS, landlock.V7.Scoped)
+	if err != nil {
 		return fmt.Errorf("landlock: %w", err)
 	}
-	// Signals and abstract sockets stay within the sandbox (ABI 6).
-	if err := cfg.RestrictScoped(); err != nil {
+	fd, flags, err := cfg.BestEffort().NewRulesetFD(rules...)
+	if err != nil {
 		return fmt.Errorf("landlock: %w", err)
 	}
-	return nil
-}
-
-func execShell(s *Spec) error {
-	syscall.Umask(s.Umask)
-	return syscall.Exec("/bin/sh", []string{"/bin/sh", "-c", s.Script}, s.Env)
+	if fd < 0 {
+		return fmt.Errorf("landlock: %w", ErrUnavailable)
+	}
+	done := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread ends with this goroutine instead of
+		// running others with the restriction.
+		runtime.LockOSThread()
+		err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+		if err == nil {
+			err = ll.LandlockRestrictSelf(fd, flags)
+		}
+		unix.Close(fd)
+		if err != nil {
+			done <- fmt.Errorf("landlock: %w", err)
+			return
+		}
+		done <- start()
+	}()
+	return <-done
 }
