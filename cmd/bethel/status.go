@@ -66,6 +66,13 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 			fmt.Fprintf(env.Stdout, "    note: %s\n", w)
 		}
 	}
+	// Every lowering of a level by a stated reason is shown, so that it is
+	// reviewed where the state of the build is.
+	for _, n := range p.Nodes {
+		if n.Declassify != "" {
+			fmt.Fprintf(env.Stdout, "declassified %s (%s): %s\n", n.Name, n.Visibility, n.Declassify)
+		}
+	}
 	if stale == 0 {
 		fmt.Fprintf(env.Stdout, "bethel: all %d nodes up to date\n", len(results))
 		return nil
