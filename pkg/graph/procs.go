@@ -41,9 +41,11 @@ func recordGroup(root string, pgid int) (*procRecord, error) {
 	return r, err
 }
 
-// end kills what is left of the group and removes the record.
+// end kills what is left of the group, just after its leader was reaped,
+// and removes the record. While any process is in the group its number
+// cannot be given to another, so signalling the group needs no check.
 func (r *procRecord) end() {
-	endGroup(r.pgid, r.start)
+	killGroup(r.pgid)
 	os.Remove(r.path)
 }
 
