@@ -189,11 +189,16 @@ func keyLine(data []byte, key string) int {
 }
 
 func (d *Declaration) readPrivacy(root string) pos.List {
-	file := d.Privacy
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(d.Privacy)))
 	if err != nil {
-		return pos.List{fmt.Errorf("%s: %w", file, err)}
+		return pos.List{fmt.Errorf("%s: %w", d.Privacy, err)}
 	}
+	return d.parsePrivacy(data)
+}
+
+// parsePrivacy reads the privacy file's keys from its bytes.
+func (d *Declaration) parsePrivacy(data []byte) pos.List {
+	file := d.Privacy
 	if err := tomlguard.Check(file, data); err != nil {
 		return pos.List{err}
 	}
@@ -302,11 +307,17 @@ func (d *Declaration) readPrivacy(root string) pos.List {
 // readFields takes the sensitive and countable marks of the field model;
 // the rest of the file is the stages' (pkg/schema checks it).
 func (d *Declaration) readFields(root string) error {
-	file := d.Fields
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
+	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(d.Fields)))
 	if err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+		return fmt.Errorf("%s: %w", d.Fields, err)
 	}
+	return d.parseFields(data)
+}
+
+// parseFields takes the sensitive and countable marks from the field
+// model's bytes.
+func (d *Declaration) parseFields(data []byte) error {
+	file := d.Fields
 	if err := tomlguard.Check(file, data); err != nil {
 		return err
 	}
