@@ -127,6 +127,7 @@ const (
 	BirthLike
 )
 
+// String names the kind for a warning ("a phone number"), never the text.
 func (k Kind) String() string {
 	switch k {
 	case Known:

@@ -161,6 +161,9 @@ func (s *Server) Close() {
 	}
 }
 
+// ServeHTTP answers one request: the event stream, the reload script, or
+// a file of the site (HTML with the reload script inserted), with the
+// defences of the package comment.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", Policy)
