@@ -270,10 +270,11 @@ type Cell struct {
 	Patches    []int32 // ascending indexes into Lineage.Patches
 }
 
-// CellID is the data-cell id of a cell: PATH:ROW:COL with ROW 1-based,
-// the target `bethel why` takes.
+// CellID is the data-cell id of a cell: PATH:ROW:COL, the target `bethel
+// why` takes, whose ROW counts rows as a spreadsheet shows them (the
+// header is row 1). row is the 1-based data row.
 func CellID(path string, row int, col string) string {
-	return fmt.Sprintf("%s:%d:%s", path, row, col)
+	return fmt.Sprintf("%s:%d:%s", path, row+1, col)
 }
 
 // Write renders every file of Files through create, which returns the

@@ -44,7 +44,7 @@ type siteStage struct{}
 func init() { register(siteStage{}) }
 
 func (siteStage) Name() string    { return "site" }
-func (siteStage) Version() string { return "1" }
+func (siteStage) Version() string { return "2" }
 func (siteStage) Introspects()    {}
 
 var _ stage.Introspective = siteStage{}

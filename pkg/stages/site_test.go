@@ -77,7 +77,7 @@ func TestSiteSample(t *testing.T) {
 	row := -1
 	for i, r := range att.rows {
 		if r[0] == "80" {
-			row = i + 1
+			row = i + 2 // the header is row 1
 		}
 	}
 	corr := string(files[site.CorrectionsPage])
@@ -378,8 +378,8 @@ visibility = "internal"
 	index := string(siteFiles(b)[site.IndexPage])
 	js := string(b.outputs["out/summary/summary.json"])
 	for _, c := range []struct{ id, heading, cell string }{
-		{"summary-photo_consent", "Photo consent", "out/summary/photo_consent.csv:1:daughters"},
-		{"summary-meal_by_housing", "Meal by housing", "out/summary/meal_by_housing.csv:1:hotel"},
+		{"summary-photo_consent", "Photo consent", "out/summary/photo_consent.csv:2:daughters"},
+		{"summary-meal_by_housing", "Meal by housing", "out/summary/meal_by_housing.csv:2:hotel"},
 	} {
 		i := strings.Index(index, `id="`+c.id+`-section"`)
 		if i < 0 {
