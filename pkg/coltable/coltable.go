@@ -27,7 +27,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // Magic starts every table file.
@@ -41,6 +43,7 @@ var ErrCorrupt = errors.New("not a column table, or a damaged one; rebuild it (b
 
 // Write writes a table of n rows: names are the columns, line(i) the CSV
 // line row i is written on, value(i, c) the value of row i in column c.
+// value is called from several goroutines at once, for different columns.
 func Write(w io.Writer, names []string, n int, line func(i int) int, value func(i, c int) string) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	var b []byte
@@ -60,39 +63,26 @@ func Write(w io.Writer, names []string, n int, line func(i int) int, value func(
 		b = binary.AppendUvarint(b, uint64(l-prev))
 		prev = l
 	}
+	// Columns are coded independently: one goroutine per core takes the
+	// next column.
 	blocks := make([][]byte, len(names))
+	next := make(chan int, len(names))
 	for c := range names {
-		index := map[string]uint32{}
-		var dict []string
-		codes := make([]uint32, n)
-		for i := 0; i < n; i++ {
-			v := value(i, c)
-			code, ok := index[v]
-			if !ok {
-				code = uint32(len(dict))
-				index[v] = code
-				dict = append(dict, v)
+		next <- c
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range next {
+				blocks[c] = encodeColumn(n, func(i int) string { return value(i, c) })
 			}
-			codes[i] = code
-		}
-		var blk []byte
-		blk = binary.AppendUvarint(blk, uint64(len(dict)))
-		for _, v := range dict {
-			blk = str(blk, v)
-		}
-		width := widthOf(len(dict))
-		blk = append(blk, byte(width))
-		for _, code := range codes {
-			switch width {
-			case 1:
-				blk = append(blk, byte(code))
-			case 2:
-				blk = binary.LittleEndian.AppendUint16(blk, uint16(code))
-			default:
-				blk = binary.LittleEndian.AppendUint32(blk, code)
-			}
-		}
-		blocks[c] = blk
+		}()
+	}
+	wg.Wait()
+	for _, blk := range blocks {
 		b = binary.AppendUvarint(b, uint64(len(blk)))
 	}
 	bw.Write(b)
@@ -100,6 +90,43 @@ func Write(w io.Writer, names []string, n int, line func(i int) int, value func(
 		bw.Write(blk)
 	}
 	return bw.Flush()
+}
+
+// encodeColumn is one column's block.
+func encodeColumn(n int, value func(i int) string) []byte {
+	index := make(map[string]uint32, min(n, 1<<10))
+	var dict []string
+	codes := make([]uint32, n)
+	size := 0
+	for i := 0; i < n; i++ {
+		v := value(i)
+		code, ok := index[v]
+		if !ok {
+			code = uint32(len(dict))
+			index[v] = code
+			dict = append(dict, v)
+			size += len(v) + binary.MaxVarintLen32
+		}
+		codes[i] = code
+	}
+	width := widthOf(len(dict))
+	blk := make([]byte, 0, binary.MaxVarintLen64+size+1+width*n)
+	blk = binary.AppendUvarint(blk, uint64(len(dict)))
+	for _, v := range dict {
+		blk = append(binary.AppendUvarint(blk, uint64(len(v))), v...)
+	}
+	blk = append(blk, byte(width))
+	for _, code := range codes {
+		switch width {
+		case 1:
+			blk = append(blk, byte(code))
+		case 2:
+			blk = binary.LittleEndian.AppendUint16(blk, uint16(code))
+		default:
+			blk = binary.LittleEndian.AppendUint32(blk, code)
+		}
+	}
+	return blk
 }
 
 func widthOf(ndict int) int {

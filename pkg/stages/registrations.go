@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"bethel/pkg/coltable"
 	"bethel/pkg/csvio"
@@ -146,8 +148,9 @@ func (res *regResult) sensitiveSet() *scrubset.Set {
 	var b scrubset.Builder
 	t := res.table
 	cols := regSensitiveCols(res.schema, t.Fields)
-	if res.exportSet == nil {
-		regAddSensitive(&b, t, cols)
+	base := res.exportSet
+	if base == nil {
+		base = regAddSensitive(t, cols)
 	}
 	format := map[string]string{}
 	for _, c := range cols {
@@ -166,10 +169,7 @@ func (res *regResult) sensitiveSet() *scrubset.Set {
 			}
 		}
 	}
-	if res.exportSet != nil {
-		return scrubset.Union(res.exportSet, b.Set())
-	}
-	return b.Set()
+	return scrubset.Union(base, b.Set())
 }
 
 // regSensCol is a sensitive column and the scrub format its values are
@@ -192,23 +192,39 @@ func regSensitiveCols(sch *schema.Schema, fields []string) []regSensCol {
 
 // regAddSensitive adds the sensitive values of every record of t, each
 // distinct value of a field once (names and allergies repeat: a hundred
-// thousand records hold a few thousand first names).
-func regAddSensitive(b *scrubset.Builder, t *patch.Table, cols []regSensCol) {
-	seen := make([]map[string]bool, len(cols))
+// thousand records hold a few thousand first names). The fields are
+// gathered on one goroutine per core, each into a builder of its own, and
+// the sets merged.
+func regAddSensitive(t *patch.Table, cols []regSensCol) *scrubset.Set {
+	sets := make([]*scrubset.Set, len(cols))
+	next := make(chan int, len(cols))
 	for k := range cols {
-		seen[k] = map[string]bool{}
+		next <- k
 	}
-	for i := range t.Records {
-		r := &t.Records[i]
-		for k, c := range cols {
-			v := r.Get(c.col)
-			if v == "" || seen[k][v] {
-				continue
+	close(next)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(cols)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range next {
+				var b scrubset.Builder
+				c := cols[k]
+				seen := map[string]bool{}
+				for i := range t.Records {
+					v := t.Records[i].Get(c.col)
+					if v == "" || seen[v] {
+						continue
+					}
+					seen[v] = true
+					b.Add(c.format, v)
+				}
+				sets[k] = b.Set()
 			}
-			seen[k][v] = true
-			b.Add(c.format, v)
-		}
+		}()
 	}
+	wg.Wait()
+	return scrubset.Union(sets...)
 }
 
 // PatchReport evaluates the node's patches against its current inputs
@@ -816,10 +832,12 @@ func (res *regResult) writeTable(w io.Writer) error {
 	t := res.table
 	lines := make([]int, len(res.active))
 	line := 2
+	var vals []string
 	for k, i := range res.active {
 		lines[k] = line
 		// A value with line breaks (quoted) spans more lines of the file.
-		for _, v := range t.Records[i].AppendValues(nil) {
+		vals = t.Records[i].AppendValues(vals[:0])
+		for _, v := range vals {
 			line += strings.Count(v, "\n")
 		}
 		line++

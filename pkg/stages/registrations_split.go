@@ -69,9 +69,7 @@ func (registrationsMap) Run(ctx context.Context, r *stage.Run) error {
 	}
 	// The export's sensitive values, gathered here once: the patching
 	// half adds only what its patches change.
-	var sb scrubset.Builder
-	regAddSensitive(&sb, m.table, regSensitiveCols(cfg.schema, m.table.Fields))
-	m.sens = sb.Set()
+	m.sens = regAddSensitive(m.table, regSensitiveCols(cfg.schema, m.table.Fields))
 	w, err := r.Create(r.Outputs[0])
 	if err != nil {
 		return err
