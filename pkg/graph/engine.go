@@ -344,6 +344,18 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 			d.edited = append(d.edited, editedOutput{o, v.h})
 		}
 	}
+	if len(d.reasons) == 0 && built && !prev.interrupted {
+		// A record lost (deleted, or never written: a crash between the
+		// journal and the background writes) would leave bethel why
+		// without an answer for outputs that are up to date; restoring
+		// the node writes it again.
+		for _, o := range prev.outputs {
+			if !e.records().Has(o.path, o.h) {
+				d.reasons = append(d.reasons, "the provenance record of "+o.path+" is missing")
+				break
+			}
+		}
+	}
 	d.stale = len(d.reasons) > 0
 	if d.stale && d.desc == "" {
 		d.desc = desc.String()

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 
@@ -19,7 +20,8 @@ import (
 // pipeline order, the path and stat data (size, modification time in
 // nanoseconds, inode, change time) of every input, patch and output, then
 // the stat data of the journal and of the cache's action log (which holds
-// the outputs' lineage). The next full build stats the same files
+// the outputs' lineage), and the modification time of the provenance
+// records' directory. The next full build stats the same files
 // (which it must do anyway) and, if the hash is the same, knows that
 // nothing any action key depends on changed, no output was touched and no
 // run was recorded since: every node is up to date. Any difference, a
@@ -109,6 +111,18 @@ func (e *engine) fingerprint(nodes []*pipeline.Node, ref int64) (fp cache.Hash, 
 	}
 	b = append(b, 'A')
 	b = as.AppendTo(b)
+	// The provenance records: their directory removed, or shards added or
+	// removed since, means deciding every node (each checks its records).
+	if fi, err := os.Stat(provenanceDir(e.root)); err == nil {
+		t := fi.ModTime().UnixNano()
+		if t >= ref {
+			ok = false
+		}
+		b = append(b, 'P')
+		b = binary.LittleEndian.AppendUint64(b, uint64(t))
+	} else {
+		b = append(b, 'p')
+	}
 	return cache.Sum(b), ok
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"bethel/pkg/cache"
+	"bethel/pkg/provenance"
 )
 
 // The state under .bethel can be damaged (a disk error, a person, a crash
@@ -197,4 +198,43 @@ func TestGCDiscardsCorruptBlobs(t *testing.T) {
 	}
 	write(t, root, "src/p/1.toml", "# moved down\n"+introPatch)
 	mustBuild(t, root, opts)
+}
+
+// TestLostProvenanceRecordsRestore: outputs whose provenance records are
+// gone (deleted, or never written after a crash) are restored, which
+// writes the records again, even after a no-op wrote the clean
+// fingerprint; status calls the workspace stale meanwhile.
+func TestLostProvenanceRecordsRestore(t *testing.T) {
+	root, opts := introWorkspace(t)
+	mustBuild(t, root, opts)
+	mustBuild(t, root, opts)
+	if err := os.RemoveAll(provenanceDir(root)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Check(load(t, root, opts.Registry), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range st {
+		if r.Status != Stale || !slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.Contains(s, "provenance record") }) {
+			t.Errorf("status of %s without its records: %s %q", r.Name, r.Status, r.Reasons)
+		}
+	}
+	res := mustBuild(t, root, opts)
+	if len(res.Ran) != 0 || len(res.Restored) != 3 {
+		t.Fatalf("ran %v, restored %v; want every node restored", res.Ran, res.Restored)
+	}
+	recs := provenance.OpenStore(provenanceDir(root))
+	for _, p := range []string{"out/rows.csv", "out/count.csv", "out/site.txt"} {
+		h, _, err := cache.HashFile(filepath.Join(root, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := recs.Get(p, h); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if res := mustBuild(t, root, opts); len(res.Ran)+len(res.Restored) != 0 {
+		t.Fatalf("not a no-op after healing: ran %v restored %v", res.Ran, res.Restored)
+	}
 }

@@ -159,16 +159,23 @@ func missReason(err error) string {
 	return err.Error()
 }
 
-// writeRecords writes the artifact provenance record of every output of a
-// node that ran or was restored. It is called after the outputs are in
-// place and the journal knows them (records last): a crash before it leaves
-// no record for the new bytes, which `bethel why` reports as such.
-func (e *engine) writeRecords(n *pipeline.Node, d *decision, outs []cache.Output, extras []cache.Extra, status string) error {
+// records is the provenance store, opened on first use (nothing is
+// created until a record is written).
+func (e *engine) records() *provenance.Store {
 	e.provOnce.Do(func() {
 		s := provenance.OpenStore(provenanceDir(e.root))
 		s.NoSync = true
 		e.prov = s
 	})
+	return e.prov
+}
+
+// writeRecords writes the artifact provenance record of every output of a
+// node that ran or was restored. It is called after the outputs are in
+// place and the journal knows them (records last): a crash before it leaves
+// no record for the new bytes, which `bethel why` reports as such.
+func (e *engine) writeRecords(n *pipeline.Node, d *decision, outs []cache.Output, extras []cache.Extra, status string) error {
+	e.records()
 	lin := make(map[string]cache.Hash, len(extras))
 	for _, x := range extras {
 		if p, ok := strings.CutPrefix(x.Name, lineageExtraPrefix); ok {

@@ -111,6 +111,13 @@ func (s *Store) Put(r *Record) error {
 	return f.Commit()
 }
 
+// Has reports whether a record of the output at path with content hash h
+// is stored, without reading it (a stat).
+func (s *Store) Has(path string, h cache.Hash) bool {
+	_, err := os.Stat(s.file(path, h))
+	return err == nil
+}
+
 // ErrNoRecord means no record describes these bytes at this path: the
 // output was never built by bethel, or was changed after it was built.
 var ErrNoRecord = errors.New("no provenance record for this content")
