@@ -1,9 +1,12 @@
 package graph
 
 import (
+	"archive/zip"
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -23,7 +26,7 @@ import (
 // so that it is neither published nor taken for up to date (its node runs
 // again, and is checked again, next time). When a set itself was rebuilt,
 // every internal and public output is scanned: newly known values may be
-// in old outputs too.
+// in old outputs too. A workbook (.xlsx) is scanned member by member.
 //
 // A single word that is also a known value (a first name that names a
 // bethel too) is not proof of a leak and passes; several words of one
@@ -109,11 +112,20 @@ func (e *engine) leakGate(nodes []*pipeline.Node, res *Result) error {
 				continue
 			}
 			lines := map[int]bool{}
-			for _, s := range sets {
-				for _, h := range s.Find(b) {
-					if h.Kind == scrub.Known && !embedded(b, h) && !labels[normLabel(b[h.Offset:h.Offset+h.Length])] {
-						lines[h.Line] = true
+			where := o
+			for _, part := range parts(o, b) {
+				for _, s := range sets {
+					for _, h := range s.Find(part.b) {
+						if h.Kind == scrub.Known && !embedded(part.b, h) && !labels[normLabel(part.b[h.Offset:h.Offset+h.Length])] {
+							if len(lines) == 0 && part.name != "" {
+								where = o + " (" + part.name + ")"
+							}
+							lines[h.Line] = true
+						}
 					}
+				}
+				if len(lines) > 0 {
+					break
 				}
 			}
 			if len(lines) == 0 {
@@ -129,7 +141,7 @@ func (e *engine) leakGate(nodes []*pipeline.Node, res *Result) error {
 			if count > 1 {
 				more = fmt.Sprintf(" (and %d more lines)", count-1)
 			}
-			hits = append(hits, pos.Errorf(pos.Pos{File: o, Line: first},
+			hits = append(hits, pos.Errorf(pos.Pos{File: where, Line: first},
 				"node %q wrote a sensitive value of the inputs into this %s output%s", n.Name, n.Visibility, more))
 			if err := os.Remove(e.abs(o)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
@@ -140,6 +152,44 @@ func (e *engine) leakGate(nodes []*pipeline.Node, res *Result) error {
 		return nil
 	}
 	return &LeakError{Hits: hits}
+}
+
+// part is one text of an output: the whole file, or one member of a
+// workbook (an .xlsx is a zip of XML parts, its cells in sharedStrings.xml
+// and the sheets).
+type part struct {
+	name string
+	b    []byte
+}
+
+// maxPart bounds what one workbook member may expand to.
+const maxPart = 256 << 20
+
+// parts splits an output into the texts to scan.
+func parts(path string, b []byte) []part {
+	if !strings.HasSuffix(path, ".xlsx") {
+		return []part{{b: b}}
+	}
+	z, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return []part{{b: b}}
+	}
+	var out []part
+	for _, f := range z.File {
+		if !strings.HasSuffix(f.Name, ".xml") || f.UncompressedSize64 > maxPart {
+			continue
+		}
+		r, err := f.Open()
+		if err != nil {
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(r, maxPart))
+		r.Close()
+		if err == nil {
+			out = append(out, part{f.Name, data})
+		}
+	}
+	return out
 }
 
 // countsCountable reports whether a declassification counts a sensitive,

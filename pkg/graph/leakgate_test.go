@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"archive/zip"
 	"context"
 	"errors"
 	"os"
@@ -68,5 +69,51 @@ outputs = ["out/summary/notes.csv"]
 		if _, err := os.Stat(filepath.Join(root, "out/summary/notes.csv")); !os.IsNotExist(err) {
 			t.Errorf("round %d: the leaking output is still there", round)
 		}
+	}
+}
+
+// TestLeakGateWorkbook: a value planted in a workbook's shared strings is
+// found inside the zip.
+func TestLeakGateWorkbook(t *testing.T) {
+	root := workspace(t, map[string]string{
+		"pipeline.toml": `
+[[node]]
+name = "values"
+stage = "mkset"
+inputs = ["inputs/regs.csv"]
+outputs = ["out/private/regs.sensitive"]
+
+[[node]]
+name = "book"
+stage = "book"
+outputs = ["out/summary/book.xlsx"]
+`,
+		"inputs/regs.csv":     "id,name\nR-1,Mia Talcroft\n",
+		"config/privacy.toml": "sensitive_values = [\"out/private/regs.sensitive\"]\n",
+	})
+	mkset := &funcStage{name: "mkset", run: func(ctx context.Context, r *stage.Run) error {
+		var b scrub.Builder
+		b.Add(scrub.Name, "Mia Talcroft")
+		w, err := r.Create("out/private/regs.sensitive")
+		if err != nil {
+			return err
+		}
+		_, err = b.Set().WriteTo(w)
+		return err
+	}}
+	book := &funcStage{name: "book", run: func(ctx context.Context, r *stage.Run) error {
+		w, err := r.Create("out/summary/book.xlsx")
+		if err != nil {
+			return err
+		}
+		z := zip.NewWriter(w)
+		f, _ := z.Create("xl/sharedStrings.xml")
+		f.Write([]byte("<sst>\n<si><t>bethel</t></si>\n<si><t>Mia Talcroft</t></si>\n</sst>\n"))
+		return z.Close()
+	}}
+	opts := Options{Version: "t", Registry: stage.NewRegistry(mkset, book)}
+	_, err := Build(context.Background(), load(t, root, opts.Registry), opts)
+	if err == nil || !strings.Contains(err.Error(), `out/summary/book.xlsx (xl/sharedStrings.xml):3: node "book" wrote a sensitive value`) {
+		t.Fatalf("err = %v", err)
 	}
 }
