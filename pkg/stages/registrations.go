@@ -210,13 +210,24 @@ func regAddSensitive(t *patch.Table, cols []regSensCol) *scrubset.Set {
 			for k := range next {
 				var b scrubset.Builder
 				c := cols[k]
+				// Repeated values are added once; a field whose values
+				// are mostly distinct (emails, phones) is not worth the
+				// map: past 4,096 records with most values new, it goes.
 				seen := map[string]bool{}
 				for i := range t.Records {
 					v := t.Records[i].Get(c.col)
-					if v == "" || seen[v] {
+					if v == "" {
 						continue
 					}
-					seen[v] = true
+					if seen != nil {
+						if seen[v] {
+							continue
+						}
+						seen[v] = true
+						if i == 4096 && 2*len(seen) > i {
+							seen = nil
+						}
+					}
 					b.Add(c.format, v)
 				}
 				sets[k] = b.Set()
