@@ -1,10 +1,14 @@
 package stages
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,7 +42,7 @@ type xlsxWorkbook struct{}
 func init() { register(xlsxWorkbook{}) }
 
 func (xlsxWorkbook) Name() string    { return "xlsx.workbook" }
-func (xlsxWorkbook) Version() string { return "1" }
+func (xlsxWorkbook) Version() string { return "2" }
 
 // xlsxEpoch is the created and modified time written into every workbook:
 // a fixed one, so that the same tables give the same bytes.
@@ -335,33 +339,43 @@ func columnKind(rows [][]string, c int) int {
 	return kind
 }
 
-// writeWorkbook writes the sheets as one workbook to w.
+// writeWorkbook writes the sheets as one workbook to w. Each sheet goes
+// through excelize's stream writer, which writes a row's XML as it comes
+// instead of building a cell object per cell: a 100,000-row roster is
+// seconds, not most of a build. The stream writer spills a sheet's XML
+// above 16 MiB to a temporary file; the roster is private, so that file
+// lives in a directory only this user can read, removed before returning.
 func writeWorkbook(w io.Writer, sheets []xlsxSheet, typed bool) (err error) {
-	f := excelize.NewFile()
+	tmp, err := os.MkdirTemp("", "bethel-xlsx-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rerr := os.RemoveAll(tmp); err == nil {
+			err = rerr
+		}
+	}()
+	f := excelize.NewFile(excelize.Options{TmpDir: tmp})
 	defer func() {
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 	}()
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
-	if err != nil {
+	var st xlsxStyles
+	if st.bold, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}}); err != nil {
 		return err
 	}
-	dec, err := f.NewStyle(&excelize.Style{NumFmt: 2}) // 0.00
-	if err != nil {
+	if st.dec, err = f.NewStyle(&excelize.Style{NumFmt: 2}); err != nil { // 0.00
 		return err
 	}
 	dtFmt, dFmt, tFmt := "yyyy-mm-dd hh:mm", "yyyy-mm-dd", "hh:mm"
-	dt, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dtFmt})
-	if err != nil {
+	if st.dt, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dtFmt}); err != nil {
 		return err
 	}
-	d, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dFmt})
-	if err != nil {
+	if st.d, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dFmt}); err != nil {
 		return err
 	}
-	tm, err := f.NewStyle(&excelize.Style{CustomNumFmt: &tFmt})
-	if err != nil {
+	if st.tm, err = f.NewStyle(&excelize.Style{CustomNumFmt: &tFmt}); err != nil {
 		return err
 	}
 	for si, s := range sheets {
@@ -372,100 +386,143 @@ func writeWorkbook(w io.Writer, sheets []xlsxSheet, typed bool) (err error) {
 		} else if _, err := f.NewSheet(s.name); err != nil {
 			return err
 		}
-		kinds := make([]int, len(s.header))
-		widths := make([]int, len(s.header))
-		for c, h := range s.header {
-			if typed {
-				kinds[c] = columnKind(s.rows, c)
-			}
-			title := readableHeader(h)
-			widths[c] = utf8.RuneCountInString(title) + 3 // room for the filter button
-			ref, _ := excelize.CoordinatesToCellName(c+1, 1)
-			if err := f.SetCellStr(s.name, ref, title); err != nil {
-				return err
-			}
-		}
-		if len(s.header) > 0 {
-			last, _ := excelize.CoordinatesToCellName(len(s.header), 1)
-			if err := f.SetCellStyle(s.name, "A1", last, bold); err != nil {
-				return err
-			}
-		}
-		for ri, row := range s.rows {
-			for c := range s.header {
-				v := cell(row, c)
-				ref, _ := excelize.CoordinatesToCellName(c+1, ri+2)
-				if v == "" {
-					continue
-				}
-				n := utf8.RuneCountInString(v)
-				switch kinds[c] {
-				case kindInt:
-					i, _ := strconv.ParseInt(v, 10, 64)
-					err = f.SetCellInt(s.name, ref, i)
-				case kindDecimal:
-					x, _ := strconv.ParseFloat(v, 64)
-					err = f.SetCellFloat(s.name, ref, x, -1, 64)
-					if err == nil {
-						err = f.SetCellStyle(s.name, ref, ref, dec)
-					}
-				case kindDateTime:
-					t, _ := time.Parse(time.RFC3339, v)
-					// The wall-clock time in the zone it was written in (the
-					// event's): a spreadsheet cell has no zone.
-					wall := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
-					err = f.SetCellValue(s.name, ref, wall)
-					if err == nil {
-						err = f.SetCellStyle(s.name, ref, ref, dt)
-					}
-					n = 16
-				case kindDate:
-					t, _ := time.Parse("2006-01-02", v)
-					err = f.SetCellValue(s.name, ref, t)
-					if err == nil {
-						err = f.SetCellStyle(s.name, ref, ref, d)
-					}
-				case kindTime:
-					// A time of day is a fraction of a day in a cell.
-					h, _ := strconv.Atoi(v[:2])
-					m, _ := strconv.Atoi(v[3:])
-					err = f.SetCellFloat(s.name, ref, float64(h*60+m)/1440, -1, 64)
-					if err == nil {
-						err = f.SetCellStyle(s.name, ref, ref, tm)
-					}
-				default:
-					err = f.SetCellStr(s.name, ref, v)
-				}
-				if err != nil {
-					return err
-				}
-				if n+2 > widths[c] {
-					widths[c] = n + 2
-				}
-			}
-		}
-		for c, wd := range widths {
-			col, _ := excelize.ColumnNumberToName(c + 1)
-			if err := f.SetColWidth(s.name, col, col, float64(min(wd, 60))); err != nil {
-				return err
-			}
-		}
-		if err := f.SetPanes(s.name, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+	}
+	// Before any sheet is streamed: afterwards, choosing the active sheet
+	// reads every streamed sheet back into cell objects.
+	f.SetActiveSheet(0)
+	for _, s := range sheets {
+		if err := writeSheet(f, s, typed, st); err != nil {
 			return err
 		}
-		if len(s.header) > 0 {
-			last, _ := excelize.CoordinatesToCellName(len(s.header), len(s.rows)+1)
-			if err := f.AutoFilter(s.name, "A1:"+last, nil); err != nil {
-				return err
-			}
-		}
 	}
-	f.SetActiveSheet(0)
 	if err := f.SetDocProps(&excelize.DocProperties{Created: xlsxEpoch, Modified: xlsxEpoch, Creator: "bethel"}); err != nil {
 		return err
 	}
-	_, err = f.WriteTo(w)
-	return err
+	var buf bytes.Buffer
+	if _, err := f.WriteTo(&buf); err != nil {
+		return err
+	}
+	return sortedZip(w, buf.Bytes())
+}
+
+// sortedZip copies the zip archive data to w with its entries in name
+// order, still compressed. excelize writes streamed sheets in the order of
+// a map, so the same tables would give different bytes from run to run.
+func sortedZip(w io.Writer, data []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return err
+	}
+	files := slices.Clone(zr.File)
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	zw := zip.NewWriter(w)
+	for _, f := range files {
+		if err := zw.Copy(f); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
+}
+
+// xlsxStyles are the style ids of a workbook's header and typed cells.
+type xlsxStyles struct{ bold, dec, dt, d, tm int }
+
+// writeSheet streams one sheet: the kinds and widths of its columns come
+// first (the stream writer takes widths and panes before the first row),
+// then the header and the rows, in order.
+func writeSheet(f *excelize.File, s xlsxSheet, typed bool, st xlsxStyles) error {
+	kinds := make([]int, len(s.header))
+	widths := make([]int, len(s.header))
+	titles := make([]string, len(s.header))
+	for c, h := range s.header {
+		if typed {
+			kinds[c] = columnKind(s.rows, c)
+		}
+		titles[c] = readableHeader(h)
+		widths[c] = utf8.RuneCountInString(titles[c]) + 3 // room for the filter button
+		for _, row := range s.rows {
+			v := cell(row, c)
+			if v == "" {
+				continue
+			}
+			n := utf8.RuneCountInString(v)
+			if kinds[c] == kindDateTime {
+				n = 16
+			}
+			if n+2 > widths[c] {
+				widths[c] = n + 2
+			}
+		}
+	}
+	if len(s.header) > 0 {
+		// The filter is part of the sheet the stream writer finishes with.
+		last, _ := excelize.CoordinatesToCellName(len(s.header), len(s.rows)+1)
+		if err := f.AutoFilter(s.name, "A1:"+last, nil); err != nil {
+			return err
+		}
+	}
+	sw, err := f.NewStreamWriter(s.name)
+	if err != nil {
+		return err
+	}
+	for c, wd := range widths {
+		if err := sw.SetColWidth(c+1, c+1, float64(min(wd, 60))); err != nil {
+			return err
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	values := make([]any, len(s.header))
+	for c, t := range titles {
+		values[c] = excelize.Cell{StyleID: st.bold, Value: t}
+	}
+	if len(values) > 0 {
+		if err := sw.SetRow("A1", values); err != nil {
+			return err
+		}
+	}
+	for ri, row := range s.rows {
+		for c := range s.header {
+			values[c] = typedCell(cell(row, c), kinds[c], st)
+		}
+		ref, _ := excelize.CoordinatesToCellName(1, ri+2)
+		if err := sw.SetRow(ref, values); err != nil {
+			return err
+		}
+	}
+	return sw.Flush()
+}
+
+// typedCell is the stream writer's value for a CSV cell of a column of
+// kind k: nil for a blank cell (the writer leaves it out).
+func typedCell(v string, k int, st xlsxStyles) any {
+	if v == "" {
+		return nil
+	}
+	switch k {
+	case kindInt:
+		i, _ := strconv.ParseInt(v, 10, 64)
+		return i
+	case kindDecimal:
+		x, _ := strconv.ParseFloat(v, 64)
+		return excelize.Cell{StyleID: st.dec, Value: x}
+	case kindDateTime:
+		t, _ := time.Parse(time.RFC3339, v)
+		// The wall-clock time in the zone it was written in (the event's):
+		// a spreadsheet cell has no zone.
+		wall := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
+		return excelize.Cell{StyleID: st.dt, Value: wall}
+	case kindDate:
+		t, _ := time.Parse("2006-01-02", v)
+		return excelize.Cell{StyleID: st.d, Value: t}
+	case kindTime:
+		// A time of day is a fraction of a day in a cell.
+		h, _ := strconv.Atoi(v[:2])
+		m, _ := strconv.Atoi(v[3:])
+		return excelize.Cell{StyleID: st.tm, Value: float64(h*60+m) / 1440}
+	}
+	return v
 }
 
 // WorkbookSheet names the CSV input a sheet of an xlsx.workbook node's

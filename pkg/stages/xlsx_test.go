@@ -3,6 +3,7 @@ package stages
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -237,4 +238,44 @@ func TestReadableHeader(t *testing.T) {
 			t.Errorf("readableHeader(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// BenchmarkWriteWorkbook writes a roster-shaped workbook: 20,000 rows of
+// 15 text columns split over 40 sheets, and a typed sheet of numbers,
+// dates and times, as the roster and summary workbooks are.
+func BenchmarkWriteWorkbook(b *testing.B) {
+	header := []string{"bethel", "bethel_name", "registration_id", "last_name", "first_name",
+		"preferred_name", "member_type", "office", "days_attending", "housing", "tshirt_size",
+		"banquet_meal", "dietary_needs", "allergies", "contact"}
+	var sheets []xlsxSheet
+	for s := 0; s < 40; s++ {
+		sh := xlsxSheet{name: "Bethel " + strconv.Itoa(s+1), header: header}
+		for r := 0; r < 500; r++ {
+			row := make([]string, len(header))
+			for c := range row {
+				row[c] = "cell " + strconv.Itoa(s*500+r) + "." + strconv.Itoa(c)
+			}
+			sh.rows = append(sh.rows, row)
+		}
+		sheets = append(sheets, sh)
+	}
+	typed := xlsxSheet{name: "Typed", header: []string{"n", "x", "date", "time", "at"}}
+	for r := 0; r < 5000; r++ {
+		typed.rows = append(typed.rows, []string{strconv.Itoa(r), strconv.Itoa(r) + ".25",
+			"2026-06-12", "09:30", "2026-06-12T06:45:00-05:00"})
+	}
+	b.Run("roster", func(b *testing.B) {
+		for b.Loop() {
+			if err := writeWorkbook(io.Discard, sheets, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("typed", func(b *testing.B) {
+		for b.Loop() {
+			if err := writeWorkbook(io.Discard, []xlsxSheet{typed}, true); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
