@@ -17,12 +17,19 @@
 # apply unchanged.
 #
 #   bash scripts/bench-stages.sh                  # SIZES="100000 1000000" RUNS=3 MEMLIMIT=900MiB
+#   BASE=REV bash scripts/bench-stages.sh         # also revision REV, case by case
+#
+# BASE=REV builds bethel and bethel-sample from revision REV too (a
+# temporary git worktree) and measures both builds in the same run, each
+# case for REV then for the working tree, so that both see the same
+# machine. Each build gets a workspace made by its own revision's
+# generator and sample config, which may differ in format.
 #
 # The million-row build is measured twice: as is, and with GOMEMLIMIT set
 # to MEMLIMIT (a soft limit: the garbage collector works harder near it
 # instead of letting the heap double; see the report in docs/stages.md).
 #
-# Targets (issue 3): 100,000 rows under 2 s; the one-patch rebuild under
+# Targets: 100,000 rows under 2 s; the one-patch rebuild under
 # 0.5 s; 1,000,000 rows under 15 s with peak RSS under 1 GiB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +40,11 @@ MEMLIMIT=${MEMLIMIT:-900MiB}
 export BETHEL_DEBUG=
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+cleanup() {
+	if [ -d "$tmp/base-src" ]; then git worktree remove --force "$tmp/base-src"; fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 timer=/usr/bin/time
 if ! [ -x "$timer" ]; then
@@ -47,16 +58,37 @@ if ! [ -x "$timer" ]; then
 	timer=
 fi
 
-go build -o "$tmp/bethel" ./cmd/bethel
-go build -o "$tmp/bethel-sample" ./cmd/bethel-sample
+# Each build under test is a directory $tmp/NAME holding its bethel and
+# bethel-sample, and $tmp/NAME.src, the tree its workspaces come from.
+builds=head
+mkdir -p "$tmp/head"
+go build -o "$tmp/head/bethel" ./cmd/bethel
+go build -o "$tmp/head/bethel-sample" ./cmd/bethel-sample
+echo "$repo" >"$tmp/head.src"
+if [ -n "${BASE:-}" ]; then
+	git worktree add --detach -q "$tmp/base-src" "$BASE"
+	mkdir -p "$tmp/base"
+	(cd "$tmp/base-src" && go build -o "$tmp/base/bethel" ./cmd/bethel && go build -o "$tmp/base/bethel-sample" ./cmd/bethel-sample)
+	echo "$tmp/base-src" >"$tmp/base.src"
+	builds="base head"
+fi
 
-. "$repo/scripts/sample-workspace.sh"
+# make_workspace BUILD N DIR: the sample workspace of N rows as BUILD's own
+# tree and generator make it.
+make_workspace() (
+	repo=$(cat "$tmp/$1.src")
+	tmp=$tmp/$1
+	. "$repo/scripts/sample-workspace.sh"
+	workspace "$2" "$3"
+)
 
-# measure DIR: one `bethel make`; prints "wall cpu rss_mib".
+. "$repo/scripts/sample-workspace.sh" # median
+
+# measure BUILD DIR: one `bethel make`; prints "wall cpu rss_mib".
 measure() {
-	local dir=$1 out="$tmp/time.out"
+	local bethel="$tmp/$1/bethel" dir=$2 out="$tmp/time.out"
 	if [ -n "$timer" ]; then
-		if ! "$timer" -v "$tmp/bethel" make -C "$dir" >"$tmp/make.out" 2>"$out"; then
+		if ! "$timer" -v "$bethel" make -C "$dir" >"$tmp/make.out" 2>"$out"; then
 			cat "$tmp/make.out" "$out" >&2
 			echo "bench-stages: the build failed" >&2
 			exit 1
@@ -70,32 +102,31 @@ measure() {
 	else
 		local t0 t1
 		t0=$(date +%s.%N)
-		"$tmp/bethel" make -C "$dir" >"$tmp/make.out" 2>&1 || { cat "$tmp/make.out" >&2; exit 1; }
+		"$bethel" make -C "$dir" >"$tmp/make.out" 2>&1 || { cat "$tmp/make.out" >&2; exit 1; }
 		t1=$(date +%s.%N)
 		echo "$(echo "$t1 - $t0" | bc) - -"
 	fi
 }
 
-printf "%-12s %10s %10s %10s   %s\n" case wall_s cpu_s rss_mib target
-for n in $SIZES; do
-	dir="$tmp/ws-$n"
-	workspace "$n" "$dir"
-	runs=$RUNS
+# bench_size BUILD N: the cases of size N for BUILD, one line each.
+bench_size() {
+	local b=$1 n=$2 dir="$tmp/ws-$1-$2" runs=$RUNS
+	make_workspace "$b" "$n" "$dir"
 	[ "$n" -ge 1000000 ] && runs=1
 	for i in $(seq "$runs"); do
 		rm -rf "$dir/out" "$dir/.bethel"
-		measure "$dir"
+		measure "$b" "$dir"
 	done | median | {
 		read -r wall cpu rss
 		target="< 2 s"
 		[ "$n" -ge 1000000 ] && target="< 15 s, < 1024 MiB"
-		printf "%-12s %10s %10s %10s   %s\n" "full $n" "$wall" "$cpu" "$rss" "$target"
+		printf "%-6s %-12s %10s %10s %10s   %s\n" "$b" "full $n" "$wall" "$cpu" "$rss" "$target"
 	}
 	if [ "$n" -ge 1000000 ] && [ -n "$MEMLIMIT" ]; then
 		rm -rf "$dir/out" "$dir/.bethel"
-		GOMEMLIMIT=$MEMLIMIT measure "$dir" | {
+		GOMEMLIMIT=$MEMLIMIT measure "$b" "$dir" | {
 			read -r wall cpu rss
-			printf "%-12s %10s %10s %10s   %s\n" "full $n *" "$wall" "$cpu" "$rss" "* GOMEMLIMIT=$MEMLIMIT"
+			printf "%-6s %-12s %10s %10s %10s   %s\n" "$b" "full $n *" "$wall" "$cpu" "$rss" "* GOMEMLIMIT=$MEMLIMIT"
 		}
 	fi
 	if [ "$n" = 100000 ]; then
@@ -114,14 +145,21 @@ for n in $SIZES; do
 				set    = { tshirt_size = "$size", first_name = "Bench$i-$$" }
 				reason = "benchmark: one patch"
 			TOML
-			measure "$dir"
+			measure "$b" "$dir"
 			rm -f "$dir/patches/registrations/99-bench-$i.toml"
-			"$tmp/bethel" make -C "$dir" >/dev/null 2>&1
+			"$tmp/$b/bethel" make -C "$dir" >/dev/null 2>&1
 		done | median | {
 			read -r wall cpu rss
-			printf "%-12s %10s %10s %10s   %s\n" "patch 100k" "$wall" "$cpu" "$rss" "< 0.5 s"
+			printf "%-6s %-12s %10s %10s %10s   %s\n" "$b" "patch 100k" "$wall" "$cpu" "$rss" "< 0.5 s"
 		}
 	fi
 	rm -rf "$dir"
+}
+
+printf "%-6s %-12s %10s %10s %10s   %s\n" build case wall_s cpu_s rss_mib target
+for n in $SIZES; do
+	for b in $builds; do
+		bench_size "$b" "$n"
+	done
 done
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
