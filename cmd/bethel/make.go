@@ -76,7 +76,7 @@ func runMake(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "bethel: waiting for %s running in this workspace\n", who)
 	}
 	pr := &progress{w: env.Stdout, errw: env.Stderr, terminal: env.IsTerminal && !*asJSON, explain: *explain || *dryRun, quiet: *asJSON, dry: *dryRun,
-		scrub: newErrScrubber(p, p.Root)}
+		scrub: newErrScrubber(p, p.Root), root: p.Root}
 	opts.Events = pr.event
 	res, err := graph.Build(ctx, p, opts)
 	pr.finish()
@@ -87,6 +87,7 @@ func runMake(ctx context.Context, env *Env, args []string) error {
 		sc.finish(rc, env.Stderr)
 	}
 	if !*dryRun {
+		recordPatchEntries(p)
 		if rerr := writeReport(p, res, Version, time.Now()); rerr != nil {
 			fmt.Fprintf(env.Stderr, "bethel: build report %s: %v\n", p.Report, rerr)
 		}
@@ -118,6 +119,9 @@ type progress struct {
 	skipped []string
 	// scrub withholds private data from errors and warnings (nil: none).
 	scrub *errScrubber
+	// root is the workspace, where --explain finds the patch ids a patch
+	// file held (empty: reasons print as the engine gives them).
+	root string
 }
 
 // finish ends the build's output: the status line cleared, then one line
@@ -185,7 +189,13 @@ func (p *progress) event(ev graph.Event) {
 			fmt.Fprintf(p.w, "[%d/%d] %s %s\n", ev.Done, ev.Total, verb, ev.Node)
 			if p.explain {
 				for _, r := range ev.Reasons {
-					fmt.Fprintf(p.w, "    because %s\n", r)
+					lines := []string{r}
+					if p.root != "" {
+						lines = explainPatchChange(p.root, r, !p.dry)
+					}
+					for _, l := range lines {
+						fmt.Fprintf(p.w, "    because %s\n", l)
+					}
 				}
 			}
 		}
