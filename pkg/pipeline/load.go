@@ -69,6 +69,9 @@ type loader struct {
 	declared []bool // visibility written explicitly
 	declPos  []declAt
 	order    []int // node indexes in topological order
+	// missing gathers the source files no one has, so that each is
+	// reported once, naming every node that reads it (see reportMissing).
+	missing map[string]*missingSource
 }
 
 func newLoader(root, file string) (*loader, error) {

@@ -132,7 +132,56 @@ func (l *loader) expand() {
 		// were written in.
 		sort.Strings(n.PatchFiles)
 	}
+	l.reportMissing()
 	l.declReads()
+}
+
+// missingSource is a source file that is neither on disk nor written by a
+// node: where it is first named, and the nodes that read it.
+type missingSource struct {
+	path  string
+	at    srcPos
+	hint  string
+	first int // the first reader's index
+	nodes []string
+}
+
+// noteMissing records that node i names the missing source p at at.
+func (l *loader) noteMissing(i int, p string, at srcPos, hint string) {
+	if l.missing == nil {
+		l.missing = map[string]*missingSource{}
+	}
+	m := l.missing[p]
+	if m == nil {
+		m = &missingSource{path: p, at: at, hint: hint, first: i}
+		l.missing[p] = m
+	}
+	name := l.label(i)
+	if n := l.p.Nodes[i]; n != nil && n.Name != "" {
+		name = n.Name
+	}
+	if len(m.nodes) == 0 || m.nodes[len(m.nodes)-1] != name {
+		m.nodes = append(m.nodes, name)
+	}
+}
+
+// reportMissing reports each missing source once, at the first place it is
+// named: one deleted file that many nodes read is one error, not one per
+// node.
+func (l *loader) reportMissing() {
+	ms := make([]*missingSource, 0, len(l.missing))
+	for _, m := range l.missing {
+		ms = append(ms, m)
+	}
+	sort.Slice(ms, func(a, b int) bool { return ms[a].path < ms[b].path })
+	for _, m := range ms {
+		if len(m.nodes) == 1 {
+			l.e.at(m.at, m.hint, "%s: missing source file %s (not on disk, and no node writes it)", l.label(m.first), m.path)
+			continue
+		}
+		l.e.at(m.at, m.hint, "missing source file %s (not on disk, and no node writes it), read by %d nodes: %s",
+			m.path, len(m.nodes), strings.Join(m.nodes, ", "))
+	}
 }
 
 func (l *loader) expandList(i int, n *Node, key string, list []string) []string {
@@ -192,7 +241,7 @@ func (l *loader) expandList(i int, n *Node, key string, list []string) []string 
 			if c := closest(base, l.fs.names(strings.TrimSuffix(dir, "/"))); c != "" {
 				hint = didYouMean(dir + c)
 			}
-			l.e.at(at, hint, "%s: missing source file %s (not on disk, and no node writes it)", l.label(i), p)
+			l.noteMissing(i, p, at, hint)
 		case t.IsDir():
 			l.e.at(at, "", "%s: %s: %s is a directory; name its files or use a glob such as %s/**", l.label(i), key, p, p)
 		default:
