@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -412,6 +413,41 @@ func mapRegistrations(ctx context.Context, fsys fs.FS, src regSourceFiles, cfg *
 	return m, nil
 }
 
+// emptyExportErrs replaces the orphan errors of patches applied to an
+// export with no records by one error on the export: a header-only file is
+// a truncated download or the wrong file far more often than a reason to
+// remove every patch, which is what the orphan errors would advise.
+func emptyExportErrs(export string, rep *patch.Report, errs pos.List) pos.List {
+	orphan := map[pos.Pos]bool{}
+	var first pos.Pos
+	for _, e := range rep.Patches {
+		if e.Status == patch.StatusOrphan {
+			at := pos.Pos{File: e.File, Line: e.Line}
+			if len(orphan) == 0 {
+				first = at
+			}
+			orphan[at] = true
+		}
+	}
+	if len(orphan) == 0 {
+		return errs
+	}
+	what := fmt.Sprintf("%d patches match records", len(orphan))
+	if len(orphan) == 1 {
+		what = "a patch matches a record"
+	}
+	kept := pos.List{pos.Errorf(pos.Pos{File: export, Line: 1},
+		"the export has no records, only a header, but %s in it (first at %s); is the file complete?", what, first)}
+	for _, err := range errs {
+		var pe *pos.Error
+		if errors.As(err, &pe) && orphan[pe.Pos] {
+			continue
+		}
+		kept = append(kept, err)
+	}
+	return kept
+}
+
 // patchRegistrations applies patches to a mapped export and judges the
 // value errors that no patch fixed.
 func patchRegistrations(m *regMapped, cfg *regConfig, priv *Privacy, patches []*patch.Patch, opt patch.Options) (*regResult, error) {
@@ -428,6 +464,7 @@ func patchRegistrations(m *regMapped, cfg *regConfig, priv *Privacy, patches []*
 	table.Required = cfg.required()
 	table.Sensitive = priv.SensitiveSet()
 	res.table = table
+	empty := len(table.Records) == 0
 	rep, warns, perr := patch.Apply(table, patches, opt)
 	res.report = rep
 	res.warns = append(res.warns, warns...)
@@ -435,6 +472,9 @@ func patchRegistrations(m *regMapped, cfg *regConfig, priv *Privacy, patches []*
 	var errs pos.List
 	if perr != nil {
 		errs = append(errs, perr.(pos.List)...)
+	}
+	if empty {
+		errs = emptyExportErrs(export, rep, errs)
 	}
 	statusCol := sch.Index(sch.Roles.Status)
 	res.keyCol = sch.Index(sch.PrimaryKey)
