@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"bethel/pkg/cache"
+)
+
+// entry is one [[patch]] entry of a program patch file for these tests.
+func entry(id, room string) string {
+	return fmt.Sprintf("[[patch]]\nid = %q\ntarget = \"program\"\nmatch = { id = \"S-001\" }\nset = { room = %q }\nreason = \"r\"\n\n", id, room)
+}
+
+func TestExplainPatchChange(t *testing.T) {
+	many := ""
+	for i := 0; i < 12; i++ {
+		many += entry(fmt.Sprintf("p%02d", i), "A")
+	}
+	const file = "patches/program/10.toml"
+	tests := []struct {
+		name     string
+		old, new string
+		want     []string
+	}{
+		{"changed", entry("a", "A") + entry("b", "B"), entry("a", "A") + entry("b", "C"),
+			[]string{"patch b changed in " + file}},
+		{"added and removed", entry("a", "A") + entry("b", "B"), entry("a", "A") + entry("c", "B"),
+			[]string{"patch c added in " + file, "patch b removed in " + file}},
+		{"reordered", entry("a", "A") + entry("b", "B"), entry("b", "B") + entry("a", "A"),
+			[]string{"patches reordered in " + file + " (they apply in file order)"}},
+		{"comment only", entry("a", "A"), "# a comment\n" + entry("a", "A"),
+			[]string{"patch file " + file + " changed, no patch in it (comments or layout)"}},
+		{"many", entry("p00", "A"), many,
+			[]string{"patches p01, p02, p03, p04, p05, p06, p07, p08, p09, p10 and 1 more added in " + file}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			path := filepath.Join(root, filepath.FromSlash(file))
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			write := func(s string) string {
+				if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return cache.Sum([]byte(s)).Short()
+			}
+			o := write(tt.old)
+			if _, ok := patchEntries(root, file, "", true); !ok {
+				t.Fatal("old entries not recorded")
+			}
+			n := write(tt.new)
+			reason := fmt.Sprintf("patch %s changed: %s -> %s", file, o, n)
+			got := explainPatchChange(root, reason, false)
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestExplainPatchChangeUnknown: a reason of another kind, or one whose old
+// entries were never recorded, is printed as the engine gives it.
+func TestExplainPatchChangeUnknown(t *testing.T) {
+	root := t.TempDir()
+	for _, reason := range []string{
+		"input inputs/program.csv changed: 0123456789ab -> 0123456789ac",
+		"patch patches/program/10.toml changed: 0123456789ab -> 0123456789ac",
+	} {
+		if got := explainPatchChange(root, reason, false); len(got) != 1 || got[0] != reason {
+			t.Errorf("%s: got %q", reason, got)
+		}
+	}
+	if _, err := os.Stat(patchIDsDir(root)); !os.IsNotExist(err) {
+		t.Errorf("explaining wrote state: %v", err)
+	}
+}
