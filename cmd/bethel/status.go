@@ -60,7 +60,9 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 			fmt.Fprintf(env.Stdout, "stale %s%s\n", r.Name, note)
 		}
 		for _, why := range r.Reasons {
-			fmt.Fprintf(env.Stdout, "    because %s\n", why)
+			for _, l := range explainPatchChange(p.Root, why, false) {
+				fmt.Fprintf(env.Stdout, "    because %s\n", l)
+			}
 		}
 		for _, w := range r.Warnings {
 			fmt.Fprintf(env.Stdout, "    note: %s\n", w)
