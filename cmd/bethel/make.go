@@ -87,7 +87,7 @@ func runMake(ctx context.Context, env *Env, args []string) error {
 		sc.finish(rc, env.Stderr)
 	}
 	if !*dryRun {
-		recordPatchEntries(p)
+		recordPatchEntries(p, err == nil && len(targets) == 0)
 		if rerr := writeReport(p, res, Version, time.Now()); rerr != nil {
 			fmt.Fprintf(env.Stderr, "bethel: build report %s: %v\n", p.Report, rerr)
 		}

@@ -105,15 +105,34 @@ func parseEntryList(data []byte) []patchEntry {
 }
 
 // recordPatchEntries keeps the entry list of every patch file of the
-// pipeline as it is now, for the next build's --explain.
-func recordPatchEntries(p *pipeline.Pipeline) {
+// pipeline as it is now, for the next build's --explain. With prune (a
+// build of every node that failed nowhere: each node's key now names the
+// current contents) the lists of other contents go, so the directory holds
+// one list per patch file rather than one per edit ever built.
+func recordPatchEntries(p *pipeline.Pipeline, prune bool) {
 	seen := map[string]bool{}
+	keep := map[string]bool{}
 	for _, n := range p.Order {
 		for _, f := range n.PatchFiles {
 			if !seen[f] {
 				seen[f] = true
 				patchEntries(p.Root, f, "", true)
+				if h, _, err := cache.HashFile(filepath.Join(p.Root, filepath.FromSlash(f))); err == nil {
+					keep[h.String()] = true
+				} else {
+					prune = false
+				}
 			}
+		}
+	}
+	if !prune {
+		return
+	}
+	dir := patchIDsDir(p.Root)
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if !keep[e.Name()] {
+			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
 }

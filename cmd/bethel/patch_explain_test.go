@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"bethel/pkg/cache"
+	"bethel/pkg/pipeline"
 )
 
 // entry is one [[patch]] entry of a program patch file for these tests.
@@ -78,5 +79,35 @@ func TestExplainPatchChangeUnknown(t *testing.T) {
 	}
 	if _, err := os.Stat(patchIDsDir(root)); !os.IsNotExist(err) {
 		t.Errorf("explaining wrote state: %v", err)
+	}
+}
+
+// TestRecordPatchEntriesPrune: a full build that failed nowhere keeps one
+// entry list per patch file; any other build keeps the older lists too,
+// since a node it did not build still names them.
+func TestRecordPatchEntriesPrune(t *testing.T) {
+	root := t.TempDir()
+	const file = "patches/program/10.toml"
+	path := filepath.Join(root, filepath.FromSlash(file))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := &pipeline.Pipeline{Root: root, Order: []*pipeline.Node{{Name: "program", PatchFiles: []string{file}}}}
+	lists := func() int {
+		ents, _ := os.ReadDir(patchIDsDir(root))
+		return len(ents)
+	}
+	for i, tt := range []struct {
+		room  string
+		prune bool
+		want  int
+	}{{"A", false, 1}, {"B", false, 2}, {"C", true, 1}, {"C", true, 1}} {
+		if err := os.WriteFile(path, []byte(entry("a", tt.room)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		recordPatchEntries(p, tt.prune)
+		if got := lists(); got != tt.want {
+			t.Errorf("build %d (prune %v): %d lists kept, want %d", i+1, tt.prune, got, tt.want)
+		}
 	}
 }

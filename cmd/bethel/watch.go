@@ -396,7 +396,7 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 		fmt.Fprintln(wt.errw, "bethel: interrupted; every output is either the old or the new version")
 		return ctx.Err()
 	}
-	recordPatchEntries(wt.p)
+	recordPatchEntries(wt.p, false)
 	if rerr := writeReport(wt.p, res, Version, time.Now()); rerr != nil {
 		fmt.Fprintf(wt.errw, "bethel: build report %s: %v\n", wt.p.Report, rerr)
 	}
