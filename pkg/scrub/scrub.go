@@ -319,6 +319,7 @@ const (
 type Builder struct {
 	ts       []token
 	hs       []uint64
+	buf      []byte   // scratch: a value's bytes or a phone's digits
 	table    []uint64 // open addressing by slot, flags merged; 0 is empty
 	n        int
 	latestBY int
@@ -329,16 +330,16 @@ type Builder struct {
 // identify anybody add nothing.
 func (b *Builder) Add(format, value string) {
 	switch format {
-	case Phone, Date:
-		for _, f := range forms(format, value) {
-			if f.kind == 'w' {
-				b.words(f.words)
-				continue
-			}
-			if f.kind == 'd' && f.date.y > b.latestBY {
-				b.latestBY = f.date.y
-			}
-			b.push(f.key(), flagFull)
+	case Phone:
+		b.addPhone(value)
+	case Date:
+		ds := parseDates(value)
+		if len(ds) == 0 {
+			b.addWords(value, false)
+		}
+		for _, d := range ds {
+			b.latestBY = max(b.latestBY, d.y)
+			b.push(dateKey(d.y, d.m, d.d), flagFull)
 		}
 	case Email:
 		b.addWords(value, false)
@@ -356,10 +357,37 @@ func (b *Builder) Add(format, value string) {
 	}
 }
 
+// addPhone adds the forms of a phone number (those forms gives Phone)
+// from its digits in the Builder's buffer, building no string: most
+// phones are distinct, so this runs once per record and phone column.
+func (b *Builder) addPhone(value string) {
+	d := b.buf[:0]
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c >= '0' && c <= '9' {
+			d = append(d, c)
+		}
+	}
+	b.buf = d
+	if len(d) < 7 || len(d) > 15 {
+		b.addWords(value, false)
+		return
+	}
+	b.push(phoneKey(digitsHash(fnvOffset, d)), flagFull)
+	switch {
+	case len(d) == 10:
+		// FNV-1a runs byte by byte: "1" then the digits is the hash of "1"+d.
+		b.push(phoneKey(digitsHash(digitsHash(fnvOffset, []byte{'1'}), d)), flagFull)
+	case len(d) == 11 && d[0] == '1':
+		b.push(phoneKey(digitsHash(fnvOffset, d[1:])), flagFull)
+	}
+}
+
 // addWords adds the word forms of value without building their texts
-// (the same keys as wordForms; TestAddMatchesForms checks it).
+// (the same keys as wordForms; TestAddMatchesForms checks it). The value
+// is lexed from a copy in the Builder's buffer, reused from value to value.
 func (b *Builder) addWords(value string, parts bool) {
-	text := []byte(value)
+	b.buf = append(b.buf[:0], value...)
+	text := b.buf
 	b.ts = b.ts[:0]
 	l := newLexer(text)
 	size := 0

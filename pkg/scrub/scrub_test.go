@@ -239,6 +239,8 @@ func TestAddMatchesForms(t *testing.T) {
 		{Name, "Ruby Oakfield"}, {Name, "O'Brien"}, {Name, "Zoë Ångström-Ébé"}, {Name, "Mia2 Lee"}, {Name, "Jo"},
 		{Name, "Zoe\u0308 X"}, {Text, "Peanuts, tree nuts"}, {Email, "Jim.Calgate35@Example.org"}, {Email, "a@b"},
 		{Phone, "+1 656 555 0141"}, {Phone, "12"}, {Date, "1/8/2011"}, {Date, "no date"}, {Text, "ÀÉÎ õü 12ab"},
+		{Phone, "(656) 555-0141"}, {Phone, "44 20 7946 0958"}, {Phone, "call 555"}, {Phone, "1234567890123456"},
+		{Date, "2011-01-08"}, {Date, "2011-01-08T09:30:00"}, {Date, "8 Jan 2011"}, {Date, "13/13/2011"},
 	}
 	for _, v := range values {
 		var fast, slow Builder
