@@ -156,20 +156,33 @@ type dateHit struct {
 
 // parseDates is every reading of value as one date (all its tokens).
 func parseDates(value string) []ymd {
-	b := []byte(value)
-	ts := tokens(value)
-	// A datetime's time part follows the date: read the date from its
-	// first tokens.
-	var out []ymd
+	hits := wholeDates([]byte(value), tokens(value), nil)
+	if len(hits) == 0 {
+		return nil
+	}
+	out := make([]ymd, len(hits))
+	for i, h := range hits {
+		out[i] = h.date
+	}
+	return out
+}
+
+// wholeDates puts into hits (its contents dropped, its array reused) every
+// reading as one date of the longest run of ts's first tokens that reads
+// as one: a datetime's time part follows the date.
+func wholeDates(b []byte, ts []token, hits []dateHit) []dateHit {
 	for n := len(ts); n >= 1; n-- {
-		for _, h := range datesEnding(b, ts[:n], nil) {
+		hits = datesEnding(b, ts[:n], hits[:0])
+		k := 0
+		for _, h := range hits {
 			if h.first == 0 {
-				out = append(out, h.date)
+				hits[k] = h
+				k++
 			}
 		}
-		if len(out) > 0 {
-			return out
+		if k > 0 {
+			return hits[:k]
 		}
 	}
-	return nil
+	return hits[:0]
 }

@@ -319,8 +319,9 @@ const (
 type Builder struct {
 	ts       []token
 	hs       []uint64
-	buf      []byte   // scratch: a value's bytes or a phone's digits
-	table    []uint64 // open addressing by slot, flags merged; 0 is empty
+	buf      []byte    // scratch: a value's bytes or a phone's digits
+	dates    []dateHit // scratch: a date value's readings
+	table    []uint64  // open addressing by slot, flags merged; 0 is empty
 	n        int
 	latestBY int
 	full     uint64 // see fullFlag
@@ -333,14 +334,7 @@ func (b *Builder) Add(format, value string) {
 	case Phone:
 		b.addPhone(value)
 	case Date:
-		ds := parseDates(value)
-		if len(ds) == 0 {
-			b.addWords(value, false)
-		}
-		for _, d := range ds {
-			b.latestBY = max(b.latestBY, d.y)
-			b.push(dateKey(d.y, d.m, d.d), flagFull)
-		}
+		b.addDate(value)
 	case Email:
 		b.addWords(value, false)
 		if at := strings.LastIndexByte(value, '@'); at > 0 {
@@ -379,6 +373,31 @@ func (b *Builder) addPhone(value string) {
 		b.push(phoneKey(digitsHash(digitsHash(fnvOffset, []byte{'1'}), d)), flagFull)
 	case len(d) == 11 && d[0] == '1':
 		b.push(phoneKey(digitsHash(fnvOffset, d[1:])), flagFull)
+	}
+}
+
+// addDate adds the forms of a date (those forms gives Date), lexed from
+// the Builder's buffers: a value that reads as no date is Text.
+func (b *Builder) addDate(value string) {
+	b.buf = append(b.buf[:0], value...)
+	b.ts = b.ts[:0]
+	l := newLexer(b.buf)
+	for {
+		t, ok := l.next()
+		if !ok {
+			break
+		}
+		b.ts = append(b.ts, t)
+	}
+	b.dates = wholeDates(b.buf, b.ts, b.dates)
+	if len(b.dates) == 0 {
+		b.addWords(value, false)
+		return
+	}
+	for _, h := range b.dates {
+		d := h.date
+		b.latestBY = max(b.latestBY, d.y)
+		b.push(dateKey(d.y, d.m, d.d), flagFull)
 	}
 }
 
