@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"bethel/pkg/lazyre"
 	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/provenance"
@@ -112,7 +112,7 @@ type impactValues struct {
 }
 
 func (cv *impactValues) value(target string) (value, key string, ok bool) {
-	m := cellTargetRE.FindStringSubmatch(target)
+	m := cellTargetRE().FindStringSubmatch(target)
 	if m == nil || !strings.HasPrefix(m[3], ":") || !strings.HasSuffix(m[1], ".csv") {
 		return "", "", false
 	}
@@ -199,7 +199,7 @@ func sortCells(cells []string) {
 		if i := strings.Index(c, "#"); i >= 0 {
 			return key{c[:i], 0, c[i:]}
 		}
-		m := cellTargetRE.FindStringSubmatch(c)
+		m := cellTargetRE().FindStringSubmatch(c)
 		if m == nil {
 			return key{c, 0, ""}
 		}
@@ -219,4 +219,4 @@ func sortCells(cells []string) {
 }
 
 // cellTargetRE splits PATH:ROW[:COL | (note)].
-var cellTargetRE = regexp.MustCompile(`^(.*?):([0-9]+)(.*)$`)
+var cellTargetRE = lazyre.New(`^(.*?):([0-9]+)(.*)$`)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"bethel/pkg/csvio"
+	"bethel/pkg/lazyre"
 	"bethel/pkg/schema"
 )
 
@@ -72,20 +73,20 @@ var personalWords = []string{"name", "first", "last", "surname", "given", "nick"
 var countableWords = []string{"allerg", "diet"}
 
 var (
-	emailRE   = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-	phoneRE   = regexp.MustCompile(`^[+(]?[0-9][0-9 ().+\-/]{6,}[0-9]$`)
-	integerRE = regexp.MustCompile(`^[0-9]+$`)
-	moneyRE   = regexp.MustCompile(`^(?:[A-Z]{3} ?|[$€£] ?)?-?[0-9]{1,7}(?:[.,][0-9]{2})?$`)
-	numberRE  = regexp.MustCompile(`[0-9]+`)
-	cityRE    = regexp.MustCompile(`^[^0-9]*[0-9]+ - ([^0-9,"]+)$`)
-	nameRE    = regexp.MustCompile(`[^a-z0-9]+`)
+	emailRE   = lazyre.New(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	phoneRE   = lazyre.New(`^[+(]?[0-9][0-9 ().+\-/]{6,}[0-9]$`)
+	integerRE = lazyre.New(`^[0-9]+$`)
+	moneyRE   = lazyre.New(`^(?:[A-Z]{3} ?|[$€£] ?)?-?[0-9]{1,7}(?:[.,][0-9]{2})?$`)
+	numberRE  = lazyre.New(`[0-9]+`)
+	cityRE    = lazyre.New(`^[^0-9]*[0-9]+ - ([^0-9,"]+)$`)
+	nameRE    = lazyre.New(`[^a-z0-9]+`)
 	dayNames  = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 )
 
 // fieldName turns a header into a canonical field name: lower case words
 // joined by _ ("T-Shirt Size" -> t_shirt_size).
 func fieldName(header string, taken map[string]bool) string {
-	n := strings.Trim(nameRE.ReplaceAllString(strings.ToLower(header), "_"), "_")
+	n := strings.Trim(nameRE().ReplaceAllString(strings.ToLower(header), "_"), "_")
 	if n == "" || n[0] < 'a' || n[0] > 'z' {
 		n = "field_" + n
 	}
@@ -102,7 +103,7 @@ func hasWord(folded string, words []string) bool {
 	for _, w := range words {
 		if w == "age" {
 			// "age" only as a word of its own: not "message" or "page".
-			if slices.Contains(strings.Fields(nameRE.ReplaceAllString(folded, " ")), "age") {
+			if slices.Contains(strings.Fields(nameRE().ReplaceAllString(folded, " ")), "age") {
 				return true
 			}
 			continue
@@ -162,7 +163,7 @@ func guessColumn(f *guessedField, folded string, vals []string, nrows int) {
 	case len(vals) == 0:
 		f.why = "empty in the export"
 		f.check = "no values to guess from: set its type"
-	case all(func(v string) bool { return emailRE.MatchString(v) }):
+	case all(func(v string) bool { return emailRE().MatchString(v) }):
 		f.format, f.sensitive, f.why = schema.Email, true, "email addresses"
 	case isBethelHeader(folded):
 		f.why = "the bethel"
@@ -176,7 +177,7 @@ func guessColumn(f *guessedField, folded string, vals []string, nrows int) {
 		if !hasWord(folded, []string{"submit", "created", "updated", "registered", "paid", "timestamp"}) {
 			f.sensitive, f.why = true, "dates, possibly of birth"
 		}
-	case all(func(v string) bool { return phoneRE.MatchString(v) && len(numberRE.FindAllString(v, -1)) > 1 }):
+	case all(func(v string) bool { return phoneRE().MatchString(v) && len(numberRE().FindAllString(v, -1)) > 1 }):
 		f.format, f.sensitive, f.why = schema.Phone, true, "phone numbers"
 	case hasWord(folded, personalWords):
 		f.sensitive, f.why = true, "personal by its header"
@@ -187,9 +188,9 @@ func guessColumn(f *guessedField, folded string, vals []string, nrows int) {
 	case len(distinct) == len(vals) && len(vals) == nrows && all(func(v string) bool { return !strings.ContainsAny(v, " \t") && len(v) <= 24 }) &&
 		(nrows >= 20 || hasWord(folded, []string{"id", "number", "code", "#"})):
 		f.why = "unique codes: a record key"
-	case all(func(v string) bool { return integerRE.MatchString(v) }) && !strings.Contains(folded, "bethel"):
+	case all(func(v string) bool { return integerRE().MatchString(v) }) && !strings.Contains(folded, "bethel"):
 		f.typ, f.why = schema.Integer, "whole numbers"
-	case all(func(v string) bool { return moneyRE.MatchString(v) }) && hasWord(folded, []string{"amount", "paid", "fee", "price", "cost", "total", "balance"}):
+	case all(func(v string) bool { return moneyRE().MatchString(v) }) && hasWord(folded, []string{"amount", "paid", "fee", "price", "cost", "total", "balance"}):
 		f.typ, f.format, f.why = schema.Number, schema.Money, "amounts of money"
 	default:
 		cats := foldedCategories(vals)
@@ -310,14 +311,14 @@ func (g *exportGuess) roles(rows [][]string) {
 			if c >= len(r) || schema.Clean(r[c]) == "" {
 				continue
 			}
-			m := numberRE.FindString(r[c])
+			m := numberRE().FindString(r[c])
 			n, err := strconv.Atoi(m)
 			if err != nil || n <= 0 {
 				g.unnumbered++
 				continue
 			}
 			nums[n] = true
-			if m := cityRE.FindStringSubmatch(schema.Clean(r[c])); m != nil && g.cities[n] == "" {
+			if m := cityRE().FindStringSubmatch(schema.Clean(r[c])); m != nil && g.cities[n] == "" {
 				g.cities[n] = m[1]
 			}
 		}
@@ -736,7 +737,7 @@ func replaceSummaryInputs(text string, outs []string) (string, error) {
 			b.WriteString(text)
 			return b.String(), nil
 		}
-		m := inputsRE.FindStringIndex(text[i:])
+		m := inputsRE().FindStringIndex(text[i:])
 		if m == nil || m[0] != 0 {
 			b.WriteString(text[:i+len("inputs")])
 			text = text[i+len("inputs"):]
@@ -753,7 +754,7 @@ func replaceSummaryInputs(text string, outs []string) (string, error) {
 	}
 }
 
-var inputsRE = regexp.MustCompile(`^inputs\s*=\s*\[`)
+var inputsRE = lazyre.New(`^inputs\s*=\s*\[`)
 
 // rewriteInputs rewrites one inputs list's body; indent is the column
 // its first entry starts at.

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"bethel/pkg/cache"
 	"bethel/pkg/graph"
+	"bethel/pkg/lazyre"
 	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
 )
@@ -137,7 +137,7 @@ func recordPatchEntries(p *pipeline.Pipeline, prune bool) {
 	}
 }
 
-var patchChangedRE = regexp.MustCompile(`^patch (\S+) changed: ([0-9a-f]{12}) -> ([0-9a-f]{12})$`)
+var patchChangedRE = lazyre.New(`^patch (\S+) changed: ([0-9a-f]{12}) -> ([0-9a-f]{12})$`)
 
 // maxPatchIDs bounds how many ids one --explain line lists.
 const maxPatchIDs = 10
@@ -146,7 +146,7 @@ const maxPatchIDs = 10
 // into the ids of the patches added, removed or changed in FILE; any other
 // reason, or one whose lists are not known, is returned as it is.
 func explainPatchChange(root, reason string, write bool) []string {
-	m := patchChangedRE.FindStringSubmatch(reason)
+	m := patchChangedRE().FindStringSubmatch(reason)
 	if m == nil {
 		return []string{reason}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"bethel/pkg/graph"
+	"bethel/pkg/lazyre"
 	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/pos"
@@ -484,7 +485,7 @@ type newPatch struct {
 	date           string
 }
 
-var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9._:-]+`)
+var idUnsafe = lazyre.New(`[^A-Za-z0-9._:-]+`)
 
 // defaultID names the patch after what it does: set-R-1043-bethel,
 // drop-R-1043, cancel-S-014, move-S-008, add-W-1.
@@ -501,7 +502,7 @@ func (n *newPatch) defaultID() string {
 			parts = append(parts, f.Name)
 		}
 	}
-	id := strings.Trim(idUnsafe.ReplaceAllString(strings.Join(parts, "-"), "-"), "-._:")
+	id := strings.Trim(idUnsafe().ReplaceAllString(strings.Join(parts, "-"), "-"), "-._:")
 	if len(id) > 60 {
 		id = id[:60]
 	}
@@ -596,7 +597,7 @@ func appendEntry(old []byte, entry string) []byte {
 	return []byte(s)
 }
 
-var leadingNumber = regexp.MustCompile(`^(\d+)-`)
+var leadingNumber = lazyre.New(`^(\d+)-`)
 
 // defaultPatchFile is patches/<target>/NN-YYYY-MM-DD.toml: today's file
 // when it is already the last, otherwise a new one numbered after every
@@ -613,7 +614,7 @@ func defaultPatchFile(root, target string, now time.Time) string {
 			continue
 		}
 		names = append(names, e.Name())
-		if m := leadingNumber.FindStringSubmatch(e.Name()); m != nil {
+		if m := leadingNumber().FindStringSubmatch(e.Name()); m != nil {
 			if n, err := strconv.Atoi(m[1]); err == nil && n > maxN && n < 1e6 {
 				maxN = n
 			}

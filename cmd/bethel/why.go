@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"bethel/pkg/cache"
 	"bethel/pkg/explain"
 	"bethel/pkg/graph"
+	"bethel/pkg/lazyre"
 	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/provenance"
@@ -54,7 +54,7 @@ type whyTarget struct {
 	book, sheet, ref string
 }
 
-var rowColRE = regexp.MustCompile(`^(.+):([0-9]+):([^:]+)$`)
+var rowColRE = lazyre.New(`^(.+):([0-9]+):([^:]+)$`)
 
 func parseWhyTarget(s string) (whyTarget, error) {
 	var t whyTarget
@@ -84,7 +84,7 @@ func parseWhyTarget(s string) (whyTarget, error) {
 		}
 		t.keyCol, t.keyVal, t.col = rest[:k], rest[k+1:j], rest[j+1:]
 	default:
-		if m := rowColRE.FindStringSubmatch(s); m != nil {
+		if m := rowColRE().FindStringSubmatch(s); m != nil {
 			t.path, t.col = m[1], m[3]
 			n, err := strconv.Atoi(m[2])
 			if err != nil || n < 2 {
@@ -802,7 +802,7 @@ func printWhy(out io.Writer, a *whyAnswer, all bool) {
 	io.WriteString(out, b.String())
 }
 
-var cellRefRE = regexp.MustCompile(`^([A-Za-z]{1,3})([0-9]+)$`)
+var cellRefRE = lazyre.New(`^([A-Za-z]{1,3})([0-9]+)$`)
 
 // workbookCell turns WORKBOOK.xlsx!SHEET!C3 into the CSV cell the sheet
 // was written from: the same row (a sheet and its CSV both count the
@@ -828,7 +828,7 @@ func workbookCell(p *pipeline.Pipeline, t whyTarget) (whyTarget, error) {
 	if err != nil {
 		return t, &ExitError{Code: 1, Err: fmt.Errorf("why: %s: %w", t.book, err)}
 	}
-	m := cellRefRE.FindStringSubmatch(t.ref)
+	m := cellRefRE().FindStringSubmatch(t.ref)
 	if m == nil {
 		return t, usagef("why: %q is not a cell (a column's letters and a row number: C3)", t.ref)
 	}

@@ -39,6 +39,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"bethel/pkg/lazyre"
 	"bethel/pkg/pos"
 	"bethel/pkg/tomlguard"
 )
@@ -107,10 +108,10 @@ var knownKeys = map[string]bool{
 var knownKeyList = []string{"add", "after_lock", "author", "date", "drop", "expect", "id", "many", "match", "reason", "set", "target"}
 
 var (
-	headerRE = regexp.MustCompile(`^\s*\[\[\s*patch\s*\]\]`)
-	tableRE  = regexp.MustCompile(`^\s*\[\s*patch\s*\.\s*([A-Za-z0-9_-]+)\s*\]`)
-	keyRE    = regexp.MustCompile(`^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*(?:\.|=)`)
-	idRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
+	headerRE = lazyre.New(`^\s*\[\[\s*patch\s*\]\]`)
+	tableRE  = lazyre.New(`^\s*\[\s*patch\s*\.\s*([A-Za-z0-9_-]+)\s*\]`)
+	keyRE    = lazyre.New(`^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*(?:\.|=)`)
+	idRE     = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
 )
 
 // Load reads the patch files in the given order (callers pass them sorted
@@ -217,7 +218,7 @@ func entryLines(data []byte, n int) []entryPos {
 			if inMulti {
 				// The key that opens the string is on this line.
 				if idx >= 0 && idx < n {
-					if m := keyRE.FindStringSubmatch(s); m != nil {
+					if m := keyRE().FindStringSubmatch(s); m != nil {
 						setKey(&res[idx], m, ln+1)
 					}
 				}
@@ -227,7 +228,7 @@ func entryLines(data []byte, n int) []entryPos {
 		if inMulti {
 			continue
 		}
-		if headerRE.MatchString(s) {
+		if headerRE().MatchString(s) {
 			idx++
 			if idx < n {
 				res[idx] = entryPos{header: ln + 1, keys: map[string]int{}}
@@ -237,11 +238,11 @@ func entryLines(data []byte, n int) []entryPos {
 		if idx < 0 || idx >= n {
 			continue
 		}
-		if m := tableRE.FindStringSubmatch(s); m != nil {
+		if m := tableRE().FindStringSubmatch(s); m != nil {
 			res[idx].keys[m[1]] = ln + 1
 			continue
 		}
-		if m := keyRE.FindStringSubmatch(s); m != nil {
+		if m := keyRE().FindStringSubmatch(s); m != nil {
 			setKey(&res[idx], m, ln+1)
 		}
 	}
@@ -263,7 +264,7 @@ func setKey(e *entryPos, m []string, line int) {
 func topKeyLine(data []byte, key string) int {
 	for i, l := range bytes.Split(data, []byte("\n")) {
 		s := string(l)
-		if m := keyRE.FindStringSubmatch(s); m != nil && m[1]+m[2]+m[3] == key {
+		if m := keyRE().FindStringSubmatch(s); m != nil && m[1]+m[2]+m[3] == key {
 			return i + 1
 		}
 		if m := regexp.MustCompile(`^\s*\[\[?\s*([A-Za-z0-9_-]+)`).FindStringSubmatch(s); m != nil && m[1] == key {
@@ -316,7 +317,7 @@ func (p *Patch) decode(e map[string]any, errs pos.List) pos.List {
 	}
 
 	p.ID = str("id", true)
-	if p.ID != "" && !idRE.MatchString(p.ID) {
+	if p.ID != "" && !idRE().MatchString(p.ID) {
 		bad("id", "id %q: use letters, digits and . _ : - (starting with a letter or digit)", p.ID)
 	}
 	keys := make([]string, 0, len(e))

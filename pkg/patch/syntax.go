@@ -1,12 +1,12 @@
 package patch
 
 import (
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
+	"bethel/pkg/lazyre"
 	"bethel/pkg/pos"
 )
 
@@ -59,11 +59,11 @@ func syntaxError(file string, data []byte, pe toml.ParseError) error {
 var (
 	// quotedRE finds what the TOML parser quotes in its messages: the text
 	// it read, which may be part of a value.
-	quotedRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'`)
+	quotedRE = lazyre.New(`"(?:[^"\\]|\\.)*"|'[^']*'`)
 	// foundRE and datetimeRE are the messages that say what a bare value
 	// should have been.
-	foundRE    = regexp.MustCompile(`^expected value but found "(?:[^"\\]|\\.)*" instead$`)
-	datetimeRE = regexp.MustCompile(`^invalid datetime: `)
+	foundRE    = lazyre.New(`^expected value but found "(?:[^"\\]|\\.)*" instead$`)
+	datetimeRE = lazyre.New(`^invalid datetime: `)
 )
 
 // maskMessage rewrites a parser message so that it quotes no text of the
@@ -71,15 +71,15 @@ var (
 // common mistakes.
 func maskMessage(m string) string {
 	switch {
-	case foundRE.MatchString(m):
+	case foundRE().MatchString(m):
 		return `expected a value: text needs quotes ("like this"), numbers and dates do not`
-	case datetimeRE.MatchString(m):
+	case datetimeRE().MatchString(m):
 		return "invalid date: write YYYY-MM-DD (2026-05-01)"
 	}
 	if i := strings.Index(m, ", but got"); i > 0 {
 		m = m[:i]
 	}
-	return quotedRE.ReplaceAllStringFunc(m, func(q string) string {
+	return quotedRE().ReplaceAllStringFunc(m, func(q string) string {
 		inner := q[1 : len(q)-1]
 		if len(inner) <= 3 && strings.Trim(inner, "{}[],=.\\n") == "" {
 			return q
@@ -155,13 +155,13 @@ func maskLine(s string) (string, []int) {
 }
 
 var (
-	headerLineRE = regexp.MustCompile(`^\s*\[\[?\s*[A-Za-z0-9_."' -]+\]\]?\s*(#.*)?$`)
-	keyStartRE   = regexp.MustCompile(`^\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*\s*=`)
+	headerLineRE = lazyre.New(`^\s*\[\[?\s*[A-Za-z0-9_."' -]+\]\]?\s*(#.*)?$`)
+	keyStartRE   = lazyre.New(`^\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*\s*=`)
 )
 
-func isHeader(s string) bool { return headerLineRE.MatchString(s) }
+func isHeader(s string) bool { return headerLineRE().MatchString(s) }
 
-func startsWithKey(s string) bool { return keyStartRE.MatchString(s) }
+func startsWithKey(s string) bool { return keyStartRE().MatchString(s) }
 
 // inArray reports whether the prefix of a line leaves an array open (more
 // '[' than ']' after the last '{' that is still open), so that a ','

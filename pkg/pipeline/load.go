@@ -8,11 +8,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
+	"bethel/pkg/lazyre"
 	"bethel/pkg/pos"
 	"bethel/pkg/stage"
 	"bethel/pkg/tomlguard"
@@ -24,9 +24,9 @@ import (
 // documents them.
 var knownKeys = []string{"name", "description", "stage", "run", "inputs", "patches", "outputs", "visibility", "declassify", "env", "params"}
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+var nameRE = lazyre.New(`^[A-Za-z0-9_.-]+$`)
 
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envNameRE = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Load reads, validates and links the pipeline file of the workspace root.
 // file is relative to root (or absolute). stages are the known built-in
@@ -282,7 +282,7 @@ func (l *loader) decode(doc map[string]any, stages []string) {
 		if v, ok := t["name"]; ok {
 			if s, ok := v.(string); !ok {
 				l.e.at(l.valPos(i, "name"), "", "%s: name must be a string, not %s", l.label(i), typeName(v))
-			} else if !nameRE.MatchString(s) {
+			} else if !nameRE().MatchString(s) {
 				l.e.at(l.valPos(i, "name"), "", "%s: invalid node name %q: use letters, digits, '_', '.' and '-'", l.label(i), s)
 			} else if j, dup := names[s]; dup {
 				l.e.at(l.valPos(i, "name"), "", "duplicate node name %q (first defined at %s:%d)", s, l.rel, l.nodePos(j).line)
@@ -440,7 +440,7 @@ func (l *loader) decodeKey(i int, n *Node, k string, v any) {
 			switch {
 			case !ok:
 				l.e.at(l.elemPos(i, k, j), "", "%s: env[%d] must be a string, not %s", l.label(i), j, typeName(x))
-			case !envNameRE.MatchString(s):
+			case !envNameRE().MatchString(s):
 				l.e.at(l.elemPos(i, k, j), "", "%s: env[%d]: %q is not an environment variable name", l.label(i), j, s)
 			default:
 				n.Env = append(n.Env, s)

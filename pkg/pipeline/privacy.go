@@ -7,10 +7,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
+	"bethel/pkg/lazyre"
 	"bethel/pkg/pos"
 	"bethel/pkg/stage"
 	"bethel/pkg/tomlguard"
@@ -175,13 +175,13 @@ func LoadDeclaration(p *Pipeline) (*Declaration, error) {
 	return d, errs.Err()
 }
 
-var declKeyRE = regexp.MustCompile(`^\s*\[?\s*([A-Za-z0-9_-]+)`)
+var declKeyRE = lazyre.New(`^\s*\[?\s*([A-Za-z0-9_-]+)`)
 
 // keyLine finds the line a top-level key or table header is on (the
 // decoder keeps no positions); 0 when it cannot tell.
 func keyLine(data []byte, key string) int {
 	for i, l := range bytes.Split(data, []byte("\n")) {
-		if m := declKeyRE.FindSubmatch(l); m != nil && string(m[1]) == key {
+		if m := declKeyRE().FindSubmatch(l); m != nil && string(m[1]) == key {
 			return i + 1
 		}
 	}

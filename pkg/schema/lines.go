@@ -1,9 +1,10 @@
 package schema
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
+
+	"bethel/pkg/lazyre"
 )
 
 // lines finds where keys are written: the TOML decoder keeps no positions,
@@ -17,8 +18,8 @@ type lines struct {
 }
 
 var (
-	lineHeaderRE = regexp.MustCompile(`^\s*(\[\[?)\s*([^\]]*?)\s*\]\]?`)
-	lineKeyRE    = regexp.MustCompile(`^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*(?:\.\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*)?=`)
+	lineHeaderRE = lazyre.New(`^\s*(\[\[?)\s*([^\]]*?)\s*\]\]?`)
+	lineKeyRE    = lazyre.New(`^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*(?:\.\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*)?=`)
 )
 
 func scanLines(data []byte) *lines {
@@ -36,7 +37,7 @@ func scanLines(data []byte) *lines {
 		} else if inMulti {
 			continue
 		}
-		if m := lineHeaderRE.FindStringSubmatch(text); m != nil {
+		if m := lineHeaderRE().FindStringSubmatch(text); m != nil {
 			name := unquoteKeys(m[2])
 			if m[1] == "[[" && name == "fields" {
 				l.fields = append(l.fields, n)
@@ -49,7 +50,7 @@ func scanLines(data []byte) *lines {
 			l.set(prefix, n)
 			continue
 		}
-		if m := lineKeyRE.FindStringSubmatch(text); m != nil {
+		if m := lineKeyRE().FindStringSubmatch(text); m != nil {
 			k := unquote(m[1])
 			if m[2] != "" {
 				k += "." + unquote(m[2])

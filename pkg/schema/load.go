@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 
+	"bethel/pkg/lazyre"
 	"bethel/pkg/pos"
 	"bethel/pkg/tomlguard"
 )
@@ -83,7 +83,7 @@ var allowedKeys = map[string][]string{
 // bound.
 const maxFileSize = 4 << 20
 
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+var nameRE = lazyre.New(`^[a-z][a-z0-9_]*$`)
 
 // Load reads and checks a field declaration. Every problem found is
 // reported, each as file:line with the allowed values and a "did you mean"
@@ -96,7 +96,7 @@ func Load(fsys fs.FS, file string) (*Schema, error) {
 	return Parse(file, data)
 }
 
-var tomlLineRE = regexp.MustCompile(`^toml: line (\d+)(?: \(last key "([^"]*)"\))?: (.*)$`)
+var tomlLineRE = lazyre.New(`^toml: line (\d+)(?: \(last key "([^"]*)"\))?: (.*)$`)
 
 // Parse checks a field declaration held in memory; file names it in errors.
 func Parse(file string, data []byte) (*Schema, error) {
@@ -114,7 +114,7 @@ func Parse(file string, data []byte) (*Schema, error) {
 		if errors.As(err, &pe) {
 			return nil, pos.Errorf(at(pe.Position.Line), "%s", pe.Message)
 		}
-		if m := tomlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		if m := tomlLineRE().FindStringSubmatch(err.Error()); m != nil {
 			n, _ := strconv.Atoi(m[1])
 			msg := m[3]
 			if m[2] != "" {
@@ -264,7 +264,7 @@ func (p *parser) field(s *Schema, i int, r *rawField) *Field {
 	case name == "":
 		p.errf(line(""), "field %d has no name", i+1)
 		return nil
-	case !nameRE.MatchString(name):
+	case !nameRE().MatchString(name):
 		p.errf(line("name"), "field name %q: use lower case letters, digits and _ (as in banquet_meal)", name)
 		return nil
 	case s.byName[name] != nil:
@@ -475,12 +475,12 @@ func (p *parser) roles(s *Schema, r *rawRoles, groupOrder []string) {
 	}
 }
 
-var tomlTypeRE = regexp.MustCompile(`TOML value has type (\w+)`)
+var tomlTypeRE = lazyre.New(`TOML value has type (\w+)`)
 
 // locateTypeError finds the line of the first value at dotted key path
 // whose TOML type is the one msg names, or 0.
 func locateTypeError(data []byte, key, msg string) int {
-	m := tomlTypeRE.FindStringSubmatch(msg)
+	m := tomlTypeRE().FindStringSubmatch(msg)
 	if m == nil {
 		return 0
 	}

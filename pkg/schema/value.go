@@ -1,10 +1,11 @@
 package schema
 
 import (
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+
+	"bethel/pkg/lazyre"
 )
 
 // Clean trims a text and collapses inner runs of white space to one
@@ -190,7 +191,7 @@ func (f *Field) aliasHint(s string) string {
 	return "or add an alias under [fields.aliases] of field " + f.Name + " in " + file
 }
 
-var listSepRE = regexp.MustCompile(`\s*(?:[;,/&+]|\band\b)\s*`)
+var listSepRE = lazyre.New(`\s*(?:[;,/&+]|\band\b)\s*`)
 
 // list maps a set of categories written with ; , / & + or "and" between
 // them (or an `all` phrase) to the categories in vocabulary order, joined
@@ -205,7 +206,7 @@ func (f *Field) list(s string) (string, error) {
 	if f.Delimiter != "" && !strings.ContainsAny(f.Delimiter, ";,/&+") {
 		toks = strings.Split(k, Fold(f.Delimiter))
 	} else {
-		toks = listSepRE.Split(k, -1)
+		toks = listSepRE().Split(k, -1)
 	}
 	n := 0
 	for _, tok := range toks {

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 
+	"bethel/pkg/lazyre"
 	"bethel/pkg/pos"
 	"bethel/pkg/schema"
 	"bethel/pkg/stage"
@@ -190,13 +190,13 @@ func cfgTOMLError(file string, err error) error {
 	return fmt.Errorf("%s: %v", file, err)
 }
 
-var cfgKeyRE = regexp.MustCompile(`^\s*(?:\[\[?\s*)?(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))`)
+var cfgKeyRE = lazyre.New(`^\s*(?:\[\[?\s*)?(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))`)
 
 // cfgKeyLine finds the line a top-level key or table is written on; the
 // TOML decoder keeps no positions. It returns 1 when it cannot tell.
 func cfgKeyLine(data []byte, key string) int {
 	for i, l := range bytes.Split(data, []byte("\n")) {
-		if m := cfgKeyRE.FindSubmatch(l); m != nil && string(m[1])+string(m[2])+string(m[3]) == key {
+		if m := cfgKeyRE().FindSubmatch(l); m != nil && string(m[1])+string(m[2])+string(m[3]) == key {
 			return i + 1
 		}
 	}

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"bethel/pkg/csvio"
+	"bethel/pkg/lazyre"
 	"bethel/pkg/pos"
 	"bethel/pkg/schema"
 	"bethel/pkg/stage"
@@ -245,16 +245,16 @@ type regConfig struct {
 // regBethelRE parses the numbered forms of a bethel cell: 12, 012, #12,
 // Bethel 12, Bethel #12, Bethel No. 12, Bethel 12 - Springfield,
 // Bethel #12 (Springfield). Group 1 is the number, group 2 the place.
-var regBethelRE = regexp.MustCompile(`(?i)^(?:bethel\s*)?(?:(?:no\.?|nr\.?|num\.?|number)\s*|#\s*)?0*([0-9]{1,6})(?:\s*[-\x{2013}\x{2014},:/(]\s*|\s+)?(.*?)\)?$`)
+var regBethelRE = lazyre.New(`(?i)^(?:bethel\s*)?(?:(?:no\.?|nr\.?|num\.?|number)\s*|#\s*)?0*([0-9]{1,6})(?:\s*[-\x{2013}\x{2014},:/(]\s*|\s+)?(.*?)\)?$`)
 
-var regBethelWordRE = regexp.MustCompile(`(?i)^bethel\s+(?:of\s+)?`)
+var regBethelWordRE = lazyre.New(`(?i)^bethel\s+(?:of\s+)?`)
 
 // Resolve maps a bethel cell to its number, checked against the
 // directory. A place after the number must be that bethel's city or name;
 // a cell with only a place is looked up by city or name.
 func (b *Bethels) Resolve(raw string) (string, error) {
 	s := strings.TrimSpace(raw)
-	if m := regBethelRE.FindStringSubmatch(s); m != nil {
+	if m := regBethelRE().FindStringSubmatch(s); m != nil {
 		n, err := strconv.Atoi(m[1])
 		if err != nil || n == 0 {
 			return "", &schema.ValueError{What: "unknown bethel", Hint: "0 is not a bethel number"}
@@ -268,7 +268,7 @@ func (b *Bethels) Resolve(raw string) (string, error) {
 		}
 		return strconv.Itoa(n), nil
 	}
-	place := schema.Fold(regBethelWordRE.ReplaceAllString(s, ""))
+	place := schema.Fold(regBethelWordRE().ReplaceAllString(s, ""))
 	found := b.byPlace[place]
 	if len(found) == 0 {
 		found = b.byPlace[schema.Fold(s)]

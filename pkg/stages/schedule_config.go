@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	// still builds the program (the system's data is used when present).
 	_ "time/tzdata"
 
+	"bethel/pkg/lazyre"
 	"bethel/pkg/pos"
 )
 
@@ -144,7 +144,7 @@ type scheduleDoc struct {
 	Rules map[string]string `toml:"rules"`
 }
 
-var eventIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+var eventIDRE = lazyre.New(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // LoadSchedule reads and checks a schedule configuration.
 func LoadSchedule(fsys fs.FS, file string) (*Schedule, error) {
@@ -168,7 +168,7 @@ func LoadSchedule(fsys fs.FS, file string) (*Schedule, error) {
 	}
 	s := &Schedule{File: file, ID: doc.Event.ID, Name: doc.Event.Name, Stamp: doc.Event.Stamp.UTC(),
 		UIDDomain: doc.Event.UIDDomain, dayIdx: map[string]int{}, roomIdx: map[string]int{}, Rules: map[string]string{}}
-	if !eventIDRE.MatchString(s.ID) {
+	if !eventIDRE().MatchString(s.ID) {
 		errs = append(errs, pos.Errorf(at("id", 0), "event.id %q: want letters, digits, '.', '_' or '-' (it is part of every calendar UID; never change it once published)", s.ID))
 	}
 	if s.Name == "" {

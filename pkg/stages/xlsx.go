@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"bethel/pkg/csvio"
+	"bethel/pkg/lazyre"
 	"bethel/pkg/stage"
 )
 
@@ -224,14 +224,14 @@ func sheetTitle(file string) string {
 	return readableHeader(base)
 }
 
-var badSheetChars = regexp.MustCompile(`[\[\]:*?/\\]`)
+var badSheetChars = lazyre.New(`[\[\]:*?/\\]`)
 
 // uniqueSheetNames makes every name a valid sheet name, unique ignoring
 // case as the format requires.
 func uniqueSheetNames(sheets []xlsxSheet) error {
 	seen := map[string]bool{}
 	for i := range sheets {
-		n := strings.TrimSpace(badSheetChars.ReplaceAllString(sheets[i].name, "-"))
+		n := strings.TrimSpace(badSheetChars().ReplaceAllString(sheets[i].name, "-"))
 		n = strings.Trim(n, "'")
 		if n == "" {
 			n = "Sheet"
@@ -292,10 +292,10 @@ const (
 )
 
 var (
-	intRE     = regexp.MustCompile(`^-?(0|[1-9][0-9]{0,14})$`)
-	decimalRE = regexp.MustCompile(`^-?(0|[1-9][0-9]{0,12})\.[0-9]{1,6}$`)
-	dateRE    = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
-	clockRE   = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	intRE     = lazyre.New(`^-?(0|[1-9][0-9]{0,14})$`)
+	decimalRE = lazyre.New(`^-?(0|[1-9][0-9]{0,12})\.[0-9]{1,6}$`)
+	dateRE    = lazyre.New(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+	clockRE   = lazyre.New(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 )
 
 // columnKind is the kind every non-blank cell of column c agrees on; a
@@ -310,13 +310,13 @@ func columnKind(rows [][]string, c int) int {
 		}
 		k := kindText
 		switch {
-		case intRE.MatchString(v):
+		case intRE().MatchString(v):
 			k = kindInt
-		case decimalRE.MatchString(v):
+		case decimalRE().MatchString(v):
 			k = kindDecimal
-		case clockRE.MatchString(v):
+		case clockRE().MatchString(v):
 			k = kindTime
-		case dateRE.MatchString(v):
+		case dateRE().MatchString(v):
 			if _, err := time.Parse("2006-01-02", v); err == nil {
 				k = kindDate
 			}

@@ -142,7 +142,7 @@ func TestSummaryWorkbookRead(t *testing.T) {
 		for c := range header {
 			numeric[c] = true
 			for _, row := range rows {
-				if v := cell(row, c); v != "" && !intRE.MatchString(v) {
+				if v := cell(row, c); v != "" && !intRE().MatchString(v) {
 					numeric[c] = false
 				}
 			}
@@ -160,11 +160,11 @@ func TestSummaryWorkbookRead(t *testing.T) {
 					if got.T != "int" || got.V != v {
 						t.Errorf("%s!%s%d: %+v, want the number %s", s.Name, colName(c), r+2, got, v)
 					}
-				case dateRE.MatchString(v):
+				case dateRE().MatchString(v):
 					if got.T != "datetime" || got.V != v+"T00:00:00" {
 						t.Errorf("%s!%s%d: %+v, want the date %s", s.Name, colName(c), r+2, got, v)
 					}
-				case clockRE.MatchString(v):
+				case clockRE().MatchString(v):
 					// A float day fraction may read back a second off: compare minutes.
 					if got.T != "time" || !strings.HasPrefix(got.V, v) {
 						t.Errorf("%s!%s%d: %+v, want the time %s", s.Name, colName(c), r+2, got, v)
