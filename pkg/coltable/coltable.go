@@ -26,6 +26,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"runtime"
 	"slices"
@@ -94,21 +95,26 @@ func Write(w io.Writer, names []string, n int, line func(i int) int, value func(
 
 // encodeColumn is one column's block.
 func encodeColumn(n int, value func(i int) string) []byte {
-	index := make(map[string]uint32, min(n, 1<<10))
-	var dict []string
+	var ix dictIndex
+	ix.seed = maphash.MakeSeed()
+	ix.resize(1 << 10)
 	codes := make([]uint32, n)
 	size := 0
 	for i := 0; i < n; i++ {
+		// A column whose first rows are mostly distinct (ids, emails,
+		// phones) is likely to stay so: its index is made for every row
+		// at once instead of growing by doubling.
+		if i == 4096 && 2*len(ix.dict) > i && n > 2*i {
+			ix.resize(2 * n)
+		}
 		v := value(i)
-		code, ok := index[v]
-		if !ok {
-			code = uint32(len(dict))
-			index[v] = code
-			dict = append(dict, v)
+		code, isNew := ix.code(v)
+		if isNew {
 			size += len(v) + binary.MaxVarintLen32
 		}
 		codes[i] = code
 	}
+	dict := ix.dict
 	width := widthOf(len(dict))
 	blk := make([]byte, 0, binary.MaxVarintLen64+size+1+width*n)
 	blk = binary.AppendUvarint(blk, uint64(len(dict)))
@@ -127,6 +133,64 @@ func encodeColumn(n int, value func(i int) string) []byte {
 		}
 	}
 	return blk
+}
+
+// dictIndex numbers a column's distinct values in order of first use. It
+// is an open-addressing table of codes that hashes each row's value once
+// and keeps every value's hash for growing: a map[string]uint32 hashes a
+// new value twice (lookup, then insert) and again at each growth, which
+// made the map most of a table's writing time.
+type dictIndex struct {
+	seed   maphash.Seed
+	dict   []string
+	hashes []uint64 // hashes[c] is dict[c]'s
+	table  []uint32 // code+1 by hash slot; 0 is empty
+}
+
+// resize makes the table at least size slots (a power of two) and places
+// the known values again.
+func (x *dictIndex) resize(size int) {
+	n := 1 << 10
+	for n < size {
+		n *= 2
+	}
+	if n <= len(x.table) {
+		return
+	}
+	x.table = make([]uint32, n)
+	mask := uint64(n - 1)
+	for c, h := range x.hashes {
+		i := h & mask
+		for x.table[i] != 0 {
+			i = (i + 1) & mask
+		}
+		x.table[i] = uint32(c + 1)
+	}
+}
+
+// code returns v's code, numbering it next when it is new.
+func (x *dictIndex) code(v string) (code uint32, isNew bool) {
+	h := maphash.String(x.seed, v)
+	mask := uint64(len(x.table) - 1)
+	i := h & mask
+	for {
+		e := x.table[i]
+		if e == 0 {
+			break
+		}
+		if x.hashes[e-1] == h && x.dict[e-1] == v {
+			return e - 1, false
+		}
+		i = (i + 1) & mask
+	}
+	code = uint32(len(x.dict))
+	x.dict = append(x.dict, v)
+	x.hashes = append(x.hashes, h)
+	x.table[i] = code + 1
+	if 2*len(x.dict) > len(x.table) {
+		x.resize(2 * len(x.table))
+	}
+	return code, true
 }
 
 func widthOf(ndict int) int {

@@ -3,6 +3,7 @@ package coltable
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -81,4 +82,23 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkWrite writes a table of the registrations' shape at 100,000
+// rows: distinct columns (ids, emails) beside columns of a few values.
+func BenchmarkWrite(b *testing.B) {
+	const n = 100_000
+	names := []string{"id", "email", "meal", "size"}
+	rows := make([][]string, n)
+	for i := range rows {
+		rows[i] = []string{fmt.Sprintf("R-%06d", i), fmt.Sprintf("person%d@example.org", i*7919%n),
+			[]string{"chicken", "", "beef", "vegan"}[i%4], []string{"S", "M", "L", "XL", "2XL"}[i%5]}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := Write(io.Discard, names, n, func(i int) int { return i + 2 }, func(i, c int) string { return rows[i][c] }); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
