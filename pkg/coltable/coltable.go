@@ -102,10 +102,12 @@ func encodeColumn(n int, value func(i int) string) []byte {
 	size := 0
 	for i := 0; i < n; i++ {
 		// A column whose first rows are mostly distinct (ids, emails,
-		// phones) is likely to stay so: its index is made for every row
-		// at once instead of growing by doubling.
+		// phones) is likely to stay so: its index and dictionary are
+		// made for every row at once instead of growing by doubling.
 		if i == 4096 && 2*len(ix.dict) > i && n > 2*i {
 			ix.resize(2 * n)
+			ix.dict = slices.Grow(ix.dict, n-len(ix.dict))
+			ix.hashes = slices.Grow(ix.hashes, n-len(ix.hashes))
 		}
 		v := value(i)
 		code, isNew := ix.code(v)
