@@ -44,6 +44,18 @@ func Available() error {
 	return err
 }
 
+// systemDirs are the directories of System that exist, looked up once
+// per process rather than with a stat of each for every command.
+var systemDirs = sync.OnceValue(func() []string {
+	var sys []string
+	for _, d := range System {
+		if _, err := os.Stat(d); err == nil {
+			sys = append(sys, d)
+		}
+	}
+	return sys
+})
+
 // Run calls start, which must start the command (and may wait for it), on
 // a fresh OS thread restricted to spec: everything start forks inherits
 // the restriction. Rights the kernel does not know (an older ABI) are left
@@ -52,14 +64,8 @@ func Run(spec *Spec, start func() error) error {
 	if err := Available(); err != nil {
 		return err
 	}
-	var sys []string
-	for _, d := range System {
-		if _, err := os.Stat(d); err == nil {
-			sys = append(sys, d)
-		}
-	}
 	rules := []landlock.Rule{
-		landlock.RODirs(sys...),
+		landlock.RODirs(systemDirs()...),
 		landlock.PathAccess(ll.AccessFSReadFile|ll.AccessFSWriteFile|ll.AccessFSReadDir, "/dev"),
 		landlock.RWDirs(spec.Tmp),
 	}

@@ -93,3 +93,25 @@ func TestEnviron(t *testing.T) {
 		t.Errorf("Environ = %s, want %s", got, want)
 	}
 }
+
+// BenchmarkRun measures what confining one command adds besides the
+// command itself: building and applying the rules on a fresh thread.
+func BenchmarkRun(b *testing.B) {
+	if err := Available(); err != nil {
+		b.Skip(err)
+	}
+	dir := b.TempDir()
+	in := filepath.Join(dir, "in")
+	out := filepath.Join(dir, "out")
+	for _, p := range []string{in, out} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	spec := &Spec{Read: []string{in}, Write: []string{out}, List: []string{dir}, Tmp: dir}
+	for b.Loop() {
+		if err := Run(spec, func() error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
