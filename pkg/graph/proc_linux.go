@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -17,14 +18,15 @@ func sysProcAttr() *syscall.SysProcAttr {
 }
 
 // bootID identifies this boot of the machine; process numbers and start
-// times mean nothing across boots.
-func bootID() string {
+// times mean nothing across boots. It cannot change while bethel runs, so
+// it is read once, not for every command started.
+var bootID = sync.OnceValue(func() string {
 	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
 		return "-"
 	}
 	return string(bytes.TrimSpace(b))
-}
+})
 
 // procStat returns a process's group and start time (clock ticks after
 // boot) from /proc/<pid>/stat.
