@@ -194,22 +194,24 @@ func regSensitiveCols(sch *schema.Schema, fields []string) []regSensCol {
 // regAddSensitive adds the sensitive values of every record of t, each
 // distinct value of a field once (names and allergies repeat: a hundred
 // thousand records hold a few thousand first names). The fields are
-// gathered on one goroutine per core, each into a builder of its own, and
-// the sets merged.
+// gathered on one goroutine per core, each goroutine into one builder for
+// all the fields it takes (a key's flags merge in a builder as they do in
+// a union), and the few sets merged.
 func regAddSensitive(t *patch.Table, cols []regSensCol) *scrubset.Set {
-	sets := make([]*scrubset.Set, len(cols))
+	workers := min(runtime.GOMAXPROCS(0), len(cols))
+	sets := make([]*scrubset.Set, workers)
 	next := make(chan int, len(cols))
 	for k := range cols {
 		next <- k
 	}
 	close(next)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(cols)) {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var b scrubset.Builder
 			for k := range next {
-				var b scrubset.Builder
 				c := cols[k]
 				// Repeated values are added once; a field whose values
 				// are mostly distinct (emails, phones) is not worth the
@@ -231,8 +233,8 @@ func regAddSensitive(t *patch.Table, cols []regSensCol) *scrubset.Set {
 					}
 					b.Add(c.format, v)
 				}
-				sets[k] = b.Set()
 			}
+			sets[w] = b.Set()
 		}()
 	}
 	wg.Wait()
