@@ -516,14 +516,56 @@ func slot(h uint64) uint64 {
 
 // Set returns the Set of everything added. The Builder may be used on.
 func (b *Builder) Set() *Set {
-	keys := make([]uint64, 0, b.n)
-	for _, e := range b.table {
+	return newSet(sortedKeys(b.table, b.n), b.latestBY)
+}
+
+// sortedKeys returns the n non-zero entries of table, uniform hashes,
+// sorted. They are placed in one pass, each in a bucket by its top bits
+// (about two keys a bucket), and the buckets, each a run of the output in
+// order, are sorted alone: a general sort compares its way through log n
+// passes over the keys.
+func sortedKeys(table []uint64, n int) []uint64 {
+	keys := make([]uint64, 0, n)
+	if n < 1<<12 {
+		for _, e := range table {
+			if e != 0 {
+				keys = append(keys, e)
+			}
+		}
+		slices.Sort(keys)
+		return keys
+	}
+	keys = keys[:n]
+	shift := 64 - (bits.Len(uint(n)) - 1)
+	start := make([]int32, 1<<(64-shift)+1)
+	for _, e := range table {
 		if e != 0 {
-			keys = append(keys, e)
+			start[e>>shift+1]++
 		}
 	}
-	slices.Sort(keys)
-	return newSet(keys, b.latestBY)
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	next := slices.Clone(start[:len(start)-1])
+	for _, e := range table {
+		if e != 0 {
+			keys[next[e>>shift]] = e
+			next[e>>shift]++
+		}
+	}
+	for i := 0; i+1 < len(start); i++ {
+		bucket := keys[start[i]:start[i+1]]
+		if len(bucket) > 16 {
+			slices.Sort(bucket) // keys that are not uniform after all
+			continue
+		}
+		for j := 1; j < len(bucket); j++ {
+			for m := j; m > 0 && bucket[m] < bucket[m-1]; m-- {
+				bucket[m], bucket[m-1] = bucket[m-1], bucket[m]
+			}
+		}
+	}
+	return keys
 }
 
 // Set is a set of keys of normalized sensitive forms; safe for concurrent

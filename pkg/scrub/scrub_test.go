@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -352,5 +353,30 @@ func TestReadVersion1(t *testing.T) {
 	}
 	if !reflect.DeepEqual(r.keys, s.keys) {
 		t.Fatalf("version 1 read %d keys, want %d", len(r.keys), len(s.keys))
+	}
+}
+
+// TestSortedKeys: the one-pass sort of the Builder's keys agrees with a
+// general sort, on uniform keys and on keys crowded into a few buckets.
+func TestSortedKeys(t *testing.T) {
+	for _, n := range []int{0, 1, 100, 5000, 70000} {
+		uniform := make([]uint64, 2*n) // every other entry empty, as in a table
+		crowded := make([]uint64, 2*n)
+		for i := 0; i < n; i++ {
+			uniform[2*i+1] = mix64(uint64(i)) | 1
+			crowded[2*i+1] = uint64(i%3)<<62 | mix64(uint64(i))>>40 | 1
+		}
+		for _, table := range [][]uint64{uniform, crowded} {
+			var want []uint64
+			for _, e := range table {
+				if e != 0 {
+					want = append(want, e)
+				}
+			}
+			slices.Sort(want)
+			if got := sortedKeys(table, n); !slices.Equal(got, want) && (n > 0 || len(got) != 0) {
+				t.Fatalf("n=%d: sortedKeys disagrees with slices.Sort", n)
+			}
+		}
 	}
 }
