@@ -2,6 +2,7 @@ package scrub
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -72,6 +73,30 @@ func FuzzScrub(f *testing.F) {
 		again, _ := set.Scrub(out)
 		if strings.Count(again, Withheld) != strings.Count(out, Withheld) {
 			t.Fatalf("scrubbing %q again withholds more: %q", out, again)
+		}
+	})
+}
+
+// FuzzAddMatchesForms: for any value and format, the Builder's fast paths
+// add exactly the keys of the value's forms (see TestAddMatchesForms).
+func FuzzAddMatchesForms(f *testing.F) {
+	for _, s := range []string{"Ruby Oakfield", "+1 656 555 0141", "(656) 555-0141", "1/8/2011", "2011-01-08T09:30:00", "Jan 8th, 2011", "a@b.co", "12"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, format := range []string{Text, Name, Email, Phone, Date} {
+			var fast, slow Builder
+			fast.Add(format, v)
+			for _, fm := range forms(format, v) {
+				if fm.kind == 'w' {
+					slow.words(fm.words)
+				} else {
+					slow.push(fm.key(), flagFull)
+				}
+			}
+			if a, b := fast.Set().keys, slow.Set().keys; !slices.Equal(a, b) {
+				t.Fatalf("Add(%q, %q): %d keys, its forms %d keys", format, v, len(a), len(b))
+			}
 		}
 	})
 }
