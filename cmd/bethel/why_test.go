@@ -20,16 +20,7 @@ import (
 // temporary workspace and builds it with the real binary.
 func whySample(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	root := filepath.Join("..", "..")
-	for _, d := range []string{"inputs", "config", "patches"} {
-		wCopyTree(t, filepath.Join(root, d), filepath.Join(dir, d))
-	}
-	b, err := os.ReadFile(filepath.Join(root, "pipeline.toml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFileT(t, filepath.Join(dir, "pipeline.toml"), string(b))
+	dir := sampleClone(t)
 	if r := runBethel(t, dir, "make"); r.code != 0 {
 		t.Fatalf("make: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
