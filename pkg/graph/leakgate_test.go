@@ -41,17 +41,10 @@ outputs = ["out/summary/notes.csv"]
 		"inputs/regs.csv":     "id,name,phone\nR-1,Mia Talcroft,(559) 555-0120\n",
 		"config/privacy.toml": "sensitive_values = [\"out/private/regs.sensitive\"]\n",
 	})
-	mkset := &funcStage{name: "mkset", run: func(ctx context.Context, r *stage.Run) error {
-		var b scrub.Builder
+	mkset := setStage(func(b *scrub.Builder) {
 		b.Add(scrub.Name, "Mia Talcroft")
 		b.Add(scrub.Phone, "(559) 555-0120")
-		w, err := r.Create("out/private/regs.sensitive")
-		if err != nil {
-			return err
-		}
-		_, err = b.Set().WriteTo(w)
-		return err
-	}}
+	})
 	opts := Options{Version: "t", Registry: stage.NewRegistry(mkset)}
 	for round := 0; round < 2; round++ {
 		_, err := Build(context.Background(), load(t, root, opts.Registry), opts)
@@ -91,16 +84,7 @@ outputs = ["out/summary/book.xlsx"]
 		"inputs/regs.csv":     "id,name\nR-1,Mia Talcroft\n",
 		"config/privacy.toml": "sensitive_values = [\"out/private/regs.sensitive\"]\n",
 	})
-	mkset := &funcStage{name: "mkset", run: func(ctx context.Context, r *stage.Run) error {
-		var b scrub.Builder
-		b.Add(scrub.Name, "Mia Talcroft")
-		w, err := r.Create("out/private/regs.sensitive")
-		if err != nil {
-			return err
-		}
-		_, err = b.Set().WriteTo(w)
-		return err
-	}}
+	mkset := setStage(func(b *scrub.Builder) { b.Add(scrub.Name, "Mia Talcroft") })
 	book := &funcStage{name: "book", run: func(ctx context.Context, r *stage.Run) error {
 		w, err := r.Create("out/summary/book.xlsx")
 		if err != nil {
@@ -116,4 +100,19 @@ outputs = ["out/summary/book.xlsx"]
 	if err == nil || !strings.Contains(err.Error(), `out/summary/book.xlsx (xl/sharedStrings.xml):3: node "book" wrote a sensitive value`) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// setStage is the stage "mkset": it writes out/private/regs.sensitive, the
+// scrub set of the values add puts in, as a registrations node would.
+func setStage(add func(*scrub.Builder)) *funcStage {
+	return &funcStage{name: "mkset", run: func(ctx context.Context, r *stage.Run) error {
+		var b scrub.Builder
+		add(&b)
+		w, err := r.Create("out/private/regs.sensitive")
+		if err != nil {
+			return err
+		}
+		_, err = b.Set().WriteTo(w)
+		return err
+	}}
 }
