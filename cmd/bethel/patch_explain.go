@@ -55,32 +55,34 @@ func entryDigest(p *patch.Patch) string {
 // starts with short: the kept list, or else the file as it is now when its
 // hash matches (kept for next time when write is set). ok is false when
 // neither is there (a build by an older bethel, or a file edited since).
-func patchEntries(root, file, short string, write bool) (ents []patchEntry, ok bool) {
+// sum is the file's hash as read now, or "" when the kept list answered
+// without reading it.
+func patchEntries(root, file, short string, write bool) (ents []patchEntry, sum string, ok bool) {
 	dir := patchIDsDir(root)
 	if short != "" {
 		if m, _ := filepath.Glob(filepath.Join(dir, short+"*")); len(m) == 1 {
 			if data, err := os.ReadFile(m[0]); err == nil {
-				return parseEntryList(data), true
+				return parseEntryList(data), "", true
 			}
 		}
 	}
 	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
 	if err != nil {
-		return nil, false
+		return nil, "", false
 	}
-	h := cache.Sum(data)
-	if short != "" && !strings.HasPrefix(h.String(), short) {
-		return nil, false
+	sum = cache.Sum(data).String()
+	if short != "" && !strings.HasPrefix(sum, short) {
+		return nil, sum, false
 	}
-	kept := filepath.Join(dir, h.String())
+	kept := filepath.Join(dir, sum)
 	if short == "" {
 		if _, err := os.Stat(kept); err == nil {
-			return nil, true
+			return nil, sum, true
 		}
 	}
 	ps, err := patch.Parse(file, data)
 	if err != nil {
-		return nil, false
+		return nil, sum, false
 	}
 	var b bytes.Buffer
 	for _, p := range ps {
@@ -91,7 +93,7 @@ func patchEntries(root, file, short string, write bool) (ents []patchEntry, ok b
 	if write && os.MkdirAll(dir, 0o700) == nil {
 		cache.WriteFile(kept, b.Bytes(), 0o600)
 	}
-	return ents, true
+	return ents, sum, true
 }
 
 func parseEntryList(data []byte) []patchEntry {
@@ -116,9 +118,9 @@ func recordPatchEntries(p *pipeline.Pipeline, prune bool) {
 		for _, f := range n.PatchFiles {
 			if !seen[f] {
 				seen[f] = true
-				patchEntries(p.Root, f, "", true)
-				if h, _, err := cache.HashFile(filepath.Join(p.Root, filepath.FromSlash(f))); err == nil {
-					keep[h.String()] = true
+				// The file is read and hashed once: its sum names the list to keep.
+				if _, sum, _ := patchEntries(p.Root, f, "", true); sum != "" {
+					keep[sum] = true
 				} else {
 					prune = false
 				}
@@ -151,8 +153,8 @@ func explainPatchChange(root, reason string, write bool) []string {
 		return []string{reason}
 	}
 	file := m[1]
-	old, ok1 := patchEntries(root, file, m[2], false)
-	cur, ok2 := patchEntries(root, file, m[3], write)
+	old, _, ok1 := patchEntries(root, file, m[2], false)
+	cur, _, ok2 := patchEntries(root, file, m[3], write)
 	if !ok1 || !ok2 {
 		return []string{reason}
 	}

@@ -52,7 +52,7 @@ func TestExplainPatchChange(t *testing.T) {
 				return cache.Sum([]byte(s)).Short()
 			}
 			o := write(tt.old)
-			if _, ok := patchEntries(root, file, "", true); !ok {
+			if _, _, ok := patchEntries(root, file, "", true); !ok {
 				t.Fatal("old entries not recorded")
 			}
 			n := write(tt.new)
