@@ -58,8 +58,10 @@ type errScrubber struct {
 	read bool
 }
 
+// newErrScrubber scrubs against the sets p's last build left; with no
+// pipeline (none has loaded yet), against the patterns only.
 func newErrScrubber(p *pipeline.Pipeline, root string) *errScrubber {
-	return &errScrubber{p: p, root: root}
+	return &errScrubber{p: p, root: root, read: p == nil}
 }
 
 func (e *errScrubber) failure(msg string) string {

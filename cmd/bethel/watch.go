@@ -343,11 +343,15 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 		}
 	}
 	rec := watchJSON{Changed: nonNil(b.Paths), Rescan: b.Rescan}
+	// What a build prints can quote a value a node read: every free text
+	// goes through the scrubber, as in the build report.
+	scrubber := newErrScrubber(wt.p, wt.root)
 	if wt.loadErr != nil {
-		fmt.Fprintf(wt.errw, "bethel: %v\n", wt.loadErr)
+		msg := scrubber.failure(wt.loadErr.Error())
+		fmt.Fprintf(wt.errw, "bethel: %s\n", msg)
 		fmt.Fprintf(wt.errw, "bethel: %s does not load; waiting for it to be fixed (outputs are unchanged)\n", wt.file)
 		if wt.json {
-			rec.Error = wt.loadErr.Error()
+			rec.Error = msg
 			wt.emit(rec)
 		}
 		return nil
@@ -364,7 +368,7 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 		}
 		fmt.Fprintf(wt.errw, "bethel: waiting for %s running in this workspace\n", who)
 	}
-	pr := &progress{w: out, errw: wt.errw, terminal: wt.env.IsTerminal && !wt.json, quiet: wt.json, scrub: newErrScrubber(wt.p, wt.root)}
+	pr := &progress{w: out, errw: wt.errw, terminal: wt.env.IsTerminal && !wt.json, quiet: wt.json, scrub: scrubber}
 	opts.Events = pr.event
 	var rc *remote.Client
 	sc, err := sharedCacheFor(wt.remote, wt.p, wt.errw)
@@ -409,10 +413,10 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 		}
 	}
 	if err != nil {
-		rec.Error = err.Error()
+		rec.Error = scrubber.failure(err.Error())
 		var be *graph.BuildError
 		if !errors.As(err, &be) {
-			fmt.Fprintf(wt.errw, "bethel: %v\n", err)
+			fmt.Fprintf(wt.errw, "bethel: %s\n", rec.Error)
 		}
 		fmt.Fprintln(wt.errw, "bethel: build failed; waiting for the next save")
 	}

@@ -474,6 +474,38 @@ outputs = ["out/todo.txt"]
 	w.stop()
 }
 
+// TestWatchJSONErrorScrubbed: the error a --json line carries goes
+// through the scrubber, as the build report's does. A pipeline file that
+// does not load quotes its own source line, and an organizer may have typed
+// a name or a phone number there.
+func TestWatchJSONErrorScrubbed(t *testing.T) {
+	dir := sampleClone(t)
+	w := startWatch(t, dir)
+	if rec := w.next(); rec.Error != "" || len(rec.Failed) != 0 {
+		t.Fatalf("first build: %+v", rec)
+	}
+	good := wRead(t, dir, "pipeline.toml")
+	bad := strings.Replace(good, "name       = \"housing\"\n", "name       = \"housing\"\ndescription = Talcroft 559-555-0120\n", 1)
+	if bad == good {
+		t.Fatal("the sample has no housing node to break")
+	}
+	wSave(t, dir, "pipeline.toml", bad)
+	rec := w.next()
+	if !strings.HasPrefix(rec.Error, "pipeline.toml:") || !strings.Contains(rec.Error, "<withheld>") {
+		t.Fatalf("broken pipeline: %+v", rec)
+	}
+	for _, private := range []string{"Talcroft", "0120"} {
+		if strings.Contains(rec.Error, private) {
+			t.Errorf("the --json error holds %q: %s", private, rec.Error)
+		}
+	}
+	w.waitIdle()
+	if s := w.stderr.String(); strings.Contains(s, "Talcroft") || strings.Contains(s, "0120") {
+		t.Errorf("stderr holds a private value:\n%s", s)
+	}
+	w.stop()
+}
+
 func TestWatchBurstOfSaves(t *testing.T) {
 	dir := wWorkspace(t)
 	w := startWatch(t, dir)
