@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"bethel/pkg/patch"
@@ -72,10 +73,11 @@ func runPatches(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var idSet *scrub.Set // the set patch ids are scrubbed against once impact is known
 	if !*showPrivate {
 		// Free text first, while the reports still hold the values of
 		// sensitive changes that it must be scrubbed against.
-		if err := scrubReports(p, root, reports); err != nil {
+		if idSet, err = scrubReports(p, root, reports); err != nil {
 			return err
 		}
 		for _, nr := range reports {
@@ -110,6 +112,9 @@ func runPatches(ctx context.Context, env *Env, args []string) error {
 		}
 	case *impact:
 		imp = computeImpact(p, root)
+	}
+	if !*showPrivate {
+		withholdIDs(idSet, reports, imp)
 	}
 	if *asJSON {
 		if reports == nil {
@@ -264,10 +269,10 @@ func quoteValue(s string) string {
 // the last build left (every *.sensitive output of the pipeline that
 // exists), the sensitive values the reports carry, and the patterns of
 // private data. Before a first build only the last two apply.
-func scrubReports(p *pipeline.Pipeline, root string, reports []nodeReport) error {
+func scrubReports(p *pipeline.Pipeline, root string, reports []nodeReport) (*scrub.Set, error) {
 	built, err := builtScrubSet(p, root)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var b scrub.Builder
 	for _, nr := range reports {
@@ -293,5 +298,42 @@ func scrubReports(p *pipeline.Pipeline, root string, reports []nodeReport) error
 			e.Message, _ = set.Scrub(e.Message)
 		}
 	}
-	return nil
+	return set, nil
+}
+
+// withholdIDs scrubs the patch ids of the reports and of the impact (nil:
+// none) against set: an id that names a person is withheld as a reason is.
+// It runs last, once impact has matched patches to cells by their ids.
+func withholdIDs(set *scrub.Set, reports []nodeReport, imp *patchImpact) {
+	id := func(s string) string {
+		out, _ := set.Scrub(s)
+		return out
+	}
+	for _, nr := range reports {
+		for i := range nr.Report.Patches {
+			e := &nr.Report.Patches[i]
+			e.ID = id(e.ID)
+		}
+	}
+	if imp == nil {
+		return
+	}
+	cells := make(map[string][]string, len(imp.Cells))
+	for k, v := range imp.Cells {
+		k = id(k)
+		if prev, ok := cells[k]; ok {
+			// Two ids alike once withheld: one list, in a fixed order.
+			m := append(slices.Clone(prev), v...)
+			slices.Sort(m)
+			v = slices.Compact(m)
+		}
+		cells[k] = v
+	}
+	imp.Cells = cells
+	for i := range imp.NotMeasured {
+		imp.NotMeasured[i] = id(imp.NotMeasured[i])
+	}
+	for i := range imp.Skipped {
+		imp.Skipped[i] = id(imp.Skipped[i])
+	}
 }

@@ -49,7 +49,7 @@ import (
 // values: "withheld": true. Any sensitive value of the reports, or of a
 // registration a patch touched (read from registrations.csv when it is an
 // input), that also occurs in a message, reason or author is replaced by
-// patch.Withheld there. The node's `declassify` states that record keys, patch reasons
+// patch.Withheld there, and so is one in a patch's id. The node's `declassify` states that record keys, patch reasons
 // and non-sensitive values are kept; it never lets a sensitive value
 // through: the old and new columns are checked against privacy.toml with
 // no declassification (see Run).
@@ -171,18 +171,24 @@ func (patchesReport) Run(ctx context.Context, r *stage.Run) error {
 	for i, rep := range reports {
 		tr := TargetReport{Target: rep.Target, From: from[i], Counts: rep.Counts, Patches: []PatchEntry{}}
 		for _, e := range rep.Patches {
-			pe := PatchEntry{ID: e.ID, File: e.File, Line: e.Line, Target: e.Target, Kind: string(e.Kind), Status: string(e.Status),
+			// An id is free text too: one that names a person is withheld
+			// as a reason is, here and (the site takes the ids from this
+			// report) on every page and in lineage.js.
+			var idKinds []scrub.Kind
+			pe := PatchEntry{ID: scrubText(set, e.ID, &idKinds), File: e.File, Line: e.Line, Target: e.Target, Kind: string(e.Kind), Status: string(e.Status),
 				Message: scrubText(set, e.Message, nil), Date: e.Date}
+			shown := pe.ID
+			if len(idKinds) > 0 {
+				shown = "(id withheld)"
+				r.Warnf("%s:%d: patch %s: its id mentions %s: withheld from %s; rename the patch without private data",
+					e.File, e.Line, shown, hitKinds(idKinds), out)
+			}
 			var kinds []scrub.Kind
 			pe.Reason = scrubText(set, e.Reason, &kinds)
 			pe.Author = scrubText(set, e.Author, &kinds)
 			if len(kinds) > 0 {
 				r.Warnf("%s:%d: patch %s: its reason or author mentions %s: withheld from %s; rephrase it without private data",
-					e.File, e.Line, e.ID, hitKinds(kinds), out)
-			}
-			if _, hits := set.Scrub(e.ID); len(hits) > 0 {
-				r.Warnf("%s:%d: patch %s: its id mentions %s; the id is shown on the review site: rename the patch",
-					e.File, e.Line, "(id withheld)", hits[0].Kind)
+					e.File, e.Line, shown, hitKinds(kinds), out)
 			}
 			for _, c := range e.Changes {
 				pc := PatchChange{Key: c.Key, Op: string(c.Op), Field: c.Field}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"bethel/pkg/csvio"
+	"bethel/pkg/scrub"
 	"bethel/pkg/site"
 	"bethel/pkg/stage"
 )
@@ -501,21 +502,31 @@ func (b *siteBuilder) lineage(s *site.Site) error {
 		return err
 	}
 	s.Lineage = b.lin.result()
+	// The engine reads no patch file, so reasons come from the corrections
+	// report, which quotes every patch; so do the ids, which it withholds
+	// where one names a person. A patch is known by its file and line.
+	cells := b.lin.cellsByPatch(s.Lineage)
+	shown := map[patchAt]*site.Patch{}
 	if s.Corrections != nil {
-		// The engine reads no patch file, so reasons come from the
-		// corrections report, which quotes every patch.
-		reasons := map[string]string{}
-		cells := b.lin.cellsByPatch(s.Lineage)
 		for i := range s.Corrections.Files {
 			for j := range s.Corrections.Files[i].Patches {
 				p := &s.Corrections.Files[i].Patches[j]
-				p.Cells = cells[p.ID]
-				reasons[p.ID] = p.Reason
+				at := patchAt{p.File, p.Line}
+				p.Cells = cells[at]
+				shown[at] = p
 			}
 		}
-		for i := range s.Lineage.Patches {
-			s.Lineage.Patches[i].Reason = reasons[s.Lineage.Patches[i].ID]
+	}
+	for i := range s.Lineage.Patches {
+		lp := &s.Lineage.Patches[i]
+		if p := shown[patchAt{lp.File, lp.Line}]; p != nil {
+			lp.ID, lp.Reason = p.ID, p.Reason
+			continue
 		}
+		// No report quotes it: the patterns still withhold what looks
+		// like an email, a phone number or a birth date.
+		var patterns *scrub.Set
+		lp.ID, _ = patterns.Scrub(lp.ID)
 	}
 	return nil
 }

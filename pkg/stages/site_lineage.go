@@ -111,19 +111,25 @@ func (l *siteLineage) result() *site.Lineage {
 	return out
 }
 
-// cellsByPatch lists, per patch id, the cells whose lineage names the
-// patch, in id order.
-func (l *siteLineage) cellsByPatch(lin *site.Lineage) map[string][]string {
+// patchAt names a patch by where it is written: its id may be withheld.
+type patchAt struct {
+	file string
+	line int
+}
+
+// cellsByPatch lists, per patch, the cells whose lineage names it, in
+// cell id order.
+func (l *siteLineage) cellsByPatch(lin *site.Lineage) map[patchAt][]string {
 	ids := make([]string, 0, len(lin.Cells))
 	for id := range lin.Cells {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	out := map[string][]string{}
+	out := map[patchAt][]string{}
 	for _, id := range ids {
 		for _, p := range lin.Cells[id].Patches {
-			pid := lin.Patches[p].ID
-			out[pid] = append(out[pid], id)
+			at := patchAt{lin.Patches[p].File, lin.Patches[p].Line}
+			out[at] = append(out[at], id)
 		}
 	}
 	return out
