@@ -46,6 +46,45 @@ var ErrCorrupt = errors.New("not a column table, or a damaged one; rebuild it (b
 // line row i is written on, value(i, c) the value of row i in column c.
 // value is called from several goroutines at once, for different columns.
 func Write(w io.Writer, names []string, n int, line func(i int) int, value func(i, c int) string) error {
+	cols := make([]*Column, len(names))
+	eachColumn(len(names), func(c int) {
+		cols[c] = Encode(n, func(i int) string { return value(i, c) })
+	})
+	return WriteColumns(w, names, n, line, cols)
+}
+
+// eachColumn calls f for every column 0..n-1, one goroutine per core
+// taking the next column: columns are coded independently.
+func eachColumn(n int, f func(c int)) {
+	next := make(chan int, n)
+	for c := range n {
+		next <- c
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range next {
+				f(c)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// WriteColumns writes a table of n rows whose columns are already coded,
+// each with its Dict in order of first use in Codes, as Encode makes
+// them: the file is then byte for byte the one Write makes of the same
+// values. A stage that knows its values' codes from elsewhere (the
+// registrations node, from the mapped export) writes its table without
+// hashing every value again. A dictionary out of that order is an error:
+// it would make the same values two different files.
+func WriteColumns(w io.Writer, names []string, n int, line func(i int) int, cols []*Column) error {
+	if len(cols) != len(names) {
+		return fmt.Errorf("coltable: %d columns for %d names", len(cols), len(names))
+	}
 	bw := bufio.NewWriterSize(w, 256<<10)
 	var b []byte
 	str := func(b []byte, s string) []byte { return append(binary.AppendUvarint(b, uint64(len(s))), s...) }
@@ -64,25 +103,17 @@ func Write(w io.Writer, names []string, n int, line func(i int) int, value func(
 		b = binary.AppendUvarint(b, uint64(l-prev))
 		prev = l
 	}
-	// Columns are coded independently: one goroutine per core takes the
-	// next column.
-	blocks := make([][]byte, len(names))
-	next := make(chan int, len(names))
-	for c := range names {
-		next <- c
+	blocks := make([][]byte, len(cols))
+	errs := make([]error, len(cols))
+	eachColumn(len(cols), func(c int) {
+		blocks[c], errs[c] = cols[c].block(n)
+		if errs[c] != nil {
+			errs[c] = fmt.Errorf("coltable: column %s: %w", names[c], errs[c])
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
-	close(next)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(names)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range next {
-				blocks[c] = encodeColumn(n, func(i int) string { return value(i, c) })
-			}
-		}()
-	}
-	wg.Wait()
 	for _, blk := range blocks {
 		b = binary.AppendUvarint(b, uint64(len(blk)))
 	}
@@ -93,13 +124,13 @@ func Write(w io.Writer, names []string, n int, line func(i int) int, value func(
 	return bw.Flush()
 }
 
-// encodeColumn is one column's block.
-func encodeColumn(n int, value func(i int) string) []byte {
+// Encode codes a column of n values, value(i) for row i: its distinct
+// values in order of first use, and each row's code.
+func Encode(n int, value func(i int) string) *Column {
 	var ix dictIndex
 	ix.seed = maphash.MakeSeed()
 	ix.resize(1 << 10)
 	codes := make([]uint32, n)
-	size := 0
 	for i := 0; i < n; i++ {
 		// A column whose first rows are mostly distinct (ids, emails,
 		// phones) is likely to stay so: its index and dictionary are
@@ -109,22 +140,38 @@ func encodeColumn(n int, value func(i int) string) []byte {
 			ix.dict = slices.Grow(ix.dict, n-len(ix.dict))
 			ix.hashes = slices.Grow(ix.hashes, n-len(ix.hashes))
 		}
-		v := value(i)
-		code, isNew := ix.code(v)
-		if isNew {
-			size += len(v) + binary.MaxVarintLen32
-		}
-		codes[i] = code
+		codes[i], _ = ix.code(value(i))
 	}
-	dict := ix.dict
+	return &Column{Dict: ix.dict, Codes: codes}
+}
+
+// block is the column's block in the file, for n rows.
+func (col *Column) block(n int) ([]byte, error) {
+	if len(col.Codes) != n {
+		return nil, fmt.Errorf("%d codes for %d rows", len(col.Codes), n)
+	}
+	dict := col.Dict
+	size := binary.MaxVarintLen64 + 1
+	for _, v := range dict {
+		size += len(v) + binary.MaxVarintLen32
+	}
 	width := widthOf(len(dict))
-	blk := make([]byte, 0, binary.MaxVarintLen64+size+1+width*n)
+	blk := make([]byte, 0, size+width*n)
 	blk = binary.AppendUvarint(blk, uint64(len(dict)))
 	for _, v := range dict {
 		blk = append(binary.AppendUvarint(blk, uint64(len(v))), v...)
 	}
 	blk = append(blk, byte(width))
-	for _, code := range codes {
+	// Codes in order of first use: each is at most one past the largest
+	// before it.
+	next := uint32(0)
+	for _, code := range col.Codes {
+		if code >= next {
+			if code > next {
+				return nil, fmt.Errorf("code %d before code %d: the dictionary is not in order of first use", code, next)
+			}
+			next++
+		}
 		switch width {
 		case 1:
 			blk = append(blk, byte(code))
@@ -134,7 +181,10 @@ func encodeColumn(n int, value func(i int) string) []byte {
 			blk = binary.LittleEndian.AppendUint32(blk, code)
 		}
 	}
-	return blk
+	if int(next) != len(dict) {
+		return nil, fmt.Errorf("%d values in the dictionary, %d used", len(dict), next)
+	}
+	return blk, nil
 }
 
 // dictIndex numbers a column's distinct values in order of first use. It

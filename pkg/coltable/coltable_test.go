@@ -61,6 +61,37 @@ func TestWriteRefusesLinesOutOfOrder(t *testing.T) {
 	}
 }
 
+// TestWriteColumns: columns coded elsewhere, in order of first use, make
+// the file Write makes of their values; a dictionary in another order is
+// refused.
+func TestWriteColumns(t *testing.T) {
+	names := []string{"meal", "size"}
+	rows := [][]string{{"beef", "M"}, {"", "M"}, {"beef", "S"}, {"vegan", "L"}}
+	lines := []int{2, 3, 4, 6}
+	want := write(t, names, rows, lines)
+	line := func(i int) int { return lines[i] }
+	cols := []*Column{
+		{Dict: []string{"beef", "", "vegan"}, Codes: []uint32{0, 1, 0, 2}},
+		{Dict: []string{"M", "S", "L"}, Codes: []uint32{0, 0, 1, 2}},
+	}
+	var b bytes.Buffer
+	if err := WriteColumns(&b, names, len(rows), line, cols); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Bytes(), want) {
+		t.Errorf("WriteColumns wrote another file than Write")
+	}
+	for _, bad := range []*Column{
+		{Dict: []string{"", "beef", "vegan"}, Codes: []uint32{1, 0, 1, 2}}, // "" numbered first
+		{Dict: []string{"beef", "", "vegan", "x"}, Codes: []uint32{0, 1, 0, 2}},
+		{Dict: []string{"beef", "", "vegan"}, Codes: []uint32{0, 1, 0}},
+	} {
+		if err := WriteColumns(io.Discard, names, len(rows), line, []*Column{bad, cols[1]}); err == nil {
+			t.Errorf("column %v written", bad)
+		}
+	}
+}
+
 // FuzzRead: a damaged or foreign file is an error, never a panic or a
 // column longer than the table.
 func FuzzRead(f *testing.F) {

@@ -60,6 +60,11 @@ type regResult struct {
 	// exportSet is the sensitive values of the export's records, from the
 	// mapped table; nil when they are to be gathered from the records.
 	exportSet *scrubset.Set
+	// orig is the mapped table's records before patches, and codes their
+	// values' codes (registrations_codes.go), when read from a mapped
+	// table: the column table is then written from the codes.
+	orig  []patch.Record
+	codes []mappedCol
 }
 
 func (s registrationsNormalize) Run(ctx context.Context, r *stage.Run) error {
@@ -395,7 +400,10 @@ func regStageName(r *stage.Run) string {
 type regMapped struct {
 	// sens is the export's sensitive values (stored in the mapped table);
 	// nil when not gathered.
-	sens     *scrubset.Set
+	sens *scrubset.Set
+	// codes is every field's values coded (registrations_codes.go), when
+	// gathered.
+	codes    []mappedCol
 	export   string
 	header   []string // export header per canonical field, for messages
 	table    *patch.Table
@@ -883,18 +891,15 @@ func (res *regResult) lineage(rec *lineage.Recorder, i int, key string) {
 // stages that read a few of its columns.
 func (res *regResult) writeTable(w io.Writer) error {
 	t := res.table
-	lines := make([]int, len(res.active))
-	line := 2
-	var vals []string
-	for k, i := range res.active {
-		lines[k] = line
-		// A value with line breaks (quoted) spans more lines of the file.
-		vals = t.Records[i].AppendValues(vals[:0])
-		for _, v := range vals {
-			line += strings.Count(v, "\n")
+	lines := res.regLines()
+	line := func(k int) int { return lines[k] }
+	if res.codes != nil {
+		cols, err := res.codedColumns(res.orig, res.codes)
+		if err != nil {
+			return err
 		}
-		line++
+		return coltable.WriteColumns(w, t.Fields, len(res.active), line, cols)
 	}
-	return coltable.Write(w, t.Fields, len(res.active), func(k int) int { return lines[k] },
+	return coltable.Write(w, t.Fields, len(res.active), line,
 		func(k, c int) string { return t.Records[res.active[k]].Get(c) })
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -42,7 +43,7 @@ type registrationsMap struct{}
 func init() { register(registrationsMap{}) }
 
 func (registrationsMap) Name() string    { return "registrations.map" }
-func (registrationsMap) Version() string { return "1" }
+func (registrationsMap) Version() string { return "2" } // 2: the mapped table holds the values' codes
 
 func (registrationsMap) Run(ctx context.Context, r *stage.Run) error {
 	if len(r.Outputs) != 1 || !strings.HasSuffix(r.Outputs[0], regMappedSuffix) {
@@ -67,9 +68,9 @@ func (registrationsMap) Run(ctx context.Context, r *stage.Run) error {
 			r.Warnf("%s", w)
 		}
 	}
-	// The export's sensitive values, gathered here once: the patching
-	// half adds only what its patches change.
-	m.sens = regAddSensitive(m.table, regSensitiveCols(cfg.schema, m.table.Fields))
+	// The export's values coded, and its sensitive values, gathered here
+	// once: the patching half codes and adds only what its patches change.
+	m.codes, m.sens = regCodeColumns(m.table, cfg.schema)
 	w, err := r.Create(r.Outputs[0])
 	if err != nil {
 		return err
@@ -169,10 +170,15 @@ func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh boo
 		}
 		m.warns = nil // the mapping half's warnings, not this node's
 	}
+	var orig []patch.Record
+	if !fresh {
+		orig = slices.Clone(m.table.Records) // patches repack the records they change
+	}
 	res, err := patchRegistrations(m, cfg, priv, patches, opt)
 	if res != nil && !fresh {
 		res.mapped = mapped
 		res.exportSet = m.sens
+		res.orig, res.codes = orig, m.codes
 	}
 	return res, err
 }
@@ -190,10 +196,12 @@ func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh boo
 //	uvarint nerrors, per value error: uvarint record, field, line, kind;
 //	    str what, str want, str hint (kind 1, a value no mapping knows) or
 //	    str message (kind 0), str raw
+//	per field, its values' codes (mappedCol): uvarint ndict, str firsts,
+//	    str codes
 //	str sensitive: the export's sensitive values as a pkg/scrub set file
 //
 // where str is a uvarint length and the bytes.
-const regMappedMagic = "bethel registrations.map 4\n"
+const regMappedMagic = "bethel registrations.map 5\n"
 
 func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
@@ -230,6 +238,14 @@ func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 		}
 		b = str(b, ve.raw)
 	}
+	bw.Write(b)
+	for _, c := range m.codes {
+		bw.Write(u(u(b[:0], c.ndict), len(c.firsts)))
+		bw.WriteString(c.firsts)
+		bw.Write(u(b[:0], len(c.codes)))
+		bw.WriteString(c.codes)
+	}
+	b = b[:0]
 	var set bytes.Buffer
 	if _, err := m.sens.WriteTo(&set); err != nil {
 		return err
@@ -355,6 +371,13 @@ func readMapped(f io.Reader, size int64, file string, sch *schema.Schema, record
 			return bad()
 		}
 		m.verrs = append(m.verrs, ve)
+	}
+	m.codes = make([]mappedCol, nf)
+	for c := range m.codes {
+		m.codes[c] = mappedCol{ndict: u(), firsts: str(), codes: str()}
+		if !ok || !m.codes[c].valid(n) {
+			return bad()
+		}
 	}
 	set := str()
 	if !ok || p != len(data) {
