@@ -76,6 +76,8 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 		return nil, err
 	}
 	e.sweep()
+	gate := e.startLeakGate(nodes)
+	defer gate.cancel()
 	res := e.schedule(ctx, nodes)
 	phase("decide and run")
 	if opts.DebugTime != nil && len(res.Ran) > 0 {
@@ -95,7 +97,7 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 		return res, err
 	}
 	if err == nil && len(res.Failed) == 0 {
-		if err := e.leakGate(nodes, res); err != nil {
+		if err := gate.wait(res); err != nil {
 			res.Seconds = since(t0)
 			return res, err
 		}

@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"bethel/pkg/pipeline"
 	"bethel/pkg/pos"
@@ -17,11 +19,13 @@ import (
 	"bethel/pkg/stage"
 )
 
-// The leak gate. After every build that ran or restored anything, before
-// success is reported, the internal and public outputs written are
-// scanned (pkg/scrub) for the sensitive values the privacy declaration's
-// private sets list (`sensitive_values`, written by a node from the
-// exports and patches). A known value found fails the build naming the
+// The leak gate. In every build that runs or restores anything, the
+// internal and public outputs written are scanned (pkg/scrub) for the
+// sensitive values the privacy declaration's private sets list
+// (`sensitive_values`, written by a node from the exports and patches),
+// each node's as soon as it finishes and the sets are built, while the
+// rest of the build goes on; success is reported only once every scan
+// is judged. A known value found fails the build naming the
 // node, the output and the line, never the value; the output is removed,
 // so that it is neither published nor taken for up to date (its node runs
 // again, and is checked again, next time). When a set itself was rebuilt,
@@ -46,10 +50,285 @@ func (e *LeakError) Error() string {
 	return "leak gate: sensitive values of the inputs in outputs that are not private; they were removed:\n" + e.Hits.Error()
 }
 
-// leakGate scans what the build wrote; res says which nodes ran or were
-// restored.
-func (e *engine) leakGate(nodes []*pipeline.Node, res *Result) error {
-	if e.decl == nil || len(e.decl.SensitiveValues) == 0 || len(res.Ran)+len(res.Restored) == 0 {
+// leakScan is the leak gate at work while the build runs: each node's
+// internal and public outputs are scanned as soon as the node finishes
+// (once the sets are known, that is once their producers finished), on a
+// goroutine of its own, so that the scanning overlaps the rest of the
+// build instead of following it. What it finds is judged only when the
+// build is done (wait): which outputs count, and which hits are a
+// countable field's category labels, is known only then.
+type leakScan struct {
+	e     *engine
+	nodes []*pipeline.Node
+
+	mu    sync.Mutex
+	queue []Event // Finish events not taken yet
+	more  chan struct{}
+	fin   chan struct{} // closed by wait: no more events
+	done  chan struct{} // closed when the goroutine returns
+	stop  atomic.Bool
+
+	// Owned by the goroutine until done:
+	status  map[string]Status
+	pending map[*pipeline.Node]bool // producers of the sets, not finished
+	loaded  bool
+	sets    []*scrub.Set
+	all     bool // a set was rebuilt: every output is scanned
+	setErr  error
+	waiting []*pipeline.Node    // finished before the sets were loaded
+	outs    map[string]*scanned // by output path
+	labels  map[string]bool     // countable categories, normalized
+	counted map[string]bool     // countable declassifiers whose labels are in
+}
+
+// scanned is what one output holds of the sets: the known values found,
+// part by part (a workbook's members, or the whole file), before the
+// category labels are set aside.
+type scanned struct {
+	parts []scannedPart
+}
+
+type scannedPart struct {
+	name string
+	hits []scannedHit
+}
+
+type scannedHit struct {
+	line  int
+	label string // the found text, normalized (normLabel)
+}
+
+// startLeakGate starts scanning the outputs of nodes as they finish; nil
+// when the workspace declares no sensitive values.
+func (e *engine) startLeakGate(nodes []*pipeline.Node) *leakScan {
+	if e.decl == nil || len(e.decl.SensitiveValues) == 0 {
+		return nil
+	}
+	g := &leakScan{e: e, nodes: nodes, more: make(chan struct{}, 1), fin: make(chan struct{}), done: make(chan struct{}),
+		status: map[string]Status{}, pending: map[*pipeline.Node]bool{}, outs: map[string]*scanned{},
+		labels: map[string]bool{}, counted: map[string]bool{}}
+	in := make(map[*pipeline.Node]bool, len(nodes))
+	for _, n := range nodes {
+		in[n] = true
+	}
+	for _, f := range e.decl.SensitiveValues {
+		if w := e.p.Producer[f]; w != nil && in[w] {
+			g.pending[w] = true
+		}
+	}
+	prev := e.opts.Events
+	e.opts.Events = func(ev Event) {
+		if ev.Kind == Finish {
+			g.mu.Lock()
+			g.queue = append(g.queue, ev)
+			g.mu.Unlock()
+			select {
+			case g.more <- struct{}{}:
+			default:
+			}
+		}
+		if prev != nil {
+			prev(ev)
+		}
+	}
+	go g.run()
+	return g
+}
+
+// run takes the finished nodes until wait says the build is over.
+func (g *leakScan) run() {
+	defer close(g.done)
+	if len(g.pending) == 0 {
+		g.load()
+	}
+	for {
+		g.mu.Lock()
+		evs := g.queue
+		g.queue = nil
+		g.mu.Unlock()
+		for _, ev := range evs {
+			if g.stop.Load() {
+				return
+			}
+			g.finished(ev)
+		}
+		if len(evs) > 0 {
+			continue
+		}
+		select {
+		case <-g.more:
+		case <-g.fin:
+			g.mu.Lock()
+			left := len(g.queue)
+			g.mu.Unlock()
+			if left == 0 {
+				return
+			}
+		}
+	}
+}
+
+// finished takes one node's result.
+func (g *leakScan) finished(ev Event) {
+	n := g.e.p.Lookup(ev.Node)
+	if n == nil {
+		return
+	}
+	g.status[n.Name] = ev.Status
+	if g.pending[n] {
+		delete(g.pending, n)
+		if len(g.pending) == 0 {
+			g.load()
+			for _, w := range g.waiting {
+				g.scanNode(w)
+			}
+			g.waiting = nil
+		}
+	}
+	if !g.loaded {
+		g.waiting = append(g.waiting, n)
+		return
+	}
+	g.scanNode(n)
+}
+
+// wrote reports whether a node's outputs were written by this build.
+func wroteStatus(s Status) bool { return s == Ran || s == Restored }
+
+// load reads the sets, once every producer among the nodes has finished,
+// and the category labels of the countable declassifiers outside the
+// build (those inside it are read as they finish).
+func (g *leakScan) load() {
+	g.loaded = true
+	e := g.e
+	for _, f := range e.decl.SensitiveValues {
+		if w := e.p.Producer[f]; w != nil && wroteStatus(g.status[w.Name]) {
+			g.all = true
+		}
+		s, err := readSet(e.abs(f))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // not built (yet): nothing known to look for
+		}
+		if err != nil {
+			g.setErr = fmt.Errorf("leak gate: %s: %w", f, err)
+			return
+		}
+		g.sets = append(g.sets, s)
+	}
+	in := make(map[*pipeline.Node]bool, len(g.nodes))
+	for _, n := range g.nodes {
+		in[n] = true
+	}
+	for _, n := range e.p.Nodes {
+		if !in[n] {
+			g.scanLabels(n)
+		}
+	}
+}
+
+// countable reports whether n is a declassifier counting a sensitive,
+// countable field: its outputs hold category labels, not leaks.
+func (g *leakScan) countable(n *pipeline.Node) bool {
+	dc := g.e.declass[n]
+	return dc != nil && g.e.countsCountable(dc)
+}
+
+// scanLabels adds the category labels in a countable declassifier's
+// outputs.
+func (g *leakScan) scanLabels(n *pipeline.Node) {
+	if g.counted[n.Name] || !g.countable(n) || len(g.sets) == 0 {
+		return
+	}
+	g.counted[n.Name] = true
+	for _, o := range n.Outputs {
+		b, err := os.ReadFile(g.e.abs(o))
+		if err != nil {
+			continue
+		}
+		for _, s := range g.sets {
+			for _, h := range s.Find(b) {
+				g.labels[normLabel(b[h.Offset:h.Offset+h.Length])] = true
+			}
+		}
+	}
+}
+
+// scanNode scans a finished node's outputs, if they are to be checked.
+func (g *leakScan) scanNode(n *pipeline.Node) {
+	if g.setErr != nil || len(g.sets) == 0 {
+		return
+	}
+	if g.countable(n) {
+		g.scanLabels(n)
+		return
+	}
+	if n.Visibility == stage.Private || !g.all && !wroteStatus(g.status[n.Name]) {
+		return
+	}
+	for _, o := range n.Outputs {
+		if g.stop.Load() {
+			return
+		}
+		g.scanOutput(o)
+	}
+}
+
+// scanOutput records the known values in one output (nothing when it
+// cannot be read: a node that failed, or wrote nothing there).
+func (g *leakScan) scanOutput(o string) *scanned {
+	b, err := os.ReadFile(g.e.abs(o))
+	if err != nil {
+		return nil
+	}
+	sc := &scanned{}
+	for _, part := range parts(o, b) {
+		sp := scannedPart{name: part.name}
+		for _, s := range g.sets {
+			for _, h := range s.Find(part.b) {
+				if h.Kind == scrub.Known && !embedded(part.b, h) {
+					sp.hits = append(sp.hits, scannedHit{h.Line, normLabel(part.b[h.Offset : h.Offset+h.Length])})
+				}
+			}
+		}
+		sc.parts = append(sc.parts, sp)
+	}
+	g.outs[o] = sc
+	return sc
+}
+
+// cancel stops the scanning when the build ends without the gate.
+func (g *leakScan) cancel() {
+	if g == nil {
+		return
+	}
+	g.stop.Store(true)
+	g.close()
+}
+
+func (g *leakScan) close() {
+	select {
+	case <-g.fin:
+	default:
+		close(g.fin)
+	}
+}
+
+// wait ends the scanning once the build is done and judges it: res says
+// which nodes ran or were restored. A known value found fails the build
+// naming the node, the output and the line, never the value, and the
+// output is removed. Whatever the goroutine did not reach (it cannot
+// miss a node, but a judge that trusts no one scans again) is scanned here.
+func (g *leakScan) wait(res *Result) error {
+	if g == nil {
+		return nil
+	}
+	g.close()
+	<-g.done
+	if g.stop.Load() {
+		return nil
+	}
+	e := g.e
+	if len(res.Ran)+len(res.Restored) == 0 {
 		return nil
 	}
 	wrote := make(map[string]bool, len(res.Ran)+len(res.Restored))
@@ -65,63 +344,45 @@ func (e *engine) leakGate(nodes []*pipeline.Node, res *Result) error {
 	if !public {
 		return nil // a new set alone: the next build that writes checks
 	}
-	var sets []*scrub.Set
-	all := false
-	for _, f := range e.decl.SensitiveValues {
-		if w := e.p.Producer[f]; w != nil && wrote[w.Name] {
-			all = true
-		}
-		s, err := readSet(e.abs(f))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // not built (yet): nothing known to look for
-		}
-		if err != nil {
-			return fmt.Errorf("leak gate: %s: %w", f, err)
-		}
-		sets = append(sets, s)
+	for _, n := range g.nodes {
+		g.status[n.Name] = Skipped
 	}
-	if len(sets) == 0 {
+	for _, r := range res.Nodes {
+		g.status[r.Name] = r.Status
+	}
+	if !g.loaded {
+		g.load()
+	}
+	if g.setErr != nil {
+		return g.setErr
+	}
+	if len(g.sets) == 0 {
 		return nil
 	}
-	labels := map[string]bool{} // countable categories, normalized
-	counts := map[*pipeline.Node]bool{}
 	for _, n := range e.p.Nodes {
-		if dc := e.declass[n]; dc != nil && e.countsCountable(dc) {
-			counts[n] = true
-			for _, o := range n.Outputs {
-				b, err := os.ReadFile(e.abs(o))
-				if err != nil {
-					continue
-				}
-				for _, s := range sets {
-					for _, h := range s.Find(b) {
-						labels[normLabel(b[h.Offset:h.Offset+h.Length])] = true
-					}
-				}
-			}
-		}
+		g.scanLabels(n)
 	}
 	var hits pos.List
-	for _, n := range nodes {
-		if n.Visibility == stage.Private || counts[n] || !all && !wrote[n.Name] {
+	for _, n := range g.nodes {
+		if n.Visibility == stage.Private || g.countable(n) || !g.all && !wrote[n.Name] {
 			continue
 		}
 		for _, o := range n.Outputs {
-			b, err := os.ReadFile(e.abs(o))
-			if err != nil {
-				continue
+			sc := g.outs[o]
+			if sc == nil {
+				if sc = g.scanOutput(o); sc == nil {
+					continue
+				}
 			}
 			lines := map[int]bool{}
 			where := o
-			for _, part := range parts(o, b) {
-				for _, s := range sets {
-					for _, h := range s.Find(part.b) {
-						if h.Kind == scrub.Known && !embedded(part.b, h) && !labels[normLabel(part.b[h.Offset:h.Offset+h.Length])] {
-							if len(lines) == 0 && part.name != "" {
-								where = o + " (" + part.name + ")"
-							}
-							lines[h.Line] = true
+			for _, part := range sc.parts {
+				for _, h := range part.hits {
+					if !g.labels[h.label] {
+						if len(lines) == 0 && part.name != "" {
+							where = o + " (" + part.name + ")"
 						}
+						lines[h.line] = true
 					}
 				}
 				if len(lines) > 0 {
