@@ -39,6 +39,8 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 	if err != nil {
 		return nil, err
 	}
+	defer e.tmp.close()
+	defer e.procs.close()
 	// A full build first tries to prove itself a no-op from stats alone
 	// (see fingerprint.go); otherwise it decides every node.
 	fast := len(opts.Targets) == 0 && opts.DebugKey == nil

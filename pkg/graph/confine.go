@@ -25,8 +25,10 @@ import (
 // output the command never wrote (the sandbox creates them empty
 // beforehand, since it can allow only files that exist). note is printed
 // with the node's output. spec is nil when the command runs unconfined.
+// The temporary directory is lent by e.tmp (tmpDirs) and given back by
+// done.
 func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cmd, spec *sandbox.Spec, done func(), note string, err error) {
-	tmp, err := os.MkdirTemp("", "bethel-cmd-")
+	tmp, err := e.tmp.get()
 	if err != nil {
 		return nil, nil, nil, "", err
 	}
@@ -41,11 +43,11 @@ func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cm
 	cmd.Env = sandbox.Environ(os.LookupEnv, n.Env, tmp)
 	if why := sandboxAvailable(); why != nil {
 		if f := e.privateRead(n); f != "" && e.decl.Unsandboxed == "" {
-			os.RemoveAll(tmp)
+			e.tmp.put(tmp)
 			return nil, nil, nil, "", fmt.Errorf("reads private %s, and commands cannot be confined here (%v): refusing to run it unconfined; "+
 				"state why it may run anyway with unsandboxed = \"<reason>\" in the privacy declaration", f, why)
 		}
-		return cmd, nil, func() { os.RemoveAll(tmp) }, fmt.Sprintf("warning: command runs unconfined: %v\n", why), nil
+		return cmd, nil, func() { e.tmp.put(tmp) }, fmt.Sprintf("warning: command runs unconfined: %v\n", why), nil
 	}
 	spec = &sandbox.Spec{Tmp: tmp}
 	dirs := map[string]bool{}
@@ -77,13 +79,13 @@ func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cm
 			f.Close()
 		}
 		if err != nil {
-			os.RemoveAll(tmp)
+			e.tmp.put(tmp)
 			return nil, nil, nil, "", err
 		}
 		spec.Write = append(spec.Write, abs)
 	}
 	done = func() {
-		os.RemoveAll(tmp)
+		e.tmp.put(tmp)
 		for i, o := range n.Outputs {
 			if st, err := os.Lstat(e.abs(o)); err == nil && os.SameFile(st, made[i]) && st.Size() == 0 &&
 				st.ModTime().Equal(made[i].ModTime()) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -53,5 +54,52 @@ outputs = ["out/rooms.txt"]
 	}
 	if got := read(t, root, "out/private/n.txt"); strings.TrimSpace(got) != "2" {
 		t.Errorf("n.txt = %q", got)
+	}
+}
+
+// TestCommandTmpIsPrivate checks the temporary directories commands are
+// lent: each command starts with an empty one, whatever the commands
+// before it left in theirs (files, a changed mode), and none is left
+// behind when the build ends.
+func TestCommandTmpIsPrivate(t *testing.T) {
+	tmpRoot := t.TempDir()
+	t.Setenv("TMPDIR", tmpRoot)
+	// One job: the nodes run one after another, each after the one it
+	// reads, so that every one could be lent its predecessor's directory.
+	pipe := `
+[[node]]
+name = "a"
+run = "ls -A \"$TMPDIR\" > out/a.txt; echo secret > \"$TMPDIR/left\""
+outputs = ["out/a.txt"]
+
+[[node]]
+name = "b"
+run = "ls -A \"$TMPDIR\" > out/b.txt; cat out/a.txt >> out/b.txt; chmod 755 \"$TMPDIR\""
+inputs = ["out/a.txt"]
+outputs = ["out/b.txt"]
+
+[[node]]
+name = "c"
+run = "ls -A \"$TMPDIR\" > out/c.txt; cat out/b.txt >> out/c.txt; stat -c %a \"$TMPDIR\" >> out/c.txt"
+inputs = ["out/b.txt"]
+outputs = ["out/c.txt"]
+
+[[node]]
+name = "d"
+run = "stat -c %a \"$TMPDIR\" > out/d.txt; cat out/c.txt >> out/d.txt"
+inputs = ["out/c.txt"]
+outputs = ["out/d.txt"]
+`
+	root := workspace(t, map[string]string{"pipeline.toml": pipe})
+	opts := Options{Version: "t", Registry: stage.NewRegistry(), Jobs: 1}
+	if _, err := Build(context.Background(), load(t, root, opts.Registry), opts); err != nil {
+		t.Fatal(err)
+	}
+	// Every listing is empty; the mode is always the private one.
+	if got, want := read(t, root, "out/d.txt"), "700\n700\n"; got != want {
+		t.Errorf("what the commands saw of their temporary directories: %q, want %q", got, want)
+	}
+	if ents, err := os.ReadDir(tmpRoot); err != nil || len(ents) != 0 {
+		t.Errorf("left behind in TMPDIR: %v %v", ents, err)
 	}
 }

@@ -35,6 +35,8 @@ type engine struct {
 	pre   map[string]cache.FileStat // prestatWait's stats
 	wrote bool                      // outputs or cache entries were written
 	bg    background                // caches and fsyncs outputs off the nodes' path
+	tmp   tmpDirs                   // commands' private temporary directories
+	procs procLog                   // commands' process groups while they run
 	dirs  map[string]bool           // output directories known to exist
 
 	evMu sync.Mutex
@@ -74,6 +76,7 @@ func newEngine(p *pipeline.Pipeline, opts Options, write bool) (*engine, error) 
 		root:  p.Root,
 		write: write,
 		files: make(map[string]fileVal, len(p.Sources)+len(p.Producer)),
+		procs: procLog{root: p.Root},
 		dirs:  make(map[string]bool),
 	}
 	if write {

@@ -236,7 +236,7 @@ func killGroup(pid int) error {
 }
 
 // runGroup runs cmd in a process group of its own, recorded while it runs
-// (procs.go), with its output collected into buf. When the command exits,
+// in the build's process log (procs.go), with its output collected into buf. When the command exits,
 // whatever it left running in its group is killed: a command's work ends
 // when it does, and a straggler must not write its outputs later. With a
 // spec, the command is started and waited for on a thread confined to it
@@ -283,10 +283,10 @@ func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer) 
 		<-copied
 		return err
 	}
-	rec, rerr := recordGroup(e.root, cmd.Process.Pid)
+	rerr := e.procs.started(cmd.Process.Pid)
 	err = wait()
 	if rerr == nil {
-		rec.end()
+		e.procs.end(cmd.Process.Pid)
 	} else {
 		killGroup(cmd.Process.Pid)
 	}

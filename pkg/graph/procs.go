@@ -6,71 +6,128 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // No process of a build outlives it. A command node runs in a process
-// group of its own; while it runs, .bethel/state/procs/<pgid> records the
-// group (the boot and the leader's start time, so that a reused number is
-// never mistaken for it). When the command exits, whatever it left running
-// in its group is killed. If bethel itself is killed, the records stay, and
-// the next build ends those groups before anything is decided: a
-// grandchild that kept appending to an output must not race the rebuild of
-// its node (the journal shows that node unfinished, so it runs again).
+// group of its own, and the build's process log,
+// .bethel/state/procs/build, records the group while it runs: a line
+// "<pgid> <boot id> <leader start>" when it starts (the boot and the
+// leader's start time, so that a reused number is never mistaken for it),
+// a line "-<pgid>" once it has been ended. Each line is one appending
+// write, so recording a command creates no file: a build opens the log
+// once and removes it when it ends. When a command exits, whatever it left
+// running in its group is killed. If bethel itself is killed, the log
+// stays, and the next build ends the groups it shows running before
+// anything is decided: a grandchild that kept appending to an output must
+// not race the rebuild of its node (the journal shows that node
+// unfinished, so it runs again).
 
 func procsDir(root string) string { return filepath.Join(root, StateDir, "state", "procs") }
 
-// procRecord is one running command's record.
-type procRecord struct {
-	path  string
-	pgid  int
-	boot  string
-	start uint64 // the leader's start time in clock ticks after boot; 0: unknown
+// procLog is a build's process log.
+type procLog struct {
+	root string
+	mu   sync.Mutex
+	f    *os.File
+	err  error // opening failed: every command is refused a record
 }
 
-// recordGroup notes a started command's process group.
-func recordGroup(root string, pgid int) (*procRecord, error) {
-	r := &procRecord{path: filepath.Join(procsDir(root), strconv.Itoa(pgid)), pgid: pgid, boot: bootID(), start: procStart(pgid)}
-	data := fmt.Sprintf("%d %s %d\n", pgid, r.boot, r.start)
-	err := os.WriteFile(r.path, []byte(data), 0o600)
+// started records a started command's process group.
+func (l *procLog) started(pgid int) error {
+	l.mu.Lock()
+	if l.f == nil && l.err == nil {
+		l.f, l.err = l.open()
+	}
+	f, err := l.f, l.err
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(fmt.Sprintf("%d %s %d\n", pgid, bootID(), procStart(pgid)))
+	return err
+}
+
+func (l *procLog) open() (*os.File, error) {
+	p := filepath.Join(procsDir(l.root), "build")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if os.IsNotExist(err) {
-		if err = os.MkdirAll(procsDir(root), 0o700); err == nil {
-			err = os.WriteFile(r.path, []byte(data), 0o600)
+		if err = os.MkdirAll(procsDir(l.root), 0o700); err == nil {
+			f, err = os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		}
 	}
-	return r, err
+	return f, err
 }
 
-// end kills what is left of the group, just after its leader was reaped,
-// and removes the record. While any process is in the group its number
-// cannot be given to another, so signalling the group needs no check.
-func (r *procRecord) end() {
-	killGroup(r.pgid)
-	os.Remove(r.path)
+// end kills what is left of a recorded group, just after its leader was
+// reaped, and records it ended. While any process is in the group its
+// number cannot be given to another, so signalling the group needs no
+// check.
+func (l *procLog) end(pgid int) {
+	killGroup(pgid)
+	l.mu.Lock()
+	f := l.f
+	l.mu.Unlock()
+	f.WriteString("-" + strconv.Itoa(pgid) + "\n")
+}
+
+// close removes the log once every command of the build has ended.
+func (l *procLog) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		l.f.Close()
+		os.Remove(l.f.Name())
+		l.f = nil
+	}
+}
+
+// runningGroups reads the process logs a killed build left (and the one
+// file per group of older bethels): the groups started and never ended,
+// by pgid, with their leaders' start times; only those of this boot.
+func runningGroups(root string) (map[int]uint64, []string) {
+	ents, err := os.ReadDir(procsDir(root))
+	if err != nil {
+		return nil, nil
+	}
+	running := map[int]uint64{}
+	var files []string
+	boot := bootID()
+	for _, ent := range ents {
+		p := filepath.Join(procsDir(root), ent.Name())
+		files = append(files, p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			switch {
+			case len(f) == 1 && strings.HasPrefix(f[0], "-"):
+				pgid, _ := strconv.Atoi(f[0][1:])
+				delete(running, pgid)
+			case len(f) == 3 && f[1] == boot:
+				pgid, _ := strconv.Atoi(f[0])
+				start, _ := strconv.ParseUint(f[2], 10, 64)
+				if pgid > 1 {
+					running[pgid] = start
+				}
+			}
+		}
+	}
+	return running, files
 }
 
 // endSurvivors ends the process groups a killed build left running and
 // reports how many processes it killed.
 func endSurvivors(root string) int {
-	ents, err := os.ReadDir(procsDir(root))
-	if err != nil {
-		return 0
-	}
+	running, files := runningGroups(root)
 	killed := 0
-	boot := bootID()
-	for _, ent := range ents {
-		p := filepath.Join(procsDir(root), ent.Name())
-		b, err := os.ReadFile(p)
-		if err == nil {
-			f := strings.Fields(string(b))
-			if len(f) == 3 && f[1] == boot {
-				pgid, _ := strconv.Atoi(f[0])
-				start, _ := strconv.ParseUint(f[2], 10, 64)
-				if pgid > 1 {
-					killed += endGroup(pgid, start)
-				}
-			}
-		}
+	for pgid, start := range running {
+		killed += endGroup(pgid, start)
+	}
+	for _, p := range files {
 		os.Remove(p)
 	}
 	return killed

@@ -55,11 +55,13 @@ outputs = ["out/slow.txt"]
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
-	recs, _ := os.ReadDir(procsDir(root))
-	if len(recs) != 1 {
-		t.Fatalf("%d records of running commands, want 1", len(recs))
+	running, _ := runningGroups(root)
+	if len(running) != 1 {
+		t.Fatalf("%d records of running commands, want 1", len(running))
 	}
-	pgid, _ := strconv.Atoi(recs[0].Name())
+	var pgid int
+	for pgid = range running {
+	}
 
 	write(t, root, "inputs/n.txt", "30\n") // the survivor would outlive the rebuild
 	opts := testOpts()
@@ -115,3 +117,66 @@ func groupMembers(pgid int) []int {
 }
 
 func testOpts() Options { return Options{Version: "t", Registry: stage.NewRegistry()} }
+
+// TestRunningGroups reads process logs: a group is running from its start
+// line until its end line, only this boot's count, and the one-file-per-
+// group records of older builds still count.
+func TestRunningGroups(t *testing.T) {
+	boot := bootID()
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  map[int]uint64
+	}{
+		{"none", nil, map[int]uint64{}},
+		{"ended groups are not running", map[string]string{
+			"build": "100 " + boot + " 7\n200 " + boot + " 8\n-100\n300 " + boot + " 9\n-300\n",
+		}, map[int]uint64{200: 8}},
+		{"a number reused after its group ended", map[string]string{
+			"build": "100 " + boot + " 7\n-100\n100 " + boot + " 12\n",
+		}, map[int]uint64{100: 12}},
+		{"another boot's groups are gone", map[string]string{
+			"build": "100 other-boot 7\n",
+		}, map[int]uint64{}},
+		{"a torn last line", map[string]string{
+			"build": "100 " + boot + " 7\n-10",
+		}, map[int]uint64{100: 7}},
+		{"an older build's record", map[string]string{
+			"4242": "4242 " + boot + " 5\n",
+		}, map[int]uint64{4242: 5}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			for name, c := range tc.files {
+				write(t, root, filepath.ToSlash(filepath.Join(StateDir, "state", "procs", name)), c)
+			}
+			got, files := runningGroups(root)
+			if len(got) != len(tc.want) {
+				t.Fatalf("running %v, want %v", got, tc.want)
+			}
+			for pgid, start := range tc.want {
+				if got[pgid] != start {
+					t.Errorf("running %v, want %v", got, tc.want)
+				}
+			}
+			if len(files) != len(tc.files) {
+				t.Errorf("files %v, want %d", files, len(tc.files))
+			}
+		})
+	}
+}
+
+// TestProcessLogRemoved checks that a build that ended leaves no process
+// log: the next one has nothing to end.
+func TestProcessLogRemoved(t *testing.T) {
+	root := workspace(t, map[string]string{"pipeline.toml": `
+[[node]]
+name = "a"
+run = "echo a > out/a.txt"
+outputs = ["out/a.txt"]
+`})
+	mustBuild(t, root, testOpts())
+	if ents, err := os.ReadDir(procsDir(root)); err != nil || len(ents) != 0 {
+		t.Errorf("after the build, %s holds %v (%v)", procsDir(root), ents, err)
+	}
+}

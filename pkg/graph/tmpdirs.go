@@ -1,0 +1,94 @@
+package graph
+
+import (
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// tmpDirs lends each running command its private temporary directory
+// (HOME and TMPDIR). Making and removing a directory is a journalled
+// metadata update that costs more than a small command itself, so a
+// build keeps the directories its commands left empty and lends them
+// again: a command is only ever given a directory that is empty, with
+// the mode bethel made it with, and that no other command holds. One
+// that a command left anything in (or changed) is removed and never lent
+// again, so what one command wrote there is never seen by another. At
+// most as many directories exist as commands ran at once; close removes
+// them when the build ends.
+type tmpDirs struct {
+	mu   sync.Mutex
+	free []string
+	lent map[string]bool
+}
+
+// get lends a directory: a free one, or a new one.
+func (t *tmpDirs) get() (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var dir string
+	if n := len(t.free); n > 0 {
+		dir, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		d, err := os.MkdirTemp("", "bethel-cmd-")
+		if err != nil {
+			return "", err
+		}
+		dir = d
+	}
+	if t.lent == nil {
+		t.lent = make(map[string]bool)
+	}
+	t.lent[dir] = true
+	return dir, nil
+}
+
+// put takes a directory back after its command ended (every process of
+// its group killed): kept for the next command when it is as it was
+// lent, removed otherwise.
+func (t *tmpDirs) put(dir string) {
+	keep := pristine(dir)
+	if !keep {
+		os.RemoveAll(dir)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.lent, dir)
+	if keep {
+		t.free = append(t.free, dir)
+	}
+}
+
+// close removes every directory, lent or free.
+func (t *tmpDirs) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, d := range t.free {
+		os.RemoveAll(d)
+	}
+	for d := range t.lent {
+		os.RemoveAll(d)
+	}
+	t.free, t.lent = nil, nil
+}
+
+// pristine reports whether dir is an empty directory with the mode and
+// owner MkdirTemp gave it: one read of its entries.
+func pristine(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.IsDir() || st.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0o700 {
+		return false
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); !ok || int(sys.Uid) != os.Getuid() {
+		return false
+	}
+	_, err = f.Readdirnames(1)
+	return err == io.EOF
+}
