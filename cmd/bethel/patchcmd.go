@@ -168,7 +168,7 @@ func runPatchCmd(ctx context.Context, env *Env, args []string) error {
 	// in place in memory only.
 	files := withFile(node.PatchFiles, rel)
 	ov := &overlayFS{base: os.DirFS(root), name: rel, data: data}
-	rep, err := evalNodePatches(ctx, node, ov, files, patch.Options{ShowPrivate: *showPrivate})
+	rep, err := evalNodePatches(ctx, p, node, ov, files, patch.Options{ShowPrivate: *showPrivate})
 	if err != nil {
 		return err
 	}
@@ -697,13 +697,14 @@ func withFile(files []string, f string) []string {
 }
 
 // evalNodePatches evaluates a node's patches with its stage, as `bethel
-// patches` does, on fsys and the given patch files.
-func evalNodePatches(ctx context.Context, n *pipeline.Node, fsys stageFS, files []string, opt patch.Options) (*patch.Report, error) {
+// patches` does, on fsys and the given patch files, with the workspace's
+// privacy declaration as the engine hands it to every node.
+func evalNodePatches(ctx context.Context, p *pipeline.Pipeline, n *pipeline.Node, fsys stageFS, files []string, opt patch.Options) (*patch.Report, error) {
 	s, _ := stages.Registry().Lookup(n.Stage)
 	rep := s.(patch.Reporter)
 	run := &stage.Run{
 		Node: n.Name, Inputs: n.InputFiles, Patches: files, Outputs: n.Outputs,
-		Visibility: n.Visibility, Params: n.Params, FS: fsys,
+		Visibility: n.Visibility, Params: n.Params, FS: fsys, Fields: p.Fields, Privacy: p.Privacy,
 		Create: func(string) (io.Writer, error) {
 			return nil, errors.New("bethel patch writes no output")
 		},

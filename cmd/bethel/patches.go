@@ -172,7 +172,7 @@ func evaluatePatches(ctx context.Context, p *pipeline.Pipeline, root string, opt
 		}
 		run := &stage.Run{
 			Node: n.Name, Inputs: n.InputFiles, Patches: n.PatchFiles, Outputs: n.Outputs,
-			Visibility: n.Visibility, Params: n.Params, FS: fsys,
+			Visibility: n.Visibility, Params: n.Params, FS: fsys, Fields: p.Fields, Privacy: p.Privacy,
 			Create: func(path string) (io.Writer, error) {
 				return nil, errors.New("bethel patches writes no output")
 			},

@@ -711,14 +711,10 @@ func (w *why) private(a *whyAnswer) bool {
 		return true
 	}
 	if w.priv == nil {
+		// The workspace's one field model, as the engine hands it to
+		// every node: never a file a node happened to read.
 		w.priv = map[string]bool{}
-		file := "config/" + stages.FieldsFile
-		for _, f := range a.Artifact.Config {
-			if strings.HasSuffix(f.Path, "/"+stages.FieldsFile) || f.Path == stages.FieldsFile {
-				file = f.Path
-			}
-		}
-		if set, err := stages.LoadSensitive(os.DirFS(w.root), file); err == nil {
+		if set, err := stages.LoadSensitive(os.DirFS(w.root), w.p.Fields); err == nil {
 			w.priv = set
 		}
 	}

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"path"
+	"sort"
+	"strings"
 )
 
 // The workspace's one privacy declaration: two files named once, at the
@@ -124,12 +126,48 @@ func (l *loader) declReads() {
 					"%s reads %s, a privacy declaration of its own (%s): a node cannot bring its own", l.label(i), f, what)
 			}
 		}
+		// A param naming such a file is refused too: no stage reads a
+		// declaration from its params, and none may start to.
+		for _, v := range paramStrings(n.Params) {
+			c, _ := cleanPath(v)
+			own, ok := names[path.Base(c)]
+			if !ok || c == own || !strings.HasSuffix(c, ".toml") {
+				continue
+			}
+			l.e.at(l.nodePos(i), "remove it from the node's params; every node reads the workspace's privacy declaration",
+				"%s names %s in its params, a privacy declaration of its own: a node cannot bring its own", l.label(i), v)
+		}
 		for _, f := range decl {
 			if !containsStr(n.InputFiles, f) {
 				n.InputFiles = append(n.InputFiles, f)
 			}
 		}
 	}
+}
+
+// paramStrings is every string in a node's params, nested ones and map
+// keys included, in a fixed order.
+func paramStrings(v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case string:
+		out = append(out, x)
+	case []any:
+		for _, e := range x {
+			out = append(out, paramStrings(e)...)
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			out = append(out, k)
+			out = append(out, paramStrings(x[k])...)
+		}
+	}
+	return out
 }
 
 func containsStr(s []string, x string) bool {

@@ -126,6 +126,21 @@ visibility = "public"
 			err:   []string{`node "roster" reads leak/privacy.toml, a privacy declaration of its own (the workspace's is config/privacy.toml)`},
 		},
 		{
+			name: "case 4: a node names its own privacy file in its params",
+			nodes: regsNode + `
+[[node]]
+name = "roster"
+stage = "roster"
+inputs = ["out/private/regs.csv", "leak/mine.toml"]
+outputs = ["out/leak/roster.csv"]
+visibility = "public"
+  [node.params]
+  options = { privacy = "leak/privacy.toml" }
+`,
+			extra: map[string]string{"leak/privacy.toml": "min_cell = 1\n", "leak/mine.toml": "min_cell = 1\n"},
+			err:   []string{`node "roster" names leak/privacy.toml in its params, a privacy declaration of its own: a node cannot bring its own`},
+		},
+		{
 			name: "case 4: a roster marked public",
 			nodes: regsNode + `
 [[node]]

@@ -368,16 +368,12 @@ func correctionsSet(ctx context.Context, r *stage.Run, reports []*patch.Report, 
 }
 
 // sensitiveFormats maps each sensitive field to its scrub format, from
-// the workspace's field declarations (r.Fields, else a fields.toml input);
-// without them the formats are guessed from each value.
+// the workspace's field declarations (r.Fields); without them the formats
+// are guessed from each value.
 func sensitiveFormats(r *stage.Run, priv *Privacy) (map[string]string, error) {
 	file := r.Fields
 	if file == "" {
-		f, err := r.Input(FieldsFile)
-		if err != nil {
-			return map[string]string{}, nil
-		}
-		file = f
+		return map[string]string{}, nil
 	}
 	sc, err := schema.Load(r.FS, file)
 	if err != nil {

@@ -116,9 +116,9 @@ func runCorrections(t *testing.T, b *wsBuild, extra map[string][]byte) (*Patches
 		mem[k] = v
 	}
 	var buf bytes.Buffer
-	r := &stage.Run{Node: n.Name, Inputs: n.InputFiles, Patches: n.PatchFiles, Outputs: n.Outputs, Visibility: n.Visibility,
+	r := engineDecl(&stage.Run{Node: n.Name, Inputs: n.InputFiles, Patches: n.PatchFiles, Outputs: n.Outputs, Visibility: n.Visibility,
 		Declassify: n.Declassify, FS: overlay{mem: mem, disk: os.DirFS(b.root)},
-		Create: func(string) (io.Writer, error) { return &buf, nil }, Warnf: func(string, ...any) {}}
+		Create: func(string) (io.Writer, error) { return &buf, nil }, Warnf: func(string, ...any) {}})
 	if err := (patchesReport{}).Run(context.Background(), r); err != nil {
 		return nil, err
 	}
@@ -169,12 +169,12 @@ func TestPatchesReportScrub(t *testing.T) {
 	}}}
 	data, _ := json.Marshal(rep)
 	var buf bytes.Buffer
-	r := &stage.Run{Node: "corrections", Inputs: []string{"out/private/registrations.patches.json", "config/fields.toml", "config/privacy.toml"},
+	r := engineDecl(&stage.Run{Node: "corrections", Inputs: []string{"out/private/registrations.patches.json", "config/fields.toml", "config/privacy.toml"},
 		Outputs: []string{"out/summary/patches.json"}, Visibility: stage.Internal,
 		FS: fstest.MapFS{"out/private/registrations.patches.json": {Data: data},
 			"config/fields.toml":  {Data: []byte(testFieldsTOML("first_name", "last_name"))},
 			"config/privacy.toml": {Data: []byte("min_cell = 5\n")}},
-		Create: func(string) (io.Writer, error) { return &buf, nil }, Warnf: func(string, ...any) {}}
+		Create: func(string) (io.Writer, error) { return &buf, nil }, Warnf: func(string, ...any) {}})
 	if err := (patchesReport{}).Run(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
@@ -213,13 +213,13 @@ func TestPatchesReportScrubsTouchedRecords(t *testing.T) {
 	}}}
 	data, _ := json.Marshal(rep)
 	var buf bytes.Buffer
-	r := &stage.Run{Node: "corrections", Inputs: []string{"out/private/registrations.patches.json", "out/private/registrations.csv", "config/fields.toml", "config/privacy.toml"},
+	r := engineDecl(&stage.Run{Node: "corrections", Inputs: []string{"out/private/registrations.patches.json", "out/private/registrations.csv", "config/fields.toml", "config/privacy.toml"},
 		Outputs: []string{"out/summary/patches.json"}, Visibility: stage.Internal,
 		FS: fstest.MapFS{"out/private/registrations.patches.json": {Data: data},
 			"out/private/registrations.csv": {Data: []byte(regs)},
 			"config/fields.toml":            {Data: []byte(testFieldsTOML("first_name", "last_name", "emergency_contact_name"))},
 			"config/privacy.toml":           {Data: []byte("min_cell = 5\n")}},
-		Create: func(string) (io.Writer, error) { return &buf, nil }, Warnf: func(string, ...any) {}}
+		Create: func(string) (io.Writer, error) { return &buf, nil }, Warnf: func(string, ...any) {}})
 	if err := (patchesReport{}).Run(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ name = "bethel"
 	data, _ := json.Marshal(patch.Report{Target: "registrations", Patches: entries})
 	var buf bytes.Buffer
 	var warnings []string
-	r := &stage.Run{Node: "corrections",
+	r := engineDecl(&stage.Run{Node: "corrections",
 		Inputs: []string{"out/private/registrations.patches.json", "out/private/registrations.csv", "out/private/registrations.sensitive",
 			"config/fields.toml", "config/privacy.toml"},
 		Outputs: []string{"out/summary/patches.json"}, Visibility: stage.Internal,
@@ -308,7 +308,7 @@ name = "bethel"
 			"config/fields.toml":                  {Data: []byte(fields)},
 			"config/privacy.toml":                 {Data: []byte("min_cell = 5\n")}},
 		Create: func(string) (io.Writer, error) { return &buf, nil },
-		Warnf:  func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) }}
+		Warnf:  func(f string, a ...any) { warnings = append(warnings, fmt.Sprintf(f, a...)) }})
 	if err := (patchesReport{}).Run(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func tryBuildWorkspace(root string) (*wsBuild, error) {
 		}
 		st, _ := Registry().Lookup(n.Stage)
 		bufs := map[string]*bytes.Buffer{}
-		run := &stage.Run{
+		run := engineDecl(&stage.Run{
 			Node: n.Name, Inputs: n.InputFiles, Patches: n.PatchFiles, Outputs: n.Outputs,
 			Visibility: n.Visibility, Params: n.Params, FS: fsys,
 			Create: func(path string) (io.Writer, error) {
@@ -96,7 +96,7 @@ func tryBuildWorkspace(root string) (*wsBuild, error) {
 			Warnf: func(format string, args ...any) {
 				b.warnings[n.Name] = append(b.warnings[n.Name], fmt.Sprintf(format, args...))
 			},
-		}
+		})
 		if _, ok := st.(stage.Introspective); ok {
 			introspect(b, n, run) // site_helper_test.go
 		}

@@ -51,23 +51,22 @@ func (p *Privacy) IsSensitive(field string) bool { return p.set[field] }
 func (p *Privacy) SensitiveSet() map[string]bool { return p.set }
 
 // PrivacyOf loads the workspace's privacy declaration for a stage: the
-// files the engine names (stage.Run.Privacy and stage.Run.Fields), or,
-// run without an engine that does, the node's inputs named privacy.toml
-// and fields.toml.
+// files the engine names (stage.Run.Privacy and stage.Run.Fields), and
+// nothing else. A node's own inputs are never a declaration, whatever
+// their names: a node that brought its own could declare nothing
+// sensitive. A workspace without one of the files gets its defaults
+// (min_cell 5; no field sensitive).
 func PrivacyOf(r *stage.Run) (*Privacy, error) {
-	f, ff := r.Privacy, r.Fields
-	var err error
-	if f == "" {
-		if f, err = r.Input(PrivacyFile); err != nil {
-			return nil, err
-		}
+	return LoadPrivacyWith(r.FS, r.Privacy, r.Fields)
+}
+
+// fieldsFile is the workspace's field declaration as the engine names it
+// (stage.Run.Fields); an error when the workspace has none.
+func fieldsFile(r *stage.Run) (string, error) {
+	if r.Fields == "" {
+		return "", fmt.Errorf("node %s: the workspace declares no field model (%s; pipeline.toml's top-level fields names another)", r.Node, schema.DefaultFile)
 	}
-	if ff == "" {
-		if ff, err = r.Input(FieldsFile); err != nil {
-			return nil, err
-		}
-	}
-	return LoadPrivacyWith(r.FS, f, ff)
+	return r.Fields, nil
 }
 
 // LoadPrivacyWith reads the privacy settings and the sensitive fields of
@@ -91,6 +90,9 @@ func LoadPrivacyWith(fsys fs.FS, file, fieldsFile string) (*Privacy, error) {
 
 // LoadSensitive returns the sensitive fields of a field declaration.
 func LoadSensitive(fsys fs.FS, fieldsFile string) (map[string]bool, error) {
+	if fieldsFile == "" {
+		return map[string]bool{}, nil
+	}
 	s, err := schema.Load(fsys, fieldsFile)
 	if err != nil {
 		return nil, err
@@ -101,6 +103,9 @@ func LoadSensitive(fsys fs.FS, fieldsFile string) (map[string]bool, error) {
 // LoadPrivacy reads and checks the privacy settings alone; its Sensitive
 // is empty (LoadPrivacyWith adds the field declaration's).
 func LoadPrivacy(fsys fs.FS, file string) (*Privacy, error) {
+	if file == "" {
+		return &Privacy{MinCell: 5, set: map[string]bool{}}, nil
+	}
 	var doc map[string]any
 	data, _, err := cfgDecode(fsys, file, &doc)
 	if err != nil {

@@ -1,6 +1,8 @@
 package stages
 
 import (
+	"path"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -66,5 +68,50 @@ func TestCheckPrivacy(t *testing.T) {
 	}
 	if err := p.CheckPrivacy("names", stage.Internal, "", "out/summary/x.csv", cols[:2]); err != nil {
 		t.Errorf("aggregate only: %v", err)
+	}
+}
+
+// engineDecl sets r's privacy declaration as the engine does for a
+// workspace laid out as the sample's: the inputs named fields.toml and
+// privacy.toml (the loader adds the workspace's to every node's inputs).
+// Stages themselves look at stage.Run.Fields and stage.Run.Privacy only.
+func engineDecl(r *stage.Run) *stage.Run {
+	for _, in := range r.Inputs {
+		switch path.Base(in) {
+		case FieldsFile:
+			r.Fields = in
+		case PrivacyFile:
+			r.Privacy = in
+		}
+	}
+	return r
+}
+
+// TestPrivacyOnlyFromTheEngine: a node's inputs named like the
+// declaration are not read as one; only what the engine names is.
+func TestPrivacyOnlyFromTheEngine(t *testing.T) {
+	fsys := fstest.MapFS{
+		"leak/privacy.toml":   {Data: []byte("min_cell = 1\n")},
+		"leak/fields.toml":    {Data: []byte(testFieldsTOML())},
+		"config/privacy.toml": {Data: []byte("min_cell = 7\n")},
+		"config/fields.toml":  {Data: []byte(testFieldsTOML("first_name"))},
+	}
+	own := &stage.Run{Node: "n", Inputs: []string{"leak/privacy.toml", "leak/fields.toml"}, FS: fsys}
+	p, err := PrivacyOf(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.MinCell != 5 || len(p.Sensitive) != 0 || p.File != "" {
+		t.Errorf("a node's own inputs were read as the declaration: %+v", p)
+	}
+	if _, err := SchemaOf(own); err == nil || !strings.Contains(err.Error(), "the workspace declares no field model") {
+		t.Errorf("SchemaOf without the engine's field model: %v", err)
+	}
+	ws := &stage.Run{Node: "n", Inputs: own.Inputs, Fields: "config/fields.toml", Privacy: "config/privacy.toml", FS: fsys}
+	if p, err = PrivacyOf(ws); err != nil {
+		t.Fatal(err)
+	}
+	if p.MinCell != 7 || !p.IsSensitive("first_name") {
+		t.Errorf("the workspace's declaration: %+v", p)
 	}
 }

@@ -105,8 +105,8 @@ func progRun(dir string) (*stage.Run, *progResult) {
 	sort.Strings(patches)
 	inputs := []string{"inputs/program.csv", "config/schedule.toml", "config/bethels.csv", "config/program.lock.json",
 		"out/private/registrations.csv", "config/fields.toml", "config/privacy.toml"}
-	r := &stage.Run{Node: "program", Inputs: inputs, Patches: patches, Outputs: progOutputs, Visibility: stage.Internal,
-		FS: os.DirFS(dir), Warnf: func(string, ...any) {}}
+	r := engineDecl(&stage.Run{Node: "program", Inputs: inputs, Patches: patches, Outputs: progOutputs, Visibility: stage.Internal,
+		FS: os.DirFS(dir), Warnf: func(string, ...any) {}})
 	return r, &progResult{out: map[string]string{}}
 }
 

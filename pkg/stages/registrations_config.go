@@ -132,13 +132,8 @@ func SchemaOf(r *stage.Run) (*schema.Schema, error) {
 }
 
 // fieldsFileOf is the field declaration the engine names
-// (stage.Run.Fields), or the node's input named fields.toml.
-func fieldsFileOf(r *stage.Run) (string, error) {
-	if r.Fields != "" {
-		return r.Fields, nil
-	}
-	return r.Input(FieldsFile)
-}
+// (stage.Run.Fields).
+func fieldsFileOf(r *stage.Run) (string, error) { return fieldsFile(r) }
 
 // bindReferences loads the directory of every reference field, which must
 // be among inputs (every byte a stage reads is declared), and binds it.

@@ -313,10 +313,10 @@ func TestTableReaders(t *testing.T) {
 				t.Helper()
 				var out bytes.Buffer
 				rec := &lineage.Recorder{}
-				r := &stage.Run{Node: "n", Inputs: inputs, Outputs: tc.outputs, Visibility: tc.vis, FS: fsys, Params: tc.params,
+				r := engineDecl(&stage.Run{Node: "n", Inputs: inputs, Outputs: tc.outputs, Visibility: tc.vis, FS: fsys, Params: tc.params,
 					Create:  func(string) (io.Writer, error) { return &out, nil },
 					Lineage: func(string) *lineage.Recorder { return rec },
-					Warnf:   func(string, ...any) {}}
+					Warnf:   func(string, ...any) {}})
 				if err := tc.s.Run(context.Background(), r); err != nil {
 					t.Fatalf("%s: %s: %v", dir, tc.s.Name(), err)
 				}
@@ -330,7 +330,7 @@ func TestTableReaders(t *testing.T) {
 			// NextWhere reads the same rows both ways.
 			where := func(inputs []string) [][]string {
 				t.Helper()
-				r := &stage.Run{FS: fsys, Inputs: inputs}
+				r := engineDecl(&stage.Run{FS: fsys, Inputs: inputs})
 				sc, done, err := scanRegistrations(r, regOutputs[0], "registration_id", "preferred_name", "allergies")
 				if err != nil {
 					t.Fatal(err)

@@ -48,7 +48,7 @@ func workspaceRun(t testing.TB, fsys fs.FS, node string, inputs, outputs []strin
 		patches = m
 	}
 	rr := &regRun{outputs: map[string]*bytes.Buffer{}, lineage: map[string]*lineage.Recorder{}}
-	r := &stage.Run{
+	r := engineDecl(&stage.Run{
 		Node: node, Inputs: inputs, Patches: patches, Outputs: outputs, Visibility: stage.Private,
 		FS: fsys,
 		Create: func(p string) (io.Writer, error) {
@@ -70,7 +70,7 @@ func workspaceRun(t testing.TB, fsys fs.FS, node string, inputs, outputs []strin
 			return rec
 		},
 		Warnf: func(format string, args ...any) { rr.warnings = append(rr.warnings, fmt.Sprintf(format, args...)) },
-	}
+	})
 	return r, rr
 }
 

@@ -34,11 +34,11 @@ func BenchmarkSite100k(b *testing.B) {
 	}
 	newRun := func() (*stage.Run, *int) {
 		size := 0
-		r := &stage.Run{Node: n.Name, Inputs: n.InputFiles, Outputs: n.Outputs, Visibility: n.Visibility,
+		r := engineDecl(&stage.Run{Node: n.Name, Inputs: n.InputFiles, Outputs: n.Outputs, Visibility: n.Visibility,
 			FS: overlay{mem: ws.outputs, disk: os.DirFS(dir)},
 			Create: func(string) (io.Writer, error) {
 				return writeCounter{&size}, nil
-			}}
+			}})
 		introspect(ws, n, r)
 		return r, &size
 	}

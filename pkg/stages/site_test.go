@@ -247,7 +247,7 @@ func siteRun(fsys fstest.MapFS) (*stage.Run, map[string]*bytes.Buffer) {
 	for _, f := range site.Files {
 		outs = append(outs, "out/site/"+f)
 	}
-	r := &stage.Run{
+	r := engineDecl(&stage.Run{
 		Node: "site", Inputs: []string{"out/summary/attendance.csv"}, Outputs: outs, Visibility: stage.Internal, FS: fsys,
 		Graph: []stage.NodeInfo{
 			{Name: "registrations", Stage: "registrations.normalize", StageVersion: "1", Outputs: []string{"out/private/registrations.csv"}, Visibility: stage.Private},
@@ -264,7 +264,7 @@ func siteRun(fsys fstest.MapFS) (*stage.Run, map[string]*bytes.Buffer) {
 			return bufs[p], nil
 		},
 		Warnf: func(string, ...any) {},
-	}
+	})
 	return r, bufs
 }
 

@@ -44,11 +44,11 @@ func BenchmarkNode(b *testing.B) {
 		}
 		st, _ := Registry().Lookup(n.Stage)
 		for i := 0; i < b.N; i++ {
-			r := &stage.Run{Node: n.Name, Inputs: n.InputFiles, Patches: n.PatchFiles, Outputs: n.Outputs,
+			r := engineDecl(&stage.Run{Node: n.Name, Inputs: n.InputFiles, Patches: n.PatchFiles, Outputs: n.Outputs,
 				Visibility: n.Visibility, Params: n.Params, FS: os.DirFS(dir),
 				Create:  func(string) (io.Writer, error) { return io.Discard, nil },
 				Lineage: func(string) *lineage.Recorder { return nil },
-				Warnf:   func(string, ...any) {}}
+				Warnf:   func(string, ...any) {}})
 			if err := st.Run(context.Background(), r); err != nil {
 				b.Fatal(err)
 			}

@@ -79,15 +79,11 @@ func (m *countModel) field(name string) *countField { return m.fields[name] }
 const FieldsFile = "fields.toml"
 
 // countModelOf builds the model from the workspace's field declarations,
-// which the engine hands every node (stage.Run.Fields); a run without them
-// (a stage run by hand) finds them among its inputs.
+// which the engine hands every node (stage.Run.Fields).
 func countModelOf(r *stage.Run) (*countModel, error) {
-	file := r.Fields
-	if file == "" {
-		var err error
-		if file, err = r.Input(FieldsFile); err != nil {
-			return nil, err
-		}
+	file, err := fieldsFile(r)
+	if err != nil {
+		return nil, err
 	}
 	sc, err := schema.Load(r.FS, file)
 	if err != nil {

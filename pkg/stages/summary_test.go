@@ -92,7 +92,7 @@ func runStage(t *testing.T, s stage.Stage, fsys fstest.MapFS, vis stage.Visibili
 	t.Helper()
 	res := &sumResult{out: map[string]string{}, lineage: map[string]*lineage.Recorder{}}
 	bufs := map[string]*bytes.Buffer{}
-	r := &stage.Run{Node: "n", Inputs: inputs, Outputs: outputs, Visibility: vis, Params: params, FS: fsys,
+	r := engineDecl(&stage.Run{Node: "n", Inputs: inputs, Outputs: outputs, Visibility: vis, Params: params, FS: fsys,
 		Create: func(p string) (io.Writer, error) {
 			bufs[p] = &bytes.Buffer{}
 			return bufs[p], nil
@@ -104,7 +104,7 @@ func runStage(t *testing.T, s stage.Stage, fsys fstest.MapFS, vis stage.Visibili
 			return res.lineage[p]
 		},
 		Warnf: func(f string, a ...any) { res.warnings = append(res.warnings, fmt.Sprintf(f, a...)) },
-	}
+	})
 	err := s.Run(context.Background(), r)
 	for p, b := range bufs {
 		res.out[p] = strings.TrimPrefix(b.String(), "\uFEFF")
@@ -333,7 +333,7 @@ func TestSummaryJSON(t *testing.T) {
 func TestReadRegistrations(t *testing.T) {
 	fsys := sumFS()
 	run := func(fsys fstest.MapFS) *stage.Run {
-		return &stage.Run{Node: "n", Inputs: regIn, FS: fsys}
+		return engineDecl(&stage.Run{Node: "n", Inputs: regIn, FS: fsys})
 	}
 	rr, _, err := readRegistrations(context.Background(), run(fsys), "bethel", "registration_id")
 	if err != nil {
