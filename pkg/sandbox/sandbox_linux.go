@@ -1,12 +1,12 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"sync"
 
-	"github.com/landlock-lsm/go-landlock/landlock"
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
 )
@@ -44,52 +44,136 @@ func Available() error {
 	return err
 }
 
-// systemDirs are the directories of System that exist, looked up once
-// per process rather than with a stat of each for every command.
-var systemDirs = sync.OnceValue(func() []string {
-	var sys []string
+// Access rights, as go-landlock's RODirs, RWDirs, ROFiles and RWFiles
+// give them.
+const (
+	accessRead  = ll.AccessFSExecute | ll.AccessFSReadFile | ll.AccessFSReadDir
+	accessWrite = ll.AccessFSWriteFile | ll.AccessFSRemoveDir | ll.AccessFSRemoveFile | ll.AccessFSMakeChar |
+		ll.AccessFSMakeDir | ll.AccessFSMakeReg | ll.AccessFSMakeSock | ll.AccessFSMakeFifo |
+		ll.AccessFSMakeBlock | ll.AccessFSMakeSym | ll.AccessFSTruncate
+	accessFile = ll.AccessFSExecute | ll.AccessFSWriteFile | ll.AccessFSTruncate | ll.AccessFSReadFile
+	accessDev  = ll.AccessFSReadFile | ll.AccessFSWriteFile | ll.AccessFSReadDir
+)
+
+// fixed is what every command's ruleset shares, prepared once per
+// process rather than for every command: the rights this kernel handles
+// (those of Landlock ABI 7 that it knows: rights it does not know are left
+// out, never the whole restriction), and the system directories that
+// exist and /dev, opened with O_PATH and kept open for the rules.
+type fixed struct {
+	attr ll.RulesetAttr
+	sys  []int // System's directories: accessRead
+	dev  int   // /dev: accessDev, or -1
+}
+
+var prepared = sync.OnceValues(func() (*fixed, error) {
+	v, err := ABI()
+	if err != nil {
+		return nil, err
+	}
+	f := &fixed{dev: -1}
+	// ABI 1 knows 13 file system rights, 2 adds refer, 3 truncate, 5
+	// ioctl on devices; 6 scopes signals and abstract sockets. ABI 7
+	// handles no more of them.
+	bits := 13
+	switch {
+	case v >= 5:
+		bits = 16
+	case v >= 3:
+		bits = 15
+	case v >= 2:
+		bits = 14
+	}
+	f.attr.HandledAccessFS = 1<<bits - 1
+	if v >= 6 {
+		f.attr.Scoped = ll.ScopeAbstractUnixSocket | ll.ScopeSignal
+	}
 	for _, d := range System {
-		if _, err := os.Stat(d); err == nil {
-			sys = append(sys, d)
+		if fd, err := unix.Open(d, unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
+			f.sys = append(f.sys, fd)
 		}
 	}
-	return sys
+	if fd, err := unix.Open("/dev", unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
+		f.dev = fd
+	}
+	return f, nil
 })
+
+// addRule allows access beneath the file or directory open as fd, within
+// what the ruleset handles.
+func (f *fixed) addRule(ruleset, fd int, access uint64) error {
+	return ll.LandlockAddPathBeneathRule(ruleset, &ll.PathBeneathAttr{AllowedAccess: access & f.attr.HandledAccessFS, ParentFd: fd}, 0)
+}
+
+// addPath is addRule for a path, opened for the call.
+func (f *fixed) addPath(ruleset int, path string, access uint64) error {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	if err := f.addRule(ruleset, fd, access); err != nil {
+		return &os.PathError{Op: "landlock_add_rule", Path: path, Err: err}
+	}
+	return nil
+}
+
+// ruleset builds spec's ruleset: the fixed rules, then spec's paths.
+func (f *fixed) ruleset(spec *Spec) (fd int, err error) {
+	fd, err = ll.LandlockCreateRuleset(&f.attr, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer func() {
+		if err != nil {
+			unix.Close(fd)
+			fd = -1
+		}
+	}()
+	for _, s := range f.sys {
+		if err := f.addRule(fd, s, accessRead); err != nil {
+			return -1, err
+		}
+	}
+	if f.dev >= 0 {
+		if err := f.addRule(fd, f.dev, accessDev); err != nil {
+			return -1, err
+		}
+	}
+	if err := f.addPath(fd, spec.Tmp, accessRead|accessWrite); err != nil {
+		return -1, err
+	}
+	for _, p := range spec.Read {
+		if err := f.addPath(fd, p, accessRead&accessFile); err != nil {
+			return -1, err
+		}
+	}
+	for _, p := range spec.List {
+		err := f.addPath(fd, p, ll.AccessFSReadDir)
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			return -1, err
+		}
+	}
+	for _, p := range spec.Write {
+		if err := f.addPath(fd, p, (accessRead|accessWrite)&accessFile); err != nil {
+			return -1, err
+		}
+	}
+	return fd, nil
+}
 
 // Run calls start, which must start the command (and may wait for it), on
 // a fresh OS thread restricted to spec: everything start forks inherits
 // the restriction. Rights the kernel does not know (an older ABI) are left
 // out, never the whole restriction: Available must be nil.
 func Run(spec *Spec, start func() error) error {
-	if err := Available(); err != nil {
+	f, err := prepared()
+	if err != nil {
 		return err
 	}
-	rules := []landlock.Rule{
-		landlock.RODirs(systemDirs()...),
-		landlock.PathAccess(ll.AccessFSReadFile|ll.AccessFSWriteFile|ll.AccessFSReadDir, "/dev"),
-		landlock.RWDirs(spec.Tmp),
-	}
-	if len(spec.Read) > 0 {
-		rules = append(rules, landlock.ROFiles(spec.Read...))
-	}
-	if len(spec.List) > 0 {
-		rules = append(rules, landlock.PathAccess(ll.AccessFSReadDir, spec.List...).IgnoreIfMissing())
-	}
-	if len(spec.Write) > 0 {
-		rules = append(rules, landlock.RWFiles(spec.Write...))
-	}
-	// Files, and (ABI 6) signals and abstract sockets stay within the
-	// sandbox; the network is not restricted.
-	cfg, err := landlock.NewConfig(landlock.V7.HandledAccessFS, landlock.V7.Scoped)
+	fd, err := f.ruleset(spec)
 	if err != nil {
 		return fmt.Errorf("landlock: %w", err)
-	}
-	fd, flags, err := cfg.BestEffort().NewRulesetFD(rules...)
-	if err != nil {
-		return fmt.Errorf("landlock: %w", err)
-	}
-	if fd < 0 {
-		return fmt.Errorf("landlock: %w", ErrUnavailable)
 	}
 	done := make(chan error, 1)
 	go func() {
@@ -98,7 +182,7 @@ func Run(spec *Spec, start func() error) error {
 		runtime.LockOSThread()
 		err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 		if err == nil {
-			err = ll.LandlockRestrictSelf(fd, flags)
+			err = ll.LandlockRestrictSelf(fd, 0)
 		}
 		unix.Close(fd)
 		if err != nil {
