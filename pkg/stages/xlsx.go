@@ -1,25 +1,20 @@
 package stages
 
 import (
-	"archive/zip"
-	"bytes"
-	"compress/flate"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/xuri/excelize/v2"
-
 	"bethel/pkg/csvio"
 	"bethel/pkg/lazyre"
 	"bethel/pkg/stage"
+	"bethel/pkg/xlsxw"
 )
 
 // xlsxWorkbook writes CSV tables other nodes built as one spreadsheet
@@ -27,7 +22,8 @@ import (
 // sheet per input, readable headers, the header row frozen, filters on, the
 // columns wide enough, numbers as numbers and date-times as date-time cells
 // (a CSV's RFC 3339 time becomes the wall-clock time of its zone, the
-// event's), dates as dates and HH:MM as times of day. The CSVs stay the tools' format; the workbook is for people.
+// event's), dates as dates and HH:MM as times of day. The CSVs stay the
+// tools' format; the workbook is for people.
 //
 // Params (all optional):
 //
@@ -36,24 +32,135 @@ import (
 //	typed    = false      # every cell text (a roster: phones and ids stay as written); default true
 //
 // A sheet name is at most 31 characters and holds none of []:*?/\ (the
-// format's rules). The bytes are deterministic: the document's created and
-// modified times are fixed, and excelize writes its parts in a fixed order.
+// format's rules). pkg/xlsxw writes the workbook: text cells are never
+// formulas, and the bytes are deterministic (fixed times, parts in a fixed
+// order).
 type xlsxWorkbook struct{}
 
 func init() { register(xlsxWorkbook{}) }
 
 func (xlsxWorkbook) Name() string    { return "xlsx.workbook" }
-func (xlsxWorkbook) Version() string { return "3" }
+func (xlsxWorkbook) Version() string { return "4" }
 
-// xlsxEpoch is the created and modified time written into every workbook:
-// a fixed one, so that the same tables give the same bytes.
-const xlsxEpoch = "2000-01-01T00:00:00Z"
-
-// xlsxSheet is one sheet to write.
+// xlsxSheet is one sheet to write: rows of a table, by index.
 type xlsxSheet struct {
-	name   string
+	name string
+	tab  *xlsxTable
+	rows []int32
+	// longest is, per column, the most characters of a cell; filled
+	// whether any cell is not blank (the widths).
+	longest []int
+	filled  []bool
+}
+
+func (s *xlsxSheet) add(i int32, fields []string) {
+	s.rows = append(s.rows, i)
+	for c, v := range fields {
+		if v == "" {
+			continue
+		}
+		s.filled[c] = true
+		// A cell has at most as many characters as bytes: only a longer
+		// one is counted.
+		if len(v) > s.longest[c] {
+			s.longest[c] = max(s.longest[c], utf8.RuneCountInString(v))
+		}
+	}
+}
+
+func newSheet(name string, tab *xlsxTable) xlsxSheet {
+	n := len(tab.header)
+	return xlsxSheet{name: name, tab: tab, longest: make([]int, n), filled: make([]bool, n)}
+}
+
+// xlsxTable is a CSV file's rows kept compactly: a row is one string of
+// its fields, each after its length as a uvarint, instead of a string
+// header per field (a million-row roster is a third of the memory).
+type xlsxTable struct {
 	header []string
-	rows   [][]string
+	rows   []string
+}
+
+// appendRow appends a row of fields to the table.
+func (t *xlsxTable) appendRow(buf []byte, fields []string) []byte {
+	buf = buf[:0]
+	for _, f := range fields {
+		buf = binary.AppendUvarint(buf, uint64(len(f)))
+		buf = append(buf, f...)
+	}
+	t.rows = append(t.rows, string(buf))
+	return buf
+}
+
+// fields fills dst (len(header) long) with row i's fields.
+func (t *xlsxTable) fields(i int32, dst []string) {
+	s := t.rows[i]
+	for c := range dst {
+		n, w := uint64(s[0]), 1
+		if n >= 0x80 {
+			n, w = binary.Uvarint([]byte(s[:min(len(s), binary.MaxVarintLen64)]))
+		}
+		dst[c] = s[w : w+int(n)]
+		s = s[w+int(n):]
+	}
+}
+
+// readSheets reads one CSV input into its sheets: one, named name, or with
+// splitBy a sheet per value of that column, in the order the values first
+// appear; a column named splitBy+"_name" (bethel_name) adds its value to
+// the sheet name.
+func readSheets(r io.Reader, file, name, splitBy string) ([]xlsxSheet, error) {
+	cr, err := csvio.NewReader(r, file)
+	if err != nil {
+		return nil, err
+	}
+	tab := &xlsxTable{header: cr.Header()}
+	col, nameCol := -1, -1
+	if splitBy != "" {
+		if col = cr.Index(splitBy); col < 0 {
+			return nil, fmt.Errorf("%s: no column %q to split by (params.split_by)", file, splitBy)
+		}
+		nameCol = cr.Index(splitBy + "_name")
+	}
+	var sheets []xlsxSheet
+	if col < 0 {
+		sheets = append(sheets, newSheet(name, tab))
+	}
+	idx := map[string]int{}
+	var buf []byte
+	for n := int32(0); ; n++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		buf = tab.appendRow(buf, rec.Fields)
+		s := 0
+		if col >= 0 {
+			v := rec.Fields[col]
+			i, ok := idx[v]
+			if !ok {
+				name := v
+				if name == "" {
+					name = "(blank)"
+				}
+				if nameCol >= 0 && rec.Fields[nameCol] != "" {
+					name += " " + rec.Fields[nameCol]
+				}
+				i = len(sheets)
+				idx[strings.Clone(v)] = i
+				sheets = append(sheets, newSheet(name, tab))
+			}
+			s = i
+		}
+		sheets[s].add(n, rec.Fields)
+	}
+	if len(sheets) == 0 {
+		sheets = append(sheets, newSheet(sheetTitle(file), tab))
+	}
+	return sheets, nil
 }
 
 func (xlsxWorkbook) Run(ctx context.Context, r *stage.Run) error {
@@ -76,38 +183,30 @@ func (xlsxWorkbook) Run(ctx context.Context, r *stage.Run) error {
 	if splitBy != "" && len(csvs) != 1 {
 		return fmt.Errorf("node %s: split_by takes one .csv input, have %d", r.Node, len(csvs))
 	}
+	for in := range names {
+		if !hasString(csvs, in) {
+			return fmt.Errorf("node %s: params.sheets names %s, which is not a .csv input", r.Node, in)
+		}
+	}
 	var sheets []xlsxSheet
 	for _, in := range csvs {
 		f, err := r.FS.Open(in)
 		if err != nil {
 			return err
 		}
-		header, rows, err := csvio.ReadAll(f, in)
-		f.Close()
-		if err != nil {
-			return err
-		}
-		if splitBy != "" {
-			s, err := splitSheets(in, header, rows, splitBy)
-			if err != nil {
-				return err
-			}
-			sheets = append(sheets, s...)
-			continue
-		}
 		name := names[in]
 		if name == "" {
 			name = sheetTitle(in)
 		}
-		sheets = append(sheets, xlsxSheet{name: name, header: header, rows: rows})
+		s, err := readSheets(f, in, name, splitBy)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		sheets = append(sheets, s...)
 	}
 	if err := uniqueSheetNames(sheets); err != nil {
 		return fmt.Errorf("node %s: %w", r.Node, err)
-	}
-	for in := range names {
-		if !hasString(csvs, in) {
-			return fmt.Errorf("node %s: params.sheets names %s, which is not a .csv input", r.Node, in)
-		}
 	}
 	w, err := r.Create(r.Outputs[0])
 	if err != nil {
@@ -166,47 +265,6 @@ func xlsxParams(r *stage.Run) (names map[string]string, splitBy string, typed bo
 		}
 	}
 	return names, splitBy, typed, nil
-}
-
-// splitSheets makes a sheet per value of column by, in the order the
-// values first appear; a column named by+"_name" (bethel_name) adds its
-// value to the sheet name.
-func splitSheets(file string, header []string, rows [][]string, by string) ([]xlsxSheet, error) {
-	col, nameCol := -1, -1
-	for i, h := range header {
-		switch h {
-		case by:
-			col = i
-		case by + "_name":
-			nameCol = i
-		}
-	}
-	if col < 0 {
-		return nil, fmt.Errorf("%s: no column %q to split by (params.split_by)", file, by)
-	}
-	idx := map[string]int{}
-	var out []xlsxSheet
-	for _, row := range rows {
-		v := cell(row, col)
-		i, ok := idx[v]
-		if !ok {
-			name := v
-			if name == "" {
-				name = "(blank)"
-			}
-			if nameCol >= 0 && cell(row, nameCol) != "" {
-				name += " " + cell(row, nameCol)
-			}
-			i = len(out)
-			idx[v] = i
-			out = append(out, xlsxSheet{name: name, header: header})
-		}
-		out[i].rows = append(out[i].rows, row)
-	}
-	if len(out) == 0 {
-		out = append(out, xlsxSheet{name: sheetTitle(file), header: header})
-	}
-	return out, nil
 }
 
 func cell(row []string, i int) string {
@@ -298,244 +356,112 @@ var (
 	clockRE   = lazyre.New(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 )
 
-// columnKind is the kind every non-blank cell of column c agrees on; a
-// column with none, or with cells of several kinds, is text. A number with
-// a leading zero (012) stays text: it is a code, not a quantity.
-func columnKind(rows [][]string, c int) int {
-	kind := -1
-	for _, row := range rows {
-		v := cell(row, c)
-		if v == "" {
-			continue
+// cellKind is the kind of one non-blank cell.
+func cellKind(v string) int {
+	switch {
+	case intRE().MatchString(v):
+		return kindInt
+	case decimalRE().MatchString(v):
+		return kindDecimal
+	case clockRE().MatchString(v):
+		return kindTime
+	case dateRE().MatchString(v):
+		if _, err := time.Parse("2006-01-02", v); err == nil {
+			return kindDate
 		}
-		k := kindText
-		switch {
-		case intRE().MatchString(v):
-			k = kindInt
-		case decimalRE().MatchString(v):
-			k = kindDecimal
-		case clockRE().MatchString(v):
-			k = kindTime
-		case dateRE().MatchString(v):
-			if _, err := time.Parse("2006-01-02", v); err == nil {
-				k = kindDate
-			}
-		default:
-			if _, err := time.Parse(time.RFC3339, v); err == nil {
-				k = kindDateTime
-			}
-		}
-		switch {
-		case kind == -1:
-			kind = k
-		case kind == kindInt && k == kindDecimal, kind == kindDecimal && k == kindInt:
-			kind = kindDecimal
-		case kind != k:
-			return kindText
+	default:
+		if _, err := time.Parse(time.RFC3339, v); err == nil {
+			return kindDateTime
 		}
 	}
-	if kind == -1 {
-		return kindText
-	}
-	return kind
+	return kindText
 }
 
-// writeWorkbook writes the sheets as one workbook to w. Each sheet goes
-// through excelize's stream writer, which writes a row's XML as it comes
-// instead of building a cell object per cell: a 100,000-row roster is
-// seconds, not most of a build. The stream writer spills a sheet's XML
-// above 16 MiB to a temporary file; the roster is private, so that file
-// lives in a directory only this user can read, removed before returning.
-func writeWorkbook(w io.Writer, sheets []xlsxSheet, typed bool) (err error) {
-	tmp, err := os.MkdirTemp("", "bethel-xlsx-")
-	if err != nil {
-		return err
+// columnKinds is, per column, the kind every non-blank cell of the sheet
+// agrees on; a column with none, or with cells of several kinds, is text.
+// A number with a leading zero (012) stays text: it is a code, not a
+// quantity.
+func (s *xlsxSheet) columnKinds() []int {
+	n := len(s.tab.header)
+	kinds := make([]int, n)
+	for c := range kinds {
+		kinds[c] = -1
 	}
-	defer func() {
-		if rerr := os.RemoveAll(tmp); err == nil {
-			err = rerr
-		}
-	}()
-	f := excelize.NewFile(excelize.Options{TmpDir: tmp})
-	f.SetZipWriter(fastZip)
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	var st xlsxStyles
-	if st.bold, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}}); err != nil {
-		return err
-	}
-	if st.dec, err = f.NewStyle(&excelize.Style{NumFmt: 2}); err != nil { // 0.00
-		return err
-	}
-	dtFmt, dFmt, tFmt := "yyyy-mm-dd hh:mm", "yyyy-mm-dd", "hh:mm"
-	if st.dt, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dtFmt}); err != nil {
-		return err
-	}
-	if st.d, err = f.NewStyle(&excelize.Style{CustomNumFmt: &dFmt}); err != nil {
-		return err
-	}
-	if st.tm, err = f.NewStyle(&excelize.Style{CustomNumFmt: &tFmt}); err != nil {
-		return err
-	}
-	for si, s := range sheets {
-		if si == 0 {
-			if err := f.SetSheetName("Sheet1", s.name); err != nil {
-				return err
-			}
-		} else if _, err := f.NewSheet(s.name); err != nil {
-			return err
-		}
-	}
-	// Before any sheet is streamed: afterwards, choosing the active sheet
-	// reads every streamed sheet back into cell objects.
-	f.SetActiveSheet(0)
-	for _, s := range sheets {
-		if err := writeSheet(f, s, typed, st); err != nil {
-			return err
-		}
-	}
-	if err := f.SetDocProps(&excelize.DocProperties{Created: xlsxEpoch, Modified: xlsxEpoch, Creator: "bethel"}); err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if _, err := f.WriteTo(&buf); err != nil {
-		return err
-	}
-	return sortedZip(w, buf.Bytes())
-}
-
-// fastZip is the workbook's zip writer: deflate at its fastest level.
-// Compressing was a third of the time spent writing a large roster at the
-// default level.
-func fastZip(w io.Writer) excelize.ZipWriter {
-	zw := zip.NewWriter(w)
-	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(w, flate.BestSpeed)
-	})
-	return zw
-}
-
-// sortedZip copies the zip archive data to w with its entries in name
-// order, still compressed. excelize writes streamed sheets in the order of
-// a map, so the same tables would give different bytes from run to run.
-func sortedZip(w io.Writer, data []byte) error {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return err
-	}
-	files := slices.Clone(zr.File)
-	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
-	zw := zip.NewWriter(w)
-	for _, f := range files {
-		if err := zw.Copy(f); err != nil {
-			return err
-		}
-	}
-	return zw.Close()
-}
-
-// xlsxStyles are the style ids of a workbook's header and typed cells.
-type xlsxStyles struct{ bold, dec, dt, d, tm int }
-
-// writeSheet streams one sheet: the kinds and widths of its columns come
-// first (the stream writer takes widths and panes before the first row),
-// then the header and the rows, in order.
-func writeSheet(f *excelize.File, s xlsxSheet, typed bool, st xlsxStyles) error {
-	kinds := make([]int, len(s.header))
-	widths := make([]int, len(s.header))
-	titles := make([]string, len(s.header))
-	for c, h := range s.header {
-		if typed {
-			kinds[c] = columnKind(s.rows, c)
-		}
-		titles[c] = readableHeader(h)
-		widths[c] = utf8.RuneCountInString(titles[c]) + 3 // room for the filter button
-		for _, row := range s.rows {
-			v := cell(row, c)
-			if v == "" {
+	fields := make([]string, n)
+	for _, i := range s.rows {
+		s.tab.fields(i, fields)
+		for c, v := range fields {
+			if v == "" || kinds[c] == kindText {
 				continue
 			}
-			n := utf8.RuneCountInString(v)
-			if kinds[c] == kindDateTime {
-				n = 16
+			k := cellKind(v)
+			switch kind := kinds[c]; {
+			case kind == -1:
+				kinds[c] = k
+			case kind == kindInt && k == kindDecimal, kind == kindDecimal && k == kindInt:
+				kinds[c] = kindDecimal
+			case kind != k:
+				kinds[c] = kindText
 			}
-			if n+2 > widths[c] {
-				widths[c] = n + 2
-			}
 		}
 	}
-	if len(s.header) > 0 {
-		// The filter is part of the sheet the stream writer finishes with.
-		last, _ := excelize.CoordinatesToCellName(len(s.header), len(s.rows)+1)
-		if err := f.AutoFilter(s.name, "A1:"+last, nil); err != nil {
-			return err
+	for c, k := range kinds {
+		if k == -1 {
+			kinds[c] = kindText
 		}
 	}
-	sw, err := f.NewStreamWriter(s.name)
-	if err != nil {
-		return err
-	}
-	for c, wd := range widths {
-		if err := sw.SetColWidth(c+1, c+1, float64(min(wd, 60))); err != nil {
-			return err
-		}
-	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-		return err
-	}
-	values := make([]any, len(s.header))
-	for c, t := range titles {
-		values[c] = excelize.Cell{StyleID: st.bold, Value: t}
-	}
-	if len(values) > 0 {
-		if err := sw.SetRow("A1", values); err != nil {
-			return err
-		}
-	}
-	for ri, row := range s.rows {
-		for c := range s.header {
-			values[c] = typedCell(cell(row, c), kinds[c], st)
-		}
-		ref, _ := excelize.CoordinatesToCellName(1, ri+2)
-		if err := sw.SetRow(ref, values); err != nil {
-			return err
-		}
-	}
-	return sw.Flush()
+	return kinds
 }
 
-// typedCell is the stream writer's value for a CSV cell of a column of
-// kind k: nil for a blank cell (the writer leaves it out).
-func typedCell(v string, k int, st xlsxStyles) any {
-	if v == "" {
-		return nil
+// xlsxKinds maps the column kinds to the writer's.
+var xlsxKinds = [...]xlsxw.Kind{
+	kindText: xlsxw.Text, kindInt: xlsxw.Int, kindDecimal: xlsxw.Decimal,
+	kindDateTime: xlsxw.DateTime, kindDate: xlsxw.Date, kindTime: xlsxw.Time,
+}
+
+// writeWorkbook writes the sheets as one workbook to w (pkg/xlsxw): the
+// readable headers, each column as wide as its longest cell (room for the
+// filter button beside a header; a date-time shows 16 characters; at most
+// 60), typed columns when typed.
+func writeWorkbook(w io.Writer, sheets []xlsxSheet, typed bool) error {
+	out := make([]xlsxw.Sheet, len(sheets))
+	for si := range sheets {
+		s := &sheets[si]
+		var kinds []int
+		if typed {
+			kinds = s.columnKinds()
+		}
+		cols := make([]xlsxw.Column, len(s.tab.header))
+		for c, h := range s.tab.header {
+			title := readableHeader(h)
+			width := utf8.RuneCountInString(title) + 3
+			kind := kindText
+			if kinds != nil {
+				kind = kinds[c]
+			}
+			if s.filled[c] {
+				n := s.longest[c]
+				if kind == kindDateTime {
+					n = 16
+				}
+				width = max(width, n+2)
+			}
+			cols[c] = xlsxw.Column{Title: title, Width: float64(min(width, 60)), Kind: xlsxKinds[kind]}
+		}
+		out[si] = xlsxw.Sheet{Name: s.name, Columns: cols, Rows: len(s.rows), Each: s.each}
 	}
-	switch k {
-	case kindInt:
-		i, _ := strconv.ParseInt(v, 10, 64)
-		return i
-	case kindDecimal:
-		x, _ := strconv.ParseFloat(v, 64)
-		return excelize.Cell{StyleID: st.dec, Value: x}
-	case kindDateTime:
-		t, _ := time.Parse(time.RFC3339, v)
-		// The wall-clock time in the zone it was written in (the event's):
-		// a spreadsheet cell has no zone.
-		wall := time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
-		return excelize.Cell{StyleID: st.dt, Value: wall}
-	case kindDate:
-		t, _ := time.Parse("2006-01-02", v)
-		return excelize.Cell{StyleID: st.d, Value: t}
-	case kindTime:
-		// A time of day is a fraction of a day in a cell.
-		h, _ := strconv.Atoi(v[:2])
-		m, _ := strconv.Atoi(v[3:])
-		return excelize.Cell{StyleID: st.tm, Value: float64(h*60+m) / 1440}
+	return xlsxw.Write(w, out, xlsxw.Options{})
+}
+
+// each yields the sheet's rows, in one reused slice.
+func (s *xlsxSheet) each(yield func([]string) bool) {
+	fields := make([]string, len(s.tab.header))
+	for _, i := range s.rows {
+		s.tab.fields(i, fields)
+		if !yield(fields) {
+			return
+		}
 	}
-	return v
 }
 
 // WorkbookSheet names the CSV input a sheet of an xlsx.workbook node's
