@@ -1,43 +1,30 @@
 package pipeline
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
-	"bethel/pkg/lazyre"
 	"bethel/pkg/pos"
+	"bethel/pkg/schema"
 	"bethel/pkg/stage"
-	"bethel/pkg/tomlguard"
-
-	"github.com/BurntSushi/toml"
 )
 
 // Declaration is the workspace's privacy declaration as the engine reads
 // it: the level of every source file, which fields are sensitive, and the
-// private artifacts that list sensitive values for the leak gate.
+// private artifacts that list sensitive values for the leak gate. It comes
+// from the privacy file (config/privacy.toml; pkg/schema's Privacy reads
+// it, for the engine and the stages alike) and the field model
+// (config/fields.toml, whose [[fields]] tables mark fields `sensitive =
+// true` and `countable = true`; pkg/schema reads it too).
 //
-// The privacy file (config/privacy.toml) holds, beside what stages read
-// from it (min_cell):
-//
-//	sensitive = ["first_name", ...]  # sensitive fields (when fields.toml does not mark them)
-//	countable = ["dietary_needs"]    # sensitive fields whose categories may be counted
-//	sensitive_values = ["out/private/registrations.sensitive"]  # for the leak gate
-//	unsandboxed = "reason"           # let command nodes read private files without a sandbox
-//	[sources]                        # source levels; the most specific pattern wins (a path
-//	private  = ["inputs/**", "patches/**"]  # beats a glob, a glob with more elements one with
-//	internal = ["inputs/program.csv"]       # fewer), then the most private level
-//	public   = []
-//
-// Without a [sources] private list, inputs/** and patches/** are private;
-// a source no pattern matches is internal. The field model
-// (config/fields.toml) marks fields with `sensitive = true` and
-// `countable = true` in its [[fields]] tables.
+// Source levels: the most specific [sources] pattern wins (a path beats a
+// glob, a glob with more elements one with fewer), then the most private
+// level. Without a [sources] private list, inputs/** and patches/** are
+// private; a source no pattern matches is internal.
 type Declaration struct {
 	// Privacy and Fields are the files read; empty when absent.
 	Privacy, Fields string
@@ -175,19 +162,6 @@ func LoadDeclaration(p *Pipeline) (*Declaration, error) {
 	return d, errs.Err()
 }
 
-var declKeyRE = lazyre.New(`^\s*\[?\s*([A-Za-z0-9_-]+)`)
-
-// keyLine finds the line a top-level key or table header is on (the
-// decoder keeps no positions); 0 when it cannot tell.
-func keyLine(data []byte, key string) int {
-	for i, l := range bytes.Split(data, []byte("\n")) {
-		if m := declKeyRE().FindSubmatch(l); m != nil && string(m[1]) == key {
-			return i + 1
-		}
-	}
-	return 0
-}
-
 func (d *Declaration) readPrivacy(root string) pos.List {
 	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(d.Privacy)))
 	if err != nil {
@@ -196,116 +170,45 @@ func (d *Declaration) readPrivacy(root string) pos.List {
 	return d.parsePrivacy(data)
 }
 
-// parsePrivacy reads the privacy file's keys from its bytes.
+// parsePrivacy reads the privacy file's keys from its bytes, through the
+// one reader of the file (pkg/schema), and checks its paths.
 func (d *Declaration) parsePrivacy(data []byte) pos.List {
 	file := d.Privacy
-	if err := tomlguard.Check(file, data); err != nil {
+	pr, err := schema.ParsePrivacy(file, data)
+	if err != nil {
+		var l pos.List
+		if errors.As(err, &l) {
+			return l
+		}
 		return pos.List{err}
 	}
-	var doc map[string]any
-	if _, err := toml.Decode(string(data), &doc); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return pos.List{pos.Errorf(pos.Pos{File: file, Line: pe.Position.Line}, "TOML syntax: %s", pe.Message)}
-		}
-		return pos.List{fmt.Errorf("%s: %w", file, err)}
-	}
+	d.MinCell, d.Unsandboxed = pr.MinCell, pr.Unsandboxed
 	var errs pos.List
-	at := func(k string) pos.Pos { return pos.Pos{File: file, Line: keyLine(data, k)} }
-	strList := func(k string, v any) []string {
-		a, ok := v.([]any)
-		if !ok {
-			errs = append(errs, pos.Errorf(at(k), "%s must be an array of strings", k))
-			return nil
-		}
-		out := make([]string, 0, len(a))
-		for _, x := range a {
-			s, ok := x.(string)
-			if !ok || strings.TrimSpace(s) == "" {
-				errs = append(errs, pos.Errorf(at(k), "%s must hold non-empty strings", k))
-				continue
-			}
-			out = append(out, s)
-		}
-		return out
-	}
-	keys := make([]string, 0, len(doc))
-	for k := range doc {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := doc[k]
-		switch k {
-		case "sensitive":
-			for _, f := range strList(k, v) {
-				d.sensitive[f] = true
-			}
-		case "countable":
-			for _, f := range strList(k, v) {
-				d.countable[f] = true
-			}
-		case "min_cell":
-			n, ok := v.(int64)
-			if !ok || n < 1 {
-				errs = append(errs, pos.Errorf(at(k), "min_cell must be an integer of at least 1"))
-				continue
-			}
-			d.MinCell = int(n)
-		case "sensitive_values":
-			for _, f := range strList(k, v) {
-				c, why := cleanPath(f)
-				switch {
-				case why != "":
-					errs = append(errs, pos.Errorf(at(k), "sensitive_values: %q: %s", f, why))
-				case !under(c, "out"):
-					errs = append(errs, pos.Errorf(at(k), "sensitive_values: %s must be an output under out/ (a private artifact a node writes)", c))
-				default:
-					d.SensitiveValues = append(d.SensitiveValues, c)
-				}
-			}
-		case "unsandboxed":
-			s, ok := v.(string)
-			if !ok || strings.TrimSpace(s) == "" {
-				errs = append(errs, pos.Errorf(at(k), `unsandboxed needs a reason, e.g. unsandboxed = "this machine has no Landlock; commands are reviewed"`))
-				continue
-			}
-			d.Unsandboxed = s
-		case "sources":
-			t, ok := v.(map[string]any)
-			if !ok {
-				errs = append(errs, pos.Errorf(at(k), "sources must be a table of private, internal and public path lists"))
-				continue
-			}
-			lv := make([]string, 0, len(t))
-			for l := range t {
-				lv = append(lv, l)
-			}
-			sort.Strings(lv)
-			for _, l := range lv {
-				level := stage.Visibility(l)
-				if !level.Valid() {
-					errs = append(errs, pos.Errorf(pos.Pos{File: file, Line: keyLine(data, l)}, "sources: unknown level %q (want private, internal or public)", l))
-					continue
-				}
-				for _, g := range strList(l, t[l]) {
-					c, why := cleanPath(g)
-					if why != "" {
-						errs = append(errs, pos.Errorf(at(l), "sources.%s: %q: %s", l, g, why))
-						continue
-					}
-					d.sources = append(d.sources, sourceRule{pattern: c, level: level, line: keyLine(data, l)})
-				}
-			}
+	for _, f := range pr.SensitiveValues {
+		at := pos.Pos{File: file, Line: pr.SensitiveValuesLine}
+		c, why := cleanPath(f)
+		switch {
+		case why != "":
+			errs = append(errs, pos.Errorf(at, "sensitive_values: %q: %s", f, why))
+		case !under(c, "out"):
+			errs = append(errs, pos.Errorf(at, "sensitive_values: %s must be an output under out/ (a private artifact a node writes)", c))
 		default:
-			errs = append(errs, pos.Errorf(at(k), "unknown key %q (want sensitive, countable, min_cell, sensitive_values, unsandboxed, sources)", k))
+			d.SensitiveValues = append(d.SensitiveValues, c)
 		}
+	}
+	for _, r := range pr.Sources {
+		c, why := cleanPath(r.Pattern)
+		if why != "" {
+			errs = append(errs, pos.Errorf(pos.Pos{File: file, Line: r.Line}, "sources.%s: %q: %s", r.Level, r.Pattern, why))
+			continue
+		}
+		d.sources = append(d.sources, sourceRule{pattern: c, level: stage.Visibility(r.Level), line: r.Line})
 	}
 	return errs
 }
 
 // readFields takes the sensitive and countable marks of the field model;
-// the rest of the file is the stages' (pkg/schema checks it).
+// the rest of the file is the stages'.
 func (d *Declaration) readFields(root string) error {
 	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(d.Fields)))
 	if err != nil {
@@ -315,27 +218,14 @@ func (d *Declaration) readFields(root string) error {
 }
 
 // parseFields takes the sensitive and countable marks from the field
-// model's bytes.
+// model's bytes, read by the one reader of the field model (pkg/schema),
+// so that the engine and the stages see the same fields.
 func (d *Declaration) parseFields(data []byte) error {
-	file := d.Fields
-	if err := tomlguard.Check(file, data); err != nil {
+	s, err := schema.Parse(d.Fields, data)
+	if err != nil {
 		return err
 	}
-	var doc struct {
-		Fields []struct {
-			Name      string
-			Sensitive bool
-			Countable bool
-		}
-	}
-	if _, err := toml.Decode(string(data), &doc); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return pos.Errorf(pos.Pos{File: file, Line: pe.Position.Line}, "TOML syntax: %s", pe.Message)
-		}
-		return fmt.Errorf("%s: %w", file, err)
-	}
-	for _, f := range doc.Fields {
+	for _, f := range s.Fields {
 		if f.Sensitive {
 			d.sensitive[f.Name] = true
 		}

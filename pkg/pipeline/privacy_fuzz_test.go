@@ -9,7 +9,8 @@ import (
 // arbitrary bytes: they must return errors, never panic, and every error
 // must name the file.
 func FuzzDeclaration(f *testing.F) {
-	f.Add([]byte(privacyTOML), []byte("[[fields]]\nname = \"email\"\nsensitive = true\n"))
+	f.Add([]byte(privacyTOML), []byte(fieldsTOML))
+	f.Add([]byte("sensitive = [\"email\"]\ncountable = []\n"), []byte("[[fields]]\nname = \"email\"\nsensitive = true\n"))
 	f.Add([]byte("min_cell = 0\nsensitive_values = [\"../x\", \"config/a\"]\n[sources]\nsecret = [\"**\"]\n"), []byte("fields = 3"))
 	f.Add([]byte("unsandboxed = \"\"\n[sources]\nprivate = \"inputs/**\"\n"), []byte("[[fields]]\nsensitive = \"yes\"\n"))
 	f.Fuzz(func(t *testing.T, privacy, fields []byte) {

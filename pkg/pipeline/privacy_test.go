@@ -38,12 +38,30 @@ func counter(n *Node) (*stage.Declassification, error) {
 	return nil, nil
 }
 
-const privacyTOML = `sensitive = ["first_name", "allergies"]
-countable = ["allergies"]
+// privacyTOML leaves which fields are sensitive to fieldsTOML.
+const privacyTOML = `# which fields are sensitive is declared with the fields
+# (fieldsTOML)
 min_cell = 5
 [sources]
 private  = ["inputs/**", "patches/**"]
 internal = ["inputs/program.csv", "patches/program/**"]
+`
+
+// fieldsTOML is the field model: first_name sensitive, allergies
+// sensitive and countable.
+const fieldsTOML = `primaryKey = "registration_id"
+
+[[fields]]
+name = "registration_id"
+
+[[fields]]
+name      = "first_name"
+sensitive = true
+
+[[fields]]
+name      = "allergies"
+sensitive = true
+countable = true
 `
 
 // classify loads a pipeline whose nodes are given and classifies it.
@@ -54,6 +72,7 @@ func classify(t *testing.T, nodes string, extra map[string]string) (*Pipeline, e
 		"inputs/regs.csv":        "x\n",
 		"inputs/program.csv":     "x\n",
 		"config/privacy.toml":    privacyTOML,
+		"config/fields.toml":     fieldsTOML,
 		"config/bethels.csv":     "x\n",
 		"patches/regs/fix.toml":  "",
 		"patches/program/a.toml": "",
@@ -249,7 +268,7 @@ params = { field = "first_name" }
 // TestDeclarationReads checks that every node reads the privacy
 // declaration and that a stage sees it.
 func TestDeclarationReads(t *testing.T) {
-	p, err := classify(t, regsNode, map[string]string{"config/fields.toml": "[[fields]]\nname = \"email\"\nsensitive = true\n"})
+	p, err := classify(t, regsNode, map[string]string{"config/fields.toml": fieldsTOML + "\n[[fields]]\nname = \"email\"\nsensitive = true\n"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,8 +283,18 @@ func TestDeclarationReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !d.Sensitive("email") || !d.Sensitive("first_name") || d.Sensitive("bethel") {
-		t.Errorf("sensitive fields from fields.toml and privacy.toml not both read")
+	if !d.Sensitive("email") || !d.Sensitive("first_name") || d.Sensitive("bethel") || !d.Countable("allergies") {
+		t.Errorf("sensitive fields of fields.toml not read")
+	}
+}
+
+// TestDeclarationFieldsOneReader: the engine reads the field model with
+// the stages' reader (pkg/schema), so a field model the stages refuse is
+// refused at load too, never read as "nothing sensitive" by the engine.
+func TestDeclarationFieldsOneReader(t *testing.T) {
+	_, err := classify(t, regsNode, map[string]string{"config/fields.toml": fieldsTOML + "\n[[fields]]\nname = \"email\"\nsensitve = true\n"})
+	if err == nil || !strings.Contains(err.Error(), `config/fields.toml:17: unknown key "sensitve"`) {
+		t.Fatalf("a field model with a misspelt key: %v", err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"bytes"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -9,25 +8,16 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"bethel/pkg/lazyre"
 	"bethel/pkg/pos"
 	"bethel/pkg/schema"
 	"bethel/pkg/stage"
 	"bethel/pkg/tomlguard"
 )
 
-// PrivacyFile is the input name every stage that handles personal data
-// looks for, beside FieldsFile: the workspace's privacy settings.
-//
-// Format (config/privacy.toml):
-//
-//	# public outputs suppress counts below this (default 5)
-//	min_cell = 5
-//
-// Which fields are sensitive is declared with the fields themselves
-// (`sensitive = true` in config/fields.toml): one place for all that is
-// known of a field. Unknown keys, wrong types and a min_cell below 1 are
-// errors naming file:line.
+// PrivacyFile is the base name of the workspace's privacy settings file
+// (config/privacy.toml; schema.Privacy describes the format). Stages read
+// only what the engine names as stage.Run.Privacy; the name is kept for
+// tools that lay a workspace out.
 const PrivacyFile = "privacy.toml"
 
 // Privacy is the loaded privacy declaration.
@@ -100,38 +90,16 @@ func LoadSensitive(fsys fs.FS, fieldsFile string) (map[string]bool, error) {
 	return s.SensitiveSet(), nil
 }
 
-// LoadPrivacy reads and checks the privacy settings alone; its Sensitive
-// is empty (LoadPrivacyWith adds the field declaration's).
+// LoadPrivacy reads and checks the privacy settings alone, through the
+// one reader of the file (schema.ParsePrivacy, which the engine uses too);
+// its Sensitive is empty (LoadPrivacyWith adds the field declaration's).
+// An empty file name gives the defaults.
 func LoadPrivacy(fsys fs.FS, file string) (*Privacy, error) {
-	if file == "" {
-		return &Privacy{MinCell: 5, set: map[string]bool{}}, nil
-	}
-	var doc map[string]any
-	data, _, err := cfgDecode(fsys, file, &doc)
+	pr, err := schema.LoadPrivacy(fsys, file)
 	if err != nil {
 		return nil, err
 	}
-	p := &Privacy{File: file, MinCell: 5, set: map[string]bool{}}
-	var errs pos.List
-	for _, k := range cfgSortedKeys(doc) {
-		at := pos.Pos{File: file, Line: cfgKeyLine(data, k)}
-		switch k {
-		case "sensitive":
-			errs = append(errs, pos.Errorf(at, "the sensitive list is declared with the fields now: mark each field sensitive = true in %s, and remove this key", schema.DefaultFile))
-		case "min_cell":
-			n, ok := doc[k].(int64)
-			if !ok || n < 1 {
-				errs = append(errs, pos.Errorf(at, "min_cell must be an integer of at least 1"))
-				continue
-			}
-			p.MinCell = int(n)
-		case "countable", "sources", "sensitive_values", "unsandboxed":
-			// The engine's part of the declaration (pipeline.Declaration).
-		default:
-			errs = append(errs, pos.Errorf(at, "unknown key %q (want min_cell)", k))
-		}
-	}
-	return p, errs.Err()
+	return &Privacy{File: file, MinCell: pr.MinCell, set: map[string]bool{}}, nil
 }
 
 // Derivation says where one output column's values come from, for the
@@ -193,26 +161,4 @@ func cfgTOMLError(file string, err error) error {
 		return pos.Errorf(pos.Pos{File: file, Line: pe.Position.Line}, "%s", pe.Message)
 	}
 	return fmt.Errorf("%s: %v", file, err)
-}
-
-var cfgKeyRE = lazyre.New(`^\s*(?:\[\[?\s*)?(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))`)
-
-// cfgKeyLine finds the line a top-level key or table is written on; the
-// TOML decoder keeps no positions. It returns 1 when it cannot tell.
-func cfgKeyLine(data []byte, key string) int {
-	for i, l := range bytes.Split(data, []byte("\n")) {
-		if m := cfgKeyRE().FindSubmatch(l); m != nil && string(m[1])+string(m[2])+string(m[3]) == key {
-			return i + 1
-		}
-	}
-	return 1
-}
-
-func cfgSortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

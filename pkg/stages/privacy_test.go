@@ -16,10 +16,10 @@ func TestLoadPrivacy(t *testing.T) {
 	}{
 		{"ok", "min_cell = 3\n", "", 3},
 		{"default min", "# nothing\n", "", 5},
-		{"unknown key", "# x\n\nmincell = 3\n", "config/privacy.toml:3: unknown key \"mincell\" (want min_cell)", 0},
+		{"unknown key", "# x\n\nmincell = 3\n", "config/privacy.toml:3: unknown key \"mincell\" (want min_cell, sensitive_values, unsandboxed, sources)", 0},
 		{"bad min", "# x\nmin_cell = 0\n", "config/privacy.toml:2: min_cell must be an integer of at least 1", 0},
-		{"sensitive moved", "min_cell = 5\nsensitive = [\"email\"]\n", "config/privacy.toml:2: the sensitive list is declared with the fields now: mark each field sensitive = true in config/fields.toml, and remove this key", 0},
-		{"syntax", "min_cell = [\n", "config/privacy.toml:1: unexpected EOF; expected value", 0},
+		{"sensitive moved", "min_cell = 5\nsensitive = [\"email\"]\n", "config/privacy.toml:2: which fields are sensitive is declared with the fields: mark each field sensitive = true in the field model (config/fields.toml), and remove this key", 0},
+		{"syntax", "min_cell = [\n", "config/privacy.toml:1: TOML syntax: unexpected EOF; expected value", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
