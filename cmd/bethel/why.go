@@ -19,6 +19,7 @@ import (
 	"bethel/pkg/explain"
 	"bethel/pkg/graph"
 	"bethel/pkg/lazyre"
+	"bethel/pkg/lineage"
 	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/provenance"
@@ -327,7 +328,7 @@ func (s *wsArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, er
 		if err != nil {
 			return nil, fmt.Errorf("%s: lineage of this build is not in the cache (%v); run bethel make to record it again", path, err)
 		}
-		if a.Table, err = provenance.Open(b); err != nil {
+		if a.Table, err = lineage.Open(b); err != nil {
 			return nil, fmt.Errorf("%s: %v", path, err)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 
 	"bethel/pkg/cache"
 	"bethel/pkg/lineage"
-	"bethel/pkg/provenance"
 )
 
 // BenchmarkExplainEager times what the review site asks of the engine, on
@@ -32,7 +31,7 @@ func benchExplain(b *testing.B, n int) {
 	for i := 0; i < n; i++ {
 		mapped.AddSource(lineage.Source{File: "inputs/registrations.csv", Line: i + 2, Key: fmt.Sprintf("R-%07d", i)})
 	}
-	blobs["out/private/registrations.mapped"] = provenance.Encode(mapped)
+	blobs["out/private/registrations.mapped"] = lineage.Encode(mapped)
 	reads["out/private/registrations.mapped"] = []string{"inputs/registrations.csv"}
 	patched := &lineage.Recorder{}
 	var active []int
@@ -47,7 +46,7 @@ func benchExplain(b *testing.B, n int) {
 			active = append(active, i)
 		}
 	}
-	blobs["out/private/registrations.csv"] = provenance.Encode(patched)
+	blobs["out/private/registrations.csv"] = lineage.Encode(patched)
 	reads["out/private/registrations.csv"] = []string{"out/private/registrations.mapped", "patches/registrations/10.toml"}
 	var paths []string
 	var shared [][]int
@@ -71,7 +70,7 @@ func benchExplain(b *testing.B, n int) {
 				rec.AddCell(lineage.Cell{Row: row, Col: col, Derivation: "count", Fields: []string{"member_type"}, Input: "out/private/registrations.csv", Rows: rows})
 			}
 		}
-		blobs[path] = provenance.Encode(rec)
+		blobs[path] = lineage.Encode(rec)
 		reads[path] = []string{"out/private/registrations.csv"}
 		paths = append(paths, path)
 	}
@@ -79,7 +78,7 @@ func benchExplain(b *testing.B, n int) {
 	for b.Loop() {
 		m := &memArtifacts{arts: map[string]*Artifact{}, asked: map[string]int{}}
 		for p, data := range blobs {
-			tab, err := provenance.Open(data)
+			tab, err := lineage.Open(data)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"bethel/pkg/lineage"
-	"bethel/pkg/provenance"
 )
 
 // The review site explains every count cell of every summary, and a count
@@ -105,7 +104,7 @@ func (w *Walker) makeDense(a *art) *dense {
 // denseCell resolves cell c of a, whose rows are all of one input, when
 // that input is dense; ok is false when the cell does not fit (then the
 // general walk answers).
-func (w *Walker) denseCell(a *art, c lineage.Cell, rows provenance.CellRows) (*Resolved, bool, error) {
+func (w *Walker) denseCell(a *art, c lineage.Cell, rows lineage.CellRows) (*Resolved, bool, error) {
 	child, err := w.denseInput(a, c, rows)
 	if child == nil {
 		return nil, false, err
@@ -127,7 +126,7 @@ func (w *Walker) denseCell(a *art, c lineage.Cell, rows provenance.CellRows) (*R
 
 // denseInput returns the artifact whose rows cell c of a counts, when it
 // is dense; nil when not (or when the cell counts no row).
-func (w *Walker) denseInput(a *art, c lineage.Cell, rows provenance.CellRows) (*art, error) {
+func (w *Walker) denseInput(a *art, c lineage.Cell, rows lineage.CellRows) (*art, error) {
 	if rows.N == 0 {
 		return nil, nil
 	}
@@ -151,7 +150,7 @@ func (w *Walker) denseInput(a *art, c lineage.Cell, rows provenance.CellRows) (*
 }
 
 // set returns the resolved set of rows, if it was resolved before.
-func (d *dense) set(rows provenance.CellRows) *denseSet {
+func (d *dense) set(rows lineage.CellRows) *denseSet {
 	if set := d.sets[string(rows.Encoded())]; set != nil && set.n == rows.N {
 		return set
 	}

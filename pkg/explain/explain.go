@@ -40,7 +40,7 @@ type Artifact struct {
 	Status       string // ran or restored; empty when not known
 	// Table is the output's cell lineage; nil when its node records none
 	// (a command node, whose outputs are opaque).
-	Table *provenance.Table
+	Table *lineage.Table
 	// Reads is every file the node read, with the hash it read.
 	Reads map[string]cache.Hash
 	// Record is the provenance record, when the artifact came from one.
@@ -543,7 +543,7 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 		refBuf [1]lineage.Ref
 	)
 	switch kind {
-	case provenance.RowSource:
+	case lineage.RowSource:
 		arts, all := a.bit()
 		if len(w.srcs) == cap(w.srcs) && w.Eager {
 			// The rest of an export's table is records too, most likely,
@@ -562,7 +562,7 @@ func (w *Walker) row(a *art, i int) (*rowRes, error) {
 		}
 		*r = rowRes{src: off, nsrc: 1, chain: ch}
 		return r, nil
-	case provenance.RowRef:
+	case lineage.RowRef:
 		// A row standing for one row of the input the previous one named
 		// (out/private/registrations.csv's rows): its closure is that
 		// row's, shared, plus this artifact.

@@ -41,7 +41,7 @@ func (m *memArtifacts) add(t *testing.T, path, node string, reads []string, rec 
 		a.Reads[r] = cache.Sum([]byte(r))
 	}
 	if rec != nil {
-		tab, err := provenance.Open(provenance.Encode(rec))
+		tab, err := lineage.Open(lineage.Encode(rec))
 		if err != nil {
 			t.Fatal(err)
 		}

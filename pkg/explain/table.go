@@ -8,7 +8,6 @@ import (
 
 	"bethel/pkg/lineage"
 	"bethel/pkg/par"
-	"bethel/pkg/provenance"
 	"bethel/pkg/stage"
 )
 
@@ -219,7 +218,7 @@ type denseJob struct {
 	x     *art
 	i     int
 	c     lineage.Cell
-	rows  provenance.CellRows
+	rows  lineage.CellRows
 	child *art
 	res   **Resolved // where the answer goes; left nil when it does not fit
 }
@@ -229,7 +228,7 @@ type denseJob struct {
 func (w *Walker) resolveDense(jobs []denseJob) {
 	type setJob struct {
 		child *art
-		rows  provenance.CellRows
+		rows  lineage.CellRows
 		set   *denseSet
 	}
 	var todo []*setJob

@@ -9,6 +9,7 @@ import (
 
 	"bethel/pkg/cache"
 	"bethel/pkg/explain"
+	"bethel/pkg/lineage"
 	"bethel/pkg/par"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/provenance"
@@ -220,7 +221,7 @@ func (b *buildArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact,
 	if err != nil {
 		return nil, fmt.Errorf("%s: lineage of node %s is not in the cache (%w); run bethel make again", path, n.Name, err)
 	}
-	if a.Table, err = provenance.Open(data); err != nil {
+	if a.Table, err = lineage.Open(data); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return a, nil

@@ -84,7 +84,7 @@ func (e *engine) storeLineage(n *pipeline.Node) ([]cache.Extra, error) {
 		if r == nil {
 			continue
 		}
-		b := provenance.Encode(r)
+		b := lineage.Encode(r)
 		h, err := e.store.PutBytes(b)
 		if err != nil {
 			return nil, fmt.Errorf("lineage of %s: %w", o, err)

@@ -1,6 +1,10 @@
-// Package lineage is the in-memory form of cell lineage: for one output of a
-// built-in stage, which input rows (and, for raw exports, which source lines
-// and record keys) and which patches each row or cell derives from.
+// Package lineage is cell lineage: for one output of a built-in stage,
+// which input rows (and, for raw exports, which source lines and record
+// keys) and which patches each row or cell derives from. A Recorder holds
+// it while a stage runs; Encode writes it in the binary form the cache
+// stores (codec.go), and Open reads that form back with random access. The
+// package knows no other bethel package, so that a stage may read lineage
+// as well as write it.
 //
 // Lineage is recorded one hop at a time: a stage names rows of its own
 // inputs, never rows further upstream. Following a summary cell back to the

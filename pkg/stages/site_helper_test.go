@@ -105,7 +105,7 @@ func (m memArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, er
 		}
 	}
 	if rec := m.b.lineage[path]; rec != nil {
-		t, err := provenance.Open(memBlob(m.b, path, rec))
+		t, err := lineage.Open(memBlob(m.b, path, rec))
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +130,7 @@ func memBlob(b *wsBuild, path string, rec *lineage.Recorder) []byte {
 	if v, ok := memCache.Load(k); ok {
 		return v.([]byte)
 	}
-	data := provenance.Encode(rec)
+	data := lineage.Encode(rec)
 	memCache.Store(k, data)
 	return data
 }

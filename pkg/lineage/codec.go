@@ -1,4 +1,4 @@
-package provenance
+package lineage
 
 import (
 	"encoding/binary"
@@ -7,8 +7,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-
-	"bethel/pkg/lineage"
 )
 
 // The lineage of one output is stored as one blob in this binary form, so
@@ -40,7 +38,7 @@ const magicV1 = "BLN1"
 
 // Encode returns the stored form of r. It is deterministic: cells are
 // sorted by (row, column) and each cell's refs by (input, row).
-func Encode(r *lineage.Recorder) []byte {
+func Encode(r *Recorder) []byte {
 	e := encoder{idx: make(map[string]uint32)}
 	nrows := r.NumRows()
 	var rowBytes []byte
@@ -56,14 +54,14 @@ func Encode(r *lineage.Recorder) []byte {
 	for i := 0; i < nrows; i++ {
 		rowOffs = append(rowOffs, uint32(len(rowBytes)))
 		switch kind, name, n, key := r.RowForm(i); kind {
-		case lineage.SourceRow:
+		case SourceRow:
 			rowBytes = append(rowBytes, 1)
 			rowBytes = e.u(rowBytes, nameIdx(name))
 			rowBytes = e.u(rowBytes, n)
 			rowBytes = e.u(rowBytes, len(key))
 			rowBytes = append(rowBytes, key...)
 			rowBytes = append(rowBytes, 0, 0)
-		case lineage.RefRow:
+		case RefRow:
 			rowBytes = append(rowBytes, 0, 1)
 			rowBytes = e.u(rowBytes, nameIdx(name))
 			rowBytes = e.u(rowBytes, n)
@@ -74,7 +72,7 @@ func Encode(r *lineage.Recorder) []byte {
 	}
 	rowOffs = append(rowOffs, uint32(len(rowBytes)))
 
-	cells := make([]lineage.Cell, len(r.Cells))
+	cells := make([]Cell, len(r.Cells))
 	copy(cells, r.Cells)
 	sort.SliceStable(cells, func(i, j int) bool {
 		if cells[i].Row != cells[j].Row {
@@ -136,7 +134,7 @@ func (e *encoder) str(s string) uint32 {
 
 func (e *encoder) u(b []byte, v int) []byte { return binary.AppendUvarint(b, uint64(v)) }
 
-func (e *encoder) row(b []byte, r lineage.Row) []byte {
+func (e *encoder) row(b []byte, r Row) []byte {
 	b = e.u(b, len(r.Sources))
 	for _, s := range r.Sources {
 		b = e.u(b, int(e.str(s.File)))
@@ -162,13 +160,13 @@ func (e *encoder) row(b []byte, r lineage.Row) []byte {
 	return b
 }
 
-func (e *encoder) cell(b []byte, c lineage.Cell) []byte {
+func (e *encoder) cell(b []byte, c Cell) []byte {
 	b = e.u(b, int(e.str(c.Derivation)))
 	b = e.u(b, len(c.Fields))
 	for _, f := range c.Fields {
 		b = e.u(b, int(e.str(f)))
 	}
-	less := func(a, b lineage.Ref) bool {
+	less := func(a, b Ref) bool {
 		if a.Input != b.Input {
 			return a.Input < b.Input
 		}
@@ -392,8 +390,8 @@ func (r *reader) s() string {
 
 // source reads one source record: its file, line and record key (interned
 // in BLN1 blobs, written in the row since BLN2).
-func (r *reader) source() lineage.Source {
-	s := lineage.Source{File: r.s(), Line: r.u()}
+func (r *reader) source() Source {
+	s := Source{File: r.s(), Line: r.u()}
 	if r.t.v1 {
 		s.Key = r.s()
 	} else {
@@ -425,8 +423,8 @@ func (r *reader) count() int {
 }
 
 // Row returns the lineage of data row i (0-based).
-func (t *Table) Row(i int) (lineage.Row, error) {
-	var row lineage.Row
+func (t *Table) Row(i int) (Row, error) {
+	var row Row
 	if i < 0 || i >= t.NumRows() {
 		return row, fmt.Errorf("lineage: row %d out of range (0..%d)", i, t.NumRows()-1)
 	}
@@ -435,10 +433,10 @@ func (t *Table) Row(i int) (lineage.Row, error) {
 		row.Sources = append(row.Sources, r.source())
 	}
 	for n := r.count(); n > 0 && r.err == nil; n-- {
-		row.Refs = append(row.Refs, lineage.Ref{Input: r.s(), Row: r.u()})
+		row.Refs = append(row.Refs, Ref{Input: r.s(), Row: r.u()})
 	}
 	for n := r.count(); n > 0 && r.err == nil; n-- {
-		p := lineage.Patch{ID: r.s(), File: r.s(), Line: r.u()}
+		p := Patch{ID: r.s(), File: r.s(), Line: r.u()}
 		for m := r.count(); m > 0 && r.err == nil; m-- {
 			p.Fields = append(p.Fields, r.s())
 		}
@@ -456,9 +454,9 @@ const (
 
 // RowSimple reads row i when it has one of the two shapes nearly every row
 // of a large table has (a record straight from an export, or a row that
-// stands for one row of an input), without building a lineage.Row; kind
+// stands for one row of an input), without building a Row; kind
 // is RowOther for any other row, which Row then reads.
-func (t *Table) RowSimple(i int) (kind int, src lineage.Source, ref lineage.Ref, err error) {
+func (t *Table) RowSimple(i int) (kind int, src Source, ref Ref, err error) {
 	kind, src, key, ref, err := t.RowSimpleKey(i)
 	if kind == RowSource {
 		src.Key = string(key)
@@ -470,7 +468,7 @@ func (t *Table) RowSimple(i int) (kind int, src lineage.Source, ref lineage.Ref,
 // way (a walk over a million rows): the key of a RowSource row comes back
 // as key, the stored bytes themselves, which the caller must not change
 // or keep beyond the blob; src.Key is empty.
-func (t *Table) RowSimpleKey(i int) (kind int, src lineage.Source, key []byte, ref lineage.Ref, err error) {
+func (t *Table) RowSimpleKey(i int) (kind int, src Source, key []byte, ref Ref, err error) {
 	if i < 0 || i >= t.NumRows() {
 		return RowOther, src, nil, ref, fmt.Errorf("lineage: row %d out of range (0..%d)", i, t.NumRows()-1)
 	}
@@ -487,14 +485,14 @@ func (t *Table) RowSimpleKey(i int) (kind int, src lineage.Source, key []byte, r
 			n, j := uvarintAt(p, j)
 			if j > 0 && f < uint64(t.nstr) && line <= 1<<40 && n <= uint64(len(p)-j) && len(p)-j-int(n) == 2 && p[len(p)-2] == 0 && p[len(p)-1] == 0 {
 				file, _ := t.str(f)
-				return RowSource, lineage.Source{File: file, Line: int(line)}, p[j : j+int(n)], ref, nil
+				return RowSource, Source{File: file, Line: int(line)}, p[j : j+int(n)], ref, nil
 			}
 		} else {
 			in, j := uvarintAt(p, 2)
 			row, j := uvarintAt(p, j)
 			if j > 0 && in < uint64(t.nstr) && row <= 1<<40 && j == len(p)-1 && p[j] == 0 {
 				input, _ := t.str(in)
-				return RowRef, src, nil, lineage.Ref{Input: input, Row: int(row)}, nil
+				return RowRef, src, nil, Ref{Input: input, Row: int(row)}, nil
 			}
 		}
 	}
@@ -518,16 +516,16 @@ func (t *Table) RowSimpleKey(i int) (kind int, src lineage.Source, key []byte, r
 		// A record row has no refs and no patches: two counts of 0.
 		refs, patches := r.count(), r.count()
 		if refs != 0 || patches != 0 || r.err != nil {
-			return RowOther, lineage.Source{}, nil, ref, r.err
+			return RowOther, Source{}, nil, ref, r.err
 		}
 		return RowSource, src, key, ref, nil
 	case nsrc == 0:
 		if r.count() != 1 {
 			return RowOther, src, nil, ref, r.err
 		}
-		ref = lineage.Ref{Input: r.s(), Row: r.u()}
+		ref = Ref{Input: r.s(), Row: r.u()}
 		if r.count() != 0 || r.err != nil {
-			return RowOther, src, nil, lineage.Ref{}, r.err
+			return RowOther, src, nil, Ref{}, r.err
 		}
 		return RowRef, src, nil, ref, nil
 	}
@@ -552,11 +550,11 @@ func uvarintAt(p []byte, j int) (uint64, int) {
 }
 
 // Cells returns the (row, column) of every recorded cell, in stored order.
-func (t *Table) Cells() []lineage.Cell {
-	out := make([]lineage.Cell, len(t.cellKeys))
+func (t *Table) Cells() []Cell {
+	out := make([]Cell, len(t.cellKeys))
 	for i, k := range t.cellKeys {
 		col, _ := t.str(uint64(k.col))
-		out[i] = lineage.Cell{Row: k.row, Col: col}
+		out[i] = Cell{Row: k.row, Col: col}
 	}
 	return out
 }
@@ -564,8 +562,8 @@ func (t *Table) Cells() []lineage.Cell {
 // Cell returns the lineage of the cell at data row row (-1 for JSON) and
 // column col; ok is false when no such cell was recorded. A cell whose rows
 // are all of one input comes back in the compact form (Input, Rows), any
-// other as Refs; lineage.Cell.AllRefs reads either.
-func (t *Table) Cell(row int, col string) (c lineage.Cell, ok bool, err error) {
+// other as Refs; Cell.AllRefs reads either.
+func (t *Table) Cell(row int, col string) (c Cell, ok bool, err error) {
 	i, ok := t.CellIndex(row, col)
 	if !ok {
 		return c, false, nil
@@ -595,9 +593,9 @@ func (t *Table) CellIndex(row int, col string) (int, bool) {
 }
 
 // CellAt returns cell i in Cells' order, as Cell returns it.
-func (t *Table) CellAt(i int) (lineage.Cell, error) { return t.cellAt(i) }
+func (t *Table) CellAt(i int) (Cell, error) { return t.cellAt(i) }
 
-func (t *Table) cellAt(i int) (lineage.Cell, error) {
+func (t *Table) cellAt(i int) (Cell, error) {
 	c, rows, one, err := t.CellAtIndex(i)
 	if err != nil || !one {
 		return c, err
@@ -659,13 +657,13 @@ func (c CellRows) AppendRows(dst []int32) (_ []int32, ok bool) {
 // CellAtIndex returns cell i in Cells' order. When its rows are all of one
 // input (one is true), c holds everything but the rows, and rows holds
 // them still encoded; otherwise c is the whole cell, as Cell returns it.
-func (t *Table) CellAtIndex(i int) (c lineage.Cell, rows CellRows, one bool, err error) {
+func (t *Table) CellAtIndex(i int) (c Cell, rows CellRows, one bool, err error) {
 	if i < 0 || i >= len(t.cellKeys) {
 		return c, rows, false, fmt.Errorf("lineage: cell %d out of range (0..%d)", i, len(t.cellKeys)-1)
 	}
 	k := t.cellKeys[i]
 	col, _ := t.str(uint64(k.col))
-	c = lineage.Cell{Row: k.row, Col: col}
+	c = Cell{Row: k.row, Col: col}
 	r := &reader{t: t, p: span(t.cellOffs, t.cellData, i)}
 	c.Derivation = r.s()
 	for n := r.count(); n > 0 && r.err == nil; n-- {
@@ -688,7 +686,7 @@ func (t *Table) CellAtIndex(i int) (c lineage.Cell, rows CellRows, one bool, err
 		c.Refs = slices.Grow(c.Refs, n)
 		for ; n > 0 && r.err == nil; n-- {
 			prev += r.u()
-			c.Refs = append(c.Refs, lineage.Ref{Input: in, Row: prev})
+			c.Refs = append(c.Refs, Ref{Input: in, Row: prev})
 		}
 	}
 	return c, rows, false, r.err

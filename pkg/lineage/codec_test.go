@@ -1,23 +1,21 @@
-package provenance
+package lineage
 
 import (
 	"fmt"
 	"math"
 	"reflect"
 	"testing"
-
-	"bethel/pkg/lineage"
 )
 
-func sampleRecorder() *lineage.Recorder {
-	r := &lineage.Recorder{}
+func sampleRecorder() *Recorder {
+	r := &Recorder{}
 	for i := 0; i < 200; i++ {
-		row := lineage.Row{Sources: []lineage.Source{{File: "inputs/registrations.csv", Line: i + 2, Key: fmt.Sprintf("R-%04d", 1000+i)}}}
+		row := Row{Sources: []Source{{File: "inputs/registrations.csv", Line: i + 2, Key: fmt.Sprintf("R-%04d", 1000+i)}}}
 		if i%50 == 0 {
-			row.Patches = []lineage.Patch{{ID: fmt.Sprintf("p-%d", i), File: "patches/registrations/a.toml", Line: 3 + i, Fields: []string{"bethel", "member_type"}}}
+			row.Patches = []Patch{{ID: fmt.Sprintf("p-%d", i), File: "patches/registrations/a.toml", Line: 3 + i, Fields: []string{"bethel", "member_type"}}}
 		}
 		if i%70 == 0 {
-			row.Refs = []lineage.Ref{{Input: "out/x.csv", Row: i}}
+			row.Refs = []Ref{{Input: "out/x.csv", Row: i}}
 		}
 		switch i % 3 {
 		case 1:
@@ -30,11 +28,11 @@ func sampleRecorder() *lineage.Recorder {
 		}
 	}
 	// Cells out of order, with unsorted refs, to check that Encode sorts.
-	r.AddCell(lineage.Cell{Row: 1, Col: "total", Derivation: "count of all", Fields: []string{"member_type"},
-		Refs: []lineage.Ref{{Input: "b.csv", Row: 9}, {Input: "a.csv", Row: 7}, {Input: "a.csv", Row: 3}}})
-	r.AddCell(lineage.Cell{Row: 0, Col: "daughters", Derivation: "count of daughters", Fields: []string{"bethel", "member_type"},
-		Refs: []lineage.Ref{{Input: "a.csv", Row: 0}, {Input: "a.csv", Row: 100000}}})
-	r.AddCell(lineage.Cell{Row: -1, Col: "/meals/vegan", Derivation: "count of vegan meals"})
+	r.AddCell(Cell{Row: 1, Col: "total", Derivation: "count of all", Fields: []string{"member_type"},
+		Refs: []Ref{{Input: "b.csv", Row: 9}, {Input: "a.csv", Row: 7}, {Input: "a.csv", Row: 3}}})
+	r.AddCell(Cell{Row: 0, Col: "daughters", Derivation: "count of daughters", Fields: []string{"bethel", "member_type"},
+		Refs: []Ref{{Input: "a.csv", Row: 0}, {Input: "a.csv", Row: 100000}}})
+	r.AddCell(Cell{Row: -1, Col: "/meals/vegan", Derivation: "count of vegan meals"})
 	return r
 }
 
@@ -78,7 +76,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("cell (1,total): ok=%v err=%v", ok, err)
 	}
-	wantRefs := []lineage.Ref{{Input: "a.csv", Row: 3}, {Input: "a.csv", Row: 7}, {Input: "b.csv", Row: 9}}
+	wantRefs := []Ref{{Input: "a.csv", Row: 3}, {Input: "a.csv", Row: 7}, {Input: "b.csv", Row: 9}}
 	if !reflect.DeepEqual(c.Refs, wantRefs) || c.Derivation != "count of all" {
 		t.Fatalf("cell: %+v", c)
 	}
@@ -98,14 +96,14 @@ func TestCompactRows(t *testing.T) {
 	// The compact form (Input, Rows) must read back exactly like the same
 	// refs given one by one, sorted or not, alone or mixed with Refs.
 	rows := []int{0, 3, 4, 90000}
-	refs := []lineage.Ref{{Input: "a.csv", Row: 0}, {Input: "a.csv", Row: 3}, {Input: "a.csv", Row: 4}, {Input: "a.csv", Row: 90000}}
-	for _, c := range []lineage.Cell{
+	refs := []Ref{{Input: "a.csv", Row: 0}, {Input: "a.csv", Row: 3}, {Input: "a.csv", Row: 4}, {Input: "a.csv", Row: 90000}}
+	for _, c := range []Cell{
 		{Col: "n", Input: "a.csv", Rows: rows},
 		{Col: "n", Input: "a.csv", Rows: []int{90000, 3, 0, 4}},
-		{Col: "n", Input: "a.csv", Rows: []int{0, 4, 90000}, Refs: []lineage.Ref{{Input: "a.csv", Row: 3}}},
+		{Col: "n", Input: "a.csv", Rows: []int{0, 4, 90000}, Refs: []Ref{{Input: "a.csv", Row: 3}}},
 	} {
-		compact := Encode(&lineage.Recorder{Cells: []lineage.Cell{c}})
-		plain := Encode(&lineage.Recorder{Cells: []lineage.Cell{{Col: "n", Refs: refs}}})
+		compact := Encode(&Recorder{Cells: []Cell{c}})
+		plain := Encode(&Recorder{Cells: []Cell{{Col: "n", Refs: refs}}})
 		if string(compact) != string(plain) {
 			t.Errorf("%+v: encodes differently from the same refs given one by one", c)
 		}
@@ -147,7 +145,7 @@ func TestOpenRejectsCorrupt(t *testing.T) {
 
 func FuzzOpen(f *testing.F) {
 	f.Add(Encode(sampleRecorder()))
-	f.Add(Encode(&lineage.Recorder{}))
+	f.Add(Encode(&Recorder{}))
 	f.Add([]byte("BLN1"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tab, err := Open(data)
@@ -177,7 +175,7 @@ func FuzzOpen(f *testing.F) {
 
 // checkCellAtIndex checks that cell i read by CellAtIndex (and its rows
 // by AppendRows) is the cell Cell read, when Cell could read it (ok).
-func checkCellAtIndex(t *testing.T, tab *Table, i int, full lineage.Cell, ok bool) {
+func checkCellAtIndex(t *testing.T, tab *Table, i int, full Cell, ok bool) {
 	t.Helper()
 	head, rows, one, err := tab.CellAtIndex(i)
 	if !ok {
@@ -224,8 +222,8 @@ func TestCellAtIndex(t *testing.T) {
 	rec := sampleRecorder()
 	// Deltas of several bytes, a first row of 0, and two cells counting
 	// the same rows of one input, which must encode their rows equally.
-	rec.AddCell(lineage.Cell{Row: 2, Col: "n", Input: "a.csv", Rows: []int{0, 1, 200, 70000, 70001, 5000000}})
-	rec.AddCell(lineage.Cell{Row: 3, Col: "n", Derivation: "other", Input: "a.csv", Rows: []int{0, 1, 200, 70000, 70001, 5000000}})
+	rec.AddCell(Cell{Row: 2, Col: "n", Input: "a.csv", Rows: []int{0, 1, 200, 70000, 70001, 5000000}})
+	rec.AddCell(Cell{Row: 3, Col: "n", Derivation: "other", Input: "a.csv", Rows: []int{0, 1, 200, 70000, 70001, 5000000}})
 	tab, err := Open(Encode(rec))
 	if err != nil {
 		t.Fatal(err)
@@ -253,15 +251,15 @@ func TestCellAtIndex(t *testing.T) {
 }
 
 func BenchmarkEncode100k(b *testing.B) {
-	r := &lineage.Recorder{}
+	r := &Recorder{}
 	for i := 0; i < 100000; i++ {
-		r.AddRow(lineage.Row{Sources: []lineage.Source{{File: "inputs/registrations.csv", Line: i + 2, Key: fmt.Sprintf("R-%06d", i)}}})
+		r.AddRow(Row{Sources: []Source{{File: "inputs/registrations.csv", Line: i + 2, Key: fmt.Sprintf("R-%06d", i)}}})
 	}
-	all := make([]lineage.Ref, 100000)
+	all := make([]Ref, 100000)
 	for i := range all {
-		all[i] = lineage.Ref{Input: "out/private/registrations.csv", Row: i}
+		all[i] = Ref{Input: "out/private/registrations.csv", Row: i}
 	}
-	r.AddCell(lineage.Cell{Row: 0, Col: "total", Refs: all})
+	r.AddCell(Cell{Row: 0, Col: "total", Refs: all})
 	b.ReportAllocs()
 	var n int
 	for b.Loop() {

@@ -1,11 +1,9 @@
-package provenance
+package lineage
 
 import (
 	"os"
 	"reflect"
 	"testing"
-
-	"bethel/pkg/lineage"
 )
 
 // TestReadBLN1: a lineage blob in the first format (BLN1, record keys in
@@ -25,13 +23,13 @@ func TestReadBLN1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantRows := []lineage.Row{
-		{Sources: []lineage.Source{{File: "inputs/registrations.csv", Line: 2, Key: "R-1001"}}},
-		{Sources: []lineage.Source{{File: "inputs/registrations.csv", Line: 5, Key: "R-1004"}},
-			Patches: []lineage.Patch{{ID: "bethel-typo", File: "patches/registrations/10.toml", Line: 3, Fields: []string{"bethel"}}}},
-		{Sources: []lineage.Source{{File: "patches/registrations/30.toml", Line: 1, Key: "W-1"}},
-			Patches: []lineage.Patch{{ID: "walk-in", File: "patches/registrations/30.toml", Line: 1}}},
-		{Refs: []lineage.Ref{{Input: "out/private/registrations.mapped", Row: 7}}},
+	wantRows := []Row{
+		{Sources: []Source{{File: "inputs/registrations.csv", Line: 2, Key: "R-1001"}}},
+		{Sources: []Source{{File: "inputs/registrations.csv", Line: 5, Key: "R-1004"}},
+			Patches: []Patch{{ID: "bethel-typo", File: "patches/registrations/10.toml", Line: 3, Fields: []string{"bethel"}}}},
+		{Sources: []Source{{File: "patches/registrations/30.toml", Line: 1, Key: "W-1"}},
+			Patches: []Patch{{ID: "walk-in", File: "patches/registrations/30.toml", Line: 1}}},
+		{Refs: []Ref{{Input: "out/private/registrations.mapped", Row: 7}}},
 	}
 	if tb.NumRows() != len(wantRows) {
 		t.Fatalf("%d rows, want %d", tb.NumRows(), len(wantRows))
@@ -51,11 +49,11 @@ func TestReadBLN1(t *testing.T) {
 	}
 	if c.Derivation != "count of active registrations with bethel = 12 and member_type = daughter" ||
 		!reflect.DeepEqual(c.Fields, []string{"bethel", "member_type"}) ||
-		!reflect.DeepEqual(c.AllRefs(), []lineage.Ref{{Input: "out/private/registrations.csv", Row: 0}, {Input: "out/private/registrations.csv", Row: 1}, {Input: "out/private/registrations.csv", Row: 3}}) {
+		!reflect.DeepEqual(c.AllRefs(), []Ref{{Input: "out/private/registrations.csv", Row: 0}, {Input: "out/private/registrations.csv", Row: 1}, {Input: "out/private/registrations.csv", Row: 3}}) {
 		t.Errorf("cell 0/daughters: %+v", c)
 	}
 	j, ok, err := tb.Cell(-1, "/meals/vegan")
-	if err != nil || !ok || j.Derivation != "copied" || !reflect.DeepEqual(j.AllRefs(), []lineage.Ref{{Input: "out/summary/meals.csv", Row: 2}}) {
+	if err != nil || !ok || j.Derivation != "copied" || !reflect.DeepEqual(j.AllRefs(), []Ref{{Input: "out/summary/meals.csv", Row: 2}}) {
 		t.Errorf("cell /meals/vegan: %+v %v %v", j, ok, err)
 	}
 }
