@@ -14,6 +14,7 @@ import (
 	"bethel/pkg/csvio"
 	"bethel/pkg/lazyre"
 	"bethel/pkg/schema"
+	"bethel/pkg/stage"
 )
 
 // exportGuess is what `bethel init --from-export` makes of an export: a
@@ -760,7 +761,7 @@ var inputsRE = lazyre.New(`^inputs\s*=\s*\[`)
 // its first entry starts at.
 func rewriteInputs(body string, outs []string, indent int) string {
 	var list []string
-	added, changed := false, false
+	added, addedLineage, changed := false, false, false
 	for _, m := range regexp.MustCompile(`"[^"]*"`).FindAllString(body, -1) {
 		p := strings.Trim(m, `"`)
 		if slices.Contains(templateSummaries, p) {
@@ -768,6 +769,17 @@ func rewriteInputs(body string, outs []string, indent int) string {
 			if !added {
 				list = append(list, outs...)
 				added = true
+			}
+			continue
+		}
+		// The site's lineage of the summaries follows them.
+		if o, ok := strings.CutPrefix(p, stage.LineagePrefix); ok && slices.Contains(templateSummaries, o) {
+			changed = true
+			if !addedLineage {
+				for _, o := range outs {
+					list = append(list, stage.LineagePrefix+o)
+				}
+				addedLineage = true
 			}
 			continue
 		}

@@ -308,8 +308,11 @@ func (s *wsArtifacts) Reason(file, id string) string {
 	return m[id]
 }
 
-func (s *wsArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, error) {
+func (s *wsArtifacts) Artifact(path string, h [32]byte) (*explain.Artifact, error) {
 	rec, err := s.recs.Get(path, h)
+	if errors.Is(err, provenance.ErrNoRecord) {
+		return nil, explain.NotFound(err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +320,7 @@ func (s *wsArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, er
 		return nil, err
 	}
 	a := &explain.Artifact{Path: path, Hash: h, Node: rec.Node, Stage: rec.Stage, StageVersion: rec.StageVersion,
-		Command: rec.Command, Status: rec.Status, Record: rec, Reads: map[string]cache.Hash{}}
+		Command: rec.Command, Status: rec.Status, Record: rec, Reads: map[string][32]byte{}}
 	for _, l := range [][]provenance.FileHash{rec.Inputs, rec.Config, rec.Patches} {
 		for _, f := range l {
 			a.Reads[f.Path] = f.Hash
@@ -391,17 +394,17 @@ func (w *why) answer(t whyTarget, target string) (*whyAnswer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ans := &whyAnswer{Path: path, Target: target, Artifact: a.Record}
+	ans := &whyAnswer{Path: path, Target: target, Artifact: record(a)}
 	w.node(a)
 	cell := t.row > 0 || t.keyCol != "" || t.pointer != ""
 	switch {
 	case !cell:
-		ans.Derivation = artifactDerivation(a.Record)
+		ans.Derivation = artifactDerivation(record(a))
 		if err := w.upstream(a); err != nil {
 			return nil, err
 		}
 	case a.Command != "":
-		ans.Derivation = artifactDerivation(a.Record)
+		ans.Derivation = artifactDerivation(record(a))
 		ans.Note = fmt.Sprintf("cell lineage is not available for opaque commands: node %s runs a shell command, so bethel knows which files it read but not which of their rows made this cell; this is the artifact's provenance", a.Node)
 		if err := w.upstream(a); err != nil {
 			return nil, err
@@ -474,10 +477,13 @@ func artifactDerivation(r *provenance.Record) string {
 	return fmt.Sprintf("written by node %s with stage %s %s", r.Node, r.Stage, r.StageVersion)
 }
 
+// record is the provenance record wsArtifacts found a by.
+func record(a *explain.Artifact) *provenance.Record { return a.Record.(*provenance.Record) }
+
 // upstream adds the nodes that wrote a's inputs, recursively, for an
 // artifact-level answer.
 func (w *why) upstream(a *explain.Artifact) error {
-	for _, l := range [][]provenance.FileHash{a.Record.Inputs, a.Record.Config} {
+	for _, l := range [][]provenance.FileHash{record(a).Inputs, record(a).Config} {
 		for _, f := range l {
 			if w.p.Producer[f.Path] == nil {
 				w.raw[f.Path] = true

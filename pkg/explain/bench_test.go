@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"bethel/pkg/cache"
 	"bethel/pkg/lineage"
 )
 
@@ -82,9 +81,9 @@ func benchExplain(b *testing.B, n int) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			a := &Artifact{Path: p, Hash: cache.Sum([]byte(p)), Node: p, Stage: "s", Reads: map[string]cache.Hash{}, Table: tab}
+			a := &Artifact{Path: p, Hash: testSum([]byte(p)), Node: p, Stage: "s", Reads: map[string][32]byte{}, Table: tab}
 			for _, r := range reads[p] {
-				a.Reads[r] = cache.Sum([]byte(r))
+				a.Reads[r] = testSum([]byte(r))
 			}
 			m.arts[p] = a
 		}
@@ -92,7 +91,7 @@ func benchExplain(b *testing.B, n int) {
 		w.Eager = true
 		var arts []*Artifact
 		for _, p := range paths {
-			a, err := w.Artifact(p, cache.Sum([]byte(p)))
+			a, err := w.Artifact(p, testSum([]byte(p)))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -4,13 +4,14 @@
 // that set a field the cell reads.
 //
 // Stages record lineage one hop at a time (pkg/lineage); this package is
-// the reader that chains the hops. It serves two callers: `bethel why`,
+// the reader that chains the hops, a library of lineage alone (it knows
+// neither the cache nor the engine). It serves two callers: `bethel why`,
 // which asks about one cell of a finished build and reads provenance
-// records, and the engine, which hands a stage that reads the pipeline
-// itself (the review site) the lineage of every cell of its inputs in the
-// middle of a build, from the journal and the cache. Both describe the
-// artifacts they know through the Artifacts interface, so the walk is one
-// piece of code whatever answers the question.
+// records, and a stage that shows lineage (the review site), which reads
+// its inputs' lineage as engine artifacts (stage.LineagePrefix) and
+// explains every cell of them at once. Both describe the artifacts they
+// know through the Artifacts interface, so the walk is one piece of code
+// whatever answers the question.
 //
 // A Walker memoizes what it resolved per row and per cell: a TOTAL cell of
 // a 100,000-row build refers to every registration, and the other cells of
@@ -24,15 +25,13 @@ import (
 	"math"
 	"slices"
 
-	"bethel/pkg/cache"
 	"bethel/pkg/lineage"
-	"bethel/pkg/provenance"
 )
 
 // Artifact is one output file as a build left it.
 type Artifact struct {
 	Path         string
-	Hash         cache.Hash
+	Hash         [32]byte
 	Node         string
 	Stage        string // empty for a command node
 	StageVersion string
@@ -42,17 +41,19 @@ type Artifact struct {
 	// (a command node, whose outputs are opaque).
 	Table *lineage.Table
 	// Reads is every file the node read, with the hash it read.
-	Reads map[string]cache.Hash
-	// Record is the provenance record, when the artifact came from one.
-	Record *provenance.Record
+	Reads map[string][32]byte
+	// Record is what the Artifacts that answered keeps about the artifact
+	// (bethel why: its provenance record), for the caller; the walk never
+	// reads it.
+	Record any
 }
 
 // Artifacts is where a Walker finds artifacts.
 type Artifacts interface {
 	// Artifact returns the artifact at path whose content hash is h. It
-	// returns an error wrapping provenance.ErrNoRecord when nothing
+	// returns an error wrapping ErrNotFound (see NotFound) when nothing
 	// describes those bytes.
-	Artifact(path string, h cache.Hash) (*Artifact, error)
+	Artifact(path string, h [32]byte) (*Artifact, error)
 	// IsOutput reports whether some node writes path; a path no node
 	// writes is a raw input, where lineage ends.
 	IsOutput(path string) bool
@@ -61,6 +62,19 @@ type Artifacts interface {
 	// patch means is the stages' business).
 	Reason(file, id string) string
 }
+
+// ErrNotFound is what an Artifacts answers, wrapped, when nothing
+// describes the bytes asked about: at a path no node writes, the walk ends
+// there (a raw input).
+var ErrNotFound = errors.New("no record of the artifact")
+
+// NotFound marks err as ErrNotFound, keeping its message and its own
+// chain (errors.Is finds both).
+func NotFound(err error) error { return notFound{err} }
+
+type notFound struct{ error }
+
+func (e notFound) Unwrap() []error { return []error{e.error, ErrNotFound} }
 
 // Source is one raw source record.
 type Source struct {
@@ -155,7 +169,7 @@ type srcRec struct {
 
 type artKey struct {
 	path string
-	h    cache.Hash
+	h    [32]byte
 }
 
 type art struct {
@@ -286,7 +300,7 @@ func (w *Walker) Artifacts(r *Resolved) []*Artifact {
 }
 
 // Artifact returns the artifact at path with hash h (loading it once).
-func (w *Walker) Artifact(path string, h cache.Hash) (*Artifact, error) {
+func (w *Walker) Artifact(path string, h [32]byte) (*Artifact, error) {
 	a, err := w.artifact(path, h)
 	if err != nil {
 		return nil, err
@@ -294,7 +308,7 @@ func (w *Walker) Artifact(path string, h cache.Hash) (*Artifact, error) {
 	return a.Artifact, nil
 }
 
-func (w *Walker) artifact(path string, h cache.Hash) (*art, error) {
+func (w *Walker) artifact(path string, h [32]byte) (*art, error) {
 	k := artKey{path, h}
 	if a := w.artIdx[k]; a != nil {
 		return a, nil
@@ -332,7 +346,7 @@ func (a *art) bit() (uint64, bool) {
 }
 
 // Cell resolves one recorded cell of the artifact at path with hash h.
-func (w *Walker) Cell(path string, h cache.Hash, c lineage.Cell) (*Resolved, error) {
+func (w *Walker) Cell(path string, h [32]byte, c lineage.Cell) (*Resolved, error) {
 	a, err := w.artifact(path, h)
 	if err != nil {
 		return nil, err
@@ -342,7 +356,7 @@ func (w *Walker) Cell(path string, h cache.Hash, c lineage.Cell) (*Resolved, err
 
 // CellAt resolves the recorded cell at (row, col) of the artifact; ok is
 // false when the artifact recorded no such cell.
-func (w *Walker) CellAt(path string, h cache.Hash, row int, col string) (res *Resolved, ok bool, err error) {
+func (w *Walker) CellAt(path string, h [32]byte, row int, col string) (res *Resolved, ok bool, err error) {
 	a, err := w.artifact(path, h)
 	if err != nil {
 		return nil, false, err
@@ -462,7 +476,7 @@ func (w *Walker) cell(a *art, c lineage.Cell) (*Resolved, error) {
 // RowFields resolves data row row of a row-lineage artifact (one record
 // per row) for a cell that reads fields: the record's sources and the
 // patches that set one of fields (or added or dropped the record).
-func (w *Walker) RowFields(path string, h cache.Hash, row int, fields []string) (*Resolved, error) {
+func (w *Walker) RowFields(path string, h [32]byte, row int, fields []string) (*Resolved, error) {
 	a, err := w.artifact(path, h)
 	if err != nil {
 		return nil, err
@@ -488,12 +502,12 @@ func (w *Walker) ref(a *art, input string, row int, fields []string) (*art, *row
 		return nil, nil, nil, fmt.Errorf("%s: lineage names %s, which node %s did not read", a.Path, input, a.Node)
 	}
 	child, err := w.artifact(input, h)
-	if errors.Is(err, provenance.ErrNoRecord) && !w.src.IsOutput(input) {
+	if errors.Is(err, ErrNotFound) && !w.src.IsOutput(input) {
 		w.raw[input] = true
 		return nil, nil, nil, nil
 	}
 	if err != nil {
-		if errors.Is(err, provenance.ErrNoRecord) {
+		if errors.Is(err, ErrNotFound) {
 			return nil, nil, nil, fmt.Errorf("%s: no provenance record for the content that was read from it; run bethel make", input)
 		}
 		return nil, nil, nil, err

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -8,10 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"bethel/pkg/cache"
 	"bethel/pkg/lineage"
-	"bethel/pkg/provenance"
-	"bethel/pkg/stage"
 )
 
 // memArtifacts is a build held in memory: each output's lineage is encoded
@@ -22,11 +20,11 @@ type memArtifacts struct {
 	asked   map[string]int // Artifact calls per path: the walker must load each once
 }
 
-func (m *memArtifacts) Artifact(path string, h cache.Hash) (*Artifact, error) {
+func (m *memArtifacts) Artifact(path string, h [32]byte) (*Artifact, error) {
 	m.asked[path]++
 	a, ok := m.arts[path]
 	if !ok || a.Hash != h {
-		return nil, provenance.ErrNoRecord
+		return nil, ErrNotFound
 	}
 	return a, nil
 }
@@ -36,9 +34,9 @@ func (m *memArtifacts) IsOutput(path string) bool { _, ok := m.arts[path]; retur
 func (m *memArtifacts) Reason(file, id string) string { return m.reasons[id] }
 
 func (m *memArtifacts) add(t *testing.T, path, node string, reads []string, rec *lineage.Recorder) {
-	a := &Artifact{Path: path, Hash: cache.Sum([]byte(path)), Node: node, Stage: node + ".stage", Reads: map[string]cache.Hash{}}
+	a := &Artifact{Path: path, Hash: testSum([]byte(path)), Node: node, Stage: node + ".stage", Reads: map[string][32]byte{}}
 	for _, r := range reads {
-		a.Reads[r] = cache.Sum([]byte(r))
+		a.Reads[r] = testSum([]byte(r))
 	}
 	if rec != nil {
 		tab, err := lineage.Open(lineage.Encode(rec))
@@ -142,7 +140,7 @@ func TestWalk(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := build(t)
 			w := New(m)
-			h := cache.Sum([]byte(c.path))
+			h := testSum([]byte(c.path))
 			var r *Resolved
 			var err error
 			if c.rowFieldsOf != nil {
@@ -181,7 +179,7 @@ func TestMemoAgrees(t *testing.T) {
 	m := build(t)
 	fresh := func(path string, row int, col string) ([]string, []string) {
 		w := New(build(t))
-		r, _, err := w.CellAt(path, cache.Sum([]byte(path)), row, col)
+		r, _, err := w.CellAt(path, testSum([]byte(path)), row, col)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +196,7 @@ func TestMemoAgrees(t *testing.T) {
 			if c.row < 0 {
 				col = "/n/0"
 			}
-			r, _, err := w.CellAt(c.path, cache.Sum([]byte(c.path)), c.row, col)
+			r, _, err := w.CellAt(c.path, testSum([]byte(c.path)), c.row, col)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -225,13 +223,13 @@ func TestWalkErrors(t *testing.T) {
 	stale := &lineage.Recorder{}
 	stale.AddCell(lineage.Cell{Row: 0, Col: "n", Refs: []lineage.Ref{{Input: "out/mapped.csv", Row: 0}}})
 	m.add(t, "out/stale.csv", "stale", []string{"out/mapped.csv"}, stale)
-	m.arts["out/stale.csv"].Reads["out/mapped.csv"] = cache.Sum([]byte("other content"))
+	m.arts["out/stale.csv"].Reads["out/mapped.csv"] = testSum([]byte("other content"))
 	for _, c := range []struct{ path, want string }{
 		{"out/bad.csv", "out/bad.csv: lineage names out/elsewhere.csv, which node bad did not read"},
 		{"out/stale.csv", "out/mapped.csv: no provenance record for the content that was read from it; run bethel make"},
 	} {
 		w := New(m)
-		_, _, err := w.CellAt(c.path, cache.Sum([]byte(c.path)), 0, "n")
+		_, _, err := w.CellAt(c.path, testSum([]byte(c.path)), 0, "n")
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%s: error %v, want %q", c.path, err, c.want)
 		}
@@ -264,7 +262,7 @@ func TestEagerAgrees(t *testing.T) {
 			lazy, eager := New(mk()), New(mk())
 			eager.Eager = true
 			for _, c := range cells {
-				h := cache.Sum([]byte(c.path))
+				h := testSum([]byte(c.path))
 				lr, _, err := lazy.CellAt(c.path, h, c.row, c.col)
 				if err != nil {
 					t.Fatal(err)
@@ -283,7 +281,7 @@ func TestEagerAgrees(t *testing.T) {
 					t.Errorf("%s %d: chain lazy %q, eager %q", c.path, c.row, ln, en)
 				}
 			}
-			a := eager.artIdx[artKey{"out/patched.csv", cache.Sum([]byte("out/patched.csv"))}]
+			a := eager.artIdx[artKey{"out/patched.csv", testSum([]byte("out/patched.csv"))}]
 			if got := a != nil && a.dense != nil; got != (shape == "dense") {
 				t.Errorf("patched.csv dense = %v", got)
 			}
@@ -415,7 +413,7 @@ func randomBuild(t *testing.T, seed uint64, n int, twoSources bool) (*memArtifac
 
 // flatten writes an Explained out with its indexes resolved, so that two
 // answers compare whatever the numbering inside them.
-func flatten(ex *stage.Explained) []string {
+func flatten(ex *Explained) []string {
 	var out []string
 	for _, a := range ex.Artifacts {
 		for _, c := range a.Cells {
@@ -443,20 +441,20 @@ func TestExplainAgrees(t *testing.T) {
 	order := map[string]int{"map": 0, "patch": 1, "counts": 2, "more": 3, "json": 4}
 	for seed := uint64(1); seed <= 12; seed++ {
 		for _, twoSources := range []bool{false, true} {
-			explainWith := func(eager, askFirst bool) (*stage.Explained, *Walker) {
+			explainWith := func(eager, askFirst bool) (*Explained, *Walker) {
 				m, paths := randomBuild(t, seed, 300+int(seed)*40, twoSources)
 				w := New(m)
 				w.Eager = eager
 				if askFirst {
 					for _, row := range []int{1, 3, 5} {
-						if _, _, err := w.CellAt("out/more.csv", cache.Sum([]byte("out/more.csv")), row, "total"); err != nil {
+						if _, _, err := w.CellAt("out/more.csv", testSum([]byte("out/more.csv")), row, "total"); err != nil {
 							t.Fatal(err)
 						}
 					}
 				}
 				var arts []*Artifact
 				for _, p := range paths {
-					a, err := w.Artifact(p, cache.Sum([]byte(p)))
+					a, err := w.Artifact(p, testSum([]byte(p)))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -490,7 +488,7 @@ func TestExplainAgrees(t *testing.T) {
 					t.Fatalf("seed %d: %d cells, want %d", seed, len(g), len(wa))
 				}
 				if v.eager {
-					x := w.artIdx[artKey{"out/patched.csv", cache.Sum([]byte("out/patched.csv"))}]
+					x := w.artIdx[artKey{"out/patched.csv", testSum([]byte("out/patched.csv"))}]
 					if (x.dense != nil) == twoSources {
 						t.Errorf("seed %d two sources %v: patched.csv dense = %v", seed, twoSources, x.dense != nil)
 					}
@@ -499,3 +497,6 @@ func TestExplainAgrees(t *testing.T) {
 		}
 	}
 }
+
+// testSum names test content: any hash does, the walk only compares them.
+func testSum(b []byte) [32]byte { return sha256.Sum256(b) }

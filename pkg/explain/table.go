@@ -2,18 +2,18 @@ package explain
 
 import (
 	"cmp"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sync"
 
 	"bethel/pkg/lineage"
 	"bethel/pkg/par"
-	"bethel/pkg/stage"
 )
 
 // Explain resolves every recorded cell of arts (artifacts with lineage;
 // a nil entry stands for an input without any, reported as NoLineage) in
-// the form stages see (stage.Explained): the sources and patches the cells
+// the form stages see (Explained): the sources and patches the cells
 // reach are renumbered into tables shared by all the artifacts, sorted by
 // file and line, and order ranks node names for each cell's chain.
 //
@@ -23,7 +23,7 @@ import (
 // over an export numbers records in file order), cells keep the lists the
 // walk made instead of copying them. Cells counting the same rows share
 // one list in the answer: a caller must not change the lists.
-func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.Explained, error) {
+func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*Explained, error) {
 	type artCells struct {
 		a    *Artifact
 		res  []*Resolved
@@ -144,7 +144,7 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 	}
 	w.sortSources(srcIDs)
 	identity := true
-	out := &stage.Explained{Sources: make([]stage.Source, len(srcIDs))}
+	out := &Explained{Sources: make([]Source, len(srcIDs))}
 	// Every key the answer names, in one string: one allocation instead
 	// of one per record.
 	keys := string(w.keys)
@@ -152,7 +152,7 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 		srcMap[s] = int32(i) + 1
 		identity = identity && s == int32(i)
 		x := &w.srcs[s]
-		out.Sources[i] = stage.Source{File: w.fileNames[x.file], Line: x.line, Key: keys[x.key : x.key+int(x.klen)]}
+		out.Sources[i] = Source{File: w.fileNames[x.file], Line: x.line, Key: keys[x.key : x.key+int(x.klen)]}
 	}
 	slices.SortFunc(patIDs, func(x, y int32) int {
 		a, b := w.patches[x], w.patches[y]
@@ -161,7 +161,7 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 	for i, p := range patIDs {
 		patMap[p] = int32(i) + 1
 		x := w.Patch(p)
-		out.Patches = append(out.Patches, stage.PatchRef{ID: x.ID, File: x.File, Line: x.Line})
+		out.Patches = append(out.Patches, PatchRef{ID: x.ID, File: x.File, Line: x.Line})
 	}
 
 	renumbered := map[list][]int32{}
@@ -184,13 +184,13 @@ func (w *Walker) Explain(arts []*Artifact, order func(node string) int) (*stage.
 		}
 	}
 	for _, ac := range all {
-		ea := stage.ExplainedArtifact{NoLineage: ac.a == nil || ac.a.Table == nil}
+		ea := ExplainedArtifact{NoLineage: ac.a == nil || ac.a.Table == nil}
 		if ac.a != nil {
-			ea.Path, ea.Hash = ac.a.Path, ac.a.Hash.String()
+			ea.Path, ea.Hash = ac.a.Path, hex.EncodeToString(ac.a.Hash[:])
 		}
-		ea.Cells = make([]stage.CellExplanation, len(ac.res))
+		ea.Cells = make([]CellExplanation, len(ac.res))
 		for i, r := range ac.res {
-			ce := stage.CellExplanation{Row: ac.rows[i], Col: ac.cols[i], Derivation: r.Derivation, Fields: r.Fields}
+			ce := CellExplanation{Row: ac.rows[i], Col: ac.cols[i], Derivation: r.Derivation, Fields: r.Fields}
 			if identity {
 				ce.Sources = r.Sources
 			} else {
@@ -357,4 +357,55 @@ func (w *Walker) sortSources(ids []int32) {
 		}
 		return cmp.Compare(key(&w.srcs[x]), key(&w.srcs[y]))
 	})
+}
+
+// Explained is the lineage of every cell of some artifacts, each cell
+// followed through the DAG to the raw source records it derives from.
+// Sources and Patches are tables shared by every artifact asked about;
+// cells name them by index, so that a TOTAL cell over a million records
+// is a list of numbers and a record counted in ten summaries is listed
+// once.
+type Explained struct {
+	Sources   []Source   // distinct raw source records, sorted by file, line, key
+	Patches   []PatchRef // distinct patches, sorted by file, line, id
+	Artifacts []ExplainedArtifact
+}
+
+// ExplainedArtifact is one artifact of an Explained, in the order they
+// were asked for.
+type ExplainedArtifact struct {
+	Path string
+	// Hash is the artifact's content hash in hex.
+	Hash string
+	// NoLineage is set when the artifact has no cell lineage to explain:
+	// a raw input, the output of a command node, or a build with lineage
+	// switched off (BETHEL_LINEAGE=off). Cells is then empty.
+	NoLineage bool
+	Cells     []CellExplanation
+}
+
+// PatchRef is a patch that set a field some cell reads. Lineage names a
+// patch by id and place only; a caller that shows its reason or author
+// reads them elsewhere (the review site, from the corrections report).
+type PatchRef struct {
+	ID   string
+	File string
+	Line int
+}
+
+// CellExplanation is one cell of an ExplainedArtifact. Cells that count
+// the same records may share one Sources (and Patches) slice: callers read
+// them and never change them.
+type CellExplanation struct {
+	// Row is the 0-based data row of a CSV output (header excluded), or
+	// -1 for a JSON value; Col is the header name, or the JSON pointer.
+	Row        int
+	Col        string
+	Derivation string
+	Fields     []string
+	// Nodes is the chain of node names from the raw inputs to the node
+	// that wrote the artifact.
+	Nodes   []string
+	Sources []int32 // indexes into Explained.Sources, ascending
+	Patches []int32 // indexes into Explained.Patches, ascending
 }

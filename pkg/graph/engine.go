@@ -45,7 +45,7 @@ type engine struct {
 	prov     *provenance.Store
 	provOnce sync.Once
 
-	graph     []stage.NodeInfo // the static graph for introspective stages
+	graph     []byte // the static graph (stage.GraphInput), made once
 	graphOnce sync.Once
 
 	decl  *pipeline.Declaration // the privacy declaration (visibility.go)
@@ -279,6 +279,20 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 			return nil, err
 		}
 	}
+	for _, p := range n.EngineInputs {
+		h, pending, err := e.engineInput(n, p)
+		switch {
+		case err != nil:
+			return nil, &inputError{err}
+		case pending != "":
+			if !d.pending {
+				d.reasons = append(d.reasons, fmt.Sprintf("input %s would be rebuilt by node %s first", p, pending))
+			}
+			d.pending = true
+		default:
+			addKeyFile(desc, kInput, p, h)
+		}
+	}
 	for _, p := range n.PatchFiles {
 		if err := add(kPatch, p); err != nil {
 			return nil, err
@@ -287,9 +301,6 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 	if d.pending {
 		d.stale = true
 		return d, nil
-	}
-	if introspective(e.opts.Registry, n) {
-		e.introspectKey(desc, n)
 	}
 	d.key = desc.Key()
 	if w := e.opts.DebugKey; w != nil {

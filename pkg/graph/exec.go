@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -114,8 +115,12 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node, reads []readFil
 			f.Abort() // no-op for committed files
 		}
 	}()
-	allowed := make(map[string]bool, len(n.InputFiles)+len(n.PatchFiles))
-	for _, p := range n.InputFiles {
+	allowed := make(map[string]bool, len(n.InputFiles)+len(n.PatchFiles)+len(n.EngineInputs))
+	inputs := n.InputFiles
+	if len(n.EngineInputs) > 0 {
+		inputs = append(slices.Clip(n.InputFiles), n.EngineInputs...)
+	}
+	for _, p := range inputs {
 		allowed[p] = true
 	}
 	for _, p := range n.PatchFiles {
@@ -123,7 +128,7 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node, reads []readFil
 	}
 	run := &stage.Run{
 		Node:       n.Name,
-		Inputs:     n.InputFiles,
+		Inputs:     inputs,
 		Patches:    n.PatchFiles,
 		Outputs:    n.Outputs,
 		Visibility: n.Visibility,
@@ -131,7 +136,7 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node, reads []readFil
 		Declassify: n.Declassify,
 		Fields:     e.p.Fields,
 		Privacy:    e.p.Privacy,
-		FS:         &nodeFS{root: e.root, node: n.Name, allowed: allowed},
+		FS:         &nodeFS{root: e.root, node: n.Name, allowed: allowed, e: e, n: n},
 		Create: func(p string) (io.Writer, error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -160,6 +165,11 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node, reads []readFil
 					return f.h, true
 				}
 			}
+			if allowed[p] && stage.IsEngineInput(p) {
+				if h, pending, err := e.engineInput(n, p); err == nil && pending == "" {
+					return h, true
+				}
+			}
 			return [32]byte{}, false
 		},
 		Lineage: e.lineageFunc(n, declared),
@@ -168,10 +178,6 @@ func (e *engine) runStage(ctx context.Context, n *pipeline.Node, reads []readFil
 			defer mu.Unlock()
 			fmt.Fprintf(&warn, "warning: "+format+"\n", args...)
 		},
-	}
-	if introspective(e.opts.Registry, n) {
-		run.Graph = e.graphInfo()
-		run.Explain = e.explainFunc(n)
 	}
 	err = runSafely(ctx, st, run)
 	out.stderr = warn.Bytes()
@@ -219,6 +225,9 @@ type nodeFS struct {
 	root    string
 	node    string
 	allowed map[string]bool
+	// e and n serve the node's engine artifacts; nil outside a build.
+	e *engine
+	n *pipeline.Node
 }
 
 var _ fs.FS = (*nodeFS)(nil)
@@ -227,6 +236,9 @@ func (f *nodeFS) Open(name string) (fs.File, error) {
 	if !fs.ValidPath(name) || !f.allowed[name] {
 		return nil, &fs.PathError{Op: "open", Path: name,
 			Err: fmt.Errorf("node %s may read only its declared inputs and patches; add %s to the node's inputs", f.node, name)}
+	}
+	if f.e != nil && stage.IsEngineInput(name) {
+		return f.e.openEngineInput(f.n, name)
 	}
 	return os.Open(filepath.Join(f.root, filepath.FromSlash(name)))
 }

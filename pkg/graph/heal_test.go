@@ -57,12 +57,14 @@ func flipByte(t *testing.T, p string) {
 const introWant = `node rows rows deps=[]
 node count count deps=[rows]
 node site site deps=[count]
-cell 0 n "rows with grp = a" nodes=[rows count]
-  source src/in.csv:2 K1
-cell 1 n "rows with grp = b" nodes=[rows count]
-  source src/in.csv:3 K2
-  source src/in.csv:4 K3
-  patch move-K2 src/p/1.toml:1
+lineage:out/count.csv
+  cell 0 n "rows with grp = a" rows=[0]
+  cell 1 n "rows with grp = b" rows=[1 2]
+lineage:out/rows.csv
+  row 0 source src/in.csv:2 K1
+  row 1 source src/in.csv:3 K2
+  row 1 patch move-K2 src/p/1.toml:1
+  row 2 source src/in.csv:4 K3
 `
 
 func introWorkspace(t *testing.T) (string, Options) {

@@ -46,16 +46,12 @@ const (
 	kParam
 	// output <path>: in declared order.
 	kOutput
-	// input <path> <hash>: in InputFiles order.
+	// input <path> <hash>: in InputFiles order, then the engine
+	// artifacts (EngineInputs: graph:, lineage:<path>) with the hash of
+	// what the node's FS serves for them (artifacts.go).
 	kInput
 	// patch <path> <hash>: in PatchFiles order.
 	kPatch
-	// graph <hash>: the static graph, for an introspective stage
-	// (introspect.go).
-	kGraph
-	// upstream-lineage <path> <hash>: the lineage blob of an output
-	// upstream of an introspective stage (introspect.go).
-	kUpstreamLineage
 	numKeyKinds
 )
 
@@ -124,10 +120,6 @@ var keyKinds = [numKeyKinds]struct {
 	kOutput: {"output", list, func(_, o, n string) string { return fmt.Sprintf("declared outputs changed: [%s] -> [%s]", o, n) }},
 	kInput:  {"input", file, fileChange("input", "input")},
 	kPatch:  {"patch", file, fileChange("patch file", "patch")},
-	kGraph: {"graph", single, func(_, o, n string) string {
-		return "the pipeline's graph changed (a node, stage, command, path or visibility)"
-	}},
-	kUpstreamLineage: {"upstream-lineage", file, fileChange("lineage of", "lineage of")},
 }
 
 // fileChange explains a file line that appeared, went, or names other

@@ -13,34 +13,30 @@ import (
 func keyVariants() (base string, variants [numKeyKinds]string) {
 	h := func(s string) string { return cache.Sum([]byte(s)).String() }
 	lines := [numKeyKinds]string{
-		kBethel:          "bethel v1",
-		kStage:           "stage s 1",
-		kRun:             `run "true"`,
-		kLineageOff:      "lineage off",
-		kVisibility:      "visibility internal",
-		kDeclassify:      `declassify "counts"`,
-		kEnv:             "env TOKEN=" + h("t")[:12],
-		kParam:           "param a=1",
-		kOutput:          "output out/a.csv",
-		kInput:           "input in/a.csv " + h("a"),
-		kPatch:           "patch p/a.toml " + h("p"),
-		kGraph:           "graph " + h("g"),
-		kUpstreamLineage: "upstream-lineage out/u.csv " + h("u"),
+		kBethel:     "bethel v1",
+		kStage:      "stage s 1",
+		kRun:        `run "true"`,
+		kLineageOff: "lineage off",
+		kVisibility: "visibility internal",
+		kDeclassify: `declassify "counts"`,
+		kEnv:        "env TOKEN=" + h("t")[:12],
+		kParam:      "param a=1",
+		kOutput:     "output out/a.csv",
+		kInput:      "input in/a.csv " + h("a"),
+		kPatch:      "patch p/a.toml " + h("p"),
 	}
 	changed := [numKeyKinds]string{
-		kBethel:          "bethel v2",
-		kStage:           "stage s 2",
-		kRun:             `run "false"`,
-		kLineageOff:      "",
-		kVisibility:      "visibility public",
-		kDeclassify:      `declassify "sums"`,
-		kEnv:             "env TOKEN=" + h("T")[:12],
-		kParam:           "param a=2",
-		kOutput:          "output out/b.csv",
-		kInput:           "input in/a.csv " + h("A"),
-		kPatch:           "patch p/a.toml " + h("P"),
-		kGraph:           "graph " + h("G"),
-		kUpstreamLineage: "upstream-lineage out/u.csv " + h("U"),
+		kBethel:     "bethel v2",
+		kStage:      "stage s 2",
+		kRun:        `run "false"`,
+		kLineageOff: "",
+		kVisibility: "visibility public",
+		kDeclassify: `declassify "sums"`,
+		kEnv:        "env TOKEN=" + h("T")[:12],
+		kParam:      "param a=2",
+		kOutput:     "output out/b.csv",
+		kInput:      "input in/a.csv " + h("A"),
+		kPatch:      "patch p/a.toml " + h("P"),
 	}
 	join := func(ls [numKeyKinds]string) string {
 		var b strings.Builder
@@ -91,7 +87,7 @@ func TestEveryKeyKindExplainsItself(t *testing.T) {
 	}
 }
 
-// TestKeyLinesParseBack: every line decide and introspectKey write parses
+// TestKeyLinesParseBack: every line decide writes parses
 // back to a known kind (nothing lands among the unknown lines).
 func TestKeyLinesParseBack(t *testing.T) {
 	base, _ := keyVariants()
@@ -113,9 +109,9 @@ func TestKeyLinesParseBack(t *testing.T) {
 	}
 }
 
-// TestIntrospectionReasons: the two changes only an introspective node's
-// key sees are named for what they are.
-func TestIntrospectionReasons(t *testing.T) {
+// TestEngineArtifactReasons: a change only an engine artifact shows is
+// told as that input's change, like a file's.
+func TestEngineArtifactReasons(t *testing.T) {
 	root, opts := introWorkspace(t)
 	reasons := func(res *Result, node string) []string {
 		for _, n := range res.Nodes {
@@ -130,7 +126,7 @@ func TestIntrospectionReasons(t *testing.T) {
 	write(t, root, "src/p/1.toml", "# moved down\n"+introPatch)
 	res := mustBuild(t, root, opts)
 	got := reasons(res, "site")
-	if len(got) != 1 || !strings.HasPrefix(got[0], "lineage of out/rows.csv changed: ") {
+	if len(got) != 1 || !strings.HasPrefix(got[0], "input lineage:out/rows.csv changed: ") {
 		t.Errorf("site after an upstream lineage change: %q", got)
 	}
 	// A node the site does not read is added: only the graph changed.
@@ -143,7 +139,7 @@ outputs = ["out/extra.txt"]
 `)
 	res = mustBuild(t, root, opts)
 	got = reasons(res, "site")
-	if len(got) != 1 || !strings.HasPrefix(got[0], "the pipeline's graph changed") {
+	if len(got) != 1 || !strings.HasPrefix(got[0], "input graph: changed: ") {
 		t.Errorf("site after a graph change: %q", got)
 	}
 }

@@ -52,7 +52,7 @@ import (
 
 const (
 	compiledMagic   = "bethel-pipeline\n"
-	compiledVersion = 4
+	compiledVersion = 5
 )
 
 // LoadCached is Load with a compiled-pipeline cache in cacheDir (relative
@@ -198,6 +198,7 @@ func encodeCompiled(p *Pipeline, dc *dirCache, srcSum, stSum sum) ([]byte, error
 		body.strs(n.Patches)
 		body.strs(n.InputFiles)
 		body.strs(n.PatchFiles)
+		body.strs(n.EngineInputs)
 		body.strs(n.Outputs)
 		body.str(string(n.Visibility))
 		body.str(n.Declassify)
@@ -645,6 +646,7 @@ func decodeBody(d *dec, root, rel string) (*Pipeline, error) {
 		nd.Patches = d.strs()
 		nd.InputFiles = d.strs()
 		nd.PatchFiles = d.strs()
+		nd.EngineInputs = d.strs()
 		nd.Outputs = d.strs()
 		nd.Visibility = stage.Visibility(d.str())
 		nd.Declassify = d.str()

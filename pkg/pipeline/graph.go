@@ -23,6 +23,12 @@ func (l *loader) link() error {
 				d = append(d, w.Index)
 			}
 		}
+		for _, w := range l.lineageOf[n] {
+			if !seen[w.Index] {
+				seen[w.Index] = true
+				d = append(d, w.Index)
+			}
+		}
 		sort.Ints(d)
 		deps[i] = d
 	}
@@ -244,7 +250,7 @@ func (l *loader) finish() {
 	// Empty lists are nil everywhere, so that a pipeline read back from
 	// the compiled cache is identical to a loaded one.
 	for _, n := range l.p.Nodes {
-		for _, s := range []*[]string{&n.Inputs, &n.Patches, &n.InputFiles, &n.PatchFiles, &n.Outputs} {
+		for _, s := range []*[]string{&n.Inputs, &n.Patches, &n.InputFiles, &n.PatchFiles, &n.EngineInputs, &n.Outputs} {
 			if len(*s) == 0 {
 				*s = nil
 			}

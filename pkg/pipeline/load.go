@@ -72,6 +72,9 @@ type loader struct {
 	// missing gathers the source files no one has, so that each is
 	// reported once, naming every node that reads it (see reportMissing).
 	missing map[string]*missingSource
+	// lineageOf are, per node, the writers of the outputs whose lineage
+	// it declares (engineInput): it depends on them.
+	lineageOf map[*Node][]*Node
 }
 
 func newLoader(root, file string) (*loader, error) {
@@ -142,6 +145,7 @@ func (l *loader) load(src []byte, stages []string) (*Pipeline, error) {
 	if err := l.link(); err != nil {
 		return nil, err
 	}
+	l.expandEngineInputs()
 	l.visibility()
 	l.checkReport()
 	l.links()

@@ -194,6 +194,9 @@ func (l *loader) expandList(i int, n *Node, key string, list []string) []string 
 		}
 	}
 	for j, s := range list {
+		if l.engineInput(i, n, key, j, s) {
+			continue
+		}
 		at := l.elemPos(i, key, j)
 		p, why := cleanPath(s)
 		if why != "" {

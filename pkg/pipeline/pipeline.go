@@ -70,6 +70,11 @@ type Node struct {
 	Patches    []string
 	InputFiles []string
 	PatchFiles []string
+	// EngineInputs are the engine artifacts among the inputs
+	// (stage.IsEngineInput), which InputFiles leaves out: the graph
+	// first, then the lineage of every output the declared ones reach,
+	// sorted by path. Only a stage node has them.
+	EngineInputs []string
 	// Outputs are cleaned workspace-relative paths, in written order.
 	Outputs []string
 	// Visibility is as declared, "internal" when not declared, and

@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"sort"
+	"strings"
 
 	"bethel/pkg/lineage"
 )
@@ -52,8 +53,9 @@ type Run struct {
 	// Node is the name of the pipeline node being built, for messages.
 	Node string
 	// Inputs are the node's declared inputs after glob expansion, in
-	// pipeline.toml order (each glob's matches sorted). A stage finds its
-	// files here by path or by suffix; it must not read anything else.
+	// pipeline.toml order (each glob's matches sorted), then the engine
+	// artifacts it declares (IsEngineInput). A stage finds its files here
+	// by path or by suffix; it must not read anything else.
 	Inputs []string
 	// Patches are the node's patch files after glob expansion, sorted by
 	// path: the order patches apply in.
@@ -98,12 +100,6 @@ type Run struct {
 	// duplicate). It is shown with the node's name and never fails the
 	// build. Like errors, warnings must not carry private values.
 	Warnf func(format string, args ...any)
-
-	// Graph and Explain are set only for an Introspective stage; see there.
-	// Explain answers for several inputs at once, so that a record they
-	// share is listed once.
-	Graph   []NodeInfo
-	Explain func(paths ...string) (*Explained, error)
 }
 
 // Input returns the input whose path is path, or whose path ends in
@@ -112,6 +108,9 @@ type Run struct {
 func (r *Run) Input(suffix string) (string, error) {
 	var found []string
 	for _, p := range r.Inputs {
+		if IsEngineInput(p) {
+			continue
+		}
 		if p == suffix || (len(p) > len(suffix) && p[len(p)-len(suffix)-1] == '/' && p[len(p)-len(suffix):] == suffix) {
 			found = append(found, p)
 		}
@@ -161,98 +160,34 @@ func (r *Registry) Names() []string {
 	return names
 }
 
-// Introspective is implemented by a stage that reads the pipeline itself:
-// the static graph and the cell lineage of its inputs, resolved through the
-// DAG to the raw source records (the review site). The engine then sets
-// Run.Graph and Run.Explain and adds what they can expose to the node's
-// action key: every node's static definition and the lineage of every
-// output upstream of the node. Volatile build facts (when a node ran,
-// whether it was restored) are never exposed, so the stage's outputs stay
-// a function of content and early cutoff still skips it when nothing it
-// shows has changed.
-type Introspective interface {
-	Stage
-	Introspects()
-}
-
-// NodeInfo is the static definition of one node of the pipeline, as
-// pipeline.toml declares it after glob expansion.
-type NodeInfo struct {
-	Name         string
-	Stage        string // built-in stage name; empty for a command node
-	StageVersion string
-	Command      string // the command string; empty for a stage node
-	Inputs       []string
-	Patches      []string
-	Outputs      []string
-	Visibility   Visibility
-	Declassify   string
-	// Deps are the names of the nodes whose outputs this node reads,
-	// sorted.
-	Deps []string
-}
-
-// Explained is the lineage of every cell of some input artifacts, each
-// cell followed through the DAG to the raw source records it derives from.
-// Sources and Patches are tables shared by every artifact asked about;
-// cells name them by index, so that a TOTAL cell over a million records
-// is a list of numbers and a record counted in ten summaries is listed
-// once.
-type Explained struct {
-	Sources   []Source   // distinct raw source records, sorted by file, line, key
-	Patches   []PatchRef // distinct patches, sorted by file, line, id
-	Artifacts []ExplainedArtifact
-}
-
-// ExplainedArtifact is one input artifact of an Explained, in the order
-// they were asked for.
-type ExplainedArtifact struct {
-	Path string
-	// Hash is the artifact's BLAKE3 content hash in hex.
-	Hash string
-	// NoLineage is set when the input has no cell lineage to explain: a
-	// raw input, the output of a command node, or a build with lineage
-	// switched off (BETHEL_LINEAGE=off). Cells is then empty.
-	NoLineage bool
-	Cells     []CellExplanation
-}
-
-// Source is one raw source record: the line it starts on and its record
-// key, never a private value.
-type Source struct {
-	File string
-	Line int
-	Key  string
-}
-
-// PatchRef is a patch that set a field some cell reads. The engine does not
-// read patch files, so a stage that shows a patch's reason or author reads
-// them from its own inputs (the sample's corrections report).
-type PatchRef struct {
-	ID   string
-	File string
-	Line int
-}
-
-// CellExplanation is one cell of an Explained artifact. Cells that count
-// the same records may share one Sources (and Patches) slice: callers read
-// them and never change them.
-type CellExplanation struct {
-	// Row is the 0-based data row of a CSV output (header excluded), or
-	// -1 for a JSON value; Col is the header name, or the JSON pointer.
-	Row        int
-	Col        string
-	Derivation string
-	Fields     []string
-	// Nodes is the chain of node names from the raw inputs to the node
-	// that wrote the artifact.
-	Nodes   []string
-	Sources []int32 // indexes into Explained.Sources, ascending
-	Patches []int32 // indexes into Explained.Patches, ascending
-}
-
 // Summer is a writer that knows the BLAKE3-256 of what was written to it:
 // the hash Run.Sum gives later stages for that file.
 type Summer interface {
 	Sum256() [32]byte
+}
+
+// Engine artifacts. Besides files, a stage node's inputs may name what the
+// engine itself knows, as ordinary declared inputs: their hashes enter the
+// node's action key like a file's, the stage opens them through Run.FS
+// like a file, and reading one that is not declared is refused like any
+// other undeclared read. They follow the node's files in Run.Inputs.
+const (
+	// GraphInput is the pipeline's static graph: every node's name,
+	// stage and version or command, paths, visibility and dependencies,
+	// as JSON in pkg/graphfile's form.
+	GraphInput = "graph:"
+	// LineagePrefix followed by an output path names that output's cell
+	// lineage as its node's last build recorded it, in pkg/lineage's
+	// binary form; an empty file when the node recorded none (lineage
+	// switched off, or an output the stage records no lineage for).
+	// Declaring the lineage of one output brings the lineage of every
+	// output of a stage node upstream of it, which a walk to the raw
+	// records needs.
+	LineagePrefix = "lineage:"
+)
+
+// IsEngineInput reports whether an input names an engine artifact
+// (GraphInput or LineagePrefix+path) rather than a file.
+func IsEngineInput(p string) bool {
+	return p == GraphInput || strings.HasPrefix(p, LineagePrefix)
 }

@@ -97,9 +97,7 @@ func tryBuildWorkspace(root string) (*wsBuild, error) {
 				b.warnings[n.Name] = append(b.warnings[n.Name], fmt.Sprintf(format, args...))
 			},
 		})
-		if _, ok := st.(stage.Introspective); ok {
-			introspect(b, n, run) // site_helper_test.go
-		}
+		engineInputs(b, n, run) // site_helper_test.go
 		start := time.Now()
 		if err := st.Run(context.Background(), run); err != nil {
 			return b, fmt.Errorf("node %s: %w", n.Name, err)

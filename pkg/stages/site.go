@@ -11,9 +11,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"bethel/pkg/csvio"
+	"bethel/pkg/explain"
+	"bethel/pkg/graphfile"
 	"bethel/pkg/scrub"
 	"bethel/pkg/site"
 	"bethel/pkg/stage"
@@ -21,9 +24,11 @@ import (
 
 // siteStage is the `site` stage: the review site (pkg/site renders it;
 // this file gathers what it shows). It reads only internal and public
-// artifacts, which it checks against the pipeline graph, and asks the
-// engine (stage.Introspective) for the static graph and for the lineage of
-// every cell of its summary inputs, followed to the raw source records.
+// artifacts, which it checks against the pipeline graph, and reads two
+// kinds of engine artifacts among its inputs: the static graph
+// ("graph:", required) and the cell lineage of the summaries whose cells
+// link to their records ("lineage:out/summary/attendance.csv", ...), which
+// it follows to the raw source records with pkg/explain.
 //
 // Inputs, found by base name, each optional unless said otherwise:
 // attendance.csv (required: the totals), days.csv, meals.csv,
@@ -46,9 +51,6 @@ func init() { register(siteStage{}) }
 
 func (siteStage) Name() string    { return "site" }
 func (siteStage) Version() string { return "2" }
-func (siteStage) Introspects()    {}
-
-var _ stage.Introspective = siteStage{}
 
 // siteSummary describes how one summary input is shown on the overview.
 type siteSummary struct {
@@ -107,13 +109,14 @@ var siteLabels = map[string]string{"bethel": "Bethel", "bethel_name": "Name", "c
 	"registration_id_a": "Registration", "registration_id_b": "Possible duplicate of", "rule": "Rule"}
 
 func (siteStage) Run(ctx context.Context, r *stage.Run) error {
-	if r.Explain == nil || r.Graph == nil {
-		return fmt.Errorf("node %s: stage site needs the engine to hand it the pipeline graph and its inputs' lineage (stage.Introspective), and this engine did not", r.Node)
-	}
 	if r.Visibility == stage.Public {
 		return fmt.Errorf("node %s: the review site shows lineage, which names record keys (internal data); its visibility must be internal, not public", r.Node)
 	}
-	if err := siteCheckInputs(r); err != nil {
+	graph, err := readGraph(r)
+	if err != nil {
+		return err
+	}
+	if err := siteCheckInputs(r, graph); err != nil {
 		return err
 	}
 	outs := map[string]string{}
@@ -129,12 +132,16 @@ func (siteStage) Run(ctx context.Context, r *stage.Run) error {
 			return fmt.Errorf("node %s: stage site writes %s; add out/site/%s to the node's outputs", r.Node, f, f)
 		}
 	}
-	b := &siteBuilder{r: r, lin: &siteLineage{cells: map[string]*site.Cell{}}, byName: map[string]string{}}
+	b := &siteBuilder{r: r, lin: &siteLineage{cells: map[string]*site.Cell{}}, byName: map[string]string{},
+		graph: graph, ex: newSiteExplainer(r, graph)}
 	for _, in := range r.Inputs {
-		b.byName[path.Base(in)] = in
+		if !stage.IsEngineInput(in) {
+			b.byName[path.Base(in)] = in
+		}
 	}
-	// The engine may still be answering startExplain when the stage
-	// gives up: it must not be left reading on its own.
+	// startExplain's walk may still be reading lineage when the stage
+	// gives up: it must not be left reading the node's inputs on its own.
+	defer b.ex.src.wait()
 	defer b.waitExplain()
 	b.startExplain()
 	s, err := b.build()
@@ -183,15 +190,15 @@ func (siteStage) Run(ctx context.Context, r *stage.Run) error {
 
 // siteCheckInputs refuses a private input: the site is published to every
 // organizer, and only internal and public artifacts are fit for that.
-func siteCheckInputs(r *stage.Run) error {
-	producer := map[string]*stage.NodeInfo{}
-	for i := range r.Graph {
-		for _, o := range r.Graph[i].Outputs {
-			producer[o] = &r.Graph[i]
+func siteCheckInputs(r *stage.Run, graph []graphfile.Node) error {
+	producer := map[string]*graphfile.Node{}
+	for i := range graph {
+		for _, o := range graph[i].Outputs {
+			producer[o] = &graph[i]
 		}
 	}
 	for _, in := range r.Inputs {
-		if p := producer[in]; p != nil && p.Visibility == stage.Private {
+		if p := producer[in]; p != nil && p.Visibility == string(stage.Private) {
 			return fmt.Errorf("node %s: the review site reads %s, a private output of node %s; it may read only internal and public outputs", r.Node, in, p.Name)
 		}
 		if strings.HasPrefix(in, "inputs/") {
@@ -207,12 +214,14 @@ type siteBuilder struct {
 	byName  map[string]string // base name -> input path
 	lin     *siteLineage
 	pending []sitePending
-	// explained is closed when the engine answered startExplain (ex or
-	// exErr) about asked.
+	graph   []graphfile.Node
+	ex      *siteExplainer
+	// explained is closed when startExplain's walk answered (ans or
+	// ansErr) about asked.
 	explained chan struct{}
 	asked     []string
-	ex        *stage.Explained
-	exErr     error
+	ans       *explain.Explained
+	ansErr    error
 }
 
 // siteCSV is one summary CSV: header and unescaped rows.
@@ -328,10 +337,10 @@ type sitePending struct {
 	want map[string]bool
 }
 
-// startExplain asks the engine, on another goroutine, for the lineage of
-// every table the site shows at once, so that the source and patch tables
-// come back shared; the stage reads its inputs and renders the pages that
-// show no lineage meanwhile. It runs first, with the tables named by
+// startExplain walks, on another goroutine, the lineage of every table
+// the site shows at once, so that the source and patch tables come back
+// shared; the stage reads its inputs and renders the pages that show no
+// lineage meanwhile. It runs first, with the tables named by
 // earlyPaths; explainAll takes the answer, and asks again should build
 // have found other tables.
 func (b *siteBuilder) startExplain() {
@@ -344,7 +353,7 @@ func (b *siteBuilder) startExplain() {
 	}
 	go func() {
 		defer close(done)
-		b.ex, b.exErr = b.r.Explain(b.asked...)
+		b.ans, b.ansErr = b.ex.explain(b.asked...)
 	}()
 }
 
@@ -390,6 +399,11 @@ func (b *siteBuilder) lineageBases() []string {
 	return append(out, "duplicates.csv", "schedule.csv")
 }
 
+// siteReasked counts the runs whose early guess at the tables
+// (earlyPaths) was wrong, so that they walked the lineage twice; tests
+// keep it at zero.
+var siteReasked atomic.Int64
+
 // waitExplain waits for the answer startExplain asked for, if any.
 func (b *siteBuilder) waitExplain() {
 	if b.explained != nil {
@@ -410,9 +424,10 @@ func (b *siteBuilder) explainAll() error {
 	if !slices.Equal(paths, b.asked) {
 		// The headers said otherwise than the files read in full (an
 		// input that could not be read early): ask for what build found.
-		b.ex, b.exErr = b.r.Explain(paths...)
+		siteReasked.Add(1)
+		b.ans, b.ansErr = b.ex.explain(paths...)
 	}
-	ex, err := b.ex, b.exErr
+	ex, err := b.ans, b.ansErr
 	if err != nil {
 		return fmt.Errorf("node %s: lineage: %w", b.r.Node, err)
 	}
@@ -488,9 +503,9 @@ func (b *siteBuilder) build() (*site.Site, error) {
 	if err := b.corrections(s); err != nil {
 		return nil, err
 	}
-	for _, n := range b.r.Graph {
+	for _, n := range siteNodes(b.graph) {
 		s.Nodes = append(s.Nodes, site.Node{Name: n.Name, Stage: n.Stage, Version: n.StageVersion, Command: n.Command,
-			Inputs: n.Inputs, Patches: n.Patches, Outputs: n.Outputs, Visibility: string(n.Visibility), Declassify: n.Declassify, Deps: n.Deps})
+			Inputs: n.Inputs, Patches: n.Patches, Outputs: n.Outputs, Visibility: n.Visibility, Declassify: n.Declassify, Deps: n.Deps})
 	}
 	return s, nil
 }

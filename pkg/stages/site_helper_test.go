@@ -1,150 +1,92 @@
 package stages
 
 import (
-	"fmt"
 	"io/fs"
-	"os"
 	"slices"
+	"strings"
 	"sync"
-	"sync/atomic"
+	"testing/fstest"
 
-	"bethel/pkg/cache"
-	"bethel/pkg/explain"
+	"bethel/pkg/graphfile"
 	"bethel/pkg/lineage"
-	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
-	"bethel/pkg/provenance"
 	"bethel/pkg/stage"
 )
 
-// introspect gives an Introspective stage run in process (wsBuild) what
-// the engine gives it: the static graph and an Explain that walks the
-// build's in-memory lineage with pkg/explain, the walk the engine uses.
-// Only the glue differs: artifacts come from memory, not from the cache.
-func introspect(b *wsBuild, n *pipeline.Node, run *stage.Run) {
-	order := map[string]int{}
-	for i, x := range b.p.Order {
-		order[x.Name] = i
-		ni := stage.NodeInfo{Name: x.Name, Stage: x.Stage, Command: x.Run, Inputs: x.InputFiles, Patches: x.PatchFiles,
-			Outputs: x.Outputs, Visibility: x.Visibility, Declassify: x.Declassify}
+// engineInputs gives a stage run in process (wsBuild) the engine artifacts
+// its node declares, as the engine serves them: the static graph in
+// graphfile's form, and each declared output's lineage encoded from the
+// build's recorders (empty when none was recorded). Only the glue differs
+// from a real build: artifacts come from memory, not from the cache.
+func engineInputs(b *wsBuild, n *pipeline.Node, run *stage.Run) {
+	if len(n.EngineInputs) == 0 {
+		return
+	}
+	run.Inputs = append(slices.Clip(n.InputFiles), n.EngineInputs...)
+	mem := map[string][]byte{}
+	for _, p := range n.EngineInputs {
+		if p == stage.GraphInput {
+			mem[p] = graphDoc(b.p)
+			continue
+		}
+		o := strings.TrimPrefix(p, stage.LineagePrefix)
+		mem[p] = nil
+		if rec := b.lineage[o]; rec != nil {
+			mem[p] = memBlob(b, o, rec)
+		}
+	}
+	run.FS = engineFS{mem: mem, next: run.FS}
+}
+
+// graphDoc is the graph input of p, as the engine makes it.
+func graphDoc(p *pipeline.Pipeline) []byte {
+	var nodes []graphfile.Node
+	for _, x := range p.Order {
+		g := graphfile.Node{Name: x.Name, Stage: x.Stage, Command: x.Run, Inputs: x.InputFiles, Patches: x.PatchFiles,
+			Outputs: x.Outputs, Visibility: string(x.Visibility), Declassify: x.Declassify}
 		if st, ok := Registry().Lookup(x.Stage); ok {
-			ni.StageVersion = st.Version()
+			g.StageVersion = st.Version()
 		}
 		for _, d := range x.Deps {
-			ni.Deps = append(ni.Deps, d.Name)
+			g.Deps = append(g.Deps, d.Name)
 		}
-		slices.Sort(ni.Deps)
-		run.Graph = append(run.Graph, ni)
+		slices.Sort(g.Deps)
+		g.Deps = slices.Compact(g.Deps)
+		nodes = append(nodes, g)
 	}
-	w := explain.New(memArtifacts{b})
-	w.Eager = true
-	calls := 0
-	run.Explain = func(paths ...string) (*stage.Explained, error) {
-		// The site asks once, for every table: a second question means
-		// its early guess at the tables (earlyPaths) was wrong.
-		if calls++; calls > 1 {
-			siteExplainRepeats.Add(1)
-		}
-		arts := make([]*explain.Artifact, len(paths))
-		for i, path := range paths {
-			if !slices.Contains(n.InputFiles, path) {
-				return nil, fmt.Errorf("Explain(%s): not an input of node %s", path, n.Name)
-			}
-			data, ok := b.outputs[path]
-			if !ok {
-				continue // a raw input: no lineage
-			}
-			a, err := w.Artifact(path, cache.Sum(data))
-			if err != nil {
-				return nil, err
-			}
-			arts[i] = a
-		}
-		return w.Explain(arts, func(node string) int { return order[node] })
-	}
+	return graphfile.Encode(nodes)
 }
 
-// siteExplainRepeats counts the site runs that asked Explain more than once.
-var siteExplainRepeats atomic.Int64
-
-// memArtifacts answers explain's questions from a wsBuild.
-type memArtifacts struct{ b *wsBuild }
-
-func (m memArtifacts) IsOutput(path string) bool { return m.b.p.Producer[path] != nil }
-
-func (m memArtifacts) Reason(file, id string) string {
-	data, err := fs.ReadFile(overlay{mem: m.b.outputs, disk: os.DirFS(m.b.root)}, file)
-	if err != nil {
-		return ""
-	}
-	ps, _ := patch.Parse(file, data)
-	for _, p := range ps {
-		if p.ID == id {
-			return p.Reason
-		}
-	}
-	return ""
+// engineFS serves engine artifacts from memory and everything else from
+// next.
+type engineFS struct {
+	mem  map[string][]byte
+	next fs.FS
 }
 
-func (m memArtifacts) Artifact(path string, h cache.Hash) (*explain.Artifact, error) {
-	n := m.b.p.Producer[path]
-	_, ok := m.b.outputs[path]
-	if n == nil || !ok {
-		return nil, fmt.Errorf("%s: not built: %w", path, provenance.ErrNoRecord)
+func (f engineFS) Open(name string) (fs.File, error) {
+	if data, ok := f.mem[name]; ok {
+		return fstest.MapFS{name: {Data: data}}.Open(name)
 	}
-	if got, _ := memHash(m.b, overlay{mem: m.b.outputs, disk: os.DirFS(m.b.root)}, path); got != h {
-		return nil, fmt.Errorf("%s: not built: %w", path, provenance.ErrNoRecord)
-	}
-	a := &explain.Artifact{Path: path, Hash: h, Node: n.Name, Stage: n.Stage, Command: n.Run, Reads: map[string]cache.Hash{}}
-	fsys := overlay{mem: m.b.outputs, disk: os.DirFS(m.b.root)}
-	for _, l := range [][]string{n.InputFiles, n.PatchFiles} {
-		for _, p := range l {
-			if h, ok := memHash(m.b, fsys, p); ok {
-				a.Reads[p] = h
-			}
-		}
-	}
-	if rec := m.b.lineage[path]; rec != nil {
-		t, err := lineage.Open(memBlob(m.b, path, rec))
-		if err != nil {
-			return nil, err
-		}
-		a.Table = t
-	}
-	return a, nil
+	return f.next.Open(name)
 }
 
-// The engine reads a stored blob and knows every file's hash; encoding the
-// lineage and hashing the files again on every call would make the site's
-// benchmark time the helper instead. Both are kept per build.
-var memCache sync.Map // memKey -> []byte (blob) or cache.Hash
+// Encoding the lineage again on every run would make the site's benchmark
+// time the helper instead; the engine reads a stored blob. Blobs are kept
+// per build.
+var memCache sync.Map // memKey -> []byte
 
 type memKey struct {
 	b    *wsBuild
-	kind string
 	path string
 }
 
 func memBlob(b *wsBuild, path string, rec *lineage.Recorder) []byte {
-	k := memKey{b, "blob", path}
+	k := memKey{b, path}
 	if v, ok := memCache.Load(k); ok {
 		return v.([]byte)
 	}
 	data := lineage.Encode(rec)
 	memCache.Store(k, data)
 	return data
-}
-
-func memHash(b *wsBuild, fsys fs.FS, path string) (cache.Hash, bool) {
-	k := memKey{b, "hash", path}
-	if v, ok := memCache.Load(k); ok {
-		return v.(cache.Hash), true
-	}
-	d, err := fs.ReadFile(fsys, path)
-	if err != nil {
-		return cache.Hash{}, false
-	}
-	h := cache.Sum(d)
-	memCache.Store(k, h)
-	return h, true
 }

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"sort"
 
+	"bethel/pkg/explain"
 	"bethel/pkg/site"
-	"bethel/pkg/stage"
 )
 
 // siteLineage turns the Explained lineage of the site's inputs (one
@@ -13,11 +13,11 @@ import (
 // so a registration counted in ten summaries is listed once) into the
 // site's lineage.js tables.
 type siteLineage struct {
-	ex    *stage.Explained
+	ex    *explain.Explained
 	cells map[string]*site.Cell
 }
 
-func sourceLess(a, b stage.Source) bool {
+func sourceLess(a, b explain.Source) bool {
 	if a.File != b.File {
 		return a.File < b.File
 	}
@@ -27,7 +27,7 @@ func sourceLess(a, b stage.Source) bool {
 	return a.Key < b.Key
 }
 
-func patchLess(a, b stage.PatchRef) bool {
+func patchLess(a, b explain.PatchRef) bool {
 	if a.File != b.File {
 		return a.File < b.File
 	}
@@ -39,7 +39,7 @@ func patchLess(a, b stage.PatchRef) bool {
 
 // check refuses an answer whose tables are not sorted: the site's
 // indexes would name the wrong records without anyone noticing.
-func (l *siteLineage) check(ex *stage.Explained) error {
+func (l *siteLineage) check(ex *explain.Explained) error {
 	for i := 1; i < len(ex.Sources); i++ {
 		if !sourceLess(ex.Sources[i-1], ex.Sources[i]) {
 			return fmt.Errorf("lineage: source records not sorted by file, line and key (at %s:%d)", ex.Sources[i].File, ex.Sources[i].Line)
@@ -57,7 +57,7 @@ func (l *siteLineage) check(ex *stage.Explained) error {
 // add keeps the cells of artifact a (of l's answer) whose column is in
 // cols; value gives the cell's value as the artifact holds it (false: no
 // such cell).
-func (l *siteLineage) add(a *stage.ExplainedArtifact, cols map[string]bool, value func(row int, col string) (string, bool)) error {
+func (l *siteLineage) add(a *explain.ExplainedArtifact, cols map[string]bool, value func(row int, col string) (string, bool)) error {
 	for i := range a.Cells {
 		c := &a.Cells[i]
 		if !cols[c.Col] || c.Row < 0 {

@@ -6,15 +6,19 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"bethel/pkg/graphfile"
+	"bethel/pkg/lineage"
 	"bethel/pkg/site"
 	"bethel/pkg/stage"
 )
@@ -64,9 +68,9 @@ func siteFiles(b *wsBuild) map[string][]byte {
 // resolves inside the site, nothing is fetched from elsewhere, and the
 // corrections log names the cells a patch changed.
 func TestSiteSample(t *testing.T) {
-	before := siteExplainRepeats.Load()
+	before := siteReasked.Load()
 	b := buildWorkspace(t, repoRoot(t))
-	if siteExplainRepeats.Load() != before {
+	if siteReasked.Load() != before {
 		t.Error("the site asked for lineage twice: its early list of tables (earlyPaths) is not the one build makes")
 	}
 	checkSite(t, b)
@@ -240,25 +244,37 @@ func TestSitePrivate(t *testing.T) {
 	}
 }
 
-// siteRun is a hand-made run of the site stage over a tiny workspace.
+// siteRun is a hand-made run of the site stage over a tiny workspace: fsys
+// gets the engine artifacts the node declares (the graph, and lineage in
+// which attendance's daughters cell of bethel 2 counts registration R-1),
+// unless it already has them.
 func siteRun(fsys fstest.MapFS) (*stage.Run, map[string]*bytes.Buffer) {
 	bufs := map[string]*bytes.Buffer{}
 	var outs []string
 	for _, f := range site.Files {
 		outs = append(outs, "out/site/"+f)
 	}
-	r := engineDecl(&stage.Run{
-		Node: "site", Inputs: []string{"out/summary/attendance.csv"}, Outputs: outs, Visibility: stage.Internal, FS: fsys,
-		Graph: []stage.NodeInfo{
-			{Name: "registrations", Stage: "registrations.normalize", StageVersion: "1", Outputs: []string{"out/private/registrations.csv"}, Visibility: stage.Private},
+	fsys = maps.Clone(fsys)
+	if fsys[stage.GraphInput] == nil {
+		fsys[stage.GraphInput] = &fstest.MapFile{Data: graphfile.Encode([]graphfile.Node{
+			{Name: "registrations", Stage: "registrations.normalize", StageVersion: "1", Outputs: []string{"out/private/registrations.csv"}, Visibility: "private"},
 			{Name: "attendance", Stage: "summary.attendance", StageVersion: "1", Inputs: []string{"out/private/registrations.csv"},
-				Outputs: []string{"out/summary/attendance.csv"}, Visibility: stage.Internal, Deps: []string{"registrations"}},
-		},
-		Explain: func(ps ...string) (*stage.Explained, error) {
-			return &stage.Explained{Sources: []stage.Source{{File: "inputs/registrations.csv", Line: 2, Key: "R-1"}},
-				Artifacts: []stage.ExplainedArtifact{{Path: ps[0],
-					Cells: []stage.CellExplanation{{Row: 0, Col: "daughters", Derivation: "count", Nodes: []string{"registrations", "attendance"}, Sources: []int32{0}}}}}}, nil
-		},
+				Outputs: []string{"out/summary/attendance.csv"}, Visibility: "internal", Deps: []string{"registrations"}},
+		})}
+	}
+	const att, regs = stage.LineagePrefix + "out/summary/attendance.csv", stage.LineagePrefix + "out/private/registrations.csv"
+	if fsys[att] == nil {
+		rec := &lineage.Recorder{}
+		rec.AddCell(lineage.Cell{Row: 0, Col: "daughters", Derivation: "count", Input: "out/private/registrations.csv", Rows: []int{0}})
+		fsys[att] = &fstest.MapFile{Data: lineage.Encode(rec)}
+	}
+	if fsys[regs] == nil {
+		rec := &lineage.Recorder{}
+		rec.AddRow(lineage.Row{Sources: []lineage.Source{{File: "inputs/registrations.csv", Line: 2, Key: "R-1"}}})
+		fsys[regs] = &fstest.MapFile{Data: lineage.Encode(rec)}
+	}
+	r := engineDecl(&stage.Run{
+		Node: "site", Inputs: []string{"out/summary/attendance.csv", stage.GraphInput, att, regs}, Outputs: outs, Visibility: stage.Internal, FS: fsys,
 		Create: func(p string) (io.Writer, error) {
 			bufs[p] = &bytes.Buffer{}
 			return bufs[p], nil
@@ -280,23 +296,33 @@ func TestSiteRefuses(t *testing.T) {
 		want string
 	}{
 		{"ok", func(r *stage.Run) {}, ""},
-		{"no introspection", func(r *stage.Run) { r.Explain = nil }, "pipeline graph and its inputs' lineage"},
+		{"no graph", func(r *stage.Run) {
+			r.Inputs = slices.DeleteFunc(r.Inputs, func(p string) bool { return p == stage.GraphInput })
+		}, `add "graph:" to the node's inputs`},
 		{"private input", func(r *stage.Run) { r.Inputs = append(r.Inputs, "out/private/registrations.csv") }, "private output of node registrations"},
 		{"raw input", func(r *stage.Run) { r.Inputs = append(r.Inputs, "inputs/registrations.csv") }, "raw input"},
 		{"public", func(r *stage.Run) { r.Visibility = stage.Public }, "must be internal"},
 		{"missing output", func(r *stage.Run) { r.Outputs = r.Outputs[1:] }, "add out/site/index.html"},
 		{"unknown output", func(r *stage.Run) { r.Outputs = append(r.Outputs, "out/site/extra.html") }, "does not write out/site/extra.html"},
-		{"no attendance", func(r *stage.Run) { r.Inputs = nil }, "needs out/summary/attendance.csv"},
+		{"no attendance", func(r *stage.Run) { r.Inputs = r.Inputs[1:] }, "needs out/summary/attendance.csv"},
 		{"lineage off", func(r *stage.Run) {
-			r.Explain = func(ps ...string) (*stage.Explained, error) {
-				return &stage.Explained{Artifacts: []stage.ExplainedArtifact{{Path: ps[0], NoLineage: true}}}, nil
-			}
+			fsys := maps.Clone(r.FS.(fstest.MapFS))
+			fsys[stage.LineagePrefix+"out/summary/attendance.csv"] = &fstest.MapFile{}
+			r.FS = fsys
 		}, ""},
+		{"lineage undeclared", func(r *stage.Run) { r.Inputs = r.Inputs[:2] }, ""},
 		{"lineage names a row the file lacks", func(r *stage.Run) {
-			r.Explain = func(ps ...string) (*stage.Explained, error) {
-				return &stage.Explained{Artifacts: []stage.ExplainedArtifact{{Path: ps[0], Cells: []stage.CellExplanation{{Row: 7, Col: "total"}}}}}, nil
-			}
+			fsys := maps.Clone(r.FS.(fstest.MapFS))
+			rec := &lineage.Recorder{}
+			rec.AddCell(lineage.Cell{Row: 7, Col: "total", Derivation: "count"})
+			fsys[stage.LineagePrefix+"out/summary/attendance.csv"] = &fstest.MapFile{Data: lineage.Encode(rec)}
+			r.FS = fsys
 		}, "row 8 column total"},
+		{"corrupt lineage", func(r *stage.Run) {
+			fsys := maps.Clone(r.FS.(fstest.MapFS))
+			fsys[stage.LineagePrefix+"out/summary/attendance.csv"] = &fstest.MapFile{Data: []byte("BLN2garbage")}
+			r.FS = fsys
+		}, "lineage:out/summary/attendance.csv"},
 	} {
 		r, bufs := siteRun(fsys)
 		tc.mod(r)
@@ -342,7 +368,13 @@ func TestSiteShowsDeclaredSummaries(t *testing.T) {
 		if i < 0 || j < i {
 			t.Fatalf("no inputs of node %s in the sample pipeline", node)
 		}
-		pipe = pipe[:j] + `"` + strings.Join(extra, `", "`) + `", ` + pipe[j:]
+		add := slices.Clone(extra)
+		if node == "site" {
+			for _, e := range extra {
+				add = append(add, stage.LineagePrefix+e)
+			}
+		}
+		pipe = pipe[:j] + `"` + strings.Join(add, `", "`) + `", ` + pipe[j:]
 	}
 	pipe += `
 [[node]]
@@ -369,9 +401,9 @@ visibility = "internal"
 	if err := os.WriteFile(filepath.Join(dir, "pipeline.toml"), []byte(pipe), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	before := siteExplainRepeats.Load()
+	before := siteReasked.Load()
 	b := buildWorkspace(t, dir)
-	if siteExplainRepeats.Load() != before {
+	if siteReasked.Load() != before {
 		t.Error("the site asked for lineage twice: earlyPaths missed a declared summary")
 	}
 	checkSite(t, b)
