@@ -46,7 +46,7 @@ var ErrCorrupt = errors.New("not a column table, or a damaged one; rebuild it (b
 // line row i is written on, value(i, c) the value of row i in column c.
 // value is called from several goroutines at once, for different columns.
 func Write(w io.Writer, names []string, n int, line func(i int) int, value func(i, c int) string) error {
-	cols := make([]*Column, len(names))
+	cols := make([]Coded, len(names))
 	eachColumn(len(names), func(c int) {
 		cols[c] = Encode(n, func(i int) string { return value(i, c) })
 	})
@@ -74,14 +74,32 @@ func eachColumn(n int, f func(c int)) {
 	wg.Wait()
 }
 
-// WriteColumns writes a table of n rows whose columns are already coded,
-// each with its Dict in order of first use in Codes, as Encode makes
-// them: the file is then byte for byte the one Write makes of the same
-// values. A stage that knows its values' codes from elsewhere (the
-// registrations node, from the mapped export) writes its table without
-// hashing every value again. A dictionary out of that order is an error:
-// it would make the same values two different files.
-func WriteColumns(w io.Writer, names []string, n int, line func(i int) int, cols []*Column) error {
+// Coded is a column coded in order of first use: DictLen distinct
+// values, DictValue(d) the d-th to appear, Code(i) row i's. *Column is
+// one; a stage that knows its values' codes from elsewhere (the
+// registrations node, from the mapped export) can be another, and write
+// its table without hashing every value again.
+type Coded interface {
+	DictLen() int
+	DictValue(d int) string
+	Code(i int) uint32
+}
+
+// DictLen is the number of distinct values.
+func (col *Column) DictLen() int { return len(col.Dict) }
+
+// DictValue is value d of the dictionary.
+func (col *Column) DictValue(d int) string { return col.Dict[d] }
+
+// Code is row i's code.
+func (col *Column) Code(i int) uint32 { return col.Codes[i] }
+
+// WriteColumns writes a table of n rows whose columns are already coded:
+// the file is then byte for byte the one Write makes of the same values.
+// The blocks are written as they are encoded, never held whole. A
+// dictionary out of order of first use is an error: it would make the
+// same values two different files.
+func WriteColumns(w io.Writer, names []string, n int, line func(i int) int, cols []Coded) error {
 	if len(cols) != len(names) {
 		return fmt.Errorf("coltable: %d columns for %d names", len(cols), len(names))
 	}
@@ -103,25 +121,34 @@ func WriteColumns(w io.Writer, names []string, n int, line func(i int) int, cols
 		b = binary.AppendUvarint(b, uint64(l-prev))
 		prev = l
 	}
-	blocks := make([][]byte, len(cols))
-	errs := make([]error, len(cols))
-	eachColumn(len(cols), func(c int) {
-		blocks[c], errs[c] = cols[c].block(n)
-		if errs[c] != nil {
-			errs[c] = fmt.Errorf("coltable: column %s: %w", names[c], errs[c])
+	for c, col := range cols {
+		if col, ok := col.(*Column); ok && len(col.Codes) != n {
+			return fmt.Errorf("coltable: column %s: %d codes for %d rows", names[c], len(col.Codes), n)
 		}
-	})
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	for _, blk := range blocks {
-		b = binary.AppendUvarint(b, uint64(len(blk)))
+		nd := col.DictLen()
+		size := uvarintLen(uint64(nd)) + 1 + widthOf(nd)*n
+		for d := 0; d < nd; d++ {
+			l := len(col.DictValue(d))
+			size += uvarintLen(uint64(l)) + l
+		}
+		b = binary.AppendUvarint(b, uint64(size))
 	}
 	bw.Write(b)
-	for _, blk := range blocks {
-		bw.Write(blk)
+	for c, col := range cols {
+		if err := writeBlock(bw, col, n); err != nil {
+			return fmt.Errorf("coltable: column %s: %w", names[c], err)
+		}
 	}
 	return bw.Flush()
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
 }
 
 // Encode codes a column of n values, value(i) for row i: its distinct
@@ -145,46 +172,51 @@ func Encode(n int, value func(i int) string) *Column {
 	return &Column{Dict: ix.dict, Codes: codes}
 }
 
-// block is the column's block in the file, for n rows.
-func (col *Column) block(n int) ([]byte, error) {
-	if len(col.Codes) != n {
-		return nil, fmt.Errorf("%d codes for %d rows", len(col.Codes), n)
+// writeBlock writes a column's block for n rows, its codes a chunk at a
+// time.
+func writeBlock(bw *bufio.Writer, col Coded, n int) error {
+	nd := col.DictLen()
+	var b []byte
+	b = binary.AppendUvarint(b, uint64(nd))
+	for d := 0; d < nd; d++ {
+		v := col.DictValue(d)
+		b = append(binary.AppendUvarint(b, uint64(len(v))), v...)
+		if len(b) >= 32<<10 {
+			bw.Write(b)
+			b = b[:0]
+		}
 	}
-	dict := col.Dict
-	size := binary.MaxVarintLen64 + 1
-	for _, v := range dict {
-		size += len(v) + binary.MaxVarintLen32
-	}
-	width := widthOf(len(dict))
-	blk := make([]byte, 0, size+width*n)
-	blk = binary.AppendUvarint(blk, uint64(len(dict)))
-	for _, v := range dict {
-		blk = append(binary.AppendUvarint(blk, uint64(len(v))), v...)
-	}
-	blk = append(blk, byte(width))
+	width := widthOf(nd)
+	b = append(b, byte(width))
 	// Codes in order of first use: each is at most one past the largest
 	// before it.
 	next := uint32(0)
-	for _, code := range col.Codes {
+	for i := 0; i < n; i++ {
+		code := col.Code(i)
 		if code >= next {
 			if code > next {
-				return nil, fmt.Errorf("code %d before code %d: the dictionary is not in order of first use", code, next)
+				return fmt.Errorf("code %d before code %d: the dictionary is not in order of first use", code, next)
 			}
 			next++
 		}
 		switch width {
 		case 1:
-			blk = append(blk, byte(code))
+			b = append(b, byte(code))
 		case 2:
-			blk = binary.LittleEndian.AppendUint16(blk, uint16(code))
+			b = binary.LittleEndian.AppendUint16(b, uint16(code))
 		default:
-			blk = binary.LittleEndian.AppendUint32(blk, code)
+			b = binary.LittleEndian.AppendUint32(b, code)
+		}
+		if len(b) >= 32<<10 {
+			bw.Write(b)
+			b = b[:0]
 		}
 	}
-	if int(next) != len(dict) {
-		return nil, fmt.Errorf("%d values in the dictionary, %d used", len(dict), next)
+	if int(next) != nd {
+		return fmt.Errorf("%d values in the dictionary, %d used", nd, next)
 	}
-	return blk, nil
+	_, err := bw.Write(b)
+	return err
 }
 
 // dictIndex numbers a column's distinct values in order of first use. It

@@ -70,9 +70,9 @@ func TestWriteColumns(t *testing.T) {
 	lines := []int{2, 3, 4, 6}
 	want := write(t, names, rows, lines)
 	line := func(i int) int { return lines[i] }
-	cols := []*Column{
-		{Dict: []string{"beef", "", "vegan"}, Codes: []uint32{0, 1, 0, 2}},
-		{Dict: []string{"M", "S", "L"}, Codes: []uint32{0, 0, 1, 2}},
+	cols := []Coded{
+		&Column{Dict: []string{"beef", "", "vegan"}, Codes: []uint32{0, 1, 0, 2}},
+		&Column{Dict: []string{"M", "S", "L"}, Codes: []uint32{0, 0, 1, 2}},
 	}
 	var b bytes.Buffer
 	if err := WriteColumns(&b, names, len(rows), line, cols); err != nil {
@@ -86,7 +86,7 @@ func TestWriteColumns(t *testing.T) {
 		{Dict: []string{"beef", "", "vegan", "x"}, Codes: []uint32{0, 1, 0, 2}},
 		{Dict: []string{"beef", "", "vegan"}, Codes: []uint32{0, 1, 0}},
 	} {
-		if err := WriteColumns(io.Discard, names, len(rows), line, []*Column{bad, cols[1]}); err == nil {
+		if err := WriteColumns(io.Discard, names, len(rows), line, []Coded{bad, cols[1]}); err == nil {
 			t.Errorf("column %v written", bad)
 		}
 	}

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -489,5 +488,5 @@ func readSet(path string) (*scrub.Set, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return scrub.ReadSet(bufio.NewReaderSize(f, 1<<16))
+	return scrub.ReadSet(f) // the file itself: its size lets ReadSet size the keys up front
 }

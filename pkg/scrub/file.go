@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strconv"
 	"strings"
 )
@@ -53,6 +54,91 @@ func (s *Set) WriteTo(w io.Writer) (int64, error) {
 		return total, fmt.Errorf("writing scrub set: %w", err)
 	}
 	return total, nil
+}
+
+// WriteUnion writes the Union of sets in the file format, merging their
+// keys as it writes instead of holding the union: the registrations node
+// adds a patch's few values to the export's millions of keys.
+func WriteUnion(w io.Writer, sets ...*Set) (int64, error) {
+	var ks [][]uint64
+	by := 0
+	for _, s := range sets {
+		if s == nil {
+			continue
+		}
+		by = max(by, s.latestBY)
+		if len(s.keys) > 0 {
+			ks = append(ks, s.keys)
+		}
+	}
+	if len(ks) <= 1 {
+		var keys []uint64
+		if len(ks) == 1 {
+			keys = ks[0]
+		}
+		return (&Set{keys: keys, latestBY: by}).WriteTo(w)
+	}
+	chunk := make([]uint64, 0, 8192)
+	n := 0
+	for m := newKeyMerge(ks); ; {
+		if chunk = m.next(chunk[:0]); len(chunk) == 0 {
+			break
+		}
+		n += len(chunk)
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	c, _ := fmt.Fprintf(bw, "%s\nbirth-year %d\nkeys %d\n", magic, by, n)
+	total := int64(c)
+	out := make([]byte, 8*cap(chunk))
+	for m := newKeyMerge(ks); ; {
+		if chunk = m.next(chunk[:0]); len(chunk) == 0 {
+			break
+		}
+		for i, k := range chunk {
+			binary.LittleEndian.PutUint64(out[8*i:], k)
+		}
+		bw.Write(out[:8*len(chunk)])
+		total += int64(8 * len(chunk))
+	}
+	if err := bw.Flush(); err != nil {
+		return total, fmt.Errorf("writing scrub set: %w", err)
+	}
+	return total, nil
+}
+
+// keyMerge walks the union of sorted key lists in order, the flags of a
+// slot in several lists OR-ed (as mergeKeys does for two).
+type keyMerge struct {
+	ks  [][]uint64
+	pos []int
+}
+
+func newKeyMerge(ks [][]uint64) *keyMerge { return &keyMerge{ks: ks, pos: make([]int, len(ks))} }
+
+// next appends the next keys to dst, up to its capacity; none at the end.
+func (m *keyMerge) next(dst []uint64) []uint64 {
+	for len(dst) < cap(dst) {
+		best, have := uint64(0), false
+		for i, l := range m.ks {
+			if p := m.pos[i]; p < len(l) {
+				if s := slot(l[p]); !have || s < best {
+					best, have = s, true
+				}
+			}
+		}
+		if !have {
+			break
+		}
+		var k uint64
+		for i, l := range m.ks {
+			if p := m.pos[i]; p < len(l) && slot(l[p]) == best {
+				k |= l[p]
+				m.pos[i]++
+			}
+		}
+		dst = append(dst, k)
+	}
+	return dst
 }
 
 // ReadSet reads a Set written by WriteTo. Errors name the line of the
@@ -119,8 +205,15 @@ func ReadSet(r io.Reader) (*Set, error) {
 	if n > maxKeys {
 		return nil, fmt.Errorf("line 3: %d keys is more than a scrub set holds (%d)", n, maxKeys)
 	}
-	// Read in chunks rather than trusting the count up front.
-	keys := make([]uint64, 0, min(n, 1<<16))
+	// Read in chunks rather than trusting the count up front, unless the
+	// reader's size vouches for it (a million registrations' set holds
+	// some seven million keys: growing to them by doubling copies them
+	// all once more and holds twice their memory at the end).
+	want := min(n, 1<<16)
+	if size := sizeOf(r); size >= 0 && int64(n) <= size/8 {
+		want = n
+	}
+	keys := make([]uint64, 0, want)
 	buf := make([]byte, 8*min(n, 1<<13))
 	for i := 0; i < n; {
 		chunk := buf[:8*min(n-i, len(buf)/8)]
@@ -148,6 +241,20 @@ func ReadSet(r io.Reader) (*Set, error) {
 		keys = fromVersion1(keys)
 	}
 	return newSet(keys, by), nil
+}
+
+// sizeOf is what is left to read of r when r knows it (a strings or bytes
+// reader, a regular file), else -1.
+func sizeOf(r io.Reader) int64 {
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		return int64(v.Len())
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			return fi.Size() // the start of a file: ReadSet's callers open it for this
+		}
+	}
+	return -1
 }
 
 // fromVersion1 gives version 1 keys the third flag bit: a hash's bit 2

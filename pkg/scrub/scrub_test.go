@@ -314,6 +314,33 @@ func TestUnion(t *testing.T) {
 	}
 }
 
+// TestWriteUnion: writing the union of sets as it merges gives the file
+// of their Union, for several sets, one, and none.
+func TestWriteUnion(t *testing.T) {
+	var a, b, c Builder
+	a.Add(Name, "Helen Talcroft")
+	a.Add(Date, "2011-01-08")
+	for i := range 20000 { // more keys than one chunk of the merge
+		a.Add(Phone, fmt.Sprintf("555-%07d", i))
+	}
+	b.Add(Name, "Helen")
+	b.Add(Date, "2016-05-05")
+	c.Add(Category, "helen") // a flag of its own on a key b holds too
+	for _, sets := range [][]*Set{{a.Set(), nil, b.Set(), c.Set()}, {a.Set()}, {nil, b.Set()}, {}} {
+		var want, got bytes.Buffer
+		if _, err := Union(sets...).WriteTo(&want); err != nil {
+			t.Fatal(err)
+		}
+		n, err := WriteUnion(&got, sets...)
+		if err != nil || n != int64(got.Len()) {
+			t.Fatalf("WriteUnion: %d bytes, %v", n, err)
+		}
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("%d sets: WriteUnion wrote %d bytes, Union %d", len(sets), got.Len(), want.Len())
+		}
+	}
+}
+
 // TestCategory: a countable field's value is found whole as
 // KnownCategory (a summary names it on purpose), never word by word, and
 // Scrub withholds it from free text.

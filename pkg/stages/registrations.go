@@ -129,7 +129,7 @@ func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, erro
 		if err != nil {
 			return err
 		}
-		if _, err := res.sensitiveSet().WriteTo(w); err != nil {
+		if _, err := scrubset.WriteUnion(w, res.sensitiveSets()...); err != nil {
 			return err
 		}
 	}
@@ -143,14 +143,16 @@ func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, erro
 // (pkg/scrub's set file): the leak gate and the corrections report read it.
 const regSensitiveSuffix = ".sensitive"
 
-// sensitiveSet is every sensitive value of every record, active, inactive
+// sensitiveSets are every sensitive value of every record, active, inactive
 // or dropped, as the export gave it and as patches set or added it (the
 // values a patch overwrote are in its changes): what no internal or
 // public output may show. Each field's values are added under the format
 // of its declaration (scrub.FormatOf). The export's share comes from the
 // mapped table when the mapping half computed it; then only the patches'
 // values are added here, which keeps a one-patch rebuild from redoing it.
-func (res *regResult) sensitiveSet() *scrubset.Set {
+// The two sets are written as one (scrub.WriteUnion), never merged in
+// memory.
+func (res *regResult) sensitiveSets() []*scrubset.Set {
 	var b scrubset.Builder
 	t := res.table
 	cols := regSensitiveCols(res.schema, t.Fields)
@@ -175,7 +177,7 @@ func (res *regResult) sensitiveSet() *scrubset.Set {
 			}
 		}
 	}
-	return scrubset.Union(base, b.Set())
+	return []*scrubset.Set{base, b.Set()}
 }
 
 // regSensCol is a sensitive column and the scrub format its values are

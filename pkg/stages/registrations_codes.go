@@ -194,11 +194,12 @@ func regCodeColumns(t *patch.Table, sch *schema.Schema) ([]mappedCol, *scrubset.
 // over its dictionary, for all such values together); every other
 // record's code is the stored one. Each column's dictionary is then
 // renumbered in order of first use among the active records, as
-// coltable.Encode would number it.
-func (res *regResult) codedColumns(orig []patch.Record, cols []mappedCol) ([]*coltable.Column, error) {
+// coltable.Encode would number it. No column holds a code per row: the
+// table's codes are worked out again as they are written.
+func (res *regResult) codedColumns(orig []patch.Record, cols []mappedCol) ([]coltable.Coded, error) {
 	t := res.table
 	n := len(orig)
-	// changed lists the active records whose values may differ from the
+	// changed marks the active records whose values may differ from the
 	// export's: added by a patch, or repacked by one.
 	changed := make([]bool, len(t.Records))
 	var changedList []int
@@ -208,7 +209,7 @@ func (res *regResult) codedColumns(orig []patch.Record, cols []mappedCol) ([]*co
 			changedList = append(changedList, i)
 		}
 	}
-	out := make([]*coltable.Column, len(cols))
+	out := make([]coltable.Coded, len(cols))
 	ok := make([]bool, len(cols))
 	var wg sync.WaitGroup
 	next := make(chan int, len(cols))
@@ -221,7 +222,9 @@ func (res *regResult) codedColumns(orig []patch.Record, cols []mappedCol) ([]*co
 		go func() {
 			defer wg.Done()
 			for c := range next {
-				out[c], ok[c] = res.codedColumn(orig, &cols[c], c, changed, changedList)
+				rc := &regCoded{res: res, mc: &cols[c], c: c, changed: changed}
+				ok[c] = rc.prepare(orig, changedList)
+				out[c] = rc
 			}
 		}()
 	}
@@ -234,22 +237,48 @@ func (res *regResult) codedColumns(orig []patch.Record, cols []mappedCol) ([]*co
 	return out, nil
 }
 
-// codedColumn is column c of codedColumns.
-func (res *regResult) codedColumn(orig []patch.Record, mc *mappedCol, c int, changed []bool, changedList []int) (*coltable.Column, bool) {
-	t := res.table
+// regCoded is column c of registrations.table (a coltable.Coded).
+type regCoded struct {
+	res     *regResult
+	mc      *mappedCol
+	c       int
+	changed []bool
+	// over is the stored code, or one past the stored ones for a value
+	// the export lacks, of each changed record's value.
+	over map[int]uint32
+	// remap[x] is stored code x's code in the table, plus one.
+	remap []uint32
+	// dict is the values in order of first use (taken on the column's
+	// goroutine: writing is sequential).
+	dict []string
+}
+
+// stored is active record i's stored code (or over's).
+func (rc *regCoded) stored(i int) uint32 {
+	if rc.changed[i] {
+		return rc.over[i]
+	}
+	return rc.mc.code(i)
+}
+
+func (rc *regCoded) DictLen() int           { return len(rc.dict) }
+func (rc *regCoded) DictValue(d int) string { return rc.dict[d] }
+func (rc *regCoded) Code(k int) uint32      { return rc.remap[rc.stored(rc.res.active[k])] - 1 }
+
+// prepare works out the codes of the changed records' values and numbers
+// the values in order of first use; false when the stored codes are
+// damaged.
+func (rc *regCoded) prepare(orig []patch.Record, changedList []int) bool {
+	t, c, mc := rc.res.table, rc.c, rc.mc
 	n := len(orig)
-	// Codes of the changed records' values: the stored one when the
-	// value is the export's, else the code of an equal value of the
-	// export, else a new code past the stored ones.
-	var over map[int]uint32
+	// The stored code when the value is the export's, else the code of
+	// an equal value of the export, else a new code past the stored ones.
+	rc.over = make(map[int]uint32, len(changedList))
 	var wanted map[string]uint32
 	for _, i := range changedList {
-		if over == nil {
-			over = make(map[int]uint32, len(changedList))
-		}
 		v := t.Records[i].Get(c)
 		if i < n && v == orig[i].Get(c) {
-			over[i] = mc.code(i)
+			rc.over[i] = mc.code(i)
 			continue
 		}
 		if wanted == nil {
@@ -267,7 +296,7 @@ func (res *regResult) codedColumn(orig []patch.Record, mc *mappedCol, c int, cha
 		}
 		firsts, ok := mc.firstRecords(n)
 		if !ok {
-			return nil, false
+			return false
 		}
 		for d, rec := range firsts {
 			v := orig[rec].Get(c)
@@ -285,32 +314,24 @@ func (res *regResult) codedColumn(orig []patch.Record, mc *mappedCol, c int, cha
 			}
 		}
 		for _, i := range changedList {
-			if _, ok := over[i]; !ok {
-				over[i] = wanted[t.Records[i].Get(c)]
+			if _, ok := rc.over[i]; !ok {
+				rc.over[i] = wanted[t.Records[i].Get(c)]
 			}
 		}
 	}
-	// remap[x] is stored code x's code in the table, plus one (0: not
-	// used yet).
-	remap := make([]uint32, mc.ndict+extra)
-	codes := make([]uint32, len(res.active))
-	dict := make([]string, 0, min(len(remap), len(res.active)))
-	for k, i := range res.active {
-		var x uint32
-		if changed[i] {
-			x = over[i]
-		} else if x = mc.code(i); x >= uint32(mc.ndict) {
-			return nil, false
+	rc.remap = make([]uint32, mc.ndict+extra)
+	rc.dict = make([]string, 0, min(len(rc.remap), len(rc.res.active)))
+	for _, i := range rc.res.active {
+		x := rc.stored(i)
+		if x >= uint32(len(rc.remap)) || !rc.changed[i] && x >= uint32(mc.ndict) {
+			return false
 		}
-		r := remap[x]
-		if r == 0 {
-			dict = append(dict, t.Records[i].Get(c))
-			r = uint32(len(dict))
-			remap[x] = r
+		if rc.remap[x] == 0 {
+			rc.dict = append(rc.dict, t.Records[i].Get(c))
+			rc.remap[x] = uint32(len(rc.dict))
 		}
-		codes[k] = r - 1
 	}
-	return &coltable.Column{Dict: dict, Codes: codes}, true
+	return true
 }
 
 // regLines is the line of registrations.csv each active record starts

@@ -246,12 +246,14 @@ func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 		bw.WriteString(c.codes)
 	}
 	b = b[:0]
+	// The set's bytes go out as they are: at a million rows they are
+	// some 56 MB, and a copy into b would hold them twice more.
 	var set bytes.Buffer
 	if _, err := m.sens.WriteTo(&set); err != nil {
 		return err
 	}
-	b = str(b, set.String())
-	bw.Write(b)
+	bw.Write(u(b, set.Len()))
+	bw.Write(set.Bytes())
 	return bw.Flush()
 }
 
