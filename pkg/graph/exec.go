@@ -13,7 +13,6 @@ import (
 	"slices"
 	"sync"
 	"syscall"
-	"time"
 
 	"bethel/pkg/cache"
 	"bethel/pkg/pipeline"
@@ -248,24 +247,26 @@ func killGroup(pid int) error {
 }
 
 // runGroup runs cmd in a process group of its own, recorded while it runs
-// in the build's process log (procs.go), with its output collected into buf. When the command exits,
-// whatever it left running in its group is killed: a command's work ends
-// when it does, and a straggler must not write its outputs later. With a
-// spec, the command is started and waited for on a thread confined to it
-// (sandbox.Run); the rest happens here, unconfined.
+// in the build's process log (procs.go), with its output collected into
+// buf. When the command exits, whatever it left running in its group is
+// killed: a command's work ends when it does, and a straggler must not
+// write its outputs later. With a spec, the command is started and waited
+// for on a thread confined to it (sandbox.Run); the rest happens here,
+// unconfined.
+//
+// The command's stdout and stderr go to one file in memory (outputFile),
+// read once the command has exited: unlike a pipe it needs no goroutine
+// copying while the command runs, and no waiting for the end of the stream
+// that a process which left the group (setsid) could hold open.
 func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer) error {
-	pr, pw, err := os.Pipe()
+	out, err := outputFile()
 	if err != nil {
 		return err
 	}
-	cmd.Stdout, cmd.Stderr = pw, pw
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
-	copied := make(chan struct{})
-	go func() {
-		io.Copy(buf, pr)
-		close(copied)
-	}()
 	wait := cmd.Wait
 	if spec == nil {
 		err = cmd.Start()
@@ -289,10 +290,7 @@ func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer) 
 		err = <-started
 		wait = func() error { return <-waited }
 	}
-	pw.Close()
 	if err != nil {
-		pr.Close()
-		<-copied
 		return err
 	}
 	rerr := e.procs.started(cmd.Process.Pid)
@@ -302,13 +300,24 @@ func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer) 
 	} else {
 		killGroup(cmd.Process.Pid)
 	}
-	// A process that left the group (setsid) may still hold the pipe.
-	select {
-	case <-copied:
-	case <-time.After(2 * time.Second):
-		pr.Close()
-		<-copied
+	if _, rerr := out.Seek(0, io.SeekStart); rerr == nil {
+		buf.ReadFrom(out)
 	}
-	pr.Close()
 	return err
+}
+
+// outputFile is a file for a command's output, removed from the file
+// system (or never in it) so that closing it frees it: a memory file
+// where the kernel has them (memfd_create), an unlinked temporary file
+// otherwise.
+func outputFile() (*os.File, error) {
+	if f := memfd("bethel-output"); f != nil {
+		return f, nil
+	}
+	f, err := os.CreateTemp("", "bethel-output-")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name())
+	return f, nil
 }

@@ -2,7 +2,10 @@
 
 package graph
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 // sysProcAttr puts a command in its own process group, so that cancelling
 // kills everything it started.
@@ -26,3 +29,6 @@ func endGroup(pgid int, _ uint64) int {
 }
 
 func processExists(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// memfd is nil: runGroup uses an unlinked temporary file.
+func memfd(string) *os.File { return nil }

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -178,5 +179,41 @@ outputs = ["out/a.txt"]
 	mustBuild(t, root, testOpts())
 	if ents, err := os.ReadDir(procsDir(root)); err != nil || len(ents) != 0 {
 		t.Errorf("after the build, %s holds %v (%v)", procsDir(root), ents, err)
+	}
+}
+
+// TestCommandOutput checks what a command prints: stdout and stderr in the
+// order written, whether it succeeds or fails; a process that left the
+// command's group while holding its output (setsid) adds nothing once the
+// command has exited.
+func TestCommandOutput(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid")
+	}
+	root := workspace(t, map[string]string{"pipeline.toml": `
+[[node]]
+name = "ok"
+run = "echo one; echo two >&2; echo three; (setsid sh -c 'sleep 0.5; echo late' &); echo x > out/ok.txt"
+outputs = ["out/ok.txt"]
+
+[[node]]
+name = "bad"
+run = "echo before failing >&2; exit 3"
+outputs = ["out/bad.txt"]
+`})
+	opts := testOpts()
+	opts.KeepGoing = true
+	printed := map[string]string{}
+	opts.Events = func(ev Event) {
+		if ev.Kind == Finish {
+			printed[ev.Node] = string(ev.Stderr)
+		}
+	}
+	Build(context.Background(), load(t, root, opts.Registry), opts)
+	if got, want := printed["ok"], "one\ntwo\nthree\n"; got != want {
+		t.Errorf("ok printed %q, want %q", got, want)
+	}
+	if got, want := printed["bad"], "before failing\n"; got != want {
+		t.Errorf("bad printed %q, want %q", got, want)
 	}
 }
