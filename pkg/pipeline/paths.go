@@ -132,6 +132,7 @@ func (l *loader) expand() {
 		// were written in.
 		sort.Strings(n.PatchFiles)
 	}
+	l.expandSummaries()
 	l.reportMissing()
 	l.declReads()
 }

@@ -27,7 +27,9 @@ import (
 //	    {"bethel": 2, "bethel_name": "Twin Oaks", "daughters": 31, ...},
 //
 // It reads only summary outputs (internal files), never private data, so
-// it makes no privacy decision of its own. No params.
+// it makes no privacy decision of its own. Its one param, summaries =
+// "all", is the loader's: it adds every summary.count output to the
+// inputs (docs/pipeline.md).
 type summaryJSON struct{}
 
 func init() { register(summaryJSON{}) }
