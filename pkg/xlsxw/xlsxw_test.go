@@ -91,11 +91,11 @@ func readWorkbook(t *testing.T, data []byte) []readSheet {
 }
 
 type xmlCell struct {
-	R string `xml:"r,attr"`
-	S int    `xml:"s,attr"`
-	T string `xml:"t,attr"`
-	V string `xml:"v"`
-	F string `xml:"f"`
+	R  string `xml:"r,attr"`
+	S  int    `xml:"s,attr"`
+	T  string `xml:"t,attr"`
+	V  string `xml:"v"`
+	F  string `xml:"f"`
 	T2 struct {
 		T string `xml:"t"`
 	} `xml:"is"`
