@@ -183,7 +183,7 @@ type part struct {
 type chunk struct {
 	raw  []byte
 	last bool
-	out  bytes.Buffer
+	out  []byte
 	done chan struct{}
 }
 
@@ -214,9 +214,10 @@ func newPipeline(w io.Writer, level, workers int) *pipeline {
 func (p *pipeline) compress(level int) {
 	defer p.workers.Done()
 	fw, _ := flate.NewWriter(io.Discard, level)
+	var out bytes.Buffer
 	for c := range p.jobs {
-		c.out.Grow(len(c.raw)/4 + 64)
-		fw.Reset(&c.out)
+		out.Reset()
+		fw.Reset(&out)
 		fw.Write(c.raw) // a bytes.Buffer does not fail
 		if c.last {
 			fw.Close()
@@ -225,6 +226,8 @@ func (p *pipeline) compress(level int) {
 		}
 		p.free <- c.raw[:0]
 		c.raw = nil
+		// Kept at its size until the part is written.
+		c.out = bytes.Clone(out.Bytes())
 		close(c.done)
 	}
 }
@@ -237,7 +240,7 @@ func (p *pipeline) write() {
 		var csize uint64
 		for _, c := range pt.chunks {
 			<-c.done
-			csize += uint64(c.out.Len())
+			csize += uint64(len(c.out))
 		}
 		if p.failed() {
 			continue
@@ -254,9 +257,9 @@ func (p *pipeline) write() {
 		})
 		for _, c := range pt.chunks {
 			if err == nil {
-				_, err = fw.Write(c.out.Bytes())
+				_, err = fw.Write(c.out)
 			}
-			c.out = bytes.Buffer{}
+			c.out = nil
 		}
 		if err != nil {
 			p.fail(err)
