@@ -1,13 +1,18 @@
 package stages
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -73,28 +78,50 @@ func newSheet(name string, tab *xlsxTable) xlsxSheet {
 	return xlsxSheet{name: name, tab: tab, longest: make([]int, n), filled: make([]bool, n)}
 }
 
-// xlsxTable is a CSV file's rows kept compactly: a row is one string of
-// its fields, each after its length as a uvarint, instead of a string
-// header per field (a million-row roster is a third of the memory).
+// xlsxTable is a CSV file's rows kept compactly: a row is its fields, each
+// after its length as a uvarint, in blocks of about a megabyte, instead of
+// a string per row or per field (fewer allocations, and a million-row
+// roster is a third of the memory).
 type xlsxTable struct {
 	header []string
-	rows   []string
+	blocks []string
+	cur    []byte   // the block being filled
+	rows   []uint64 // row i: its block << 32 | its offset in the block
 }
 
+const xlsxBlockSize = 1 << 20
+
 // appendRow appends a row of fields to the table.
-func (t *xlsxTable) appendRow(buf []byte, fields []string) []byte {
-	buf = buf[:0]
+func (t *xlsxTable) appendRow(fields []string) {
+	n := 0
 	for _, f := range fields {
-		buf = binary.AppendUvarint(buf, uint64(len(f)))
-		buf = append(buf, f...)
+		n += len(f) + binary.MaxVarintLen64
 	}
-	t.rows = append(t.rows, string(buf))
-	return buf
+	if len(t.cur)+n > cap(t.cur) {
+		t.flush()
+		if n > cap(t.cur) {
+			t.cur = make([]byte, 0, max(n, xlsxBlockSize))
+		}
+	}
+	t.rows = append(t.rows, uint64(len(t.blocks))<<32|uint64(len(t.cur)))
+	for _, f := range fields {
+		t.cur = binary.AppendUvarint(t.cur, uint64(len(f)))
+		t.cur = append(t.cur, f...)
+	}
+}
+
+// flush ends the block being filled.
+func (t *xlsxTable) flush() {
+	if len(t.cur) > 0 {
+		t.blocks = append(t.blocks, string(t.cur))
+		t.cur = t.cur[:0]
+	}
 }
 
 // fields fills dst (len(header) long) with row i's fields.
 func (t *xlsxTable) fields(i int32, dst []string) {
-	s := t.rows[i]
+	ref := t.rows[i]
+	s := t.blocks[ref>>32][uint32(ref):]
 	for c := range dst {
 		n, w := uint64(s[0]), 1
 		if n >= 0x80 {
@@ -105,29 +132,36 @@ func (t *xlsxTable) fields(i int32, dst []string) {
 	}
 }
 
-// readSheets reads one CSV input into its sheets: one, named name, or with
-// splitBy a sheet per value of that column, in the order the values first
-// appear; a column named splitBy+"_name" (bethel_name) adds its value to
-// the sheet name.
-func readSheets(r io.Reader, file, name, splitBy string) ([]xlsxSheet, error) {
+// xlsxPart is what the reader of one range of a CSV's records found: its
+// rows and the sheets they go to, in the order they first appear, with
+// the value of the column the sheets are split by.
+type xlsxPart struct {
+	tab    *xlsxTable
+	sheets []xlsxSheet
+	keys   []string
+}
+
+// readPart reads the records of a CSV (or of a range of its records after
+// its header) into a part. With splitBy, a sheet per value of that column;
+// a column named splitBy+"_name" (bethel_name) adds its value to the sheet
+// name.
+func readPart(r io.Reader, file, splitBy string) (*xlsxPart, error) {
 	cr, err := csvio.NewReader(r, file)
 	if err != nil {
 		return nil, err
 	}
-	tab := &xlsxTable{header: cr.Header()}
+	p := &xlsxPart{tab: &xlsxTable{header: cr.Header()}}
 	col, nameCol := -1, -1
 	if splitBy != "" {
 		if col = cr.Index(splitBy); col < 0 {
 			return nil, fmt.Errorf("%s: no column %q to split by (params.split_by)", file, splitBy)
 		}
 		nameCol = cr.Index(splitBy + "_name")
-	}
-	var sheets []xlsxSheet
-	if col < 0 {
-		sheets = append(sheets, newSheet(name, tab))
+	} else {
+		p.sheets = append(p.sheets, newSheet("", p.tab))
+		p.keys = append(p.keys, "")
 	}
 	idx := map[string]int{}
-	var buf []byte
 	for n := int32(0); ; n++ {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -136,7 +170,7 @@ func readSheets(r io.Reader, file, name, splitBy string) ([]xlsxSheet, error) {
 		if err != nil {
 			return nil, err
 		}
-		buf = tab.appendRow(buf, rec.Fields)
+		p.tab.appendRow(rec.Fields)
 		s := 0
 		if col >= 0 {
 			v := rec.Fields[col]
@@ -149,18 +183,228 @@ func readSheets(r io.Reader, file, name, splitBy string) ([]xlsxSheet, error) {
 				if nameCol >= 0 && rec.Fields[nameCol] != "" {
 					name += " " + rec.Fields[nameCol]
 				}
-				i = len(sheets)
-				idx[strings.Clone(v)] = i
-				sheets = append(sheets, newSheet(name, tab))
+				i = len(p.sheets)
+				v = strings.Clone(v)
+				idx[v] = i
+				p.sheets = append(p.sheets, newSheet(strings.Clone(name), p.tab))
+				p.keys = append(p.keys, v)
 			}
 			s = i
 		}
-		sheets[s].add(n, rec.Fields)
+		p.sheets[s].add(n, rec.Fields)
+	}
+	p.tab.flush()
+	return p, nil
+}
+
+// mergeParts joins the parts of one CSV, in order, into its sheets: one,
+// named name, or with splitBy a sheet per value, in the order the values
+// first appear in the file.
+func mergeParts(parts []*xlsxPart, file, name, splitBy string) []xlsxSheet {
+	tab := &xlsxTable{header: parts[0].tab.header}
+	nrows, nblocks := 0, 0
+	for _, p := range parts {
+		nrows += len(p.tab.rows)
+		nblocks += len(p.tab.blocks)
+	}
+	tab.rows = make([]uint64, 0, nrows)
+	tab.blocks = make([]string, 0, nblocks)
+	var sheets []xlsxSheet
+	if splitBy == "" {
+		sheets = append(sheets, newSheet(name, tab))
+	}
+	idx := map[string]int{}
+	for _, p := range parts {
+		rowBase, blockBase := int32(len(tab.rows)), uint64(len(tab.blocks))
+		tab.blocks = append(tab.blocks, p.tab.blocks...)
+		for _, ref := range p.tab.rows {
+			tab.rows = append(tab.rows, ref+blockBase<<32)
+		}
+		for i := range p.sheets {
+			from := &p.sheets[i]
+			to := 0
+			if splitBy != "" {
+				j, ok := idx[p.keys[i]]
+				if !ok {
+					j = len(sheets)
+					idx[p.keys[i]] = j
+					sheets = append(sheets, newSheet(from.name, tab))
+				}
+				to = j
+			}
+			s := &sheets[to]
+			if s.rows == nil && len(parts) == 1 {
+				// Nothing to renumber.
+				s.rows, s.longest, s.filled = from.rows, from.longest, from.filled
+				continue
+			}
+			for _, r := range from.rows {
+				s.rows = append(s.rows, r+rowBase)
+			}
+			for c := range s.longest {
+				s.longest[c] = max(s.longest[c], from.longest[c])
+				s.filled[c] = s.filled[c] || from.filled[c]
+			}
+		}
 	}
 	if len(sheets) == 0 {
 		sheets = append(sheets, newSheet(sheetTitle(file), tab))
 	}
-	return sheets, nil
+	return sheets
+}
+
+// xlsxParallelMin is the size from which a CSV is read by several
+// goroutines, each a range of its records.
+const xlsxParallelMin = 2 << 20
+
+// readSheets reads one CSV input into its sheets (mergeParts). A large
+// file that can be read at offsets is cut into a range of records per
+// processor, read in parallel; should any range fail, the file is read
+// again from the start in one piece, so that an error names the line it
+// would have named anyway.
+func readSheets(f io.Reader, file, name, splitBy string) ([]xlsxSheet, error) {
+	ra, ok := f.(io.ReaderAt)
+	st, isFile := f.(interface{ Stat() (fs.FileInfo, error) })
+	n := runtime.GOMAXPROCS(0)
+	if ok && isFile && n > 1 {
+		if fi, err := st.Stat(); err == nil && fi.Size() >= xlsxParallelMin {
+			if parts, err := readParallel(ra, fi.Size(), n, file, splitBy); err == nil {
+				return mergeParts(parts, file, name, splitBy), nil
+			}
+			f = io.NewSectionReader(ra, 0, fi.Size())
+		}
+	}
+	p, err := readPart(f, file, splitBy)
+	if err != nil {
+		return nil, err
+	}
+	return mergeParts([]*xlsxPart{p}, file, name, splitBy), nil
+}
+
+// readParallel reads a CSV of size bytes as n ranges of records at once:
+// each range after a copy of the header line.
+func readParallel(ra io.ReaderAt, size int64, n int, file, splitBy string) ([]*xlsxPart, error) {
+	bounds, err := csvSplits(ra, size, n)
+	if err != nil {
+		return nil, err
+	}
+	header := make([]byte, bounds[0])
+	if _, err := ra.ReadAt(header, 0); err != nil {
+		return nil, err
+	}
+	parts := make([]*xlsxPart, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for k := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := max(bounds[k], bounds[0])
+			r := io.MultiReader(bytes.NewReader(header), io.NewSectionReader(ra, start, bounds[k+1]-start))
+			parts[k], errs[k] = readPart(r, file, splitBy)
+		}()
+	}
+	wg.Wait()
+	return parts, errors.Join(errs...)
+}
+
+// csvSplits returns n+1 offsets of a CSV of size bytes: the end of its
+// header line, then where each of n ranges of records ends, each at the
+// start of a line outside quotes. Every quote toggles being inside a
+// quoted field ("" included), so whether an offset is inside one is the
+// parity of the quotes before it: they are counted first, a range of the
+// file per goroutine.
+func csvSplits(ra io.ReaderAt, size int64, n int) ([]int64, error) {
+	at := func(k int) int64 { return size * int64(k) / int64(n) }
+	quotes := make([]int, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for k := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			quotes[k], errs[k] = countQuotes(io.NewSectionReader(ra, at(k), at(k+1)-at(k)))
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	bounds := make([]int64, n+1)
+	var err error
+	if bounds[0], err = headerEnd(ra, size); err != nil {
+		return nil, err
+	}
+	inQuotes := false
+	for k := 1; k < n; k++ {
+		inQuotes = inQuotes != (quotes[k-1]%2 == 1)
+		if bounds[k], err = nextRecord(ra, size, at(k), inQuotes); err != nil {
+			return nil, err
+		}
+		bounds[k] = max(bounds[k], bounds[k-1])
+	}
+	bounds[n] = size
+	return bounds, nil
+}
+
+// headerEnd is the offset after a CSV's header line: the first line that
+// is not empty (a byte order mark before it is not part of it).
+func headerEnd(ra io.ReaderAt, size int64) (int64, error) {
+	at := int64(0)
+	for {
+		end, err := nextRecord(ra, size, at, false)
+		if err != nil || end-at > 5 || end == size {
+			return end, err
+		}
+		b := make([]byte, end-at)
+		if _, err := ra.ReadAt(b, at); err != nil {
+			return 0, err
+		}
+		if at == 0 {
+			b = bytes.TrimPrefix(b, []byte("\uFEFF"))
+		}
+		if len(bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))) > 0 {
+			return end, nil
+		}
+		at = end
+	}
+}
+
+func countQuotes(r io.Reader) (int, error) {
+	buf := make([]byte, 256<<10)
+	n := 0
+	for {
+		m, err := r.Read(buf)
+		n += bytes.Count(buf[:m], []byte{'"'})
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// nextRecord is the offset after the first line feed outside quotes at or
+// after at (inQuotes: whether at is inside a quoted field), or size.
+func nextRecord(ra io.ReaderAt, size, at int64, inQuotes bool) (int64, error) {
+	buf := make([]byte, 4<<10)
+	for at < size {
+		m, err := ra.ReadAt(buf[:min(int64(len(buf)), size-at)], at)
+		if m == 0 && err != nil {
+			return 0, err
+		}
+		for i, c := range buf[:m] {
+			switch {
+			case c == '"':
+				inQuotes = !inQuotes
+			case c == '\n' && !inQuotes:
+				return at + int64(i) + 1, nil
+			}
+		}
+		at += int64(m)
+	}
+	return size, nil
 }
 
 func (xlsxWorkbook) Run(ctx context.Context, r *stage.Run) error {

@@ -3,6 +3,7 @@ package stages
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -287,4 +288,52 @@ func BenchmarkWriteWorkbook(b *testing.B) {
 			}
 		})
 	}
+}
+
+// sheetRows is every sheet's name, widths and rows' fields, to compare
+// two readings of one CSV.
+func sheetRows(sheets []xlsxSheet) string {
+	var b strings.Builder
+	for _, s := range sheets {
+		fmt.Fprintf(&b, "sheet %q longest %v filled %v\n", s.name, s.longest, s.filled)
+		row := make([]string, len(s.tab.header))
+		for _, i := range s.rows {
+			s.tab.fields(i, row)
+			fmt.Fprintf(&b, "%q\n", row)
+		}
+	}
+	return b.String()
+}
+
+// FuzzReadParallel checks that a CSV read as ranges of records at once
+// gives the sheets that reading it in one piece gives, whenever that
+// succeeds: the ranges are cut at line feeds outside quotes.
+func FuzzReadParallel(f *testing.F) {
+	for _, s := range []string{
+		"a,b\n1,2\n3,4\n",
+		"\uFEFFbethel,bethel_name,x\n2,Twin Oaks,\"multi\nline\"\n4,Elm,\"q\"\"uote\"\n\n2,Twin Oaks,z\r\n",
+		"bethel,n\n\"\n\n\",1\n,2\n7,\"\"\"\"\n7,\n",
+		"\"bet\nhel\",x\n1,\"a,b\"\n",
+		"bethel\n",
+	} {
+		f.Add(s, uint8(2), true)
+	}
+	f.Fuzz(func(t *testing.T, csv string, n uint8, split bool) {
+		by := ""
+		if split {
+			by = "bethel"
+		}
+		one, err := readPart(strings.NewReader(csv), "f.csv", by)
+		if err != nil {
+			return
+		}
+		parts, err := readParallel(strings.NewReader(csv), int64(len(csv)), int(n%5)+1, "f.csv", by)
+		if err != nil {
+			t.Fatalf("read in one piece, but in parts: %v", err)
+		}
+		want := sheetRows(mergeParts([]*xlsxPart{one}, "f.csv", "F", by))
+		if got := sheetRows(mergeParts(parts, "f.csv", "F", by)); got != want {
+			t.Fatalf("in parts:\n%s\nin one piece:\n%s", got, want)
+		}
+	})
 }
