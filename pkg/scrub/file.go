@@ -106,6 +106,38 @@ func WriteUnion(w io.Writer, sets ...*Set) (int64, error) {
 	return total, nil
 }
 
+// UnionSize is the number of bytes WriteUnion writes for sets: a file
+// that holds a set after a length (the mapped registrations) writes it
+// without holding its bytes first.
+func UnionSize(sets ...*Set) int64 {
+	var ks [][]uint64
+	by := 0
+	for _, s := range sets {
+		if s == nil {
+			continue
+		}
+		by = max(by, s.latestBY)
+		if len(s.keys) > 0 {
+			ks = append(ks, s.keys)
+		}
+	}
+	n := 0
+	switch len(ks) {
+	case 0:
+	case 1:
+		n = len(ks[0])
+	default:
+		chunk := make([]uint64, 0, 8192)
+		for m := newKeyMerge(ks); ; {
+			if chunk = m.next(chunk[:0]); len(chunk) == 0 {
+				break
+			}
+			n += len(chunk)
+		}
+	}
+	return int64(len(fmt.Sprintf("%s\nbirth-year %d\nkeys %d\n", magic, by, n)) + 8*n)
+}
+
 // keyMerge walks the union of sorted key lists in order, the flags of a
 // slot in several lists OR-ed (as mergeKeys does for two).
 type keyMerge struct {

@@ -315,7 +315,8 @@ func TestUnion(t *testing.T) {
 }
 
 // TestWriteUnion: writing the union of sets as it merges gives the file
-// of their Union, for several sets, one, and none.
+// of their Union, for several sets, one, and none, and UnionSize says its
+// size.
 func TestWriteUnion(t *testing.T) {
 	var a, b, c Builder
 	a.Add(Name, "Helen Talcroft")
@@ -332,8 +333,8 @@ func TestWriteUnion(t *testing.T) {
 			t.Fatal(err)
 		}
 		n, err := WriteUnion(&got, sets...)
-		if err != nil || n != int64(got.Len()) {
-			t.Fatalf("WriteUnion: %d bytes, %v", n, err)
+		if err != nil || n != int64(got.Len()) || UnionSize(sets...) != n {
+			t.Fatalf("WriteUnion: %d bytes (UnionSize %d), %v", n, UnionSize(sets...), err)
 		}
 		if !bytes.Equal(got.Bytes(), want.Bytes()) {
 			t.Errorf("%d sets: WriteUnion wrote %d bytes, Union %d", len(sets), got.Len(), want.Len())

@@ -57,9 +57,9 @@ type regResult struct {
 	keyCol  int
 	privacy *Privacy
 	schema  *schema.Schema
-	// exportSet is the sensitive values of the export's records, from the
-	// mapped table; nil when they are to be gathered from the records.
-	exportSet *scrubset.Set
+	// exportSets are the sensitive values of the export's records, from
+	// the mapped table; nil when they are to be gathered from the records.
+	exportSets []*scrubset.Set
 	// orig is the mapped table's records before patches, and codes their
 	// values' codes (registrations_codes.go), when read from a mapped
 	// table: the column table is then written from the codes.
@@ -156,9 +156,9 @@ func (res *regResult) sensitiveSets() []*scrubset.Set {
 	var b scrubset.Builder
 	t := res.table
 	cols := regSensitiveCols(res.schema, t.Fields)
-	base := res.exportSet
-	if base == nil {
-		base = regAddSensitive(t, cols)
+	sets := res.exportSets
+	if sets == nil {
+		sets = []*scrubset.Set{regAddSensitive(t, cols)}
 	}
 	format := map[string]string{}
 	for _, c := range cols {
@@ -177,7 +177,7 @@ func (res *regResult) sensitiveSets() []*scrubset.Set {
 			}
 		}
 	}
-	return []*scrubset.Set{base, b.Set()}
+	return append(slices.Clip(sets), b.Set())
 }
 
 // regSensCol is a sensitive column and the scrub format its values are
@@ -402,7 +402,9 @@ func regStageName(r *stage.Run) string {
 type regMapped struct {
 	// sens is the export's sensitive values (stored in the mapped table);
 	// nil when not gathered.
-	sens *scrubset.Set
+	// They may be several sets (the mapping half's, one per goroutine),
+	// written as one.
+	sens []*scrubset.Set
 	// codes is every field's values coded (registrations_codes.go), when
 	// gathered.
 	codes    []mappedCol

@@ -148,8 +148,8 @@ func newMappedCol(col *coltable.Column, n int) mappedCol {
 // repeat: a hundred thousand records hold a few thousand first names),
 // which the codes' dictionaries give for free. Each goroutine adds into
 // one builder for all the fields it takes (a key's flags merge in a
-// builder as they do in a union), and the few sets are merged.
-func regCodeColumns(t *patch.Table, sch *schema.Schema) ([]mappedCol, *scrubset.Set) {
+// builder as they do in a union), and the few sets are written as one.
+func regCodeColumns(t *patch.Table, sch *schema.Schema) ([]mappedCol, []*scrubset.Set) {
 	n := len(t.Records)
 	format := map[int]string{}
 	for _, c := range regSensitiveCols(sch, t.Fields) {
@@ -184,7 +184,7 @@ func regCodeColumns(t *patch.Table, sch *schema.Schema) ([]mappedCol, *scrubset.
 		}()
 	}
 	wg.Wait()
-	return cols, scrubset.Union(sets...)
+	return cols, sets
 }
 
 // codedColumns is the columns of registrations.table for the active

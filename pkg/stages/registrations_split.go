@@ -2,7 +2,6 @@ package stages
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -177,7 +176,7 @@ func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh boo
 	res, err := patchRegistrations(m, cfg, priv, patches, opt)
 	if res != nil && !fresh {
 		res.mapped = mapped
-		res.exportSet = m.sens
+		res.exportSets = m.sens
 		res.orig, res.codes = orig, m.codes
 	}
 	return res, err
@@ -246,14 +245,12 @@ func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 		bw.WriteString(c.codes)
 	}
 	b = b[:0]
-	// The set's bytes go out as they are: at a million rows they are
-	// some 56 MB, and a copy into b would hold them twice more.
-	var set bytes.Buffer
-	if _, err := m.sens.WriteTo(&set); err != nil {
+	// The sets are written as they are merged, after their size: at a
+	// million rows they are some 56 MB, not worth holding once more.
+	bw.Write(u(b, int(scrubset.UnionSize(m.sens...))))
+	if _, err := scrubset.WriteUnion(bw, m.sens...); err != nil {
 		return err
 	}
-	bw.Write(u(b, set.Len()))
-	bw.Write(set.Bytes())
 	return bw.Flush()
 }
 
@@ -389,7 +386,7 @@ func readMapped(f io.Reader, size int64, file string, sch *schema.Schema, record
 	if err != nil {
 		return bad()
 	}
-	m.sens = sens
+	m.sens = []*scrubset.Set{sens}
 	m.table = t
 	return m, src, nil
 }
