@@ -1,0 +1,192 @@
+package stages
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"bethel/pkg/csvio"
+	"bethel/pkg/graphfile"
+	"bethel/pkg/stage"
+	"bethel/pkg/suppress"
+	"bethel/pkg/suppress/suppresstest"
+)
+
+// runPublicTable runs public.table over a summary (the CSV text) written
+// by a node of the given stage, with min_cell and params.
+func runPublicTable(t *testing.T, summary, writer string, minCell int, params map[string]any) (string, error) {
+	t.Helper()
+	graph := graphfile.Encode([]graphfile.Node{
+		{Name: "meals", Stage: writer, Inputs: []string{}, Patches: []string{}, Outputs: []string{"out/summary/meals.csv"}, Visibility: "internal", Deps: []string{}},
+		{Name: "pub", Stage: "public.table", Inputs: []string{"out/summary/meals.csv"}, Patches: []string{}, Outputs: []string{"out/public/meals.csv"}, Visibility: "public", Deps: []string{"meals"}},
+	})
+	var buf bytes.Buffer
+	r := &stage.Run{Node: "pub", Inputs: []string{"out/summary/meals.csv", stage.GraphInput, "config/privacy.toml"},
+		Outputs: []string{"out/public/meals.csv"}, Visibility: stage.Public, Params: params, Privacy: "config/privacy.toml",
+		FS: fstest.MapFS{"out/summary/meals.csv": {Data: []byte(summary)}, stage.GraphInput: {Data: graph},
+			"config/privacy.toml": {Data: []byte(fmt.Sprintf("min_cell = %d\n", minCell))}},
+		Create: func(string) (io.Writer, error) { return &buf, nil }}
+	err := (publicTable{}).Run(context.Background(), r)
+	return buf.String(), err
+}
+
+// genSummary writes cells as a summary.count output: a label column, the
+// counts, optionally a total column and a TOTAL row.
+func genSummary(cells [][]int, total, totalRow bool) string {
+	var b strings.Builder
+	m := len(cells[0])
+	b.WriteString("meal")
+	for j := 0; j < m; j++ {
+		fmt.Fprintf(&b, ",c%d", j)
+	}
+	if total {
+		b.WriteString(",total")
+	}
+	b.WriteString("\n")
+	ext := suppress.Extend(cells, m)
+	last := len(cells) - 1
+	if totalRow {
+		last++
+	}
+	for i := 0; i <= last; i++ {
+		label := "v" + strconv.Itoa(i)
+		if i == len(cells) {
+			label = "TOTAL"
+		}
+		b.WriteString(label)
+		for j := 0; j < m; j++ {
+			fmt.Fprintf(&b, ",%d", ext[i][j])
+		}
+		if total {
+			fmt.Fprintf(&b, ",%d", ext[i][m])
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// TestPublicTableProtectionInterval: over many generated summaries of
+// every shape (with and without the total column and the TOTAL row), the
+// public twin shows every visible count as the summary has it, hides every
+// count below min_cell, and no hidden count can be narrowed (exactly, by
+// linear programming over everything published and more) to a range
+// narrower than min_cell.
+func TestPublicTableProtectionInterval(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	for iter := 0; iter < 150; iter++ {
+		n, m := 1+rng.Intn(12), 1+rng.Intn(4)
+		cells := make([][]int, n)
+		for i := range cells {
+			cells[i] = make([]int, m)
+			for j := range cells[i] {
+				cells[i][j] = rng.Intn([]int{3, 8, 40}[rng.Intn(3)])
+			}
+		}
+		total, totalRow := m > 1 && rng.Intn(2) == 0, rng.Intn(2) == 0
+		minCell := []int{2, 5, 10}[rng.Intn(3)]
+		summary := genSummary(cells, total, totalRow)
+		out, err := runPublicTable(t, summary, "summary.count", minCell, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", summary, err)
+		}
+		_, rows, err := csvio.ReadAll(strings.NewReader(out), "out/public/meals.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ext := suppress.Extend(cells, m)
+		res := suppress.Result{Values: ext, Hidden: make([][]bool, n+1), Primary: make([][]bool, n+1)}
+		for i := range res.Hidden {
+			res.Hidden[i], res.Primary[i] = make([]bool, m+1), make([]bool, m+1)
+		}
+		starred := map[[2]int]bool{} // the cells published as SuppressedMark
+		if want := n + btoi(totalRow); len(rows) != want {
+			t.Fatalf("%d rows published, want %d", len(rows), want)
+		}
+		for i, row := range rows {
+			for c := 1; c < len(row); c++ {
+				j := c - 1
+				if total && c == len(row)-1 {
+					j = m
+				}
+				switch v := ext[i][j]; {
+				case row[c] == SuppressedMark:
+					res.Hidden[i][j], starred[[2]int{i, j}] = true, true
+				case row[c] != strconv.Itoa(v):
+					t.Fatalf("%s: row %d column %d published %q, the summary has %d", summary, i, c, row[c], v)
+				case v > 0 && v < minCell:
+					t.Fatalf("%s min_cell %d: row %d column %d publishes %d", summary, minCell, i, c, v)
+				}
+			}
+		}
+		// What the twin does not publish (a total column, the TOTAL row
+		// the summary lacks) is unknown to the adversary too, though the
+		// equations that define it still hold.
+		for i := 0; i <= n; i++ {
+			res.Hidden[i][m] = res.Hidden[i][m] || !total
+		}
+		for j := 0; j <= m; j++ {
+			res.Hidden[n][j] = res.Hidden[n][j] || !totalRow
+		}
+		for i := 0; i <= n; i++ {
+			for j := 0; j <= m; j++ {
+				if !starred[[2]int{i, j}] {
+					continue
+				}
+				lo, hi, err := suppresstest.LPInterval(res, i, j)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if hi-lo < float64(minCell)-1e-6 {
+					t.Fatalf("%s min_cell %d: hidden cell (%d,%d) = %d lies in [%g, %g]", summary, minCell, i, j, ext[i][j], lo, hi)
+				}
+			}
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestPublicTableRefuses(t *testing.T) {
+	const good = "meal,daughters,adults,total\nchicken,7,1,8\nvegan,9,9,18\nTOTAL,16,10,26\n"
+	tests := []struct {
+		name, summary, writer string
+		params                map[string]any
+		err                   string
+	}{
+		{name: "not a summary", summary: good, writer: "registrations.duplicates",
+			err: "node pub: public.table publishes only a summary.count output; out/summary/meals.csv is written by node meals (registrations.duplicates)"},
+		{name: "unknown param", summary: good, writer: "summary.count", params: map[string]any{"rows": "meal"},
+			err: `node pub: unknown param "rows" of public.table (want labels)`},
+		{name: "bad labels", summary: good, writer: "summary.count", params: map[string]any{"labels": int64(0)},
+			err: "node pub: params.labels must be the number of leading label columns (at least 1), not 0"},
+		{name: "no count column", summary: good, writer: "summary.count", params: map[string]any{"labels": int64(4)},
+			err: "out/summary/meals.csv:1: no count column after the 4 label columns (params.labels)"},
+		{name: "a label where a count belongs", summary: "bethel,bethel_name,count\n12,Springfield,9\n", writer: "summary.count",
+			err: `out/summary/meals.csv:2: column bethel_name: "Springfield" is not a count (params.labels says 1 label columns)`},
+		{name: "a wrong total", summary: "meal,daughters,adults,total\nchicken,7,1,9\n", writer: "summary.count",
+			err: "out/summary/meals.csv:2: column total: 9 is not the sum of the row's counts (8)"},
+		{name: "a wrong TOTAL row", summary: "meal,daughters,adults,total\nchicken,7,1,8\nTOTAL,7,2,9\n", writer: "summary.count",
+			err: "out/summary/meals.csv:3: TOTAL adults is 2, but the rows sum to 1"},
+		{name: "a row after TOTAL", summary: "meal,count\nTOTAL,7\nchicken,7\n", writer: "summary.count",
+			err: "out/summary/meals.csv:3: a row after the TOTAL row"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := runPublicTable(t, tc.summary, tc.writer, 5, tc.params)
+			if err == nil || err.Error() != tc.err {
+				t.Fatalf("err = %v\nwant %s", err, tc.err)
+			}
+		})
+	}
+}
