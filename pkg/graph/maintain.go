@@ -73,7 +73,9 @@ func Clean(p *pipeline.Pipeline, opts Options) (*CleanResult, error) {
 	// them.
 	if p.Report != "" && len(opts.Targets) == 0 {
 		abs := e.abs(p.Report)
-		if err := os.Remove(abs); err == nil {
+		if l := linkedDir(p.Root, p.Report); l != "" {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s is under %s, a symbolic link: not followed, not removed", p.Report, l))
+		} else if err := os.Remove(abs); err == nil {
 			res.Removed = append(res.Removed, p.Report)
 			dirs[filepath.Dir(abs)] = true
 		}
