@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"bethel/pkg/pipeline"
+	"bethel/pkg/schema"
 	"bethel/pkg/scrub"
 )
 
@@ -59,9 +60,59 @@ type errScrubber struct {
 }
 
 // newErrScrubber scrubs against the sets p's last build left; with no
-// pipeline (none has loaded yet), against the patterns only.
+// pipeline (none has loaded yet), against the sets the default privacy
+// file names (declaredScrubSet).
 func newErrScrubber(p *pipeline.Pipeline, root string) *errScrubber {
-	return &errScrubber{p: p, root: root, read: p == nil}
+	return &errScrubber{p: p, root: root}
+}
+
+// declaredScrubSet is the union of the scrub sets the workspace's default
+// privacy file names in sensitive_values and a build left, for messages
+// written when no pipeline loads (a broken pipeline.toml quotes its own
+// line). Nil when there is none: the patterns still apply.
+func declaredScrubSet(root string) *scrub.Set {
+	pr, err := schema.LoadPrivacy(os.DirFS(root), pipeline.DefaultPrivacy)
+	if err != nil {
+		return nil
+	}
+	var sets []*scrub.Set
+	for _, o := range pr.SensitiveValues {
+		if !strings.HasPrefix(o, "out/") || strings.Contains(o, "..") {
+			continue
+		}
+		f, err := os.Open(filepath.Join(root, filepath.FromSlash(o)))
+		if err != nil {
+			continue
+		}
+		s, err := scrub.ReadSet(bufio.NewReader(f))
+		f.Close()
+		if err == nil {
+			sets = append(sets, s)
+		}
+	}
+	if len(sets) == 0 {
+		return nil
+	}
+	return scrub.Union(sets...)
+}
+
+// scrubbedError is an error whose message went through the scrubber.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+// scrubLoadError withholds private data from a pipeline that does not
+// load: its errors quote pipeline.toml's lines.
+func scrubLoadError(root string, err error) error {
+	out, hits := declaredScrubSet(root).Scrub(err.Error())
+	if len(hits) == 0 {
+		return err
+	}
+	return &scrubbedError{msg: out, err: err}
 }
 
 func (e *errScrubber) failure(msg string) string {
@@ -70,7 +121,11 @@ func (e *errScrubber) failure(msg string) string {
 	}
 	if !e.read {
 		e.read = true
-		e.set, _ = builtScrubSet(e.p, e.root) // unreadable: the patterns still apply
+		if e.p == nil {
+			e.set = declaredScrubSet(e.root)
+		} else {
+			e.set, _ = builtScrubSet(e.p, e.root) // unreadable: the patterns still apply
+		}
 	}
 	out, _ := e.set.Scrub(msg)
 	return out

@@ -85,7 +85,7 @@ const compiledDir = graph.StateDir + "/compiled"
 func (w *workspaceFlags) load(env *Env) (*pipeline.Pipeline, error) {
 	p, err := pipeline.LoadCached(w.root(env), w.file, stages.Registry().Names(), compiledDir)
 	if err != nil {
-		return nil, &ExitError{Code: 2, Err: err}
+		return nil, &ExitError{Code: 2, Err: scrubLoadError(w.root(env), err)}
 	}
 	return p, nil
 }
@@ -95,7 +95,7 @@ func (w *workspaceFlags) load(env *Env) (*pipeline.Pipeline, error) {
 func (w *workspaceFlags) loadReadOnly(env *Env) (*pipeline.Pipeline, error) {
 	p, err := pipeline.Load(w.root(env), w.file, stages.Registry().Names())
 	if err != nil {
-		return nil, &ExitError{Code: 2, Err: err}
+		return nil, &ExitError{Code: 2, Err: scrubLoadError(w.root(env), err)}
 	}
 	return p, nil
 }
