@@ -21,7 +21,6 @@ import (
 	"bethel/pkg/pipeline"
 	"bethel/pkg/pos"
 	"bethel/pkg/schema"
-	"bethel/pkg/stage"
 	"bethel/pkg/stages"
 )
 
@@ -702,13 +701,12 @@ func withFile(files []string, f string) []string {
 func evalNodePatches(ctx context.Context, p *pipeline.Pipeline, n *pipeline.Node, fsys stageFS, files []string, opt patch.Options) (*patch.Report, error) {
 	s, _ := stages.Registry().Lookup(n.Stage)
 	rep := s.(patch.Reporter)
-	run := &stage.Run{
-		Node: n.Name, Inputs: n.InputFiles, Patches: files, Outputs: n.Outputs,
-		Visibility: n.Visibility, Params: n.Params, FS: fsys, Fields: p.Fields, Privacy: p.Privacy,
-		Create: func(string) (io.Writer, error) {
-			return nil, errors.New("bethel patch writes no output")
-		},
-		Warnf: func(string, ...any) {},
+	// The run a build would give the stage, over the overlay and with
+	// the patch files given, with its guard on undeclared reads; the
+	// report may redo upstream work.
+	run, err := graph.QueryRun(p, n, graph.Query{FS: fsys, Patches: files, Upstream: true})
+	if err != nil {
+		return nil, err
 	}
 	r, err := rep.PatchReport(ctx, run, opt)
 	if r == nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,10 +11,10 @@ import (
 	"slices"
 	"strings"
 
+	"bethel/pkg/graph"
 	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/scrub"
-	"bethel/pkg/stage"
 	"bethel/pkg/stages"
 )
 
@@ -170,13 +169,11 @@ func evaluatePatches(ctx context.Context, p *pipeline.Pipeline, root string, opt
 				return nil, fmt.Errorf("node %s reads %s, which is not built yet: run `bethel make %s` first", n.Name, in, p.Producer[in].Name)
 			}
 		}
-		run := &stage.Run{
-			Node: n.Name, Inputs: n.InputFiles, Patches: n.PatchFiles, Outputs: n.Outputs,
-			Visibility: n.Visibility, Params: n.Params, FS: fsys, Fields: p.Fields, Privacy: p.Privacy,
-			Create: func(path string) (io.Writer, error) {
-				return nil, errors.New("bethel patches writes no output")
-			},
-			Warnf: func(string, ...any) {},
+		// The run a build would give the stage, with its guard on
+		// undeclared reads; the report may redo upstream work.
+		run, err := graph.QueryRun(p, n, graph.Query{Upstream: true})
+		if err != nil {
+			return nil, err
 		}
 		r, err := rep.PatchReport(ctx, run, opt)
 		if r == nil {

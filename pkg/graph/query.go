@@ -22,6 +22,11 @@ type Query struct {
 	FS fs.FS
 	// Warnf receives the stage's warnings; nil drops them.
 	Warnf func(format string, args ...any)
+	// Upstream lets the stage also open the files the nodes upstream of
+	// it read: a report that redoes their work to show what the next
+	// build will find (bethel patches maps the export again instead of
+	// trusting the stored table). Anything else is still refused.
+	Upstream bool
 }
 
 // QueryRun returns the stage.Run the engine gives node n's stage, for a
@@ -42,6 +47,15 @@ func QueryRun(p *pipeline.Pipeline, n *pipeline.Node, q Query) (*stage.Run, erro
 	for _, l := range [][]string{n.InputFiles, patches} {
 		for _, f := range l {
 			allowed[f] = true
+		}
+	}
+	if q.Upstream {
+		for _, u := range p.Closure(n) {
+			for _, l := range [][]string{u.InputFiles, u.PatchFiles} {
+				for _, f := range l {
+					allowed[f] = true
+				}
+			}
 		}
 	}
 	fsys := q.FS

@@ -50,3 +50,36 @@ func TestQueryRun(t *testing.T) {
 		t.Fatal("a patch file replaced by Query.Patches is still readable")
 	}
 }
+
+// TestQueryRunUpstream: a query may open what the nodes upstream read,
+// and still nothing else.
+func TestQueryRunUpstream(t *testing.T) {
+	root := workspace(t, map[string]string{
+		"pipeline.toml": introPipeline,
+		"src/in.csv":    "key,grp\nK1,a\n",
+		"src/cfg.txt":   "v1\n",
+		"src/p/1.toml":  introPatch,
+	})
+	p := load(t, root, introRegistry(t))
+	n := p.Lookup("count")
+	for _, tc := range []struct {
+		upstream bool
+		path     string
+		ok       bool
+	}{
+		{false, "src/cfg.txt", true},
+		{false, "src/in.csv", false},
+		{true, "src/in.csv", true},
+		{true, "src/p/1.toml", true},
+		{true, "pipeline.toml", false},
+	} {
+		run, err := QueryRun(p, n, Query{Upstream: tc.upstream})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = fs.ReadFile(run.FS, tc.path)
+		if (err == nil) != tc.ok {
+			t.Errorf("upstream=%v: open %s: %v", tc.upstream, tc.path, err)
+		}
+	}
+}
