@@ -188,14 +188,12 @@ func (p *progress) event(ev graph.Event) {
 			}
 			fmt.Fprintf(p.w, "[%d/%d] %s %s\n", ev.Done, ev.Total, verb, ev.Node)
 			if p.explain {
-				for _, r := range ev.Reasons {
-					lines := []string{r}
-					if p.root != "" {
-						lines = explainPatchChange(p.root, r, !p.dry)
-					}
-					for _, l := range lines {
-						fmt.Fprintf(p.w, "    because %s\n", l)
-					}
+				lines := ev.Reasons
+				if p.root != "" {
+					lines = explainReasons(p.root, ev.Reasons, ev.Changes, !p.dry)
+				}
+				for _, l := range lines {
+					fmt.Fprintf(p.w, "    because %s\n", l)
 				}
 			}
 		}

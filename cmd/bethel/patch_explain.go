@@ -10,19 +10,19 @@ import (
 
 	"bethel/pkg/cache"
 	"bethel/pkg/graph"
-	"bethel/pkg/lazyre"
 	"bethel/pkg/patch"
 	"bethel/pkg/pipeline"
 )
 
-// The engine knows a patch file by its hash only, so its --explain line
-// reads "patch FILE changed: OLD -> NEW". To name the patches instead, the
+// The engine knows a patch file by its hash only, so it tells a patch
+// file's edit as a typed graph.FileChange (kind patch, the file, the old
+// and the new hash). To name the patches instead, the
 // CLI keeps, for every patch file content a build read, the list of its
 // entries: one line "ID DIGEST" per [[patch]] in file order, where DIGEST
 // hashes everything the entry says (not where it is written). The lists live
 // in .bethel/state/patch-ids/, one file named by the patch file's full hash,
 // so a content seen once is never parsed again. --explain finds the old and
-// the new list by the short hashes of the engine's line and diffs them by id.
+// the new list by the change's hashes and diffs them by id.
 // Ids only: a reason or a value may be private, a digest says nothing.
 
 // patchIDsDir is where the entry lists are kept.
@@ -139,22 +139,38 @@ func recordPatchEntries(p *pipeline.Pipeline, prune bool) {
 	}
 }
 
-var patchChangedRE = lazyre.New(`^patch (\S+) changed: ([0-9a-f]{12}) -> ([0-9a-f]{12})$`)
-
 // maxPatchIDs bounds how many ids one --explain line lists.
 const maxPatchIDs = 10
 
-// explainPatchChange rewrites the engine's "patch FILE changed: OLD -> NEW"
-// into the ids of the patches added, removed or changed in FILE; any other
-// reason, or one whose lists are not known, is returned as it is.
-func explainPatchChange(root, reason string, write bool) []string {
-	m := patchChangedRE().FindStringSubmatch(reason)
-	if m == nil {
+// explainReasons renders a node's reasons as --explain and status print
+// them: each patch file's edit (a typed change of kind patch) as the ids
+// of the patches changed, added or removed in it, every other reason, or
+// one whose entry lists are not known, as the engine tells it.
+func explainReasons(root string, reasons []string, changes []graph.FileChange, write bool) []string {
+	out := make([]string, 0, len(reasons))
+	for i, r := range reasons {
+		lines := []string{r}
+		for _, c := range changes {
+			if c.Reason == i {
+				lines = explainPatchChange(root, c, r, write)
+			}
+		}
+		out = append(out, lines...)
+	}
+	return out
+}
+
+// explainPatchChange tells the change c of a patch file (the engine's
+// reason) as the ids of the patches added, removed or changed in it; a
+// change of another kind, or one whose lists are not known, is the
+// reason as it is.
+func explainPatchChange(root string, c graph.FileChange, reason string, write bool) []string {
+	if c.Kind != "patch" || c.Old == "" || c.New == "" {
 		return []string{reason}
 	}
-	file := m[1]
-	old, _, ok1 := patchEntries(root, file, m[2], false)
-	cur, _, ok2 := patchEntries(root, file, m[3], write)
+	file := c.Path
+	old, _, ok1 := patchEntries(root, file, c.Old, false)
+	cur, _, ok2 := patchEntries(root, file, c.New, write)
 	if !ok1 || !ok2 {
 		return []string{reason}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"bethel/pkg/cache"
+	"bethel/pkg/graph"
 	"bethel/pkg/pipeline"
 )
 
@@ -49,15 +50,16 @@ func TestExplainPatchChange(t *testing.T) {
 				if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				return cache.Sum([]byte(s)).Short()
+				return cache.Sum([]byte(s)).String()
 			}
 			o := write(tt.old)
 			if _, _, ok := patchEntries(root, file, "", true); !ok {
 				t.Fatal("old entries not recorded")
 			}
 			n := write(tt.new)
-			reason := fmt.Sprintf("patch %s changed: %s -> %s", file, o, n)
-			got := explainPatchChange(root, reason, false)
+			reason := fmt.Sprintf("patch %s changed: %s -> %s", file, o[:12], n[:12])
+			got := explainReasons(root, []string{"param x changed", reason},
+				[]graph.FileChange{{Kind: "patch", Path: file, Old: o, New: n, Reason: 1}}, false)[1:]
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
@@ -69,11 +71,14 @@ func TestExplainPatchChange(t *testing.T) {
 // entries were never recorded, is printed as the engine gives it.
 func TestExplainPatchChangeUnknown(t *testing.T) {
 	root := t.TempDir()
-	for _, reason := range []string{
-		"input inputs/program.csv changed: 0123456789ab -> 0123456789ac",
-		"patch patches/program/10.toml changed: 0123456789ab -> 0123456789ac",
+	h1, h2 := cache.Sum([]byte("1")).String(), cache.Sum([]byte("2")).String()
+	for _, c := range []graph.FileChange{
+		{Kind: "input", Path: "inputs/program.csv", Old: h1, New: h2},
+		{Kind: "patch", Path: "patches/program/10.toml", Old: h1, New: h2},
+		{Kind: "patch", Path: "patches/program/20.toml", New: h2},
 	} {
-		if got := explainPatchChange(root, reason, false); len(got) != 1 || got[0] != reason {
+		reason := c.Kind + " " + c.Path + " changed"
+		if got := explainReasons(root, []string{reason}, []graph.FileChange{c}, false); len(got) != 1 || got[0] != reason {
 			t.Errorf("%s: got %q", reason, got)
 		}
 	}

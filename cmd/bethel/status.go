@@ -59,10 +59,8 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 			}
 			fmt.Fprintf(env.Stdout, "stale %s%s\n", r.Name, note)
 		}
-		for _, why := range r.Reasons {
-			for _, l := range explainPatchChange(p.Root, why, false) {
-				fmt.Fprintf(env.Stdout, "    because %s\n", l)
-			}
+		for _, l := range explainReasons(p.Root, r.Reasons, r.Changes, false) {
+			fmt.Fprintf(env.Stdout, "    because %s\n", l)
 		}
 		for _, w := range r.Warnings {
 			fmt.Fprintf(env.Stdout, "    note: %s\n", w)

@@ -393,7 +393,7 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 	report := func(i int, r NodeResult, o nodeOutput) {
 		results[i] = &r
 		count++
-		e.emit(Event{Kind: Finish, Node: r.Name, Status: r.Status, Reasons: r.Reasons, Err: r.Err,
+		e.emit(Event{Kind: Finish, Node: r.Name, Status: r.Status, Reasons: r.Reasons, Changes: r.Changes, Err: r.Err,
 			Stderr: o.stderr, Warnings: r.Warnings, Done: count, Total: total})
 	}
 	complete := func(i int, r NodeResult, o nodeOutput) {
@@ -498,7 +498,7 @@ func (e *engine) prepare(ctx context.Context, n *pipeline.Node) (*decision, *Nod
 
 // act restores or runs a stale node, on a worker.
 func (e *engine) act(ctx context.Context, n *pipeline.Node, d *decision) (NodeResult, nodeOutput) {
-	r := NodeResult{Name: n.Name, Reasons: d.reasons, Warnings: e.notes.take()}
+	r := NodeResult{Name: n.Name, Reasons: d.reasons, Changes: d.changes, Warnings: e.notes.take()}
 	e.mu.Lock()
 	if !e.wrote {
 		e.wrote = true
@@ -514,7 +514,7 @@ func (e *engine) act(ctx context.Context, n *pipeline.Node, d *decision) (NodeRe
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s was edited by hand: bethel does not overwrite it; the edited copy is now %s. "+
 			"A correction belongs in a patch (patches/), not in an output.", ed.path, rel))
 	}
-	e.emit(Event{Kind: Start, Node: n.Name, Reasons: r.Reasons, Warnings: r.Warnings})
+	e.emit(Event{Kind: Start, Node: n.Name, Reasons: r.Reasons, Changes: r.Changes, Warnings: r.Warnings})
 	prev, _ := e.j.get(n.Name)
 	if err := e.j.start(n.Name, d.key); err != nil {
 		r.Status, r.Err = Failed, fmt.Errorf("node %s: state: %w", n.Name, err)
@@ -774,7 +774,7 @@ func dryRun(p *pipeline.Pipeline, opts Options, nodes []*pipeline.Node, t0 time.
 			res.Ran = append(res.Ran, r.Name)
 		}
 		res.Nodes = append(res.Nodes, r)
-		e.emit(Event{Kind: Finish, Node: r.Name, Status: r.Status, Reasons: r.Reasons, Err: r.Err, Warnings: r.Warnings, Done: i + 1, Total: total})
+		e.emit(Event{Kind: Finish, Node: r.Name, Status: r.Status, Reasons: r.Reasons, Changes: r.Changes, Err: r.Err, Warnings: r.Warnings, Done: i + 1, Total: total})
 	}
 	res.Seconds = since(t0)
 	if len(res.Failed) > 0 {

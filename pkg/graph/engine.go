@@ -186,6 +186,7 @@ type decision struct {
 	desc    string     // set when stale (or debugging): the manifest keeps it
 	reads   []readFile // inputs and patches with the hashes in the key
 	reasons []string
+	changes []FileChange // the reasons that are file changes, typed
 	edited  []editedOutput
 	stale   bool
 	pending bool // dry runs: an input would be rebuilt first, key unknown
@@ -325,7 +326,12 @@ func (e *engine) decide(n *pipeline.Node) (*decision, error) {
 		if err != nil {
 			d.reasons = append(d.reasons, "its definition or inputs changed since the last build (the old description is no longer in the cache)")
 		} else {
-			d.reasons = append(d.reasons, explainChange(m.Desc, d.desc)...)
+			why, changes := explainChange(m.Desc, d.desc)
+			for _, c := range changes {
+				c.Reason += len(d.reasons)
+				d.changes = append(d.changes, c)
+			}
+			d.reasons = append(d.reasons, why...)
 		}
 	default:
 		if why := e.lineageLost(n, prev.key); why != "" {
@@ -494,7 +500,7 @@ func (e *engine) plan(n *pipeline.Node) NodeResult {
 		}
 		return r
 	}
-	r.Reasons = d.reasons
+	r.Reasons, r.Changes = d.reasons, d.changes
 	for _, ed := range d.edited {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s was edited by hand; a build will move it to %s", ed.path, editedPath(ed.path, ed.h)))
 	}

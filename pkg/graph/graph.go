@@ -73,6 +73,9 @@ type Event struct {
 	Node    string
 	Status  Status // Finish only
 	Reasons []string
+	// Changes are the reasons that say one input or patch file changed,
+	// typed (see FileChange).
+	Changes []FileChange
 	Err     error
 	// Stderr is what the node printed: a command's combined stdout and
 	// stderr, or a stage's warnings, one per line.
@@ -97,11 +100,29 @@ const (
 	Stale Status = "stale"
 )
 
+// FileChange is a reason a node is stale that one file line of its action
+// key changed: an input (or engine artifact) or a patch file added,
+// removed, or read with other content. Reasons[Reason] is how the engine
+// tells it.
+type FileChange struct {
+	// Kind is the key line's kind: "input" or "patch".
+	Kind string
+	Path string
+	// Old and New are the content hashes in hex; Old is "" for a file
+	// added, New for one removed.
+	Old, New string
+	Reason   int
+}
+
 // NodeResult is the outcome of one node, with the reasons for it.
 type NodeResult struct {
-	Name     string
-	Status   Status
-	Reasons  []string
+	Name    string
+	Status  Status
+	Reasons []string
+	// Changes are the reasons that say one input or patch file changed,
+	// typed, for a caller that tells more than the engine can (the CLI
+	// names the patches changed in a patch file).
+	Changes  []FileChange
 	Err      error
 	Warnings []string
 	// Restorable is set by Check (and dry runs) when a stale node's outputs

@@ -305,10 +305,11 @@ func clip(s string) string {
 }
 
 // explainChange says, kind by kind, how the description a node was last
-// built from differs from its current one.
-func explainChange(oldDesc, newDesc string) []string {
+// built from differs from its current one. A reason that one file line
+// changed (an input or patch file added, removed, or with other content)
+// also comes back typed, in changes, naming its index in the reasons.
+func explainChange(oldDesc, newDesc string) (r []string, changes []FileChange) {
 	o, n := parseDesc(oldDesc), parseDesc(newDesc)
-	var r []string
 	seen := map[string]bool{}
 	say := func(msg string) {
 		if !seen[msg] {
@@ -350,22 +351,36 @@ func explainChange(oldDesc, newDesc string) []string {
 			}
 			cur := make(map[string]bool, len(nl))
 			var changed []string
+			var typed []FileChange // changed's, for file lines
+			note := func(id, ov, nv string) {
+				changed = append(changed, kind.explain(id, ov, nv))
+				if kind.shape == file {
+					typed = append(typed, FileChange{Kind: kind.word, Path: unquotePath(id), Old: ov, New: nv})
+				}
+			}
 			for _, l := range nl {
 				cur[l.id] = true
 				if ov, ok := old[l.id]; !ok || ov != l.value {
-					changed = append(changed, kind.explain(l.id, ov, l.value))
+					note(l.id, ov, l.value)
 				}
 			}
 			for _, l := range ol {
 				if !cur[l.id] {
-					changed = append(changed, kind.explain(l.id, l.value, ""))
+					note(l.id, l.value, "")
 				}
 			}
 			if kind.shape == keyed {
 				sort.Strings(changed)
 			}
-			for _, c := range changed {
+			for i, c := range changed {
+				if seen[c] {
+					continue
+				}
 				say(c)
+				if typed != nil {
+					typed[i].Reason = len(r) - 1
+					changes = append(changes, typed[i])
+				}
 			}
 			if len(changed) == 0 && len(ol) == len(nl) {
 				for i := range ol {
@@ -395,5 +410,15 @@ func explainChange(oldDesc, newDesc string) []string {
 	if len(r) == 0 && oldDesc != newDesc {
 		r = append(r, "its key description changed")
 	}
-	return r
+	return r, changes
+}
+
+// unquotePath undoes quotePath.
+func unquotePath(p string) string {
+	if strings.HasPrefix(p, `"`) {
+		if u, err := strconv.Unquote(p); err == nil {
+			return p[:0] + u
+		}
+	}
+	return p
 }

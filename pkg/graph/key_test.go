@@ -2,6 +2,7 @@ package graph
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -64,7 +65,7 @@ func TestEveryKeyKindExplainsItself(t *testing.T) {
 	base, variants := keyVariants()
 	said := map[string]keyKind{}
 	for k, v := range variants {
-		got := explainChange(base, v)
+		got, _ := explainChange(base, v)
 		if len(got) != 1 {
 			t.Errorf("%s: explained as %q, want one message", keyKinds[k].word, got)
 			continue
@@ -78,11 +79,11 @@ func TestEveryKeyKindExplainsItself(t *testing.T) {
 				t.Errorf("%s: explained as %q", keyKinds[k].word, got[0])
 			}
 		}
-		if back := explainChange(v, base); len(back) != 1 {
+		if back, _ := explainChange(v, base); len(back) != 1 {
 			t.Errorf("%s, reverted: explained as %q, want one message", keyKinds[k].word, back)
 		}
 	}
-	if got := explainChange(base, base); len(got) != 0 {
+	if got, _ := explainChange(base, base); len(got) != 0 {
 		t.Errorf("an unchanged description is explained as %q", got)
 	}
 }
@@ -100,11 +101,11 @@ func TestKeyLinesParseBack(t *testing.T) {
 			t.Errorf("%s: %d lines parsed, want 1", keyKinds[k].word, len(d.lines[k]))
 		}
 	}
-	if got := explainChange(base, base+"future thing\n"); !slices.Equal(got, []string{`key line "future thing" added`}) {
+	if got, _ := explainChange(base, base+"future thing\n"); !slices.Equal(got, []string{`key line "future thing" added`}) {
 		t.Errorf("an unknown line: %q", got)
 	}
 	a, b := "input in/a.csv "+cache.Sum([]byte("a")).String()+"\n", "input in/b.csv "+cache.Sum([]byte("b")).String()+"\n"
-	if got := explainChange("bethel v1\n"+a+b, "bethel v1\n"+b+a); !slices.Equal(got, []string{"inputs reordered"}) {
+	if got, _ := explainChange("bethel v1\n"+a+b, "bethel v1\n"+b+a); !slices.Equal(got, []string{"inputs reordered"}) {
 		t.Errorf("two inputs swapped: %q", got)
 	}
 }
@@ -141,5 +142,37 @@ outputs = ["out/extra.txt"]
 	got = reasons(res, "site")
 	if len(got) != 1 || !strings.HasPrefix(got[0], "input graph: changed: ") {
 		t.Errorf("site after a graph change: %q", got)
+	}
+}
+
+// TestFileChangesTyped: a reason that one input or patch file changed
+// comes back typed too, naming its reason, with the full hashes and the
+// path unquoted; other reasons do not.
+func TestFileChangesTyped(t *testing.T) {
+	h := func(s string) string { return cache.Sum([]byte(s)).String() }
+	old := "bethel v1\nparam a=1\ninput in/a.csv " + h("a") + "\ninput \"in/odd name.csv\" " + h("o") + "\npatch p/x.toml " + h("x") + "\n"
+	cur := "bethel v1\nparam a=2\ninput in/a.csv " + h("A") + "\npatch p/x.toml " + h("X") + "\npatch p/y.toml " + h("y") + "\n"
+	reasons, changes := explainChange(old, cur)
+	want := []FileChange{
+		{Kind: "input", Path: "in/a.csv", Old: h("a"), New: h("A")},
+		{Kind: "input", Path: "in/odd name.csv", Old: h("o")},
+		{Kind: "patch", Path: "p/x.toml", Old: h("x"), New: h("X")},
+		{Kind: "patch", Path: "p/y.toml", New: h("y")},
+	}
+	if len(changes) != len(want) {
+		t.Fatalf("changes %+v for reasons %q", changes, reasons)
+	}
+	for i, c := range changes {
+		w := want[i]
+		w.Reason = c.Reason
+		if c != w {
+			t.Errorf("change %d: %+v, want %+v", i, c, w)
+		}
+		if r := reasons[c.Reason]; !strings.Contains(r, w.Path) && !strings.Contains(r, strconv.Quote(w.Path)) {
+			t.Errorf("change %d names reason %q", i, r)
+		}
+	}
+	if !strings.HasPrefix(reasons[0], "param a changed") {
+		t.Errorf("reasons %q", reasons)
 	}
 }
