@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"pkg/par":       {},
 	"pkg/lineage":   {},
 	"pkg/graphfile": {}, // the graph: input's form, which the engine writes and a stage reads
+	"pkg/cellref":   {}, // a CSV or JSON cell as a person names it (bethel why)
 	"pkg/ics":       {},
 	"pkg/serve":     {}, // the preview server knows nothing of bethel
 	"pkg/tomlguard": {"pkg/pos"},

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -16,6 +14,7 @@ import (
 	"strings"
 
 	"bethel/pkg/cache"
+	"bethel/pkg/cellref"
 	"bethel/pkg/explain"
 	"bethel/pkg/graph"
 	"bethel/pkg/lazyre"
@@ -514,80 +513,15 @@ func (w *why) csvCell(a *explain.Artifact, t whyTarget, ans *whyAnswer) error {
 	if err != nil {
 		return err
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	cr := csv.NewReader(bytes.NewReader(data))
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
+	c, err := cellref.CSV(ans.Path, data, cellref.CSVQuery{Row: t.row, Col: t.col, KeyCol: t.keyCol, KeyVal: t.keyVal})
 	if err != nil {
-		return fmt.Errorf("%s: not a CSV file with a header: %v", ans.Path, err)
+		return err
 	}
-	col := -1
-	if n, err := strconv.Atoi(t.col); err == nil {
-		if n < 1 || n > len(header) {
-			return fmt.Errorf("%s: column %d is out of range: the file has %d columns (%s)", ans.Path, n, len(header), strings.Join(header, ", "))
-		}
-		col = n - 1
-	} else {
-		for i, h := range header {
-			if h == t.col {
-				col = i
-			}
-		}
-		if col < 0 {
-			return fmt.Errorf("%s: unknown column %q; columns: %s", ans.Path, t.col, strings.Join(header, ", "))
-		}
-	}
-	keyIdx := -1
-	if t.keyCol != "" {
-		for i, h := range header {
-			if h == t.keyCol {
-				keyIdx = i
-			}
-		}
-		if keyIdx < 0 {
-			return fmt.Errorf("%s: unknown column %q; columns: %s", ans.Path, t.keyCol, strings.Join(header, ", "))
-		}
-	}
-	// Rows are counted as a spreadsheet shows them: the header is row 1.
-	var rec []string
-	rows := 1
-	for {
-		r, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %v", ans.Path, err)
-		}
-		rows++
-		if keyIdx >= 0 {
-			if keyIdx < len(r) && r[keyIdx] == t.keyVal {
-				rec, t.row = r, rows
-				break
-			}
-		} else if rows == t.row {
-			rec = r
-			break
-		}
-	}
-	if rec == nil {
-		if keyIdx >= 0 {
-			return fmt.Errorf("%s: no row has %s = %q", ans.Path, t.keyCol, t.keyVal)
-		}
-		if rows == 1 {
-			return fmt.Errorf("%s: row %d is out of range: the file has only its header (row 1)", ans.Path, t.row)
-		}
-		return fmt.Errorf("%s: row %d is out of range: the data rows are 2 to %d (row 1 is the header)", ans.Path, t.row, rows)
-	}
-	ans.Row, ans.Column = t.row, header[col]
-	if col < len(rec) {
-		v := rec[col]
-		ans.Value = &v
-	}
+	ans.Row, ans.Column, ans.Value = c.Row, c.Column, c.Value
 	if a.Table == nil {
 		return fmt.Errorf("%s: node %s recorded no cell lineage for this output", ans.Path, a.Node)
 	}
-	return w.resolveCell(a, t.row-2, header[col], ans)
+	return w.resolveCell(a, c.LineageRow, c.Column, ans)
 }
 
 // resolveCell follows the lineage of one recorded cell, or of the row
@@ -611,104 +545,30 @@ func (w *why) resolveCell(a *explain.Artifact, row int, col string, ans *whyAnsw
 	return fmt.Errorf("%s: node %s recorded no lineage for row %d, column %s", ans.Path, a.Node, row+1, col)
 }
 
-// jsonCell answers PATH#/pointer. Arrays of rows may be addressed by
-// index (/attendance/0/daughters) or by the value of the row's first key
-// (/attendance/12/daughters, /meals/vegetarian/total).
+// jsonCell answers PATH#/pointer.
 func (w *why) jsonCell(a *explain.Artifact, t whyTarget, ans *whyAnswer) error {
 	data, err := os.ReadFile(w.ws.abs(ans.Path))
 	if err != nil {
 		return err
 	}
-	var doc any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
-		return fmt.Errorf("%s: not a JSON document: %v", ans.Path, err)
+	v, err := cellref.JSON(ans.Path, data, t.pointer)
+	if err != nil {
+		return err
 	}
-	parts := strings.Split(t.pointer[1:], "/")
-	for i := range parts {
-		parts[i] = strings.ReplaceAll(strings.ReplaceAll(parts[i], "~1", "/"), "~0", "~")
-	}
-	cur := doc
-	var canon []string
-	for i, p := range parts {
-		switch v := cur.(type) {
-		case map[string]any:
-			next, ok := v[p]
-			if !ok {
-				return fmt.Errorf("%s: no value at %s (no key %q at /%s)", ans.Path, t.pointer, p, strings.Join(canon, "/"))
-			}
-			cur = next
-			canon = append(canon, p)
-		case []any:
-			idx := -1
-			if n, err := strconv.Atoi(p); err == nil && n >= 0 && n < len(v) && !keyedBy(v, p) {
-				idx = n
-			} else {
-				for j, e := range v {
-					if m, ok := e.(map[string]any); ok && firstKeyIs(m, p) {
-						idx = j
-						break
-					}
-				}
-			}
-			if idx < 0 {
-				return fmt.Errorf("%s: no value at %s (%q is neither an index below %d nor a row's key at /%s)", ans.Path, t.pointer, p, len(v), strings.Join(canon, "/"))
-			}
-			cur = v[idx]
-			canon = append(canon, strconv.Itoa(idx))
-		default:
-			return fmt.Errorf("%s: no value at %s (/%s is a single value)", ans.Path, t.pointer, strings.Join(parts[:i], "/"))
-		}
-	}
-	switch v := cur.(type) {
-	case map[string]any, []any:
-		return fmt.Errorf("%s: %s is an object or array, not a value: name one of its values", ans.Path, t.pointer)
-	case nil:
-		s := "null"
-		ans.Value = &s
-	default:
-		s := fmt.Sprint(v)
-		ans.Value = &s
-	}
-	ptr := "/" + strings.Join(canon, "/")
-	ans.Column = ptr
+	ans.Column, ans.Value = v.Column, v.Value
 	if a.Table == nil {
 		return fmt.Errorf("%s: node %s recorded no lineage for this output", ans.Path, a.Node)
 	}
-	c, ok, err := a.Table.Cell(-1, ptr)
+	c, ok, err := a.Table.Cell(v.LineageRow, v.Column)
 	if err != nil {
 		return fmt.Errorf("%s: %v", ans.Path, err)
 	}
 	if !ok {
-		return fmt.Errorf("%s: node %s recorded no lineage for %s", ans.Path, a.Node, ptr)
+		return fmt.Errorf("%s: node %s recorded no lineage for %s", ans.Path, a.Node, v.Column)
 	}
 	ans.Derivation, ans.Fields = c.Derivation, c.Fields
 	w.res, err = w.w.Cell(a.Path, a.Hash, c)
 	return err
-}
-
-// keyedBy reports whether some row of v has p as the value of its first
-// key: then p names that row rather than an index.
-func keyedBy(v []any, p string) bool {
-	for _, e := range v {
-		if m, ok := e.(map[string]any); ok && firstKeyIs(m, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// firstKeyIs compares p with the row's key column. JSON objects lose
-// their key order when decoded, so the key is the value of the first
-// field the summaries write (a table's first CSV column).
-func firstKeyIs(m map[string]any, p string) bool {
-	for _, k := range []string{"bethel", "meal", "size", "day", "housing", "category", "registration_id_a"} {
-		if v, ok := m[k]; ok {
-			return fmt.Sprint(v) == p
-		}
-	}
-	return false
 }
 
 // private reports whether the answer's value may hold personal data: any
