@@ -174,7 +174,7 @@ func (p *progress) event(ev graph.Event) {
 	}
 	if len(ev.Stderr) > 0 {
 		for _, line := range strings.Split(strings.TrimRight(string(ev.Stderr), "\n"), "\n") {
-			fmt.Fprintf(p.errw, "%s: %s\n", ev.Node, line)
+			fmt.Fprintf(p.errw, "%s: %s\n", ev.Node, p.scrub.warning(line))
 		}
 	}
 	switch ev.Status {

@@ -135,6 +135,11 @@ func (e *errScrubber) warning(msg string) string {
 	if e == nil {
 		return msg
 	}
+	if strings.Contains(msg, `patch "`) {
+		// A warning that quotes a patch id (redundant, shadowed) repeats
+		// what an organizer typed, which may name a person: the sets too.
+		return e.failure(msg)
+	}
 	var none *scrub.Set
 	out, _ := none.Scrub(msg)
 	return out

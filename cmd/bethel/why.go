@@ -156,8 +156,8 @@ func suppressedCell(a *whyAnswer) bool {
 	return strings.HasPrefix(a.Derivation, "suppressed") || (a.Value != nil && *a.Value == stages.SuppressedMark)
 }
 
-// scrubWhyReasons withholds private data from the patch reasons an answer
-// quotes, as the corrections report does.
+// scrubWhyReasons withholds private data from the patch reasons and ids
+// an answer quotes, as the corrections report does.
 func scrubWhyReasons(p *pipeline.Pipeline, root string, a *whyAnswer) error {
 	if len(a.Patches) == 0 {
 		return nil
@@ -168,6 +168,7 @@ func scrubWhyReasons(p *pipeline.Pipeline, root string, a *whyAnswer) error {
 	}
 	for i := range a.Patches {
 		a.Patches[i].Reason, _ = set.Scrub(a.Patches[i].Reason)
+		a.Patches[i].ID, _ = set.Scrub(a.Patches[i].ID)
 	}
 	return nil
 }
