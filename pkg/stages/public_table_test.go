@@ -190,3 +190,88 @@ func TestPublicTableRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestPublicAttendanceGeneratedIntervals builds generated events (small
+// ones, whose attendance is full of small counts, seeds 1 to 6) end to
+// end and checks the published attendance and its public.table twin by
+// linear programming: every hidden count's range at least min_cell wide.
+func TestPublicAttendanceGeneratedIntervals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds six generated events")
+	}
+	for seed := 1; seed <= 6; seed++ {
+		dir := generatedWorkspace(t, 120+30*seed, seed)
+		b := buildWorkspace(t, dir)
+		internal := b.outputs["out/summary/attendance.csv"]
+		public := b.outputs["out/public/attendance.csv"]
+		if internal == nil || public == nil {
+			t.Fatalf("seed %d: no attendance built", seed)
+		}
+		checkPublishedIntervals(t, fmt.Sprintf("seed %d", seed), string(internal), string(public), 2, 5)
+		twin, err := runPublicTable(t, string(internal), "summary.count", 5, map[string]any{"labels": int64(2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if twin != string(public) {
+			t.Errorf("seed %d: public.table over attendance differs from public.attendance", seed)
+		}
+	}
+}
+
+// checkPublishedIntervals checks a published table against the internal
+// one it came from, which has a total column and a TOTAL row: every
+// visible cell as the internal table has it, and every hidden one's
+// range (linear programming) at least minCell wide.
+func checkPublishedIntervals(t *testing.T, what, internal, public string, labels, minCell int) {
+	t.Helper()
+	_, in, err := csvio.ReadAll(strings.NewReader(internal), "internal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pub, err := csvio.ReadAll(strings.NewReader(public), "public")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in) != len(pub) || len(in) < 2 {
+		t.Fatalf("%s: %d internal rows, %d public", what, len(in), len(pub))
+	}
+	n, m := len(in)-1, len(in[0])-labels-1
+	res := suppress.Result{}
+	for i, row := range in {
+		vals := make([]int, m+1)
+		for j := range vals {
+			v, err := strconv.Atoi(row[labels+j])
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			vals[j] = v
+		}
+		res.Values = append(res.Values, vals)
+		hidden := make([]bool, m+1)
+		for j := range hidden {
+			switch p := pub[i][labels+j]; {
+			case p == SuppressedMark:
+				hidden[j] = true
+			case p != row[labels+j]:
+				t.Fatalf("%s: row %d column %d published %q, internal %q", what, i, j, p, row[labels+j])
+			case vals[j] > 0 && vals[j] < minCell:
+				t.Fatalf("%s: row %d column %d publishes %d", what, i, j, vals[j])
+			}
+		}
+		res.Hidden = append(res.Hidden, hidden)
+	}
+	for i := 0; i <= n; i++ {
+		for j := 0; j <= m; j++ {
+			if !res.Hidden[i][j] {
+				continue
+			}
+			lo, hi, err := suppresstest.LPInterval(res, i, j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hi-lo < float64(minCell)-1e-6 {
+				t.Fatalf("%s: hidden cell (%d,%d) = %d lies in [%g, %g]", what, i, j, res.Values[i][j], lo, hi)
+			}
+		}
+	}
+}
