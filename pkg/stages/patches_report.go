@@ -26,7 +26,8 @@ import (
 //   - the program patches, evaluated the way `bethel patches` does (the
 //     program stage's PatchReport) when program.csv and schedule.toml are
 //     inputs and the program patch files are the node's patches;
-//   - config/privacy.toml: which fields' values are withheld;
+//   - the workspace's field model (stage.Run.Fields): which fields'
+//     values are withheld;
 //   - optionally the normalized registrations.csv: the time of the export
 //     is the latest submitted_at it holds (the platform writes no export
 //     time; the newest submission is the best witness of when it ran).
@@ -45,13 +46,13 @@ import (
 //	}
 //
 // A change of a sensitive field (the report's own flag, or the field is
-// sensitive in privacy.toml now) keeps its key, op and field but not its
+// sensitive in the field model now) keeps its key, op and field but not its
 // values: "withheld": true. Any sensitive value of the reports, or of a
 // registration a patch touched (read from registrations.csv when it is an
 // input), that also occurs in a message, reason or author is replaced by
 // patch.Withheld there, and so is one in a patch's id. The node's `declassify` states that record keys, patch reasons
 // and non-sensitive values are kept; it never lets a sensitive value
-// through: the old and new columns are checked against privacy.toml with
+// through: the old and new columns are checked against the field model with
 // no declassification (see Run).
 type patchesReport struct{}
 
