@@ -32,12 +32,16 @@ type engine struct {
 
 	mu    sync.Mutex
 	files map[string]fileVal        // content of paths as this build knows it
-	pre   map[string]cache.FileStat // prestatWait's stats
-	wrote bool                      // outputs or cache entries were written
-	bg    background                // caches and fsyncs outputs off the nodes' path
-	tmp   tmpDirs                   // commands' private temporary directories
-	procs procLog                   // commands' process groups while they run
-	dirs  map[string]bool           // output directories known to exist
+	pre   map[string]cache.FileStat // prestatWait's stats by path (preStat)
+	// prestatWait's stats in the order the nodes name the files.
+	prePaths []string
+	preOcc   []int32
+	preStats []cache.FileStat
+	wrote    bool            // outputs or cache entries were written
+	bg       background      // caches and fsyncs outputs off the nodes' path
+	tmp      tmpDirs         // commands' private temporary directories
+	procs    procLog         // commands' process groups while they run
+	dirs     map[string]bool // output directories known to exist
 
 	evMu sync.Mutex
 
@@ -122,16 +126,30 @@ func (e *engine) abs(p string) string {
 // before the nodes are decided one by one: on a no-op build stat(2) is most
 // of the work, and the calls overlap well. It starts them and returns the
 // function that waits for them.
+//
+// The stats are kept in the order the nodes name the files (e.preOcc: for
+// each input, patch and output of each node in turn, its index in
+// e.preStats), which is the order the fingerprint reads them in: a no-op
+// build proven by its fingerprint never builds a map of them. e.pre, the
+// map that deciding nodes looks stats up in, is made on first use.
 func (e *engine) prestatWait(nodes []*pipeline.Node) func() {
-	seen := make(map[string]bool, 2*len(nodes))
-	var paths []string
-	for _, n := range nodes {
-		for _, l := range [][]string{n.InputFiles, n.PatchFiles, n.Outputs} {
+	n := 0
+	for _, nd := range nodes {
+		n += len(nd.InputFiles) + len(nd.PatchFiles) + len(nd.Outputs)
+	}
+	index := make(map[string]int32, n)
+	paths := make([]string, 0, n)
+	occ := make([]int32, 0, n)
+	for _, nd := range nodes {
+		for _, l := range [...][]string{nd.InputFiles, nd.PatchFiles, nd.Outputs} {
 			for _, p := range l {
-				if !seen[p] {
-					seen[p] = true
+				i, ok := index[p]
+				if !ok {
+					i = int32(len(paths))
+					index[p] = i
 					paths = append(paths, p)
 				}
+				occ = append(occ, i)
 			}
 		}
 	}
@@ -139,12 +157,20 @@ func (e *engine) prestatWait(nodes []*pipeline.Node) func() {
 	done := make(chan []cache.FileStat, 1)
 	go func() { done <- cache.StatAll(e.root, paths, workers) }()
 	return func() {
-		stats := <-done
-		e.pre = make(map[string]cache.FileStat, len(paths))
-		for i, p := range paths {
-			e.pre[p] = stats[i]
+		e.prePaths, e.preOcc, e.preStats = paths, occ, <-done
+	}
+}
+
+// preStat returns prestatWait's stat of p, if it took one.
+func (e *engine) preStat(p string) (cache.FileStat, bool) {
+	if e.pre == nil && e.prePaths != nil {
+		e.pre = make(map[string]cache.FileStat, len(e.prePaths))
+		for i, p := range e.prePaths {
+			e.pre[p] = e.preStats[i]
 		}
 	}
+	st, ok := e.pre[p]
+	return st, ok
 }
 
 // file returns the content hash of path as this build knows it, hashing it
@@ -152,7 +178,7 @@ func (e *engine) prestatWait(nodes []*pipeline.Node) func() {
 func (e *engine) file(p string) fileVal {
 	e.mu.Lock()
 	v, ok := e.files[p]
-	st, pre := e.pre[p] // only consulted before the memo has p
+	st, pre := e.preStat(p) // only consulted before the memo has p
 	e.mu.Unlock()
 	if ok {
 		return v

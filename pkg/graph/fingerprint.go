@@ -85,11 +85,16 @@ func (e *engine) fingerprint(nodes []*pipeline.Node, ref int64) (fp cache.Hash, 
 	h := cache.Sum(src)
 	b = append(b, h[:]...)
 	ok = ref > 0
+	// The stats come in the order prestatWait took them for these nodes.
+	k := 0
 	add := func(kind byte, p string) {
-		st, found := e.pre[p]
-		if !found {
+		var st cache.FileStat
+		if k < len(e.preOcc) && e.prePaths[e.preOcc[k]] == p {
+			st = e.preStats[e.preOcc[k]]
+		} else {
 			st = cache.Stat(e.abs(p))
 		}
+		k++
 		if st.ChangedSince(ref) {
 			ok = false
 		}
