@@ -193,7 +193,7 @@ func (p *progress) event(ev graph.Event) {
 					lines = explainReasons(p.root, ev.Reasons, ev.Changes, !p.dry)
 				}
 				for _, l := range lines {
-					fmt.Fprintf(p.w, "    because %s\n", l)
+					fmt.Fprintf(p.w, "    because %s\n", p.scrub.reason(l))
 				}
 			}
 		}

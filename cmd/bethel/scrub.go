@@ -144,3 +144,12 @@ func (e *errScrubber) warning(msg string) string {
 	out, _ := none.Scrub(msg)
 	return out
 }
+
+// reason scrubs a --explain or status reason: one that names a patch by
+// its id (an organizer's free text) against the sets too.
+func (e *errScrubber) reason(msg string) string {
+	if e == nil || !strings.HasPrefix(msg, "patch ") {
+		return msg
+	}
+	return e.failure(msg)
+}

@@ -44,6 +44,8 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	}
 	printExtraColumns(env.Stdout, p)
 	stale := 0
+	// A reason may name a patch by its id, which may name a person.
+	scrubber := newErrScrubber(p, p.Root)
 	for _, r := range results {
 		switch r.Status {
 		case graph.UpToDate:
@@ -60,7 +62,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 			fmt.Fprintf(env.Stdout, "stale %s%s\n", r.Name, note)
 		}
 		for _, l := range explainReasons(p.Root, r.Reasons, r.Changes, false) {
-			fmt.Fprintf(env.Stdout, "    because %s\n", l)
+			fmt.Fprintf(env.Stdout, "    because %s\n", scrubber.reason(l))
 		}
 		for _, w := range r.Warnings {
 			fmt.Fprintf(env.Stdout, "    note: %s\n", w)
