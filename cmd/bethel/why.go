@@ -666,8 +666,6 @@ func printWhy(out io.Writer, a *whyAnswer, all bool) {
 	io.WriteString(out, b.String())
 }
 
-var cellRefRE = lazyre.New(`^([A-Za-z]{1,3})([0-9]+)$`)
-
 // workbookCell turns WORKBOOK.xlsx!SHEET!C3 into the CSV cell the sheet
 // was written from: the same row (a sheet and its CSV both count the
 // header as row 1) and column. WORKBOOK may be the output's path or its
@@ -692,15 +690,10 @@ func workbookCell(p *pipeline.Pipeline, t whyTarget) (whyTarget, error) {
 	if err != nil {
 		return t, &ExitError{Code: 1, Err: fmt.Errorf("why: %s: %w", t.book, err)}
 	}
-	m := cellRefRE().FindStringSubmatch(t.ref)
-	if m == nil {
+	row, col, ok := cellref.A1(t.ref)
+	if !ok {
 		return t, usagef("why: %q is not a cell (a column's letters and a row number: C3)", t.ref)
 	}
-	col := 0
-	for _, c := range strings.ToUpper(m[1]) {
-		col = col*26 + int(c-'A'+1)
-	}
-	row, _ := strconv.Atoi(m[2])
 	if row < 2 {
 		return t, usagef("why: %s row %d is the header; ask about a data row (from 2)", t.ref, row)
 	}

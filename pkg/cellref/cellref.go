@@ -203,3 +203,24 @@ func firstKeyIs(m map[string]any, p string) bool {
 	}
 	return false
 }
+
+// A1 reads a spreadsheet cell reference such as C3 or aa10: the column's
+// letters (1 to 3 of them, A is column 1) and the row number. ok is false
+// for anything else.
+func A1(ref string) (row, col int, ok bool) {
+	i := 0
+	for i < len(ref) && i < 4 && (ref[i]|0x20 >= 'a' && ref[i]|0x20 <= 'z') {
+		col = col*26 + int(ref[i]|0x20-'a'+1)
+		i++
+	}
+	if i == 0 || i > 3 || i == len(ref) || len(ref)-i > 9 {
+		return 0, 0, false
+	}
+	for _, c := range ref[i:] {
+		if c < '0' || c > '9' {
+			return 0, 0, false
+		}
+		row = row*10 + int(c-'0')
+	}
+	return row, col, true
+}

@@ -1,6 +1,7 @@
 package cellref
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -130,6 +131,52 @@ func FuzzJSON(f *testing.F) {
 		}
 		if *again.Value != *c.Value {
 			t.Fatalf("%q gives %q, its canonical %q gives %q", ptr, *c.Value, c.Column, *again.Value)
+		}
+	})
+}
+
+func TestA1(t *testing.T) {
+	tests := []struct {
+		ref      string
+		row, col int
+		ok       bool
+	}{
+		{"C3", 3, 3, true},
+		{"a1", 1, 1, true},
+		{"AA10", 10, 27, true},
+		{"ZZZ2", 2, 18278, true},
+		{"AAAA2", 0, 0, false},
+		{"3C", 0, 0, false},
+		{"C", 0, 0, false},
+		{"C3x", 0, 0, false},
+		{"", 0, 0, false},
+		{"C-3", 0, 0, false},
+	}
+	for _, tt := range tests {
+		row, col, ok := A1(tt.ref)
+		if row != tt.row || col != tt.col || ok != tt.ok {
+			t.Errorf("A1(%q) = %d, %d, %v; want %d, %d, %v", tt.ref, row, col, ok, tt.row, tt.col, tt.ok)
+		}
+	}
+}
+
+// FuzzA1: what A1 reads back writes the reference it was given: the
+// column's letters (up to case) and the row's number.
+func FuzzA1(f *testing.F) {
+	f.Add("C3")
+	f.Add("zz099")
+	f.Fuzz(func(t *testing.T, ref string) {
+		row, col, ok := A1(ref)
+		if !ok {
+			return
+		}
+		letters := ""
+		for c := col; c > 0; c = (c - 1) / 26 {
+			letters = string(rune('A'+(c-1)%26)) + letters
+		}
+		n, err := strconv.Atoi(ref[len(letters):])
+		if !strings.EqualFold(letters, ref[:len(letters)]) || err != nil || n != row {
+			t.Fatalf("A1(%q) = row %d, column %d (%s)", ref, row, col, letters)
 		}
 	})
 }
