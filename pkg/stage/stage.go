@@ -81,8 +81,9 @@ type Run struct {
 	// engine's FS refuses other paths, because an undeclared read would make
 	// the action key incomplete.
 	FS fs.FS
-	// Sum returns the BLAKE3-256 hash of an input or patch as the engine
-	// read it for the node's action key (and checks again after the run),
+	// Sum returns the BLAKE3-256 hash of an input (an engine artifact
+	// too) or patch as the engine read it for the node's action key (and,
+	// for a file, checks again after the run),
 	// so that a stage can key an in-memory cache by content without reading
 	// the file a second time. ok is false when the hash is not known (Sum
 	// is nil, or the path is not an input); the stage must then read the
