@@ -16,7 +16,8 @@ import (
 // A full build in which every node was already up to date writes
 // .bethel/state/clean: the BLAKE3 hash of the boot id (stat data is only
 // trusted within one boot, see cache.StatCache), the bethel version, every stage's
-// name and version, the pipeline file's content, and, node by node in
+// name and version, the pipeline file's content (the hash its loader took,
+// Pipeline.SourceSum), and, node by node in
 // pipeline order, the path and stat data (size, modification time in
 // nanoseconds, inode, change time) of every input, patch and output, then
 // the stat data of the journal and of the cache's action log (which holds
@@ -49,9 +50,15 @@ const statLen = 1 + 4*8
 // lock's time stamp; 0: never ok): the fingerprint can be compared but must
 // not be written.
 func (e *engine) fingerprint(nodes []*pipeline.Node, ref int64) (fp cache.Hash, ok bool) {
-	src, err := os.ReadFile(filepath.Join(e.root, filepath.FromSlash(e.p.File)))
-	if err != nil {
-		return cache.Hash{}, false
+	// The pipeline as loaded: by the hash its loader took, or else by
+	// the file's content now.
+	srcSum := e.p.SourceSum
+	if srcSum == ([32]byte{}) {
+		src, err := os.ReadFile(filepath.Join(e.root, filepath.FromSlash(e.p.File)))
+		if err != nil {
+			return cache.Hash{}, false
+		}
+		srcSum = cache.Sum(src)
 	}
 	// Sized for every path's line up front: growing by doubling copied
 	// and dropped about a megabyte at 5000 nodes in every no-op build.
@@ -82,8 +89,7 @@ func (e *engine) fingerprint(nodes []*pipeline.Node, ref int64) (fp cache.Hash, 
 		b = append(b, 0)
 	}
 	b = append(b, e.p.File...)
-	h := cache.Sum(src)
-	b = append(b, h[:]...)
+	b = append(b, srcSum[:]...)
 	ok = ref > 0
 	// The stats come in the order prestatWait took them for these nodes.
 	k := 0

@@ -87,6 +87,7 @@ func loadCached(root, file string, stages []string, cacheDir string) (*Pipeline,
 	stSum := stagesSum(stages)
 	if b, err := os.ReadFile(cpath); err == nil {
 		if p, err := decodeCompiled(b, l.root, l.rel, srcSum, stSum); err == nil {
+			p.SourceSum = srcSum
 			return p, true, nil
 		}
 	}
@@ -94,6 +95,7 @@ func loadCached(root, file string, stages []string, cacheDir string) (*Pipeline,
 	if err != nil {
 		return nil, false, err
 	}
+	p.SourceSum = srcSum
 	if b, err := encodeCompiled(p, l.fs, srcSum, stSum); err == nil {
 		if os.MkdirAll(cacheDir, 0o700) == nil {
 			writeCompiled(cpath, b)

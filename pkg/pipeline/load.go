@@ -41,7 +41,12 @@ func Load(root, file string, stages []string) (*Pipeline, error) {
 	if err != nil {
 		return nil, &pos.Error{Pos: pos.Pos{File: l.rel}, Msg: readErrMsg(err)}
 	}
-	return l.load(src, stages)
+	p, err := l.load(src, stages)
+	if err != nil {
+		return nil, err
+	}
+	p.SourceSum = sumOf(src)
+	return p, nil
 }
 
 func readErrMsg(err error) string {

@@ -50,6 +50,11 @@ type Pipeline struct {
 	// refuses one that leads outside the workspace, or into out/ or
 	// .bethel/ (a private output laundered as a source).
 	Links []string
+	// SourceSum is the SHA-256 of the pipeline file's content as loaded
+	// (zero for a Pipeline not made by Load or LoadCached): the engine's
+	// no-op fingerprint names the pipeline by it instead of reading and
+	// hashing the file again.
+	SourceSum [32]byte
 }
 
 // Node is one [[node]] of pipeline.toml.
