@@ -58,6 +58,7 @@ type xlsxSheet struct {
 	filled  []bool
 }
 
+// add puts row i, whose fields are given, on the sheet.
 func (s *xlsxSheet) add(i int32, fields []string) {
 	s.rows = append(s.rows, i)
 	for c, v := range fields {
@@ -73,6 +74,7 @@ func (s *xlsxSheet) add(i int32, fields []string) {
 	}
 }
 
+// newSheet is an empty sheet of tab's rows.
 func newSheet(name string, tab *xlsxTable) xlsxSheet {
 	n := len(tab.header)
 	return xlsxSheet{name: name, tab: tab, longest: make([]int, n), filled: make([]bool, n)}
@@ -509,13 +511,6 @@ func xlsxParams(r *stage.Run) (names map[string]string, splitBy string, typed bo
 		}
 	}
 	return names, splitBy, typed, nil
-}
-
-func cell(row []string, i int) string {
-	if i < len(row) {
-		return row[i]
-	}
-	return ""
 }
 
 // sheetTitle names a sheet after its file: out/summary/tshirts.csv is

@@ -222,6 +222,14 @@ func TestRosterWorkbookRead(t *testing.T) {
 	}
 }
 
+// cell is row's field i, or blank past its end.
+func cell(row []string, i int) string {
+	if i < len(row) {
+		return row[i]
+	}
+	return ""
+}
+
 func colName(c int) string {
 	if c < 26 {
 		return string(rune('A' + c))
