@@ -275,3 +275,37 @@ func checkPublishedIntervals(t *testing.T, what, internal, public string, labels
 		}
 	}
 }
+
+// FuzzPublicTable: any summary text and labels count give a suppressed
+// table or an error naming the file, never a panic; a table comes out with
+// the summary's header and as many rows, and no count below min_cell.
+func FuzzPublicTable(f *testing.F) {
+	f.Add("meal,daughters,adults,total\nchicken,7,1,8\nvegan,9,9,18\nTOTAL,16,10,26\n", 1)
+	f.Add("bethel,bethel_name,daughters,adults,guests,total\n12,Springfield,3,4,0,7\nTOTAL,,3,4,0,7\n", 2)
+	f.Add("housing,count\ndorm,3\n(blank),0\n", 1)
+	f.Add("a,b\n", 3)
+	f.Fuzz(func(t *testing.T, summary string, labels int) {
+		out, err := runPublicTable(t, summary, "summary.count", 5, map[string]any{"labels": int64(labels)})
+		if err != nil {
+			if !strings.Contains(err.Error(), "out/summary/meals.csv") && !strings.HasPrefix(err.Error(), "node pub:") {
+				t.Fatalf("error names neither the file nor the node: %v", err)
+			}
+			return
+		}
+		h, rows, err := csvio.ReadAll(strings.NewReader(out), "out")
+		if err != nil {
+			t.Fatalf("unreadable output %q: %v", out, err)
+		}
+		ih, irows, _ := csvio.ReadAll(strings.NewReader(summary), "in")
+		if strings.Join(h, ",") != strings.Join(ih, ",") || len(rows) != len(irows) {
+			t.Fatalf("output %q of %q", out, summary)
+		}
+		for _, row := range rows {
+			for _, c := range row[labels:] {
+				if n, err := strconv.Atoi(c); err == nil && n > 0 && n < 5 {
+					t.Fatalf("output %q publishes %d", out, n)
+				}
+			}
+		}
+	})
+}
