@@ -345,3 +345,71 @@ func FuzzReadParallel(f *testing.F) {
 		}
 	})
 }
+
+// TestReadSheetsFile reads a CSV file large enough to be read in ranges
+// at once, through the path a node takes (an open file), and compares the
+// sheets with reading it in one piece.
+func TestReadSheetsFile(t *testing.T) {
+	var b bytes.Buffer
+	w := csvio.NewWriter(&b)
+	w.Write([]string{"bethel", "bethel_name", "note"})
+	for r := 0; b.Len() < 3*xlsxParallelMin; r++ {
+		w.Write([]string{strconv.Itoa(r * 7 % 41), "Name " + strconv.Itoa(r*7%41), strings.Repeat("x\n\",", r%5) + strconv.Itoa(r)})
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "roster.csv")
+	if err := os.WriteFile(file, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	one, err := readPart(bytes.NewReader(b.Bytes()), "roster.csv", "bethel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sheetRows(mergeParts([]*xlsxPart{one}, "roster.csv", "R", "bethel"))
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sheets, err := readSheets(f, "roster.csv", "R", "bethel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sheets) != 41 {
+		t.Errorf("%d sheets, want 41", len(sheets))
+	}
+	if got := sheetRows(sheets); got != want {
+		t.Error("the file read in ranges differs from the file read in one piece")
+	}
+}
+
+// TestSheetNames checks the names the format allows: at most 31
+// characters, none of []:*?/\, no apostrophe at either end, unique
+// ignoring case.
+func TestSheetNames(t *testing.T) {
+	tests := []struct {
+		in, want []string
+	}{
+		{[]string{"Meals", "meals", "MEALS"}, []string{"Meals", "meals 2", "MEALS 3"}},
+		{[]string{"a/b", "c[d]:e*f?g\\h"}, []string{"a-b", "c-d--e-f-g-h"}},
+		{[]string{"'quoted'", "  ", ""}, []string{"quoted", "Sheet", "Sheet 2"}},
+		{[]string{strings.Repeat("Bethel ", 6), strings.Repeat("Bethel ", 6)}, []string{"Bethel Bethel Bethel Bethel Bet", "Bethel Bethel Bethel Bethel B 2"}},
+		{[]string{"Zoë Ångström Memorial Bethel No. 12"}, []string{"Zoë Ångström Memorial Bethel No"}},
+	}
+	for _, tc := range tests {
+		sheets := make([]xlsxSheet, len(tc.in))
+		for i, n := range tc.in {
+			sheets[i].name = n
+		}
+		if err := uniqueSheetNames(sheets); err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range sheets {
+			if s.name != tc.want[i] {
+				t.Errorf("%q: sheet %d is %q, want %q", tc.in, i+1, s.name, tc.want[i])
+			}
+		}
+	}
+}
