@@ -43,3 +43,16 @@ func BenchmarkLoadCached(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLoadDeclaration reads the sample's privacy declaration (its
+// field model and privacy file), which every build does before anything
+// runs.
+func BenchmarkLoadDeclaration(b *testing.B) {
+	p := &Pipeline{Root: "../..", Fields: DefaultFields, Privacy: DefaultPrivacy}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := LoadDeclaration(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -37,6 +37,11 @@ func scanLines(data []byte) *lines {
 		} else if inMulti {
 			continue
 		}
+		// Blank and comment lines, most of a commented declaration, hold
+		// no key: skip them without the regexps.
+		if t := strings.TrimLeft(text, " \t"); t == "" || t[0] == '#' {
+			continue
+		}
 		if m := lineHeaderRE().FindStringSubmatch(text); m != nil {
 			name := unquoteKeys(m[2])
 			if m[1] == "[[" && name == "fields" {
