@@ -25,6 +25,9 @@
 //   - Typed columns: integers and decimals as numbers, dates, date-times
 //     and times of day as serial numbers with a date or time format. A cell
 //     of a typed column that does not read as its kind is written as text.
+//   - The limits spreadsheet applications have: a sheet of more rows or
+//     columns than they hold is an error; a text longer than a cell holds
+//     is cut, as they cut it.
 //   - Deterministic bytes: the parts in a fixed order, fixed zip times, a
 //     fixed document date, chunks cut at fixed sizes, whatever the number
 //     of processors.
@@ -43,6 +46,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind is how the cells of a column are written.
@@ -88,6 +92,15 @@ type Options struct {
 	Workers int
 }
 
+// The limits of a sheet in spreadsheet applications (Excel's): rows below
+// the header row, columns, and characters of a cell's text (a longer text
+// is cut there, as spreadsheet applications do).
+const (
+	MaxRows      = 1<<20 - 1
+	MaxColumns   = 1 << 14
+	MaxCellChars = 32767
+)
+
 // chunkSize is how much XML is deflated as one piece. Each piece starts a
 // new deflate stream (its matches cannot reach into the piece before), so
 // it is large compared with the 32 KiB window; it is fixed, not derived
@@ -98,6 +111,14 @@ const chunkSize = 512 << 10
 func Write(w io.Writer, sheets []Sheet, opt Options) error {
 	if len(sheets) == 0 {
 		return errors.New("a workbook needs at least one sheet")
+	}
+	for _, sh := range sheets {
+		if sh.Rows > MaxRows {
+			return fmt.Errorf("sheet %q: %d rows; a sheet holds at most %d below its header", sh.Name, sh.Rows, MaxRows)
+		}
+		if len(sh.Columns) > MaxColumns {
+			return fmt.Errorf("sheet %q: %d columns; a sheet holds at most %d", sh.Name, len(sh.Columns), MaxColumns)
+		}
 	}
 	level := opt.Level
 	if level == 0 {
@@ -348,6 +369,9 @@ type sheetWriter struct {
 
 // appendString appends the rest of a text cell: an inline string.
 func appendString(b []byte, v string) []byte {
+	if len(v) > MaxCellChars && utf8.RuneCountInString(v) > MaxCellChars {
+		v = string([]rune(v)[:MaxCellChars])
+	}
 	b = append(b, ` t="inlineStr"><is>`...)
 	b = appendText(b, v)
 	return append(b, `</is></c>`...)

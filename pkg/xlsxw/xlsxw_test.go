@@ -215,6 +215,8 @@ func TestText(t *testing.T) {
 		{"Zoë Ångström", "Zoë Ångström"},
 		{"bad\xffbyte", "bad\uFFFDbyte"},
 		{"non\uFFFEchar", "non\uFFFEchar"},
+		// A text longer than a cell holds is cut where applications cut it.
+		{strings.Repeat("é", MaxCellChars+5), strings.Repeat("é", MaxCellChars)},
 	}
 	var r [][]string
 	for _, tc := range tests {
@@ -225,7 +227,7 @@ func TestText(t *testing.T) {
 	for i, tc := range tests {
 		got := s.Cells["A"+strconv.Itoa(i+2)]
 		if got.Type != "inlineStr" || got.Value != tc.want {
-			t.Errorf("%q reads back as %+v, want the text %q", tc.in, got, tc.want)
+			t.Errorf("%.40q reads back as %.40v, want the text %.40q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -393,6 +395,14 @@ func TestErrors(t *testing.T) {
 	}
 	if err := Write(io.Discard, nil, Options{}); err == nil {
 		t.Error("no sheets: no error")
+	}
+	tall := Sheet{Name: "Tall", Columns: []Column{{Title: "a"}}, Rows: MaxRows + 1}
+	if err := Write(io.Discard, []Sheet{tall}, Options{}); err == nil || !strings.Contains(err.Error(), `"Tall": 1048576 rows; a sheet holds at most 1048575 below its header`) {
+		t.Errorf("too many rows: %v", err)
+	}
+	wide := Sheet{Name: "Wide", Columns: make([]Column, MaxColumns+1)}
+	if err := Write(io.Discard, []Sheet{wide}, Options{}); err == nil || !strings.Contains(err.Error(), `"Wide": 16385 columns`) {
+		t.Errorf("too many columns: %v", err)
 	}
 }
 
