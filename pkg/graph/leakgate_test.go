@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"bethel/pkg/scrub"
 	"bethel/pkg/stage"
@@ -115,4 +116,43 @@ func setStage(add func(*scrub.Builder)) *funcStage {
 		_, err = b.Set().WriteTo(w)
 		return err
 	}}
+}
+
+// TestLeakGateBeforeSets: a node that finishes before the sets are built
+// waits for them and is scanned then; the leak it wrote still fails the
+// build. The set's node holds back until the leaking output is on disk
+// (polling, with a deadline), so that the leak is there first.
+func TestLeakGateBeforeSets(t *testing.T) {
+	root := workspace(t, map[string]string{
+		"pipeline.toml": `
+[[node]]
+name = "values"
+stage = "mkset"
+inputs = ["inputs/regs.csv"]
+outputs = ["out/private/regs.sensitive"]
+
+[[node]]
+name = "planted"
+run = "printf 'bethel,note\n12,called Mia Talcroft back\n' > out/summary/notes.csv"
+outputs = ["out/summary/notes.csv"]
+`,
+		"inputs/regs.csv":     "id,name\nR-1,Mia Talcroft\n",
+		"config/privacy.toml": "sensitive_values = [\"out/private/regs.sensitive\"]\n",
+	})
+	mkset := setStage(func(b *scrub.Builder) { b.Add(scrub.Name, "Mia Talcroft") })
+	run := mkset.run
+	mkset.run = func(ctx context.Context, r *stage.Run) error {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if _, err := os.Stat(filepath.Join(root, "out/summary/notes.csv")); err == nil {
+				break
+			}
+		}
+		return run(ctx, r)
+	}
+	opts := Options{Version: "t", Registry: stage.NewRegistry(mkset), Jobs: 2}
+	_, err := Build(context.Background(), load(t, root, opts.Registry), opts)
+	var le *LeakError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), `out/summary/notes.csv:2: node "planted" wrote a sensitive value`) {
+		t.Fatalf("err = %v, want the leak in notes.csv", err)
+	}
 }
