@@ -400,6 +400,9 @@ func regStageName(r *stage.Run) string {
 // the registrations.map stage stores (registrations_mapped.go) and the
 // registrations.patch stage reads back.
 type regMapped struct {
+	// order is the export's records by key (distinct: the mapping half
+	// fails on a key used twice), when known.
+	order []int32
 	// sens is the export's sensitive values (stored in the mapped table);
 	// nil when not gathered.
 	// They may be several sets (the mapping half's, one per goroutine),
@@ -479,6 +482,7 @@ func patchRegistrations(m *regMapped, cfg *regConfig, priv *Privacy, patches []*
 	table.Sensitive = priv.SensitiveSet()
 	res.table = table
 	empty := len(table.Records) == 0
+	nExport := len(table.Records)
 	rep, warns, perr := patch.Apply(table, patches, opt)
 	res.report = rep
 	res.warns = append(res.warns, warns...)
@@ -523,17 +527,21 @@ func patchRegistrations(m *regMapped, cfg *regConfig, priv *Privacy, patches []*
 			res.active = append(res.active, i)
 		}
 	}
-	keys := make([]string, len(table.Records))
-	for _, i := range res.active {
-		keys[i] = table.Records[i].Get(res.keyCol)
-	}
-	sort.Slice(res.active, func(a, b int) bool { return keys[res.active[a]] < keys[res.active[b]] })
-	// A patch can add a key the export also has; an active duplicate key
-	// would make every later join ambiguous.
-	for j := 1; j < len(res.active); j++ {
-		a, b := res.active[j-1], res.active[j]
-		if keys[a] == keys[b] {
-			return res, pos.Errorf(pos.Pos{File: export, Line: table.Records[b].Line}, "registration_id %s is used twice (also at line %d)", keys[a], table.Records[a].Line)
+	if sorted, ok := regSortedActive(m.order, nExport, table, res.active, res.keyCol, rep); ok {
+		res.active = sorted
+	} else {
+		keys := make([]string, len(table.Records))
+		for _, i := range res.active {
+			keys[i] = table.Records[i].Get(res.keyCol)
+		}
+		sort.Slice(res.active, func(a, b int) bool { return keys[res.active[a]] < keys[res.active[b]] })
+		// A patch can add a key the export also has; an active duplicate
+		// key would make every later join ambiguous.
+		for j := 1; j < len(res.active); j++ {
+			a, b := res.active[j-1], res.active[j]
+			if keys[a] == keys[b] {
+				return res, pos.Errorf(pos.Pos{File: export, Line: table.Records[b].Line}, "registration_id %s is used twice (also at line %d)", keys[a], table.Records[a].Line)
+			}
 		}
 	}
 	res.counts["active"] = len(res.active)
@@ -548,6 +556,57 @@ func patchRegistrations(m *regMapped, cfg *regConfig, priv *Privacy, patches []*
 		res.warns = append(res.warns, fmt.Sprintf("%d inactive registrations left out (%s)", n, strings.Join(by, ", ")))
 	}
 	return res, nil
+}
+
+// regSortedActive orders the active records by key from the export's
+// stored order (order, of the first nExport records), placing the few
+// records patches added among them, instead of sorting every key again.
+// It declines (false), leaving the full sort and its duplicate check to
+// the caller, when it has no order, when a patch set a record's key, or
+// when an added key is one an active record already has.
+func regSortedActive(order []int32, nExport int, t *patch.Table, active []int, keyCol int, rep *patch.Report) ([]int, bool) {
+	if order == nil || len(order) != nExport {
+		return nil, false
+	}
+	keyField := t.Fields[keyCol]
+	for _, e := range rep.Patches {
+		for _, ch := range e.Changes {
+			if ch.Field == keyField && ch.Op != patch.Add {
+				return nil, false
+			}
+		}
+	}
+	isActive := make([]bool, len(t.Records))
+	var added []int
+	for _, i := range active {
+		isActive[i] = true
+		if i >= nExport {
+			added = append(added, i)
+		}
+	}
+	key := func(i int) string { return t.Records[i].Get(keyCol) }
+	slices.SortFunc(added, func(a, b int) int { return strings.Compare(key(a), key(b)) })
+	at := make([]int, len(added)) // where each added record goes in order
+	for k, i := range added {
+		if k > 0 && key(added[k-1]) == key(i) {
+			return nil, false
+		}
+		at[k] = sort.Search(len(order), func(j int) bool { return key(int(order[j])) >= key(i) })
+		if j := at[k]; j < len(order) && isActive[order[j]] && key(int(order[j])) == key(i) {
+			return nil, false
+		}
+	}
+	out := make([]int, 0, len(active))
+	k := 0
+	for j, i := range order {
+		for ; k < len(added) && at[k] == j; k++ {
+			out = append(out, added[k])
+		}
+		if isActive[i] {
+			out = append(out, int(i))
+		}
+	}
+	return append(out, added[k:]...), true
 }
 
 func patchedField(t *patch.Table, rec int, field string) bool {
@@ -724,6 +783,7 @@ func readExport(ctx context.Context, fsys fs.FS, export string, cfg *regConfig, 
 		keys[i] = t.Records[i].Get(keyCol)
 	}
 	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(keys[a], keys[b]) })
+	m.order = order
 	var errs pos.List
 	for j := 1; j < len(order); j++ {
 		a, b := order[j-1], order[j]

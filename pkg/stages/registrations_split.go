@@ -42,7 +42,7 @@ type registrationsMap struct{}
 func init() { register(registrationsMap{}) }
 
 func (registrationsMap) Name() string    { return "registrations.map" }
-func (registrationsMap) Version() string { return "2" } // 2: the mapped table holds the values' codes
+func (registrationsMap) Version() string { return "3" } // 3: the mapped table holds the values' codes and the key order
 
 func (registrationsMap) Run(ctx context.Context, r *stage.Run) error {
 	if len(r.Outputs) != 1 || !strings.HasSuffix(r.Outputs[0], regMappedSuffix) {
@@ -197,10 +197,12 @@ func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh boo
 //	    str message (kind 0), str raw
 //	per field, its values' codes (mappedCol): uvarint ndict, str firsts,
 //	    str codes
+//	str order: the records by key, 4 bytes each, little-endian (empty
+//	    when not known)
 //	str sensitive: the export's sensitive values as a pkg/scrub set file
 //
 // where str is a uvarint length and the bytes.
-const regMappedMagic = "bethel registrations.map 5\n"
+const regMappedMagic = "bethel registrations.map 6\n"
 
 func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
@@ -244,6 +246,16 @@ func writeMapped(w io.Writer, src regSourceFiles, m *regMapped) error {
 		bw.Write(u(b[:0], len(c.codes)))
 		bw.WriteString(c.codes)
 	}
+	b = u(b[:0], 4*len(m.order))
+	for _, i := range m.order {
+		b = binary.LittleEndian.AppendUint32(b, uint32(i))
+		if len(b) >= 64<<10 {
+			bw.Write(b)
+			b = b[:0]
+		}
+	}
+	bw.Write(b)
+	b = b[:0]
 	b = b[:0]
 	// The sets are written as they are merged, after their size: at a
 	// million rows they are some 56 MB, not worth holding once more.
@@ -376,6 +388,22 @@ func readMapped(f io.Reader, size int64, file string, sch *schema.Schema, record
 		m.codes[c] = mappedCol{ndict: u(), firsts: str(), codes: str()}
 		if !ok || !m.codes[c].valid(n) {
 			return bad()
+		}
+	}
+	if ord := str(); ord != "" {
+		if !ok || len(ord) != 4*n {
+			return bad()
+		}
+		seen := make([]bool, n)
+		m.order = make([]int32, n)
+		for i := range m.order {
+			q := ord[4*i : 4*i+4]
+			r := uint32(q[0]) | uint32(q[1])<<8 | uint32(q[2])<<16 | uint32(q[3])<<24
+			if r >= uint32(n) || seen[r] {
+				return bad()
+			}
+			seen[r] = true
+			m.order[i] = int32(r)
 		}
 	}
 	set := str()
