@@ -458,7 +458,10 @@ func (xlsxWorkbook) Run(ctx context.Context, r *stage.Run) error {
 	if err != nil {
 		return err
 	}
-	return writeWorkbook(w, sheets, typed)
+	if err := writeWorkbook(w, sheets, typed); err != nil {
+		return fmt.Errorf("node %s: %w", r.Node, err)
+	}
+	return nil
 }
 
 func hasString(l []string, s string) bool {
