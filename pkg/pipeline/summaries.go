@@ -1,6 +1,10 @@
 package pipeline
 
-import "bethel/pkg/stage"
+import (
+	"slices"
+
+	"bethel/pkg/stage"
+)
 
 // SummaryStage is the one counting stage whose nodes are the event's
 // declared summaries (pkg/stages' summary.count). The loader knows it by
@@ -14,8 +18,9 @@ const SummaryStage = "summary.count"
 //	summaries = "all"
 //
 // At load, the node's inputs get the outputs of every node whose stage is
-// SummaryStage, in pipeline order, before the inputs the node lists (a
-// summary it lists already stays where it is listed). The expansion is
+// SummaryStage that it does not list, in pipeline order, after the last
+// summary it lists (so the order it lists them in, which the site shows
+// them in, stays), or before its inputs when it lists none. The expansion is
 // part of the node's InputFiles like any input: it keys the node's action,
 // makes its edges, and `bethel graph` shows it. A node that reads cell
 // lineage (lineage:PATH inputs) gets each summary's lineage as well. A new
@@ -43,6 +48,14 @@ func (l *loader) expandSummaries() {
 		for _, f := range n.InputFiles {
 			listed[f] = true
 		}
+		// The new ones go after the last summary the node lists (the
+		// order a node shows its summaries in stays its own), or first.
+		at := 0
+		for k, f := range n.InputFiles {
+			if w := l.p.Producer[f]; w != nil && w.Stage == SummaryStage {
+				at = k + 1
+			}
+		}
 		// A node that reads cell lineage (the site) gets each summary's
 		// too, so that its counts link to their records.
 		lin := len(l.lineageOf[n]) > 0
@@ -62,6 +75,6 @@ func (l *loader) expandSummaries() {
 				}
 			}
 		}
-		n.InputFiles = append(add, n.InputFiles...)
+		n.InputFiles = slices.Concat(n.InputFiles[:at], add, n.InputFiles[at:])
 	}
 }

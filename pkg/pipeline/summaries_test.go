@@ -38,12 +38,15 @@ outputs = ["out/summary/days.csv"]
 		inputs     []string // the node "all"'s InputFiles
 		err        string
 	}{
-		{name: "every summary, in pipeline order, before the listed inputs",
+		{name: "every summary, in pipeline order, before the listed inputs when none is listed",
 			node:   "inputs = [\"config/extra.csv\"]\nstage = \"summary.json\"\n[node.params]\nsummaries = \"all\"\n",
 			inputs: []string{"out/summary/meals.csv", "out/summary/days.csv", "config/extra.csv"}},
-		{name: "a listed summary keeps its place",
+		{name: "the others after the last summary listed",
 			node:   "inputs = [\"out/summary/days.csv\", \"config/extra.csv\"]\nstage = \"summary.json\"\n[node.params]\nsummaries = \"all\"\n",
-			inputs: []string{"out/summary/meals.csv", "out/summary/days.csv", "config/extra.csv"}},
+			inputs: []string{"out/summary/days.csv", "out/summary/meals.csv", "config/extra.csv"}},
+		{name: "listed summaries keep their order",
+			node:   "inputs = [\"out/summary/days.csv\", \"out/summary/meals.csv\", \"config/extra.csv\"]\nstage = \"summary.json\"\n[node.params]\nsummaries = \"all\"\n",
+			inputs: []string{"out/summary/days.csv", "out/summary/meals.csv", "config/extra.csv"}},
 		{name: "without the param, only what is listed",
 			node:   "inputs = [\"config/extra.csv\"]\nstage = \"summary.json\"\n",
 			inputs: []string{"config/extra.csv"}},
