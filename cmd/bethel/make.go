@@ -78,6 +78,14 @@ func runMake(ctx context.Context, env *Env, args []string) error {
 	pr := &progress{w: env.Stdout, errw: env.Stderr, terminal: env.IsTerminal && !*asJSON, explain: *explain || *dryRun, quiet: *asJSON, dry: *dryRun,
 		scrub: newErrScrubber(p, p.Root), root: p.Root}
 	opts.Events = pr.event
+	// The report and the patch id lists are written while the build still
+	// holds the workspace lock (a second bethel cannot interleave).
+	opts.Finish = func(res *graph.Result, err error) {
+		recordPatchEntries(p, err == nil && len(targets) == 0)
+		if rerr := writeReport(p, res, Version, time.Now()); rerr != nil {
+			fmt.Fprintf(env.Stderr, "bethel: build report %s: %v\n", p.Report, rerr)
+		}
+	}
 	res, err := graph.Build(ctx, p, opts)
 	pr.finish()
 	if rc != nil {
@@ -85,12 +93,6 @@ func runMake(ctx context.Context, env *Env, args []string) error {
 			sc.wait = 0 // interrupted: stop now, give the uploads up
 		}
 		sc.finish(rc, env.Stderr)
-	}
-	if !*dryRun {
-		recordPatchEntries(p, err == nil && len(targets) == 0)
-		if rerr := writeReport(p, res, Version, time.Now()); rerr != nil {
-			fmt.Fprintf(env.Stderr, "bethel: build report %s: %v\n", p.Report, rerr)
-		}
 	}
 	if res != nil {
 		if *asJSON {

@@ -391,6 +391,16 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 			pr.event(ev)
 		}
 	}
+	// Written while the build holds the workspace lock (graph.Options.Finish).
+	opts.Finish = func(res *graph.Result, _ error) {
+		if ctx.Err() != nil {
+			return // interrupted: the last report stays
+		}
+		recordPatchEntries(wt.p, false)
+		if rerr := writeReport(wt.p, res, Version, time.Now()); rerr != nil {
+			fmt.Fprintf(wt.errw, "bethel: build report %s: %v\n", wt.p.Report, rerr)
+		}
+	}
 	res, err := buildStoppable(ctx, wt.p, opts)
 	pr.finish()
 	if rc != nil {
@@ -399,10 +409,6 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 	if ctx.Err() != nil {
 		fmt.Fprintln(wt.errw, "bethel: interrupted; every output is either the old or the new version")
 		return ctx.Err()
-	}
-	recordPatchEntries(wt.p, false)
-	if rerr := writeReport(wt.p, res, Version, time.Now()); rerr != nil {
-		fmt.Fprintf(wt.errw, "bethel: build report %s: %v\n", wt.p.Report, rerr)
 	}
 	if res != nil {
 		rec.Ran, rec.Restored, rec.UpToDate, rec.Failed = nonNil(res.Ran), nonNil(res.Restored), nonNil(res.UpToDate), nonNil(res.Failed)

@@ -17,7 +17,7 @@ import (
 	"bethel/pkg/stage"
 )
 
-func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, error) {
+func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (res *Result, err error) {
 	t0 := time.Now()
 	nodes, err := selectNodes(p, opts.Targets)
 	if err != nil {
@@ -32,6 +32,13 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 		return nil, err
 	}
 	defer unlock()
+	if opts.Finish != nil {
+		defer func() {
+			if res != nil {
+				opts.Finish(res, err)
+			}
+		}()
+	}
 	phase("lock")
 	// Everything is loaded after the lock is held: a bethel that waited
 	// must see what the one before it recorded.
@@ -80,7 +87,7 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (*Result, er
 	e.sweep()
 	gate := e.startLeakGate(nodes)
 	defer gate.cancel()
-	res := e.schedule(ctx, nodes)
+	res = e.schedule(ctx, nodes)
 	phase("decide and run")
 	if opts.DebugTime != nil && len(res.Ran) > 0 {
 		fmt.Fprintf(opts.DebugTime, "bethel: time   in %d runs: %.3f ms running, %.3f ms hashing and checking, %.3f ms caching and recording\n",
@@ -134,6 +141,12 @@ func (e *engine) sweepState() {
 	cache.SweepTemp(bethelDir(e.root))
 	cache.SweepTemp(stateDir(e.root))
 	cache.SweepTemp(cacheDir(e.root))
+	if e.p.Report != "" {
+		// The report is written after the running marker is gone
+		// (Options.Finish), so a kill there is not a crash the journal
+		// knows of.
+		cache.SweepTemp(filepath.Dir(e.abs(e.p.Report)))
+	}
 }
 
 // sweep removes temporary files a crashed bethel left in the output and

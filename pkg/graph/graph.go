@@ -46,6 +46,12 @@ type Options struct {
 	// Remote, when set, is the shared cache consulted after a local miss
 	// and given what ran (remote.go).
 	Remote Remote
+	// Finish, when set, is called with the build's result while the
+	// workspace lock is still held (not for a dry run, nor when the build
+	// could not start), so that what the caller writes about the build
+	// (the build report) is not raced by another bethel, and a temporary
+	// file a kill leaves behind is swept by the next build.
+	Finish func(res *Result, err error)
 }
 
 // EventKind says what happened to a node.
