@@ -214,6 +214,22 @@ func parseCountTable(file string, header []string, rows [][]string, labels int) 
 	if counts < 1 {
 		return nil, pos.Errorf(pos.Pos{File: file, Line: 1}, "no count column after the %d label columns (params.labels)", labels)
 	}
+	// A label is copied as it is: a count column taken for one (labels
+	// set too high) would publish small counts. Past the first (the
+	// rows field, which may be a number such as a bethel's), a column of
+	// numbers only is a count.
+	for c := 1; c < labels; c++ {
+		numbers := len(rows) > 0
+		for _, row := range rows {
+			if _, err := strconv.Atoi(row[c]); err != nil {
+				numbers = false
+				break
+			}
+		}
+		if numbers || header[c] == "total" || header[c] == "count" {
+			return nil, pos.Errorf(pos.Pos{File: file, Line: 1}, "column %s holds counts, which cannot be a label copied as it is (params.labels is %d)", header[c], labels)
+		}
+	}
 	t := &countTable{m: counts}
 	if counts > 1 && header[len(header)-1] == "total" {
 		t.hasTotal, t.m = true, counts-1

@@ -172,6 +172,8 @@ func TestPublicTableRefuses(t *testing.T) {
 			err: "node pub: params.labels must be the number of leading label columns (at least 1), not 0"},
 		{name: "no count column", summary: good, writer: "summary.count", params: map[string]any{"labels": int64(4)},
 			err: "out/summary/meals.csv:1: no count column after the 4 label columns (params.labels)"},
+		{name: "a count taken for a label", summary: good, writer: "summary.count", params: map[string]any{"labels": int64(2)},
+			err: "out/summary/meals.csv:1: column daughters holds counts, which cannot be a label copied as it is (params.labels is 2)"},
 		{name: "a label where a count belongs", summary: "bethel,bethel_name,count\n12,Springfield,9\n", writer: "summary.count",
 			err: `out/summary/meals.csv:2: column bethel_name: "Springfield" is not a count (params.labels says 1 label columns)`},
 		{name: "a wrong total", summary: "meal,daughters,adults,total\nchicken,7,1,9\n", writer: "summary.count",
