@@ -42,12 +42,14 @@ import (
 //	             SHA-256 of the listing (name, NUL, type bits, newline per
 //	             entry, sorted; a zero hash when missing)
 //	         'l' symbolic link: the type bits of what it points to
-//	payload: CRC-32C of the payload (4 bytes, little-endian), then the
-//	         payload (nodes, order, sources, globs). The checksum catches
-//	         a file torn by a crash, which is all it has to catch: what
-//	         the payload was derived from is in the key. (It was SHA-256,
-//	         whose pass over the payload cost a 5000-node no-op about a
-//	         third of a millisecond; CRC-32C runs in hardware.)
+//	payload: CRC-32 (IEEE) of the payload (4 bytes, little-endian),
+//	         then the payload (nodes, order, sources, globs). The
+//	         checksum catches a file torn by a crash, which is all it has
+//	         to catch: what the payload was derived from is in the key.
+//	         (SHA-256's pass over the payload cost a 5000-node no-op about
+//	         a third of a millisecond; CRC-32C's tables take 0.2 ms to make
+//	         on first use, in every process; the IEEE polynomial's are
+//	         made at start-up anyway and it runs with CLMUL.)
 //
 // Any mismatch, short read or decode error is a miss and falls back to
 // Load, which rewrites the file. The directory listings are what glob
@@ -57,7 +59,7 @@ import (
 
 const (
 	compiledMagic   = "bethel-pipeline\n"
-	compiledVersion = 6
+	compiledVersion = 7
 )
 
 // LoadCached is Load with a compiled-pipeline cache in cacheDir (relative
@@ -136,9 +138,8 @@ type sum [sha256.Size]byte
 
 func sumOf(b []byte) sum { return sha256.Sum256(b) }
 
-// payloadSum is the payload's checksum, CRC-32C. (crc32 makes its table
-// once, on first use: not at start-up.)
-func payloadSum(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }
+// payloadSum is the payload's checksum.
+func payloadSum(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
 
 // short is the first 6 bytes in hex, for file names.
 func (s sum) short() string { return hex.EncodeToString(s[:6]) }
