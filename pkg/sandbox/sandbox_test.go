@@ -115,3 +115,55 @@ func BenchmarkRun(b *testing.B) {
 		}
 	}
 }
+
+// TestEachRunItsOwnRestriction alternates two specs that allow different
+// files: every command gets exactly its own spec's rights, however the
+// threads it is started from were made (fresh, or waiting for it).
+func TestEachRunItsOwnRestriction(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for _, p := range []string{a, b} {
+		if err := os.WriteFile(p, []byte(filepath.Base(p)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cat := func(allowed, read string) error {
+		cmd := exec.Command("/bin/cat", read)
+		cmd.Env = Environ(os.LookupEnv, nil, t.TempDir())
+		return Run(&Spec{Read: []string{allowed}, Tmp: t.TempDir()}, cmd.Run)
+	}
+	for i := 0; i < 10; i++ {
+		allowed, other := a, b
+		if i%2 == 1 {
+			allowed, other = b, a
+		}
+		if err := cat(allowed, allowed); err != nil {
+			t.Fatalf("run %d: reading its declared %s: %v", i, filepath.Base(allowed), err)
+		}
+		if err := cat(allowed, other); err == nil {
+			t.Fatalf("run %d: read %s, which only another run may", i, filepath.Base(other))
+		}
+	}
+}
+
+// BenchmarkRunCommand is BenchmarkRun with a real command (/bin/true)
+// started and waited for: while it runs, the thread for the next one is
+// made.
+func BenchmarkRunCommand(b *testing.B) {
+	if err := Available(); err != nil {
+		b.Skip(err)
+	}
+	dir := b.TempDir()
+	spec := &Spec{Tmp: dir}
+	env := Environ(os.LookupEnv, nil, dir)
+	for b.Loop() {
+		cmd := exec.Command("/bin/true")
+		cmd.Env = env
+		if err := Run(spec, cmd.Run); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
