@@ -307,6 +307,14 @@ func TestReadAll(t *testing.T) {
 	if !reflect.DeepEqual(header, []string{"name", "n"}) || !reflect.DeepEqual(rows, [][]string{{"=SUM(A1)", "2"}, {"b", "3"}}) {
 		t.Fatalf("header %q rows %q", header, rows)
 	}
+	// Every value comes back as it was escaped: an apostrophe that is part
+	// of the value is kept.
+	for _, v := range []string{"'=x", "''=x", "'a", "'-5", "=x", "-x"} {
+		_, rows, err := ReadAll(strings.NewReader("v\n"+Escape(v)+"\n"), "t.csv")
+		if err != nil || len(rows) != 1 || rows[0][0] != v {
+			t.Errorf("ReadAll of Escape(%q) = %q, %v", v, rows, err)
+		}
+	}
 	if _, _, err := ReadAll(strings.NewReader("a,b\n1\n"), "t.csv"); err == nil || !strings.Contains(err.Error(), "t.csv:2:") {
 		t.Fatalf("short row: %v", err)
 	}

@@ -167,11 +167,9 @@ func ReadAll(r io.Reader, file string) (header []string, rows [][]string, err er
 		if err != nil {
 			return nil, nil, err
 		}
-		row := make([]string, len(rec.Fields))
-		for i, c := range rec.Fields {
-			row[i] = Unescape(c)
-		}
-		rows = append(rows, row)
+		// Read has already undone Escape; a second Unescape would eat an
+		// apostrophe that is part of the value ('=x read back as =x).
+		rows = append(rows, append([]string(nil), rec.Fields...))
 	}
 }
 
