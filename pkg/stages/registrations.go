@@ -104,32 +104,51 @@ func runNormalize(ctx context.Context, r *stage.Run, do func() (*regResult, erro
 	if err != nil {
 		return err
 	}
-	w, err := r.Create(csvOut)
-	if err != nil {
-		return err
+	// The outputs are independent files written from one result that
+	// nothing changes any more: they are written side by side (the
+	// registrations and their column table take about as long each).
+	var writes []func() error
+	add := func(out string, write func(io.Writer) error) error {
+		w, err := r.Create(out)
+		if err != nil {
+			return err
+		}
+		writes = append(writes, func() error { return write(w) })
+		return nil
 	}
 	var rec *lineage.Recorder
 	if r.Lineage != nil {
 		rec = r.Lineage(csvOut)
 	}
-	if err := res.write(w, rec); err != nil {
+	if err := add(csvOut, func(w io.Writer) error { return res.write(w, rec) }); err != nil {
 		return err
 	}
 	if tabOut != "" {
-		w, err := r.Create(tabOut)
-		if err != nil {
-			return err
-		}
-		if err := res.writeTable(w); err != nil {
+		if err := add(tabOut, res.writeTable); err != nil {
 			return err
 		}
 	}
 	if sensOut != "" {
-		w, err := r.Create(sensOut)
+		err := add(sensOut, func(w io.Writer) error {
+			_, err := scrubset.WriteUnion(w, res.sensitiveSets()...)
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		if _, err := scrubset.WriteUnion(w, res.sensitiveSets()...); err != nil {
+	}
+	errs := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for k, write := range writes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[k] = write()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
 	}
