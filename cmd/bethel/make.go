@@ -16,9 +16,10 @@ import (
 
 func init() {
 	register(&command{
-		name:    "make",
-		summary: "rebuild what is stale (restoring from the cache what was built before)",
-		run:     runMake,
+		name:          "make",
+		summary:       "rebuild what is stale (restoring from the cache what was built before)",
+		run:           runMake,
+		lateInterrupt: true, // opts.OnAct
 	})
 }
 
@@ -78,6 +79,7 @@ func runMake(ctx context.Context, env *Env, args []string) error {
 	pr := &progress{w: env.Stdout, errw: env.Stderr, terminal: env.IsTerminal && !*asJSON, explain: *explain || *dryRun, quiet: *asJSON, dry: *dryRun,
 		scrub: newErrScrubber(p, p.Root), root: p.Root}
 	opts.Events = pr.event
+	opts.OnAct = env.Interruptible
 	// The report and the patch id lists are written while the build still
 	// holds the workspace lock (a second bethel cannot interleave).
 	opts.Finish = func(res *graph.Result, err error) {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math/rand"
@@ -594,5 +596,48 @@ func TestGCKeepsCurrentOutputs(t *testing.T) {
 	w.checkOutputs()
 	if r := w.run("gc", "--max-size", "lots"); r.code != 2 {
 		t.Fatalf("bad size: exit %d", r.code)
+	}
+}
+
+// TestMakeInterrupt sends SIGINT to the real binary while a command runs:
+// bethel's interrupt handling, installed when the build first runs a node
+// (not at start-up), ends the command's process group and reports the
+// node interrupted, instead of the process dying by the signal.
+func TestMakeInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	pipe := "[[node]]\nname = \"slow\"\nrun = \"sleep 30; echo x > out/slow.txt\"\noutputs = [\"out/slow.txt\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "pipeline.toml"), []byte(pipe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bethelBin, "make")
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The command is running once the build's process log names it.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if b, _ := os.ReadFile(filepath.Join(dir, ".bethel/state/procs/build")); len(b) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the command never started:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || !ee.Exited() {
+		t.Fatalf("bethel did not exit by itself after SIGINT: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "node slow: interrupted") {
+		t.Errorf("no interrupted node reported:\n%s", out.String())
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "out/slow.txt")); len(b) > 0 {
+		t.Errorf("out/slow.txt holds %q: the command was not ended", b)
 	}
 }

@@ -515,6 +515,9 @@ func (e *engine) act(ctx context.Context, n *pipeline.Node, d *decision) (NodeRe
 	e.mu.Lock()
 	if !e.wrote {
 		e.wrote = true
+		if e.opts.OnAct != nil {
+			e.opts.OnAct()
+		}
 		os.WriteFile(runningPath(e.root), nil, 0o600)
 	}
 	e.mu.Unlock()

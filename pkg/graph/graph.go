@@ -32,6 +32,10 @@ type Options struct {
 	// OnLockWait, when set, is called once if the build has to wait for
 	// another bethel's lock (pid 0 when unknown), so the CLI can say so.
 	OnLockWait func(pid int)
+	// OnAct, when set, is called once, before the build first restores or
+	// runs a node: the CLI installs its interrupt handling then, so that a
+	// build that changes nothing (a no-op, a dry run) never pays for it.
+	OnAct func()
 	// DebugKey, when set, receives every line of every action key
 	// description (BETHEL_DEBUG=key, --debug-key), so that a cache miss
 	// explains itself.
