@@ -174,22 +174,25 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		return err
 	}
 	defer done()
-	// Rows live in one byte arena (sort key, then encoded CSV line) with
-	// pointer-free entries: a million-row roster costs its own size in
-	// memory and nothing for the garbage collector to scan.
+	// Rows live in byte chunks of a few megabytes (sort key, then encoded
+	// CSV line) with pointer-free entries: a million-row roster costs its
+	// own size in memory and nothing for the garbage collector to scan.
+	// Chunks, not one arena: one sized up front from the input held a
+	// quarter more than the roster needs (at a million rows, 90 MB), and
+	// growing one copies it again and again.
 	type row struct {
 		bethel    int32
 		input     int32
-		keyStart  uint32 // key is arena[keyStart:lineStart], line arena[lineStart:end]
+		chunk     uint32
+		keyStart  uint32 // key is chunks[chunk][keyStart:lineStart], line [lineStart:end]
 		lineStart uint32
 		end       uint32
 	}
-	// Pre-size from the input: the roster is about as large, and growing
-	// a few hundred megabytes by doubling costs more than the rest.
+	const chunkSize = 4 << 20
 	var rows []row
-	var arena []byte
+	var chunks [][]byte
+	var cur []byte
 	if fi, err := fs.Stat(r.FS, in); err == nil && fi.Size() > 0 && fi.Size() < 1<<31 {
-		arena = make([]byte, 0, fi.Size()+fi.Size()/4)
 		rows = make([]row, 0, fi.Size()/150)
 	}
 	cells := make([]string, 0, len(plan.header))
@@ -220,19 +223,25 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		cells = append(cells, "")
 		// The sort key: each sort field lower-cased, then the record key
 		// as it is, separated by zero bytes.
-		x := row{bethel: int32(b), input: int32(n), keyStart: uint32(len(arena))}
+		// A row goes whole into the current chunk, which has room to
+		// spare past chunkSize; a longer row only makes it grow.
+		if len(cur) >= chunkSize {
+			chunks = append(chunks, cur)
+			cur = nil
+		}
+		if cur == nil {
+			cur = make([]byte, 0, chunkSize+64<<10)
+		}
+		x := row{bethel: int32(b), input: int32(n), chunk: uint32(len(chunks)), keyStart: uint32(len(cur))}
 		last := len(plan.sortBy) - 1
 		for _, k := range plan.sortBy[:last] {
-			arena = appendLower(arena, v[1+k])
-			arena = append(arena, 0)
+			cur = appendLower(cur, v[1+k])
+			cur = append(cur, 0)
 		}
-		arena = append(arena, v[1+plan.sortBy[last]]...)
-		x.lineStart = uint32(len(arena))
-		arena = csvio.AppendRow(arena, cells)
-		x.end = uint32(len(arena))
-		if len(arena) > math.MaxUint32 {
-			return fmt.Errorf("node %s: the roster is larger than 4 GiB", r.Node)
-		}
+		cur = append(cur, v[1+plan.sortBy[last]]...)
+		x.lineStart = uint32(len(cur))
+		cur = csvio.AppendRow(cur, cells)
+		x.end = uint32(len(cur))
 		rows = append(rows, x)
 	}
 	// Bethel numbers fit in 16 bits (all real ones do): then the bethel and
@@ -240,6 +249,8 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 	// another, and most comparisons of the sort end there. (Keys shorter
 	// than the prefixes are padded with zeros, which orders them as the
 	// keys themselves: a shorter key that ties is a prefix of the other.)
+	chunks = append(chunks, cur)
+	key := func(x *row) []byte { return chunks[x.chunk][x.keyStart:x.lineStart] }
 	packed := true
 	for _, x := range rows {
 		packed = packed && x.bethel >= 0 && x.bethel <= math.MaxUint16
@@ -257,9 +268,9 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		var pre [16]byte
 		if packed {
 			binary.BigEndian.PutUint16(pre[:], uint16(x.bethel))
-			copy(pre[2:], arena[x.keyStart:x.lineStart])
+			copy(pre[2:], key(x))
 		} else {
-			copy(pre[:], arena[x.keyStart:x.lineStart])
+			copy(pre[:], key(x))
 		}
 		keys[i] = sortKey{binary.BigEndian.Uint64(pre[:8]), binary.BigEndian.Uint64(pre[8:]), uint32(i)}
 	}
@@ -276,7 +287,7 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 			return cmp.Compare(a.prefix2, b.prefix2)
 		}
 		ra, rb := &rows[a.i], &rows[b.i]
-		return bytes.Compare(arena[ra.keyStart:ra.lineStart], arena[rb.keyStart:rb.lineStart])
+		return bytes.Compare(key(ra), key(rb))
 	})
 	w, err := r.Create(out)
 	if err != nil {
@@ -292,7 +303,7 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	for _, k := range keys {
 		x := &rows[k.i]
-		if _, err := bw.Write(arena[x.lineStart:x.end]); err != nil {
+		if _, err := bw.Write(chunks[x.chunk][x.lineStart:x.end]); err != nil {
 			return err
 		}
 		rec.AddRef(in, int(x.input))
