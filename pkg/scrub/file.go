@@ -242,7 +242,7 @@ func ReadSet(r io.Reader) (*Set, error) {
 	// some seven million keys: growing to them by doubling copies them
 	// all once more and holds twice their memory at the end).
 	want := min(n, 1<<16)
-	if size := sizeOf(r); size >= 0 && int64(n) <= size/8 {
+	if size := sizeOf(r); size >= 0 && int64(n) <= (size+int64(br.Buffered()))/8 {
 		want = n
 	}
 	keys := make([]uint64, 0, want)
@@ -276,7 +276,8 @@ func ReadSet(r io.Reader) (*Set, error) {
 }
 
 // sizeOf is what is left to read of r when r knows it (a strings or bytes
-// reader, a regular file), else -1.
+// reader, a regular file), else -1; what a bufio.Reader over r has taken
+// from it is left to read too.
 func sizeOf(r io.Reader) int64 {
 	switch v := r.(type) {
 	case interface{ Len() int }:

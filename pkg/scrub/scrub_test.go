@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
@@ -406,5 +407,30 @@ func TestSortedKeys(t *testing.T) {
 				t.Fatalf("n=%d: sortedKeys disagrees with slices.Sort", n)
 			}
 		}
+	}
+}
+
+// TestReadSetSized: a set read from a reader that knows its size gets its
+// keys in one allocation of their number (the count is trusted only
+// then), and reads the same as from a reader that does not.
+func TestReadSetSized(t *testing.T) {
+	var b Builder
+	for i := range 40000 { // more keys than ReadSet takes on trust
+		b.Add(Phone, fmt.Sprintf("555-%07d", i))
+	}
+	var file bytes.Buffer
+	if _, err := b.Set().WriteTo(&file); err != nil {
+		t.Fatal(err)
+	}
+	sized, err := ReadSet(strings.NewReader(file.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cap(sized.keys) != len(sized.keys) {
+		t.Errorf("keys of %d in a slice of %d: not sized from the reader", len(sized.keys), cap(sized.keys))
+	}
+	plain, err := ReadSet(io.MultiReader(bytes.NewReader(file.Bytes())))
+	if err != nil || !reflect.DeepEqual(plain.keys, sized.keys) {
+		t.Errorf("a reader without a size reads %v", err)
 	}
 }
