@@ -265,6 +265,9 @@ func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer) 
 	}
 	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
+	if in, err := devNull(); err == nil {
+		cmd.Stdin = in
+	}
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
 	wait := cmd.Wait
@@ -305,6 +308,12 @@ func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer) 
 	}
 	return err
 }
+
+// devNull is every command's standard input, opened once for the process
+// and shared (each child gets its own copy of the descriptor). Left nil,
+// os/exec would open and close /dev/null for every command: six system
+// calls on the path between two commands.
+var devNull = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNull) })
 
 // outputFile is a file for a command's output, removed from the file
 // system (or never in it) so that closing it frees it: a memory file
