@@ -64,7 +64,7 @@ func Create(path string, perm os.FileMode) (*File, error) {
 	if dir == "" {
 		dir = "."
 	}
-	f, err := os.CreateTemp(dir, "."+base+tempMarker+"*")
+	f, err := createTemp(dir, "."+base+tempMarker)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (f *File) Commit() error {
 	f.done = true
 	tmp := f.f.Name()
 	var err error
-	if f.perm != 0o600 { // CreateTemp already made it 0600
+	if f.perm != 0o600 { // createTemp already made it 0600
 		err = f.f.Chmod(f.perm)
 	}
 	if err == nil && f.Backdate {

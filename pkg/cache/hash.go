@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/zeebo/blake3"
 )
@@ -80,7 +79,7 @@ func HashReader(r io.Reader) (Hash, int64, error) {
 
 // HashFile hashes the file at path.
 func HashFile(path string) (Hash, int64, error) {
-	f, err := os.Open(path)
+	f, err := OpenPlain(path)
 	if err != nil {
 		return Hash{}, 0, err
 	}

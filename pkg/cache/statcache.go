@@ -272,7 +272,7 @@ var (
 // hashPath is HashFile with pooled buffers: hashing many small files is
 // dominated by syscalls and allocation, not by BLAKE3.
 func hashPath(path string) (Hash, int64, error) {
-	f, err := os.Open(path)
+	f, err := OpenPlain(path)
 	if err != nil {
 		return Hash{}, 0, err
 	}

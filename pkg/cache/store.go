@@ -117,7 +117,7 @@ func (s *Store) HasBlob(h Hash) bool {
 // size. The copy is hashed while it is written, so a file that changes
 // during the copy is stored under the hash of what was actually copied.
 func (s *Store) PutFile(path string) (Hash, int64, error) {
-	f, err := os.Open(path)
+	f, err := OpenPlain(path)
 	if err != nil {
 		return Hash{}, 0, err
 	}
@@ -132,7 +132,7 @@ func (s *Store) PutFileAs(path string, want Hash) error {
 	if s.HasBlob(want) {
 		return nil
 	}
-	f, err := os.Open(path)
+	f, err := OpenPlain(path)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (s *Store) PutWritten(path string, want Hash, st FileStat) error {
 	if st.err != nil || !st.regular {
 		return s.PutFileAs(path, want)
 	}
-	src, err := os.Open(path)
+	src, err := OpenPlain(path)
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func (s *Store) put(r io.Reader, want Hash, check bool) (Hash, int64, error) {
 // VerifyBlob re-hashes blob h: a missing blob is a miss, a corrupt one is
 // discarded (unless the store is read-only) and is a miss too.
 func (s *Store) VerifyBlob(h Hash) error {
-	f, err := os.Open(s.blobPath(h))
+	f, err := OpenPlain(s.blobPath(h))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return &MissError{Reason: "blob " + h.Short() + " not in cache"}
@@ -309,7 +309,7 @@ func (s *Store) Restore(h Hash, dst string, perm os.FileMode) error {
 // RestoreStamped is Restore, also returning the restored file's stamp
 // (File.Stamp) for StatCache.RecordWritten.
 func (s *Store) RestoreStamped(h Hash, dst string, perm os.FileMode) (int64, error) {
-	src, err := os.Open(s.blobPath(h))
+	src, err := OpenPlain(s.blobPath(h))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return 0, &MissError{Reason: "blob " + h.Short() + " not in cache"}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"bethel/pkg/cache"
 )
 
 // tmpDirs lends each running command its private temporary directory
@@ -77,7 +79,7 @@ func (t *tmpDirs) close() {
 // pristine reports whether dir is an empty directory with the mode and
 // owner MkdirTemp gave it: one read of its entries.
 func pristine(dir string) bool {
-	f, err := os.Open(dir)
+	f, err := cache.OpenPlain(dir)
 	if err != nil {
 		return false
 	}
