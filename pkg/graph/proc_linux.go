@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"strconv"
 	"sync"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"bethel/pkg/cache"
 )
 
 // sysProcAttr puts a command in its own process group (so that cancelling
@@ -28,10 +31,22 @@ var bootID = sync.OnceValue(func() string {
 	return string(bytes.TrimSpace(b))
 })
 
+// readProcStat reads /proc/<pid>/stat with one open(2) (cache.OpenPlain)
+// and no fstat, which os.ReadFile would add: it is read for every command
+// started.
+func readProcStat(pid int) ([]byte, error) {
+	f, err := cache.OpenPlain("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
 // procStat returns a process's group and start time (clock ticks after
 // boot) from /proc/<pid>/stat.
 func procStat(pid int) (pgrp int, start uint64, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	b, err := readProcStat(pid)
 	if err != nil {
 		return 0, 0, false
 	}
@@ -91,7 +106,7 @@ func endGroup(pgid int, leaderStart uint64) int {
 // processExists reports whether pid is still a live process (a zombie
 // counts as gone: it can write nothing).
 func processExists(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	b, err := readProcStat(pid)
 	if err != nil {
 		return false
 	}
