@@ -1,13 +1,18 @@
 package cache
 
 import (
-	"os"
+	"io"
 	"strings"
 	"sync"
 )
 
 var bootOnce = sync.OnceValue(func() string {
-	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	f, err := OpenPlain("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return ""
 	}

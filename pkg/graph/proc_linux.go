@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -21,15 +20,14 @@ func sysProcAttr() *syscall.SysProcAttr {
 }
 
 // bootID identifies this boot of the machine; process numbers and start
-// times mean nothing across boots. It cannot change while bethel runs, so
-// it is read once, not for every command started.
-var bootID = sync.OnceValue(func() string {
-	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil {
-		return "-"
+// times mean nothing across boots. It is the stat cache's (read once per
+// process), "-" when unknown.
+func bootID() string {
+	if id := cache.BootID(); id != "" {
+		return id
 	}
-	return string(bytes.TrimSpace(b))
-})
+	return "-"
+}
 
 // readProcStat reads /proc/<pid>/stat with one open(2) (cache.OpenPlain)
 // and no fstat, which os.ReadFile would add: it is read for every command
