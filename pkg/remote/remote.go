@@ -180,11 +180,14 @@ func New(o Options) (*Client, error) {
 		tlsConf.RootCAs = pool
 	}
 	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
-		TLSClientConfig:       tlsConf,
-		TLSHandshakeTimeout:   o.Timeout,
-		ResponseHeaderTimeout: o.Timeout,
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
+		TLSClientConfig:     tlsConf,
+		TLSHandshakeTimeout: o.Timeout,
+		// Only a backstop: the idle watchdog of each request (once) fires
+		// first and says the server went silent. At the same length the
+		// two raced, and a loaded machine got the transport's message.
+		ResponseHeaderTimeout: 2 * o.Timeout,
 		MaxIdleConnsPerHost:   o.Workers + 4,
 		IdleConnTimeout:       30 * time.Second,
 		ForceAttemptHTTP2:     true,
