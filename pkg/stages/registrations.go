@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -219,52 +218,32 @@ func regSensitiveCols(sch *schema.Schema, fields []string) []regSensCol {
 
 // regAddSensitive adds the sensitive values of every record of t, each
 // distinct value of a field once (names and allergies repeat: a hundred
-// thousand records hold a few thousand first names). The fields are
-// gathered on one goroutine per core, each goroutine into one builder for
-// all the fields it takes (a key's flags merge in a builder as they do in
-// a union), and the few sets merged.
+// thousand records hold a few thousand first names), the fields gathered
+// in parallel (gatherSets) and the few sets merged.
 func regAddSensitive(t *patch.Table, cols []regSensCol) *scrubset.Set {
-	workers := min(runtime.GOMAXPROCS(0), len(cols))
-	sets := make([]*scrubset.Set, workers)
-	next := make(chan int, len(cols))
-	for k := range cols {
-		next <- k
-	}
-	close(next)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var b scrubset.Builder
-			for k := range next {
-				c := cols[k]
-				// Repeated values are added once; a field whose values
-				// are mostly distinct (emails, phones) is not worth the
-				// map: past 4,096 records with most values new, it goes.
-				seen := map[string]bool{}
-				for i := range t.Records {
-					v := t.Records[i].Get(c.col)
-					if v == "" {
-						continue
-					}
-					if seen != nil {
-						if seen[v] {
-							continue
-						}
-						seen[v] = true
-						if i == 4096 && 2*len(seen) > i {
-							seen = nil
-						}
-					}
-					b.Add(c.format, v)
+	return scrubset.Union(gatherSets(len(cols), func(b *scrubset.Builder, k int) {
+		c := cols[k]
+		// Repeated values are added once; a field whose values are
+		// mostly distinct (emails, phones) is not worth the map: past
+		// 4,096 records with most values new, it goes.
+		seen := map[string]bool{}
+		for i := range t.Records {
+			v := t.Records[i].Get(c.col)
+			if v == "" {
+				continue
+			}
+			if seen != nil {
+				if seen[v] {
+					continue
+				}
+				seen[v] = true
+				if i == 4096 && 2*len(seen) > i {
+					seen = nil
 				}
 			}
-			sets[w] = b.Set()
-		}()
-	}
-	wg.Wait()
-	return scrubset.Union(sets...)
+			b.Add(c.format, v)
+		}
+	})...)
 }
 
 // PatchReport evaluates the node's patches against its current inputs

@@ -156,11 +156,30 @@ func regCodeColumns(t *patch.Table, sch *schema.Schema) ([]mappedCol, []*scrubse
 		format[c.col] = c.format
 	}
 	cols := make([]mappedCol, len(t.Fields))
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(cols)))
+	sets := gatherSets(len(cols), func(b *scrubset.Builder, c int) {
+		col := coltable.Encode(n, func(i int) string { return t.Records[i].Get(c) })
+		cols[c] = newMappedCol(col, n)
+		if f, ok := format[c]; ok {
+			for _, v := range col.Dict {
+				if v != "" {
+					b.Add(f, v)
+				}
+			}
+		}
+	})
+	return cols, sets
+}
+
+// gatherSets calls do(b, k) for every k below n, on one goroutine per
+// core taking the next k, each goroutine adding into its own builder b
+// (a key's flags merge in a builder as they do in a union), and returns
+// the few sets the builders made.
+func gatherSets(n int, do func(b *scrubset.Builder, k int)) []*scrubset.Set {
+	workers := max(1, min(runtime.GOMAXPROCS(0), n))
 	sets := make([]*scrubset.Set, workers)
-	next := make(chan int, len(cols))
-	for c := range cols {
-		next <- c
+	next := make(chan int, n)
+	for k := range n {
+		next <- k
 	}
 	close(next)
 	var wg sync.WaitGroup
@@ -169,22 +188,14 @@ func regCodeColumns(t *patch.Table, sch *schema.Schema) ([]mappedCol, []*scrubse
 		go func() {
 			defer wg.Done()
 			var b scrubset.Builder
-			for c := range next {
-				col := coltable.Encode(n, func(i int) string { return t.Records[i].Get(c) })
-				cols[c] = newMappedCol(col, n)
-				if f, ok := format[c]; ok {
-					for _, v := range col.Dict {
-						if v != "" {
-							b.Add(f, v)
-						}
-					}
-				}
+			for k := range next {
+				do(&b, k)
 			}
 			sets[w] = b.Set()
 		}()
 	}
 	wg.Wait()
-	return cols, sets
+	return sets
 }
 
 // codedColumns is the columns of registrations.table for the active
