@@ -19,14 +19,7 @@ import (
 // watches the build fail, naming node, output and line but not the value;
 // the output is removed, and the next build fails the same way.
 func TestLeakGate(t *testing.T) {
-	root := workspace(t, map[string]string{
-		"pipeline.toml": `
-[[node]]
-name = "values"
-stage = "mkset"
-inputs = ["inputs/regs.csv"]
-outputs = ["out/private/regs.sensitive"]
-
+	root := leakWorkspace(t, "id,name,phone\nR-1,Mia Talcroft,(559) 555-0120\n", `
 [[node]]
 name = "count"
 run = "wc -l < inputs/regs.csv > out/summary/count.txt"
@@ -38,10 +31,7 @@ declassify = "a line count"
 name = "planted"
 run = "printf 'bethel,note\n12,called Mia Talcroft back\n' > out/summary/notes.csv"
 outputs = ["out/summary/notes.csv"]
-`,
-		"inputs/regs.csv":     "id,name,phone\nR-1,Mia Talcroft,(559) 555-0120\n",
-		"config/privacy.toml": "sensitive_values = [\"out/private/regs.sensitive\"]\n",
-	})
+`)
 	mkset := setStage(func(b *scrub.Builder) {
 		b.Add(scrub.Name, "Mia Talcroft")
 		b.Add(scrub.Phone, "(559) 555-0120")
@@ -69,22 +59,12 @@ outputs = ["out/summary/notes.csv"]
 // TestLeakGateWorkbook: a value planted in a workbook's shared strings is
 // found inside the zip.
 func TestLeakGateWorkbook(t *testing.T) {
-	root := workspace(t, map[string]string{
-		"pipeline.toml": `
-[[node]]
-name = "values"
-stage = "mkset"
-inputs = ["inputs/regs.csv"]
-outputs = ["out/private/regs.sensitive"]
-
+	root := leakWorkspace(t, "id,name\nR-1,Mia Talcroft\n", `
 [[node]]
 name = "book"
 stage = "book"
 outputs = ["out/summary/book.xlsx"]
-`,
-		"inputs/regs.csv":     "id,name\nR-1,Mia Talcroft\n",
-		"config/privacy.toml": "sensitive_values = [\"out/private/regs.sensitive\"]\n",
-	})
+`)
 	mkset := setStage(func(b *scrub.Builder) { b.Add(scrub.Name, "Mia Talcroft") })
 	book := &funcStage{name: "book", run: func(ctx context.Context, r *stage.Run) error {
 		w, err := r.Create("out/summary/book.xlsx")
@@ -101,6 +81,23 @@ outputs = ["out/summary/book.xlsx"]
 	if err == nil || !strings.Contains(err.Error(), `out/summary/book.xlsx (xl/sharedStrings.xml):3: node "book" wrote a sensitive value`) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// leakWorkspace is a workspace whose node "values" (stage "mkset", see
+// setStage) writes the scrub set of inputs/regs.csv (holding regs) that
+// config/privacy.toml names, followed by the given pipeline.toml nodes.
+func leakWorkspace(t *testing.T, regs, nodes string) string {
+	return workspace(t, map[string]string{
+		"pipeline.toml": `
+[[node]]
+name = "values"
+stage = "mkset"
+inputs = ["inputs/regs.csv"]
+outputs = ["out/private/regs.sensitive"]
+` + nodes,
+		"inputs/regs.csv":     regs,
+		"config/privacy.toml": "sensitive_values = [\"out/private/regs.sensitive\"]\n",
+	})
 }
 
 // setStage is the stage "mkset": it writes out/private/regs.sensitive, the
@@ -123,22 +120,12 @@ func setStage(add func(*scrub.Builder)) *funcStage {
 // build. The set's node holds back until the leaking output is on disk
 // (polling, with a deadline), so that the leak is there first.
 func TestLeakGateBeforeSets(t *testing.T) {
-	root := workspace(t, map[string]string{
-		"pipeline.toml": `
-[[node]]
-name = "values"
-stage = "mkset"
-inputs = ["inputs/regs.csv"]
-outputs = ["out/private/regs.sensitive"]
-
+	root := leakWorkspace(t, "id,name\nR-1,Mia Talcroft\n", `
 [[node]]
 name = "planted"
 run = "printf 'bethel,note\n12,called Mia Talcroft back\n' > out/summary/notes.csv"
 outputs = ["out/summary/notes.csv"]
-`,
-		"inputs/regs.csv":     "id,name\nR-1,Mia Talcroft\n",
-		"config/privacy.toml": "sensitive_values = [\"out/private/regs.sensitive\"]\n",
-	})
+`)
 	mkset := setStage(func(b *scrub.Builder) { b.Add(scrub.Name, "Mia Talcroft") })
 	run := mkset.run
 	mkset.run = func(ctx context.Context, r *stage.Run) error {
