@@ -126,7 +126,7 @@ func WriteColumns(w io.Writer, names []string, n int, line func(i int) int, cols
 			return fmt.Errorf("coltable: column %s: %d codes for %d rows", names[c], len(col.Codes), n)
 		}
 		nd := col.DictLen()
-		size := uvarintLen(uint64(nd)) + 1 + widthOf(nd)*n
+		size := uvarintLen(uint64(nd)) + 1 + CodeWidth(nd)*n
 		for d := 0; d < nd; d++ {
 			l := len(col.DictValue(d))
 			size += uvarintLen(uint64(l)) + l
@@ -186,7 +186,7 @@ func writeBlock(bw *bufio.Writer, col Coded, n int) error {
 			b = b[:0]
 		}
 	}
-	width := widthOf(nd)
+	width := CodeWidth(nd)
 	b = append(b, byte(width))
 	// Codes in order of first use: each is at most one past the largest
 	// before it.
@@ -199,14 +199,7 @@ func writeBlock(bw *bufio.Writer, col Coded, n int) error {
 			}
 			next++
 		}
-		switch width {
-		case 1:
-			b = append(b, byte(code))
-		case 2:
-			b = binary.LittleEndian.AppendUint16(b, uint16(code))
-		default:
-			b = binary.LittleEndian.AppendUint32(b, code)
-		}
+		b = AppendCode(b, width, code)
 		if len(b) >= 32<<10 {
 			bw.Write(b)
 			b = b[:0]
@@ -277,7 +270,10 @@ func (x *dictIndex) code(v string) (code uint32, isNew bool) {
 	return code, true
 }
 
-func widthOf(ndict int) int {
+// CodeWidth is the bytes a table file stores each code of a column of
+// ndict values in: 1, 2 or 4 (little-endian). Other formats that keep
+// codes use the same widths through it and AppendCode.
+func CodeWidth(ndict int) int {
 	switch {
 	case ndict <= 1<<8:
 		return 1
@@ -285,6 +281,17 @@ func widthOf(ndict int) int {
 		return 2
 	}
 	return 4
+}
+
+// AppendCode appends code to b in width bytes (CodeWidth).
+func AppendCode(b []byte, width int, code uint32) []byte {
+	switch width {
+	case 1:
+		return append(b, byte(code))
+	case 2:
+		return binary.LittleEndian.AppendUint16(b, uint16(code))
+	}
+	return binary.LittleEndian.AppendUint32(b, code)
 }
 
 // Table is a table file's header: its columns, rows and lines.
@@ -455,7 +462,7 @@ func decodeBlock(b []byte, n int) (*Column, bool) {
 	}
 	width := int(b[p])
 	p++
-	if width != widthOf(int(nd)) || len(b)-p != width*n {
+	if width != CodeWidth(int(nd)) || len(b)-p != width*n {
 		return nil, false
 	}
 	col.Codes = make([]uint32, n)

@@ -30,8 +30,8 @@ type mappedCol struct {
 	// firsts is ndict uvarints: each value's first record, as the
 	// difference from the previous value's.
 	firsts string
-	// codes is each record's code, widthOf(ndict) bytes little-endian
-	// (coltable's widths: 1, 2 or 4).
+	// codes is each record's code, coltable.CodeWidth(ndict) bytes
+	// little-endian.
 	codes string
 }
 
@@ -40,7 +40,7 @@ func (c *mappedCol) code(i int) uint32 {
 	if len(c.codes) == 0 {
 		return uint32(i)
 	}
-	switch mappedWidth(c.ndict) {
+	switch coltable.CodeWidth(c.ndict) {
 	case 1:
 		return uint32(c.codes[i])
 	case 2:
@@ -98,18 +98,7 @@ func (c *mappedCol) valid(n int) bool {
 	if c.ndict == n {
 		return c.firsts == "" && c.codes == ""
 	}
-	return len(c.codes) == mappedWidth(c.ndict)*n
-}
-
-// mappedWidth is the bytes per code for ndict values, as coltable's.
-func mappedWidth(ndict int) int {
-	switch {
-	case ndict <= 1<<8:
-		return 1
-	case ndict <= 1<<16:
-		return 2
-	}
-	return 4
+	return len(c.codes) == coltable.CodeWidth(c.ndict)*n
 }
 
 // newMappedCol stores a coded column of n records.
@@ -120,7 +109,7 @@ func newMappedCol(col *coltable.Column, n int) mappedCol {
 	}
 	firsts := make([]byte, 0, c.ndict+8)
 	prev, seen := 0, uint32(0)
-	w := mappedWidth(c.ndict)
+	w := coltable.CodeWidth(c.ndict)
 	codes := make([]byte, 0, w*n)
 	for i, code := range col.Codes {
 		if code == seen {
@@ -129,14 +118,7 @@ func newMappedCol(col *coltable.Column, n int) mappedCol {
 			prev = i
 			seen++
 		}
-		switch w {
-		case 1:
-			codes = append(codes, byte(code))
-		case 2:
-			codes = binary.LittleEndian.AppendUint16(codes, uint16(code))
-		default:
-			codes = binary.LittleEndian.AppendUint32(codes, code)
-		}
+		codes = coltable.AppendCode(codes, w, code)
 	}
 	c.firsts, c.codes = string(firsts), string(codes)
 	return c
