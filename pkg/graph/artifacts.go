@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -139,4 +141,50 @@ func (e *engine) openEngineInput(n *pipeline.Node, p string) (fs.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: err}
 	}
 	return &memFile{name: p, Reader: bytes.NewReader(data)}, nil
+}
+
+// ArtifactsEnv is the environment variable that tells a command node where
+// its engine artifacts are: a directory that holds each one it declares as
+// a read-only file, named by artifactFile.
+const ArtifactsEnv = "BETHEL_ARTIFACTS"
+
+// artifactFile is where an engine artifact lies under a command's
+// ArtifactsEnv directory: graph: is "graph", lineage:PATH is
+// "lineage/PATH". The artifact's name with its colon made a slash, so a
+// command names it as plainly as a file.
+func artifactFile(p string) string {
+	if p == stage.GraphInput {
+		return "graph"
+	}
+	return "lineage/" + strings.TrimPrefix(p, stage.LineagePrefix)
+}
+
+// materialize writes the engine artifacts command node n declares into a
+// fresh directory of their own, each file read-only and holding the bytes
+// whose hash is in n's key. The sandbox grants n only reading beneath
+// that directory; remove deletes it once the command has ended. The
+// directory's path is not in the key: it is a different one every run.
+func (e *engine) materialize(n *pipeline.Node) (dir string, remove func(), err error) {
+	dir, err = os.MkdirTemp("", "bethel-artifacts-")
+	if err != nil {
+		return "", nil, err
+	}
+	remove = func() { os.RemoveAll(dir) }
+	for _, p := range n.EngineInputs {
+		data, err := e.readEngineInput(n, p)
+		if err != nil {
+			remove()
+			return "", nil, err
+		}
+		f := filepath.Join(dir, filepath.FromSlash(artifactFile(p)))
+		if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+			remove()
+			return "", nil, err
+		}
+		if err := os.WriteFile(f, data, 0o444); err != nil {
+			remove()
+			return "", nil, err
+		}
+	}
+	return dir, remove, nil
 }

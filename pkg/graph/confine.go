@@ -25,7 +25,8 @@ import (
 // privacy declaration says `unsandboxed = "reason"`; others run unconfined
 // with a note. done removes the temporary directory and any declared
 // output the command never wrote (the sandbox creates them empty
-// beforehand, since it can allow only files that exist). note is printed
+// beforehand, since it can allow only files that exist), and the engine
+// artifacts the node declares, written for it to read (materialize). note is printed
 // with the node's output. spec is nil when the command runs unconfined.
 // The temporary directory is lent by e.tmp (tmpDirs) and given back by
 // done.
@@ -43,13 +44,26 @@ func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cm
 	cmd = exec.CommandContext(ctx, "/bin/sh", "-c", script)
 	cmd.Dir = e.root
 	cmd.Env = sandbox.Environ(os.LookupEnv, n.Env, tmp)
+	putTmp := func() { e.tmp.put(tmp) }
+	artifacts := ""
+	if len(n.EngineInputs) > 0 {
+		dir, remove, err := e.materialize(n)
+		if err != nil {
+			putTmp()
+			return nil, nil, nil, "", fmt.Errorf("engine artifacts: %w", err)
+		}
+		artifacts = dir
+		putTmp = func() { e.tmp.put(tmp); remove() }
+		cmd.Env = append(cmd.Env, ArtifactsEnv+"="+dir)
+		sort.Strings(cmd.Env)
+	}
 	if why := sandboxAvailable(); why != nil {
 		if f := e.privateRead(n); f != "" && e.decl.Unsandboxed == "" {
-			e.tmp.put(tmp)
+			putTmp()
 			return nil, nil, nil, "", fmt.Errorf("reads private %s, and commands cannot be confined here (%v): refusing to run it unconfined; "+
 				"state why it may run anyway with unsandboxed = \"<reason>\" in the privacy declaration", f, why)
 		}
-		return cmd, nil, func() { e.tmp.put(tmp) }, fmt.Sprintf("warning: command runs unconfined: %v\n", why), nil
+		return cmd, nil, putTmp, fmt.Sprintf("warning: command runs unconfined: %v\n", why), nil
 	}
 	spec = &sandbox.Spec{Tmp: tmp}
 	dirs := map[string]bool{}
@@ -70,6 +84,11 @@ func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cm
 	for d := range dirs {
 		spec.List = append(spec.List, e.abs(d))
 	}
+	if artifacts != "" {
+		// Read and list beneath it; nothing there is writable.
+		spec.Read = append(spec.Read, artifacts)
+		spec.List = append(spec.List, artifacts)
+	}
 	sort.Strings(spec.List)
 	perm := outputPerm(n)
 	made := make([]os.FileInfo, len(n.Outputs))
@@ -85,13 +104,13 @@ func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cm
 			err = &fs.PathError{Op: "open", Path: abs, Err: err}
 		}
 		if err != nil {
-			e.tmp.put(tmp)
+			putTmp()
 			return nil, nil, nil, "", err
 		}
 		spec.Write = append(spec.Write, abs)
 	}
 	done = func() {
-		e.tmp.put(tmp)
+		putTmp()
 		for i, o := range n.Outputs {
 			if st, err := os.Lstat(e.abs(o)); err == nil && os.SameFile(st, made[i]) && st.Size() == 0 &&
 				st.ModTime().Equal(made[i].ModTime()) {
@@ -116,8 +135,16 @@ func envKey(name string) string {
 // happens on a system without Landlock.
 var sandboxAvailable = sandbox.Available
 
-// privateRead returns a file the node reads whose level is private, or "".
+// privateRead returns a file the node reads whose level is private, or "":
+// the lineage of a private output counts as one.
 func (e *engine) privateRead(n *pipeline.Node) string {
+	for _, p := range n.EngineInputs {
+		if o, ok := strings.CutPrefix(p, stage.LineagePrefix); ok {
+			if w := e.p.Producer[o]; w != nil && w.Visibility == stage.Private {
+				return p
+			}
+		}
+	}
 	for _, l := range [][]string{n.InputFiles, n.PatchFiles} {
 		for _, f := range l {
 			if w := e.p.Producer[f]; w != nil {

@@ -23,9 +23,6 @@ func (l *loader) engineInput(i int, n *Node, key string, j int, s string) bool {
 	case key != "inputs":
 		l.e.at(at, "", "%s: %s: %s is an engine artifact, not a patch file; name it in inputs", l.label(i), key, s)
 		return true
-	case n.Stage == "":
-		l.e.at(at, "", "%s: inputs: %q: only a built-in stage reads engine artifacts (graph:, lineage:PATH); a command reads files", l.label(i), s)
-		return true
 	case s == stage.GraphInput:
 		l.addEngineInput(n, s)
 		return true

@@ -273,6 +273,13 @@ func Classify(p *Pipeline, d *Declaration, declass DeclassifyFunc) error {
 				top, from = l, f
 			}
 		}
+		for _, a := range n.EngineInputs {
+			l, w := artifactLevel(p, n, a)
+			why[a] = w
+			if rank(l) > rank(top) || from == "" && rank(l) == rank(top) {
+				top, from = l, a
+			}
+		}
 		floor, lowered := top, false
 		switch {
 		case n.Run != "" && n.Declassify != "":
@@ -328,6 +335,24 @@ func Classify(p *Pipeline, d *Declaration, declass DeclassifyFunc) error {
 		}
 	}
 	return errs.Err()
+}
+
+// artifactLevel is the level of an engine artifact n reads. The graph is
+// internal (it names every node, command and declassify reason). Cell
+// lineage names record keys, so it is internal at least; a command node,
+// which may do anything with what it reads, gets the lineage of an output
+// at that output's level, so that the lineage of a private output makes
+// it private. A built-in stage's use of lineage is known: it links counts
+// to record keys, and the loader keeps such a node off public.
+func artifactLevel(p *Pipeline, n *Node, a string) (stage.Visibility, string) {
+	o, ok := strings.CutPrefix(a, stage.LineagePrefix)
+	if !ok {
+		return stage.Internal, "internal as the pipeline's graph"
+	}
+	if w := p.Producer[o]; w != nil && n.Run != "" && rank(w.Visibility) > rank(stage.Internal) {
+		return w.Visibility, fmt.Sprintf("%s as the lineage of an output of node %q", w.Visibility, w.Name)
+	}
+	return stage.Internal, "internal as cell lineage (it names record keys)"
 }
 
 // checkDeclassification returns what is wrong with a stage's declaration

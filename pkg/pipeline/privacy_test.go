@@ -228,6 +228,62 @@ declassify = "a line count"
 				"program": stage.Internal, "cmd": stage.Internal},
 		},
 		{
+			name: "a command reading engine artifacts: the graph is internal, lineage as private as its output",
+			nodes: regsNode + `
+[[node]]
+name = "allergies"
+stage = "count"
+inputs = ["out/private/regs.csv"]
+outputs = ["out/summary/allergies.csv"]
+params = { field = "allergies" }
+
+[[node]]
+name = "nodes"
+run = "true"
+inputs = ["graph:"]
+outputs = ["out/graph/nodes.txt"]
+
+[[node]]
+name = "cells"
+run = "true"
+inputs = ["lineage:out/summary/allergies.csv"]
+outputs = ["out/graph/cells.txt"]
+
+[[node]]
+name = "cellcount"
+run = "true"
+inputs = ["lineage:out/summary/allergies.csv"]
+outputs = ["out/graph/cellcount.txt"]
+declassify = "one number: how many cells have lineage"
+`,
+			want: map[string]stage.Visibility{"nodes": stage.Internal, "cells": stage.Private, "cellcount": stage.Internal},
+		},
+		{
+			name: "a command reading the graph, marked public",
+			nodes: `
+[[node]]
+name = "nodes"
+run = "true"
+inputs = ["graph:"]
+outputs = ["out/public/nodes.txt"]
+visibility = "public"
+`,
+			extra: map[string]string{"config/privacy.toml": privacyTOML + "public = [\"config/**\"]\n"},
+			err:   []string{`node "nodes" declares visibility "public" but its outputs are internal: it reads graph:, internal as the pipeline's graph`},
+		},
+		{
+			name: "a command reading the lineage of a private output, marked internal",
+			nodes: regsNode + `
+[[node]]
+name = "keys"
+run = "true"
+inputs = ["lineage:out/private/regs.csv"]
+outputs = ["out/graph/keys.txt"]
+visibility = "internal"
+`,
+			err: []string{`node "keys" declares visibility "internal" but its outputs are private: it reads lineage:out/private/regs.csv, private as the lineage of an output of node "regs"`},
+		},
+		{
 			name: "a declassifier counting a sensitive field that is not countable",
 			nodes: regsNode + `
 [[node]]

@@ -167,11 +167,12 @@ type Summer interface {
 	Sum256() [32]byte
 }
 
-// Engine artifacts. Besides files, a stage node's inputs may name what the
+// Engine artifacts. Besides files, a node's inputs may name what the
 // engine itself knows, as ordinary declared inputs: their hashes enter the
-// node's action key like a file's, the stage opens them through Run.FS
+// node's action key like a file's, a stage opens them through Run.FS
 // like a file, and reading one that is not declared is refused like any
-// other undeclared read. They follow the node's files in Run.Inputs.
+// other undeclared read. They follow the node's files in Run.Inputs. (A
+// command node finds them as read-only files the engine writes for it.)
 const (
 	// GraphInput is the pipeline's static graph: every node's name,
 	// stage and version or command, paths, visibility and dependencies,
