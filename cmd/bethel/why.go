@@ -49,8 +49,8 @@ type whyTarget struct {
 	keyCol  string // PATH@KEYCOL=VALUE:COL
 	keyVal  string
 	pointer string // PATH#/json/pointer
-	// WORKBOOK.xlsx!SHEET!A1: a cell of a workbook an xlsx.workbook node
-	// wrote, answered as the cell of the CSV its sheet came from.
+	// WORKBOOK.xlsx!SHEET!A1: a cell of a workbook, answered as the cell
+	// of the CSV input it shows (stage.CellMapper).
 	book, sheet, ref string
 }
 
@@ -666,10 +666,9 @@ func printWhy(out io.Writer, a *whyAnswer, all bool) {
 	io.WriteString(out, b.String())
 }
 
-// workbookCell turns WORKBOOK.xlsx!SHEET!C3 into the CSV cell the sheet
-// was written from: the same row (a sheet and its CSV both count the
-// header as row 1) and column. WORKBOOK may be the output's path or its
-// file name.
+// workbookCell turns WORKBOOK.xlsx!SHEET!C3 into the CSV cell it shows,
+// as the workbook's stage says (stage.CellMapper). WORKBOOK may be the
+// output's path or its file name.
 func workbookCell(p *pipeline.Pipeline, t whyTarget) (whyTarget, error) {
 	var n *pipeline.Node
 	for path, prod := range p.Producer {
@@ -683,13 +682,6 @@ func workbookCell(p *pipeline.Pipeline, t whyTarget) (whyTarget, error) {
 	if n == nil {
 		return t, usagef("why: no node writes %s", t.book)
 	}
-	if n.Stage != "xlsx.workbook" {
-		return t, usagef("why: %s is written by node %s, not by an xlsx.workbook stage", t.book, n.Name)
-	}
-	csv, err := stages.WorkbookSheet(n.InputFiles, n.Params, t.sheet)
-	if err != nil {
-		return t, &ExitError{Code: 1, Err: fmt.Errorf("why: %s: %w", t.book, err)}
-	}
 	row, col, ok := cellref.A1(t.ref)
 	if !ok {
 		return t, usagef("why: %q is not a cell (a column's letters and a row number: C3)", t.ref)
@@ -697,6 +689,19 @@ func workbookCell(p *pipeline.Pipeline, t whyTarget) (whyTarget, error) {
 	if row < 2 {
 		return t, usagef("why: %s row %d is the header; ask about a data row (from 2)", t.ref, row)
 	}
-	t.path, t.row, t.col = csv, row, strconv.Itoa(col)
+	st, _ := stages.Registry().Lookup(n.Stage)
+	cm, ok := st.(stage.CellMapper)
+	if !ok || !n.IsStage() {
+		return t, usagef("why: %s is written by node %s, whose stage does not say which cell of its inputs a cell shows", t.book, n.Name)
+	}
+	r, err := graph.QueryRun(p, n, graph.Query{})
+	if err != nil {
+		return t, err
+	}
+	c, err := cm.MapCell(r, t.book, t.sheet, row, col)
+	if err != nil {
+		return t, &ExitError{Code: 1, Err: fmt.Errorf("why: %s: %w", t.book, err)}
+	}
+	t.path, t.row, t.col = c.Path, c.Row, strconv.Itoa(c.Col)
 	return t, nil
 }
