@@ -191,9 +191,9 @@ func (f *Field) aliasHint(s string) string {
 	return "or add an alias under [fields.aliases] of field " + f.Name + " in " + file
 }
 
-var listSepRE = lazyre.New(`\s*(?:[;,/&+]|\band\b)\s*`)
+var listSepRE = lazyre.New(`\s*(?:[;,/&+|]|\band\b)\s*`)
 
-// list maps a set of categories written with ; , / & + or "and" between
+// list maps a set of categories written with ; , / & + | or "and" between
 // them (or an `all` phrase) to the categories in vocabulary order, joined
 // by the delimiter.
 func (f *Field) list(s string) (string, error) {
@@ -203,7 +203,7 @@ func (f *Field) list(s string) (string, error) {
 	}
 	seen := make([]bool, len(f.Categories))
 	var toks []string
-	if f.Delimiter != "" && !strings.ContainsAny(f.Delimiter, ";,/&+") {
+	if f.Delimiter != "" && !strings.ContainsAny(f.Delimiter, ";,/&+|") {
 		toks = strings.Split(k, Fold(f.Delimiter))
 	} else {
 		toks = listSepRE().Split(k, -1)
@@ -268,14 +268,22 @@ func (f *Field) number(s string) (string, error) {
 	return strconv.FormatFloat(x, 'f', -1, 64), nil
 }
 
-// money maps "$45", "45.5", "USD 1,045.00" to a decimal with two places.
+// money maps "$45", "45.5", "USD 1,045.00" to a decimal with two places;
+// "-$12", "$-12" and the accountants' "(12.00)" to a negative one.
 func (f *Field) money(raw string) (string, error) {
-	s := strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(strings.ToUpper(raw), "USD"), "US"))
+	s := strings.TrimSpace(raw)
 	neg := false
+	if len(s) > 2 && s[0] == '(' && s[len(s)-1] == ')' {
+		neg, s = true, s[1:len(s)-1]
+	}
+	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(strings.ToUpper(s), "USD"), "US"))
 	if strings.HasPrefix(s, "-") {
-		neg, s = true, strings.TrimSpace(s[1:])
+		neg, s = !neg, strings.TrimSpace(s[1:])
 	}
 	s = strings.TrimSpace(strings.TrimPrefix(s, "$"))
+	if strings.HasPrefix(s, "-") {
+		neg, s = !neg, strings.TrimSpace(s[1:])
+	}
 	s = strings.ReplaceAll(s, ",", "")
 	whole, frac, _ := strings.Cut(s, ".")
 	if whole == "" {
