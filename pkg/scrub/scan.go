@@ -18,9 +18,18 @@ const (
 type wordCand struct {
 	start int
 	line  int
-	one   bool // a single token so far
+	// one: a single word so far. A number of one or two digits is no
+	// word of its own ("+1 shirt" is one word: found in `hidden="1">'Shirt'`
+	// of a workbook as much as in a note).
+	one bool
+	// small: every token so far is a small number.
+	small bool
 	h     uint64
 }
+
+// small is a number of one or two digits: it adds no evidence to the word
+// beside it.
+func small(t token) bool { return t.digit && t.nd < 3 }
 
 type phoneCand struct {
 	start, line int
@@ -89,11 +98,12 @@ func (sc *scanner) stepWords(t token, joined bool) {
 	if joined {
 		for _, c := range sc.words {
 			c.h = wordsNext(c.h, t.h)
-			c.one = false
+			c.one = c.one && (small(t) || c.small)
+			c.small = c.small && small(t)
 			try(c)
 		}
 	}
-	try(wordCand{start: t.start, line: t.line, one: true, h: wordsStart(t.h)})
+	try(wordCand{start: t.start, line: t.line, one: true, small: small(t), h: wordsStart(t.h)})
 	sc.words, sc.next = next, sc.words
 }
 

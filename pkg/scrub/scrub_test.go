@@ -434,3 +434,33 @@ func TestReadSetSized(t *testing.T) {
 		t.Errorf("a reader without a size reads %v", err)
 	}
 }
+
+// TestSmallNumberNoWord: a number of one or two digits beside a word adds
+// no evidence. A free-text note "+1 shirt" is found in a workbook's
+// `hidden="1">'Shirt'` as one word (which the leak gate lets pass), not
+// as the whole value; Scrub still withholds it from a reason.
+func TestSmallNumberNoWord(t *testing.T) {
+	var b Builder
+	b.Add(Name, "+1 shirt")
+	b.Add(Name, "Room 12")
+	b.Add(Name, "Mia 2011")
+	s := b.Set()
+	tests := []struct {
+		text string
+		want Kind
+	}{
+		{`localSheetId="5" hidden="1">'Shirt'!$A$1`, KnownWord},
+		{"1 shirt", KnownWord},
+		{"room 12", KnownWord},
+		{"mia 2011", Known},
+	}
+	for _, tt := range tests {
+		hs := s.Find([]byte(tt.text))
+		if len(hs) != 1 || hs[0].Kind != tt.want {
+			t.Errorf("Find(%q) = %+v, want one hit of kind %v", tt.text, hs, tt.want)
+		}
+	}
+	if got, _ := s.Scrub("wants +1 shirt"); strings.Contains(got, "shirt") {
+		t.Errorf("Scrub kept the value: %q", got)
+	}
+}
