@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/bits"
@@ -463,7 +464,8 @@ func buildSessions(ps *programState) error {
 // the node has them, and returns the input rows behind each session's
 // count when track is set.
 func expectedAttendance(ctx context.Context, r *stage.Run, ps *programState, track bool) ([][]int, error) {
-	if _, err := r.Input(RegistrationsFile); err != nil {
+	regs, err := r.Input(RegistrationsFile)
+	if err != nil {
 		return nil, nil
 	}
 	out := ""
@@ -479,12 +481,17 @@ func expectedAttendance(ctx context.Context, r *stage.Run, ps *programState, tra
 	// The bethel and the days are roles: fields of any name in the
 	// field declarations.
 	bethelF, daysF := "bethel", "days_attending"
+	noDays := "" // why the registrations may have no days, when they may
 	if sc, err := SchemaOf(r); err == nil {
 		if sc.Roles.Bethel != "" {
 			bethelF = sc.Roles.Bethel
 		}
 		if sc.Roles.Days != "" {
 			daysF = sc.Roles.Days
+		}
+		if sc.Field(daysF) == nil {
+			file, _ := fieldsFileOf(r)
+			noDays = fmt.Sprintf("expected attendance counts by the days role, which %s binds to no field: bind [roles] days to the field of the days attending, or take %s out of the node's inputs (the expected column stays empty)", file, regs)
 		}
 	}
 	var ds []Derivation
@@ -498,6 +505,9 @@ func expectedAttendance(ctx context.Context, r *stage.Run, ps *programState, tra
 	}
 	ps.bethelField, ps.daysField = bethelF, daysF
 	rr, rowIdx, err := readRegistrations(ctx, r, bethelF, daysF)
+	if err != nil && noDays != "" {
+		return nil, errors.New(noDays)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -475,3 +475,18 @@ func TestProgramTitleKeepsApostrophe(t *testing.T) {
 		t.Errorf("sessions %+v, want S-1 titled '=Opening", doc.Sessions)
 	}
 }
+
+// TestProgramNoDaysRole: a form that asks no days, with the registrations
+// among the program's inputs, fails saying which role to bind or which
+// input to drop, not that a column "days_attending" is missing.
+func TestProgramNoDaysRole(t *testing.T) {
+	dir := progFixture(t, map[string]string{
+		"out/private/registrations.csv": "registration_id,bethel,member_type\nR-1,12,daughter\n",
+		"config/fields.toml": "primaryKey = \"registration_id\"\n[roles]\nbethel = \"bethel\"\n" +
+			"[[fields]]\nname = \"registration_id\"\n[[fields]]\nname = \"bethel\"\ntype = \"integer\"\n[[fields]]\nname = \"member_type\"\n",
+	})
+	_, err := runProgramIn(t, dir)
+	if err == nil || !strings.Contains(err.Error(), "config/fields.toml binds to no field: bind [roles] days") {
+		t.Fatalf("err = %v", err)
+	}
+}
