@@ -38,11 +38,14 @@ type exportGuess struct {
 	// unnumbered counts bethel values that hold no number.
 	unnumbered int
 	rows       int
+	// ignored are the headers of columns repeating an earlier header.
+	ignored []string
 }
 
 // guessedField is one column's declaration.
 type guessedField struct {
 	name, header string
+	col          int // the column's index in the export
 	typ, format  string
 	categories   []string
 	aliases      map[string][]string
@@ -67,7 +70,26 @@ const (
 // names, contacts, birth dates, health and free-text notes about a person.
 var personalWords = []string{"name", "first", "last", "surname", "given", "nick", "email", "e-mail", "mail", "phone", "mobile", "cell", "birth", "dob",
 	"address", "street", "zip", "postal", "postcode", "contact", "emergency", "guardian", "parent", "allerg",
-	"diet", "medic", "health", "note", "comment", "school", "gender", "insurance", "doctor", "physician", "signature", "age"}
+	"diet", "medic", "health", "note", "comment", "school", "gender", "insurance", "doctor", "physician", "signature", "age", "tel",
+	"whatsapp", "sms", "pronoun", "shoe", "weight", "height"}
+
+// personWords name the person a row is about ("Participant", "Child"): a
+// column so headed holds names unless the header says it holds a kind
+// of thing (subjectKindWords: "Participant Type").
+var personWords = []string{"participant", "child", "kid", "camper", "student", "attendee", "youth", "person", "registrant", "who",
+	"advisor", "adviser", "chaperone", "sponsor", "mentor", "counselor", "counsellor", "coach", "roommate", "friend", "sibling"}
+
+var subjectKindWords = []string{"type", "role", "group", "category", "kind", "status", "class", "level", "count", "number", "#",
+	"size", "meal", "shirt", "day", "fee", "amount", "price"}
+
+// wholeWords are personal words that count only as words of their own:
+// "age" is not in "message", "tel" not in "hotel", "who" not in "whole".
+var wholeWords = []string{"age", "tel", "sms", "who"}
+
+// personal reports whether a header (folded) names something personal.
+func personal(folded string) bool {
+	return hasWord(folded, personalWords) || hasWord(folded, personWords) && !hasWord(folded, subjectKindWords)
+}
 
 // countableWords mark personal columns whose categories the scaffold
 // counts by keywords (dietary needs and allergies).
@@ -77,7 +99,7 @@ var (
 	emailRE   = lazyre.New(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	phoneRE   = lazyre.New(`^[+(]?[0-9][0-9 ().+\-/]{6,}[0-9]$`)
 	integerRE = lazyre.New(`^[0-9]+$`)
-	moneyRE   = lazyre.New(`^(?:[A-Z]{3} ?|[$€£] ?)?-?[0-9]{1,7}(?:[.,][0-9]{2})?$`)
+	moneyRE   = lazyre.New(`^\(?-?(?:[A-Z]{3} ?|[$€£] ?)?-?(?:[0-9]{1,7}|[0-9]{1,3}(?:,[0-9]{3})+)(?:[.,][0-9]{2})?\)?$`)
 	numberRE  = lazyre.New(`[0-9]+`)
 	cityRE    = lazyre.New(`^[^0-9]*[0-9]+ - ([^0-9,"]+)$`)
 	nameRE    = lazyre.New(`[^a-z0-9]+`)
@@ -102,9 +124,8 @@ func fieldName(header string, taken map[string]bool) string {
 
 func hasWord(folded string, words []string) bool {
 	for _, w := range words {
-		if w == "age" {
-			// "age" only as a word of its own: not "message" or "page".
-			if slices.Contains(strings.Fields(nameRE().ReplaceAllString(folded, " ")), "age") {
+		if slices.Contains(wholeWords, w) {
+			if slices.Contains(strings.Fields(nameRE().ReplaceAllString(folded, " ")), w) {
 				return true
 			}
 			continue
@@ -120,8 +141,19 @@ func hasWord(folded string, words []string) bool {
 func guessExport(header []string, rows [][]string) *exportGuess {
 	g := &exportGuess{groups: map[string]string{}, rows: len(rows), cities: map[int]string{}}
 	taken := map[string]bool{}
+	bethelFree := true
+	headers := map[string]bool{}
 	for c, h := range header {
 		h = strings.TrimSpace(h)
+		// A header repeated (in other case or spacing) names the column
+		// of its first occurrence; the later ones are not declared and the
+		// build ignores them as extra columns.
+		if k := schema.Fold(h); headers[k] {
+			g.ignored = append(g.ignored, h)
+			continue
+		} else {
+			headers[k] = true
+		}
 		var vals []string
 		for _, r := range rows {
 			if c < len(r) {
@@ -130,16 +162,19 @@ func guessExport(header []string, rows [][]string) *exportGuess {
 				}
 			}
 		}
-		f := &guessedField{name: fieldName(h, taken), header: h, typ: schema.String}
-		guessColumn(f, strings.ToLower(h), vals, len(rows))
+		f := &guessedField{name: fieldName(h, taken), header: h, col: c, typ: schema.String}
+		guessColumn(f, strings.ToLower(h), vals, len(rows), bethelFree)
+		bethelFree = bethelFree && f.why != "the bethel"
 		g.fields = append(g.fields, f)
 	}
 	g.roles(rows)
 	return g
 }
 
-// guessColumn guesses one column's type and sensitivity.
-func guessColumn(f *guessedField, folded string, vals []string, nrows int) {
+// guessColumn guesses one column's type and sensitivity. bethelFree says
+// no earlier column was taken for the bethel: only the first column that
+// looks like it is ("Bethel" before "Bethel City").
+func guessColumn(f *guessedField, folded string, vals []string, nrows int, bethelFree bool) {
 	distinct := map[string]int{}
 	var order []string
 	for _, v := range vals {
@@ -166,9 +201,9 @@ func guessColumn(f *guessedField, folded string, vals []string, nrows int) {
 		f.check = "no values to guess from: set its type"
 	case all(func(v string) bool { return emailRE().MatchString(v) }):
 		f.format, f.sensitive, f.why = schema.Email, true, "email addresses"
-	case isBethelHeader(folded):
+	case bethelFree && isBethelHeader(folded) && !personal(folded):
 		f.why = "the bethel"
-	case hasWord(folded, []string{"phone", "mobile", "cell"}):
+	case hasWord(folded, []string{"phone", "mobile", "cell", "tel", "whatsapp", "sms"}):
 		f.format, f.sensitive, f.why = schema.Phone, true, "phone numbers"
 	case all(func(v string) bool { _, err := schema.ParseDateTime(v, schema.DateOrder("MDY")); return err == nil }) &&
 		slices.ContainsFunc(vals, func(v string) bool { return strings.Contains(v, ":") }):
@@ -180,7 +215,7 @@ func guessColumn(f *guessedField, folded string, vals []string, nrows int) {
 		}
 	case all(func(v string) bool { return phoneRE().MatchString(v) && len(numberRE().FindAllString(v, -1)) > 1 }):
 		f.format, f.sensitive, f.why = schema.Phone, true, "phone numbers"
-	case hasWord(folded, personalWords):
+	case personal(folded):
 		f.sensitive, f.why = true, "personal by its header"
 		if hasWord(folded, countableWords) {
 			f.countable = true
@@ -262,7 +297,7 @@ func listParts(vals []string) ([]string, bool) {
 	seen := map[string]bool{}
 	var parts []string
 	for _, v := range vals {
-		ps := strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ',' || r == '/' || r == '&' || r == '+' })
+		ps := strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ',' || r == '/' || r == '&' || r == '+' || r == '|' })
 		if len(ps) > 1 {
 			joined++
 		}
@@ -276,7 +311,9 @@ func listParts(vals []string) ([]string, bool) {
 	}
 	// A list when a third of the distinct values join several choices
 	// (member types such as parent/guardian join now and then).
-	if joined == 0 || 3*joined < len(vals) || len(parts) > guessMaxCategories || len(parts) >= len(vals) {
+	// Fewer distinct sets than choices is a list only when the choices
+	// are days ("Fri;Sat", "Sat", "Fri;Sat;Sun").
+	if joined == 0 || 3*joined < len(vals) || len(parts) > guessMaxCategories || len(parts) >= len(vals) && slices.ContainsFunc(parts, func(p string) bool { return !isDayName(p) }) {
 		return nil, false
 	}
 	for _, p := range parts {
@@ -306,7 +343,7 @@ func (g *exportGuess) roles(rows [][]string) {
 		f.typ, f.categories, f.format = schema.Integer, nil, ""
 		f.why = "the bethel: a number from config/bethels.csv"
 		f.check = "config/bethels.csv lists the numbers found; fill in names, cities and districts"
-		c := slices.Index(g.fields, f)
+		c := f.col
 		nums := map[int]bool{}
 		for _, r := range rows {
 			if c >= len(r) || schema.Clean(r[c]) == "" {
@@ -368,6 +405,17 @@ func (g *exportGuess) roles(rows [][]string) {
 		g.key = g.fields[0].name
 		g.fields[0].check = "no column has a unique value per row; primaryKey names this one: set it to the registration id"
 	}
+}
+
+// isDayName reports whether p names a day of the week (Fri, Friday).
+func isDayName(p string) bool {
+	k := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p)), ".")
+	for _, d := range weekDays {
+		if len(k) >= 3 && strings.HasPrefix(strings.ToLower(d), k) {
+			return true
+		}
+	}
+	return false
 }
 
 // weekDays are the day names a days list is made of, in week order.
@@ -556,6 +604,9 @@ func (g *exportGuess) report(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "roles: %s\n", strings.Join(roles, ", "))
+	for _, h := range g.ignored {
+		fmt.Fprintf(w, "column %q repeats an earlier header: not declared, the build reads the first one\n", tomlComment(h))
+	}
 	fmt.Fprintf(w, "check in config/fields.toml every line marked CHECK, and that every personal column says sensitive = true\n")
 	if g.unnumbered > 0 {
 		fmt.Fprintf(w, "%d bethel values hold no number: add their cities or names to config/bethels.csv\n", g.unnumbered)
@@ -685,6 +736,19 @@ func (s *exportScaffold) pipeline(tmpl []byte) ([]byte, error) {
 	}
 	// The roster's first column is the bethel field, by its name.
 	rest = strings.ReplaceAll(rest, "split_by = \"bethel\"", "split_by = "+tomlString(g.bethel))
+	if g.days == "" {
+		// The program's expected attendance counts by the days role: a
+		// form that asks no days gets the program without it.
+		const regs = `"out/private/registrations.csv", "out/private/registrations.table",`
+		if !strings.Contains(rest, regs) {
+			return nil, fmt.Errorf("bethel init: the built-in template's program node does not read the registrations")
+		}
+		rest = strings.Replace(rest, regs, "", 1)
+		rest = strings.Replace(rest, "name       = \"program\"\n", "name       = \"program\"\n"+
+			"# No column looks like the days attending, so the program counts no\n"+
+			"# expected attendance: to have it, bind [roles] days in config/fields.toml\n"+
+			"# and add out/private/registrations.csv and its .table to the inputs.\n", 1)
+	}
 	return []byte(head + nodes.String() + rest), nil
 }
 

@@ -182,6 +182,7 @@ func FuzzGuessExport(f *testing.F) {
 	f.Add(otherPlatformExport(12))
 	f.Add([]byte("Registration ID,Bethel,Member Type,Days\nR-1,Bethel 12 - Springfield,JD,Fri;Sat\nR-2,#12,Adult,All days\nR-3,7,Guest,Sun\n"))
 	f.Add([]byte("a,a,A!,123\n1,2,3,4\n1,2,3,4\n"))
+	f.Add([]byte("ID,Bethel,Type,Name,name ,Days\nR-1,12,JD,A,A,Fri;Sat\nR-2,12,Adult,B,B,Sat\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		header, rows, err := csvio.ReadAll(bytes.NewReader(data), "export.csv")
 		if err != nil || len(header) == 0 {
@@ -199,4 +200,168 @@ func FuzzGuessExport(f *testing.F) {
 			t.Fatalf("roles %+v, guessed key %q bethel %q member type %q days %q", sc.Roles, g.key, g.bethel, g.memberType, g.days)
 		}
 	})
+}
+
+// TestGuessOtherHeaders: columns of other platforms' exports are guessed
+// as they must be. Every personal one is sensitive however it is headed
+// (a bethel officer's phone, a bare "Tel" of digits, a "Participant" of
+// first names few enough to look like a vocabulary); only the first
+// bethel-like column is the bethel; days, money and | lists are read.
+func TestGuessOtherHeaders(t *testing.T) {
+	const n = 30
+	firsts := []string{"Avery", "Blake", "Casey", "Devon", "Emery", "Finley"}
+	col := func(f func(i int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	tests := []struct {
+		header    string
+		vals      []string
+		sensitive bool
+		typ       string // "" when any
+		why       string // a part of the guess's words, "" when any
+	}{
+		{"Bethel Guardian Phone", col(func(i int) string { return fmt.Sprintf("(555) 010-%04d", i%2) }), true, "", "phone"},
+		{"Chapter Advisor", col(func(i int) string { return firsts[i%2] + " Ashdown" }), true, "", ""},
+		{"Tel", col(func(i int) string { return fmt.Sprintf("555010%04d", i) }), true, "", "phone"},
+		{"Participant", col(func(i int) string { return firsts[i%len(firsts)] }), true, "", ""},
+		{"Child", col(func(i int) string { return firsts[i%len(firsts)] }), true, "", ""},
+		{"Attendee", col(func(i int) string { return firsts[i%len(firsts)] }), true, "", ""},
+		{"Chapter City", col(func(i int) string { return []string{"Fresno", "Tulare"}[i%2] }), false, schema.String, "2 distinct"},
+		{"Participant Type", col(func(i int) string { return []string{"Member", "Adult"}[i%2] }), false, schema.String, "2 distinct"},
+		{"Hotel", col(func(i int) string { return []string{"Inn", "None"}[i%2] }), false, schema.String, "2 distinct"},
+		{"Days", col(func(i int) string { return []string{"Fri;Sat", "Sat", "Fri;Sat;Sun"}[i%3] }), false, schema.List, "days"},
+		{"Sessions", col(func(i int) string { return []string{"Choir | Drill", "Drill", "Choir|Art", "Art|Drill"}[i%4] }), false, schema.List, ""},
+		{"Amount", col(func(i int) string { return []string{"$1,234.50", "(12.00)", "$35.00"}[i%3] }), false, schema.Number, "money"},
+	}
+	header := []string{"Registration ID", "Bethel", "Member Type"}
+	for _, tt := range tests {
+		header = append(header, tt.header)
+	}
+	rows := make([][]string, n)
+	for i := range rows {
+		rows[i] = []string{fmt.Sprintf("R-%d", i), []string{"12", "17"}[i%2], []string{"Daughter", "Adult"}[i%2]}
+		for _, tt := range tests {
+			rows[i] = append(rows[i], tt.vals[i])
+		}
+	}
+	g := guessExport(header, rows)
+	var decl bytes.Buffer
+	g.writeFields(&decl, "export.csv")
+	if _, err := schema.Parse("config/fields.toml", decl.Bytes()); err != nil {
+		t.Fatalf("the guessed declaration does not load: %v\n%s", err, decl.String())
+	}
+	if g.bethel != "bethel" || g.memberType != "member_type" {
+		t.Errorf("bethel %q, member type %q", g.bethel, g.memberType)
+	}
+	for i, tt := range tests {
+		f := g.fields[3+i]
+		if f.sensitive != tt.sensitive || tt.typ != "" && f.typ != tt.typ || !strings.Contains(f.why+" "+f.format, tt.why) {
+			t.Errorf("%s: sensitive %v, type %s %s (%s); want sensitive %v, type %s, %q", tt.header, f.sensitive, f.typ, f.format, f.why, tt.sensitive, tt.typ, tt.why)
+		}
+	}
+}
+
+// TestGuessRepeatedHeader: a header repeated in other case or spacing is
+// declared once (the build reads the first such column), so that the
+// declaration loads; the report names the repeat.
+func TestGuessRepeatedHeader(t *testing.T) {
+	header := []string{"Registration ID", "Bethel", "Member Type", "First Name ", "first  name", "Bethel"}
+	rows := [][]string{{"R-1", "12", "Daughter", "Avery", "Avery", "12"}, {"R-2", "12", "Adult", "Blake", "Blake", "12"}}
+	g := guessExport(header, rows)
+	var decl, rep bytes.Buffer
+	g.writeFields(&decl, "export.csv")
+	g.report(&rep)
+	if _, err := schema.Parse("config/fields.toml", decl.Bytes()); err != nil {
+		t.Fatalf("the guessed declaration does not load: %v\n%s", err, decl.String())
+	}
+	if len(g.fields) != 4 || !strings.Contains(rep.String(), `column "first  name" repeats an earlier header`) {
+		t.Errorf("%d fields; report:\n%s", len(g.fields), rep.String())
+	}
+	if strings.Contains(rep.String(), "Avery") {
+		t.Error("the report prints a personal value")
+	}
+}
+
+// roughExport is an export as platforms write them when nobody tidies
+// them: a byte order mark, CRLF line ends, headers with trailing spaces
+// and one repeated in other case, no days question, a note that is a
+// number and a word ("+1 shirt"), a quoted note over two lines, money in
+// accountants' parentheses, phones as bare digits under "Tel" and a
+// bethel officer's phone. Its people are invented.
+func roughExport(rows int) []byte {
+	first := []string{"Avery", "Blake", "Casey", "Devon", "Émile", "Nuño", "Łucja", "美咲"}
+	last := []string{"Ashdown", "Brackley", "Cotterill", "Dunmore"}
+	var b strings.Builder
+	b.WriteString("\ufeffReg #,First Name ,first name,Last Name,Tel,Bethel ,Bethel Guardian Phone,Member Type,Meal,Notes,Amount Paid,Status\r\n")
+	for i := 0; i < rows; i++ {
+		f, l := first[i%len(first)], last[i%len(last)]
+		note := []string{"", "+1 shirt", "\"arrives late,\r\nleaves early\"", "", "=cmd|' /C calc'!A0"}[i%5]
+		fmt.Fprintf(&b, "G%04d,%s ,%s,%s,55501%05d,%d,(555) 019-%04d,%s,%s,%s,%s,%s\r\n", i, f, f, l, i, []int{3, 5}[i%2], i%2,
+			[]string{"Daughter", "Adult", "Guest"}[i%3], []string{"Beef", "Fish", "Beef"}[i%3], note,
+			[]string{"\"$1,045.00\"", "(12.00)", "45"}[i%3], []string{"Paid", "Paid", "Cancelled"}[i%3])
+	}
+	return []byte(b.String())
+}
+
+// TestInitFromRoughExport: a rough export scaffolds a workspace that
+// builds at once, and no internal or public output holds a value of a
+// personal column.
+func TestInitFromRoughExport(t *testing.T) {
+	tmp := t.TempDir()
+	export := roughExport(40)
+	if err := os.WriteFile(filepath.Join(tmp, "export.csv"), export, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := runBethel(t, tmp, "init", "--from-export", "export.csv", "ev"); r.code != 0 {
+		t.Fatalf("init --from-export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	dir := filepath.Join(tmp, "ev")
+	if r := runBethel(t, dir, "make"); r.code != 0 {
+		t.Fatalf("make: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	sc, err := schema.Load(os.DirFS(dir), "config/fields.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"first_name", "last_name", "tel", "bethel_guardian_phone", "notes"} {
+		if sc.Field(f) == nil || !sc.Field(f).Sensitive {
+			t.Errorf("%s is not declared sensitive", f)
+		}
+	}
+	header, rows, err := csvio.ReadAll(bytes.NewReader(export), "export.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var private []string
+	for c, h := range header {
+		if f := sc.Field(fieldName(h, map[string]bool{})); f != nil && f.Sensitive {
+			for _, r := range rows {
+				if v := schema.Clean(r[c]); len(v) >= 4 {
+					private = append(private, v)
+				}
+			}
+		}
+	}
+	for _, d := range []string{"out/summary", "out/program", "out/public", "out/site"} {
+		filepath.WalkDir(filepath.Join(dir, d), func(p string, e os.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			for _, v := range private {
+				if bytes.Contains(b, []byte(v)) {
+					t.Errorf("%s holds a value of a personal column (%d characters)", p, len(v))
+					break
+				}
+			}
+			return nil
+		})
+	}
 }
