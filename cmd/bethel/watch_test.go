@@ -1001,12 +1001,14 @@ func TestWatchSampleEvent(t *testing.T) {
 	// A program patch (the program is locked: it says after_lock) reruns
 	// the program node and what shows the program (the workbook, the
 	// corrections log and the review site), and leaves the registrations
-	// side alone.
+	// side alone but for the public attendance: a public.table reads the
+	// pipeline's graph, which lists the new patch file (its output is
+	// the same bytes, so nothing after it runs).
 	wSave(t, dir, "patches/program/90-watch-test.toml", "[[patch]]\nid         = \"watch-test-title\"\ntarget     = \"program\"\n"+
 		"match      = { id = \"S-002\" }\nset        = { title = \"Opening Ceremony (watch test)\" }\nreason     = \"watch test\"\n"+
 		"author     = \"test\"\ndate       = 2026-06-02\nafter_lock = true\n")
 	rec = w.next()
-	if len(rec.Failed) != 0 || !slices.Equal(rec.Ran, []string{"program", "workbook", "corrections", "site"}) {
+	if len(rec.Failed) != 0 || !slices.Equal(rec.Ran, []string{"public-attendance", "program", "workbook", "corrections", "site"}) {
 		t.Fatalf("program patch: %+v", rec)
 	}
 	changed = wDiff(edited, wSnapshot(t, dir))

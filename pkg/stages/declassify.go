@@ -14,7 +14,6 @@ import (
 
 var (
 	_ stage.Declassifier = summaryCount{}
-	_ stage.Declassifier = publicAttendance{}
 	_ stage.Declassifier = registrationsDuplicates{}
 	_ stage.Declassifier = program{}
 	_ stage.Declassifier = patchesReport{}
@@ -46,12 +45,6 @@ func (summaryCount) Declassifies(params map[string]any) (stage.Declassification,
 		return stage.Declassification{}, fmt.Errorf("summary.count: params.rows names no field")
 	}
 	return counts(fields...), nil
-}
-
-// Declassifies implements stage.Declassifier: attendance counts with small
-// cells suppressed, fit for publication.
-func (publicAttendance) Declassifies(map[string]any) (stage.Declassification, error) {
-	return stage.Declassification{Counts: []string{"bethel", "member_type"}, Values: []string{"bethel"}, Suppressed: true}, nil
 }
 
 // Declassifies implements stage.Declassifier: pairs of record keys found

@@ -17,11 +17,11 @@ import (
 )
 
 // publicTable is the public.table stage: the public twin of any summary,
-// with small counts suppressed exactly as public.attendance suppresses
-// attendance (every count from 1 to min_cell-1 hidden, totals included,
-// and further cells hidden so that the range anyone can deduce for a
-// hidden count from everything published is at least min_cell wide;
-// pkg/suppress).
+// with small counts suppressed (every count from 1 to min_cell-1 hidden,
+// totals included, and further cells hidden so that the range anyone can
+// deduce for a hidden count from everything published is at least
+// min_cell wide; pkg/suppress). The sample's public attendance is one,
+// with labels = 2. Zeros are published.
 //
 //	[[node]]
 //	name       = "public-meals"
@@ -47,6 +47,9 @@ type publicTable struct{}
 func init() { register(publicTable{}) }
 
 var _ stage.Declassifier = publicTable{}
+
+// SuppressedMark stands for a suppressed count in public outputs.
+const SuppressedMark = "*"
 
 func (publicTable) Name() string    { return "public.table" }
 func (publicTable) Version() string { return "1" }

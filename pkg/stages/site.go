@@ -546,6 +546,10 @@ func (b *siteBuilder) lineage(s *site.Site) error {
 	return nil
 }
 
+// AttendanceColumns is the header of the attendance summary (a
+// summary.count by bethel, and its public twin) that the site reads.
+var AttendanceColumns = []string{"bethel", "bethel_name", "daughters", "adults", "guests", "total"}
+
 // attendance fills the totals and the attendance-by-bethel table, with
 // city and district from the bethel directory when it is an input.
 func (b *siteBuilder) attendance(s *site.Site, att *siteCSV) error {
