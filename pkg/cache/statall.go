@@ -47,7 +47,7 @@ func StatAll(root string, paths []string, workers int) []FileStat {
 					fd = openDir(root + "/" + dir)
 					dirs[dir] = fd
 				}
-				e, regular, err := statAt(fd, root+"/"+paths[i], name)
+				e, regular, err := statAt(fd, root, paths[i], name)
 				out[i] = FileStat{e, regular, err}
 			}
 		}(order[lo:hi])

@@ -7,4 +7,6 @@ func openDir(dir string) int { return -1 }
 func closeDir(fd int) {}
 
 // statAt without fstatat: the full path.
-func statAt(fd int, full, name string) (statEntry, bool, error) { return statFile(full) }
+func statAt(fd int, root, rel, name string) (statEntry, bool, error) {
+	return statFile(root + "/" + rel)
+}
