@@ -97,6 +97,16 @@ func usagef(format string, args ...any) error {
 const defaultMemoryLimit = 900 << 20
 
 func main() {
+	// `bethel version` and `bethel help` answer before anything else is
+	// set up: they are what scripts run to find out whether bethel is
+	// there, and what start-up is measured by.
+	if len(os.Args) == 2 {
+		switch os.Args[1] {
+		case "version", "--version", "help", "-h", "-help", "--help":
+			env := &Env{Stdout: os.Stdout, Stderr: os.Stderr}
+			os.Exit(exitCode(env, Run(context.Background(), env, os.Args[1:])))
+		}
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
