@@ -44,7 +44,7 @@ func computeImpact(p *pipeline.Pipeline, root string) *patchImpact {
 			continue
 		}
 		for _, o := range n.Outputs {
-			h, err := w.ws.current(o)
+			h, err := w.ws.recs.Current(o)
 			if err != nil {
 				imp.Skipped = append(imp.Skipped, o+": not built")
 				continue

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 
-	"bethel/pkg/cache"
 	"bethel/pkg/cellref"
 	"bethel/pkg/explain"
 	"bethel/pkg/graph"
@@ -235,9 +234,9 @@ func runWhy(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// why answers questions about one workspace, reading only: provenance
-// records, cache blobs and the current files (hashed through the stat
-// cache, which is never saved). The lineage walk itself is pkg/explain's.
+// why answers questions about one workspace, reading only: the engine's
+// records of the last builds (graph.Records) and the current files. The
+// lineage walk itself is pkg/explain's.
 type why struct {
 	p    *pipeline.Pipeline
 	root string
@@ -253,37 +252,21 @@ type why struct {
 }
 
 func newWhy(p *pipeline.Pipeline, root string) *why {
-	ws := &wsArtifacts{
-		p: p, root: root,
-		recs:    provenance.OpenStore(filepath.Join(root, filepath.FromSlash(graph.ProvenanceDir))),
-		store:   cache.OpenReadOnly(filepath.Join(root, graph.StateDir, "cache")),
-		stat:    cache.LoadStatCache(filepath.Join(root, graph.StateDir, "state", "stat")),
-		checked: map[string]error{},
-	}
+	ws := &wsArtifacts{p: p, root: root, recs: graph.OpenRecords(p)}
 	return &why{p: p, root: root, ws: ws, w: explain.New(ws),
 		nodes: map[string]*whyNode{}, raw: map[string]bool{}}
 }
 
-// wsArtifacts finds artifacts through their provenance records, and
-// refuses a stale one: a record whose node read a file that has changed
-// since describes a build the next make will redo.
+// wsArtifacts is the engine's records as pkg/explain asks for artifacts,
+// and the patch reasons the walk quotes.
 type wsArtifacts struct {
 	p       *pipeline.Pipeline
 	root    string
-	recs    *provenance.Store
-	store   *cache.Store
-	stat    *cache.StatCache
-	checked map[string]error             // by path: the freshness verdict
+	recs    *graph.Records
 	reasons map[string]map[string]string // patch file -> id -> reason
 }
 
 func (s *wsArtifacts) abs(p string) string { return filepath.Join(s.root, filepath.FromSlash(p)) }
-
-// current hashes a workspace file as it is now.
-func (s *wsArtifacts) current(p string) (cache.Hash, error) {
-	h, _, err := s.stat.Hash(p, s.abs(p))
-	return h, err
-}
 
 func (s *wsArtifacts) IsOutput(path string) bool { return s.p.Producer[path] != nil }
 
@@ -309,14 +292,11 @@ func (s *wsArtifacts) Reason(file, id string) string {
 }
 
 func (s *wsArtifacts) Artifact(path string, h [32]byte) (*explain.Artifact, error) {
-	rec, err := s.recs.Get(path, h)
+	rec, err := s.recs.Record(path, h)
 	if errors.Is(err, provenance.ErrNoRecord) {
 		return nil, explain.NotFound(err)
 	}
 	if err != nil {
-		return nil, err
-	}
-	if err := s.checkFresh(rec); err != nil {
 		return nil, err
 	}
 	a := &explain.Artifact{Path: path, Hash: h, Node: rec.Node, Stage: rec.Stage, StageVersion: rec.StageVersion,
@@ -326,11 +306,11 @@ func (s *wsArtifacts) Artifact(path string, h [32]byte) (*explain.Artifact, erro
 			a.Reads[f.Path] = f.Hash
 		}
 	}
-	if rec.HasLineage() {
-		b, err := s.store.ReadBlob(rec.Lineage)
-		if err != nil {
-			return nil, fmt.Errorf("%s: lineage of this build is not in the cache (%v); run bethel make to record it again", path, err)
-		}
+	b, err := s.recs.Lineage(rec)
+	if err != nil {
+		return nil, err
+	}
+	if b != nil {
 		if a.Table, err = lineage.Open(b); err != nil {
 			return nil, fmt.Errorf("%s: %v", path, err)
 		}
@@ -338,31 +318,12 @@ func (s *wsArtifacts) Artifact(path string, h [32]byte) (*explain.Artifact, erro
 	return a, nil
 }
 
-func (s *wsArtifacts) checkFresh(rec *provenance.Record) error {
-	if err, ok := s.checked[rec.Path]; ok {
-		return err
-	}
-	var stale error
-	for _, l := range [][]provenance.FileHash{rec.Inputs, rec.Config, rec.Patches} {
-		for _, f := range l {
-			h, err := s.current(f.Path)
-			if stale == nil && (err != nil || h != f.Hash) {
-				what := "changed"
-				if err != nil {
-					what = "is gone"
-				}
-				stale = fmt.Errorf("%s is stale: %s %s since node %s built it; run bethel make first", rec.Path, f.Path, what, rec.Node)
-			}
-		}
-	}
-	s.checked[rec.Path] = stale
-	return stale
-}
+func (w *why) node(a *explain.Artifact) { w.nodeOf(record(a)) }
 
-func (w *why) node(a *explain.Artifact) {
-	if w.nodes[a.Path] == nil {
-		w.nodes[a.Path] = &whyNode{Node: a.Node, Stage: a.Stage, StageVersion: a.StageVersion,
-			Command: a.Command, Output: a.Path, Status: a.Status}
+func (w *why) nodeOf(r *provenance.Record) {
+	if w.nodes[r.Path] == nil {
+		w.nodes[r.Path] = &whyNode{Node: r.Node, Stage: r.Stage, StageVersion: r.StageVersion,
+			Command: r.Command, Output: r.Path, Status: r.Status}
 	}
 }
 
@@ -374,7 +335,7 @@ func (w *why) answer(t whyTarget, target string) (*whyAnswer, error) {
 			path = filepath.ToSlash(rel)
 		}
 	}
-	h, err := w.ws.current(path)
+	h, err := w.ws.recs.Current(path)
 	if err != nil {
 		if os.IsNotExist(err) {
 			if w.p.Producer[path] != nil {
@@ -480,32 +441,10 @@ func artifactDerivation(r *provenance.Record) string {
 // record is the provenance record wsArtifacts found a by.
 func record(a *explain.Artifact) *provenance.Record { return a.Record.(*provenance.Record) }
 
-// upstream adds the nodes that wrote a's inputs, recursively, for an
-// artifact-level answer.
+// upstream adds the nodes that wrote a's inputs, recursively, and the
+// sources they read, for an artifact-level answer.
 func (w *why) upstream(a *explain.Artifact) error {
-	for _, l := range [][]provenance.FileHash{record(a).Inputs, record(a).Config} {
-		for _, f := range l {
-			if w.p.Producer[f.Path] == nil {
-				w.raw[f.Path] = true
-				continue
-			}
-			if w.nodes[f.Path] != nil {
-				continue
-			}
-			up, err := w.w.Artifact(f.Path, f.Hash)
-			if errors.Is(err, provenance.ErrNoRecord) {
-				return fmt.Errorf("%s: no provenance record for the content node %s read; run bethel make", f.Path, a.Node)
-			}
-			if err != nil {
-				return err
-			}
-			w.node(up)
-			if err := w.upstream(up); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return w.ws.recs.Upstream(record(a), w.nodeOf, func(p string) { w.raw[p] = true })
 }
 
 // csvCell answers PATH:ROW:COL and PATH@KEYCOL=VALUE:COL.
