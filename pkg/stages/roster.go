@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -13,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"bethel/pkg/csvio"
 	"bethel/pkg/schema"
@@ -38,7 +38,7 @@ type roster struct{}
 func init() { register(roster{}) }
 
 func (roster) Name() string    { return "roster" }
-func (roster) Version() string { return "2" }
+func (roster) Version() string { return "3" }
 
 // rosterPlan is the roster's columns as the node declares them.
 type rosterPlan struct {
@@ -129,8 +129,27 @@ func paramStrings(v any) ([]string, error) {
 	return out, nil
 }
 
+// rosterOutputs finds the node's outputs: one .csv, and optionally one
+// .xlsx, the same rows as a workbook.
+func rosterOutputs(r *stage.Run) (csvOut, xlsxOut string, err error) {
+	for _, o := range r.Outputs {
+		switch {
+		case strings.HasSuffix(o, ".csv") && csvOut == "":
+			csvOut = o
+		case strings.HasSuffix(o, ".xlsx") && xlsxOut == "":
+			xlsxOut = o
+		default:
+			return "", "", fmt.Errorf("node %s: the roster writes one .csv output and optionally one .xlsx, have %v", r.Node, r.Outputs)
+		}
+	}
+	if csvOut == "" {
+		return "", "", fmt.Errorf("node %s: the roster writes one .csv output and optionally one .xlsx, have %v", r.Node, r.Outputs)
+	}
+	return csvOut, xlsxOut, nil
+}
+
 func (roster) Run(ctx context.Context, r *stage.Run) error {
-	out, err := output(r, ".csv")
+	out, bookOut, err := rosterOutputs(r)
 	if err != nil {
 		return err
 	}
@@ -156,8 +175,13 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 			ds = append(ds, Derivation{Column: c, From: []string{c}})
 		}
 	}
-	if err := priv.CheckPrivacy(r.Node, r.Visibility, declassifyOf(r), out, ds); err != nil {
-		return err
+	for _, o := range []string{out, bookOut} {
+		if o == "" {
+			continue
+		}
+		if err := priv.CheckPrivacy(r.Node, r.Visibility, declassifyOf(r), o, ds); err != nil {
+			return err
+		}
 	}
 	var bethels *Bethels
 	if f := sch.Field(plan.src[0]); f.Reference != nil {
@@ -174,27 +198,33 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		return err
 	}
 	defer done()
-	// Rows live in byte chunks of a few megabytes (sort key, then encoded
-	// CSV line) with pointer-free entries: a million-row roster costs its
-	// own size in memory and nothing for the garbage collector to scan.
-	// Chunks, not one arena: one sized up front from the input held a
-	// quarter more than the roster needs (at a million rows, 90 MB), and
-	// growing one copies it again and again.
+	// A row's cells live in a table of byte blocks (xlsxTable: each field
+	// after its length) and its sort key in chunks of a few megabytes,
+	// with pointer-free entries: a million-row roster costs its own size
+	// in memory and nothing for the garbage collector to scan. The CSV
+	// and the workbook are both written from the table, in sorted order.
 	type row struct {
-		bethel    int32
-		input     int32
-		chunk     uint32
-		keyStart  uint32 // key is chunks[chunk][keyStart:lineStart], line [lineStart:end]
-		lineStart uint32
-		end       uint32
+		bethel   int32
+		input    int32
+		chunk    uint32
+		keyStart uint32 // key is chunks[chunk][keyStart:keyEnd]
+		keyEnd   uint32
+		sheet    int32 // the workbook sheet: index in sheets
 	}
-	const chunkSize = 4 << 20
+	// The workbook's sheets, a value of the bethel column each (named as
+	// xlsx.workbook names the sheets of a CSV it splits by a column: the
+	// value and the bethel's name), are measured (each column's widest
+	// cell) as the rows come; their order is the sort's, known later.
+	var sheets []xlsxSheet
+	sheetOf := map[string]int32{}
+	const chunkSize = 1 << 20
 	var rows []row
 	var chunks [][]byte
 	var cur []byte
 	if fi, err := fs.Stat(r.FS, in); err == nil && fi.Size() > 0 && fi.Size() < 1<<31 {
 		rows = make([]row, 0, fi.Size()/150)
 	}
+	tab := &xlsxTable{header: plan.header}
 	cells := make([]string, 0, len(plan.header))
 	for n := 0; ; n++ {
 		if n&0xffff == 0 && ctx.Err() != nil {
@@ -221,36 +251,48 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		cells = append(cells[:0], v[0], name)
 		cells = append(cells, v[1:]...)
 		cells = append(cells, "")
+		tab.appendRow(cells)
+		sh, ok := sheetOf[v[0]]
+		if !ok {
+			sn := v[0]
+			if sn == "" {
+				sn = "(blank)"
+			}
+			if name != "" {
+				sn += " " + name
+			}
+			sh = int32(len(sheets))
+			sheetOf[strings.Clone(v[0])] = sh
+			sheets = append(sheets, newSheet(sn, tab))
+		}
+		sheets[sh].measure(cells)
 		// The sort key: each sort field lower-cased, then the record key
 		// as it is, separated by zero bytes.
-		// A row goes whole into the current chunk, which has room to
-		// spare past chunkSize; a longer row only makes it grow.
 		if len(cur) >= chunkSize {
 			chunks = append(chunks, cur)
 			cur = nil
 		}
 		if cur == nil {
-			cur = make([]byte, 0, chunkSize+64<<10)
+			cur = make([]byte, 0, chunkSize+16<<10)
 		}
-		x := row{bethel: int32(b), input: int32(n), chunk: uint32(len(chunks)), keyStart: uint32(len(cur))}
+		x := row{bethel: int32(b), input: int32(n), chunk: uint32(len(chunks)), keyStart: uint32(len(cur)), sheet: sh}
 		last := len(plan.sortBy) - 1
 		for _, k := range plan.sortBy[:last] {
 			cur = appendLower(cur, v[1+k])
 			cur = append(cur, 0)
 		}
 		cur = append(cur, v[1+plan.sortBy[last]]...)
-		x.lineStart = uint32(len(cur))
-		cur = csvio.AppendRow(cur, cells)
-		x.end = uint32(len(cur))
+		x.keyEnd = uint32(len(cur))
 		rows = append(rows, x)
 	}
+	tab.flush()
 	// Bethel numbers fit in 16 bits (all real ones do): then the bethel and
 	// the key's first 6 bytes compare as one number, the next 8 as
 	// another, and most comparisons of the sort end there. (Keys shorter
 	// than the prefixes are padded with zeros, which orders them as the
 	// keys themselves: a shorter key that ties is a prefix of the other.)
 	chunks = append(chunks, cur)
-	key := func(x *row) []byte { return chunks[x.chunk][x.keyStart:x.lineStart] }
+	key := func(x *row) []byte { return chunks[x.chunk][x.keyStart:x.keyEnd] }
 	packed := true
 	for _, x := range rows {
 		packed = packed && x.bethel >= 0 && x.bethel <= math.MaxUint16
@@ -289,26 +331,75 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 		ra, rb := &rows[a.i], &rows[b.i]
 		return bytes.Compare(key(ra), key(rb))
 	})
+	// The rows are copied into a table in sorted order once, each row's
+	// bytes whole: the CSV and the workbook then read it front to back
+	// (reading the unsorted table in sorted order, a cache miss a row,
+	// took longer than both writes).
+	order := make([]int32, len(keys))
+	for j, k := range keys {
+		order[j] = int32(k.i)
+	}
+	keys = nil
+	// The sheets in the order their first rows come, each with its rows.
+	sorted := &xlsxTable{header: tab.header, rows: make([]uint64, 0, len(order)), blocks: make([]string, 0, len(tab.blocks)+1)}
+	place := make([]int32, len(sheets))
+	var book []xlsxSheet
+	for j, i := range order {
+		sorted.appendFrom(tab, i)
+		k := rows[i].sheet
+		if place[k] == 0 {
+			s := sheets[k]
+			s.tab = sorted
+			book = append(book, s)
+			place[k] = int32(len(book))
+		}
+		s := &book[place[k]-1]
+		s.rows = append(s.rows, int32(j))
+	}
+	sorted.flush()
+	tab = nil
+	if len(book) == 0 {
+		book = append(book, newSheet(sheetTitle(out), sorted))
+	}
+	uniqueSheetNames(book)
 	w, err := r.Create(out)
 	if err != nil {
 		return err
 	}
-	rec := lineageOf(r, out)
-	rec.Grow(len(keys))
-	cw := csvio.NewWriter(w)
-	cw.Write(plan.header)
-	if err := cw.Flush(); err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(w, 256<<10)
-	for _, k := range keys {
-		x := &rows[k.i]
-		if _, err := bw.Write(chunks[x.chunk][x.lineStart:x.end]); err != nil {
+	var bw io.Writer
+	if bookOut != "" {
+		if bw, err = r.Create(bookOut); err != nil {
 			return err
 		}
-		rec.AddRef(in, int(x.input))
 	}
-	return bw.Flush()
+	rec := lineageOf(r, out)
+	rec.Grow(len(order))
+	// The two files are written side by side: the workbook's XML and its
+	// compression are most of the node's work.
+	var csvErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		fields := make([]string, len(plan.header))
+		cw := csvio.NewWriter(w)
+		cw.Write(plan.header)
+		for j, i := range order {
+			sorted.fields(int32(j), fields)
+			if csvErr = cw.Write(fields); csvErr != nil {
+				return
+			}
+			rec.AddRef(in, int(rows[i].input))
+		}
+		csvErr = cw.Flush()
+	})
+	var bookErr error
+	if bookOut != "" {
+		bookErr = writeWorkbook(bw, book, false)
+		if bookErr != nil {
+			bookErr = fmt.Errorf("node %s: %w", r.Node, bookErr)
+		}
+	}
+	wg.Wait()
+	return cmp.Or(csvErr, bookErr)
 }
 
 // appendLower appends the lower-case form of s (as strings.ToLower would

@@ -367,7 +367,9 @@ func TestSummaryRefusesUnnormalized(t *testing.T) {
 // TestRosterOrder: the roster is sorted by bethel number, then last name,
 // first name (ignoring case) and registration id, for bethel numbers that
 // fit the packed sort key and ones that do not, and for names that share
-// long prefixes; checked against a plain sort of the same rows.
+// long prefixes; checked against a plain sort of the same rows. The
+// roster's workbook, written beside its CSV, has the bytes xlsx.workbook
+// writes from that CSV split by bethel.
 func TestRosterOrder(t *testing.T) {
 	header := "registration_id,bethel,last_name,first_name,preferred_name,member_type,grand_bethel_office,days_attending,housing,tshirt_size,banquet_meal,dietary_needs,allergies,emergency_contact_name,emergency_contact_phone,photo_consent,payment_status\n"
 	lasts := []string{"Youngblood", "youngberg", "Young", "Youngbloodx", "Ángel", "angel", "O'Neil", ""}
@@ -408,9 +410,18 @@ func TestRosterOrder(t *testing.T) {
 			fsys := rosterFS()
 			fsys["out/private/registrations.csv"] = &fstest.MapFile{Data: []byte(csv.String())}
 			fsys["config/bethels.csv"] = &fstest.MapFile{Data: []byte(bethels)}
-			res, err := runStage(t, roster{}, fsys, stage.Private, append(regIn, "config/fields.toml", "config/bethels.csv"), []string{"out/private/roster.csv"}, rosterParams)
+			res, err := runStage(t, roster{}, fsys, stage.Private, append(regIn, "config/fields.toml", "config/bethels.csv"), []string{"out/private/roster.csv", "out/private/roster.xlsx"}, rosterParams)
 			if err != nil {
 				t.Fatal(err)
+			}
+			fsys["out/private/roster.csv"] = &fstest.MapFile{Data: []byte(res.out["out/private/roster.csv"])}
+			book, err := runStage(t, xlsxWorkbook{}, fsys, stage.Private, []string{"out/private/roster.csv"}, []string{"out/private/roster.xlsx"},
+				map[string]any{"split_by": "bethel", "typed": false})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.out["out/private/roster.xlsx"] != book.out["out/private/roster.xlsx"] {
+				t.Error("the roster's workbook differs from xlsx.workbook's of roster.csv split by bethel")
 			}
 			var got []string
 			for _, l := range strings.Split(strings.TrimSpace(res.out["out/private/roster.csv"]), "\n")[1:] {

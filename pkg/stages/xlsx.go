@@ -61,6 +61,11 @@ type xlsxSheet struct {
 // add puts row i, whose fields are given, on the sheet.
 func (s *xlsxSheet) add(i int32, fields []string) {
 	s.rows = append(s.rows, i)
+	s.measure(fields)
+}
+
+// measure takes a row's fields into the columns' widths.
+func (s *xlsxSheet) measure(fields []string) {
 	for c, v := range fields {
 		if v == "" {
 			continue
@@ -110,6 +115,25 @@ func (t *xlsxTable) appendRow(fields []string) {
 		t.cur = binary.AppendUvarint(t.cur, uint64(len(f)))
 		t.cur = append(t.cur, f...)
 	}
+}
+
+// appendFrom appends row i of src, its stored bytes copied whole.
+func (t *xlsxTable) appendFrom(src *xlsxTable, i int32) {
+	ref := src.rows[i]
+	blk := src.blocks[ref>>32]
+	end := len(blk)
+	if int(i)+1 < len(src.rows) && src.rows[i+1]>>32 == ref>>32 {
+		end = int(uint32(src.rows[i+1]))
+	}
+	b := blk[uint32(ref):end]
+	if len(t.cur)+len(b) > cap(t.cur) {
+		t.flush()
+		if len(b) > cap(t.cur) {
+			t.cur = make([]byte, 0, max(len(b), xlsxBlockSize))
+		}
+	}
+	t.rows = append(t.rows, uint64(len(t.blocks))<<32|uint64(len(t.cur)))
+	t.cur = append(t.cur, b...)
 }
 
 // flush ends the block being filled.
