@@ -1,5 +1,7 @@
 package scrub
 
+import "sync"
+
 // Dates are recognized on tokens, so "1/8/2011", "01/08/2011",
 // "2011-01-08", "2011-01-08T09:31:07", "20110108", "Jan 8, 2011",
 // "8 January 2011" and "January 8th 2011" are all one calendar date. A
@@ -10,9 +12,11 @@ package scrub
 
 type ymd struct{ y, m, d int }
 
-var months = map[uint64]int{}
-
-func init() {
+// dateWords returns the hashes of the month names (to their numbers) and
+// of the ordinal suffixes. They are made on first use, not in an init:
+// every bethel command would pay for them, `bethel version` included.
+var dateWords = sync.OnceValues(func() (months map[uint64]int, ordinals map[uint64]bool) {
+	months = map[uint64]int{}
 	names := [][]string{
 		{"january", "jan"}, {"february", "feb"}, {"march", "mar"}, {"april", "apr"},
 		{"may"}, {"june", "jun"}, {"july", "jul"}, {"august", "aug"},
@@ -23,15 +27,12 @@ func init() {
 			months[tokens(n)[0].h] = i + 1
 		}
 	}
-}
-
-var ordinals = map[uint64]bool{}
-
-func init() {
+	ordinals = map[uint64]bool{}
 	for _, s := range []string{"st", "nd", "rd", "th"} {
 		ordinals[tokens(s)[0].h] = true
 	}
-}
+	return months, ordinals
+})
 
 func valid(y, m, d int) bool {
 	if y < 1000 || y > 9999 || m < 1 || m > 12 || d < 1 {
@@ -88,6 +89,7 @@ func datesEnding(b []byte, w []token, out []dateHit) []dateHit {
 	if !t.digit {
 		return out
 	}
+	months, ordinals := dateWords()
 	add := func(first int, y, m, d int) {
 		if valid(y, m, d) {
 			out = append(out, dateHit{first: first, date: ymd{y, m, d}})
