@@ -65,17 +65,33 @@ type rawField struct {
 	} `toml:"reference"`
 }
 
-// allowedKeys lists the keys of each table; "*" allows any key (a map
-// whose keys are the organizer's, such as aliases' categories).
-var allowedKeys = map[string][]string{
-	"":                   {"title", "description", "primaryKey", "missingValues", "dateOrder", "roles", "fields"},
-	"roles":              {"bethel", "member_type", "status", "days", "groups", "inactive"},
-	"roles.groups":       {"*"},
-	"roles.inactive":     {"values"},
-	"fields":             {"name", "title", "description", "headers", "type", "format", "categories", "aliases", "blank", "constraints", "sensitive", "countable", "delimiter", "all", "trueValues", "falseValues", "missingValues", "reference"},
-	"fields.aliases":     {"*"},
-	"fields.constraints": {"required"},
-	"fields.reference":   {"resource", "field"},
+// tableKeys lists the keys of each table; "*" allows any key (a map
+// whose keys are the organizer's, such as aliases' categories). It is a
+// list rather than a map because a map literal is built by code in the
+// package's init, which every bethel command runs; this list is data.
+var tableKeys = []struct {
+	table string
+	keys  []string
+}{
+	{"", []string{"title", "description", "primaryKey", "missingValues", "dateOrder", "roles", "fields"}},
+	{"roles", []string{"bethel", "member_type", "status", "days", "groups", "inactive"}},
+	{"roles.groups", []string{"*"}},
+	{"roles.inactive", []string{"values"}},
+	{"fields", []string{"name", "title", "description", "headers", "type", "format", "categories", "aliases", "blank", "constraints", "sensitive", "countable", "delimiter", "all", "trueValues", "falseValues", "missingValues", "reference"}},
+	{"fields.aliases", []string{"*"}},
+	{"fields.constraints", []string{"required"}},
+	{"fields.reference", []string{"resource", "field"}},
+}
+
+// allowedKeys returns the keys table may have, and false for a table
+// not in tableKeys.
+func allowedKeys(table string) ([]string, bool) {
+	for _, t := range tableKeys {
+		if t.table == table {
+			return t.keys, true
+		}
+	}
+	return nil, false
 }
 
 // maxFileSize bounds what Load reads: a field declaration is a few
@@ -210,7 +226,7 @@ func (p *parser) checkKeys(md toml.MetaData) {
 			idx++
 		}
 		table := strings.Join(k[:len(k)-1], ".")
-		allowed, ok := allowedKeys[table]
+		allowed, ok := allowedKeys(table)
 		if !ok {
 			// Under a "*" table: any deeper key is a mistake the decoder
 			// reports as a type error already.
@@ -294,15 +310,16 @@ func (p *parser) field(s *Schema, i int, r *rawField) *Field {
 		return f
 	}
 	if f.Format != "" {
+		formats := formatsOf(f.Type)
 		ok := false
-		for _, x := range formatsOf[f.Type] {
+		for _, x := range formats {
 			ok = ok || x == f.Format
 		}
 		if !ok {
-			if len(formatsOf[f.Type]) == 0 {
+			if len(formats) == 0 {
 				p.errf(line("format"), "field %q: a %s field takes no format", name, f.Type)
 			} else {
-				p.errHint(line("format"), didYouMean(f.Format, formatsOf[f.Type]), "field %q: unknown %s format %q (want %s)", name, f.Type, f.Format, OrList(formatsOf[f.Type]))
+				p.errHint(line("format"), didYouMean(f.Format, formats), "field %q: unknown %s format %q (want %s)", name, f.Type, f.Format, OrList(formats))
 			}
 		}
 	}

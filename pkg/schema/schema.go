@@ -74,11 +74,23 @@ const (
 
 var types = []string{String, Integer, Number, Date, DateTime, Boolean, List}
 
-// formatsOf lists the formats each type allows (besides none).
-var formatsOf = map[string][]string{
-	String: {Email, Phone, Money},
-	Number: {Money},
+// formatsOf lists the formats type allows (besides none). A switch, not
+// a map literal: that would be built in the package's init, which every
+// bethel command runs.
+func formatsOf(typ string) []string {
+	switch typ {
+	case String:
+		return stringFormats
+	case Number:
+		return numberFormats
+	}
+	return nil
 }
+
+var (
+	stringFormats = []string{Email, Phone, Money}
+	numberFormats = []string{Money}
+)
 
 // Schema is a loaded config/fields.toml.
 type Schema struct {
