@@ -250,9 +250,9 @@ func killGroup(pid int) error {
 // in the build's process log (procs.go), with its output collected into
 // buf. When the command exits, whatever it left running in its group is
 // killed: a command's work ends when it does, and a straggler must not
-// write its outputs later. With a spec, the command is started and waited
-// for on a thread confined to it (sandbox.Run); the rest happens here,
-// unconfined.
+// write its outputs later. With a spec, the command is started from a
+// thread confined to it (sandbox.Start) and waited for here, unconfined,
+// like everything else.
 //
 // The command's stdout and stderr go to one file in memory (outputFile),
 // read once the command has exited: unlike a pipe it needs no goroutine
@@ -270,34 +270,21 @@ func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer) 
 	}
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
-	wait := cmd.Wait
 	if spec == nil {
 		err = cmd.Start()
 	} else {
-		started, waited := make(chan error, 1), make(chan error, 1)
-		go func() {
-			ran := false
-			err := sandbox.Run(spec, func() error {
-				ran = true
-				err := cmd.Start()
-				started <- err
-				if err == nil {
-					waited <- cmd.Wait()
-				}
-				return nil
-			})
-			if !ran {
-				started <- err
+		err = sandbox.Start(spec, func() (int, error) {
+			if err := cmd.Start(); err != nil {
+				return 0, err
 			}
-		}()
-		err = <-started
-		wait = func() error { return <-waited }
+			return cmd.Process.Pid, nil
+		})
 	}
 	if err != nil {
 		return err
 	}
 	rerr := e.procs.started(cmd.Process.Pid)
-	err = wait()
+	err = cmd.Wait()
 	if rerr == nil {
 		e.procs.end(cmd.Process.Pid)
 	} else {

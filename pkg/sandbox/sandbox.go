@@ -5,13 +5,14 @@
 // Nothing else of the workspace, and nothing of bethel's cache and state,
 // is reachable.
 //
-// Landlock restricts a thread and everything it starts. Run restricts a
-// fresh OS thread of its own (locked to one goroutine and never given
-// back, so the Go runtime ends it afterwards), starts the command from it,
-// and waits there: the command inherits the restriction at fork, bethel's
+// Landlock restricts a thread and everything it starts. Run and Start
+// restrict a fresh OS thread of their own (locked to one goroutine and
+// never given back, so the Go runtime ends it afterwards) and start the
+// command from it: the command inherits the restriction at fork, bethel's
 // other threads never have it, and no helper process is executed in
-// between. The thread stays until the command ends, because a child's
-// parent-death signal follows the thread that forked it.
+// between. Run also waits there; Start lets the caller wait on its own
+// thread. Either way the thread stays until the command ends, because a
+// child's parent-death signal follows the thread that forked it.
 package sandbox
 
 import (

@@ -167,6 +167,54 @@ func (f *fixed) ruleset(spec *Spec) (fd int, err error) {
 // the restriction. Rights the kernel does not know (an older ABI) are left
 // out, never the whole restriction: Available must be nil.
 func Run(spec *Spec, start func() error) error {
+	return confine(spec, func(done chan<- error) { done <- start() })
+}
+
+// Start is Run for a caller that waits for the process itself: start
+// starts one process and returns its pid, on a fresh OS thread restricted
+// to spec, and Start returns as soon as it has. The process's exit then
+// wakes the caller's own thread directly (os/exec's Wait), where waiting
+// on the restricted thread would hand the caller over from one thread to
+// another after every command: a wake-up that costs as much as the rest of
+// bethel's work around a small command (scripts/bench-engine.sh, the
+// per-node overhead). The restricted thread stays, idle, until the process
+// has exited, because a child's parent-death signal follows the thread
+// that forked it, and then ends.
+func Start(spec *Spec, start func() (pid int, err error)) error {
+	return confine(spec, func(done chan<- error) {
+		pid, err := start()
+		if err != nil {
+			done <- err
+			return
+		}
+		// Opened before the caller can reap the process, so that it is
+		// this process's, whatever reuses its number later.
+		pidfd, perr := unix.PidfdOpen(pid, 0)
+		done <- nil
+		if perr != nil {
+			// No pidfd (a filter refused it): wait for the exit without
+			// reaping it; the caller reaps.
+			var info unix.Siginfo
+			for unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil) == unix.EINTR {
+			}
+			return
+		}
+		// A pidfd is readable once its process has exited.
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		for {
+			if _, err := unix.Poll(fds, -1); err != unix.EINTR {
+				break
+			}
+		}
+		unix.Close(pidfd)
+	})
+}
+
+// confine builds spec's ruleset, then runs body on a fresh OS thread
+// restricted to it; body sends what the caller returns on done. The
+// thread ends with body: it is never unlocked, so the Go runtime never
+// runs another goroutine with the restriction.
+func confine(spec *Spec, body func(done chan<- error)) error {
 	f, err := prepared()
 	if err != nil {
 		return err
@@ -177,8 +225,6 @@ func Run(spec *Spec, start func() error) error {
 	}
 	done := make(chan error, 1)
 	go func() {
-		// Never unlocked: the thread ends with this goroutine instead of
-		// running others with the restriction.
 		runtime.LockOSThread()
 		err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 		if err == nil {
@@ -189,7 +235,7 @@ func Run(spec *Spec, start func() error) error {
 			done <- fmt.Errorf("landlock: %w", err)
 			return
 		}
-		done <- start()
+		body(done)
 	}()
 	return <-done
 }

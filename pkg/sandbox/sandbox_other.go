@@ -12,3 +12,6 @@ func Available() error { return fmt.Errorf("%w: it is Linux's", ErrUnavailable) 
 
 // Run refuses: there is nothing to confine with.
 func Run(*Spec, func() error) error { return Available() }
+
+// Start refuses: there is nothing to confine with.
+func Start(*Spec, func() (int, error)) error { return Available() }

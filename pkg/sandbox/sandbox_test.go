@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -165,5 +166,66 @@ func BenchmarkRunCommand(b *testing.B) {
 		if err := Run(spec, cmd.Run); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestStart starts commands with Start and waits for them here, on an
+// unrestricted thread: each is confined to its own spec all the same,
+// and the waiting thread keeps its rights.
+func TestStart(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for _, p := range []string{a, b} {
+		if err := os.WriteFile(p, []byte(filepath.Base(p)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		allowed, read string
+		ok            bool
+	}{
+		{a, a, true},
+		{a, b, false},
+		{b, b, true},
+		{b, a, false},
+	} {
+		cmd := exec.Command("/bin/cat", tc.read)
+		cmd.Env = Environ(os.LookupEnv, nil, t.TempDir())
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := Start(&Spec{Read: []string{tc.allowed}, Tmp: t.TempDir()}, func() (int, error) {
+			if err := cmd.Start(); err != nil {
+				return 0, err
+			}
+			return cmd.Process.Pid, nil
+		})
+		if err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		err = cmd.Wait()
+		if got := err == nil; got != tc.ok {
+			t.Errorf("cat %s allowed %s: err %v, want ok %v\n%s", filepath.Base(tc.read), filepath.Base(tc.allowed), err, tc.ok, out.String())
+		}
+		if tc.ok && out.String() != filepath.Base(tc.read) {
+			t.Errorf("cat %s printed %q", filepath.Base(tc.read), out.String())
+		}
+	}
+	if _, err := os.ReadFile(a); err != nil {
+		t.Errorf("the waiting thread lost access: %v", err)
+	}
+}
+
+// TestStartRefused is Start whose start function fails: the error comes
+// back and nothing is left waiting.
+func TestStartRefused(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skip(err)
+	}
+	want := errors.New("no command")
+	if err := Start(&Spec{Tmp: t.TempDir()}, func() (int, error) { return 0, want }); err != want {
+		t.Errorf("Start = %v, want %v", err, want)
 	}
 }
