@@ -633,7 +633,7 @@ func workbookCell(p *pipeline.Pipeline, t whyTarget) (whyTarget, error) {
 	if !ok || !n.IsStage() {
 		return t, usagef("why: %s is written by node %s, whose stage does not say which cell of its inputs a cell shows", t.book, n.Name)
 	}
-	r, err := graph.QueryRun(p, n, graph.Query{})
+	r, err := graph.QueryRun(p, n, graph.Query{Outputs: true})
 	if err != nil {
 		return t, err
 	}

@@ -27,6 +27,10 @@ type Query struct {
 	// build will find (bethel patches maps the export again instead of
 	// trusting the stored table). Anything else is still refused.
 	Upstream bool
+	// Outputs lets the stage also open the node's own outputs as they
+	// are on disk: a question about what it wrote (which cell of its CSV
+	// a cell of its workbook shows, stage.CellMapper).
+	Outputs bool
 }
 
 // QueryRun returns the stage.Run the engine gives node n's stage, for a
@@ -56,6 +60,11 @@ func QueryRun(p *pipeline.Pipeline, n *pipeline.Node, q Query) (*stage.Run, erro
 					allowed[f] = true
 				}
 			}
+		}
+	}
+	if q.Outputs {
+		for _, o := range n.Outputs {
+			allowed[o] = true
 		}
 	}
 	fsys := q.FS

@@ -14,8 +14,10 @@ package stage
 type CellMapper interface {
 	// MapCell returns the input cell that cell (row, col) of sheet in
 	// output shows. Rows count as a spreadsheet shows them (the header
-	// is row 1), columns from 1. An error says why there is no such
-	// cell (no sheet of that name, a sheet that is not one input's copy).
+	// is row 1), columns from 1. r may also open the node's outputs (a
+	// sheet may copy another output of the node: the roster's workbook
+	// and its CSV). An error says why there is no such cell (no sheet of
+	// that name, a row past the sheet's end).
 	MapCell(r *Run, output, sheet string, row, col int) (CellRef, error)
 }
 

@@ -30,7 +30,7 @@ func TestCapabilities(t *testing.T) {
 		{name: "named sheet", params: map[string]any{"sheets": map[string]any{"out/summary/meals.csv": "Meals"}},
 			sheet: "meals", want: stage.CellRef{Path: "out/summary/meals.csv", Row: 3, Col: 2}},
 		{name: "unknown sheet", sheet: "Nope", err: `no sheet "Nope"`},
-		{name: "split workbook", params: map[string]any{"split_by": "bethel"}, sheet: "12", err: "not for one CSV each"},
+		{name: "split workbook", params: map[string]any{"split_by": "bethel"}, sheet: "12", err: "split_by takes one .csv input, have 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &stage.Run{Node: "workbook", Params: tc.params,
@@ -47,6 +47,17 @@ func TestCapabilities(t *testing.T) {
 				t.Fatalf("MapCell = %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+
+	// A workbook split by a column: a sheet per value, its rows in the
+	// CSV's order.
+	split := &stage.Run{Node: "workbook", Params: map[string]any{"split_by": "bethel"}, Inputs: []string{"out/r.csv"},
+		FS: fstest.MapFS{"out/r.csv": {Data: []byte("bethel,bethel_name,id\n2,Two,a\n4,Four,b\n2,Two,c\n4,Four,d\n")}}}
+	if got, err := cm.MapCell(split, "out/r.xlsx", "4 four", 3, 3); err != nil || got != (stage.CellRef{Path: "out/r.csv", Row: 5, Col: 3}) {
+		t.Fatalf("split sheet 4 Four row 3: %+v, %v; want out/r.csv row 5", got, err)
+	}
+	if _, err := cm.MapCell(split, "out/r.xlsx", "2 Two", 4, 3); err == nil || !strings.Contains(err.Error(), "sheet 2 Two has 2 data rows (rows 2 to 3)") {
+		t.Fatalf("a row past the sheet: %v", err)
 	}
 
 	fsys := fstest.MapFS{
