@@ -41,9 +41,9 @@ const cleanHeader = "bethel-clean 1\n"
 
 func cleanPath(root string) string { return filepath.Join(root, StateDir, "state", "clean") }
 
-// statLen is the most cache.FileStat.AppendTo adds: a flag and four
-// 64-bit numbers.
-const statLen = 1 + 4*8
+// fpBuf is how many bytes of the fingerprint's lines are gathered before
+// they go to the hasher.
+const fpBuf = 16 << 10
 
 // fingerprint hashes what a no-op build depends on, from the stats
 // prestatWait took. ok is false when a file changed at or after ref (the
@@ -60,18 +60,11 @@ func (e *engine) fingerprint(nodes []*pipeline.Node, ref int64) (fp cache.Hash, 
 		}
 		srcSum = cache.Sum(src)
 	}
-	// Sized for every path's line up front: growing by doubling copied
-	// and dropped about a megabyte at 5000 nodes in every no-op build.
-	size := 4096
-	for _, n := range nodes {
-		size += len(n.Name) + 2
-		for _, l := range [...][]string{n.InputFiles, n.PatchFiles, n.Outputs} {
-			for _, p := range l {
-				size += len(p) + 2 + statLen
-			}
-		}
-	}
-	b := make([]byte, 0, size)
+	// The lines go to the hasher through a small buffer: the whole of
+	// them, about 130 bytes a node, was fresh memory, and every page of it
+	// a page fault (32 at 1000 nodes).
+	h := cache.NewHasher()
+	b := make([]byte, 0, fpBuf+4096)
 	b = append(b, cleanHeader...)
 	b = append(b, cache.BootID()...) // stat data is trusted within one boot only
 	b = append(b, 0)
@@ -108,6 +101,10 @@ func (e *engine) fingerprint(nodes []*pipeline.Node, ref int64) (fp cache.Hash, 
 		b = append(b, p...)
 		b = append(b, 0)
 		b = st.AppendTo(b)
+		if len(b) >= fpBuf {
+			h.Write(b)
+			b = b[:0]
+		}
 	}
 	for _, n := range nodes {
 		b = append(b, 'N')
@@ -149,7 +146,8 @@ func (e *engine) fingerprint(nodes []*pipeline.Node, ref int64) (fp cache.Hash, 
 	} else {
 		b = append(b, 'p')
 	}
-	return cache.Sum(b), ok
+	h.Write(b)
+	return h.Sum(), ok
 }
 
 // cleanMatches reports whether the stored fingerprint is fp.
