@@ -312,7 +312,7 @@ func (s *wsArtifacts) Artifact(path string, h [32]byte) (*explain.Artifact, erro
 	}
 	if b != nil {
 		if a.Table, err = lineage.Open(b); err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
 	return a, nil
@@ -469,7 +469,7 @@ func (w *why) csvCell(a *explain.Artifact, t whyTarget, ans *whyAnswer) error {
 func (w *why) resolveCell(a *explain.Artifact, row int, col string, ans *whyAnswer) error {
 	c, ok, err := a.Table.Cell(row, col)
 	if err != nil {
-		return fmt.Errorf("%s: %v", ans.Path, err)
+		return fmt.Errorf("%s: %w", ans.Path, err)
 	}
 	if ok {
 		ans.Derivation, ans.Fields = c.Derivation, c.Fields
@@ -501,7 +501,7 @@ func (w *why) jsonCell(a *explain.Artifact, t whyTarget, ans *whyAnswer) error {
 	}
 	c, ok, err := a.Table.Cell(v.LineageRow, v.Column)
 	if err != nil {
-		return fmt.Errorf("%s: %v", ans.Path, err)
+		return fmt.Errorf("%s: %w", ans.Path, err)
 	}
 	if !ok {
 		return fmt.Errorf("%s: node %s recorded no lineage for %s", ans.Path, a.Node, v.Column)

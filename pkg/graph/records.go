@@ -89,7 +89,7 @@ func (r *Records) Lineage(rec *provenance.Record) ([]byte, error) {
 	}
 	b, err := r.store.ReadBlob(rec.Lineage)
 	if err != nil {
-		return nil, fmt.Errorf("%s: lineage of this build is not in the cache (%v); run bethel make to record it again", rec.Path, err)
+		return nil, fmt.Errorf("%s: lineage of this build is not in the cache (%w); run bethel make to record it again", rec.Path, err)
 	}
 	return b, nil
 }
