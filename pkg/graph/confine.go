@@ -26,8 +26,9 @@ import (
 // with a note. done removes the temporary directory and any declared
 // output the command never wrote (the sandbox creates them empty
 // beforehand, since it can allow only files that exist), and the engine
-// artifacts the node declares, written for it to read (materialize). note is printed
-// with the node's output. spec is nil when the command runs unconfined.
+// artifacts the node declares, written for it to read (materialize);
+// they are written only once the command may run. note is printed with
+// the node's output. spec is nil when the command runs unconfined.
 // The temporary directory is lent by e.tmp (tmpDirs) and given back by
 // done.
 func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cmd, spec *sandbox.Spec, done func(), note string, err error) {
@@ -45,6 +46,14 @@ func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cm
 	cmd.Dir = e.root
 	cmd.Env = sandbox.Environ(os.LookupEnv, n.Env, tmp)
 	putTmp := func() { e.tmp.put(tmp) }
+	why := sandboxAvailable()
+	if why != nil {
+		if f := e.privateRead(n); f != "" && e.decl.Unsandboxed == "" {
+			putTmp()
+			return nil, nil, nil, "", fmt.Errorf("reads private %s, and commands cannot be confined here (%v): refusing to run it unconfined; "+
+				"state why it may run anyway with unsandboxed = \"<reason>\" in the privacy declaration", f, why)
+		}
+	}
 	artifacts := ""
 	if len(n.EngineInputs) > 0 {
 		dir, remove, err := e.materialize(n)
@@ -57,12 +66,7 @@ func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cm
 		cmd.Env = append(cmd.Env, ArtifactsEnv+"="+dir)
 		sort.Strings(cmd.Env)
 	}
-	if why := sandboxAvailable(); why != nil {
-		if f := e.privateRead(n); f != "" && e.decl.Unsandboxed == "" {
-			putTmp()
-			return nil, nil, nil, "", fmt.Errorf("reads private %s, and commands cannot be confined here (%v): refusing to run it unconfined; "+
-				"state why it may run anyway with unsandboxed = \"<reason>\" in the privacy declaration", f, why)
-		}
+	if why != nil {
 		return cmd, nil, putTmp, fmt.Sprintf("warning: command runs unconfined: %v\n", why), nil
 	}
 	spec = &sandbox.Spec{Tmp: tmp}
