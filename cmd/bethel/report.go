@@ -69,8 +69,7 @@ func writeReport(p *pipeline.Pipeline, res *graph.Result, version string, now ti
 		// After a failed build it is written anew: the failure is over.
 		return nil
 	}
-	stat := cache.LoadStatCache(filepath.Join(root, graph.StateDir, "state", "stat"))
-	recs := provenance.OpenStore(filepath.Join(root, filepath.FromSlash(graph.ProvenanceDir)))
+	recs := graph.OpenRecords(p)
 	rep := buildReport{Built: provenance.Stamp(now), Bethel: version, OK: len(res.Failed) == 0, Nodes: []reportNode{}}
 	byName := map[string]*pipeline.Node{}
 	for _, n := range p.Nodes {
@@ -94,11 +93,8 @@ func writeReport(p *pipeline.Pipeline, res *graph.Result, version string, now ti
 		}
 		for _, o := range n.Outputs {
 			ro := reportOutput{Path: o}
-			if h, _, err := stat.Hash(o, filepath.Join(root, filepath.FromSlash(o))); err == nil {
-				ro.Hash = h.String()
-				if r, err := recs.Get(o, h); err == nil {
-					ro.Record = r
-				}
+			if h, rec, err := recs.Built(o); err == nil {
+				ro.Hash, ro.Record = h.String(), rec
 			}
 			rn.Outputs = append(rn.Outputs, ro)
 		}

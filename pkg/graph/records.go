@@ -81,6 +81,20 @@ func (r *Records) checkFresh(rec *provenance.Record) error {
 	return stale
 }
 
+// Built returns the content hash of path as it is now and the record of
+// that content, without the freshness check: right after a build (the
+// build report), the record that build just wrote or kept. rec is nil
+// when there is none.
+func (r *Records) Built(path string) (h cache.Hash, rec *provenance.Record, err error) {
+	if h, err = r.Current(path); err != nil {
+		return h, nil, err
+	}
+	if rec, err = r.recs.Get(path, h); err != nil {
+		return h, nil, nil
+	}
+	return h, rec, nil
+}
+
 // Lineage returns the cell lineage rec names, in pkg/lineage's form, read
 // from the cache and verified there; nil when rec names none.
 func (r *Records) Lineage(rec *provenance.Record) ([]byte, error) {
