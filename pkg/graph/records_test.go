@@ -53,6 +53,13 @@ func TestRecords(t *testing.T) {
 		t.Fatalf("upstream: nodes %v raw %v", nodes, raw)
 	}
 
+	if bh, brec, err := r.Built("out/count.csv"); err != nil || bh != h || brec == nil || brec.Node != "count" {
+		t.Fatalf("Built(out/count.csv) = %v, %v, %v", bh.Short(), brec, err)
+	}
+	if _, brec, err := r.Built("src/in.csv"); err != nil || brec != nil {
+		t.Fatalf("Built(src/in.csv), a source: %v, %v", brec, err)
+	}
+
 	if _, err := r.Record("out/count.csv", [32]byte{1}); !errors.Is(err, provenance.ErrNoRecord) {
 		t.Fatalf("bytes never built: %v, want ErrNoRecord", err)
 	}
