@@ -243,6 +243,11 @@ func (e *engine) finish(all bool) error {
 	if err := e.store.Close(); err != nil && errF == nil {
 		errF = err
 	}
+	if e.prov != nil {
+		if err := e.prov.Close(); err != nil && errF == nil {
+			errF = err
+		}
+	}
 	errJ := e.j.close(live)
 	if errJ == nil && e.wrote && cache.BootID() == "" {
 		errJ = e.j.sync()
@@ -647,8 +652,8 @@ func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest, statu
 	if err := e.j.done(n.Name, d.key, m.Outputs); err != nil {
 		return err
 	}
-	// Provenance records are written last and off the node's path (a
-	// file per output); finish waits for them.
+	// Provenance records are written last and off the node's path (one
+	// append to the record log per node); finish waits for them.
 	e.bg.add(func() error { return e.writeRecords(n, d, m.Outputs, m.Extra, status) })
 	e.store.Used(d.key)
 	for i, o := range m.Outputs {
@@ -744,8 +749,8 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	for _, o := range outs {
 		e.wroteFile(e.abs(o.Path))
 	}
-	// Provenance records are written last and off the node's path (a
-	// file per output); finish waits for them.
+	// Provenance records are written last and off the node's path (one
+	// append to the record log per node); finish waits for them.
 	e.bg.add(func() error { return e.writeRecords(n, d, outs, extras, "ran") })
 	return out, nil
 }

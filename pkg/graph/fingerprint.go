@@ -134,8 +134,9 @@ func (e *engine) fingerprint(nodes []*pipeline.Node, ref int64) (fp cache.Hash, 
 	}
 	b = append(b, 'A')
 	b = as.AppendTo(b)
-	// The provenance records: their directory removed, or shards added or
-	// removed since, means deciding every node (each checks its records).
+	// The provenance records: their directory removed, or its log (or an
+	// earlier version's shard) added, removed or rewritten since, means
+	// deciding every node (each checks its records).
 	if fi, err := os.Stat(provenanceDir(e.root)); err == nil {
 		t := fi.ModTime().UnixNano()
 		if t >= ref {

@@ -154,6 +154,8 @@ func GC(p *pipeline.Pipeline, opts Options, maxSize int64) (*GCResult, error) {
 	// Provenance records are the provenance package's business, but
 	// temporary files a crash left among them are the engine's.
 	top := provenanceDir(p.Root)
+	n, _ := cache.SweepTemp(top)
+	tr.Temp += n
 	ents, _ := os.ReadDir(top)
 	for _, ent := range ents {
 		if ent.IsDir() {

@@ -171,7 +171,7 @@ func (e *engine) records() *provenance.Store {
 }
 
 // writeRecords writes the artifact provenance record of every output of a
-// node that ran or was restored. It is called after the outputs are in
+// node that ran or was restored, with one append to the record log. It is called after the outputs are in
 // place and the journal knows them (records last): a crash before it leaves
 // no record for the new bytes, which `bethel why` reports as such.
 func (e *engine) writeRecords(n *pipeline.Node, d *decision, outs []cache.Output, extras []cache.Extra, status string) error {
@@ -216,13 +216,15 @@ func (e *engine) writeRecords(n *pipeline.Node, d *decision, outs []cache.Output
 			base.Inputs = append(base.Inputs, fh)
 		}
 	}
-	for _, o := range outs {
+	rs := make([]*provenance.Record, len(outs))
+	for i, o := range outs {
 		r := base
 		r.Path, r.Hash, r.Size = o.Path, o.Hash, o.Size
 		r.Lineage = lin[o.Path]
-		if err := e.prov.Put(&r); err != nil {
-			return fmt.Errorf("node %s: provenance of %s: %w", n.Name, o.Path, err)
-		}
+		rs[i] = &r
+	}
+	if err := e.prov.Put(rs...); err != nil {
+		return fmt.Errorf("node %s: provenance of %s: %w", n.Name, joinPaths(n.Outputs), err)
 	}
 	return nil
 }
