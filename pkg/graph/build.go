@@ -444,6 +444,17 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 			if !ok {
 				break
 			}
+			if nj == 1 {
+				// One at a time: the scheduler acts itself. Handing the
+				// node to a worker would cost two switches between
+				// goroutines per node, each waking an idle thread of the
+				// runtime, with nothing for the scheduler to do meanwhile.
+				d := decisions[i]
+				delete(decisions, i)
+				r, o := e.act(ctx, nodes[i], d)
+				complete(i, r, o)
+				break
+			}
 			if started < nj {
 				startWorker()
 			}
@@ -453,6 +464,9 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 		}
 		if running == 0 && pl.idle() {
 			break
+		}
+		if running == 0 {
+			continue // a node just ran on this goroutine (-j 1)
 		}
 		f := <-done
 		running--
@@ -715,22 +729,23 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	}
 	t = e.spent(&e.tCheck, t)
 	defer e.spent(&e.tRecord, t)
-	// The outputs' copies in the cache are made in the background: the
-	// node's dependents need not wait for them. If one cannot be made (the
-	// output changed meanwhile, a disk error), restoring this key later is
-	// a miss and the node runs again: the cache is verified when read.
-	// The engine hashed every output as it wrote it (a stage's) or after
-	// the command (a command's), so the copy need not hash them again; the
-	// stat data recorded now lets it refuse a file that changed since.
-	for _, o := range outs {
+	// The outputs' copies in the cache are made in the background (below):
+	// the node's dependents need not wait for them. If one cannot be made
+	// (the output changed meanwhile, a disk error), restoring this key
+	// later is a miss and the node runs again: the cache is verified when
+	// read. The engine hashed every output as it wrote it (a stage's) or
+	// after the command (a command's), so the copy need not hash them
+	// again; the stat data recorded now lets it refuse a file that changed
+	// since.
+	copies := make([]func(), len(outs))
+	for i, o := range outs {
 		abs, h := e.abs(o.Path), o.Hash
 		st := e.stat.RecordWritten(o.Path, abs, h, stamps[o.Path])
-		e.bg.add(func() error {
+		copies[i] = func() {
 			if err := e.store.PutWritten(abs, h, st); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				e.debugf("caching %s: %v (restoring it later will rebuild it instead)", o.Path, err)
 			}
-			return nil
-		})
+		}
 	}
 	extras, err := e.storeLineage(n)
 	if err != nil {
@@ -749,9 +764,15 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	for _, o := range outs {
 		e.wroteFile(e.abs(o.Path))
 	}
-	// Provenance records are written last and off the node's path (one
-	// append to the record log per node); finish waits for them.
-	e.bg.add(func() error { return e.writeRecords(n, d, outs, extras, "ran") })
+	// The copies, then the provenance records (last, one append to the
+	// record log), off the node's path as one background job: each job
+	// wakes a background goroutine. finish waits for them.
+	e.bg.add(func() error {
+		for _, c := range copies {
+			c()
+		}
+		return e.writeRecords(n, d, outs, extras, "ran")
+	})
 	return out, nil
 }
 
