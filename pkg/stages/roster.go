@@ -38,7 +38,7 @@ type roster struct{}
 func init() { register(roster{}) }
 
 func (roster) Name() string    { return "roster" }
-func (roster) Version() string { return "3" }
+func (roster) Version() string { return "4" }
 
 // rosterPlan is the roster's columns as the node declares them.
 type rosterPlan struct {

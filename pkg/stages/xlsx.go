@@ -45,7 +45,7 @@ type xlsxWorkbook struct{}
 func init() { register(xlsxWorkbook{}) }
 
 func (xlsxWorkbook) Name() string    { return "xlsx.workbook" }
-func (xlsxWorkbook) Version() string { return "5" }
+func (xlsxWorkbook) Version() string { return "6" }
 
 // xlsxSheet is one sheet to write: rows of a table, by index.
 type xlsxSheet struct {

@@ -2,7 +2,9 @@
 // Open Packaging zip) straight from rows of text, fast and with little
 // memory: each row's XML is formatted into a reused buffer, the buffer is
 // cut into chunks that are deflated in parallel, and the compressed chunks
-// are appended to the archive in a fixed order. A sheet's whole XML is
+// are appended to the archive in a fixed order. The rows of a large sheet
+// are not searched for repeats: the writer records the ones it knows of
+// as it formats them (lz.go). A sheet's whole XML is
 // never held in memory; only its compressed form is, until the sheet is
 // complete and its entry can be written with the CRC and sizes already
 // known.
@@ -195,6 +197,8 @@ type pipeline struct {
 
 	mu  sync.Mutex
 	err error // the archive writer's first error
+
+	lz lzTracker // the current sheet's back-references (lz.go)
 }
 
 // part is one entry of the archive.
@@ -210,8 +214,11 @@ type part struct {
 type chunk struct {
 	raw  []byte
 	last bool
-	out  []byte
-	done chan struct{}
+	// matches are the back-references the sheet writer recorded in raw
+	// (lz.go); nil for a chunk compress/flate compresses.
+	matches []lzMatch
+	out     []byte
+	done    chan struct{}
 }
 
 func newPipeline(w io.Writer, level, workers int) *pipeline {
@@ -243,6 +250,13 @@ func (p *pipeline) compress(level int) {
 	fw, _ := flate.NewWriter(io.Discard, level)
 	var out bytes.Buffer
 	for c := range p.jobs {
+		if c.matches != nil {
+			c.out = encodeFixed(make([]byte, 0, len(c.raw)/4), c.raw, c.matches, c.last)
+			p.free <- c.raw[:0]
+			c.raw, c.matches = nil, nil
+			close(c.done)
+			continue
+		}
 		out.Reset()
 		fw.Reset(&out)
 		fw.Write(c.raw) // a bytes.Buffer does not fail
@@ -335,7 +349,7 @@ func (p *pipeline) send(last bool) {
 	pt := p.cur
 	pt.crc = crc32.Update(pt.crc, crc32.IEEETable, p.buf)
 	pt.size += uint64(len(p.buf))
-	c := &chunk{raw: p.buf, last: last, done: make(chan struct{})}
+	c := &chunk{raw: p.buf, last: last, matches: p.lz.take(), done: make(chan struct{})}
 	pt.chunks = append(pt.chunks, c)
 	p.jobs <- c
 	p.buf = <-p.free
@@ -458,11 +472,15 @@ func (s *sheetWriter) write(p *pipeline, sh *Sheet, first bool) error {
 	if sh.Each != nil && ncol > 0 {
 		r := 1
 		var rowRef []byte
+		lz := &p.lz
+		lz.reset(p, ncol, sh.Rows >= lzMinRows)
 		sh.Each(func(row []string) bool {
 			r++
 			n++
 			rowRef = strconv.AppendInt(rowRef[:0], int64(r), 10)
-			b := append(p.buf, `<row r="`...)
+			b := p.buf
+			lz.markup(lzRowOpen, len(b))
+			b = append(b, `<row r="`...)
 			b = append(b, rowRef...)
 			b = append(b, `">`...)
 			gap := 0 // blank cells since the last one written
@@ -473,9 +491,13 @@ func (s *sheetWriter) write(p *pipeline, sh *Sheet, first bool) error {
 				}
 				if gap > 0 && gap <= 2 {
 					// Shorter than a reference.
-					b = append(b, `<c/><c/>`[:4*gap]...)
+					for range gap {
+						lz.markup(lzEmpty, len(b))
+						b = append(b, `<c/>`...)
+					}
 					gap = 0
 				}
+				start := len(b)
 				b = append(b, `<c`...)
 				if gap > 0 {
 					b = append(b, ` r="`...)
@@ -485,7 +507,9 @@ func (s *sheetWriter) write(p *pipeline, sh *Sheet, first bool) error {
 					gap = 0
 				}
 				b = appendCell(b, row[c], col.Kind)
+				lz.cell(b, c, start, len(b))
 			}
+			lz.markup(lzRowClose, len(b))
 			p.buf = append(b, `</row>`...)
 			err = p.spill()
 			return err == nil
