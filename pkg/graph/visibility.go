@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,6 +20,9 @@ import (
 // engine keeps the declaration for the sandbox and the leak gate.
 func (e *engine) classify() error {
 	if err := e.checkLinks(); err != nil {
+		return err
+	}
+	if err := e.checkOutputLinks(); err != nil {
 		return err
 	}
 	d, err := pipeline.LoadDeclaration(e.p)
@@ -87,6 +91,28 @@ func (e *engine) checkLinks() error {
 				at = n.Pos
 				errs = append(errs, pos.Errorf(at, "node %q reads %s, a symbolic link that %s", n.Name, f, msg))
 				break
+			}
+		}
+	}
+	return errs.Err()
+}
+
+// checkOutputLinks refuses an output whose path goes through a symbolic
+// link to a directory (out/cfg -> ../config): writing it would write
+// outside out/, over a source such as config/privacy.toml, or anywhere on
+// the machine. Each output directory is looked at once.
+func (e *engine) checkOutputLinks() error {
+	seen := map[string]bool{}
+	var errs pos.List
+	for _, n := range e.p.Nodes {
+		for _, o := range n.Outputs {
+			d := path.Dir(o)
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
+			if l := linkedDir(e.root, o); l != "" {
+				errs = append(errs, pos.Errorf(n.Pos, "node %q writes %s through %s, a symbolic link to a directory: bethel writes only under out/; remove the link", n.Name, o, l))
 			}
 		}
 	}
