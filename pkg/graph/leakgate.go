@@ -8,10 +8,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"bethel/pkg/cache"
 	"bethel/pkg/pipeline"
 	"bethel/pkg/pos"
 	"bethel/pkg/scrub"
@@ -30,6 +32,15 @@ import (
 // again, and is checked again, next time). When a set itself was rebuilt,
 // every internal and public output is scanned: newly known values may be
 // in old outputs too. A workbook (.xlsx) is scanned member by member.
+//
+// Whether the sets changed is a matter of their content, recorded: the
+// state file leakgate holds the hash of the sets every internal and
+// public output was last judged clean against. It is removed when a
+// build starts and written again only when its gate passes, so a build
+// that fails before the gate, is stopped or crashes leaves none, and the
+// next build scans every output (what such a build wrote was never
+// judged). With the record matching the sets as they are, a build scans
+// only what it wrote.
 //
 // A single word that is also a known value (a first name that names a
 // bethel too) is not proof of a leak and passes; several words of one
@@ -72,12 +83,17 @@ type leakScan struct {
 	pending map[*pipeline.Node]bool // producers of the sets, not finished
 	loaded  bool
 	sets    []*scrub.Set
-	all     bool // a set was rebuilt: every output is scanned
-	setErr  error
-	waiting []*pipeline.Node    // finished before the sets were loaded
-	outs    map[string]*scanned // by output path
-	labels  map[string]bool     // countable categories, normalized
-	counted map[string]bool     // countable declassifiers whose labels are in
+	all     bool // the sets are not those of the record: every output is scanned
+	// clean is the record this build found (the hash of the sets every
+	// output was judged clean against; "" when none), sum the hash of
+	// the sets as loaded.
+	clean, sum string
+	record     bool // this build keeps the record (it may write)
+	setErr     error
+	waiting    []*pipeline.Node    // finished before the sets were loaded
+	outs       map[string]*scanned // by output path
+	labels     map[string]bool     // countable categories, normalized
+	counted    map[string]bool     // countable declassifiers whose labels are in
 }
 
 // scanned is what one output holds of the sets: the known values found,
@@ -106,6 +122,17 @@ func (e *engine) startLeakGate(nodes []*pipeline.Node) *leakScan {
 	g := &leakScan{e: e, nodes: nodes, more: make(chan struct{}, 1), fin: make(chan struct{}), done: make(chan struct{}),
 		status: map[string]Status{}, pending: map[*pipeline.Node]bool{}, outs: map[string]*scanned{},
 		labels: map[string]bool{}, counted: map[string]bool{}}
+	if e.write {
+		// Taken away until this build's gate passes (see above).
+		g.record = true
+		path := g.recordPath()
+		if b, err := os.ReadFile(path); err == nil {
+			g.clean = strings.TrimSpace(string(b))
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			g.clean = "" // a record that stays cannot be trusted
+		}
+	}
 	in := make(map[*pipeline.Node]bool, len(nodes))
 	for _, n := range nodes {
 		in[n] = true
@@ -200,10 +227,8 @@ func wroteStatus(s Status) bool { return s == Ran || s == Restored }
 func (g *leakScan) load() {
 	g.loaded = true
 	e := g.e
+	h := cache.NewHasher()
 	for _, f := range e.decl.SensitiveValues {
-		if w := e.p.Producer[f]; w != nil && wroteStatus(g.status[w.Name]) {
-			g.all = true
-		}
 		s, err := readSet(e.abs(f))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // not built (yet): nothing known to look for
@@ -212,8 +237,16 @@ func (g *leakScan) load() {
 			g.setErr = fmt.Errorf("leak gate: %s: %w", f, err)
 			return
 		}
+		sum, _, err := cache.HashFile(e.abs(f))
+		if err != nil {
+			g.setErr = fmt.Errorf("leak gate: %s: %w", f, err)
+			return
+		}
+		fmt.Fprintf(h, "%s %s\n", sum, f)
 		g.sets = append(g.sets, s)
 	}
+	g.sum = h.Sum().String()
+	g.all = g.clean == "" || g.clean != g.sum
 	in := make(map[*pipeline.Node]bool, len(g.nodes))
 	for _, n := range g.nodes {
 		in[n] = true
@@ -327,8 +360,8 @@ func (g *leakScan) wait(res *Result) error {
 		return nil
 	}
 	e := g.e
-	if len(res.Ran)+len(res.Restored) == 0 {
-		return nil
+	if len(res.Ran)+len(res.Restored) == 0 && g.clean != "" {
+		return g.keep(g.clean) // nothing written: as clean as before
 	}
 	wrote := make(map[string]bool, len(res.Ran)+len(res.Restored))
 	for _, l := range [][]string{res.Ran, res.Restored} {
@@ -340,8 +373,11 @@ func (g *leakScan) wait(res *Result) error {
 	for _, n := range e.p.Nodes {
 		public = public || wrote[n.Name] && n.Visibility != stage.Private
 	}
-	if !public {
-		return nil // a new set alone: the next build that writes checks
+	if !public && g.clean != "" {
+		// A new set alone: the outputs are as clean as before, against
+		// the sets of before; the next build that writes checks. (With
+		// no record, what an earlier build wrote is judged now.)
+		return g.keep(g.clean)
 	}
 	for _, n := range g.nodes {
 		g.status[n.Name] = Skipped
@@ -356,7 +392,7 @@ func (g *leakScan) wait(res *Result) error {
 		return g.setErr
 	}
 	if len(g.sets) == 0 {
-		return nil
+		return g.keep(g.sum)
 	}
 	for _, n := range e.p.Nodes {
 		g.scanLabels(n)
@@ -409,9 +445,33 @@ func (g *leakScan) wait(res *Result) error {
 		}
 	}
 	if len(hits) == 0 {
-		return nil
+		return g.keep(g.sum)
 	}
 	return &LeakError{Hits: hits}
+}
+
+// recordPath is the state file of the sets the outputs were judged clean
+// against.
+func (g *leakScan) recordPath() string { return filepath.Join(stateDir(g.e.root), "leakgate") }
+
+// keep writes the record: every internal and public output was judged
+// clean against the sets of hash sum ("": no record).
+func (g *leakScan) keep(sum string) error {
+	if !g.record || sum == "" {
+		return nil
+	}
+	// Not synced: a record lost to a crash only makes the next build scan
+	// every output.
+	f, err := cache.Create(g.recordPath(), 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	f.NoSync = true
+	if _, err := io.WriteString(f, sum+"\n"); err != nil {
+		return err
+	}
+	return f.Commit()
 }
 
 // part is one text of an output: the whole file, or one member of a

@@ -143,3 +143,65 @@ outputs = ["out/summary/notes.csv"]
 		t.Fatalf("err = %v, want the leak in notes.csv", err)
 	}
 }
+
+// TestLeakGateAfterFailedBuild: a build that fails before its gate leaves
+// its outputs unjudged, so the next build scans every output even though
+// the sets did not change since: a value that became known in the failed
+// build is found in an output written before it. (The record of the sets
+// the outputs were judged clean against is removed when a build starts
+// and written only when its gate passes.)
+func TestLeakGateAfterFailedBuild(t *testing.T) {
+	root := leakWorkspace(t, "id,name\nR-1,Mia Talcroft\n", `
+[[node]]
+name = "notes"
+run = "printf 'bethel,note\n12,called Ruby Oakfield back\n' > out/summary/notes.csv"
+outputs = ["out/summary/notes.csv"]
+
+[[node]]
+name = "flaky"
+run = "cat inputs/flaky.txt > out/summary/flaky.txt && grep -q fine inputs/flaky.txt"
+inputs = ["inputs/flaky.txt"]
+outputs = ["out/summary/flaky.txt"]
+`)
+	write := func(path, data string) {
+		if err := os.WriteFile(filepath.Join(root, path), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("inputs/flaky.txt", "fine\n")
+	known := []string{"Mia Talcroft"}
+	mkset := setStage(func(b *scrub.Builder) {
+		for _, v := range known {
+			b.Add(scrub.Name, v)
+		}
+	})
+	opts := Options{Version: "t", Registry: stage.NewRegistry(mkset)}
+	build := func() error {
+		_, err := Build(context.Background(), load(t, root, opts.Registry), opts)
+		return err
+	}
+	if err := build(); err != nil {
+		t.Fatalf("first build: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, ".bethel/state/leakgate")); err != nil {
+		t.Fatalf("a build whose gate passed keeps no record: %v", err)
+	}
+	// Ruby Oakfield becomes known while another node fails: no gate.
+	known = append(known, "Ruby Oakfield")
+	write("inputs/regs.csv", "id,name\nR-1,Mia Talcroft\nR-2,Ruby Oakfield\n")
+	write("inputs/flaky.txt", "bad\n")
+	var be *BuildError
+	if err := build(); !errors.As(err, &be) {
+		t.Fatalf("second build: err = %v, want the flaky node's failure", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, ".bethel/state/leakgate")); !os.IsNotExist(err) {
+		t.Fatalf("a build that failed before its gate left a record: %v", err)
+	}
+	// Fixed: the sets are the failed build's, notes.csv older still.
+	write("inputs/flaky.txt", "fine again\n")
+	err := build()
+	var le *LeakError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), `out/summary/notes.csv:2: node "notes" wrote a sensitive value`) {
+		t.Fatalf("third build: err = %v, want the leak in notes.csv", err)
+	}
+}
