@@ -31,8 +31,12 @@ func (e *engine) runCommand(ctx context.Context, n *pipeline.Node) (map[string]c
 		if err := e.mkdirOnce(filepath.Dir(abs)); err != nil {
 			return nil, nodeOutput{}, fmt.Errorf("node %s: %v", n.Name, err)
 		}
-		if err := os.Remove(abs); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, nodeOutput{}, fmt.Errorf("node %s: %v", n.Name, err)
+		// A bare unlink first: os.Remove also tries rmdir when unlink
+		// fails, which for the usual missing output is a second call.
+		if err := syscall.Unlink(abs); err != nil && err != syscall.ENOENT {
+			if err := os.Remove(abs); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, nodeOutput{}, fmt.Errorf("node %s: %v", n.Name, err)
+			}
 		}
 	}
 	cmd, spec, done, note, err := e.commandFor(ctx, n)

@@ -88,9 +88,13 @@ func pristine(dir string) bool {
 	if err != nil || !st.IsDir() || st.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0o700 {
 		return false
 	}
-	if sys, ok := st.Sys().(*syscall.Stat_t); !ok || int(sys.Uid) != os.Getuid() {
+	if sys, ok := st.Sys().(*syscall.Stat_t); !ok || int(sys.Uid) != uid() {
 		return false
 	}
 	_, err = f.Readdirnames(1)
 	return err == io.EOF
 }
+
+// uid is the process's user id, asked once (os.Getuid is a system call
+// each time, and pristine runs after every command).
+var uid = sync.OnceValue(os.Getuid)

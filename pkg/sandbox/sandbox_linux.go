@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
@@ -88,7 +91,7 @@ var prepared = sync.OnceValues(func() (*fixed, error) {
 	if v >= 6 {
 		f.attr.Scoped = ll.ScopeAbstractUnixSocket | ll.ScopeSignal
 	}
-	for _, d := range System {
+	for _, d := range systemDirs() {
 		if fd, err := unix.Open(d, unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
 			f.sys = append(f.sys, fd)
 		}
@@ -98,6 +101,38 @@ var prepared = sync.OnceValues(func() (*fixed, error) {
 	}
 	return f, nil
 })
+
+// systemDirs are System's directories that exist, as their real paths,
+// less those beneath another (outermost): where /bin, /sbin and /lib are
+// links into /usr, the rule for /usr covers them, and every command's
+// ruleset is four rules shorter.
+func systemDirs() []string {
+	var real []string
+	for _, d := range System {
+		if r, err := filepath.EvalSymlinks(d); err == nil {
+			real = append(real, r)
+		}
+	}
+	return outermost(real)
+}
+
+// outermost returns the paths of dirs (absolute and clean) that are not
+// beneath another of them, each once, in their order.
+func outermost(dirs []string) []string {
+	var out []string
+	for _, d := range dirs {
+		covered := slices.Contains(out, d)
+		for _, o := range dirs {
+			if o != d && strings.HasPrefix(d, strings.TrimSuffix(o, "/")+"/") {
+				covered = true
+			}
+		}
+		if !covered {
+			out = append(out, d)
+		}
+	}
+	return out
+}
 
 // addRule allows access beneath the file or directory open as fd, within
 // what the ruleset handles.
