@@ -97,6 +97,11 @@ func (e *engine) readEngineInput(n *pipeline.Node, p string) ([]byte, error) {
 // lineageOf returns the lineage blob of each output of u as its last
 // build recorded it (from the journal's key and that action's manifest).
 func (e *engine) lineageOf(u *pipeline.Node) map[string]cache.Hash {
+	// u's journal record and manifest are written in the background
+	// after it runs (run): wait for them.
+	if ch, ok := e.recorded.Load(u); ok {
+		<-ch.(chan struct{})
+	}
 	st, ok := e.j.get(u.Name)
 	if !ok || st.interrupted {
 		return nil

@@ -707,15 +707,6 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 		e.dropLineage(n)
 		return out, err
 	}
-	outs := make([]cache.Output, len(n.Outputs))
-	for i, o := range n.Outputs {
-		abs := e.abs(o)
-		fi, err := os.Stat(abs)
-		if err != nil {
-			return out, fmt.Errorf("node %s: output %s: %w", n.Name, o, err)
-		}
-		outs[i] = cache.Output{Path: o, Size: fi.Size(), Hash: hashes[o], Mode: fi.Mode().Perm()}
-	}
 	// An input that changed while the node ran makes its outputs a mix of
 	// two versions: keep them on disk for the dependents of this build, but
 	// do not record them, so the next build runs the node again.
@@ -728,52 +719,72 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 		}
 	}
 	t = e.spent(&e.tCheck, t)
-	defer e.spent(&e.tRecord, t)
-	// The outputs' copies in the cache are made in the background (below):
-	// the node's dependents need not wait for them. If one cannot be made
-	// (the output changed meanwhile, a disk error), restoring this key
-	// later is a miss and the node runs again: the cache is verified when
-	// read. The engine hashed every output as it wrote it (a stage's) or
-	// after the command (a command's), so the copy need not hash them
-	// again; the stat data recorded now lets it refuse a file that changed
-	// since.
-	copies := make([]func(), len(outs))
-	for i, o := range outs {
-		abs, h := e.abs(o.Path), o.Hash
-		st := e.stat.RecordWritten(o.Path, abs, h, stamps[o.Path])
-		copies[i] = func() {
-			if err := e.store.PutWritten(abs, h, st); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				e.debugf("caching %s: %v (restoring it later will rebuild it instead)", o.Path, err)
-			}
-		}
-	}
 	extras, err := e.storeLineage(n)
 	if err != nil {
 		return out, fmt.Errorf("node %s: cache: %w", n.Name, err)
 	}
+	// Recording the node is one background job: its dependents need only
+	// the outputs' hashes (setFile above), so at -j 1 the next command runs
+	// while this one is recorded (a dependent that reads the node's
+	// lineage, made from the records, waits for it: lineageOf). finish waits for it; an error there
+	// fails the build, and a build killed before it leaves the node's
+	// journal record a start without an end, so the next build runs the
+	// node again.
+	recorded := make(chan struct{})
+	e.recorded.Store(n, recorded)
+	e.bg.add(func() error {
+		defer close(recorded)
+		defer e.spent(&e.tRecord, time.Now())
+		return e.record(n, d, hashes, stamps, extras)
+	})
+	return out, nil
+}
+
+// record records a node that ran: its outputs' stat data, their copies in
+// the cache, the manifest, the journal's end record, then (last) the
+// provenance records.
+func (e *engine) record(n *pipeline.Node, d *decision, hashes map[string]cache.Hash, stamps map[string]int64, extras []cache.Extra) error {
+	outs := make([]cache.Output, len(n.Outputs))
+	for i, o := range n.Outputs {
+		abs := e.abs(o)
+		fi, err := os.Stat(abs)
+		if err != nil {
+			return fmt.Errorf("node %s: output %s: %w", n.Name, o, err)
+		}
+		outs[i] = cache.Output{Path: o, Size: fi.Size(), Hash: hashes[o], Mode: fi.Mode().Perm()}
+	}
+	// If a copy cannot be made (the output changed meanwhile, a disk
+	// error), restoring this key later is a miss and the node runs again:
+	// the cache is verified when read. The engine hashed every output as it
+	// wrote it (a stage's) or after the command (a command's), so the copy
+	// need not hash them again; the stat data recorded first lets it refuse
+	// a file that changed since.
+	for _, o := range outs {
+		abs := e.abs(o.Path)
+		st := e.stat.RecordWritten(o.Path, abs, o.Hash, stamps[o.Path])
+		if err := e.store.PutWritten(abs, o.Hash, st); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			e.debugf("caching %s: %v (restoring it later will rebuild it instead)", o.Path, err)
+		}
+	}
 	man := &cache.Manifest{Outputs: outs, Extra: extras, Desc: d.desc}
 	if err := e.store.PutManifest(d.key, man); err != nil {
-		return out, fmt.Errorf("node %s: cache: %w", n.Name, err)
+		return fmt.Errorf("node %s: cache: %w", n.Name, err)
 	}
 	if e.opts.Remote != nil {
 		e.opts.Remote.Upload(n.Name, d.key, man, e.store)
 	}
 	if err := e.j.done(n.Name, d.key, outs); err != nil {
-		return out, fmt.Errorf("node %s: state: %w", n.Name, err)
+		return fmt.Errorf("node %s: state: %w", n.Name, err)
 	}
-	for _, o := range outs {
-		e.wroteFile(e.abs(o.Path))
-	}
-	// The copies, then the provenance records (last, one append to the
-	// record log), off the node's path as one background job: each job
-	// wakes a background goroutine. finish waits for them.
-	e.bg.add(func() error {
-		for _, c := range copies {
-			c()
+	if cache.BootID() == "" {
+		// See wroteFile; this is already the background.
+		for _, o := range outs {
+			if err := fsyncPath(e.abs(o.Path)); err != nil {
+				return err
+			}
 		}
-		return e.writeRecords(n, d, outs, extras, "ran")
-	})
-	return out, nil
+	}
+	return e.writeRecords(n, d, outs, extras, "ran")
 }
 
 // spent adds the time since t to acc and returns now.

@@ -45,7 +45,10 @@ type engine struct {
 
 	evMu sync.Mutex
 
-	lineage  sync.Map // node name -> *nodeLineage while it runs (provenance.go)
+	lineage sync.Map // node name -> *nodeLineage while it runs (provenance.go)
+	// recorded holds, for each node that ran, a channel closed once its
+	// background recording (run, record) is done.
+	recorded sync.Map // *pipeline.Node -> chan struct{}
 	prov     *provenance.Store
 	provOnce sync.Once
 
