@@ -100,6 +100,7 @@ func (e *engine) lineageOf(u *pipeline.Node) map[string]cache.Hash {
 	// u's journal record and manifest are written in the background
 	// after it runs (run): wait for them.
 	if ch, ok := e.recorded.Load(u); ok {
+		e.bg.runHeld() // -j 1: u's job may be held for this goroutine
 		<-ch.(chan struct{})
 	}
 	st, ok := e.j.get(u.Name)

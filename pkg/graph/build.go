@@ -268,12 +268,53 @@ func (e *engine) finish(all bool) error {
 // outputs where needed) on a few
 // goroutines while other nodes run; finish waits for all of it. Several
 // concurrent fsyncs also let the file system group them into one commit.
+//
+// At -j 1 a command node's recording is held instead (hold) and run by the
+// one goroutine that runs nodes while the next command runs (runHeld):
+// queuing it for a background goroutine would wake that goroutine's thread
+// for every node, about 13 us of a command's path between two commands.
 type background struct {
 	once sync.Once
 	ch   chan func() error
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	err  error
+	held []func() error // guarded by mu
+}
+
+// hold keeps job for runHeld (or wait).
+func (bg *background) hold(job func() error) {
+	bg.mu.Lock()
+	bg.held = append(bg.held, job)
+	bg.mu.Unlock()
+}
+
+// runHeld runs the held jobs on the calling goroutine.
+func (bg *background) runHeld() {
+	for {
+		bg.mu.Lock()
+		jobs := bg.held
+		bg.held = nil
+		bg.mu.Unlock()
+		if len(jobs) == 0 {
+			return
+		}
+		for _, job := range jobs {
+			bg.fail(job())
+		}
+	}
+}
+
+// fail keeps the first error.
+func (bg *background) fail(err error) {
+	if err == nil {
+		return
+	}
+	bg.mu.Lock()
+	if bg.err == nil {
+		bg.err = err
+	}
+	bg.mu.Unlock()
 }
 
 const backgroundWorkers = 4
@@ -286,13 +327,7 @@ func (bg *background) add(job func() error) {
 			go func() {
 				defer bg.wg.Done()
 				for job := range bg.ch {
-					if err := job(); err != nil {
-						bg.mu.Lock()
-						if bg.err == nil {
-							bg.err = err
-						}
-						bg.mu.Unlock()
-					}
+					bg.fail(job())
 				}
 			}()
 		}
@@ -300,13 +335,16 @@ func (bg *background) add(job func() error) {
 	bg.ch <- job
 }
 
-// wait waits for every queued job and returns the first error.
+// wait runs the held jobs, waits for every queued one and returns the
+// first error.
 func (bg *background) wait() error {
-	if bg.ch == nil {
-		return nil
+	bg.runHeld()
+	if bg.ch != nil {
+		close(bg.ch)
+		bg.wg.Wait()
 	}
-	close(bg.ch)
-	bg.wg.Wait()
+	bg.mu.Lock()
+	defer bg.mu.Unlock()
 	return bg.err
 }
 
@@ -394,6 +432,7 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 		o nodeOutput
 	}
 	nj := min(jobs(e.opts.Jobs), len(nodes))
+	e.inline = nj == 1
 	work := make(chan job)
 	done := make(chan finished, nj)
 	started := 0
@@ -732,11 +771,16 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	// node again.
 	recorded := make(chan struct{})
 	e.recorded.Store(n, recorded)
-	e.bg.add(func() error {
+	job := func() error {
 		defer close(recorded)
 		defer e.spent(&e.tRecord, time.Now())
 		return e.record(n, d, hashes, stamps, extras)
-	})
+	}
+	if e.inline && !n.IsStage() {
+		e.bg.hold(job)
+	} else {
+		e.bg.add(job)
+	}
 	return out, nil
 }
 

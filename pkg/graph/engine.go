@@ -39,6 +39,7 @@ type engine struct {
 	preStats []cache.FileStat
 	wrote    bool            // outputs or cache entries were written
 	bg       background      // caches and fsyncs outputs off the nodes' path
+	inline   bool            // -j 1: the scheduler runs the nodes itself (schedule)
 	tmp      tmpDirs         // commands' private temporary directories
 	procs    procLog         // commands' process groups while they run
 	dirs     map[string]bool // output directories known to exist

@@ -288,6 +288,8 @@ func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer) 
 		return err
 	}
 	rerr := e.procs.started(cmd.Process.Pid)
+	// While the command runs: the last node's recording, held at -j 1.
+	e.bg.runHeld()
 	err = cmd.Wait()
 	if rerr == nil {
 		e.procs.end(cmd.Process.Pid)
