@@ -217,3 +217,68 @@ outputs = ["out/bad.txt"]
 		t.Errorf("bad printed %q, want %q", got, want)
 	}
 }
+
+// TestInterruptEndsCommands cancels a build while its commands run, at
+// -j 1 and -j 2: each command's whole group (the shell and the loop it
+// started) is killed at once, so the build returns long before the loops
+// would end, and its nodes fail as interrupted.
+func TestInterruptEndsCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs commands for up to seconds")
+	}
+	for _, jobs := range []int{1, 2} {
+		t.Run(strconv.Itoa(jobs), func(t *testing.T) {
+			loop := "(exec 2>/dev/null; for i in $(seq 1 300); do echo line$i >> out/%s.txt; sleep 0.1; done); true"
+			root := workspace(t, map[string]string{
+				"pipeline.toml": `
+[[node]]
+name = "a"
+run = "` + strings.ReplaceAll(loop, "%s", "a") + `"
+inputs = ["inputs/n.txt"]
+outputs = ["out/a.txt"]
+
+[[node]]
+name = "b"
+run = "` + strings.ReplaceAll(loop, "%s", "b") + `"
+inputs = ["inputs/n.txt"]
+outputs = ["out/b.txt"]
+`,
+				"inputs/n.txt": "1\n",
+			})
+			opts := testOpts()
+			opts.Jobs = jobs
+			p := load(t, root, opts.Registry)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			type result struct {
+				res *Result
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				res, err := Build(ctx, p, opts)
+				done <- result{res, err}
+			}()
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				b, _ := os.ReadFile(filepath.Join(root, "out/a.txt"))
+				if strings.Count(string(b), "\n") >= 2 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the command never started writing")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+			select {
+			case r := <-done:
+				if r.err == nil || len(r.res.Ran) != 0 {
+					t.Errorf("interrupted build: ran %v, err %v", r.res.Ran, r.err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("the build did not end after the interrupt: its command was not killed")
+			}
+		})
+	}
+}
