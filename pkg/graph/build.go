@@ -433,7 +433,6 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 	}
 	nj := min(jobs(e.opts.Jobs), len(nodes))
 	e.inline = nj == 1
-	defer context.AfterFunc(ctx, e.procs.killAll)()
 	work := make(chan job)
 	done := make(chan finished, nj)
 	started := 0

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -30,7 +31,7 @@ import (
 // the node's output. spec is nil when the command runs unconfined.
 // The temporary directory is lent by e.tmp (tmpDirs) and given back by
 // done.
-func (e *engine) commandFor(n *pipeline.Node) (cmd *exec.Cmd, spec *sandbox.Spec, done func(), note string, err error) {
+func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cmd, spec *sandbox.Spec, done func(), note string, err error) {
 	tmp, err := e.tmp.get()
 	if err != nil {
 		return nil, nil, nil, "", err
@@ -41,9 +42,7 @@ func (e *engine) commandFor(n *pipeline.Node) (cmd *exec.Cmd, spec *sandbox.Spec
 		// between the command writing them and bethel's chmod.
 		script = "umask 077\n" + script
 	}
-	// Not CommandContext: an interrupt ends every command at once
-	// (procLog.killAll).
-	cmd = exec.Command("/bin/sh", "-c", script)
+	cmd = exec.CommandContext(ctx, "/bin/sh", "-c", script)
 	cmd.Dir = e.root
 	cmd.Env = sandbox.Environ(os.LookupEnv, n.Env, tmp)
 	putTmp := func() { e.tmp.put(tmp) }
@@ -115,12 +114,7 @@ func (e *engine) commandFor(n *pipeline.Node) (cmd *exec.Cmd, spec *sandbox.Spec
 		spec.Write = append(spec.Write, abs)
 	}
 	done = func() {
-		if e.inline {
-			// Checked and given back while the next command runs.
-			e.bg.hold(func() error { putTmp(); return nil })
-		} else {
-			putTmp()
-		}
+		putTmp()
 		for i, o := range n.Outputs {
 			if st, err := os.Lstat(e.abs(o)); err == nil && os.SameFile(st, made[i]) && st.Size() == 0 &&
 				st.ModTime().Equal(made[i].ModTime()) {

@@ -39,7 +39,7 @@ func (e *engine) runCommand(ctx context.Context, n *pipeline.Node) (map[string]c
 			}
 		}
 	}
-	cmd, spec, done, note, err := e.commandFor(n)
+	cmd, spec, done, note, err := e.commandFor(ctx, n)
 	if err != nil {
 		return nil, nodeOutput{}, fmt.Errorf("node %s: %w", n.Name, err)
 	}
@@ -273,6 +273,7 @@ func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer) 
 		cmd.Stdin = in
 	}
 	cmd.SysProcAttr = sysProcAttr()
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
 	if spec == nil {
 		err = cmd.Start()
 	} else {
@@ -286,12 +287,15 @@ func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer) 
 	if err != nil {
 		return err
 	}
-	// A group the log could not take is still ended by end.
-	_ = e.procs.started(cmd.Process.Pid)
+	rerr := e.procs.started(cmd.Process.Pid)
 	// While the command runs: the last node's recording, held at -j 1.
 	e.bg.runHeld()
 	err = cmd.Wait()
-	e.procs.end(cmd.Process.Pid)
+	if rerr == nil {
+		e.procs.end(cmd.Process.Pid)
+	} else {
+		killGroup(cmd.Process.Pid)
+	}
 	if _, rerr := out.Seek(0, io.SeekStart); rerr == nil {
 		buf.ReadFrom(out)
 	}

@@ -32,10 +32,6 @@ type procLog struct {
 	mu   sync.Mutex
 	f    *os.File
 	err  error // opening failed: every command is refused a record
-	// running are the groups started and not ended; once the build is
-	// interrupted (killAll), each is killed, and so is any started later.
-	running     map[int]bool
-	interrupted bool
 }
 
 // started records a started command's process group.
@@ -45,15 +41,7 @@ func (l *procLog) started(pgid int) error {
 		l.f, l.err = l.open()
 	}
 	f, err := l.f, l.err
-	if l.running == nil {
-		l.running = map[int]bool{}
-	}
-	l.running[pgid] = true
-	kill := l.interrupted
 	l.mu.Unlock()
-	if kill {
-		killGroup(pgid)
-	}
 	if err != nil {
 		return err
 	}
@@ -80,24 +68,8 @@ func (l *procLog) end(pgid int) {
 	killGroup(pgid)
 	l.mu.Lock()
 	f := l.f
-	delete(l.running, pgid)
 	l.mu.Unlock()
-	if f != nil {
-		f.WriteString("-" + strconv.Itoa(pgid) + "\n")
-	}
-}
-
-// killAll kills every running group, and any started from now on: the
-// build was interrupted. One watch per build (schedule) does what
-// exec.CommandContext would do with a goroutine per command, whose wake-up
-// when the command ends is on the path between two commands.
-func (l *procLog) killAll() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.interrupted = true
-	for pgid := range l.running {
-		killGroup(pgid)
-	}
+	f.WriteString("-" + strconv.Itoa(pgid) + "\n")
 }
 
 // close removes the log once every command of the build has ended.
