@@ -534,6 +534,10 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 			res.UpToDate = append(res.UpToDate, r.Name)
 		case Failed:
 			res.Failed = append(res.Failed, r.Name)
+			var se *SupersededError
+			if errors.As(r.Err, &se) {
+				res.Superseded = append(res.Superseded, r.Name)
+			}
 		}
 	}
 	return res
@@ -744,18 +748,27 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	}
 	if err != nil {
 		e.dropLineage(n)
+		// A failure while an input changed is the change's: a confined
+		// command cannot open a file saved by rename after its rule set
+		// was made (the rules hold the old inode), and any command may
+		// have read a mix of versions. It is not retried at once: the
+		// change may still be going on (an editor's burst of saves), a
+		// watch has already queued the build that follows it, and make
+		// says to run again.
+		if ctx.Err() == nil {
+			if p, ok := e.changedRead(d); ok {
+				err = &SupersededError{Path: p, Node: n.Name, Err: err}
+			}
+		}
 		return out, err
 	}
 	// An input that changed while the node ran makes its outputs a mix of
 	// two versions: keep them on disk for the dependents of this build, but
 	// do not record them, so the next build runs the node again.
-	for _, f := range d.reads {
-		h, _, err := e.stat.Hash(f.path, e.abs(f.path))
-		if err != nil || h != f.h {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%s changed while node %s ran; its outputs are not recorded as up to date and the next build runs it again", f.path, n.Name))
-			e.dropLineage(n)
-			return out, nil
-		}
+	if p, ok := e.changedRead(d); ok {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s changed while node %s ran; its outputs are not recorded as up to date and the next build runs it again", p, n.Name))
+		e.dropLineage(n)
+		return out, nil
 	}
 	t = e.spent(&e.tCheck, t)
 	extras, err := e.storeLineage(n)
@@ -782,6 +795,18 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 		e.bg.add(job)
 	}
 	return out, nil
+}
+
+// changedRead returns the first input or patch the node read whose
+// content is no longer what its key was made of (or which is gone).
+func (e *engine) changedRead(d *decision) (string, bool) {
+	for _, f := range d.reads {
+		h, _, err := e.stat.Hash(f.path, e.abs(f.path))
+		if err != nil || h != f.h {
+			return f.path, true
+		}
+	}
+	return "", false
 }
 
 // record records a node that ran: its outputs' stat data, their copies in

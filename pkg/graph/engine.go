@@ -585,6 +585,23 @@ func (e *BuildError) Error() string {
 	return fmt.Sprintf("%d nodes failed: %s", len(e.Failed), strings.Join(e.Failed, ", "))
 }
 
+// SupersededError is a node's failure while one of its declared inputs
+// changed (Result.Superseded): the failure is the change's, not the
+// node's. Nothing of the run is recorded, so the next build runs the node
+// again. Err is the failure itself; the message names the path and the
+// node only, never the content.
+type SupersededError struct {
+	Path, Node string
+	Err        error
+}
+
+func (e *SupersededError) Error() string {
+	why := strings.TrimPrefix(e.Err.Error(), "node "+e.Node+": ")
+	return fmt.Sprintf("%s changed while node %s ran (it failed: %s); the next build runs it again", e.Path, e.Node, why)
+}
+
+func (e *SupersededError) Unwrap() error { return e.Err }
+
 func jobs(n int) int {
 	if n <= 0 {
 		return runtime.NumCPU()

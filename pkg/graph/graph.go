@@ -150,8 +150,14 @@ type Result struct {
 	// RestoredRemote are the nodes of Restored that came from the shared
 	// cache (Options.Remote).
 	RestoredRemote []string
-	Seconds        float64
-	Nodes          []NodeResult
+	// Superseded are the nodes of Failed that failed while one of their
+	// declared inputs changed: the failure is the change's (a command
+	// confined to the old file cannot open the new one, or read a mix of
+	// both), not the node's. Nothing of them was recorded and the next
+	// build runs them again; a watch has already queued that build.
+	Superseded []string
+	Seconds    float64
+	Nodes      []NodeResult
 }
 
 // Workspace layout under the root. Directories are created 0700.
