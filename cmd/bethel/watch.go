@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -321,8 +322,12 @@ type watchJSON struct {
 	RestoredRemote []string `json:"restored_remote"`
 	UpToDate       []string `json:"uptodate"`
 	Failed         []string `json:"failed"`
-	Seconds        float64  `json:"seconds"`
-	Changed        []string `json:"changed"`
+	// Superseded: nodes that failed while one of their inputs changed
+	// (graph.Result.Superseded); not in Failed, since the change that
+	// superseded them has already queued the next build.
+	Superseded []string `json:"superseded"`
+	Seconds    float64  `json:"seconds"`
+	Changed    []string `json:"changed"`
 	// Rescan: events were lost and everything was looked at again.
 	Rescan bool `json:"rescan,omitempty"`
 	// Error: the pipeline file did not load, or the build failed.
@@ -411,7 +416,13 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 		return ctx.Err()
 	}
 	if res != nil {
-		rec.Ran, rec.Restored, rec.UpToDate, rec.Failed = nonNil(res.Ran), nonNil(res.Restored), nonNil(res.UpToDate), nonNil(res.Failed)
+		rec.Ran, rec.Restored, rec.UpToDate = nonNil(res.Ran), nonNil(res.Restored), nonNil(res.UpToDate)
+		for _, f := range res.Failed {
+			if !slices.Contains(res.Superseded, f) {
+				rec.Failed = append(rec.Failed, f)
+			}
+		}
+		rec.Superseded = res.Superseded
 		rec.RestoredRemote = res.RestoredRemote
 		rec.Seconds = res.Seconds
 		if !wt.json {
@@ -424,7 +435,11 @@ func (wt *watcher) build(ctx context.Context, b watch.Batch, initial bool) error
 		if !errors.As(err, &be) {
 			fmt.Fprintf(wt.errw, "bethel: %s\n", rec.Error)
 		}
-		fmt.Fprintln(wt.errw, "bethel: build failed; waiting for the next save")
+		if res != nil && len(rec.Failed) == 0 && len(rec.Superseded) > 0 {
+			fmt.Fprintln(wt.errw, "bethel: an input changed while the build ran; the next build runs the superseded nodes again")
+		} else {
+			fmt.Fprintln(wt.errw, "bethel: build failed; waiting for the next save")
+		}
 	}
 	if wt.json {
 		if res == nil {
@@ -472,7 +487,7 @@ func buildStoppable(ctx context.Context, p *pipeline.Pipeline, opts graph.Option
 }
 
 func (wt *watcher) emit(rec watchJSON) {
-	for _, l := range []*[]string{&rec.Ran, &rec.Restored, &rec.RestoredRemote, &rec.UpToDate, &rec.Failed, &rec.Changed} {
+	for _, l := range []*[]string{&rec.Ran, &rec.Restored, &rec.RestoredRemote, &rec.UpToDate, &rec.Failed, &rec.Superseded, &rec.Changed} {
 		*l = nonNil(*l)
 	}
 	line, _ := json.Marshal(rec)

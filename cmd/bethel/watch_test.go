@@ -528,7 +528,10 @@ func TestWatchBurstOfSaves(t *testing.T) {
 	for names() != "alice\nbob49\ncarol\n" {
 		rec := w.next()
 		builds++
-		if len(rec.Failed) != 0 {
+		// A node whose input was saved again while it ran may fail (a
+		// confined command cannot open the new file): that is superseded,
+		// and the next build runs it. Any other failure is real.
+		if len(rec.Failed) != 0 || (rec.Error != "" && len(rec.Superseded) == 0) {
 			t.Fatalf("build failed during the burst: %+v", rec)
 		}
 	}
