@@ -518,7 +518,7 @@ func TestWatchBurstOfSaves(t *testing.T) {
 			time.Sleep(d) // pacing of the burst, not an assertion
 		}
 	}
-	builds := 0
+	builds, superseded := 0, 0
 	// A command node's output is missing while it runs: read without
 	// failing, and only trust what a finished build left.
 	names := func() string {
@@ -534,6 +534,7 @@ func TestWatchBurstOfSaves(t *testing.T) {
 		if len(rec.Failed) != 0 || (rec.Error != "" && len(rec.Superseded) == 0) {
 			t.Fatalf("build failed during the burst: %+v", rec)
 		}
+		superseded += len(rec.Superseded)
 	}
 	// Any build of the burst still queued comes before the build of the
 	// next edit.
@@ -545,7 +546,7 @@ func TestWatchBurstOfSaves(t *testing.T) {
 		}
 		builds++
 	}
-	t.Logf("50 saves in %v gave %d builds", time.Since(start).Round(time.Millisecond), builds)
+	t.Logf("50 saves in %v gave %d builds, %d nodes superseded", time.Since(start).Round(time.Millisecond), builds, superseded)
 	if builds > 4 {
 		t.Fatalf("%d builds for one burst of 50 saves, want at most 4", builds)
 	}
