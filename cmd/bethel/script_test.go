@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"bethel/pkg/sandbox"
 )
 
 // TestScript runs the CLI behaviours in testdata/script, one behaviour per
@@ -16,7 +19,8 @@ import (
 // the repository's synthetic sample event (pipeline.toml, inputs/, config/,
 // patches/) into the current directory, and `editline FILE PREFIX OLD NEW`,
 // which replaces OLD by NEW in the one line of FILE that starts with PREFIX
-// (a new export that changes one record).
+// (a new export that changes one record). The condition [landlock] holds
+// where the kernel confines command nodes (pkg/sandbox).
 func TestScript(t *testing.T) {
 	binDir := filepath.Dir(bethelBin)
 	repo, err := filepath.Abs(filepath.Join("..", ".."))
@@ -30,6 +34,12 @@ func TestScript(t *testing.T) {
 			e.Setenv("BETHEL_DEBUG", "")
 			e.Setenv("REPO", repo)
 			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "landlock" {
+				return sandbox.Available() == nil, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sample": func(ts *testscript.TestScript, neg bool, args []string) {
