@@ -7,12 +7,14 @@ import (
 
 // Limits of the scanner's candidates. A word form continues over a
 // separator of at most maxWordGap bytes on one line ("Mia  Talcroft",
-// "Talcroft, Mia"'s parts); a phone number over at most maxPhoneTokens
-// digit groups.
+// "Talcroft, Mia"'s parts); a known phone number over at most
+// maxPhoneTokens digit groups (15: one digit each, "6 3 0 5 5 5 0 1 0 9"),
+// a number shaped like one (not known) over at most maxPatternTokens.
 const (
-	maxWordGap     = 4
-	maxPhoneTokens = 6
-	window         = 4 // tokens a date may span
+	maxWordGap       = 4
+	maxPhoneTokens   = 15
+	maxPatternTokens = 6
+	window           = 4 // tokens a date may span
 )
 
 type wordCand struct {
@@ -140,7 +142,7 @@ func (sc *scanner) stepPhones(t token, prev token, have bool) {
 			sc.hit(c.start, t.end, c.line, Known)
 			continue
 		}
-		if sc.patterns && sc.phoneLike(c, t) {
+		if sc.patterns && c.ntok <= maxPatternTokens && sc.phoneLike(c, t) {
 			sc.hit(c.start, t.end, c.line, PhoneLike)
 		}
 	}

@@ -464,3 +464,22 @@ func TestSmallNumberNoWord(t *testing.T) {
 		t.Errorf("Scrub kept the value: %q", got)
 	}
 }
+
+// TestPhoneDigitByDigit: a known phone spelled a digit at a time (ten
+// groups) is found and withheld; a list of small numbers of the same
+// length is not taken for an unknown phone.
+func TestPhoneDigitByDigit(t *testing.T) {
+	s := sample()
+	for _, text := range []string{"call 6 4 0 5 5 5 0 1 8 2 now", "1 6 5 6 5 5 5 0 1 4 1", "64 05 55 01 82"} {
+		hs := s.Find([]byte(text))
+		if len(hs) != 1 || hs[0].Kind != Known {
+			t.Errorf("Find(%q) = %+v, want one known phone", text, hs)
+		}
+		if got, _ := s.Scrub(text); strings.Contains(got, "5 5 5") || strings.Contains(got, "55 01") {
+			t.Errorf("Scrub(%q) = %q", text, got)
+		}
+	}
+	if got, _ := s.Scrub("rows 1 2 3 4 5 6 7 8 9 0"); got != "rows 1 2 3 4 5 6 7 8 9 0" {
+		t.Errorf("Scrub of a list of numbers = %q", got)
+	}
+}
