@@ -25,6 +25,9 @@ func (e *engine) classify() error {
 	if err := e.checkOutputLinks(); err != nil {
 		return err
 	}
+	if err := e.checkHardLinks(); err != nil {
+		return err
+	}
 	d, err := pipeline.LoadDeclaration(e.p)
 	if err != nil {
 		return err
