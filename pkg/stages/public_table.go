@@ -120,7 +120,10 @@ func (publicTable) Run(ctx context.Context, r *stage.Run) error {
 	if err != nil {
 		return err
 	}
-	res := suppress.Suppress(t.cells, t.m, priv.MinCell)
+	res, err := suppress.SuppressContext(ctx, t.cells, t.m, priv.MinCell)
+	if err != nil {
+		return fmt.Errorf("node %s: suppressing %s: %w", r.Node, in, err)
+	}
 	n := len(t.cells)
 	// The input's totals, when it has them, are what the suppression
 	// publishes; they must be the sums it computed.

@@ -44,6 +44,7 @@ package suppress
 
 import (
 	"container/heap"
+	"context"
 	"math"
 )
 
@@ -86,6 +87,15 @@ func Extend(cells [][]int, m int) [][]int {
 // of m data columns per data row (m is given so that an empty table is
 // well formed).
 func Suppress(cells [][]int, m int, threshold int) Result {
+	res, _ := SuppressContext(context.Background(), cells, m, threshold)
+	return res
+}
+
+// SuppressContext is Suppress that gives up when ctx is done (an
+// interrupted build): a large table takes many maximum flows, and the
+// build must stop at once. Its error is then ctx's, and the Result is not
+// to be published.
+func SuppressContext(ctx context.Context, cells [][]int, m int, threshold int) (Result, error) {
 	n := len(cells)
 	ext := Extend(cells, m)
 	res := Result{Values: ext, Hidden: grid(n+1, m+1), Primary: grid(n+1, m+1)}
@@ -97,8 +107,11 @@ func Suppress(cells [][]int, m int, threshold int) Result {
 			}
 		}
 	}
-	g := &graph{n: n, m: m, hidden: res.Hidden, cost: costs(ext, n, m, threshold), values: ext}
+	g := &graph{ctx: ctx, n: n, m: m, hidden: res.Hidden, cost: costs(ext, n, m, threshold), values: ext}
 	for steps := 0; steps <= (n+1)*(m+1); steps++ {
+		if ctx.Err() != nil {
+			break
+		}
 		if !g.closeBridges() {
 			break
 		}
@@ -111,7 +124,7 @@ func Suppress(cells [][]int, m int, threshold int) Result {
 			break
 		}
 	}
-	return res
+	return res, ctx.Err()
 }
 
 // closeBridges closes a cycle through every bridge; false when it had to
@@ -138,7 +151,7 @@ func (g *graph) closeBridges() bool {
 // bounds it.
 func Interval(res Result, i, j int) (lo, hi int) {
 	n, m := len(res.Values)-1, len(res.Values[0])-1
-	g := &graph{n: n, m: m, hidden: res.Hidden, values: res.Values}
+	g := &graph{ctx: context.Background(), n: n, m: m, hidden: res.Hidden, values: res.Values}
 	inc, dec := g.slack(i, j)
 	v := res.Values[i][j]
 	if inc >= g.big() {
@@ -259,6 +272,9 @@ func (g *graph) narrow(threshold int) (int, int, bool) {
 			if !g.hidden[i][j] || g.wide[i][j] {
 				continue
 			}
+			if g.ctx.Err() != nil {
+				return 0, 0, false // SuppressContext reports it
+			}
 			if g.width(i, j) < int64(threshold) {
 				return i, j, true
 			}
@@ -292,6 +308,9 @@ func (g *graph) widen(i, j, threshold int) bool {
 		}
 		if w <= cur {
 			return
+		}
+		if g.ctx.Err() != nil {
+			return // SuppressContext reports it
 		}
 		enough, bestEnough := w >= int64(threshold), bestW >= int64(threshold)
 		better := best == nil ||
@@ -382,6 +401,7 @@ func costs(ext [][]int, n, m, threshold int) [][]int64 {
 // graph is the bipartite line graph: vertices 0..n are rows (n = TOTAL),
 // n+1..n+1+m are columns (n+1+m = total column).
 type graph struct {
+	ctx    context.Context // done: stop measuring (see SuppressContext)
 	n, m   int
 	hidden [][]bool
 	cost   [][]int64

@@ -1,6 +1,8 @@
 package suppress
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand"
@@ -258,5 +260,25 @@ func BenchmarkSuppress(b *testing.B) {
 	}
 	for i := 0; i < b.N; i++ {
 		Suppress(cells, 3, 5)
+	}
+}
+
+// TestSuppressContextStops: an interrupted build stops a suppression of a
+// table large enough to take minutes, and says so instead of returning a
+// table to publish.
+func TestSuppressContextStops(t *testing.T) {
+	cells := make([][]int, 4000)
+	for i := range cells {
+		cells[i] = []int{1, 0, 2}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := SuppressContext(ctx, cells, 3, 5); !errors.Is(err, context.Canceled) {
+		t.Fatalf("SuppressContext on a cancelled context: err = %v, want context.Canceled", err)
+	}
+	// The small table still completes under a live context.
+	res, err := SuppressContext(context.Background(), [][]int{{1, 9, 9}, {9, 9, 9}, {9, 9, 9}}, 3, 5)
+	if err != nil || !res.Hidden[0][0] {
+		t.Fatalf("live context: err = %v, hidden = %v", err, res.Hidden)
 	}
 }
