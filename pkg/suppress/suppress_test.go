@@ -252,14 +252,20 @@ func TestNothingSmall(t *testing.T) {
 	}
 }
 
+// BenchmarkSuppress suppresses attendance-shaped tables of n rows by 3
+// columns (one large column, two of small counts) at threshold 5.
 func BenchmarkSuppress(b *testing.B) {
-	rng := rand.New(rand.NewSource(1))
-	cells := make([][]int, 60)
-	for i := range cells {
-		cells[i] = []int{rng.Intn(60), rng.Intn(10), rng.Intn(6)}
-	}
-	for i := 0; i < b.N; i++ {
-		Suppress(cells, 3, 5)
+	for _, n := range []int{100, 300, 1000, 4000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			rng := rand.New(rand.NewSource(1))
+			cells := make([][]int, n)
+			for i := range cells {
+				cells[i] = []int{rng.Intn(60), rng.Intn(10), rng.Intn(6)}
+			}
+			for i := 0; i < b.N; i++ {
+				Suppress(cells, 3, 5)
+			}
+		})
 	}
 }
 
