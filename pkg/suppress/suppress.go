@@ -191,21 +191,33 @@ func (g *graph) big() int64 {
 func (g *graph) slack(i, j int) (inc, dec int64) {
 	V := g.vertices()
 	big := g.big()
-	if len(g.capacity) != V*V {
-		g.capacity, g.flow = make([]int64, V*V), make([]int64, V*V)
-		g.prev, g.queue = make([]int, V), make([]int, 0, V)
+	if len(g.adj) != V {
+		g.adj, g.via = make([][]int32, V), make([]int32, V)
+		g.queue = make([]int, 0, V)
 	}
-	clear(g.capacity)
+	for v := range g.adj {
+		g.adj[v] = g.adj[v][:0]
+	}
+	g.to, g.capacity = g.to[:0], g.capacity[:0]
 	for a := 0; a <= g.n; a++ {
 		for b := 0; b <= g.m; b++ {
 			if !g.hidden[a][b] || (a == i && b == j) {
 				continue
 			}
 			t, h := g.arc(a, b)
-			g.capacity[t*V+h] += big
-			g.capacity[h*V+t] += int64(g.values[a][b])
+			// Edge e runs along the arc, e^1 against it: pushing on one
+			// frees as much on the other.
+			e := int32(len(g.to))
+			g.to = append(g.to, h, t)
+			g.capacity = append(g.capacity, big, int64(g.values[a][b]))
+			g.adj[t] = append(g.adj[t], e)
+			g.adj[h] = append(g.adj[h], e+1)
 		}
 	}
+	if cap(g.flow) < len(g.to) {
+		g.flow = make([]int64, len(g.to), cap(g.to))
+	}
+	g.flow = g.flow[:len(g.to)]
 	t, h := g.arc(i, j)
 	inc = g.maxFlow(h, t, big)
 	dec = g.maxFlow(t, h, int64(g.values[i][j]))
@@ -218,41 +230,41 @@ func (g *graph) width(i, j int) int64 {
 	return min(inc, g.big()) + dec
 }
 
-// maxFlow is the maximum flow from s to t over g.capacity (a V×V matrix),
-// up to limit: Edmonds-Karp, on scratch space the graph keeps, since it
-// runs for every candidate cell.
+// maxFlow is the maximum flow from s to t over the edges slack built, up
+// to limit: Edmonds-Karp over adjacency lists (a BFS costs vertices plus
+// hidden cells, not vertices squared), on scratch space the graph keeps,
+// since it runs for every candidate cell.
 func (g *graph) maxFlow(s, t int, limit int64) int64 {
-	V := g.vertices()
-	capacity, flow, prev := g.capacity, g.flow, g.prev
+	to, capacity, flow, via := g.to, g.capacity, g.flow, g.via
 	clear(flow)
 	var total int64
 	for total < limit {
-		for v := range prev {
-			prev[v] = -1
+		for v := range via {
+			via[v] = -1
 		}
-		prev[s] = s
+		via[s] = -2
 		queue := append(g.queue[:0], s)
-		for k := 0; k < len(queue) && prev[t] < 0; k++ {
-			u := queue[k]
-			row := u * V
-			for w := 0; w < V; w++ {
-				if prev[w] < 0 && capacity[row+w]-flow[row+w] > 0 {
-					prev[w] = u
+		for k := 0; k < len(queue) && via[t] == -1; k++ {
+			for _, e := range g.adj[queue[k]] {
+				if w := to[e]; via[w] == -1 && capacity[e]-flow[e] > 0 {
+					via[w] = e
 					queue = append(queue, w)
 				}
 			}
 		}
 		g.queue = queue
-		if prev[t] < 0 {
+		if via[t] == -1 {
 			break
 		}
 		push := limit - total
-		for v := t; v != s; v = prev[v] {
-			push = min(push, capacity[prev[v]*V+v]-flow[prev[v]*V+v])
+		for v := t; v != s; v = to[via[v]^1] {
+			e := via[v]
+			push = min(push, capacity[e]-flow[e])
 		}
-		for v := t; v != s; v = prev[v] {
-			flow[prev[v]*V+v] += push
-			flow[v*V+prev[v]] -= push
+		for v := t; v != s; v = to[via[v]^1] {
+			e := via[v]
+			flow[e] += push
+			flow[e^1] -= push
 		}
 		total += push
 	}
@@ -408,9 +420,14 @@ type graph struct {
 	values [][]int
 	// wide marks hidden cells known to be wide enough (see narrow).
 	wide [][]bool
-	// Scratch space of slack and maxFlow.
+	// Scratch space of slack and maxFlow: edge e goes to vertex to[e],
+	// e^1 is its reverse; adj lists each vertex's edges, via the edge a
+	// BFS reached each vertex by.
+	to             []int
 	capacity, flow []int64
-	prev, queue    []int
+	adj            [][]int32
+	via            []int32
+	queue          []int
 }
 
 func (g *graph) vertices() int { return g.n + g.m + 2 }

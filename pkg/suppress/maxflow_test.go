@@ -1,0 +1,104 @@
+package suppress
+
+import (
+	"context"
+	"math/rand"
+	"testing"
+)
+
+// denseSlack is slack as it was first written: Edmonds-Karp over a V×V
+// capacity matrix. It is kept as the reference the adjacency-list maxFlow
+// must agree with exactly, since suppression decisions compare its
+// figures.
+func denseSlack(g *graph, i, j int) (inc, dec int64) {
+	V := g.vertices()
+	big := g.big()
+	capacity := make([]int64, V*V)
+	for a := 0; a <= g.n; a++ {
+		for b := 0; b <= g.m; b++ {
+			if !g.hidden[a][b] || (a == i && b == j) {
+				continue
+			}
+			t, h := g.arc(a, b)
+			capacity[t*V+h] += big
+			capacity[h*V+t] += int64(g.values[a][b])
+		}
+	}
+	t, h := g.arc(i, j)
+	return denseMaxFlow(capacity, V, h, t, big), denseMaxFlow(capacity, V, t, h, int64(g.values[i][j]))
+}
+
+func denseMaxFlow(capacity []int64, V, s, t int, limit int64) int64 {
+	flow := make([]int64, V*V)
+	prev := make([]int, V)
+	var total int64
+	for total < limit {
+		for v := range prev {
+			prev[v] = -1
+		}
+		prev[s] = s
+		queue := []int{s}
+		for k := 0; k < len(queue) && prev[t] < 0; k++ {
+			u := queue[k]
+			for w := 0; w < V; w++ {
+				if prev[w] < 0 && capacity[u*V+w]-flow[u*V+w] > 0 {
+					prev[w] = u
+					queue = append(queue, w)
+				}
+			}
+		}
+		if prev[t] < 0 {
+			break
+		}
+		push := limit - total
+		for v := t; v != s; v = prev[v] {
+			push = min(push, capacity[prev[v]*V+v]-flow[prev[v]*V+v])
+		}
+		for v := t; v != s; v = prev[v] {
+			flow[prev[v]*V+v] += push
+			flow[v*V+prev[v]] -= push
+		}
+		total += push
+	}
+	return total
+}
+
+// TestMaxFlowMatchesDense compares slack with the dense reference for
+// every hidden cell of many random tables and hidden patterns, reusing
+// one graph's scratch space across sizes as widen does.
+func TestMaxFlowMatchesDense(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	for iter := 0; iter < 400; iter++ {
+		n := 1 + rng.Intn(30)
+		m := 1 + rng.Intn(5)
+		cells := make([][]int, n)
+		for i := range cells {
+			cells[i] = make([]int, m)
+			for j := range cells[i] {
+				cells[i][j] = rng.Intn([]int{3, 8, 40}[rng.Intn(3)])
+			}
+		}
+		ext := Extend(cells, m)
+		hidden := grid(n+1, m+1)
+		density := rng.Float64()
+		for i := range hidden {
+			for j := range hidden[i] {
+				hidden[i][j] = rng.Float64() < density
+			}
+		}
+		g := &graph{ctx: context.Background(), n: n, m: m, hidden: hidden, values: ext}
+		for i := 0; i <= n; i++ {
+			for j := 0; j <= m; j++ {
+				if !hidden[i][j] {
+					continue
+				}
+				inc, dec := g.slack(i, j)
+				winc, wdec := denseSlack(g, i, j)
+				if inc != winc || dec != wdec {
+					t.Fatalf("table %d (%dx%d), cell (%d,%d): slack = %d, %d; dense reference = %d, %d",
+						iter, n, m, i, j, inc, dec, winc, wdec)
+				}
+			}
+		}
+	}
+}
