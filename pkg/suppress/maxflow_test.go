@@ -102,3 +102,34 @@ func TestMaxFlowMatchesDense(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstBridgeMatchesReach compares firstBridge with its definition:
+// the first hidden cell, row-major, whose removal disconnects its ends.
+func TestFirstBridgeMatchesReach(t *testing.T) {
+	rng := rand.New(rand.NewSource(13))
+	for iter := 0; iter < 2000; iter++ {
+		n, m := 1+rng.Intn(12), 1+rng.Intn(5)
+		hidden := grid(n+1, m+1)
+		density := rng.Float64()
+		for i := range hidden {
+			for j := range hidden[i] {
+				hidden[i][j] = rng.Float64() < density
+			}
+		}
+		g := &graph{ctx: context.Background(), n: n, m: m, hidden: hidden}
+		wi, wj, wok := 0, 0, false
+	search:
+		for i := 0; i <= n; i++ {
+			for j := 0; j <= m; j++ {
+				if hidden[i][j] && !g.reach(i, i, j)[g.col(j)] {
+					wi, wj, wok = i, j, true
+					break search
+				}
+			}
+		}
+		if i, j, ok := g.firstBridge(); i != wi || j != wj || ok != wok {
+			t.Fatalf("table %d (%dx%d) %v: firstBridge = %d, %d, %v; by definition %d, %d, %v",
+				iter, n, m, hidden, i, j, ok, wi, wj, wok)
+		}
+	}
+}

@@ -473,17 +473,56 @@ func (g *graph) reach(v, si, sj int) []bool {
 }
 
 // firstBridge returns the first hidden cell, row-major, that is a bridge.
-// Tables are small (tens of rows, a handful of columns), so the quadratic
-// check is fine and easy to trust.
+// All bridges are found in one depth-first search (Tarjan's low-link):
+// a tree edge u-w is a bridge when nothing below w reaches back to u or
+// above. Each row and column share at most one cell, so the graph has no
+// parallel edges and skipping the edge to the parent is exact.
 func (g *graph) firstBridge() (int, int, bool) {
+	V := g.vertices()
+	adj := make([][]int, V)
 	for i := 0; i <= g.n; i++ {
 		for j := 0; j <= g.m; j++ {
-			if g.hidden[i][j] && !g.reach(i, i, j)[g.col(j)] {
-				return i, j, true
+			if g.hidden[i][j] {
+				adj[i] = append(adj[i], g.col(j))
+				adj[g.col(j)] = append(adj[g.col(j)], i)
 			}
 		}
 	}
-	return 0, 0, false
+	disc, low := make([]int, V), make([]int, V)
+	clock := 0
+	bi, bj, found := 0, 0, false
+	var dfs func(u, parent int)
+	dfs = func(u, parent int) {
+		clock++
+		disc[u], low[u] = clock, clock
+		for _, w := range adj[u] {
+			if w == parent {
+				continue
+			}
+			if disc[w] != 0 {
+				low[u] = min(low[u], disc[w])
+				continue
+			}
+			dfs(w, u)
+			low[u] = min(low[u], low[w])
+			if low[w] > disc[u] {
+				i, j := u, w
+				if i > g.n {
+					i, j = w, u
+				}
+				j -= g.n + 1
+				if !found || i < bi || (i == bi && j < bj) {
+					bi, bj, found = i, j, true
+				}
+			}
+		}
+	}
+	for v := 0; v < V; v++ {
+		if disc[v] == 0 {
+			dfs(v, -1)
+		}
+	}
+	return bi, bj, found
 }
 
 // closeCycle hides the cheapest set of cells that joins the two sides of
