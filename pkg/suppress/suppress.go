@@ -43,9 +43,11 @@
 package suppress
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"math"
+	"slices"
 )
 
 // Result is the outcome of Suppress over the extended table: row n is the
@@ -189,8 +191,13 @@ func (g *graph) big() int64 {
 
 // slack is how much hidden cell (i, j) can grow and shrink.
 func (g *graph) slack(i, j int) (inc, dec int64) {
+	g.build(i, j)
+	return g.flows(i, j)
+}
+
+// build lays out the edges of every hidden cell but (i, j).
+func (g *graph) build(i, j int) {
 	V := g.vertices()
-	big := g.big()
 	if len(g.adj) != V {
 		g.adj, g.via = make([][]int32, V), make([]int32, V)
 		g.queue = make([]int, 0, V)
@@ -201,25 +208,40 @@ func (g *graph) slack(i, j int) (inc, dec int64) {
 	g.to, g.capacity = g.to[:0], g.capacity[:0]
 	for a := 0; a <= g.n; a++ {
 		for b := 0; b <= g.m; b++ {
-			if !g.hidden[a][b] || (a == i && b == j) {
-				continue
+			if g.hidden[a][b] && (a != i || b != j) {
+				g.addArc(a, b)
 			}
-			t, h := g.arc(a, b)
-			// Edge e runs along the arc, e^1 against it: pushing on one
-			// frees as much on the other.
-			e := int32(len(g.to))
-			g.to = append(g.to, h, t)
-			g.capacity = append(g.capacity, big, int64(g.values[a][b]))
-			g.adj[t] = append(g.adj[t], e)
-			g.adj[h] = append(g.adj[h], e+1)
 		}
 	}
+}
+
+// addArc adds the edges of hidden cell (a, b): edge e runs along its arc,
+// e^1 against it; pushing on one frees as much on the other.
+func (g *graph) addArc(a, b int) {
+	t, h := g.arc(a, b)
+	e := int32(len(g.to))
+	g.to = append(g.to, h, t)
+	g.capacity = append(g.capacity, g.big(), int64(g.values[a][b]))
+	g.adj[t] = append(g.adj[t], e)
+	g.adj[h] = append(g.adj[h], e+1)
+}
+
+// popArc removes the edges of cell (a, b), the last ones added.
+func (g *graph) popArc(a, b int) {
+	t, h := g.arc(a, b)
+	g.to, g.capacity = g.to[:len(g.to)-2], g.capacity[:len(g.capacity)-2]
+	g.adj[t] = g.adj[t][:len(g.adj[t])-1]
+	g.adj[h] = g.adj[h][:len(g.adj[h])-1]
+}
+
+// flows is slack over the edges laid out.
+func (g *graph) flows(i, j int) (inc, dec int64) {
 	if cap(g.flow) < len(g.to) {
 		g.flow = make([]int64, len(g.to), cap(g.to))
 	}
 	g.flow = g.flow[:len(g.to)]
 	t, h := g.arc(i, j)
-	inc = g.maxFlow(h, t, big)
+	inc = g.maxFlow(h, t, g.big())
 	dec = g.maxFlow(t, h, int64(g.values[i][j]))
 	return inc, dec
 }
@@ -298,12 +320,56 @@ func (g *graph) narrow(threshold int) (int, int, bool) {
 
 // widen hides the cheapest published cell, or pair of cells in one line,
 // that widens hidden cell (i, j) to threshold; failing that, the one that
-// widens it most. False when nothing widens it.
+// widens it most (the cheapest, then the first row-major, among equals).
+// False when nothing widens it.
+//
+// Each group of candidates is tried cheapest first (stably, so equal
+// costs keep row-major order): once one is wide enough, no later one can
+// be chosen, and the rest are not measured. The choice is the one a
+// row-major scan of every candidate makes.
 func (g *graph) widen(i, j, threshold int) bool {
 	cur := g.width(i, j)
-	var best [][2]int
+	g.build(i, j)
+	var best []cand
 	var bestW, bestC int64
-	try := func(cells ...[2]int) {
+	try := func(cs []cand) {
+		slices.SortStableFunc(cs, func(x, y cand) int { return cmp.Compare(x.cost, y.cost) })
+		for k := 0; k < len(cs); {
+			// The cells of one candidate share its cost and are adjacent.
+			end := k + 1
+			for end < len(cs) && cs[end].id == cs[k].id {
+				end++
+			}
+			x, c := cs[k:end], cs[k].cost
+			k = end
+			if best != nil && bestW >= int64(threshold) && c >= bestC {
+				return
+			}
+			if g.ctx.Err() != nil {
+				return // SuppressContext reports it
+			}
+			for _, y := range x {
+				g.addArc(y.i, y.j)
+			}
+			inc, dec := g.flows(i, j)
+			for y := len(x) - 1; y >= 0; y-- {
+				g.popArc(x[y].i, x[y].j)
+			}
+			w := min(inc, g.big()) + dec
+			if w <= cur {
+				continue
+			}
+			enough, bestEnough := w >= int64(threshold), bestW >= int64(threshold)
+			better := best == nil ||
+				(enough && (!bestEnough || c < bestC)) ||
+				(!enough && !bestEnough && (w > bestW || (w == bestW && c < bestC)))
+			if better {
+				best, bestW, bestC = append([]cand(nil), x...), w, c
+			}
+		}
+	}
+	var cs []cand
+	add := func(cells ...[2]int) {
 		var c int64
 		for _, x := range cells {
 			if g.hidden[x[0]][x[1]] {
@@ -311,25 +377,9 @@ func (g *graph) widen(i, j, threshold int) bool {
 			}
 			c += g.cost[x[0]][x[1]]
 		}
+		id := len(cs)
 		for _, x := range cells {
-			g.hidden[x[0]][x[1]] = true
-		}
-		w := g.width(i, j)
-		for _, x := range cells {
-			g.hidden[x[0]][x[1]] = false
-		}
-		if w <= cur {
-			return
-		}
-		if g.ctx.Err() != nil {
-			return // SuppressContext reports it
-		}
-		enough, bestEnough := w >= int64(threshold), bestW >= int64(threshold)
-		better := best == nil ||
-			(enough && (!bestEnough || c < bestC)) ||
-			(!enough && !bestEnough && (w > bestW || (w == bestW && c < bestC)))
-		if better {
-			best, bestW, bestC = append([][2]int(nil), cells...), w, c
+			cs = append(cs, cand{x[0], x[1], id, c})
 		}
 	}
 	// A new arc carries flow for (i, j) only if it joins two lines its
@@ -338,11 +388,13 @@ func (g *graph) widen(i, j, threshold int) bool {
 	for a := 0; a <= g.n; a++ {
 		for b := 0; b <= g.m; b++ {
 			if in[a] && in[g.col(b)] {
-				try([2]int{a, b})
+				add([2]int{a, b})
 			}
 		}
 	}
+	try(cs)
 	if best == nil || bestW < int64(threshold) {
+		cs = cs[:0]
 		for a := 0; a <= g.n; a++ {
 			if in[a] {
 				continue
@@ -350,14 +402,16 @@ func (g *graph) widen(i, j, threshold int) bool {
 			for b := 0; b <= g.m; b++ {
 				for c := b + 1; c <= g.m; c++ {
 					if in[g.col(b)] && in[g.col(c)] {
-						try([2]int{a, b}, [2]int{a, c})
+						add([2]int{a, b}, [2]int{a, c})
 					}
 				}
 			}
 		}
+		try(cs)
 	}
 	if best == nil {
 		// Rarely: a column they do not reach, joined by two cells.
+		cs = cs[:0]
 		for b := 0; b <= g.m; b++ {
 			if in[g.col(b)] {
 				continue
@@ -365,19 +419,28 @@ func (g *graph) widen(i, j, threshold int) bool {
 			for a := 0; a <= g.n; a++ {
 				for c := a + 1; c <= g.n; c++ {
 					if in[a] && in[c] {
-						try([2]int{a, b}, [2]int{c, b})
+						add([2]int{a, b}, [2]int{c, b})
 					}
 				}
 			}
 		}
+		try(cs)
 	}
 	if best == nil {
 		return false
 	}
 	for _, x := range best {
-		g.hidden[x[0]][x[1]] = true
+		g.hidden[x.i][x.j] = true
 	}
 	return true
+}
+
+// cand is one cell of a candidate of widen: the cells sharing id are
+// hidden together, at cost the sum of theirs.
+type cand struct {
+	i, j int
+	id   int
+	cost int64
 }
 
 func grid(r, c int) [][]bool {
