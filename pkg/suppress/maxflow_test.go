@@ -98,6 +98,15 @@ func TestMaxFlowMatchesDense(t *testing.T) {
 					t.Fatalf("table %d (%dx%d), cell (%d,%d): slack = %d, %d; dense reference = %d, %d",
 						iter, n, m, i, j, inc, dec, winc, wdec)
 				}
+				// width stopped at a limit is exact below it.
+				exact := min(winc, g.big()) + wdec
+				for limit := int64(0); limit <= 12; limit++ {
+					w := g.width(i, j, limit)
+					if (exact < limit && w != exact) || (exact >= limit && w < limit) {
+						t.Fatalf("table %d, cell (%d,%d): width up to %d = %d, exact width %d",
+							iter, i, j, limit, w, exact)
+					}
+				}
 			}
 		}
 	}

@@ -234,22 +234,41 @@ func (g *graph) popArc(a, b int) {
 	g.adj[h] = g.adj[h][:len(g.adj[h])-1]
 }
 
-// flows is slack over the edges laid out.
-func (g *graph) flows(i, j int) (inc, dec int64) {
+// sizeFlow gives the flow scratch one entry per edge laid out.
+func (g *graph) sizeFlow() {
 	if cap(g.flow) < len(g.to) {
 		g.flow = make([]int64, len(g.to), cap(g.to))
 	}
 	g.flow = g.flow[:len(g.to)]
+}
+
+// flows is slack over the edges laid out.
+func (g *graph) flows(i, j int) (inc, dec int64) {
+	g.sizeFlow()
 	t, h := g.arc(i, j)
 	inc = g.maxFlow(h, t, g.big())
 	dec = g.maxFlow(t, h, int64(g.values[i][j]))
 	return inc, dec
 }
 
-// width is the width of hidden cell (i, j)'s interval.
-func (g *graph) width(i, j int) int64 {
-	inc, dec := g.slack(i, j)
-	return min(inc, g.big()) + dec
+// width is the width of hidden cell (i, j)'s interval when narrower than
+// limit, else some figure at least limit: suppression only asks whether a
+// cell is narrower than threshold, and compares exact widths only below
+// it, so the flows stop at limit instead of running to their maxima.
+func (g *graph) width(i, j int, limit int64) int64 {
+	g.build(i, j)
+	return g.capped(i, j, limit)
+}
+
+// capped is width over the edges laid out.
+func (g *graph) capped(i, j int, limit int64) int64 {
+	g.sizeFlow()
+	t, h := g.arc(i, j)
+	dec := g.maxFlow(t, h, min(int64(g.values[i][j]), limit))
+	if dec >= limit {
+		return dec
+	}
+	return dec + g.maxFlow(h, t, min(g.big(), limit-dec))
 }
 
 // maxFlow is the maximum flow from s to t over the edges slack built, up
@@ -309,7 +328,7 @@ func (g *graph) narrow(threshold int) (int, int, bool) {
 			if g.ctx.Err() != nil {
 				return 0, 0, false // SuppressContext reports it
 			}
-			if g.width(i, j) < int64(threshold) {
+			if g.width(i, j, int64(threshold)) < int64(threshold) {
 				return i, j, true
 			}
 			g.wide[i][j] = true
@@ -328,8 +347,7 @@ func (g *graph) narrow(threshold int) (int, int, bool) {
 // be chosen, and the rest are not measured. The choice is the one a
 // row-major scan of every candidate makes.
 func (g *graph) widen(i, j, threshold int) bool {
-	cur := g.width(i, j)
-	g.build(i, j)
+	cur := g.width(i, j, int64(threshold)) // below threshold: exact
 	var best []cand
 	var bestW, bestC int64
 	try := func(cs []cand) {
@@ -351,11 +369,10 @@ func (g *graph) widen(i, j, threshold int) bool {
 			for _, y := range x {
 				g.addArc(y.i, y.j)
 			}
-			inc, dec := g.flows(i, j)
+			w := g.capped(i, j, int64(threshold))
 			for y := len(x) - 1; y >= 0; y-- {
 				g.popArc(x[y].i, x[y].j)
 			}
-			w := min(inc, g.big()) + dec
 			if w <= cur {
 				continue
 			}
