@@ -142,3 +142,63 @@ func TestFirstBridgeMatchesReach(t *testing.T) {
 		}
 	}
 }
+
+// TestGainsExact checks the claim widen relies on: a visible cell that
+// gains rules out leaves the hidden cell's exact width as it was.
+func TestGainsExact(t *testing.T) {
+	rng := rand.New(rand.NewSource(17))
+	exact := func(g *graph, i, j int) int64 {
+		inc, dec := g.slack(i, j)
+		return min(inc, g.big()) + dec
+	}
+	ruled := 0
+	for iter := 0; iter < 300; iter++ {
+		n, m := 1+rng.Intn(15), 1+rng.Intn(4)
+		cells := make([][]int, n)
+		for i := range cells {
+			cells[i] = make([]int, m)
+			for j := range cells[i] {
+				cells[i][j] = rng.Intn([]int{3, 8, 40}[rng.Intn(3)])
+			}
+		}
+		ext := Extend(cells, m)
+		hidden := grid(n+1, m+1)
+		density := rng.Float64()
+		for i := range hidden {
+			for j := range hidden[i] {
+				hidden[i][j] = rng.Float64() < density
+			}
+		}
+		g := &graph{ctx: context.Background(), n: n, m: m, hidden: hidden, values: ext}
+		for i := 0; i <= n; i++ {
+			for j := 0; j <= m; j++ {
+				if !hidden[i][j] {
+					continue
+				}
+				before := exact(g, i, j)
+				g.build(i, j)
+				gains := g.gains(i, j)
+				for a := 0; a <= n; a++ {
+					for b := 0; b <= m; b++ {
+						if hidden[a][b] || gains(a, b) {
+							continue
+						}
+						ruled++
+						hidden[a][b] = true
+						after := exact(g, i, j)
+						hidden[a][b] = false
+						g.build(i, j)
+						gains = g.gains(i, j)
+						if after != before {
+							t.Fatalf("table %d, cell (%d,%d): hiding (%d,%d) ruled out, but width %d -> %d",
+								iter, i, j, a, b, before, after)
+						}
+					}
+				}
+			}
+		}
+	}
+	if ruled == 0 {
+		t.Fatal("gains ruled out no cell: the test checks nothing")
+	}
+}

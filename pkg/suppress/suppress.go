@@ -348,6 +348,7 @@ func (g *graph) narrow(threshold int) (int, int, bool) {
 // row-major scan of every candidate makes.
 func (g *graph) widen(i, j, threshold int) bool {
 	cur := g.width(i, j, int64(threshold)) // below threshold: exact
+	gains := g.gains(i, j)
 	var best []cand
 	var bestW, bestC int64
 	try := func(cs []cand) {
@@ -365,6 +366,9 @@ func (g *graph) widen(i, j, threshold int) bool {
 			}
 			if g.ctx.Err() != nil {
 				return // SuppressContext reports it
+			}
+			if len(x) == 1 && !gains(x[0].i, x[0].j) {
+				continue // its width stays cur
 			}
 			for _, y := range x {
 				g.addArc(y.i, y.j)
@@ -450,6 +454,57 @@ func (g *graph) widen(i, j, threshold int) bool {
 		g.hidden[x.i][x.j] = true
 	}
 	return true
+}
+
+// gains returns whether hiding one more cell can widen hidden cell
+// (i, j), over the edges laid out for it. Each of its two flows is either
+// at its limit already or maximum, and then a new arc raises it only if
+// the arc lies on an augmenting path: it leaves a vertex the source still
+// reaches in the residual graph and enters one that still reaches the
+// sink (along the arc, or against it when the cell is not zero). So a
+// cell that fails this test would measure exactly the current width.
+func (g *graph) gains(i, j int) func(a, b int) bool {
+	g.sizeFlow()
+	t, h := g.arc(i, j)
+	type sets struct{ from, to []bool }
+	var open []sets
+	if g.maxFlow(h, t, g.big()) < g.big() {
+		open = append(open, sets{g.residual(h, false), g.residual(t, true)})
+	}
+	v := int64(g.values[i][j])
+	if g.maxFlow(t, h, v) < v {
+		open = append(open, sets{g.residual(t, false), g.residual(h, true)})
+	}
+	return func(a, b int) bool {
+		at, ah := g.arc(a, b)
+		for _, s := range open {
+			if s.from[at] && s.to[ah] || g.values[a][b] > 0 && s.from[ah] && s.to[at] {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// residual returns the vertices reachable from v over edges with room
+// left after the last maxFlow or, with back, the vertices that reach v so.
+func (g *graph) residual(v int, back bool) []bool {
+	seen := make([]bool, g.vertices())
+	seen[v] = true
+	queue := []int{v}
+	for k := 0; k < len(queue); k++ {
+		for _, e := range g.adj[queue[k]] {
+			w := int(g.to[e])
+			if back {
+				e ^= 1 // the edge from w into queue[k]
+			}
+			if !seen[w] && g.capacity[e]-g.flow[e] > 0 {
+				seen[w] = true
+				queue = append(queue, w)
+			}
+		}
+	}
+	return seen
 }
 
 // cand is one cell of a candidate of widen: the cells sharing id are
