@@ -69,24 +69,8 @@ func denseMaxFlow(capacity []int64, V, s, t int, limit int64) int64 {
 func TestMaxFlowMatchesDense(t *testing.T) {
 	rng := rand.New(rand.NewSource(11))
 	for iter := 0; iter < 400; iter++ {
-		n := 1 + rng.Intn(30)
-		m := 1 + rng.Intn(5)
-		cells := make([][]int, n)
-		for i := range cells {
-			cells[i] = make([]int, m)
-			for j := range cells[i] {
-				cells[i][j] = rng.Intn([]int{3, 8, 40}[rng.Intn(3)])
-			}
-		}
-		ext := Extend(cells, m)
-		hidden := grid(n+1, m+1)
-		density := rng.Float64()
-		for i := range hidden {
-			for j := range hidden[i] {
-				hidden[i][j] = rng.Float64() < density
-			}
-		}
-		g := &graph{ctx: context.Background(), n: n, m: m, hidden: hidden, values: ext}
+		g := randomGraph(rng, 30, 5)
+		n, m, hidden := g.n, g.m, g.hidden
 		for i := 0; i <= n; i++ {
 			for j := 0; j <= m; j++ {
 				if !hidden[i][j] {
@@ -153,23 +137,8 @@ func TestGainsExact(t *testing.T) {
 	}
 	ruled := 0
 	for iter := 0; iter < 300; iter++ {
-		n, m := 1+rng.Intn(15), 1+rng.Intn(4)
-		cells := make([][]int, n)
-		for i := range cells {
-			cells[i] = make([]int, m)
-			for j := range cells[i] {
-				cells[i][j] = rng.Intn([]int{3, 8, 40}[rng.Intn(3)])
-			}
-		}
-		ext := Extend(cells, m)
-		hidden := grid(n+1, m+1)
-		density := rng.Float64()
-		for i := range hidden {
-			for j := range hidden[i] {
-				hidden[i][j] = rng.Float64() < density
-			}
-		}
-		g := &graph{ctx: context.Background(), n: n, m: m, hidden: hidden, values: ext}
+		g := randomGraph(rng, 15, 4)
+		n, m, hidden := g.n, g.m, g.hidden
 		for i := 0; i <= n; i++ {
 			for j := 0; j <= m; j++ {
 				if !hidden[i][j] {
@@ -201,4 +170,25 @@ func TestGainsExact(t *testing.T) {
 	if ruled == 0 {
 		t.Fatal("gains ruled out no cell: the test checks nothing")
 	}
+}
+
+// randomGraph is a table of up to maxN rows and maxM columns of small,
+// mixed counts with a random share of its cells hidden.
+func randomGraph(rng *rand.Rand, maxN, maxM int) *graph {
+	n, m := 1+rng.Intn(maxN), 1+rng.Intn(maxM)
+	cells := make([][]int, n)
+	for i := range cells {
+		cells[i] = make([]int, m)
+		for j := range cells[i] {
+			cells[i][j] = rng.Intn([]int{3, 8, 40}[rng.Intn(3)])
+		}
+	}
+	hidden := grid(n+1, m+1)
+	density := rng.Float64()
+	for i := range hidden {
+		for j := range hidden[i] {
+			hidden[i][j] = rng.Float64() < density
+		}
+	}
+	return &graph{ctx: context.Background(), n: n, m: m, hidden: hidden, values: Extend(cells, m)}
 }
