@@ -56,12 +56,9 @@ func (s *Set) WriteTo(w io.Writer) (int64, error) {
 	return total, nil
 }
 
-// WriteUnion writes the Union of sets in the file format, merging their
-// keys as it writes instead of holding the union: the registrations node
-// adds a patch's few values to the export's millions of keys.
-func WriteUnion(w io.Writer, sets ...*Set) (int64, error) {
-	var ks [][]uint64
-	by := 0
+// unionParts are what a union of sets is made of: the non-empty key
+// lists (nil sets skipped) and the latest birth year of any.
+func unionParts(sets []*Set) (ks [][]uint64, by int) {
 	for _, s := range sets {
 		if s == nil {
 			continue
@@ -71,6 +68,14 @@ func WriteUnion(w io.Writer, sets ...*Set) (int64, error) {
 			ks = append(ks, s.keys)
 		}
 	}
+	return ks, by
+}
+
+// WriteUnion writes the Union of sets in the file format, merging their
+// keys as it writes instead of holding the union: the registrations node
+// adds a patch's few values to the export's millions of keys.
+func WriteUnion(w io.Writer, sets ...*Set) (int64, error) {
+	ks, by := unionParts(sets)
 	if len(ks) <= 1 {
 		var keys []uint64
 		if len(ks) == 1 {
@@ -110,17 +115,7 @@ func WriteUnion(w io.Writer, sets ...*Set) (int64, error) {
 // that holds a set after a length (the mapped registrations) writes it
 // without holding its bytes first.
 func UnionSize(sets ...*Set) int64 {
-	var ks [][]uint64
-	by := 0
-	for _, s := range sets {
-		if s == nil {
-			continue
-		}
-		by = max(by, s.latestBY)
-		if len(s.keys) > 0 {
-			ks = append(ks, s.keys)
-		}
-	}
+	ks, by := unionParts(sets)
 	n := 0
 	switch len(ks) {
 	case 0:
