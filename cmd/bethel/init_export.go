@@ -145,6 +145,11 @@ func guessExport(header []string, rows [][]string) *exportGuess {
 	headers := map[string]bool{}
 	for c, h := range header {
 		h = strings.TrimSpace(h)
+		if h == "" {
+			// A column without a header (a separator at the end of
+			// every line) cannot be declared; the build ignores it.
+			continue
+		}
 		// A header repeated (in other case or spacing) names the column
 		// of its first occurrence; the later ones are not declared and the
 		// build ignores them as extra columns.

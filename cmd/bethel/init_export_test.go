@@ -182,6 +182,7 @@ func FuzzGuessExport(f *testing.F) {
 	f.Add(otherPlatformExport(12))
 	f.Add([]byte("Registration ID,Bethel,Member Type,Days\nR-1,Bethel 12 - Springfield,JD,Fri;Sat\nR-2,#12,Adult,All days\nR-3,7,Guest,Sun\n"))
 	f.Add([]byte("a,a,A!,123\n1,2,3,4\n1,2,3,4\n"))
+	f.Add([]byte("ID,Bethel,Type,\nR-1,12,JD,\nR-2,7,Adult,\n"))
 	f.Add([]byte("ID,Bethel,Type,Name,name ,Days\nR-1,12,JD,A,A,Fri;Sat\nR-2,12,Adult,B,B,Sat\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		header, rows, err := csvio.ReadAll(bytes.NewReader(data), "export.csv")
