@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"encoding/csv"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -19,7 +22,8 @@ import (
 // the repository's synthetic sample event (pipeline.toml, inputs/, config/,
 // patches/) into the current directory, and `editline FILE PREFIX OLD NEW`,
 // which replaces OLD by NEW in the one line of FILE that starts with PREFIX
-// (a new export that changes one record). The condition [landlock] holds
+// (a new export that changes one record), and `resave FILE FORMAT`, which
+// writes a CSV file again as another spreadsheet would (see resave). The condition [landlock] holds
 // where the kernel confines command nodes (pkg/sandbox).
 func TestScript(t *testing.T) {
 	binDir := filepath.Dir(bethelBin)
@@ -68,8 +72,60 @@ func TestScript(t *testing.T) {
 				}
 				ts.Check(os.WriteFile(file, []byte(strings.Join(lines, "")), 0o644))
 			},
+			"resave": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: resave FILE semicolon|excel-sep|unicode-text|trailing-separator")
+				}
+				file := ts.MkAbs(args[0])
+				data, err := os.ReadFile(file)
+				ts.Check(err)
+				out, err := resave(data, args[1])
+				ts.Check(err)
+				ts.Check(os.WriteFile(file, out, 0o644))
+			},
 		},
 	})
+}
+
+// resave writes a CSV file again as another spreadsheet or platform
+// would: semicolon-separated (where the decimal mark is a comma), the same
+// with Excel's "sep=;" first line, Excel's "Unicode Text" (UTF-16LE with a
+// byte order mark, tab-separated, CRLF), or with a separator at the end of
+// every line (an unnamed empty last column).
+func resave(data []byte, format string) ([]byte, error) {
+	cr := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\uFEFF"))))
+	rows, err := cr.ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	switch format {
+	case "semicolon":
+		w.Comma = ';'
+	case "excel-sep":
+		w.Comma = ';'
+		b.WriteString("sep=;\r\n")
+	case "unicode-text":
+		w.Comma, w.UseCRLF = '\t', true
+	case "trailing-separator":
+		for i := range rows {
+			rows[i] = append(rows[i], "")
+		}
+	default:
+		return nil, fmt.Errorf("resave: unknown format %q", format)
+	}
+	if err := w.WriteAll(rows); err != nil {
+		return nil, err
+	}
+	if format != "unicode-text" {
+		return b.Bytes(), nil
+	}
+	u := []byte{0xFF, 0xFE}
+	for _, c := range utf16.Encode([]rune(b.String())) {
+		u = append(u, byte(c), byte(c>>8))
+	}
+	return u, nil
 }
 
 // copySample copies the sample event's sources from repo into dir.

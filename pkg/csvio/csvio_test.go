@@ -57,6 +57,15 @@ func TestReadMessy(t *testing.T) {
 		{"utf-8 kept", "a,b\nZoë,José\n", []string{"a", "b"}, []row{{2, []string{"Zoë", "José"}}}},
 		{"escaped formula", "a,b\n'=1+2,'+1 555\n", []string{"a", "b"}, []row{{2, []string{"=1+2", "+1 555"}}}},
 		{"apostrophe kept", "a,b\n'tis,'5\n", []string{"a", "b"}, []row{{2, []string{"'tis", "'5"}}}},
+		{"semicolons", "a;b;c\n1,5;\"x;y\";3\n", []string{"a", "b", "c"}, []row{{2, []string{"1,5", "x;y", "3"}}}},
+		{"tabs", "a\tb\n1\t2\n", []string{"a", "b"}, []row{{2, []string{"1", "2"}}}},
+		{"comma wins a tie", "a;b,c\n1;2,3\n", []string{"a;b", "c"}, []row{{2, []string{"1;2", "3"}}}},
+		{"quoted separators do not count", "\"a;b;c\",d\n1,2\n", []string{"a;b;c", "d"}, []row{{2, []string{"1", "2"}}}},
+		{"excel sep line", "sep=;\r\na;b\r\n1;2\r\n", []string{"a", "b"}, []row{{3, []string{"1", "2"}}}},
+		{"utf-16le", "\xff\xfea\x00,\x00b\x00\n\x00Z\x00o\x00\xeb\x00,\x00=\xd8\x00\xde\n\x00", []string{"a", "b"}, []row{{2, []string{"Zoë", "\U0001F600"}}}},
+		{"utf-16be", "\xfe\xff\x00a\x00\t\x00b\x00\r\x00\n\x001\x00\t\x002", []string{"a", "b"}, []row{{2, []string{"1", "2"}}}},
+		{"trailing separator", "a,b,\n1,2,\n", []string{"a", "b", ""}, []row{{2, []string{"1", "2", ""}}}},
+		{"unnamed columns", "a,,b,\n1,x,2,y\n", []string{"a", "", "b", ""}, []row{{2, []string{"1", "x", "2", "y"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,7 +96,9 @@ func TestReadErrors(t *testing.T) {
 		{"text after quotes", "a,b\n\"x\"y,2\n", "in.csv:2:4: extraneous or missing \" in quoted-field"},
 		{"mixed encoding", "a,b\n1,Zo\xc3\xab \xeb\n", "in.csv:2: column \"b\" is neither UTF-8 nor Windows-1252 text; re-save the file as \"CSV UTF-8\""},
 		{"undefined 1252", "a,b\n1,x\x81y\n", "in.csv:2: column \"b\" is neither UTF-8 nor Windows-1252 text; re-save the file as \"CSV UTF-8\""},
-		{"empty header cell", "a,,b\n", "in.csv:1: header column 2 is empty"},
+		{"header of empty cells", ",,\n1,2,3\n", "in.csv:1: the header row names no column"},
+		{"half a utf-16 unit", "\xff\xfea\x00\n\x001", "in.csv:2: the file is not valid UTF-16 text (it starts with a UTF-16 byte order mark); re-save it as \"CSV UTF-8\""},
+		{"lone surrogate", "\xff\xfea\x00\n\x00\x00\xd8x\x00", "in.csv:2: the file is not valid UTF-16 text (it starts with a UTF-16 byte order mark); re-save it as \"CSV UTF-8\""},
 		{"duplicate header", "a, b,a\n", "in.csv:1: header has column \"a\" twice (columns 1 and 3)"},
 	}
 	for _, tt := range tests {
@@ -137,6 +148,22 @@ func TestConvertedCount(t *testing.T) {
 	}
 	if n, first := r.Converted(); n != 2 || first != 3 {
 		t.Errorf("Converted = %d, %d; want 2, 3", n, first)
+	}
+}
+
+// TestWriteHeaderSeparators checks that a header cell holding another
+// separator is quoted, so that a one-column file reads back as one column.
+func TestWriteHeaderSeparators(t *testing.T) {
+	for _, cell := range []string{"fish; gluten free", "a\tb", "x;y"} {
+		var b bytes.Buffer
+		w := NewWriter(&b)
+		w.Write([]string{cell})
+		w.Write([]string{"1;2"})
+		w.Flush()
+		h, rows, err := readAll(t, b.String())
+		if err != nil || !reflect.DeepEqual(h, []string{cell}) || len(rows) != 1 || rows[0].Fields[0] != "1;2" {
+			t.Errorf("%q: wrote %q, read %q %v, %v", cell, b.String(), h, rows, err)
+		}
 	}
 }
 
@@ -195,6 +222,8 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("\uFEFFa,b\r\n\"x,\"\"y\"\"\nz\",2\r\n\r\n"))
 	f.Add([]byte("a\n\xe9\x93\n"))
 	f.Add([]byte("a,b\n'=x,-5\n"))
+	f.Add([]byte("sep=;\na;b;\n1;\"2;3\";\n"))
+	f.Add([]byte("\xff\xfea\x00\t\x00b\x00\n\x00\x3d\xd8\x00\xde\t\x00\n\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := NewReader(bytes.NewReader(data), "f.csv")
 		if err != nil {
@@ -268,10 +297,16 @@ func FuzzParserMatchesStdlib(f *testing.F) {
 	for _, s := range []string{"a,b\n1,2\n", "a,\"b\r\nc\",d\r\n\r\n", "\"a\"\"b\",c", "a\"b", "\"a\"b", "x\r", "\"open\n", ",,\n", "a\rb,c\n", "\"\"", "\n\n\"\n\""} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte("a;\"b;c\";d\n"))
+	f.Add([]byte("a\t\"b\"\"\"\t\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The separator is chosen by the input's length, so that every
+		// seed is read with each separator as the fuzzer grows it.
+		sep := []byte{',', ';', '\t'}[len(data)%3]
 		cr := csv.NewReader(bytes.NewReader(data))
 		cr.FieldsPerRecord = -1
-		p := &parser{r: bufio.NewReaderSize(bytes.NewReader(data), 16)}
+		cr.Comma = rune(sep)
+		p := &parser{r: bufio.NewReaderSize(bytes.NewReader(data), 16), sep: sep}
 		for {
 			want, werr := cr.Read()
 			got, lines, gerr := p.read()
@@ -323,9 +358,16 @@ func TestReadAll(t *testing.T) {
 // TestSplitCommas checks the eight-bytes-at-a-time split against
 // strings.Split on every line shape up to three words long: a comma at
 // each position, next to bytes one bit away from a comma ('-' is ',' ^ 1,
-// the byte a borrow-based zero test gets wrong) and non-ASCII bytes.
+// the byte a borrow-based zero test gets wrong) and non-ASCII bytes; and
+// the same for the other separators a header can choose.
 func TestSplitCommas(t *testing.T) {
-	alphabet := []byte{',', '-', '.', 'a', 0xac, 0xff, 0x2d ^ 0x80}
+	for _, sep := range []byte{',', ';', '\t'} {
+		testSplitSep(t, sep)
+	}
+}
+
+func testSplitSep(t *testing.T, sep byte) {
+	alphabet := []byte{sep, sep ^ 1, '.', 'a', 0xac, 0xff, sep ^ 1 ^ 0x80, ','}
 	for n := 0; n <= 24; n++ {
 		for seed := 0; seed < 200; seed++ {
 			l := make([]byte, n)
@@ -334,8 +376,8 @@ func TestSplitCommas(t *testing.T) {
 				x = x*1664525 + 1013904223
 				l[i] = alphabet[(x>>24)%uint32(len(alphabet))]
 			}
-			got := splitCommas(nil, l, string(l))
-			if want := strings.Split(string(l), ","); !reflect.DeepEqual(got, want) {
+			got := splitSep(nil, l, string(l), sep)
+			if want := strings.Split(string(l), string(sep)); !reflect.DeepEqual(got, want) {
 				t.Fatalf("%q: got %q, want %q", l, got, want)
 			}
 		}

@@ -18,7 +18,8 @@ import (
 // test checks that it agrees with encoding/csv on every input.
 type parser struct {
 	r      *bufio.Reader
-	line   int // physical lines consumed
+	sep    byte // the field separator: ',' unless the header says otherwise
+	line   int  // physical lines consumed
 	buf    []byte
 	ends   []int
 	lines  []int
@@ -95,7 +96,7 @@ func (p *parser) read() ([]string, []int, error) {
 		// substrings of it.
 		s := string(l)
 		p.valid = utf8.ValidString(s)
-		p.fields = splitCommas(p.fields[:0], l, s)
+		p.fields = splitSep(p.fields[:0], l, s, p.sep)
 		for range p.fields {
 			p.lines = append(p.lines, p.line)
 		}
@@ -137,13 +138,13 @@ func (p *parser) read() ([]string, []int, error) {
 			if pos == len(l) {
 				break
 			}
-			if l[pos] != ',' {
+			if l[pos] != p.sep {
 				return nil, nil, &parseError{line: p.line, col: pos + 1, err: errQuote}
 			}
 			pos++
 			continue
 		}
-		i := bytes.IndexByte(l[pos:], ',')
+		i := bytes.IndexByte(l[pos:], p.sep)
 		f := l[pos:]
 		if i >= 0 {
 			f = l[pos : pos+i]
@@ -169,20 +170,19 @@ func (p *parser) read() ([]string, []int, error) {
 	return p.fields, p.lines, nil
 }
 
-// splitCommas appends the comma-separated fields of s to fields; l holds
-// the same bytes as s. Cells are short (a registration averages eight
-// bytes), so instead of an IndexByte call per field it tests eight bytes
-// at a time for commas and takes their positions from the mask.
-func splitCommas(fields []string, l []byte, s string) []string {
-	const (
-		low7  = 0x7f7f7f7f7f7f7f7f
-		comma = 0x2c2c2c2c2c2c2c2c
-	)
+// splitSep appends the sep-separated fields of s to fields; l holds the
+// same bytes as s, and sep is an ASCII byte. Cells are short (a
+// registration averages eight bytes), so instead of an IndexByte call per
+// field it tests eight bytes at a time for sep and takes their positions
+// from the mask.
+func splitSep(fields []string, l []byte, s string, sep byte) []string {
+	const low7 = 0x7f7f7f7f7f7f7f7f
+	seps := uint64(sep) * 0x0101010101010101
 	start, i := 0, 0
 	for ; i+8 <= len(l); i += 8 {
-		v := binary.LittleEndian.Uint64(l[i:]) ^ comma
+		v := binary.LittleEndian.Uint64(l[i:]) ^ seps
 		// Bit 7 of each byte of m is set exactly where v's byte is zero,
-		// that is, where l holds a comma (no borrow crosses bytes).
+		// that is, where l holds sep (no borrow crosses bytes).
 		m := ^((v&low7 + low7) | v | low7)
 		for m != 0 {
 			j := i + bits.TrailingZeros64(m)>>3
@@ -192,7 +192,7 @@ func splitCommas(fields []string, l []byte, s string) []string {
 		}
 	}
 	for ; i < len(l); i++ {
-		if l[i] == ',' {
+		if l[i] == sep {
 			fields = append(fields, s[start:i])
 			start = i + 1
 		}

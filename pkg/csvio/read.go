@@ -1,7 +1,8 @@
 // Package csvio reads CSV exports as spreadsheets and form platforms really
 // write them, and writes CSV that Excel and LibreOffice open correctly.
 //
-// Reading (Reader) survives: a UTF-8 byte order mark, CRLF line ends,
+// Reading (Reader) survives: a UTF-8 byte order mark, UTF-16 text with a
+// byte order mark, semicolon- or tab-separated files, CRLF line ends,
 // quoted commas, quotes and newlines, blank lines and rows of empty cells
 // (Excel leaves them at the end of a sheet), header cells with surrounding
 // spaces, and Windows-1252 bytes. Every record carries the line it starts
@@ -28,6 +29,7 @@ package csvio
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -58,14 +60,29 @@ type Reader struct {
 // NewReader returns a Reader of r; file is the workspace-relative path used
 // in every error. It reads the header at once: a file without one (empty,
 // or only blank lines) is an error.
+//
+// The separator is taken from the header line, as spreadsheets write it
+// where the decimal mark is a comma: an Excel "sep=;" first line, or
+// else, when the header holds no comma outside quotes, whichever of
+// semicolon and tab it holds more of. A wrong guess cannot pass unseen: the
+// header would then be one column that matches no declared field. UTF-16
+// text with a byte order mark (Excel's "Unicode Text") is read as UTF-8.
+// A header cell left empty (a trailing separator on every line) names no
+// column: its cells are read and belong to no field.
 func NewReader(r io.Reader, file string) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	// A byte order mark is dropped here rather than by trimming the first
 	// header cell, so that a quoted first cell still parses as quoted.
 	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
 		br.Discard(3)
+	} else if b, err := br.Peek(2); err == nil && (b[0] == 0xFF && b[1] == 0xFE || b[0] == 0xFE && b[1] == 0xFF) {
+		br.Discard(2)
+		br = bufio.NewReaderSize(&utf16Reader{r: br, bigEndian: b[0] == 0xFE}, 256<<10)
 	}
-	x := &Reader{file: file, p: &parser{r: br}}
+	x := &Reader{file: file, p: &parser{r: br, sep: ','}}
+	if err := x.sniff(); err != nil {
+		return nil, err
+	}
 	h, line, err := x.next()
 	if err == io.EOF {
 		return nil, pos.Errorf(pos.Pos{File: file, Line: 1}, "empty file: want a header row")
@@ -79,15 +96,60 @@ func NewReader(r io.Reader, file string) (*Reader, error) {
 		c = strings.TrimSpace(c)
 		x.header[i] = c
 		if c == "" {
-			return nil, pos.Errorf(pos.Pos{File: file, Line: line}, "header column %d is empty", i+1)
+			continue
 		}
 		if j, dup := x.index[c]; dup {
 			return nil, pos.Errorf(pos.Pos{File: file, Line: line}, "header has column %q twice (columns %d and %d)", c, j+1, i+1)
 		}
 		x.index[c] = i
 	}
+	if len(x.index) == 0 {
+		return nil, pos.Errorf(pos.Pos{File: file, Line: line}, "the header row names no column")
+	}
 	return x, nil
 }
+
+// sniff sets the separator from the first line: an Excel "sep=X" line
+// (consumed), or the most frequent of comma, semicolon and tab outside
+// quotes.
+func (x *Reader) sniff() error {
+	// A read error is left for the parser, which names its line: both
+	// the files and the UTF-16 decoder repeat their errors.
+	b, _ := x.p.r.Peek(x.p.r.Size())
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		b = b[:i]
+	}
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	if len(b) == 5 && strings.EqualFold(string(b[:4]), "sep=") && b[4] < utf8.RuneSelf && b[4] != '"' {
+		x.p.sep = b[4]
+		_, err := x.p.readLine()
+		return err
+	}
+	var n [3]int
+	quoted := false
+	for _, c := range b {
+		switch c {
+		case '"':
+			quoted = !quoted
+		case ',', ';', '\t':
+			if !quoted {
+				n[strings.IndexByte(",;\t", c)]++
+			}
+		}
+	}
+	// A comma anywhere outside quotes keeps the comma: every file bethel
+	// writes has one in its header, unless it has one column, and Writer
+	// quotes a header cell holding another separator.
+	if n[0] == 0 && n[1] >= n[2] && n[1] > 0 {
+		x.p.sep = ';'
+	} else if n[0] == 0 && n[2] > n[1] {
+		x.p.sep = '\t'
+	}
+	return nil
+}
+
+// Separator is the field separator the Reader uses.
+func (x *Reader) Separator() byte { return x.p.sep }
 
 // File is the path the Reader names in errors.
 func (x *Reader) File() string { return x.file }
@@ -151,9 +213,9 @@ func (x *Reader) Read() (*Record, error) {
 	}
 }
 
-// ReadAll reads a whole small table, a CSV bethel wrote (a summary): its
-// header and its rows with the formula guard undone (Unescape), as a
-// reader of the values wants them.
+// ReadAll reads a whole small table (a summary bethel wrote, an export to
+// guess fields from): its header and its rows with the formula guard
+// undone (Unescape), as a reader of the values wants them.
 func ReadAll(r io.Reader, file string) (header []string, rows [][]string, err error) {
 	cr, err := NewReader(r, file)
 	if err != nil {
@@ -184,6 +246,11 @@ func (x *Reader) next() ([]string, int, error) {
 				msg += ` (a quote inside a field must be doubled and the field quoted: "5'3""")`
 			}
 			return nil, 0, pos.Errorf(pos.Pos{File: x.file, Line: pe.line, Col: pe.col}, "%s", msg)
+		}
+		if err != io.EOF {
+			// A read error (a file that is not valid UTF-16, a disk
+			// error) is named at the line the parser had reached.
+			return nil, 0, pos.Errorf(pos.Pos{File: x.file, Line: x.p.line + 1}, "%v", err)
 		}
 		return nil, 0, err
 	}

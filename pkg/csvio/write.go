@@ -50,12 +50,32 @@ func (x *Writer) Write(fields []string) error {
 		if !x.noBOM {
 			x.buf = append(x.buf, "\uFEFF"...)
 		}
+		x.buf = appendHeader(x.buf, fields)
+	} else {
+		x.buf = AppendRow(x.buf, fields)
 	}
-	x.buf = AppendRow(x.buf, fields)
 	if len(x.buf) >= x.flushAt {
 		return x.Flush()
 	}
 	return nil
+}
+
+// appendHeader is AppendRow for the first row, which also quotes a cell
+// holding a semicolon or a tab: Reader takes its separator from the
+// header, and a one-column header must not look semicolon-separated.
+func appendHeader(dst []byte, fields []string) []byte {
+	for i, f := range fields {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if strings.ContainsAny(f, ";\t") && !needsEscape(f) && !needsQuotes(f) {
+			dst = appendQuoted(dst, f)
+			continue
+		}
+		dst = AppendRow(dst, []string{f})
+		dst = dst[:len(dst)-1]
+	}
+	return append(dst, '\n')
 }
 
 // Flush writes any buffered data to the underlying writer.

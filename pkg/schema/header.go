@@ -62,7 +62,9 @@ func (s *Schema) Columns(exportFile string, header []string) (*Columns, error) {
 		}
 	}
 	for j, h := range header {
-		if !used[j] {
+		// A column without a header (a trailing separator) cannot be
+		// declared, so it is not worth a note.
+		if !used[j] && strings.TrimSpace(h) != "" {
 			c.Extra = append(c.Extra, strings.TrimSpace(h))
 		}
 	}
