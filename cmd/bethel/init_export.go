@@ -31,13 +31,19 @@ type exportGuess struct {
 	groups map[string]string
 	// inactive are the status categories that look like cancellations.
 	inactive []string
-	// bethels are the bethel numbers found, for the directory, and
-	// cities the city a value names with its number ("Bethel 12 - Springfield").
+	// bethels are the bethel numbers found, for the directory, cities
+	// the city a value names with its number ("Bethel 12 - Springfield")
+	// and names the name ("Bethel #12 (Rosewood)").
 	bethels []int
 	cities  map[int]string
-	// unnumbered counts bethel values that hold no number.
-	unnumbered int
-	rows       int
+	names   map[int]string
+	// unnumbered counts bethel values that hold no number; unknown are
+	// those of them that name no city or name found beside a number, and
+	// unknownPlaces their distinct places.
+	unnumbered    int
+	unknown       int
+	unknownPlaces []string
+	rows          int
 	// ignored are the headers of columns repeating an earlier header.
 	ignored []string
 }
@@ -101,9 +107,15 @@ var (
 	integerRE = lazyre.New(`^[0-9]+$`)
 	moneyRE   = lazyre.New(`^\(?-?(?:[A-Z]{3} ?|[$€£] ?)?-?(?:[0-9]{1,7}|[0-9]{1,3}(?:,[0-9]{3})+)(?:[.,][0-9]{2})?\)?$`)
 	numberRE  = lazyre.New(`[0-9]+`)
-	cityRE    = lazyre.New(`^[^0-9]*[0-9]+ - ([^0-9,"]+)$`)
-	nameRE    = lazyre.New(`[^a-z0-9]+`)
-	dayNames  = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+	// A place after a bethel's number: after a dash ("Bethel 12 -
+	// Springfield") platforms write the city, in parentheses ("Bethel
+	// #12 (Rosewood)") the bethel's name. Either way the build accepts
+	// both against config/bethels.csv; the guess only fills the columns.
+	cityRE       = lazyre.New(`^[^0-9]*[0-9]+\s*[-\x{2013}\x{2014}:/]\s*([^0-9,"()]+)$`)
+	bethelWordRE = lazyre.New(`(?i)^bethel\s+(?:of\s+)?`)
+	bethNameRE   = lazyre.New(`^[^0-9]*[0-9]+\s*\(([^0-9,"()]+)\)$`)
+	nameRE       = lazyre.New(`[^a-z0-9]+`)
+	dayNames     = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 )
 
 // fieldName turns a header into a canonical field name: lower case words
@@ -139,7 +151,7 @@ func hasWord(folded string, words []string) bool {
 
 // guessExport guesses the declaration of every column of an export.
 func guessExport(header []string, rows [][]string) *exportGuess {
-	g := &exportGuess{groups: map[string]string{}, rows: len(rows), cities: map[int]string{}}
+	g := &exportGuess{groups: map[string]string{}, rows: len(rows), cities: map[int]string{}, names: map[int]string{}}
 	taken := map[string]bool{}
 	bethelFree := true
 	headers := map[string]bool{}
@@ -329,6 +341,31 @@ func listParts(vals []string) ([]string, bool) {
 	return parts, true
 }
 
+// unplaced counts the bethel values without a number (places) that the
+// build will not resolve with the cities and names guessed: the build
+// looks a place up by city or name, folded, with a leading "Bethel" (of)
+// dropped.
+func (g *exportGuess) unplaced(places []string) {
+	known := map[string]bool{}
+	for _, m := range []map[int]string{g.cities, g.names} {
+		for _, p := range m {
+			known[schema.Fold(p)] = true
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range places {
+		if known[schema.Fold(p)] || known[schema.Fold(bethelWordRE().ReplaceAllString(p, ""))] {
+			continue
+		}
+		g.unknown++
+		if !seen[schema.Fold(p)] {
+			seen[schema.Fold(p)] = true
+			g.unknownPlaces = append(g.unknownPlaces, tomlComment(p))
+		}
+	}
+	sort.Strings(g.unknownPlaces)
+}
+
 // roles binds the roles by header, and guesses the member type groups,
 // the inactive statuses and the bethel numbers.
 func (g *exportGuess) roles(rows [][]string) {
@@ -350,6 +387,7 @@ func (g *exportGuess) roles(rows [][]string) {
 		f.check = "config/bethels.csv lists the numbers found; fill in names, cities and districts"
 		c := f.col
 		nums := map[int]bool{}
+		var places []string
 		for _, r := range rows {
 			if c >= len(r) || schema.Clean(r[c]) == "" {
 				continue
@@ -358,13 +396,19 @@ func (g *exportGuess) roles(rows [][]string) {
 			n, err := strconv.Atoi(m)
 			if err != nil || n <= 0 {
 				g.unnumbered++
+				places = append(places, schema.Clean(r[c]))
 				continue
 			}
 			nums[n] = true
-			if m := cityRE().FindStringSubmatch(schema.Clean(r[c])); m != nil && g.cities[n] == "" {
-				g.cities[n] = m[1]
+			v := schema.Clean(r[c])
+			if m := cityRE().FindStringSubmatch(v); m != nil && g.cities[n] == "" {
+				g.cities[n] = strings.TrimSpace(m[1])
+			}
+			if m := bethNameRE().FindStringSubmatch(v); m != nil && g.names[n] == "" {
+				g.names[n] = strings.TrimSpace(m[1])
 			}
 		}
+		g.unplaced(places)
 		for n := range nums {
 			g.bethels = append(g.bethels, n)
 		}
@@ -613,8 +657,14 @@ func (g *exportGuess) report(w io.Writer) {
 		fmt.Fprintf(w, "column %q repeats an earlier header: not declared, the build reads the first one\n", tomlComment(h))
 	}
 	fmt.Fprintf(w, "check in config/fields.toml every line marked CHECK, and that every personal column says sensitive = true\n")
-	if g.unnumbered > 0 {
-		fmt.Fprintf(w, "%d bethel values hold no number: add their cities or names to config/bethels.csv\n", g.unnumbered)
+	if g.unknown > 0 {
+		shown := g.unknownPlaces
+		more := ""
+		if len(shown) > 8 {
+			shown, more = shown[:8], fmt.Sprintf(" and %d more", len(g.unknownPlaces)-8)
+		}
+		fmt.Fprintf(w, "%d of %d bethel values without a number name a place seen nowhere beside a number (%s%s): add each to config/bethels.csv as the city or name of its bethel, or the build stops at those records\n",
+			g.unknown, g.unnumbered, strings.Join(shown, ", "), more)
 	}
 }
 
@@ -663,7 +713,7 @@ func (s *exportScaffold) file(p string, data []byte) ([]byte, error) {
 	case "config/bethels.csv":
 		b.WriteString("number,name,city,district\n")
 		for _, n := range s.guess.bethels {
-			fmt.Fprintf(&b, "%d,,%s,\n", n, csvio.Escape(s.guess.cities[n]))
+			b.Write(csvio.AppendRow(nil, []string{strconv.Itoa(n), s.guess.names[n], s.guess.cities[n], ""}))
 		}
 		return b.Bytes(), nil
 	case "pipeline.toml":

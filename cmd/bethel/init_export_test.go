@@ -287,6 +287,26 @@ func TestGuessRepeatedHeader(t *testing.T) {
 	}
 }
 
+// TestGuessBethelPlaces: the places written beside bethel numbers fill
+// config/bethels.csv (after a dash the city, in parentheses the name), and
+// the report names the places without a number that none of them resolves.
+func TestGuessBethelPlaces(t *testing.T) {
+	header := []string{"Registration ID", "Bethel", "Member Type"}
+	var rows [][]string
+	for i, b := range []string{"Bethel 12 - Springfield", "Bethel # 12 (Rosewood)", "Rosewood", "bethel springfield", "Lakeport", "Bethel 7", "LAKEPORT", "Ashby"} {
+		rows = append(rows, []string{fmt.Sprintf("R-%d", i), b, []string{"Daughter", "Adult"}[i%2]})
+	}
+	g := guessExport(header, rows)
+	if g.cities[12] != "Springfield" || g.names[12] != "Rosewood" || g.cities[7] != "" || g.names[7] != "" {
+		t.Errorf("cities %v, names %v", g.cities, g.names)
+	}
+	var rep bytes.Buffer
+	g.report(&rep)
+	if want := "3 of 5 bethel values without a number name a place seen nowhere beside a number (Ashby, Lakeport):"; !strings.Contains(rep.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, rep.String())
+	}
+}
+
 // roughExport is an export as platforms write them when nobody tidies
 // them: a byte order mark, CRLF line ends, headers with trailing spaces
 // and one repeated in other case, no days question, a note that is a

@@ -259,7 +259,7 @@ func (b *Bethels) Resolve(raw string) (string, error) {
 			return "", &schema.ValueError{What: "unknown bethel", Hint: fmt.Sprintf("bethel %d is not in %s", n, b.File)}
 		}
 		if place := schema.Fold(m[2]); place != "" && place != schema.Fold(e.City) && place != schema.Fold(e.Name) {
-			return "", &schema.ValueError{What: "contradictory bethel", Hint: fmt.Sprintf("bethel %d is %s in %s, per %s", n, e.Name, e.City, b.File)}
+			return "", &schema.ValueError{What: "contradictory bethel", Hint: fmt.Sprintf("bethel %d is %s, per %s", n, describeBethel(e), b.File)}
 		}
 		return strconv.Itoa(n), nil
 	}
@@ -279,6 +279,21 @@ func (b *Bethels) Resolve(raw string) (string, error) {
 		nums[i] = strconv.Itoa(e.Number)
 	}
 	return "", &schema.ValueError{What: "ambiguous bethel", Hint: fmt.Sprintf("%s has bethels %s; give the number", strings.TrimSpace(s), strings.Join(nums, ", "))}
+}
+
+// describeBethel says what the directory knows of a bethel's name and
+// city, for a message: "Rosewood in Deer Junction", "in Deer Junction (no
+// name listed)".
+func describeBethel(e *Bethel) string {
+	switch {
+	case e.Name != "" && e.City != "":
+		return e.Name + " in " + e.City
+	case e.City != "":
+		return "in " + e.City + " (no name listed)"
+	case e.Name != "":
+		return e.Name + " (no city listed)"
+	}
+	return "listed without a name or city"
 }
 
 // Check reports whether v is a canonical bethel: a number of the
