@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"bethel/pkg/csvio"
 	"bethel/pkg/lazyre"
@@ -77,7 +78,16 @@ const (
 var personalWords = []string{"name", "first", "last", "surname", "given", "nick", "email", "e-mail", "mail", "phone", "mobile", "cell", "birth", "dob",
 	"address", "street", "zip", "postal", "postcode", "contact", "emergency", "guardian", "parent", "allerg",
 	"diet", "medic", "health", "note", "comment", "school", "gender", "insurance", "doctor", "physician", "signature", "age", "tel",
-	"whatsapp", "sms", "pronoun", "shoe", "weight", "height"}
+	"whatsapp", "sms", "pronoun", "shoe", "weight", "height",
+	// Open questions, whose answers are free text about a person however
+	// few distinct answers a small export shows.
+	"anything", "else", "tell", "know", "question", "remark", "additional", "message", "request", "accommodat", "special",
+	"explain", "describe", "concern", "condition", "disabilit", "medication", "limitation"}
+
+// healthWords, found in a column's values, mark it personal whatever its
+// header: a question that collects health answers.
+var healthWords = []string{"allerg", "peanut", "asthma", "epipen", "epi-pen", "inhaler", "diabet", "seizure", "epilep", "medication",
+	"adhd", "autis", "pregnan", "anxiety", "depress", "disorder", "wheelchair"}
 
 // personWords name the person a row is about ("Participant", "Child"): a
 // column so headed holds names unless the header says it holds a kind
@@ -245,6 +255,9 @@ func guessColumn(f *guessedField, folded string, vals []string, nrows int, bethe
 		f.typ, f.why = schema.Integer, "whole numbers"
 	case all(func(v string) bool { return moneyRE().MatchString(v) }) && hasWord(folded, []string{"amount", "paid", "fee", "price", "cost", "total", "balance"}):
 		f.typ, f.format, f.why = schema.Number, schema.Money, "amounts of money"
+	case slices.ContainsFunc(vals, func(v string) bool { return hasWord(strings.ToLower(v), healthWords) }):
+		f.sensitive, f.why = true, "personal (health) by its values"
+		f.check = "its answers mention health: kept private; if it is not personal, remove sensitive = true"
 	default:
 		cats := foldedCategories(vals)
 		long := false
@@ -341,6 +354,36 @@ func listParts(vals []string) ([]string, bool) {
 	return parts, true
 }
 
+// memberTypeWords, found in a vocabulary's values, say that the column
+// answers "who are you": a form may ask it as "I am a..." or "Attending as".
+var memberTypeWords = []string{"daughter", "jd", "adult", "guest", "guardian", "parent", "family", "member", "majority", "council", "visitor", "volunteer", "chaperone"}
+
+// memberTypeByValues finds the member type by its answers when no header
+// names it: the non-personal vocabulary of at most 12 values of which
+// most, and at least two, hold a member type word.
+func (g *exportGuess) memberTypeByValues() *guessedField {
+	var best *guessedField
+	bestN := 0
+	for _, f := range g.fields {
+		if f.sensitive || f.typ != schema.String || len(f.categories) < 2 || len(f.categories) > 12 || f.name == g.key || f.name == g.bethel {
+			continue
+		}
+		n := 0
+		for _, c := range f.categories {
+			words := strings.FieldsFunc(strings.ToLower(c), func(r rune) bool { return !unicode.IsLetter(r) })
+			if slices.ContainsFunc(words, func(w string) bool {
+				return slices.Contains(memberTypeWords, w) || slices.Contains(memberTypeWords, strings.TrimSuffix(w, "s"))
+			}) {
+				n++
+			}
+		}
+		if n >= 2 && 2*n > len(f.categories) && n > bestN {
+			best, bestN = f, n
+		}
+	}
+	return best
+}
+
 // unplaced counts the bethel values without a number (places) that the
 // build will not resolve with the cities and names guessed: the build
 // looks a place up by city or name, folded, with a leading "Bethel" (of)
@@ -414,9 +457,13 @@ func (g *exportGuess) roles(rows [][]string) {
 		}
 		sort.Ints(g.bethels)
 	}
-	if f := find(func(f *guessedField, h string) bool {
+	f := find(func(f *guessedField, h string) bool {
 		return len(f.categories) > 0 && f.typ == schema.String && (strings.Contains(h, "member") || strings.Contains(h, "type") || strings.Contains(h, "role"))
-	}); f != nil {
+	})
+	if f == nil {
+		f = g.memberTypeByValues()
+	}
+	if f != nil {
 		g.memberType = f.name
 		for _, c := range f.categories {
 			k := strings.ToLower(c)

@@ -237,6 +237,12 @@ func TestGuessOtherHeaders(t *testing.T) {
 		{"Days", col(func(i int) string { return []string{"Fri;Sat", "Sat", "Fri;Sat;Sun"}[i%3] }), false, schema.List, "days"},
 		{"Sessions", col(func(i int) string { return []string{"Choir | Drill", "Drill", "Choir|Art", "Art|Drill"}[i%4] }), false, schema.List, ""},
 		{"Amount", col(func(i int) string { return []string{"$1,234.50", "(12.00)", "$35.00"}[i%3] }), false, schema.Number, "money"},
+		// Open questions: few distinct answers in a small export, but
+		// free text about a person.
+		{"Anything else we should know?", col(func(i int) string { return []string{"", "Arrives late"}[i%2] }), true, "", "by its header"},
+		{"Special requests", col(func(i int) string { return []string{"", "Ground floor"}[i%2] }), true, "", "by its header"},
+		{"Sunday brunch", col(func(i int) string { return []string{"Yes", "No - peanut allergy", "No"}[i%3] }), true, "", "health"},
+		{"Banquet choice", col(func(i int) string { return []string{"Beef", "Gluten-free pasta", "Fish"}[i%3] }), false, schema.String, "3 distinct"},
 	}
 	header := []string{"Registration ID", "Bethel", "Member Type"}
 	for _, tt := range tests {
@@ -263,6 +269,22 @@ func TestGuessOtherHeaders(t *testing.T) {
 		if f.sensitive != tt.sensitive || tt.typ != "" && f.typ != tt.typ || !strings.Contains(f.why+" "+f.format, tt.why) {
 			t.Errorf("%s: sensitive %v, type %s %s (%s); want sensitive %v, type %s, %q", tt.header, f.sensitive, f.typ, f.format, f.why, tt.sensitive, tt.typ, tt.why)
 		}
+	}
+}
+
+// TestGuessMemberTypeByValues: a form that asks "I am a..." has its member
+// type found by the answers, and a column whose answers merely mention a
+// member (a yes/no question) is not taken for it.
+func TestGuessMemberTypeByValues(t *testing.T) {
+	header := []string{"Registration ID", "Chapter number", "Parent volunteer?", "I am a...", "Meal"}
+	var rows [][]string
+	for i := 0; i < 30; i++ {
+		rows = append(rows, []string{fmt.Sprintf("R-%d", i), []string{"3", "12"}[i%2], []string{"Yes", "No"}[i%2],
+			[]string{"Job's Daughter", "Adult Volunteer", "Family Guest", "Bethel Guardian"}[i%4], []string{"Beef", "Fish"}[i%2]})
+	}
+	g := guessExport(header, rows)
+	if g.memberType != "i_am_a" || g.groups["Job's Daughter"] != "daughter" || g.groups["Family Guest"] != "guest" || g.groups["Adult Volunteer"] != "adult" {
+		t.Errorf("member type %q, groups %v", g.memberType, g.groups)
 	}
 }
 
