@@ -38,6 +38,8 @@ type exportGuess struct {
 	bethels []int
 	cities  map[int]string
 	names   map[int]string
+	// order is how the export writes dates: month or day first.
+	order schema.DateOrder
 	// unnumbered counts bethel values that hold no number; unknown are
 	// those of them that name no city or name found beside a number, and
 	// unknownPlaces their distinct places.
@@ -115,7 +117,6 @@ var (
 	emailRE   = lazyre.New(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	phoneRE   = lazyre.New(`^[+(]?[0-9][0-9 ().+\-/]{6,}[0-9]$`)
 	integerRE = lazyre.New(`^[0-9]+$`)
-	moneyRE   = lazyre.New(`^\(?-?(?:[A-Z]{3} ?|[$€£] ?)?-?(?:[0-9]{1,7}|[0-9]{1,3}(?:,[0-9]{3})+)(?:[.,][0-9]{2})?\)?$`)
 	numberRE  = lazyre.New(`[0-9]+`)
 	// A place after a bethel's number: after a dash ("Bethel 12 -
 	// Springfield") platforms write the city, in parentheses ("Bethel
@@ -165,6 +166,12 @@ func guessExport(header []string, rows [][]string) *exportGuess {
 	taken := map[string]bool{}
 	bethelFree := true
 	headers := map[string]bool{}
+	type column struct {
+		c    int
+		h    string
+		vals []string
+	}
+	var cols []column
 	for c, h := range header {
 		h = strings.TrimSpace(h)
 		if h == "" {
@@ -189,8 +196,24 @@ func guessExport(header []string, rows [][]string) *exportGuess {
 				}
 			}
 		}
-		f := &guessedField{name: fieldName(h, taken), header: h, col: c, typ: schema.String}
-		guessColumn(f, strings.ToLower(h), vals, len(rows), bethelFree)
+		cols = append(cols, column{c, h, vals})
+	}
+	// The day and month order is the workspace's: day first when some
+	// column of dates reads only that way (25/12/2010) and none only
+	// month first.
+	g.order = schema.MDY
+	dmy, mdy := false, false
+	for _, col := range cols {
+		okM, okD := datesIn(col.vals, schema.MDY), datesIn(col.vals, schema.DMY)
+		dmy = dmy || okD && !okM
+		mdy = mdy || okM && !okD
+	}
+	if dmy && !mdy {
+		g.order = schema.DMY
+	}
+	for _, col := range cols {
+		f := &guessedField{name: fieldName(col.h, taken), header: col.h, col: col.c, typ: schema.String}
+		guessColumn(f, strings.ToLower(col.h), col.vals, len(rows), bethelFree, g.order)
 		bethelFree = bethelFree && f.why != "the bethel"
 		g.fields = append(g.fields, f)
 	}
@@ -198,10 +221,34 @@ func guessExport(header []string, rows [][]string) *exportGuess {
 	return g
 }
 
+// datesIn reports whether vals are all dates, or all dates with times,
+// read in order.
+func datesIn(vals []string, order schema.DateOrder) bool {
+	if len(vals) == 0 {
+		return false
+	}
+	dates, times := true, true
+	for _, v := range vals {
+		if dates {
+			_, err := schema.ParseDate(v, order)
+			dates = err == nil
+		}
+		if times {
+			_, err := schema.ParseDateTime(v, order)
+			times = err == nil
+		}
+		if !dates && !times {
+			return false
+		}
+	}
+	return true
+}
+
 // guessColumn guesses one column's type and sensitivity. bethelFree says
 // no earlier column was taken for the bethel: only the first column that
-// looks like it is ("Bethel" before "Bethel City").
-func guessColumn(f *guessedField, folded string, vals []string, nrows int, bethelFree bool) {
+// looks like it is ("Bethel" before "Bethel City"). dates is how dates
+// read.
+func guessColumn(f *guessedField, folded string, vals []string, nrows int, bethelFree bool, dates schema.DateOrder) {
 	distinct := map[string]int{}
 	var order []string
 	for _, v := range vals {
@@ -232,11 +279,14 @@ func guessColumn(f *guessedField, folded string, vals []string, nrows int, bethe
 		f.why = "the bethel"
 	case hasWord(folded, []string{"phone", "mobile", "cell", "tel", "whatsapp", "sms"}):
 		f.format, f.sensitive, f.why = schema.Phone, true, "phone numbers"
-	case all(func(v string) bool { _, err := schema.ParseDateTime(v, schema.DateOrder("MDY")); return err == nil }) &&
+	case all(func(v string) bool { _, err := schema.ParseDateTime(v, dates); return err == nil }) &&
 		slices.ContainsFunc(vals, func(v string) bool { return strings.Contains(v, ":") }):
 		f.typ, f.why = schema.DateTime, "dates with times"
-	case all(func(v string) bool { _, err := schema.ParseDate(v, schema.DateOrder("MDY")); return err == nil }):
+	case all(func(v string) bool { _, err := schema.ParseDate(v, dates); return err == nil }):
 		f.typ, f.why = schema.Date, "dates (month first; set dateOrder if the platform writes day first)"
+		if dates == schema.DMY {
+			f.why = "dates (day first, as some dates show: dateOrder = \"DMY\")"
+		}
 		if !hasWord(folded, []string{"submit", "created", "updated", "registered", "paid", "timestamp"}) {
 			f.sensitive, f.why = true, "dates, possibly of birth"
 		}
@@ -253,7 +303,7 @@ func guessColumn(f *guessedField, folded string, vals []string, nrows int, bethe
 		f.why = "unique codes: a record key"
 	case all(func(v string) bool { return integerRE().MatchString(v) }) && !strings.Contains(folded, "bethel"):
 		f.typ, f.why = schema.Integer, "whole numbers"
-	case all(func(v string) bool { return moneyRE().MatchString(v) }) && hasWord(folded, []string{"amount", "paid", "fee", "price", "cost", "total", "balance"}):
+	case all(func(v string) bool { _, ok := schema.ParseMoney(v); return ok }) && hasWord(folded, []string{"amount", "paid", "fee", "price", "cost", "total", "balance", "deposit", "payment", "due", "owed", "refund", "donation"}):
 		f.typ, f.format, f.why = schema.Number, schema.Money, "amounts of money"
 	case slices.ContainsFunc(vals, func(v string) bool { return hasWord(strings.ToLower(v), healthWords) }):
 		f.sensitive, f.why = true, "personal (health) by its values"
@@ -599,7 +649,7 @@ func (g *exportGuess) writeFields(w io.Writer, export string) {
 	fmt.Fprintf(w, "# Check every field marked CHECK; personal columns are sensitive = true.\n\n")
 	fmt.Fprintf(w, "primaryKey    = %s\n", tomlString(g.key))
 	fmt.Fprintf(w, "missingValues = [\"\"]\n")
-	fmt.Fprintf(w, "dateOrder     = \"MDY\"\n\n[roles]\n")
+	fmt.Fprintf(w, "dateOrder     = %q\n\n[roles]\n", string(g.order))
 	for _, r := range [][2]string{{"bethel", g.bethel}, {"member_type", g.memberType}, {"status", g.status}, {"days", g.days}} {
 		if r[1] != "" {
 			fmt.Fprintf(w, "%-11s = %s\n", r[0], tomlString(r[1]))

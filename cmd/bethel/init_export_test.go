@@ -288,6 +288,43 @@ func TestGuessMemberTypeByValues(t *testing.T) {
 	}
 }
 
+// TestGuessDayFirstAndCurrencies: an export that writes dates day first
+// (some day above 12 shows it) gets dateOrder = "DMY" and its dates typed
+// as dates, not as phone numbers or free text; amounts in pounds or euros
+// are money.
+func TestGuessDayFirstAndCurrencies(t *testing.T) {
+	header := []string{"Attendee #", "Bethel #", "Ticket Type", "Order Date", "Date of Birth", "Total Paid", "Deposit"}
+	var rows [][]string
+	for i := 0; i < 24; i++ {
+		rows = append(rows, []string{fmt.Sprintf("%d", 5000+i), "12", []string{"Daughter", "Adult"}[i%2],
+			fmt.Sprintf("%02d/01/2026 10:%02d", 1+i, 10+i), fmt.Sprintf("%02d/%02d/2011", 1+i, 1+i%12),
+			[]string{"£35.00", "£1,045.50", "£45"}[i%3], []string{"35,00 €", "1.045,50 €", "EUR 12"}[i%3]})
+	}
+	g := guessExport(header, rows)
+	var decl bytes.Buffer
+	g.writeFields(&decl, "export.csv")
+	sc, err := schema.Parse("config/fields.toml", decl.Bytes())
+	if err != nil {
+		t.Fatalf("the guessed declaration does not load: %v\n%s", err, decl.String())
+	}
+	if sc.DateOrder != schema.DMY {
+		t.Errorf("dateOrder %q, want DMY", sc.DateOrder)
+	}
+	for name, want := range map[string]string{"order_date": schema.DateTime, "date_of_birth": schema.Date, "total_paid": schema.Number, "deposit": schema.Number} {
+		if f := sc.Field(name); f == nil || f.Type != want {
+			t.Errorf("%s: %+v, want type %s", name, f, want)
+		}
+	}
+	// A column that reads only month first keeps the sample platform's
+	// order: the two contradict, and the default is the safer guess.
+	for i := range rows {
+		rows[i][4] = fmt.Sprintf("%d/%d/2011", 1+i%12, 13+i%15)
+	}
+	if g := guessExport(header, rows); g.order != schema.MDY {
+		t.Errorf("with a month-first column: order %q, want MDY", g.order)
+	}
+}
+
 // TestGuessRepeatedHeader: a header repeated in other case or spacing is
 // declared once (the build reads the first such column), so that the
 // declaration loads; the report names the repeat.

@@ -271,40 +271,11 @@ func (f *Field) number(s string) (string, error) {
 // money maps "$45", "45.5", "USD 1,045.00" to a decimal with two places;
 // "-$12", "$-12" and the accountants' "(12.00)" to a negative one.
 func (f *Field) money(raw string) (string, error) {
-	s := strings.TrimSpace(raw)
-	neg := false
-	if len(s) > 2 && s[0] == '(' && s[len(s)-1] == ')' {
-		neg, s = true, s[1:len(s)-1]
+	v, ok := ParseMoney(raw)
+	if !ok {
+		return "", f.bad("not an amount", "a number such as 45, 45.50, $45.00 or 45,50 €", "")
 	}
-	s = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(strings.ToUpper(s), "USD"), "US"))
-	if strings.HasPrefix(s, "-") {
-		neg, s = !neg, strings.TrimSpace(s[1:])
-	}
-	s = strings.TrimSpace(strings.TrimPrefix(s, "$"))
-	if strings.HasPrefix(s, "-") {
-		neg, s = !neg, strings.TrimSpace(s[1:])
-	}
-	s = strings.ReplaceAll(s, ",", "")
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" {
-		whole = "0"
-	}
-	_, okW := digits(whole, 1, 9)
-	_, okF := digits(frac, 0, 2)
-	if !okW || !okF {
-		return "", f.bad("not an amount", "a number such as 45, 45.50 or $45.00", "")
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	whole = strings.TrimLeft(whole, "0")
-	if whole == "" {
-		whole = "0"
-	}
-	if neg && (whole != "0" || frac != "00") {
-		whole = "-" + whole
-	}
-	return whole + "." + frac, nil
+	return v, nil
 }
 
 // email lower-cases an address; one without @ or with several is an error.
