@@ -36,9 +36,19 @@ type Spec struct {
 }
 
 // System are the directories every command may read and execute from:
-// programs, libraries, their configuration, and the process's own view
-// of itself. Missing ones are skipped.
-var System = []string{"/bin", "/sbin", "/usr", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/nix/store", "/proc"}
+// programs, libraries and their configuration. Missing ones are skipped.
+var System = []string{"/bin", "/sbin", "/usr", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/nix/store"}
+
+// Proc are the files and directories of /proc a command may read: the
+// machine's, never a process's. /proc as a whole would let a command read
+// any process's environment and command line; the kernel refuses that to
+// a confined command of an ordinary user, but not when bethel runs as root
+// (as it often does in CI), and bethel's environment holds what commands
+// must not see, such as the shared cache's token. Landlock cannot allow a
+// command its own /proc/PID, which does not exist before it starts, so
+// /proc/self (and /dev/fd, /dev/stdin, which lead there) is closed too.
+var Proc = []string{"/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/loadavg", "/proc/uptime", "/proc/version",
+	"/proc/filesystems", "/proc/swaps", "/proc/sys"}
 
 // Allowed are the variables a command inherits from bethel's environment
 // besides those its node declares; HOME and TMPDIR are set to the private

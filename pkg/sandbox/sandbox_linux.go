@@ -65,8 +65,14 @@ const (
 // exist and /dev, opened with O_PATH and kept open for the rules.
 type fixed struct {
 	attr ll.RulesetAttr
-	sys  []int // System's directories: accessRead
-	dev  int   // /dev: accessDev, or -1
+	sys  []systemRule // System's directories and Proc's entries
+	dev  int          // /dev: accessDev, or -1
+}
+
+// systemRule is a system path open with O_PATH and what it allows.
+type systemRule struct {
+	fd     int
+	access uint64
 }
 
 var prepared = sync.OnceValues(func() (*fixed, error) {
@@ -93,7 +99,20 @@ var prepared = sync.OnceValues(func() (*fixed, error) {
 	}
 	for _, d := range systemDirs() {
 		if fd, err := unix.Open(d, unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
-			f.sys = append(f.sys, fd)
+			f.sys = append(f.sys, systemRule{fd, accessRead})
+		}
+	}
+	for _, p := range Proc {
+		var st unix.Stat_t
+		if unix.Stat(p, &st) != nil {
+			continue
+		}
+		access := uint64(accessRead & accessFile)
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			access = accessRead
+		}
+		if fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
+			f.sys = append(f.sys, systemRule{fd, access})
 		}
 	}
 	if fd, err := unix.Open("/dev", unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
@@ -166,7 +185,7 @@ func (f *fixed) ruleset(spec *Spec) (fd int, err error) {
 		}
 	}()
 	for _, s := range f.sys {
-		if err := f.addRule(fd, s, accessRead); err != nil {
+		if err := f.addRule(fd, s.fd, s.access); err != nil {
 			return -1, err
 		}
 	}
