@@ -140,12 +140,36 @@ func (e *engine) prestatWait(nodes []*pipeline.Node) func() {
 	for _, nd := range nodes {
 		n += len(nd.InputFiles) + len(nd.PatchFiles) + len(nd.Outputs)
 	}
-	// Every file is a source or an output: the index is sized for those,
-	// not for every mention (three times as many at 1000 nodes, and an
-	// empty map's slots are written when it is made: 15 page faults).
-	index := make(map[string]int32, min(n, len(e.p.Sources)+len(e.p.Producer)))
-	paths := make([]string, 0, n)
-	occ := make([]int32, 0, n)
+	paths, occ := e.p.Files, e.p.FileRefs
+	if !isOrder(nodes, e.p.Order) || len(occ) != n {
+		// Not the whole pipeline, or one made by hand: find the
+		// duplicates here.
+		paths, occ = fileTable(nodes, n, len(e.p.Sources)+len(e.p.Producer))
+	}
+	workers := min(4, 2*runtime.NumCPU(), len(paths)/64+1)
+	done := make(chan []cache.FileStat, 1)
+	go func() { done <- cache.StatAll(e.root, paths, workers) }()
+	return func() {
+		e.prePaths, e.preOcc, e.preStats = paths, occ, <-done
+	}
+}
+
+// isOrder reports whether nodes is the pipeline's Order itself (a build
+// of every node).
+func isOrder(nodes, order []*pipeline.Node) bool {
+	return len(nodes) == len(order) && (len(nodes) == 0 || &nodes[0] == &order[0])
+}
+
+// fileTable is what Pipeline.Files and Pipeline.FileRefs are for the
+// whole pipeline, for nodes, which name files n times in all; files is
+// how many different files they may name at most.
+func fileTable(nodes []*pipeline.Node, n, files int) (paths []string, occ []int32) {
+	// The index is sized for the files, not for every mention (more
+	// than twice as many at 1000 nodes, and an empty map's slots are written
+	// when it is made: 15 page faults).
+	index := make(map[string]int32, min(n, files))
+	paths = make([]string, 0, n)
+	occ = make([]int32, 0, n)
 	for _, nd := range nodes {
 		for _, l := range [...][]string{nd.InputFiles, nd.PatchFiles, nd.Outputs} {
 			for _, p := range l {
@@ -159,12 +183,7 @@ func (e *engine) prestatWait(nodes []*pipeline.Node) func() {
 			}
 		}
 	}
-	workers := min(4, 2*runtime.NumCPU(), len(paths)/64+1)
-	done := make(chan []cache.FileStat, 1)
-	go func() { done <- cache.StatAll(e.root, paths, workers) }()
-	return func() {
-		e.prePaths, e.preOcc, e.preStats = paths, occ, <-done
-	}
+	return paths, occ
 }
 
 // preStat returns prestatWait's stat of p, if it took one.

@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -45,9 +46,13 @@ import (
 //	             entry, sorted; a zero hash when missing)
 //	         'l' symbolic link: the type bits of what it points to
 //	payload: CRC-32 (IEEE) of the payload (4 bytes, little-endian),
-//	         then the payload (nodes, order, sources, globs). The
-//	         checksum catches a file torn by a crash, which is all it has
-//	         to catch: what the payload was derived from is in the key.
+//	         then the payload: the file table (Pipeline.Files), the
+//	         nodes, each naming its input, patch and output files by
+//	         their index in the table, and its declared inputs and
+//	         patches as a 1 when they are those same lists, then order,
+//	         sources, globs. The checksum catches a file torn by a
+//	         crash, which is all it has to catch: what the payload was
+//	         derived from is in the key.
 //	         (SHA-256's pass over the payload cost a 5000-node no-op about
 //	         a third of a millisecond; CRC-32C's tables take 0.2 ms to make
 //	         on first use, in every process; the IEEE polynomial's are
@@ -61,7 +66,7 @@ import (
 
 const (
 	compiledMagic   = "bethel-pipeline\n"
-	compiledVersion = 7
+	compiledVersion = 8
 )
 
 // LoadCached is Load with a compiled-pipeline cache in cacheDir (relative
@@ -234,20 +239,49 @@ func (e *enc) strs(s []string) {
 	}
 }
 
+// refs writes a list of files as indexes in the pipeline's Files.
+func (e *enc) refs(s []string, ref map[string]int) {
+	e.uint(uint64(len(s)))
+	for _, x := range s {
+		i, ok := ref[x]
+		if !ok {
+			e.err = fmt.Errorf("pipeline cache: %s is not in the file table", x)
+			return
+		}
+		e.uint(uint64(i))
+	}
+}
+
+// sameOr writes s as a 1 when it is the same list as files (declared
+// inputs without globs are their own expansion), else as 0 and the list.
+func (e *enc) sameOr(s, files []string) {
+	if slices.Equal(s, files) {
+		e.uint(1)
+		return
+	}
+	e.uint(0)
+	e.strs(s)
+}
+
 func encodeCompiled(p *Pipeline, dc *dirCache, srcSum, stSum sum) ([]byte, error) {
 	var body enc
+	ref := make(map[string]int, len(p.Files))
+	for i, f := range p.Files {
+		ref[f] = i
+	}
+	body.strs(p.Files)
 	body.uint(uint64(len(p.Nodes)))
 	for _, n := range p.Nodes {
 		body.str(n.Name)
 		body.str(n.Description)
 		body.str(n.Stage)
 		body.str(n.Run)
-		body.strs(n.Inputs)
-		body.strs(n.Patches)
-		body.strs(n.InputFiles)
-		body.strs(n.PatchFiles)
+		body.refs(n.InputFiles, ref)
+		body.refs(n.PatchFiles, ref)
+		body.refs(n.Outputs, ref)
+		body.sameOr(n.Inputs, n.InputFiles)
+		body.sameOr(n.Patches, n.PatchFiles)
 		body.strs(n.EngineInputs)
-		body.strs(n.Outputs)
 		body.str(string(n.Visibility))
 		body.str(n.Declassify)
 		body.uint(b2u(n.VisibilityDeclared))
@@ -434,6 +468,8 @@ type dec struct {
 	s string
 	// arena hands out string slices from one allocation.
 	arena []string
+	// refIdx are the file indexes refs has read, node after node.
+	refIdx []int32
 	// owned: b is the decoder's for good (nothing writes it again), so s
 	// can be b itself rather than a copy. The copy of a 1000-node
 	// pipeline's payload was 128 KB of fresh memory, 32 page faults, in
@@ -517,6 +553,15 @@ func (d *dec) strs() []string {
 	if n == 0 {
 		return nil
 	}
+	s := d.list(n)
+	for i := range s {
+		s[i] = d.str()
+	}
+	return s
+}
+
+// list returns a slice of n strings from the arena.
+func (d *dec) list(n int) []string {
 	if len(d.arena) < n {
 		d.arena = make([]string, max(n, 1024))
 	}
@@ -524,9 +569,38 @@ func (d *dec) strs() []string {
 	// writing into the next list.
 	s := d.arena[:n:n]
 	d.arena = d.arena[n:]
-	for i := range s {
-		s[i] = d.str()
+	return s
+}
+
+// refs reads what enc.refs wrote: files from the table, each index also
+// appended to d.refIdx.
+func (d *dec) refs(files []string) []string {
+	n := d.count()
+	if n == 0 {
+		return nil
 	}
+	s := d.list(n)
+	for i := range s {
+		k := d.index(len(files))
+		if d.err != nil {
+			return nil
+		}
+		s[i] = files[k]
+		d.refIdx = append(d.refIdx, int32(k))
+	}
+	return s
+}
+
+// sameOr reads what enc.sameOr wrote: a copy of files, or a list.
+func (d *dec) sameOr(files []string) []string {
+	if d.uint() != 1 {
+		return d.strs()
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	s := d.list(len(files))
+	copy(s, files)
 	return s
 }
 
@@ -697,6 +771,7 @@ func decodeBody(d *dec, root, rel string) (*Pipeline, error) {
 		d.s = string(d.b)
 	}
 	p := &Pipeline{Root: root, File: rel}
+	files := d.strs()
 	n := d.count()
 	p.Producer = make(map[string]*Node, n)
 	p.Nodes = make([]*Node, n)
@@ -706,17 +781,23 @@ func decodeBody(d *dec, root, rel string) (*Pipeline, error) {
 		p.Nodes[i] = &all[i]
 	}
 	var depArena []*Node
+	// refAt[i] is where node i's file indexes start in d.refIdx (its
+	// InputFiles, PatchFiles and Outputs, in a row).
+	refAt := make([]int32, n+1)
+	d.refIdx = make([]int32, 0, 4*n)
 	for _, nd := range p.Nodes {
 		nd.Name = d.str()
 		nd.Description = d.str()
 		nd.Stage = d.str()
 		nd.Run = d.str()
-		nd.Inputs = d.strs()
-		nd.Patches = d.strs()
-		nd.InputFiles = d.strs()
-		nd.PatchFiles = d.strs()
+		refAt[nd.Index] = int32(len(d.refIdx))
+		nd.InputFiles = d.refs(files)
+		nd.PatchFiles = d.refs(files)
+		nd.Outputs = d.refs(files)
+		refAt[nd.Index+1] = int32(len(d.refIdx))
+		nd.Inputs = d.sameOr(nd.InputFiles)
+		nd.Patches = d.sameOr(nd.PatchFiles)
 		nd.EngineInputs = d.strs()
-		nd.Outputs = d.strs()
 		nd.Visibility = stage.Visibility(d.str())
 		nd.Declassify = d.str()
 		nd.VisibilityDeclared = d.uint() == 1
@@ -749,6 +830,16 @@ func decodeBody(d *dec, root, rel string) (*Pipeline, error) {
 	p.Order = make([]*Node, n)
 	for i := range p.Order {
 		p.Order[i] = p.Nodes[d.index(n)]
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	p.Files = files
+	if len(d.refIdx) > 0 {
+		p.FileRefs = make([]int32, 0, len(d.refIdx))
+		for _, nd := range p.Order {
+			p.FileRefs = append(p.FileRefs, d.refIdx[refAt[nd.Index]:refAt[nd.Index+1]]...)
+		}
 	}
 	p.Sources = d.strs()
 	p.Globs = d.strs()

@@ -262,6 +262,28 @@ func (l *loader) finish() {
 	if len(l.p.Globs) == 0 {
 		l.p.Globs = nil
 	}
+	l.p.Files, l.p.FileRefs = fileTable(l.p.Order)
+}
+
+// fileTable is Pipeline.Files and Pipeline.FileRefs for nodes in order.
+func fileTable(order []*Node) ([]string, []int32) {
+	var files []string
+	var refs []int32
+	index := map[string]int32{}
+	for _, n := range order {
+		for _, l := range [...][]string{n.InputFiles, n.PatchFiles, n.Outputs} {
+			for _, f := range l {
+				i, ok := index[f]
+				if !ok {
+					i = int32(len(files))
+					index[f] = i
+					files = append(files, f)
+				}
+				refs = append(refs, i)
+			}
+		}
+	}
+	return files, refs
 }
 
 func sortedUnique(s []string) []string {
