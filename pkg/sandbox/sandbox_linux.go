@@ -81,9 +81,9 @@ var prepared = sync.OnceValues(func() (*fixed, error) {
 		return nil, err
 	}
 	f := &fixed{dev: -1}
-	// ABI 1 knows 13 file system rights, 2 adds refer, 3 truncate, 5
-	// ioctl on devices; 6 scopes signals and abstract sockets. ABI 7
-	// handles no more of them.
+	// ABI 1 knows 13 file system rights, 2 adds refer, 3 truncate, 4
+	// TCP bind and connect, 5 ioctl on devices; 6 scopes signals and
+	// abstract sockets. ABI 7 handles no more of them.
 	bits := 13
 	switch {
 	case v >= 5:
@@ -94,6 +94,12 @@ var prepared = sync.OnceValues(func() (*fixed, error) {
 		bits = 14
 	}
 	f.attr.HandledAccessFS = 1<<bits - 1
+	if v >= 4 {
+		// No rule allows any port: a command connects nowhere over
+		// TCP, and binds no port the kernel checks. What it could send
+		// is what it may read, private inputs included.
+		f.attr.HandledAccessNet = ll.AccessNetBindTCP | ll.AccessNetConnectTCP
+	}
 	if v >= 6 {
 		f.attr.Scoped = ll.ScopeAbstractUnixSocket | ll.ScopeSignal
 	}

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,6 +123,52 @@ func TestProcEnvironHidden(t *testing.T) {
 	cmd.Env = append(os.Environ(), "BETHEL_SANDBOX_PROC_CHILD=1", "BETHEL_TEST_SECRET="+secret)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// TestNoNetwork: a confined command cannot connect to a TCP port, where
+// the kernel's Landlock handles TCP (ABI 4). The command is this test
+// binary, run again to dial the test's listener.
+func TestNoNetwork(t *testing.T) {
+	if addr := os.Getenv("BETHEL_SANDBOX_DIAL"); addr != "" {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			os.Exit(10)
+		}
+		os.Exit(12)
+	}
+	if v, err := ABI(); err != nil || v < 4 {
+		t.Skipf("Landlock ABI %d handles no TCP (%v)", v, err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(confined bool) int {
+		cmd := exec.Command(exe, "-test.run=^TestNoNetwork$")
+		cmd.Env = append(os.Environ(), "BETHEL_SANDBOX_DIAL="+l.Addr().String())
+		var err error
+		if confined {
+			err = Run(&Spec{Read: []string{exe}, Tmp: t.TempDir()}, cmd.Run)
+		} else {
+			err = cmd.Run()
+		}
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("confined %v: %v", confined, err)
+		}
+		return ee.ExitCode()
+	}
+	if code := run(false); code != 10 {
+		t.Fatalf("unconfined, the dial exited %d, want 10 (connected): the check cannot fail", code)
+	}
+	if code := run(true); code != 12 {
+		t.Errorf("confined, exit %d; want 12 (not connected)", code)
 	}
 }
 
