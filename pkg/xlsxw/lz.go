@@ -154,12 +154,18 @@ func (t *lzTracker) cell(buf []byte, c, i, j int) {
 	*p = prevCell{at: t.pos(i), n: j - i}
 }
 
-// take hands over the matches recorded for the buffer being sent.
+// take hands over the matches recorded for the buffer being sent, and
+// starts the next buffer's in a list a worker is done with, when there is
+// one.
 func (t *lzTracker) take() []lzMatch {
 	m := t.matches
 	t.matches = nil
 	if len(m) > 0 {
-		t.matches = make([]lzMatch, 0, cap(m))
+		select {
+		case t.matches = <-t.p.spentMatches:
+		default:
+			t.matches = make([]lzMatch, 0, cap(m))
+		}
 	}
 	return m
 }

@@ -190,6 +190,12 @@ type pipeline struct {
 	free chan []byte
 	jobs chan *chunk
 	done chan *part // finished parts, in order, to the archive writer
+	// spent holds the match lists and the deflated buffers of chunks
+	// done with, for the next chunks: a roster's sheets fill some
+	// hundred chunks, and fresh memory for each cost more than encoding
+	// them (each new page is faulted in and zeroed).
+	spentMatches chan []lzMatch
+	spentOut     chan []byte
 
 	workers sync.WaitGroup
 	writer  sync.WaitGroup
@@ -218,7 +224,21 @@ type chunk struct {
 	// (lz.go); nil for a chunk compress/flate compresses.
 	matches []lzMatch
 	out     []byte
+	reuse   bool // out may be reused once written (it came from outBuffer)
 	done    chan struct{}
+}
+
+// outBuffer is an empty buffer for a deflated chunk, at least n bytes
+// large: a spent one when there is one.
+func (p *pipeline) outBuffer(n int) []byte {
+	select {
+	case b := <-p.spentOut:
+		if cap(b) >= n {
+			return b
+		}
+	default:
+	}
+	return make([]byte, 0, n)
 }
 
 func newPipeline(w io.Writer, level, workers int) *pipeline {
@@ -227,6 +247,9 @@ func newPipeline(w io.Writer, level, workers int) *pipeline {
 		jobs: make(chan *chunk, 2*workers+2),
 		done: make(chan *part, 64),
 		zw:   zip.NewWriter(w),
+
+		spentMatches: make(chan []lzMatch, 2*workers+2),
+		spentOut:     make(chan []byte, 2*workers+2),
 	}
 	for range cap(p.free) {
 		p.free <- make([]byte, 0, chunkSize+64<<10)
@@ -251,8 +274,13 @@ func (p *pipeline) compress(level int) {
 	var out bytes.Buffer
 	for c := range p.jobs {
 		if c.matches != nil {
-			c.out = encodeFixed(make([]byte, 0, len(c.raw)/4), c.raw, c.matches, c.last)
+			c.out = encodeFixed(p.outBuffer(len(c.raw)/4), c.raw, c.matches, c.last)
+			c.reuse = true
 			p.free <- c.raw[:0]
+			select {
+			case p.spentMatches <- c.matches[:0]:
+			default:
+			}
 			c.raw, c.matches = nil, nil
 			close(c.done)
 			continue
@@ -299,6 +327,12 @@ func (p *pipeline) write() {
 		for _, c := range pt.chunks {
 			if err == nil {
 				_, err = fw.Write(c.out)
+			}
+			if c.reuse {
+				select {
+				case p.spentOut <- c.out[:0]:
+				default:
+				}
 			}
 			c.out = nil
 		}
