@@ -613,6 +613,10 @@ func Union(sets ...*Set) *Set {
 			continue
 		}
 		by = max(by, s.latestBY)
+		if keys == nil {
+			keys = s.keys // merged into a new list below, never written
+			continue
+		}
 		keys = mergeKeys(keys, s.keys)
 	}
 	return newSet(keys, by)

@@ -1,7 +1,6 @@
 package stages
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -291,7 +290,7 @@ func correctionsSet(ctx context.Context, r *stage.Run, reports []*patch.Report, 
 		if err != nil {
 			return nil, err
 		}
-		s, err := scrub.ReadSet(bufio.NewReader(f))
+		s, err := scrub.ReadSet(f) // the file itself: its size lets ReadSet size the keys up front
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", in, err)
