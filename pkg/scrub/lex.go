@@ -55,13 +55,7 @@ func newLexer(b []byte) lexer { return lexer{b: b, line: 1} }
 func classAt(b []byte, i int) (class int, r rune, size int) {
 	c := b[i]
 	if c < utf8.RuneSelf {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-			return 1, rune(c), 1
-		case c >= '0' && c <= '9':
-			return 2, rune(c), 1
-		}
-		return 0, rune(c), 1
+		return int(asciiClass[c]), rune(c), 1
 	}
 	r, size = utf8.DecodeRune(b[i:])
 	switch {
@@ -73,13 +67,31 @@ func classAt(b []byte, i int) (class int, r rune, size int) {
 	return 0, r, size
 }
 
+// asciiClass is classAt's class of each ASCII byte.
+var asciiClass = func() (t [utf8.RuneSelf]uint8) {
+	for c := range t {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+			t[c] = 1
+		case c >= '0' && c <= '9':
+			t[c] = 2
+		}
+	}
+	return t
+}()
+
 func (l *lexer) next() (token, bool) {
 	b := l.b
 	gap := l.i
 	for l.i < len(b) {
 		c := b[l.i]
-		if c == '\n' {
-			l.line++
+		if c < utf8.RuneSelf {
+			if asciiClass[c] != 0 {
+				break
+			}
+			if c == '\n' {
+				l.line++
+			}
 			l.i++
 			continue
 		}

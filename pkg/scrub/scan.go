@@ -37,8 +37,9 @@ type phoneCand struct {
 	start, line int
 	fnv         uint64
 	nd, ntok    int
-	first       token
-	second      token
+	// firstND and firstEnd are the first digit group's digits and end
+	// (a local number's 555 before its -0120).
+	firstND, firstEnd int
 }
 
 // scanner walks the tokens of one text and collects hits.
@@ -50,9 +51,13 @@ type scanner struct {
 	words    []wordCand
 	next     []wordCand
 	phones   []phoneCand
-	win      [window]token
-	nwin     int
-	dates    []dateHit
+	// ring holds the latest tokens of the run of joined tokens, the
+	// last at ring[(rpos-1)%window]; nwin of them (at most window) are
+	// in the run.
+	ring  [window]token
+	rpos  int
+	nwin  int
+	dates []dateHit
 }
 
 func (sc *scanner) hit(start, end, line int, k Kind) {
@@ -124,15 +129,13 @@ func (sc *scanner) stepPhones(t token, prev token, have bool) {
 			c.fnv = digitsHash(c.fnv, sc.b[t.start:t.end])
 			c.nd += t.nd
 			c.ntok++
-			if c.ntok == 2 {
-				c.second = t
-			}
 			if c.nd <= 15 && c.ntok <= maxPhoneTokens {
 				kept = append(kept, c)
 			}
 		}
 	}
-	kept = append(kept, phoneCand{start: t.start, line: t.line, fnv: digitsHash(fnvOffset, sc.b[t.start:t.end]), nd: t.nd, ntok: 1, first: t})
+	// A number token's hash is already the FNV-1a of its digits.
+	kept = append(kept, phoneCand{start: t.start, line: t.line, fnv: t.h, nd: t.nd, ntok: 1, firstND: t.nd, firstEnd: t.end})
 	sc.phones = kept
 	for _, c := range kept {
 		if c.nd < 7 {
@@ -158,8 +161,8 @@ func (sc *scanner) phoneLike(c phoneCand, last token) bool {
 		return true
 	case c.nd >= 11 && c.start > 0 && sc.b[c.start-1] == '+':
 		return true
-	case c.nd == 7 && c.ntok == 2 && c.first.nd == 3 && last.nd == 4:
-		return gapIs(sc.b, c.first, last, "-.", 1)
+	case c.nd == 7 && c.ntok == 2 && c.firstND == 3 && last.nd == 4:
+		return gapIs(sc.b, token{end: c.firstEnd}, last, "-.", 1)
 	}
 	return false
 }
@@ -169,18 +172,35 @@ func (sc *scanner) stepDates(t token, joined bool) {
 	if !joined {
 		sc.nwin = 0
 	}
-	if sc.nwin == window {
-		copy(sc.win[:], sc.win[1:])
-		sc.nwin--
-	}
-	sc.win[sc.nwin] = t
-	sc.nwin++
+	sc.ring[sc.rpos%window] = t
+	sc.rpos++
+	sc.nwin = min(sc.nwin+1, window)
 	if !t.digit {
 		return
 	}
-	sc.dates = datesEnding(sc.b, sc.win[:sc.nwin], sc.dates[:0])
+	// Most numbers end no date (datesEnding's cases): only a day or a
+	// month of one digit after a four-digit year and a small number, a
+	// year of two or four digits, or eight digits written together.
+	switch t.nd {
+	case 2, 4, 8:
+	case 1:
+		if sc.nwin < 3 {
+			return
+		}
+		a, c := &sc.ring[(sc.rpos-3)%window], &sc.ring[(sc.rpos-2)%window]
+		if !a.digit || a.nd != 4 || !c.digit || c.nd > 2 {
+			return
+		}
+	default:
+		return
+	}
+	var win [window]token
+	for i := range sc.nwin {
+		win[i] = sc.ring[(sc.rpos-sc.nwin+i)%window]
+	}
+	sc.dates = datesEnding(sc.b, win[:sc.nwin], sc.dates[:0])
 	for _, d := range sc.dates {
-		first := sc.win[d.first]
+		first := win[d.first]
 		if sc.s.lookup(dateKey(d.date.y, d.date.m, d.date.d))&flagFull != 0 {
 			sc.hit(first.start, t.end, first.line, Known)
 		} else if sc.patterns && d.date.y >= 1900 && d.date.y <= sc.s.birthYear() {
