@@ -171,7 +171,7 @@ func artifactFile(p string) string {
 // that directory; remove deletes it once the command has ended. The
 // directory's path is not in the key: it is a different one every run.
 func (e *engine) materialize(n *pipeline.Node) (dir string, remove func(), err error) {
-	dir, err = os.MkdirTemp("", "bethel-artifacts-")
+	dir, err = e.tmp.mkdirTemp("artifacts-")
 	if err != nil {
 		return "", nil, err
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -61,7 +63,10 @@ func TestCommandEngineArtifacts(t *testing.T) {
 		t.Errorf("lineage the command got: %q, want count's and rows' (upstream)", got)
 	}
 	if ents, err := os.ReadDir(tmpRoot); err != nil || len(ents) != 0 {
-		t.Errorf("left behind in TMPDIR: %v %v", ents, err)
+		t.Errorf("written to the system's TMPDIR: %v %v", ents, err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, ".bethel", "tmp")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf(".bethel/tmp is left behind: %v", err)
 	}
 
 	// The artifacts key the node: up to date while they hold the same

@@ -138,6 +138,7 @@ func phaseTimer(w io.Writer) func(string) {
 // sweepState removes temporary files a crashed bethel left in the state
 // directories: three small directory reads, done by every build.
 func (e *engine) sweepState() {
+	sweepTmp(e.root)
 	cache.SweepTemp(bethelDir(e.root))
 	cache.SweepTemp(stateDir(e.root))
 	cache.SweepTemp(cacheDir(e.root))

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -57,6 +59,38 @@ outputs = ["out/rooms.txt"]
 	}
 }
 
+// TestKilledBuildTmpSwept: what a killed build left in .bethel/tmp (a
+// command's scratch files, possibly as private as its inputs) is removed
+// by the next build, even one with nothing to do, and a command's TMPDIR
+// is there, not in the system's temporary directory.
+func TestKilledBuildTmpSwept(t *testing.T) {
+	pipe := `
+[[node]]
+name = "a"
+run = "echo \"$TMPDIR\" > out/a.txt"
+outputs = ["out/a.txt"]
+`
+	root := workspace(t, map[string]string{"pipeline.toml": pipe})
+	opts := Options{Version: "t", Registry: stage.NewRegistry()}
+	mustBuild(t, root, opts)
+	if got := strings.TrimSpace(read(t, root, "out/a.txt")); !strings.HasPrefix(got, filepath.Join(root, ".bethel", "tmp")+"/") {
+		t.Errorf("TMPDIR %q, want a directory under .bethel/tmp", got)
+	}
+	left := filepath.Join(root, ".bethel", "tmp", "cmd-123", "scratch.csv")
+	if err := os.MkdirAll(filepath.Dir(left), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(left, []byte("private\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := mustBuild(t, root, opts); len(res.Ran) != 0 {
+		t.Fatalf("ran %v, want nothing", res.Ran)
+	}
+	if _, err := os.Lstat(filepath.Join(root, ".bethel", "tmp")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a killed build's .bethel/tmp is still there: %v", err)
+	}
+}
+
 // TestCommandTmpIsPrivate checks the temporary directories commands are
 // lent: each command starts with an empty one, whatever the commands
 // before it left in theirs (files, a changed mode), and none is left
@@ -100,6 +134,9 @@ outputs = ["out/d.txt"]
 		t.Errorf("what the commands saw of their temporary directories: %q, want %q", got, want)
 	}
 	if ents, err := os.ReadDir(tmpRoot); err != nil || len(ents) != 0 {
-		t.Errorf("left behind in TMPDIR: %v %v", ents, err)
+		t.Errorf("written to the system's TMPDIR: %v %v", ents, err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, ".bethel", "tmp")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf(".bethel/tmp is left behind: %v", err)
 	}
 }

@@ -85,6 +85,7 @@ func newEngine(p *pipeline.Pipeline, opts Options, write bool) (*engine, error) 
 		write: write,
 		procs: procLog{root: p.Root},
 		dirs:  make(map[string]bool),
+		tmp:   tmpDirs{root: tmpRoot(p.Root)},
 	}
 	if write {
 		for _, d := range []string{bethelDir(e.root), stateDir(e.root)} {

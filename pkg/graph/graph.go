@@ -169,6 +169,7 @@ const (
 func bethelDir(root string) string   { return filepath.Join(root, StateDir) }
 func cacheDir(root string) string    { return filepath.Join(root, StateDir, "cache") }
 func stateDir(root string) string    { return filepath.Join(root, StateDir, "state") }
+func tmpRoot(root string) string     { return filepath.Join(root, StateDir, "tmp") }
 func journalPath(root string) string { return filepath.Join(root, StateDir, "state", "log") }
 func statPath(root string) string    { return filepath.Join(root, StateDir, "state", "stat") }
 func lockPath(root string) string    { return filepath.Join(root, StateDir, "lock") }

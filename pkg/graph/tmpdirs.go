@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -20,10 +21,38 @@ import (
 // again, so what one command wrote there is never seen by another. At
 // most as many directories exist as commands ran at once; close removes
 // them when the build ends.
+//
+// They live in the workspace's .bethel/tmp (0700), not the system's
+// temporary directory: what a command writes there may be as private as
+// what it reads, and a build killed with them in use leaves them where
+// the next build removes them before it runs anything (sweepTmp).
 type tmpDirs struct {
+	root string // .bethel/tmp, made on first use
 	mu   sync.Mutex
 	free []string
 	lent map[string]bool
+}
+
+// mkdirTemp makes a new directory under t.root, and t.root first if need
+// be.
+func (t *tmpDirs) mkdirTemp(prefix string) (string, error) {
+	d, err := os.MkdirTemp(t.root, prefix)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.Mkdir(t.root, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+		d, err = os.MkdirTemp(t.root, prefix)
+	}
+	return d, err
+}
+
+// sweepTmp removes what a killed build left in .bethel/tmp: a build that
+// ends removes the directory itself, so finding it is the sign. One
+// stat when there is nothing to do.
+func sweepTmp(root string) {
+	if _, err := os.Lstat(tmpRoot(root)); err == nil {
+		os.RemoveAll(tmpRoot(root))
+	}
 }
 
 // get lends a directory: a free one, or a new one.
@@ -34,7 +63,7 @@ func (t *tmpDirs) get() (string, error) {
 	if n := len(t.free); n > 0 {
 		dir, t.free = t.free[n-1], t.free[:n-1]
 	} else {
-		d, err := os.MkdirTemp("", "bethel-cmd-")
+		d, err := t.mkdirTemp("cmd-")
 		if err != nil {
 			return "", err
 		}
@@ -74,6 +103,9 @@ func (t *tmpDirs) close() {
 		os.RemoveAll(d)
 	}
 	t.free, t.lent = nil, nil
+	// Empty unless something outside the lent directories was left
+	// (a command's engine artifacts): removed with the rest.
+	os.RemoveAll(t.root)
 }
 
 // pristine reports whether dir is an empty directory with the mode and
