@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"bethel/pkg/csvio"
 	"bethel/pkg/lazyre"
@@ -136,11 +137,13 @@ func (t *xlsxTable) appendFrom(src *xlsxTable, i int32) {
 	t.cur = append(t.cur, b...)
 }
 
-// flush ends the block being filled.
+// flush ends the block being filled. The block becomes a string without
+// a copy (a copy of every block was a copy of the whole table): its
+// bytes are never written again, the next row going to a new block.
 func (t *xlsxTable) flush() {
 	if len(t.cur) > 0 {
-		t.blocks = append(t.blocks, string(t.cur))
-		t.cur = t.cur[:0]
+		t.blocks = append(t.blocks, unsafe.String(&t.cur[0], len(t.cur)))
+		t.cur = nil
 	}
 }
 
