@@ -124,11 +124,7 @@ func (registrationsDuplicates) Run(ctx context.Context, r *stage.Run) error {
 	if r.Visibility == stage.Public {
 		return fmt.Errorf("node %s: registrations.duplicates lists registration ids, which are never public; make the node internal", r.Node)
 	}
-	priv, err := PrivacyOf(r)
-	if err != nil {
-		return err
-	}
-	sch, err := SchemaOf(r)
+	priv, sch, err := privacyAndSchemaOf(r)
 	if err != nil {
 		return err
 	}

@@ -70,12 +70,33 @@ func LoadPrivacyWith(fsys fs.FS, file, fieldsFile string) (*Privacy, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.setSensitive(fieldsFile, sens)
+	return p, nil
+}
+
+// privacyAndSchemaOf is PrivacyOf and SchemaOf with the field declaration
+// parsed once: a stage that wants both would parse it twice, a
+// millisecond or two of every node's run.
+func privacyAndSchemaOf(r *stage.Run) (*Privacy, *schema.Schema, error) {
+	p, err := LoadPrivacy(r.FS, r.Privacy)
+	if err != nil {
+		return nil, nil, err
+	}
+	sch, err := SchemaOf(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.setSensitive(r.Fields, sch.SensitiveSet())
+	return p, sch, nil
+}
+
+// setSensitive records the sensitive fields of the field declaration.
+func (p *Privacy) setSensitive(fieldsFile string, sens map[string]bool) {
 	p.FieldsFile, p.set = fieldsFile, sens
 	for f := range sens {
 		p.Sensitive = append(p.Sensitive, f)
 	}
 	sort.Strings(p.Sensitive)
-	return p, nil
 }
 
 // LoadSensitive returns the sensitive fields of a field declaration.

@@ -130,7 +130,9 @@ func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh boo
 	if mapped == "" {
 		return nil, fmt.Errorf("node %s: registrations.patch needs the output of a registrations.map node (a %s file) among its inputs", r.Node, regMappedSuffix)
 	}
-	priv, err := PrivacyOf(r)
+	// PrivacyOf, with the sensitive fields taken from the declaration
+	// loaded here rather than parsed once more.
+	priv, err := LoadPrivacy(r.FS, r.Privacy)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +144,7 @@ func patchMapped(ctx context.Context, r *stage.Run, opt patch.Options, fresh boo
 	if err != nil {
 		return nil, err
 	}
+	priv.setSensitive(fields, cfg.schema.SensitiveSet())
 	patches, err := patch.Load(r.FS, r.Patches)
 	if err != nil {
 		return nil, err

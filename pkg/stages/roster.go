@@ -153,11 +153,7 @@ func (roster) Run(ctx context.Context, r *stage.Run) error {
 	if err != nil {
 		return err
 	}
-	priv, err := PrivacyOf(r)
-	if err != nil {
-		return err
-	}
-	sch, err := SchemaOf(r)
+	priv, sch, err := privacyAndSchemaOf(r)
 	if err != nil {
 		return err
 	}

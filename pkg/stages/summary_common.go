@@ -271,11 +271,7 @@ func parseRegistrations(ctx context.Context, fsys fs.FS, file string, cols []str
 // checkAggregate runs the privacy check for an output whose every column
 // is a count over the given input columns, plus label columns copied from
 // non-sensitive inputs.
-func checkAggregate(r *stage.Run, output string, labels map[string][]string, counts []string, from []string) error {
-	priv, err := PrivacyOf(r)
-	if err != nil {
-		return err
-	}
+func checkAggregate(r *stage.Run, priv *Privacy, output string, labels map[string][]string, counts []string, from []string) error {
 	var ds []Derivation
 	for _, c := range sortedKeys(labels) {
 		ds = append(ds, Derivation{Column: c, From: labels[c]})

@@ -236,10 +236,11 @@ func (summaryCount) Run(ctx context.Context, r *stage.Run) error {
 	if err != nil {
 		return err
 	}
-	m, err := countModelOf(r)
+	priv, sch, err := privacyAndSchemaOf(r)
 	if err != nil {
 		return err
 	}
+	m := countModelFrom(sch)
 	var fields []*countField
 	for _, name := range append(slices.Clone(spec.rows), spec.columns) {
 		if name == "" {
@@ -284,7 +285,7 @@ func (summaryCount) Run(ctx context.Context, r *stage.Run) error {
 	for _, l := range spec.labels {
 		labels[l[0]] = spec.rows[:1]
 	}
-	if err := checkAggregate(r, out, labels, counts, from); err != nil {
+	if err := checkAggregate(r, priv, out, labels, counts, from); err != nil {
 		return err
 	}
 

@@ -78,20 +78,6 @@ func (m *countModel) field(name string) *countField { return m.fields[name] }
 // (config/fields.toml, pkg/schema describes the format).
 const FieldsFile = "fields.toml"
 
-// countModelOf builds the model from the workspace's field declarations,
-// which the engine hands every node (stage.Run.Fields).
-func countModelOf(r *stage.Run) (*countModel, error) {
-	file, err := fieldsFile(r)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := schema.Load(r.FS, file)
-	if err != nil {
-		return nil, err
-	}
-	return countModelFrom(sc), nil
-}
-
 // countModelFrom is the count stage's view of a schema.
 func countModelFrom(sc *schema.Schema) *countModel {
 	m := &countModel{file: sc.File, key: sc.PrimaryKey, fields: map[string]*countField{}, memberType: sc.Roles.MemberType,
