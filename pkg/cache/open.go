@@ -43,3 +43,21 @@ func createTemp(dir, prefix string) (*os.File, error) {
 		return nil, &fs.PathError{Op: "createtemp", Path: filepath.Join(dir, prefix+"*"), Err: err}
 	}
 }
+
+// CreateEmpty creates a new empty file in dir with perm (less the umask),
+// under a temporary name (so SweepTemp removes it if it is left behind),
+// and returns its path.
+func CreateEmpty(dir, prefix string, perm os.FileMode) (string, error) {
+	for try := 0; ; try++ {
+		name := filepath.Join(dir, prefix+tempMarker+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		fd, err := syscall.Open(name, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, uint32(perm.Perm()))
+		if err == nil {
+			syscall.Close(fd)
+			return name, nil
+		}
+		if err == syscall.EINTR || (err == syscall.EEXIST && try < 10000) {
+			continue
+		}
+		return "", &fs.PathError{Op: "create", Path: filepath.Join(dir, prefix+tempMarker+"*"), Err: err}
+	}
+}

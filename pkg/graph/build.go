@@ -48,6 +48,7 @@ func build(ctx context.Context, p *pipeline.Pipeline, opts Options) (res *Result
 	}
 	defer e.tmp.close()
 	defer e.procs.close()
+	defer e.spares.close()
 	// A full build first tries to prove itself a no-op from stats alone
 	// (see fingerprint.go); otherwise it decides every node.
 	fast := len(opts.Targets) == 0 && opts.DebugKey == nil

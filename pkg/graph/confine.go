@@ -25,7 +25,8 @@ import (
 // privacy declaration says `unsandboxed = "reason"`; others run unconfined
 // with a note. done removes the temporary directory and any declared
 // output the command never wrote (the sandbox creates them empty
-// beforehand, since it can allow only files that exist), and the engine
+// beforehand, since it can allow only files that exist: renamed from
+// e.spares where one is ready), and the engine
 // artifacts the node declares, written for it to read (materialize);
 // they are written only once the command may run. note is printed with
 // the node's output. spec is nil when the command runs unconfined.
@@ -98,14 +99,20 @@ func (e *engine) commandFor(ctx context.Context, n *pipeline.Node) (cmd *exec.Cm
 	made := make([]os.FileInfo, len(n.Outputs))
 	for i, o := range n.Outputs {
 		abs := e.abs(o)
-		// A bare open and close: os.OpenFile would also try the file with
-		// the poller, five more system calls for a file never written here.
-		fd, err := syscall.Open(abs, syscall.O_CREAT|syscall.O_EXCL|syscall.O_WRONLY|syscall.O_CLOEXEC, uint32(perm))
+		var err error
+		if !e.spares.take(abs, perm) {
+			// A bare open and close: os.OpenFile would also try the file
+			// with the poller, five more system calls for a file never
+			// written here.
+			var fd int
+			if fd, err = syscall.Open(abs, syscall.O_CREAT|syscall.O_EXCL|syscall.O_WRONLY|syscall.O_CLOEXEC, uint32(perm)); err == nil {
+				syscall.Close(fd)
+			} else {
+				err = &fs.PathError{Op: "open", Path: abs, Err: err}
+			}
+		}
 		if err == nil {
-			syscall.Close(fd)
 			made[i], err = os.Lstat(abs)
-		} else {
-			err = &fs.PathError{Op: "open", Path: abs, Err: err}
 		}
 		if err != nil {
 			putTmp()

@@ -42,6 +42,7 @@ type engine struct {
 	inline   bool            // -j 1: the scheduler runs the nodes itself (schedule)
 	tmp      tmpDirs         // commands' private temporary directories
 	procs    procLog         // commands' process groups while they run
+	spares   spareFiles      // empty files made ahead for commands' outputs
 	dirs     map[string]bool // output directories known to exist
 
 	evMu sync.Mutex
@@ -88,6 +89,7 @@ func newEngine(p *pipeline.Pipeline, opts Options, write bool) (*engine, error) 
 		tmp:   tmpDirs{root: tmpRoot(p.Root)},
 	}
 	if write {
+		e.spares.dir = stateDir(e.root)
 		for _, d := range []string{bethelDir(e.root), stateDir(e.root)} {
 			if err := os.MkdirAll(d, 0o700); err != nil {
 				return nil, err

@@ -45,7 +45,12 @@ func (e *engine) runCommand(ctx context.Context, n *pipeline.Node) (map[string]c
 	}
 	var buf bytes.Buffer
 	buf.WriteString(note)
-	err = e.runGroup(cmd, spec, &buf)
+	err = e.runGroup(cmd, spec, &buf, func() {
+		if spec != nil {
+			// The next command's outputs, made while this one runs.
+			e.spares.fill(outputPerm(n), len(n.Outputs))
+		}
+	})
 	done()
 	out := nodeOutput{stderr: buf.Bytes()}
 	hashes := make(map[string]cache.Hash, len(n.Outputs))
@@ -256,13 +261,14 @@ func killGroup(pid int) error {
 // killed: a command's work ends when it does, and a straggler must not
 // write its outputs later. With a spec, the command is started from a
 // thread confined to it (sandbox.Start) and waited for here, unconfined,
-// like everything else.
+// like everything else. during runs once the command has started, while
+// it runs.
 //
 // The command's stdout and stderr go to one file in memory (outputFile),
 // read once the command has exited: unlike a pipe it needs no goroutine
 // copying while the command runs, and no waiting for the end of the stream
 // that a process which left the group (setsid) could hold open.
-func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer) error {
+func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer, during func()) error {
 	out, err := outputFile()
 	if err != nil {
 		return err
@@ -288,7 +294,9 @@ func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer) 
 		return err
 	}
 	rerr := e.procs.started(cmd.Process.Pid)
-	// While the command runs: the last node's recording, held at -j 1.
+	// While the command runs: during, then the last node's recording,
+	// held at -j 1.
+	during()
 	e.bg.runHeld()
 	err = cmd.Wait()
 	if rerr == nil {
