@@ -1,11 +1,13 @@
 package pipeline
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const cacheSub = ".bethel/pipeline"
@@ -136,6 +138,116 @@ func TestLoadCached(t *testing.T) {
 	os.Remove(filepath.Join(dir, "src.txt"))
 	if _, err := LoadCached(dir, "pipeline.toml", stages, cacheSub); err == nil || !strings.Contains(err.Error(), "missing source file src.txt") {
 		t.Errorf("deleted source: got %v", err)
+	}
+}
+
+func TestTrustable(t *testing.T) {
+	st := srcStat{size: 10, mtime: 100, ino: 7, ctime: 200}
+	tests := []struct {
+		name string
+		st   srcStat
+		t0   int64
+		want bool
+	}{
+		{"changed before the reference", st, 201, true},
+		{"changed in the reference's tick", st, 200, false},
+		{"modified in the reference's tick", srcStat{size: 10, mtime: 300, ino: 7, ctime: 100}, 300, false},
+		{"changed after the reference", st, 150, false},
+		{"no reference", st, 0, false},
+		{"no stat", srcStat{}, 500, false},
+	}
+	for _, tt := range tests {
+		if got := trustable(tt.st, tt.t0); got != tt.want {
+			t.Errorf("%s: trustable = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestLoadCachedTrustsStat checks that a load trusts the stored sum of an
+// unchanged pipeline file, and that no edit which keeps the file's size
+// and modification time, in place or by rename, goes unnoticed.
+func TestLoadCachedTrustsStat(t *testing.T) {
+	if _, ok := statSource("."); !ok {
+		t.Skip("no change times on this system: the pipeline file is always hashed")
+	}
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"src.txt": "x", "scripts/x.sh": "", "pipeline.toml": paramsPipeline})
+	path := filepath.Join(dir, "pipeline.toml")
+	cached := func() []byte {
+		t.Helper()
+		files, _ := filepath.Glob(filepath.Join(dir, cacheSub, "pipeline-*.bin"))
+		if len(files) != 1 {
+			t.Fatalf("cache files %v", files)
+		}
+		b, err := os.ReadFile(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// settle loads afresh until the file is older than the cache file's
+	// time stamp (a file changed in the same clock tick is not trusted).
+	settle := func() {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			os.RemoveAll(filepath.Join(dir, cacheSub))
+			loadBoth(t, dir, nil)
+			if _, ok := trustedSum(cached(), path); ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the pipeline file's stat was never trusted")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	settle()
+	if _, hit := loadBoth(t, dir, nil); !hit {
+		t.Fatal("unchanged pipeline: cache miss")
+	}
+	steps := []struct {
+		name string
+		edit func(content string, mtime time.Time)
+	}{
+		{"in place", func(content string, mtime time.Time) {
+			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chtimes(path, mtime, mtime)
+		}},
+		{"by rename", func(content string, mtime time.Time) {
+			tmp := filepath.Join(dir, "pipeline.toml.new")
+			if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chtimes(tmp, mtime, mtime)
+			if err := os.Rename(tmp, path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	desc := `"copy"`
+	for i, s := range steps {
+		settle()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := fmt.Sprintf(`"cop%d"`, i) // the same length
+		src, _ := os.ReadFile(path)
+		s.edit(strings.Replace(string(src), desc, next, 1), fi.ModTime())
+		if fi2, _ := os.Stat(path); fi2.Size() != fi.Size() || !fi2.ModTime().Equal(fi.ModTime()) {
+			t.Fatalf("%s: the edit changed size or modification time", s.name)
+		}
+		p, hit := loadBoth(t, dir, nil)
+		if hit {
+			t.Errorf("%s: edited pipeline file, cache hit", s.name)
+		}
+		if want := strings.Trim(next, `"`); p.Nodes[1].Description != want {
+			t.Errorf("%s: Description = %q, want %q", s.name, p.Nodes[1].Description, want)
+		}
+		desc = next
 	}
 }
 
