@@ -31,6 +31,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"unsafe"
 )
 
 // Magic starts every table file.
@@ -399,6 +400,12 @@ func parseHeader(b []byte) (*Table, int, error) {
 	if nr > maxHeader {
 		return nil, 0, ErrCorrupt
 	}
+	if err == nil && nr > uint64(len(b)-p) {
+		// Each row's line takes a byte at least: the header goes on
+		// past b (Read reads more and parses again).
+		return nil, 0, errShort
+	}
+	t.Lines = make([]int32, 0, nr)
 	line := uint64(1)
 	for i := uint64(0); i < nr && err == nil; i++ {
 		d := u()
@@ -447,7 +454,9 @@ func decodeBlock(b []byte, n int) (*Column, bool) {
 	p += k
 	col := &Column{Dict: make([]string, nd)}
 	// One string holds every dictionary value; they are slices of it.
-	all := string(b)
+	// It is b itself, not a copy: b is the block read for this column
+	// alone, which nothing writes afterwards.
+	all := unsafe.String(&b[0], len(b))
 	for i := range col.Dict {
 		l, k := binary.Uvarint(b[p:])
 		if k <= 0 || l > uint64(len(b)-p-k) {
