@@ -96,6 +96,14 @@ func (t *lzTracker) ref(i, n int, at int64) {
 	if dist <= 0 || dist > maxDist {
 		return
 	}
+	if t.matches == nil {
+		// A part's first reference: a list a worker is done with, when
+		// there is one (every sheet of a roster starts a part).
+		select {
+		case t.matches = <-t.p.spentMatches:
+		default:
+		}
+	}
 	// A copy that goes on where the last one ended, from as far back,
 	// extends it: cells equal to the previous row's, side by side, are
 	// one reference.
@@ -215,8 +223,17 @@ var lengthSym = func() (t [maxMatch + 1]struct {
 	return t
 }()
 
+// litPacked is litCode and litBits in one word per byte: the code in the
+// low 16 bits, its length above them.
+var litPacked = func() (t [256]uint32) {
+	for c := range t {
+		t[c] = uint32(litCode[c]) | uint32(litBits[c])<<16
+	}
+	return t
+}()
+
 // bitWriter appends bits, least significant first, to a byte slice, four
-// bytes at a time (no put adds more than 18 bits).
+// bytes at a time (no put adds more than 27 bits: three literals).
 type bitWriter struct {
 	out   []byte
 	acc   uint64
@@ -255,6 +272,14 @@ func encodeFixed(out []byte, raw []byte, matches []lzMatch, last bool) []byte {
 	}
 	w.put(hdr, 3)
 	lit := func(b []byte) {
+		// Three literals (at most 27 bits) per put: most of a chunk is
+		// literals, and a put's flush test is most of its cost.
+		for len(b) >= 3 {
+			e0, e1, e2 := litPacked[b[0]], litPacked[b[1]], litPacked[b[2]]
+			n0, n1 := e0>>16, e1>>16
+			w.put(uint64(e0&0xffff)|uint64(e1&0xffff)<<n0|uint64(e2&0xffff)<<(n0+n1), uint(n0+n1+e2>>16))
+			b = b[3:]
+		}
 		for _, c := range b {
 			w.put(uint64(litCode[c]), uint(litBits[c]))
 		}
