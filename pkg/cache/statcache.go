@@ -6,13 +6,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/zeebo/blake3"
@@ -193,7 +193,7 @@ func (c *StatCache) HashStat(key, abs string, fst FileStat) (Hash, int64, error)
 		return e.hash, e.size, nil
 	}
 	now := time.Now().UnixNano()
-	h, n, err := hashPath(abs)
+	h, n, err := hashPath(abs, st.size)
 	if err != nil {
 		return Hash{}, 0, err
 	}
@@ -269,32 +269,51 @@ var (
 	hasherPool = sync.Pool{New: func() any { return blake3.New() }}
 )
 
-// hashPath is HashFile with pooled buffers: hashing many small files is
-// dominated by syscalls and allocation, not by BLAKE3.
-func hashPath(path string) (Hash, int64, error) {
-	f, err := OpenPlain(path)
-	if err != nil {
-		return Hash{}, 0, err
+// hashPath is HashFile with pooled buffers, for a file stat gave size:
+// hashing many small files is dominated by system calls and allocation,
+// not by BLAKE3. The file is read through its bare descriptor (an
+// *os.File would ask for its flags first), and once size bytes have come
+// the read that would return end of file is skipped: a small output costs
+// open, one read and close. Whether the file changed meanwhile is the
+// caller's stat afterwards to tell.
+func hashPath(path string, size int64) (Hash, int64, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
 	}
-	defer f.Close()
+	if err != nil {
+		return Hash{}, 0, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer syscall.Close(fd)
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
+	buf := *bp
 	x := hasherPool.Get().(*blake3.Hasher)
 	defer hasherPool.Put(x)
 	x.Reset()
-	n, err := io.CopyBuffer(x, onlyReader{f}, *bp)
-	if err != nil {
-		return Hash{}, n, err
+	var n int64
+	for n != size || size == 0 {
+		k, err := syscall.Read(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return Hash{}, n, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if k == 0 {
+			break
+		}
+		x.Write(buf[:k])
+		n += int64(k)
 	}
 	var h Hash
 	x.Digest().Read(h[:])
 	return h, n, nil
 }
-
-// onlyReader hides *os.File's WriterTo, so that CopyBuffer uses our buffer.
-type onlyReader struct{ r io.Reader }
-
-func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 
 // Forget drops what is remembered about key.
 func (c *StatCache) Forget(key string) {

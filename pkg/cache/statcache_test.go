@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,5 +194,35 @@ func TestRecordWritten(t *testing.T) {
 	// Stamp 0 (not backdated) is Record.
 	if st := c.RecordWritten("b.csv", p, h, 0); st.Err() != nil {
 		t.Fatal(st.Err())
+	}
+}
+
+// TestHashPathSized checks hashPath against HashFile for sizes around its
+// buffer's, with the size stat gave right, too small (the file grew since)
+// and too large (it shrank): it always hashes the whole file.
+func TestHashPathSized(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 1, 100, 32<<10 - 1, 32 << 10, 32<<10 + 1, 100 << 10} {
+		p := filepath.Join(dir, "f")
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i * 7)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := HashFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range []int64{int64(n), int64(n) / 2, int64(n) + 10} {
+			h, got, err := hashPath(p, size)
+			if err != nil || h != want || got != int64(n) {
+				t.Errorf("%d bytes, stat said %d: hashPath = %s, %d, %v; want %s, %d", n, size, h.Short(), got, err, want.Short(), n)
+			}
+		}
+	}
+	if _, _, err := hashPath(filepath.Join(dir, "missing"), 0); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
 	}
 }
