@@ -304,8 +304,16 @@ func (e *engine) runGroup(cmd *exec.Cmd, spec *sandbox.Spec, buf *bytes.Buffer, 
 	} else {
 		killGroup(cmd.Process.Pid)
 	}
-	if _, rerr := out.Seek(0, io.SeekStart); rerr == nil {
-		buf.ReadFrom(out)
+	// Read at offsets (pread): no seek back first, and a command that
+	// printed nothing costs one read.
+	var chunk [4096]byte
+	for off := int64(0); ; {
+		k, rerr := out.ReadAt(chunk[:], off)
+		buf.Write(chunk[:k])
+		off += int64(k)
+		if rerr != nil {
+			break
+		}
 	}
 	return err
 }

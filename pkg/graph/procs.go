@@ -15,9 +15,9 @@ import (
 // .bethel/state/procs/build, records the group while it runs: a line
 // "<pgid> <boot id> <leader start>" when it starts (the boot and the
 // leader's start time, so that a reused number is never mistaken for it),
-// a line "-<pgid>" once it has been ended. Each line is one appending
-// write, so recording a command creates no file: a build opens the log
-// once and removes it when it ends. When a command exits, whatever it left
+// a line "-<pgid>" once it has been ended (written with the next group's
+// line). Each write appends whole lines, so recording a command creates
+// no file: a build opens the log once and removes it when it ends. When a command exits, whatever it left
 // running in its group is killed. If bethel itself is killed, the log
 // stays, and the next build ends the groups it shows running before
 // anything is decided: a grandchild that kept appending to an output must
@@ -28,24 +28,28 @@ func procsDir(root string) string { return filepath.Join(root, StateDir, "state"
 
 // procLog is a build's process log.
 type procLog struct {
-	root string
-	mu   sync.Mutex
-	f    *os.File
-	err  error // opening failed: every command is refused a record
+	root  string
+	mu    sync.Mutex
+	f     *os.File
+	err   error  // opening failed: every command is refused a record
+	ended []byte // "-<pgid>" lines not yet written (end)
 }
 
-// started records a started command's process group.
+// started records a started command's process group, with the groups
+// ended since the last record in the same write.
 func (l *procLog) started(pgid int) error {
+	line := fmt.Sprintf("%d %s %d\n", pgid, bootID(), procStart(pgid))
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.f == nil && l.err == nil {
 		l.f, l.err = l.open()
 	}
-	f, err := l.f, l.err
-	l.mu.Unlock()
-	if err != nil {
-		return err
+	if l.err != nil {
+		return l.err
 	}
-	_, err = f.WriteString(fmt.Sprintf("%d %s %d\n", pgid, bootID(), procStart(pgid)))
+	b := append(l.ended, line...)
+	l.ended = l.ended[:0]
+	_, err := l.f.Write(b)
 	return err
 }
 
@@ -63,13 +67,16 @@ func (l *procLog) open() (*os.File, error) {
 // end kills what is left of a recorded group, just after its leader was
 // reaped, and records it ended. While any process is in the group its
 // number cannot be given to another, so signalling the group needs no
-// check.
+// check. The record goes out with the next command's (started), saving a
+// write between two commands: a build killed before that leaves the group
+// listed as running, and the next build, which finds no process with its
+// number or one started at another time, ends nothing (endGroup).
 func (l *procLog) end(pgid int) {
 	killGroup(pgid)
 	l.mu.Lock()
-	f := l.f
+	l.ended = strconv.AppendInt(append(l.ended, '-'), int64(pgid), 10)
+	l.ended = append(l.ended, '\n')
 	l.mu.Unlock()
-	f.WriteString("-" + strconv.Itoa(pgid) + "\n")
 }
 
 // close removes the log once every command of the build has ended.

@@ -167,6 +167,37 @@ func TestRunningGroups(t *testing.T) {
 	}
 }
 
+// TestEndedGroupWrittenWithNext checks the log a build writes: a group's
+// end line goes out with the next group's start line, and until then the
+// group reads as running, as it would to the next build had this one been
+// killed in between (which finds none of its processes).
+func TestEndedGroupWrittenWithNext(t *testing.T) {
+	root := t.TempDir()
+	l := &procLog{root: root}
+	defer l.close()
+	running := func() map[int]uint64 {
+		got, _ := runningGroups(root)
+		return got
+	}
+	// The numbers are only written down: end would signal the group, so
+	// the test queues its line by hand.
+	pid := os.Getpid()
+	if err := l.started(pid); err != nil {
+		t.Fatal(err)
+	}
+	l.ended = append(l.ended, "-"+strconv.Itoa(pid)+"\n"...)
+	if _, ok := running()[pid]; !ok {
+		t.Fatalf("after the end, before the next start: running %v, want %d listed", running(), pid)
+	}
+	if err := l.started(1 << 30); err != nil {
+		t.Fatal(err)
+	}
+	got := running()
+	if _, ok := got[pid]; ok || len(got) != 1 {
+		t.Errorf("after the next start: running %v, want only %d", got, 1<<30)
+	}
+}
+
 // TestProcessLogRemoved checks that a build that ended leaves no process
 // log: the next one has nothing to end.
 func TestProcessLogRemoved(t *testing.T) {
