@@ -106,24 +106,11 @@ func loadCached(root, file string, stages []string, cacheDir string) (*Pipeline,
 			return p, true, nil
 		}
 	}
-	// A miss creates the cache file first: its time stamp, taken before
-	// the pipeline file is stat'ed and read, tells whether that stat can
-	// be trusted later (see trustable).
-	var tmp *os.File
-	var t0 int64
-	if os.MkdirAll(cacheDir, 0o700) == nil {
-		if tmp, err = os.CreateTemp(cacheDir, filepath.Base(cpath)+tempMarker+"*"); err == nil {
-			defer func() {
-				if tmp != nil {
-					tmp.Close()
-					os.Remove(tmp.Name())
-				}
-			}()
-			if fi, err := tmp.Stat(); err == nil {
-				t0 = fi.ModTime().UnixNano()
-			}
-		}
-	}
+	// A miss first takes a time stamp from the file system's clock, by
+	// creating (and at once removing) a file in the cache directory:
+	// taken before the pipeline file is stat'ed and read, it tells
+	// whether that stat can be trusted later (see trustable).
+	t0 := clockStamp(cacheDir)
 	st, stOK := statSource(l.path())
 	// A miss reads the file whole and sums what it parses, which is what
 	// the pipeline is keyed by even if the file changed since it was hashed.
@@ -140,11 +127,31 @@ func loadCached(root, file string, stages []string, cacheDir string) (*Pipeline,
 	if !stOK || !trustable(st, t0) {
 		st = srcStat{}
 	}
-	if b, err := encodeCompiled(p, l.fs, srcSum, stSum, st); err == nil && tmp != nil {
-		writeCompiled(tmp, cpath, b)
-		tmp = nil
+	if b, err := encodeCompiled(p, l.fs, srcSum, stSum, st); err == nil {
+		if os.MkdirAll(cacheDir, 0o700) == nil {
+			writeCompiled(cpath, b)
+		}
 	}
 	return p, false, nil
+}
+
+// clockStamp returns the modification time (in nanoseconds) of a file it
+// creates in dir and removes, or 0 when it cannot.
+func clockStamp(dir string) int64 {
+	if os.MkdirAll(dir, 0o700) != nil {
+		return 0
+	}
+	f, err := os.CreateTemp(dir, "clock"+tempMarker+"*")
+	if err != nil {
+		return 0
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0
+	}
+	return fi.ModTime().UnixNano()
 }
 
 // srcStat is the pipeline file's stat data (size, modification time,
@@ -155,12 +162,12 @@ func loadCached(root, file string, stages []string, cacheDir string) (*Pipeline,
 type srcStat struct{ size, mtime, ino, ctime int64 }
 
 // trustable reports whether st, taken after a file was created with time
-// stamp t0 (the same clock as st's), may vouch for the content read after
-// it: only when the file last changed before t0. A change made after the
-// stat gives the file a change time at t0 or later, so its stat data can
-// never again be st. One made in the same clock tick as the stat could
-// keep it (git's racy-clean rule); so could any before t0's tick, but
-// those happened before the stat and the read.
+// stamp t0 (clockStamp: the same clock as st's), may vouch for the content
+// read after it: only when the file last changed before t0. A change made
+// after the stat gives the file a change time at t0 or later, so its stat
+// data can never again be st. One made in the same clock tick as the stat
+// could keep it (git's racy-clean rule); so could any before t0's tick,
+// but those happened before the stat and the read.
 func trustable(st srcStat, t0 int64) bool {
 	return t0 > 0 && st != (srcStat{}) && st.mtime < t0 && st.ctime < t0
 }
@@ -184,12 +191,15 @@ func trustedSum(b []byte, path string) (sum, bool) {
 	return src, ok && st == stored
 }
 
-// writeCompiled writes b into the temporary file f and renames it to
-// path, which it replaces atomically. It skips fsync: the payload carries
-// its own checksum, so a write lost in a crash reads back as a miss, never
-// as a wrong pipeline.
-func writeCompiled(f *os.File, path string, b []byte) {
-	_, err := f.Write(b)
+// writeCompiled replaces the cache file atomically. It skips fsync: the
+// payload carries its own checksum, so a write lost in a crash reads back
+// as a miss, never as a wrong pipeline.
+func writeCompiled(path string, b []byte) {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+tempMarker+"*")
+	if err != nil {
+		return
+	}
+	_, err = f.Write(b)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
