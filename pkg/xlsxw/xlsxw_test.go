@@ -393,6 +393,16 @@ func TestErrors(t *testing.T) {
 	if err := Write(io.Discard, []Sheet{short}, Options{}); err == nil || !strings.Contains(err.Error(), `"Short": 3 rows said, 1 given`) {
 		t.Errorf("short sheet: %v", err)
 	}
+	// Sheets are formatted side by side: a failure in one, or in the
+	// archive, ends the others and the workbook with that error.
+	for _, w := range []int{1, 2, 3} {
+		if err := Write(&failWriter{n: 1 << 20}, []Sheet{big, big, big}, Options{Workers: w}); err == nil || !strings.Contains(err.Error(), "disk full") {
+			t.Errorf("three sheets, %d workers: %v, want disk full", w, err)
+		}
+		if err := Write(io.Discard, []Sheet{big, short, big}, Options{Workers: w}); err == nil || !strings.Contains(err.Error(), `"Short": 3 rows said, 1 given`) {
+			t.Errorf("a short sheet among others, %d workers: %v", w, err)
+		}
+	}
 	if err := Write(io.Discard, nil, Options{}); err == nil {
 		t.Error("no sheets: no error")
 	}
