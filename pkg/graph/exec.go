@@ -50,6 +50,8 @@ func (e *engine) runCommand(ctx context.Context, n *pipeline.Node) (map[string]c
 			// The next command's outputs, made while this one runs.
 			e.spares.fill(outputPerm(n), len(n.Outputs))
 		}
+		// And its temporary directory, checked.
+		e.tmp.tidy()
 	})
 	done()
 	out := nodeOutput{stderr: buf.Bytes()}

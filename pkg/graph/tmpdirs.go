@@ -19,8 +19,14 @@ import (
 // the mode bethel made it with, and that no other command holds. One
 // that a command left anything in (or changed) is removed and never lent
 // again, so what one command wrote there is never seen by another. At
-// most as many directories exist as commands ran at once; close removes
-// them when the build ends.
+// most as many directories exist as commands ran at once, and one more;
+// close removes them when the build ends.
+//
+// The check that a directory is as it was lent waits until tidy, which a
+// command calls while it runs: between two commands a directory is only
+// taken back (put) and another, checked one lent (get), so at -j 1 two
+// directories take turns and no directory is read on the way from one
+// command to the next.
 //
 // They live in the workspace's .bethel/tmp (0700), not the system's
 // temporary directory: what a command writes there may be as private as
@@ -29,7 +35,8 @@ import (
 type tmpDirs struct {
 	root string // .bethel/tmp, made on first use
 	mu   sync.Mutex
-	free []string
+	free []string // checked: pristine
+	back []string // given back, not checked yet (tidy)
 	lent map[string]bool
 }
 
@@ -55,14 +62,25 @@ func sweepTmp(root string) {
 	}
 }
 
-// get lends a directory: a free one, or a new one.
+// get lends a directory: a free one, else one given back that is found
+// pristine now, else a new one.
 func (t *tmpDirs) get() (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var dir string
-	if n := len(t.free); n > 0 {
+	for dir == "" && len(t.free) == 0 && len(t.back) > 0 {
+		d := t.back[len(t.back)-1]
+		t.back = t.back[:len(t.back)-1]
+		if pristine(d) {
+			dir = d
+		} else {
+			os.RemoveAll(d)
+		}
+	}
+	if n := len(t.free); dir == "" && n > 0 {
 		dir, t.free = t.free[n-1], t.free[:n-1]
-	} else {
+	}
+	if dir == "" {
 		d, err := t.mkdirTemp("cmd-")
 		if err != nil {
 			return "", err
@@ -77,32 +95,57 @@ func (t *tmpDirs) get() (string, error) {
 }
 
 // put takes a directory back after its command ended (every process of
-// its group killed): kept for the next command when it is as it was
-// lent, removed otherwise.
+// its group killed); tidy or get checks it before it is lent again.
 func (t *tmpDirs) put(dir string) {
-	keep := pristine(dir)
-	if !keep {
-		os.RemoveAll(dir)
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.lent, dir)
-	if keep {
-		t.free = append(t.free, dir)
+	t.back = append(t.back, dir)
+}
+
+// tidy checks the directories given back: kept for a later command when
+// they are as they were lent, removed otherwise. So that the next command
+// need not wait for a check, it also makes one directory ahead when none
+// is free.
+func (t *tmpDirs) tidy() {
+	t.mu.Lock()
+	back := t.back
+	t.back = nil
+	t.mu.Unlock()
+	var keep []string
+	for _, d := range back {
+		if pristine(d) {
+			keep = append(keep, d)
+		} else {
+			os.RemoveAll(d)
+		}
 	}
+	if len(keep) == 0 {
+		t.mu.Lock()
+		n := len(t.free)
+		t.mu.Unlock()
+		if n == 0 {
+			if d, err := t.mkdirTemp("cmd-"); err == nil {
+				keep = append(keep, d)
+			}
+		}
+	}
+	t.mu.Lock()
+	t.free = append(t.free, keep...)
+	t.mu.Unlock()
 }
 
 // close removes every directory, lent or free.
 func (t *tmpDirs) close() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, d := range t.free {
+	for _, d := range append(t.free, t.back...) {
 		os.RemoveAll(d)
 	}
 	for d := range t.lent {
 		os.RemoveAll(d)
 	}
-	t.free, t.lent = nil, nil
+	t.free, t.back, t.lent = nil, nil, nil
 	// Empty unless something outside the lent directories was left
 	// (a command's engine artifacts): removed with the rest.
 	os.RemoveAll(t.root)
