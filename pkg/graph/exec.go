@@ -54,6 +54,14 @@ func (e *engine) runCommand(ctx context.Context, n *pipeline.Node) (map[string]c
 		e.tmp.tidy()
 	})
 	done()
+	if err == nil {
+		// Its group is gone, so nothing of the command writes its outputs
+		// any more: backdated, their stat data is trusted from the hash
+		// below on, and the nodes that read them do not hash them again.
+		for _, o := range n.Outputs {
+			cache.Backdate(e.abs(o))
+		}
+	}
 	out := nodeOutput{stderr: buf.Bytes()}
 	hashes := make(map[string]cache.Hash, len(n.Outputs))
 	for _, o := range n.Outputs {
