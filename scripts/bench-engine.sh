@@ -61,11 +61,15 @@ done
 
 echo
 echo "Per-node overhead of a -j 1 full build beyond the commands themselves (each command run"
-echo "alone with /bin/sh -c from Go, as bethel runs it); runs of the three interleaved, medians:"
-printf '%-6s %9s %9s %9s %12s %12s\n' nodes "cmds ms" "bethel ms" "ninja ms" "bethel ms/n" "ninja ms/n"
+echo "alone with /bin/sh -c from Go, as bethel runs it); runs of the tools interleaved, medians:"
+if [ -n "${BASE:-}" ]; then
+  printf '%-6s %9s %9s %9s %9s %12s %12s %12s\n' nodes "cmds ms" "bethel ms" "base ms" "ninja ms" "bethel ms/n" "base ms/n" "ninja ms/n"
+else
+  printf '%-6s %9s %9s %9s %12s %12s\n' nodes "cmds ms" "bethel ms" "ninja ms" "bethel ms/n" "ninja ms/n"
+fi
 for n in "${sizes[@]}"; do
   [ "$n" -le 1000 ] || continue
-  "$tmp/benchgen" overhead -n "$n" -bethel "$tmp/bethel" -runs "$RUNS"
+  "$tmp/benchgen" overhead -n "$n" -bethel "$tmp/bethel" ${BASE:+-base "$tmp/bethel-base"} -runs "$RUNS"
 done
 
 echo

@@ -3,7 +3,7 @@
 //
 //	benchgen gen   -n 1000 -dir DIR [-log FILE]
 //	benchgen bench -n 1000 -tool bethel|ninja|make|commands [-bethel PATH] [-runs 5] [-j 2]
-//	benchgen overhead -n 1000 [-bethel PATH] [-runs 5]
+//	benchgen overhead -n 1000 [-bethel PATH] [-base PATH] [-runs 5]
 //	benchgen time [-runs 21] [-dir DIR] -- COMMAND [ARG...]
 //
 // bench prints one table row: medians over -runs runs of a full build, a
@@ -79,6 +79,7 @@ func gen(args []string) {
 
 type tool struct {
 	name   string
+	dir    string // its workspace's name under overhead's directory, when not name
 	argv   func(jobs int) []string
 	g      graphtest.Layered
 	bethel string
@@ -245,6 +246,7 @@ func overhead(args []string) {
 	fs := flag.NewFlagSet("overhead", flag.ExitOnError)
 	n := fs.Int("n", 1000, "number of nodes")
 	bethel := fs.String("bethel", "bethel", "path of the bethel binary")
+	base := fs.String("base", "", "path of another bethel binary, measured in the same rounds (two more columns)")
 	runs := fs.Int("runs", 5, "rounds (the median is printed)")
 	fs.Parse(args)
 	g := graphtest.Sized(*n)
@@ -253,15 +255,23 @@ func overhead(args []string) {
 		{name: "bethel", g: forTool(g, "bethel"), argv: func(int) []string { return []string{*bethel, "make", "-j", "1"} }},
 		{name: "ninja", g: forTool(g, "ninja"), argv: func(int) []string { return []string{"ninja", "-j", "1"} }},
 	}
-	base, err := os.MkdirTemp("", "bethel-bench-")
+	if *base != "" {
+		// Its runs count as bethel's (the summary line); its directory
+		// is its own.
+		tools = append(tools, &tool{name: "bethel", dir: "bethel-base", g: forTool(g, "bethel"), argv: func(int) []string { return []string{*base, "make", "-j", "1"} }})
+	}
+	tmp, err := os.MkdirTemp("", "bethel-bench-")
 	if err != nil {
 		fatal(err)
 	}
-	defer os.RemoveAll(base)
+	defer os.RemoveAll(tmp)
 	times := make([][]time.Duration, len(tools))
 	for r := 0; r < *runs; r++ {
 		for i, t := range tools {
-			dir := filepath.Join(base, t.name)
+			dir := filepath.Join(tmp, t.name)
+			if t.dir != "" {
+				dir = filepath.Join(tmp, t.dir)
+			}
 			os.RemoveAll(dir)
 			if err := t.g.Write(dir); err != nil {
 				fatal(err)
@@ -281,7 +291,12 @@ func overhead(args []string) {
 	per := func(d time.Duration) string {
 		return fmt.Sprintf("%+.3f", float64(d-cmds)/1e6/float64(*n))
 	}
-	fmt.Printf("%-6d %9s %9s %9s %12s %12s\n", *n, ms(cmds), ms(median(times[1])), ms(median(times[2])), per(median(times[1])), per(median(times[2])))
+	if *base == "" {
+		fmt.Printf("%-6d %9s %9s %9s %12s %12s\n", *n, ms(cmds), ms(median(times[1])), ms(median(times[2])), per(median(times[1])), per(median(times[2])))
+		return
+	}
+	fmt.Printf("%-6d %9s %9s %9s %9s %12s %12s %12s\n", *n, ms(cmds), ms(median(times[1])), ms(median(times[3])), ms(median(times[2])),
+		per(median(times[1])), per(median(times[3])), per(median(times[2])))
 }
 
 // timeCmd prints the median wall time of running a command (fork, exec,
