@@ -103,6 +103,9 @@ func loadCached(root, file string, stages []string, cacheDir string) (*Pipeline,
 		}
 		if p, err := decodeCompiledOwned(b, l.root, l.rel, srcSum, stSum); err == nil {
 			p.SourceSum = srcSum
+			if !ok {
+				restamp(cpath, b, l.path(), srcSum)
+			}
 			return p, true, nil
 		}
 	}
@@ -133,6 +136,37 @@ func loadCached(root, file string, stages []string, cacheDir string) (*Pipeline,
 		}
 	}
 	return p, false, nil
+}
+
+// restamp rewrites the valid cache file b with the pipeline file's
+// current stat data, when the stored stat no longer vouches for the file
+// (it was touched, or it was too new when the cache was written: a
+// pipeline written just before a build) but its content is still what
+// was compiled: otherwise every later load would hash it again. The file
+// is hashed anew after the stat, as a miss does; nothing else in b
+// changes (the payload's checksum does not cover the key).
+func restamp(cpath string, b []byte, path string, srcSum sum) {
+	t0 := clockStamp(filepath.Dir(cpath))
+	st, ok := statSource(path)
+	if !ok || !trustable(st, t0) {
+		return
+	}
+	if h, err := hashFile(path); err != nil || h != srcSum {
+		return
+	}
+	d := &dec{b: b[len(compiledMagic):]}
+	d.uint()
+	d.hash()
+	at := len(b) - len(d.b) // where the stat starts
+	d.srcStat()
+	if d.err != nil {
+		return
+	}
+	var e enc
+	e.b = append(e.b, b[:at]...)
+	e.srcStat(st)
+	e.b = append(e.b, d.b...)
+	writeCompiled(cpath, e.b)
 }
 
 // clockStamp returns the modification time (in nanoseconds) of a file it
@@ -304,6 +338,12 @@ func (e *enc) str(s string)  { e.uint(uint64(len(s))); e.b = append(e.b, s...) }
 func (e *enc) hash(h sum) {
 	e.b = append(e.b, h[:]...)
 }
+func (e *enc) srcStat(st srcStat) {
+	for _, v := range [...]int64{st.size, st.mtime, st.ino, st.ctime} {
+		e.int(v)
+	}
+}
+
 func (e *enc) strs(s []string) {
 	e.uint(uint64(len(s)))
 	for _, x := range s {
@@ -388,9 +428,7 @@ func encodeCompiled(p *Pipeline, dc *dirCache, srcSum, stSum sum, st srcStat) ([
 	e.b = append(e.b, compiledMagic...)
 	e.uint(compiledVersion)
 	e.hash(srcSum)
-	for _, v := range [...]int64{st.size, st.mtime, st.ino, st.ctime} {
-		e.int(v)
-	}
+	e.srcStat(st)
 	e.hash(stSum)
 	e.str(p.File)
 	e.str(exeIdentity())

@@ -249,6 +249,25 @@ func TestLoadCachedTrustsStat(t *testing.T) {
 		}
 		desc = next
 	}
+
+	// Touched, not edited: loads hit the cache, hashing the file, until
+	// one can store the new stat data; from then on it is trusted again.
+	settle()
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(path, old, old)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, hit := loadBoth(t, dir, nil); !hit {
+			t.Fatal("touched pipeline file: cache miss")
+		}
+		if _, ok := trustedSum(cached(), path); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a touched pipeline file's new stat was never stored")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // TestLoadCachedCorrupt damages the cache file in several ways: each is a
