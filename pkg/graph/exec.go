@@ -46,8 +46,11 @@ func (e *engine) runCommand(ctx context.Context, n *pipeline.Node) (map[string]c
 	var buf bytes.Buffer
 	buf.WriteString(note)
 	err = e.runGroup(cmd, spec, &buf, func() {
-		if spec != nil {
-			// The next command's outputs, made while this one runs.
+		if spec != nil && e.inline {
+			// The next command's outputs, made while this one runs
+			// (-j 1: a processor is free for it meanwhile; with more
+			// jobs the other commands keep every processor busy, and a
+			// spare would only add its rename).
 			e.spares.fill(outputPerm(n), len(n.Outputs))
 		}
 		// And its temporary directory, checked.

@@ -17,9 +17,11 @@ import (
 // the costliest step between two commands: a new inode, which on ext4
 // without a journal means a scan past every inode deleted in the last
 // minute (after a `rm -rf` of a previous tree, hundreds of microseconds).
-// A spare is made while a command runs and renamed into place for the next
-// one, which costs a rename only; under make or ninja the command creates
-// its outputs itself, on its own time.
+// At -j 1 a spare is made while a command runs (a processor is free for
+// it meanwhile) and renamed into place for the next one, which costs a
+// rename only; under make or ninja the command creates its outputs itself,
+// on its own time. With more jobs the commands keep the processors busy,
+// and outputs are created in place.
 //
 // Spares live in the state directory under temporary names: a build killed
 // meanwhile leaves them to the next one's sweep, and close removes those
