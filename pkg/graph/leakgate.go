@@ -237,7 +237,9 @@ func (g *leakScan) load() {
 			g.setErr = fmt.Errorf("leak gate: %s: %w", f, err)
 			return
 		}
-		sum, _, err := cache.HashFile(e.abs(f))
+		// The engine has just recorded the set it wrote: its stat cache
+		// knows the hash, and the file need not be read a second time.
+		sum, _, err := e.stat.Hash(f, e.abs(f))
 		if err != nil {
 			g.setErr = fmt.Errorf("leak gate: %s: %w", f, err)
 			return
