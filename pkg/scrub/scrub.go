@@ -606,6 +606,9 @@ func newSet(keys []uint64, latestBY int) *Set {
 // Union is the Set of every form of the sets (nil ones are empty): a set
 // read from a file and one of a few more values, merged in linear time.
 func Union(sets ...*Set) *Set {
+	if s := holdsAll(sets); s != nil {
+		return s
+	}
 	var keys []uint64
 	by := 0
 	for _, s := range sets {
@@ -620,6 +623,36 @@ func Union(sets ...*Set) *Set {
 		keys = mergeKeys(keys, s.keys)
 	}
 	return newSet(keys, by)
+}
+
+// holdsAll returns the largest of sets when it already holds every key
+// (with its flags) and the latest birth year of the others, else nil: a
+// set read from a file and the few values a node adds to it, which the
+// file mostly lists already, need no merge of its keys and no new filter.
+func holdsAll(sets []*Set) *Set {
+	var big *Set
+	for _, s := range sets {
+		if s != nil && (big == nil || len(s.keys) > len(big.keys)) {
+			big = s
+		}
+	}
+	if big == nil {
+		return nil
+	}
+	for _, s := range sets {
+		if s == nil || s == big {
+			continue
+		}
+		if s.latestBY > big.latestBY || len(s.keys) > 64 {
+			return nil
+		}
+		for _, k := range s.keys {
+			if f := k & flagMask; big.lookup(k)&f != f {
+				return nil
+			}
+		}
+	}
+	return big
 }
 
 // mergeKeys merges two sorted key lists, OR-ing the flags of a slot in

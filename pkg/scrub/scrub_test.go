@@ -313,6 +313,22 @@ func TestUnion(t *testing.T) {
 	if got := len(u.Find([]byte("Helen, Helen Talcroft"))); got != 2 {
 		t.Errorf("%d hits, want 2", got)
 	}
+	// A set that holds every key of the others is their union as it is;
+	// one more key, flag or a later birth year is merged in.
+	var sub, later, flag Builder
+	sub.Add(Name, "Helen Talcroft")
+	later.Add(Date, "2012-02-02")
+	flag.Add(Category, "helen")
+	as := a.Set()
+	if Union(as, sub.Set()) != as {
+		t.Error("a union with a subset is not the set itself")
+	}
+	for _, other := range []*Set{later.Set(), flag.Set()} {
+		u := Union(as, other)
+		if u == as || !reflect.DeepEqual(u.keys, mergeKeys(as.keys, other.keys)) || u.latestBY != max(as.latestBY, other.latestBY) {
+			t.Errorf("union with %d more keys: %d keys, birth year %d", len(other.keys), len(u.keys), u.latestBY)
+		}
+	}
 }
 
 // TestWriteUnion: writing the union of sets as it merges gives the file
