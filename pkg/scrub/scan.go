@@ -251,6 +251,7 @@ func (s *Set) Find(text []byte) []Hit {
 	if s == nil || len(s.keys) == 0 {
 		return nil
 	}
+	s.prepare()
 	sc := scanner{s: s, b: text}
 	return sc.run()
 }
@@ -261,6 +262,9 @@ func (s *Set) Find(text []byte) []Hit {
 // the patterns only.
 func (s *Set) Scrub(text string) (string, []Hit) {
 	b := []byte(text)
+	if s != nil {
+		s.prepare()
+	}
 	sc := scanner{s: s, b: b, patterns: true}
 	hits := sc.run()
 	hits = merge(append(hits, emails(b)...))

@@ -25,6 +25,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -578,10 +579,14 @@ type Set struct {
 	keys []uint64 // sorted by slot, distinct, flags in the low bits
 	// filter has one bit set per key, at a position of its own hash; a
 	// clear bit answers most lookups of an ordinary word from a bitmap
-	// small enough for the CPU's cache instead of the keys.
-	filter   []uint64
-	fmask    uint64
-	latestBY int
+	// small enough for the CPU's cache instead of the keys. It is made
+	// by prepare, before a set's first lookup: a set read only to be
+	// merged into a file (a million registrations' holds some seven
+	// million keys) never needs it.
+	filter     []uint64
+	fmask      uint64
+	filterOnce sync.Once
+	latestBY   int
 }
 
 // DefaultBirthYear is the latest year Scrub takes a date for a possible
@@ -589,18 +594,23 @@ type Set struct {
 const DefaultBirthYear = 2020
 
 func newSet(keys []uint64, latestBY int) *Set {
-	s := &Set{keys: keys, latestBY: latestBY}
-	fbits := 64
-	for fbits < 8*len(keys) {
-		fbits *= 2
-	}
-	s.filter = make([]uint64, fbits/64)
-	s.fmask = uint64(fbits - 1)
-	for _, k := range keys {
-		f := (slot(k) >> 3) & s.fmask
-		s.filter[f/64] |= 1 << (f % 64)
-	}
-	return s
+	return &Set{keys: keys, latestBY: latestBY}
+}
+
+// prepare makes the filter, once; every caller of lookup calls it first.
+func (s *Set) prepare() {
+	s.filterOnce.Do(func() {
+		fbits := 64
+		for fbits < 8*len(s.keys) {
+			fbits *= 2
+		}
+		s.filter = make([]uint64, fbits/64)
+		s.fmask = uint64(fbits - 1)
+		for _, k := range s.keys {
+			f := (slot(k) >> 3) & s.fmask
+			s.filter[f/64] |= 1 << (f % 64)
+		}
+	})
 }
 
 // Union is the Set of every form of the sets (nil ones are empty): a set
@@ -639,6 +649,7 @@ func holdsAll(sets []*Set) *Set {
 	if big == nil {
 		return nil
 	}
+	big.prepare()
 	for _, s := range sets {
 		if s == nil || s == big {
 			continue
@@ -686,7 +697,8 @@ func (s *Set) Len() int {
 	return len(s.keys)
 }
 
-// lookup returns the flags of h, 0 when the Set does not hold it.
+// lookup returns the flags of h, 0 when the Set does not hold it. The
+// filter must be made (prepare).
 func (s *Set) lookup(h uint64) uint64 {
 	if s == nil || len(s.keys) == 0 {
 		return 0

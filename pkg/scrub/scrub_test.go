@@ -272,6 +272,7 @@ func TestLookup(t *testing.T) {
 	if s.Len() < 20000 {
 		t.Fatalf("only %d keys", s.Len())
 	}
+	s.prepare()
 	for _, k := range s.keys {
 		if got := s.lookup(k); got != k&flagMask {
 			t.Fatalf("key %x: flags %d, want %d", k, got, k&flagMask)
