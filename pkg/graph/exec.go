@@ -46,6 +46,10 @@ func (e *engine) runCommand(ctx context.Context, n *pipeline.Node) (map[string]c
 	var buf bytes.Buffer
 	buf.WriteString(note)
 	err = e.runGroup(cmd, spec, &buf, func() {
+		if spec != nil {
+			// The rules every command shares, made ahead.
+			sandbox.Prime()
+		}
 		if spec != nil && e.inline {
 			// The next command's outputs, made while this one runs
 			// (-j 1: a processor is free for it meanwhile; with more

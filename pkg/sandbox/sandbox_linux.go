@@ -178,11 +178,74 @@ func (f *fixed) addPath(ruleset int, path string, access uint64) error {
 	return nil
 }
 
-// ruleset builds spec's ruleset: the fixed rules, then spec's paths.
-func (f *fixed) ruleset(spec *Spec) (fd int, err error) {
-	fd, err = ll.LandlockCreateRuleset(&f.attr, 0)
+// base makes a ruleset of the rules every command shares: the system's
+// paths and /dev.
+func (f *fixed) base() (int, error) {
+	fd, err := ll.LandlockCreateRuleset(&f.attr, 0)
 	if err != nil {
 		return -1, err
+	}
+	for _, s := range f.sys {
+		if err := f.addRule(fd, s.fd, s.access); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+	}
+	if f.dev >= 0 {
+		if err := f.addRule(fd, f.dev, accessDev); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+	}
+	return fd, nil
+}
+
+// primed is a base ruleset made ahead by Prime for the next command, or
+// -1. A ruleset's rules only ever grow, so each one serves one command.
+var primed = struct {
+	sync.Mutex
+	fd int
+}{fd: -1}
+
+// Prime makes the rules every command shares ahead, while nothing waits
+// for them (the caller's command runs), so that the next Start or Run
+// adds only its own: a system call per shared rule, and one to create the
+// ruleset, fewer between two commands. One ruleset is kept at most.
+func Prime() {
+	f, err := prepared()
+	if err != nil {
+		return
+	}
+	primed.Lock()
+	have := primed.fd >= 0
+	primed.Unlock()
+	if have {
+		return
+	}
+	fd, err := f.base()
+	if err != nil {
+		return
+	}
+	primed.Lock()
+	if primed.fd < 0 {
+		primed.fd, fd = fd, -1
+	}
+	primed.Unlock()
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+}
+
+// ruleset builds spec's ruleset: the shared rules (primed, or made now),
+// then spec's paths.
+func (f *fixed) ruleset(spec *Spec) (fd int, err error) {
+	primed.Lock()
+	fd, primed.fd = primed.fd, -1
+	primed.Unlock()
+	if fd < 0 {
+		if fd, err = f.base(); err != nil {
+			return -1, err
+		}
 	}
 	defer func() {
 		if err != nil {
@@ -190,16 +253,6 @@ func (f *fixed) ruleset(spec *Spec) (fd int, err error) {
 			fd = -1
 		}
 	}()
-	for _, s := range f.sys {
-		if err := f.addRule(fd, s.fd, s.access); err != nil {
-			return -1, err
-		}
-	}
-	if f.dev >= 0 {
-		if err := f.addRule(fd, f.dev, accessDev); err != nil {
-			return -1, err
-		}
-	}
 	if err := f.addPath(fd, spec.Tmp, accessRead|accessWrite); err != nil {
 		return -1, err
 	}
