@@ -83,6 +83,6 @@ if [ -f pipeline.toml ]; then
   (cd "$tmp/sample" && "$tmp/bethel" make >/dev/null 2>&1 && sleep 0.1 && "$tmp/bethel" make >/dev/null 2>&1)
   "$tmp/benchgen" time -runs 21 -dir "$tmp/sample" -- "$tmp/bethel" make
   echo
-  echo "The collector setting bethel makes (GOGC=800 unless GOGC is set), on a full build of the sample:"
+  echo "The collector setting bethel makes (GOGC=300 unless GOGC is set), on a full build of the sample:"
   "$tmp/benchgen" time -runs 15 -dir "$tmp/sample" -prep "rm -rf out .bethel" -ref "env GOGC=100 $tmp/bethel make" -- "$tmp/bethel" make
 fi
