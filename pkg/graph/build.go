@@ -421,7 +421,16 @@ func (e *engine) schedule(ctx context.Context, nodes []*pipeline.Node) *Result {
 			}
 		}
 	}
-	pl := newPlan(deps, e.opts.KeepGoing)
+	// Each node weighs what its last run took; one never run, or run
+	// before its time was recorded, a millisecond.
+	weight := make([]int64, len(nodes))
+	for i, n := range nodes {
+		weight[i] = int64(time.Millisecond / time.Microsecond)
+		if st, ok := e.j.get(n.Name); ok && st.ran > 0 {
+			weight[i] = st.ran.Microseconds()
+		}
+	}
+	pl := newPlan(deps, weight, e.opts.KeepGoing)
 	results := make([]*NodeResult, len(nodes))
 
 	type job struct {
@@ -708,7 +717,7 @@ func (e *engine) restore(n *pipeline.Node, d *decision, m *cache.Manifest, statu
 		}
 		stamps[i] = stamp
 	}
-	if err := e.j.done(n.Name, d.key, m.Outputs); err != nil {
+	if err := e.j.done(n.Name, d.key, m.Outputs, 0); err != nil {
 		return err
 	}
 	// Provenance records are written last and off the node's path (one
@@ -738,7 +747,8 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	} else {
 		hashes, out, err = e.runCommand(ctx, n)
 	}
-	e.debugf("time   node %-20s %8.3f ms running", n.Name, float64(time.Since(t))/1e6)
+	ran := time.Since(t)
+	e.debugf("time   node %-20s %8.3f ms running", n.Name, float64(ran)/1e6)
 	t = e.spent(&e.tRun, t)
 	// Dependents read what is on disk now, whatever happens next.
 	for _, o := range n.Outputs {
@@ -789,7 +799,7 @@ func (e *engine) run(ctx context.Context, n *pipeline.Node, d *decision, r *Node
 	job := func() error {
 		defer close(recorded)
 		defer e.spent(&e.tRecord, time.Now())
-		return e.record(n, d, hashes, stamps, extras)
+		return e.record(n, d, hashes, stamps, extras, ran)
 	}
 	if e.inline && !n.IsStage() {
 		e.bg.hold(job)
@@ -814,7 +824,7 @@ func (e *engine) changedRead(d *decision) (string, bool) {
 // record records a node that ran: its outputs' stat data, their copies in
 // the cache, the manifest, the journal's end record, then (last) the
 // provenance records.
-func (e *engine) record(n *pipeline.Node, d *decision, hashes map[string]cache.Hash, stamps map[string]int64, extras []cache.Extra) error {
+func (e *engine) record(n *pipeline.Node, d *decision, hashes map[string]cache.Hash, stamps map[string]int64, extras []cache.Extra, ran time.Duration) error {
 	outs := make([]cache.Output, len(n.Outputs))
 	for i, o := range n.Outputs {
 		abs := e.abs(o)
@@ -844,7 +854,7 @@ func (e *engine) record(n *pipeline.Node, d *decision, hashes map[string]cache.H
 	if e.opts.Remote != nil {
 		e.opts.Remote.Upload(n.Name, d.key, man, e.store)
 	}
-	if err := e.j.done(n.Name, d.key, outs); err != nil {
+	if err := e.j.done(n.Name, d.key, outs, ran); err != nil {
 		return fmt.Errorf("node %s: state: %w", n.Name, err)
 	}
 	if cache.BootID() == "" {

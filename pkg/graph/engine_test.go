@@ -494,7 +494,7 @@ func TestJournalTornAndCompacted(t *testing.T) {
 	runs := compactAt(2)/2 + 1
 	for i := 0; i < runs; i++ {
 		j.start("n", k1)
-		j.done("n", k1, out)
+		j.done("n", k1, out, 0)
 	}
 	j.start("m", k2)
 	j.close(nil)
@@ -512,7 +512,7 @@ func TestJournalTornAndCompacted(t *testing.T) {
 	if n.interrupted || n.key != k1 || n.outputs[0] != (recordedOutput{"out/a b\tc.txt", out[0].Hash}) || !m.interrupted {
 		t.Fatalf("n %+v m %+v", n, m)
 	}
-	j.done("m", k2, nil) // appended after the torn line, on a line of its own
+	j.done("m", k2, nil, 0) // appended after the torn line, on a line of its own
 	j.close(nil)
 	j = loadJournal(p)
 	if m, _ := j.get("m"); m.interrupted || m.key != k2 {
@@ -520,6 +520,55 @@ func TestJournalTornAndCompacted(t *testing.T) {
 	}
 	if n, _ := j.get("n"); n.key != k1 || n.interrupted {
 		t.Fatalf("after the torn line n = %+v", n)
+	}
+}
+
+// TestJournalRunTimes: a run's time is recorded with its end (R after D),
+// read back, kept when the node is restored instead of run, kept by
+// compaction, and ignored when it belongs to another key.
+func TestJournalRunTimes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "log")
+	j := loadJournal(p)
+	k1, k2 := cache.Sum([]byte("1")), cache.Sum([]byte("2"))
+	j.start("roster", k1)
+	j.done("roster", k1, nil, 230*time.Millisecond)
+	j.start("meals", k1)
+	j.done("meals", k1, nil, 0) // never timed
+	j.close(nil)
+	ran := func(j *journal, name string) time.Duration {
+		st, _ := j.get(name)
+		return st.ran
+	}
+	j = loadJournal(p)
+	if ran(j, "roster") != 230*time.Millisecond || ran(j, "meals") != 0 {
+		t.Fatalf("read back: roster %v, meals %v", ran(j, "roster"), ran(j, "meals"))
+	}
+	// Restored under a new key: the last time known stays.
+	j.start("roster", k2)
+	j.done("roster", k2, nil, 0)
+	j.close(nil)
+	if j = loadJournal(p); ran(j, "roster") != 230*time.Millisecond {
+		t.Fatalf("after a restore: %v", ran(j, "roster"))
+	}
+	// An R record of another key than the node's last D is not its time.
+	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	f.Write(formatRan("roster", k1, 5*time.Millisecond))
+	f.Close()
+	if j = loadJournal(p); ran(j, "roster") != 230*time.Millisecond {
+		t.Fatalf("an R record of another key was taken: %v", ran(j, "roster"))
+	}
+	// Compaction keeps the times.
+	for i := 0; i < compactAt(2); i++ {
+		j.start("meals", k1)
+		j.done("meals", k1, nil, 0)
+	}
+	j.close(nil)
+	b, _ := os.ReadFile(p)
+	if strings.Count(string(b), "\n") != 4 {
+		t.Fatalf("not compacted:\n%s", b)
+	}
+	if j = loadJournal(p); ran(j, "roster") != 230*time.Millisecond {
+		t.Fatalf("after compaction: %v", ran(j, "roster"))
 	}
 }
 

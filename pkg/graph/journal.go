@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"bethel/pkg/cache"
 )
@@ -19,6 +20,7 @@ import (
 //	bethel-state 1
 //	S <node> <key> <crc>                      the node started writing outputs
 //	D <node> <key> {<path> <hash>} <crc>      the node's outputs are in place
+//	R <node> <key> <microseconds> <crc>       how long the run took (after D)
 //
 // Fields are separated by tabs; a name or path holding a tab, newline,
 // backslash or leading quote is written Go-quoted. <crc> is the CRC-32 of
@@ -26,7 +28,10 @@ import (
 // of a node wins: a D means "these outputs are what bethel wrote for this
 // key"; an S without a later D means a run was interrupted or failed, so the
 // node is stale and its outputs are bethel's own leftovers (not hand edits),
-// and any temporary files it left are swept. The file is compacted
+// and any temporary files it left are swept. An R record is the running
+// time of the run a D record ends, which the scheduler weighs the critical
+// path by (ninja's .ninja_log keeps it for the same use); it does not
+// count toward compaction. The file is compacted
 // (rewritten atomically with one record per node) when it holds more than
 // twice as many records as nodes and 512 more (compactAt).
 type journal struct {
@@ -60,6 +65,9 @@ type nodeState struct {
 	key         cache.Hash
 	outputs     []recordedOutput
 	interrupted bool // last record is S: a run began and did not finish
+	// ran is how long the node's last run took (0: not known), kept
+	// across runs that restore it from the cache.
+	ran time.Duration
 }
 
 const journalHeader = "bethel-state 1\n"
@@ -155,11 +163,39 @@ func (j *journal) parse(line []byte) {
 			}
 			outs = append(outs, recordedOutput{p, h})
 		}
-		j.m[name] = &nodeState{key: key, outputs: outs}
+		j.m[name] = &nodeState{key: key, outputs: outs, ran: j.ranOf(name)}
+	case "R":
+		us, ok := next()
+		n, err := strconv.ParseInt(string(us), 10, 64)
+		if st := j.m[name]; ok && err == nil && n > 0 && st != nil && st.key == key {
+			st.ran = time.Duration(n) * time.Microsecond
+		}
+		return
 	default:
 		return
 	}
 	j.records++
+}
+
+// ranOf is the running time recorded for name, 0 if none.
+func (j *journal) ranOf(name string) time.Duration {
+	if st := j.m[name]; st != nil {
+		return st.ran
+	}
+	return 0
+}
+
+// formatRan is the R record of a run of name that took ran.
+func formatRan(name string, key cache.Hash, ran time.Duration) []byte {
+	var b bytes.Buffer
+	b.WriteString("R\t")
+	b.WriteString(quoteField(name))
+	b.WriteByte('\t')
+	b.WriteString(key.String())
+	b.WriteByte('\t')
+	b.WriteString(strconv.FormatInt(max(ran.Microseconds(), 1), 10))
+	b.Write(cache.ChecksumTail(b.Bytes()))
+	return b.Bytes()
 }
 
 func quoteField(s string) string {
@@ -256,10 +292,20 @@ func (j *journal) start(name string, key cache.Hash) error {
 	return nil
 }
 
-func (j *journal) done(name string, key cache.Hash, outs []cache.Output) error {
+// done records that name's outputs for key are in place; ran is how long
+// its run took, 0 when it was restored instead (the last known time is
+// kept). One write for the D record and its R record.
+func (j *journal) done(name string, key cache.Hash, outs []cache.Output, ran time.Duration) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if err := j.append(formatRecord("D", name, key, outs)); err != nil {
+	if ran <= 0 {
+		ran = j.ranOf(name)
+	}
+	rec := formatRecord("D", name, key, outs)
+	if ran > 0 {
+		rec = append(rec, formatRan(name, key, ran)...)
+	}
+	if err := j.append(rec); err != nil {
 		return err
 	}
 	j.records++
@@ -267,7 +313,7 @@ func (j *journal) done(name string, key cache.Hash, outs []cache.Output) error {
 	for i, o := range outs {
 		m[i] = recordedOutput{o.Path, o.Hash}
 	}
-	j.m[name] = &nodeState{key: key, outputs: m}
+	j.m[name] = &nodeState{key: key, outputs: m, ran: ran}
 	return nil
 }
 
@@ -324,6 +370,9 @@ func (j *journal) close(live func(string) bool) error {
 			outs[i] = cache.Output{Path: o.path, Hash: o.h}
 		}
 		b.Write(formatRecord("D", n, st.key, outs))
+		if st.ran > 0 {
+			b.Write(formatRan(n, st.key, st.ran))
+		}
 	}
 	if err := cache.WriteFile(j.path, b.Bytes(), 0o600); err != nil {
 		return err

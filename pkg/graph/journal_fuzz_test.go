@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+	"time"
 
 	"bethel/pkg/cache"
 )
@@ -49,9 +50,10 @@ func FuzzLoadJournal(f *testing.F) {
 	var head bytes.Buffer
 	head.WriteString(journalHeader)
 	head.Write(formatRecord("D", "a", k1, []cache.Output{{Path: "out/a", Hash: k2}}))
+	head.Write(formatRan("a", k1, 1500*time.Microsecond))
 	head.Write(formatRecord("S", "b", k2, nil))
 	want := map[string]*nodeState{
-		"a": {key: k1, outputs: []recordedOutput{{"out/a", k2}}},
+		"a": {key: k1, outputs: []recordedOutput{{"out/a", k2}}, ran: 1500 * time.Microsecond},
 		"b": {key: k2, interrupted: true},
 	}
 	f.Fuzz(func(t *testing.T, tail []byte) {

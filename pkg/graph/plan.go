@@ -8,12 +8,13 @@ package graph
 type plan struct {
 	waiting    []int   // dependencies not finished yet, per node
 	dependents [][]int // the nodes that depend on each node
-	// height is the longest chain of dependents below a node: a stale node
-	// waiting for a worker goes first when its height is greater, because
-	// the critical path decides the build's wall time (a private roster,
-	// a leaf, can share a core with the last step of a long chain, the
-	// review site, instead of delaying it).
-	height    []int
+	// height is the heaviest chain of dependents from a node down, each
+	// node weighing what its last run took (ninja's critical path): a
+	// stale node waiting for a worker goes first when its height is
+	// greater, because the critical path decides the build's wall time.
+	// A leaf that takes long (the check-in roster and its workbook) goes
+	// before a chain of quick summaries, which share the other core.
+	height    []int64
 	finished  []bool
 	ready     []int // every dependency finished, not decided yet
 	queue     []int // decided stale, waiting for a worker
@@ -22,13 +23,14 @@ type plan struct {
 }
 
 // newPlan makes the plan of nodes 0..len(deps)-1, where deps[i] lists the
-// nodes i depends on (all lower than i: nodes come in build order).
-func newPlan(deps [][]int, keepGoing bool) *plan {
+// nodes i depends on (all lower than i: nodes come in build order), and
+// weight[i] is what node i costs (nil: 1 each, the longest chain by count).
+func newPlan(deps [][]int, weight []int64, keepGoing bool) *plan {
 	n := len(deps)
 	p := &plan{
 		waiting:    make([]int, n),
 		dependents: make([][]int, n),
-		height:     make([]int, n),
+		height:     make([]int64, n),
 		finished:   make([]bool, n),
 		keepGoing:  keepGoing,
 	}
@@ -39,9 +41,15 @@ func newPlan(deps [][]int, keepGoing bool) *plan {
 		}
 	}
 	for i := n - 1; i >= 0; i-- {
+		below := int64(0)
 		for _, k := range p.dependents[i] {
-			p.height[i] = max(p.height[i], p.height[k]+1)
+			below = max(below, p.height[k])
 		}
+		w := int64(1)
+		if weight != nil {
+			w = max(weight[i], 1)
+		}
+		p.height[i] = below + w
 	}
 	for i := range n {
 		if p.waiting[i] == 0 {
@@ -67,8 +75,9 @@ func (p *plan) nextReady() (int, bool) {
 // enqueue puts a decided, stale node in line for a worker.
 func (p *plan) enqueue(i int) { p.queue = append(p.queue, i) }
 
-// nextQueued returns the queued node with the longest chain below it (the
-// first queued among equals); false when none waits or the plan stopped.
+// nextQueued returns the queued node with the heaviest chain from it down
+// (the first queued among equals); false when none waits or the plan
+// stopped.
 func (p *plan) nextQueued() (int, bool) {
 	if p.stopped || len(p.queue) == 0 {
 		return 0, false

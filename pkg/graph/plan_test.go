@@ -11,7 +11,7 @@ import (
 // stale, and returns the order nodes were handed out, the skipped ones and
 // the ones never finished. fail lists the nodes whose run fails.
 func drive(deps [][]int, keepGoing bool, fail ...int) (order, skipped, never []int) {
-	p := newPlan(deps, keepGoing)
+	p := newPlan(deps, nil, keepGoing)
 	for {
 		for {
 			i, ok := p.nextReady()
@@ -58,6 +58,45 @@ func TestPlan(t *testing.T) {
 	}
 }
 
+// TestPlanWeighedCriticalPath: weighed by what their runs took, a slow
+// leaf goes before a chain of quick nodes (the roster before the
+// summaries the site reads), and a chain that weighs more than the leaf
+// still goes first.
+func TestPlanWeighedCriticalPath(t *testing.T) {
+	// 0 feeds everything; 1 is a leaf; 2 -> 3 -> 4 is a chain.
+	deps := [][]int{{}, {0}, {0}, {2}, {3}}
+	for _, c := range []struct {
+		name   string
+		weight []int64
+		first  int
+	}{
+		{"no times: the longest chain by count", nil, 2},
+		{"a slow leaf before quick summaries", []int64{150, 230, 17, 7, 65}, 1},
+		{"a chain heavier than the leaf", []int64{150, 80, 17, 7, 65}, 2},
+		{"an unknown time weighs one", []int64{150, 0, 1, 1, 1}, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := newPlan(deps, c.weight, false)
+			i, _ := p.nextReady()
+			p.enqueue(i)
+			if i, _ := p.nextQueued(); i != 0 {
+				t.Fatalf("first %d, want 0", i)
+			}
+			p.finish(0, false)
+			for {
+				i, ok := p.nextReady()
+				if !ok {
+					break
+				}
+				p.enqueue(i)
+			}
+			if i, _ := p.nextQueued(); i != c.first {
+				t.Errorf("after 0, handed out %d, want %d", i, c.first)
+			}
+		})
+	}
+}
+
 func orEmpty(s []int) []int {
 	if s == nil {
 		return []int{}
@@ -69,7 +108,7 @@ func orEmpty(s []int) []int {
 // chain below it gets the worker, whatever order they were queued in.
 func TestPlanCriticalPathFirst(t *testing.T) {
 	// 0 is a leaf; 1 starts a chain of three.
-	p := newPlan([][]int{{}, {}, {1}, {2}}, false)
+	p := newPlan([][]int{{}, {}, {1}, {2}}, nil, false)
 	for {
 		i, ok := p.nextReady()
 		if !ok {
