@@ -147,7 +147,7 @@ func (e *engine) prestatWait(nodes []*pipeline.Node) func() {
 	if !isOrder(nodes, e.p.Order) || len(occ) != n {
 		// Not the whole pipeline, or one made by hand: find the
 		// duplicates here.
-		paths, occ = fileTable(nodes, n, len(e.p.Sources)+len(e.p.Producer))
+		paths, occ = pipeline.FileTable(nodes, n, len(e.p.Sources)+len(e.p.Producer))
 	}
 	workers := min(4, 2*runtime.NumCPU(), len(paths)/64+1)
 	done := make(chan []cache.FileStat, 1)
@@ -161,32 +161,6 @@ func (e *engine) prestatWait(nodes []*pipeline.Node) func() {
 // of every node).
 func isOrder(nodes, order []*pipeline.Node) bool {
 	return len(nodes) == len(order) && (len(nodes) == 0 || &nodes[0] == &order[0])
-}
-
-// fileTable is what Pipeline.Files and Pipeline.FileRefs are for the
-// whole pipeline, for nodes, which name files n times in all; files is
-// how many different files they may name at most.
-func fileTable(nodes []*pipeline.Node, n, files int) (paths []string, occ []int32) {
-	// The index is sized for the files, not for every mention (more
-	// than twice as many at 1000 nodes, and an empty map's slots are written
-	// when it is made: 15 page faults).
-	index := make(map[string]int32, min(n, files))
-	paths = make([]string, 0, n)
-	occ = make([]int32, 0, n)
-	for _, nd := range nodes {
-		for _, l := range [...][]string{nd.InputFiles, nd.PatchFiles, nd.Outputs} {
-			for _, p := range l {
-				i, ok := index[p]
-				if !ok {
-					i = int32(len(paths))
-					index[p] = i
-					paths = append(paths, p)
-				}
-				occ = append(occ, i)
-			}
-		}
-	}
-	return paths, occ
 }
 
 // preStat returns prestatWait's stat of p, if it took one.

@@ -222,6 +222,14 @@ func BenchmarkRun(b *testing.B) {
 // files: every command gets exactly its own spec's rights, however the
 // threads it is started from were made (fresh, or waiting for it).
 func TestEachRunItsOwnRestriction(t *testing.T) {
+	alternateSpecs(t, 10, false)
+}
+
+// alternateSpecs runs /bin/cat runs times under two alternating specs that
+// each allow one of two files, priming the shared rules first when prime
+// is set: each run reads its own file and is refused the other.
+func alternateSpecs(t *testing.T, runs int, prime bool) {
+	t.Helper()
 	if err := Available(); err != nil {
 		t.Skip(err)
 	}
@@ -235,9 +243,12 @@ func TestEachRunItsOwnRestriction(t *testing.T) {
 	cat := func(allowed, read string) error {
 		cmd := exec.Command("/bin/cat", read)
 		cmd.Env = Environ(os.LookupEnv, nil, t.TempDir())
+		if prime {
+			Prime()
+		}
 		return Run(&Spec{Read: []string{allowed}, Tmp: t.TempDir()}, cmd.Run)
 	}
-	for i := 0; i < 10; i++ {
+	for i := 0; i < runs; i++ {
 		allowed, other := a, b
 		if i%2 == 1 {
 			allowed, other = b, a
@@ -335,34 +346,7 @@ func TestStartRefused(t *testing.T) {
 // two alternating specs: a primed ruleset carries the shared rules only,
 // never a file the run before it was allowed.
 func TestPrimedRulesetIsFresh(t *testing.T) {
-	if err := Available(); err != nil {
-		t.Skip(err)
-	}
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	for _, p := range []string{a, b} {
-		if err := os.WriteFile(p, []byte(filepath.Base(p)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cat := func(allowed, read string) error {
-		cmd := exec.Command("/bin/cat", read)
-		cmd.Env = Environ(os.LookupEnv, nil, t.TempDir())
-		Prime()
-		return Run(&Spec{Read: []string{allowed}, Tmp: t.TempDir()}, cmd.Run)
-	}
-	for i := 0; i < 6; i++ {
-		allowed, other := a, b
-		if i%2 == 1 {
-			allowed, other = b, a
-		}
-		if err := cat(allowed, allowed); err != nil {
-			t.Fatalf("run %d: reading its declared %s: %v", i, filepath.Base(allowed), err)
-		}
-		if err := cat(allowed, other); err == nil {
-			t.Fatalf("run %d: read %s, which only another run may", i, filepath.Base(other))
-		}
-	}
+	alternateSpecs(t, 6, true)
 	// The system's programs stay readable with a primed ruleset.
 	cmd := exec.Command("/bin/sh", "-c", "sort --version >/dev/null")
 	cmd.Env = Environ(os.LookupEnv, nil, t.TempDir())
