@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -318,7 +319,9 @@ func (g *leakScan) scanOutput(o string) *scanned {
 	for _, part := range parts(o, b) {
 		sp := scannedPart{name: part.name}
 		for _, s := range g.sets {
-			for _, h := range s.Find(part.b) {
+			// A large part (the site's lineage) is scanned on every
+			// processor: it is often the last thing the build waits for.
+			for _, h := range s.FindParallel(part.b, runtime.GOMAXPROCS(0)) {
 				if h.Kind == scrub.Known && !embedded(part.b, h) {
 					sp.hits = append(sp.hits, scannedHit{h.Line, normLabel(part.b[h.Offset : h.Offset+h.Length])})
 				}

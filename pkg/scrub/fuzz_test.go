@@ -2,6 +2,7 @@ package scrub
 
 import (
 	"bytes"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -97,6 +98,33 @@ func FuzzAddMatchesForms(f *testing.F) {
 			if a, b := fast.Set().keys, slow.Set().keys; !slices.Equal(a, b) {
 				t.Fatalf("Add(%q, %q): %d keys, its forms %d keys", format, v, len(a), len(b))
 			}
+		}
+	})
+}
+
+// FuzzFindParallel: whatever the text and however many pieces it is cut
+// into, FindParallel finds exactly what Find does.
+func FuzzFindParallel(f *testing.F) {
+	for _, s := range []string{
+		"Mia Talcroft\ncalled from (559) 555-0120\nDOB 1/21/2011, mia.talcroft37@example.org\n",
+		"Mia\nTalcroft 555\n-0120 1/21\n/2011", "\n\n\nruby oakfield\r\n+1 656 555 0141\n",
+		"Zoë\u0308 TALCROFT\n\nR-10004,5,3,2,10\n born 01/08/2011",
+	} {
+		f.Add(s, uint8(2))
+	}
+	set := sample()
+	old := parallelMin
+	parallelMin = 0
+	defer func() { parallelMin = old }()
+	f.Fuzz(func(t *testing.T, in string, n uint8) {
+		text := []byte(strings.Repeat(in, 3))
+		want := set.Find(text)
+		got := set.FindParallel(text, int(n%6))
+		if len(want) == 0 && len(got) == 0 {
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("in %d pieces: %+v, Find %+v", n%6, got, want)
 		}
 	})
 }
