@@ -225,6 +225,20 @@ func TestEachRunItsOwnRestriction(t *testing.T) {
 	alternateSpecs(t, 10, false)
 }
 
+// twoFiles writes the files a and b, each holding its own name, in a new
+// directory.
+func twoFiles(t *testing.T) (a, b string) {
+	t.Helper()
+	dir := t.TempDir()
+	a, b = filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for _, p := range []string{a, b} {
+		if err := os.WriteFile(p, []byte(filepath.Base(p)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, b
+}
+
 // alternateSpecs runs /bin/cat runs times under two alternating specs that
 // each allow one of two files, priming the shared rules first when prime
 // is set: each run reads its own file and is refused the other.
@@ -233,13 +247,7 @@ func alternateSpecs(t *testing.T, runs int, prime bool) {
 	if err := Available(); err != nil {
 		t.Skip(err)
 	}
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	for _, p := range []string{a, b} {
-		if err := os.WriteFile(p, []byte(filepath.Base(p)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a, b := twoFiles(t)
 	cat := func(allowed, read string) error {
 		cmd := exec.Command("/bin/cat", read)
 		cmd.Env = Environ(os.LookupEnv, nil, t.TempDir())
@@ -288,13 +296,7 @@ func TestStart(t *testing.T) {
 	if err := Available(); err != nil {
 		t.Skip(err)
 	}
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	for _, p := range []string{a, b} {
-		if err := os.WriteFile(p, []byte(filepath.Base(p)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a, b := twoFiles(t)
 	for _, tc := range []struct {
 		allowed, read string
 		ok            bool
