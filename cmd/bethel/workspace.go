@@ -77,7 +77,7 @@ func findRoot(dir, file string) string {
 
 // compiledDir holds the compiled-pipeline cache (see docs/pipeline.md),
 // relative to the workspace root.
-const compiledDir = graph.StateDir + "/compiled"
+const compiledDir = graph.CompiledDir
 
 // load loads and validates the pipeline through the compiled-pipeline
 // cache (decoding 1000 nodes of TOML costs more than a whole no-op build);

@@ -141,6 +141,9 @@ func phaseTimer(w io.Writer) func(string) {
 func (e *engine) sweepState() {
 	sweepTmp(e.root)
 	cache.SweepTemp(bethelDir(e.root))
+	// The compiled pipeline's cache file and clock stamp are written
+	// before any lock is taken; a bethel killed then leaves them.
+	cache.SweepTemp(compiledDir(e.root))
 	cache.SweepTemp(stateDir(e.root))
 	cache.SweepTemp(cacheDir(e.root))
 	if e.p.Report != "" {

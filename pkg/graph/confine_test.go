@@ -89,6 +89,17 @@ outputs = ["out/a.txt"]
 	if _, err := os.Lstat(filepath.Join(root, ".bethel", "tmp")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a killed build's .bethel/tmp is still there: %v", err)
 	}
+	// A bethel killed while it wrote the compiled pipeline (before any
+	// lock) leaves its temporary files; the next build removes them.
+	clock := filepath.Join(root, ".bethel", "compiled", "clock.bethel-tmp-123")
+	os.MkdirAll(filepath.Dir(clock), 0o700)
+	if err := os.WriteFile(clock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustBuild(t, root, opts)
+	if _, err := os.Lstat(clock); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the compiled pipeline's temporary file is still there: %v", err)
+	}
 }
 
 // TestCommandTmpIsPrivate checks the temporary directories commands are

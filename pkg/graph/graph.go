@@ -164,12 +164,16 @@ type Result struct {
 const (
 	// StateDir is the directory of all bethel state in a workspace.
 	StateDir = ".bethel"
+	// CompiledDir holds the compiled-pipeline cache (pkg/pipeline's
+	// LoadCached).
+	CompiledDir = StateDir + "/compiled"
 )
 
 func bethelDir(root string) string   { return filepath.Join(root, StateDir) }
 func cacheDir(root string) string    { return filepath.Join(root, StateDir, "cache") }
 func stateDir(root string) string    { return filepath.Join(root, StateDir, "state") }
 func tmpRoot(root string) string     { return filepath.Join(root, StateDir, "tmp") }
+func compiledDir(root string) string { return filepath.Join(root, filepath.FromSlash(CompiledDir)) }
 func journalPath(root string) string { return filepath.Join(root, StateDir, "state", "log") }
 func statPath(root string) string    { return filepath.Join(root, StateDir, "state", "stat") }
 func lockPath(root string) string    { return filepath.Join(root, StateDir, "lock") }
