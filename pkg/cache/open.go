@@ -31,33 +31,38 @@ func OpenPlain(path string) (*os.File, error) {
 // the same reason as OpenPlain: every cache blob and provenance record
 // starts as one.
 func createTemp(dir, prefix string) (*os.File, error) {
-	for try := 0; ; try++ {
-		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10))
-		fd, err := syscall.Open(name, syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o600)
-		if err == nil {
-			return os.NewFile(uintptr(fd), name), nil
-		}
-		if err == syscall.EINTR || (err == syscall.EEXIST && try < 10000) {
-			continue
-		}
-		return nil, &fs.PathError{Op: "createtemp", Path: filepath.Join(dir, prefix+"*"), Err: err}
+	fd, name, err := openNew(dir, prefix, syscall.O_RDWR, 0o600, "createtemp")
+	if err != nil {
+		return nil, err
 	}
+	return os.NewFile(uintptr(fd), name), nil
 }
 
 // CreateEmpty creates a new empty file in dir with perm (less the umask),
 // under a temporary name (so SweepTemp removes it if it is left behind),
 // and returns its path.
 func CreateEmpty(dir, prefix string, perm os.FileMode) (string, error) {
+	fd, name, err := openNew(dir, prefix+tempMarker, syscall.O_WRONLY, uint32(perm.Perm()), "create")
+	if err != nil {
+		return "", err
+	}
+	syscall.Close(fd)
+	return name, nil
+}
+
+// openNew creates a file named prefix and a random number in dir with one
+// open(2) (O_EXCL, mode perm less the umask), opened with flags; op names
+// the operation in an error.
+func openNew(dir, prefix string, flags int, perm uint32, op string) (int, string, error) {
 	for try := 0; ; try++ {
-		name := filepath.Join(dir, prefix+tempMarker+strconv.FormatUint(uint64(rand.Uint32()), 10))
-		fd, err := syscall.Open(name, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, uint32(perm.Perm()))
+		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		fd, err := syscall.Open(name, flags|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, perm)
 		if err == nil {
-			syscall.Close(fd)
-			return name, nil
+			return fd, name, nil
 		}
 		if err == syscall.EINTR || (err == syscall.EEXIST && try < 10000) {
 			continue
 		}
-		return "", &fs.PathError{Op: "create", Path: filepath.Join(dir, prefix+tempMarker+"*"), Err: err}
+		return -1, "", &fs.PathError{Op: op, Path: filepath.Join(dir, prefix+"*"), Err: err}
 	}
 }
