@@ -16,6 +16,7 @@ import (
 	"bethel/pkg/lazyre"
 	"bethel/pkg/schema"
 	"bethel/pkg/stage"
+	"bethel/pkg/stages"
 )
 
 // exportGuess is what `bethel init --from-export` makes of an export: a
@@ -122,11 +123,10 @@ var (
 	// Springfield") platforms write the city, in parentheses ("Bethel
 	// #12 (Rosewood)") the bethel's name. Either way the build accepts
 	// both against config/bethels.csv; the guess only fills the columns.
-	cityRE       = lazyre.New(`^[^0-9]*[0-9]+\s*[-\x{2013}\x{2014}:/]\s*([^0-9,"()]+)$`)
-	bethelWordRE = lazyre.New(`(?i)^bethel\s+(?:of\s+)?`)
-	bethNameRE   = lazyre.New(`^[^0-9]*[0-9]+\s*\(([^0-9,"()]+)\)$`)
-	nameRE       = lazyre.New(`[^a-z0-9]+`)
-	dayNames     = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+	cityRE     = lazyre.New(`^[^0-9]*[0-9]+\s*[-\x{2013}\x{2014}:/]\s*([^0-9,"()]+)$`)
+	bethNameRE = lazyre.New(`^[^0-9]*[0-9]+\s*\(([^0-9,"()]+)\)$`)
+	nameRE     = lazyre.New(`[^a-z0-9]+`)
+	dayNames   = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 )
 
 // fieldName turns a header into a canonical field name: lower case words
@@ -435,9 +435,8 @@ func (g *exportGuess) memberTypeByValues() *guessedField {
 }
 
 // unplaced counts the bethel values without a number (places) that the
-// build will not resolve with the cities and names guessed: the build
-// looks a place up by city or name, folded, with a leading "Bethel" (of)
-// dropped.
+// build will not resolve with the cities and names guessed: it looks them
+// up by stages.BethelPlaces.
 func (g *exportGuess) unplaced(places []string) {
 	known := map[string]bool{}
 	for _, m := range []map[int]string{g.cities, g.names} {
@@ -447,7 +446,8 @@ func (g *exportGuess) unplaced(places []string) {
 	}
 	seen := map[string]bool{}
 	for _, p := range places {
-		if known[schema.Fold(p)] || known[schema.Fold(bethelWordRE().ReplaceAllString(p, ""))] {
+		place, whole := stages.BethelPlaces(p)
+		if known[place] || known[whole] {
 			continue
 		}
 		g.unknown++

@@ -244,6 +244,15 @@ var regBethelRE = lazyre.New(`(?i)^(?:bethel\s*)?(?:(?:no\.?|nr\.?|num\.?|number
 
 var regBethelWordRE = lazyre.New(`(?i)^bethel\s+(?:of\s+)?`)
 
+// BethelPlaces are the keys a bethel cell without a number is looked up
+// by, as a city or a name of config/bethels.csv: the cell folded without
+// a leading "Bethel" (of), then the whole cell folded. bethel init uses
+// them to tell which places its guessed directory resolves.
+func BethelPlaces(s string) (place, whole string) {
+	s = strings.TrimSpace(s)
+	return schema.Fold(regBethelWordRE().ReplaceAllString(s, "")), schema.Fold(s)
+}
+
 // Resolve maps a bethel cell to its number, checked against the
 // directory. A place after the number must be that bethel's city or name;
 // a cell with only a place is looked up by city or name.
@@ -263,10 +272,10 @@ func (b *Bethels) Resolve(raw string) (string, error) {
 		}
 		return strconv.Itoa(n), nil
 	}
-	place := schema.Fold(regBethelWordRE().ReplaceAllString(s, ""))
+	place, whole := BethelPlaces(s)
 	found := b.byPlace[place]
 	if len(found) == 0 {
-		found = b.byPlace[schema.Fold(s)]
+		found = b.byPlace[whole]
 	}
 	switch len(found) {
 	case 1:
