@@ -10,8 +10,9 @@ import (
 	"testing"
 )
 
-// unzipParts returns every member of a workbook, decompressed.
-func unzipParts(t *testing.T, data []byte) map[string][]byte {
+// unzipParts returns every member of a workbook, decompressed; each,
+// when given, is called with every member as it is read.
+func unzipParts(t *testing.T, data []byte, each func(f *zip.File, b []byte)) map[string][]byte {
 	t.Helper()
 	z, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -27,6 +28,9 @@ func unzipParts(t *testing.T, data []byte) map[string][]byte {
 		r.Close()
 		if err != nil {
 			t.Fatalf("%s: %v", f.Name, err)
+		}
+		if each != nil {
+			each(f, b)
 		}
 		parts[f.Name] = b
 	}
@@ -84,7 +88,7 @@ func TestLZ(t *testing.T) {
 	if bytes.Equal(got, want) {
 		t.Fatal("the large sheets were compressed as the small ones")
 	}
-	g, w := unzipParts(t, got), unzipParts(t, want)
+	g, w := unzipParts(t, got, nil), unzipParts(t, want, nil)
 	if len(g) != len(w) {
 		t.Fatalf("%d members, want %d", len(g), len(w))
 	}

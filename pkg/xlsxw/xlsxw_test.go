@@ -35,20 +35,7 @@ type readSheet struct {
 // well-formed XML.
 func readWorkbook(t *testing.T, data []byte) []readSheet {
 	t.Helper()
-	z, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts := map[string][]byte{}
-	for _, f := range z.File {
-		r, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(r) // checks the CRC and the size
-		if err != nil {
-			t.Fatalf("%s: %v", f.Name, err)
-		}
+	parts := unzipParts(t, data, func(f *zip.File, b []byte) {
 		if f.Modified.Year() != 1980 {
 			t.Errorf("%s: modified %v, want the fixed 1980-01-01", f.Name, f.Modified)
 		}
@@ -60,8 +47,7 @@ func readWorkbook(t *testing.T, data []byte) []readSheet {
 				t.Fatalf("%s is not well-formed XML: %v", f.Name, err)
 			}
 		}
-		parts[f.Name] = b
-	}
+	})
 	for _, p := range []string{"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml", "docProps/core.xml"} {
 		if parts[p] == nil {
 			t.Fatalf("no %s", p)
